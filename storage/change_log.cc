@@ -1,0 +1,154 @@
+#include "storage/change_log.h"
+
+#include <cstring>
+
+namespace ormdb::storage {
+namespace {
+
+// Entry format (little-endian, unaligned):
+//   u8 format (1), i64 commit time, u32 record count, records...
+//   record: u8 kind, then
+//     kind 1 row:   u32 type, u64 id, u8 flags (1 = before, 2 = after),
+//                   [u32 len, bytes] before, [u32 len, bytes] after
+//     kind 2 edge:  u32 relation, u64 from, u64 to, u8 linked
+//     kind 3 note:  u32 len, bytes
+constexpr uint8_t kFormat = 1;
+enum : uint8_t { kKindRow = 1, kKindEdge = 2, kKindAnnotation = 3 };
+
+template <typename T>
+void PutLE(std::string* out, T v) {
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));
+  out->append(buf, sizeof(T));
+}
+
+void PutBlob(std::string* out, std::string_view b) {
+  PutLE<uint32_t>(out, static_cast<uint32_t>(b.size()));
+  out->append(b);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  template <typename T>
+  bool Get(T* v) {
+    if (in_.size() < sizeof(T)) return false;
+    std::memcpy(v, in_.data(), sizeof(T));
+    in_.remove_prefix(sizeof(T));
+    return true;
+  }
+  bool GetBlob(std::string* out) {
+    uint32_t n;
+    if (!Get(&n) || in_.size() < n) return false;
+    out->assign(in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool empty() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+};
+
+Status Corrupted(Version v, const char* what) {
+  return Internal("corrupted change log entry at version " + std::to_string(v) + ": " + what);
+}
+
+}  // namespace
+
+std::string EncodeChangeSet(const ChangeSet& cs) {
+  std::string out;
+  out.push_back(static_cast<char>(kFormat));
+  PutLE<int64_t>(&out, cs.commit_time_micros);
+  PutLE<uint32_t>(&out, static_cast<uint32_t>(cs.records.size()));
+  for (const ChangeRecord& r : cs.records) {
+    if (const auto* row = std::get_if<RowDelta>(&r)) {
+      out.push_back(static_cast<char>(kKindRow));
+      PutLE<uint32_t>(&out, row->type.value);
+      PutLE<uint64_t>(&out, row->id);
+      out.push_back(static_cast<char>((row->before ? 1 : 0) | (row->after ? 2 : 0)));
+      if (row->before) PutBlob(&out, *row->before);
+      if (row->after) PutBlob(&out, *row->after);
+    } else if (const auto* edge = std::get_if<EdgeDelta>(&r)) {
+      out.push_back(static_cast<char>(kKindEdge));
+      PutLE<uint32_t>(&out, edge->relation.value);
+      PutLE<uint64_t>(&out, edge->from);
+      PutLE<uint64_t>(&out, edge->to);
+      out.push_back(edge->linked ? 1 : 0);
+    } else {
+      out.push_back(static_cast<char>(kKindAnnotation));
+      PutBlob(&out, std::get<Annotation>(r).data);
+    }
+  }
+  return out;
+}
+
+Result<int64_t> PeekCommitTime(std::string_view bytes) {
+  Reader in(bytes);
+  uint8_t format;
+  int64_t t;
+  if (!in.Get(&format) || format != kFormat || !in.Get(&t)) {
+    return Internal("corrupted change log entry header");
+  }
+  return t;
+}
+
+Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes) {
+  Reader in(bytes);
+  ChangeSet cs;
+  cs.version = version;
+  uint8_t format;
+  uint32_t count;
+  if (!in.Get(&format)) return Corrupted(version, "empty");
+  if (format != kFormat) return Corrupted(version, "unknown entry format");
+  if (!in.Get(&cs.commit_time_micros) || !in.Get(&count)) return Corrupted(version, "truncated header");
+  // Each record takes at least 5 bytes: a bound on count before reserving.
+  if (count > bytes.size() / 5) return Corrupted(version, "record count exceeds entry size");
+  cs.records.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    uint8_t kind;
+    if (!in.Get(&kind)) return Corrupted(version, "truncated record");
+    switch (kind) {
+      case kKindRow: {
+        RowDelta row;
+        uint8_t flags;
+        if (!in.Get(&row.type.value) || !in.Get(&row.id) || !in.Get(&flags) || flags > 3) {
+          return Corrupted(version, "bad row record");
+        }
+        if (flags & 1) {
+          row.before.emplace();
+          if (!in.GetBlob(&*row.before)) return Corrupted(version, "bad before image");
+        }
+        if (flags & 2) {
+          row.after.emplace();
+          if (!in.GetBlob(&*row.after)) return Corrupted(version, "bad after image");
+        }
+        cs.records.emplace_back(std::move(row));
+        break;
+      }
+      case kKindEdge: {
+        EdgeDelta edge;
+        uint8_t linked;
+        if (!in.Get(&edge.relation.value) || !in.Get(&edge.from) || !in.Get(&edge.to) ||
+            !in.Get(&linked) || linked > 1) {
+          return Corrupted(version, "bad edge record");
+        }
+        edge.linked = linked == 1;
+        cs.records.emplace_back(edge);
+        break;
+      }
+      case kKindAnnotation: {
+        Annotation a;
+        if (!in.GetBlob(&a.data)) return Corrupted(version, "bad annotation");
+        cs.records.emplace_back(std::move(a));
+        break;
+      }
+      default:
+        return Corrupted(version, "unknown record kind");
+    }
+  }
+  if (!in.empty()) return Corrupted(version, "trailing bytes");
+  return cs;
+}
+
+}  // namespace ormdb::storage

@@ -1,0 +1,61 @@
+// The change log: one ChangeSet per committed transaction, keyed by its
+// version, written in the same LMDB transaction as the data it describes.
+// It feeds change streams, replication and audit.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+
+namespace ormdb::storage {
+
+// A row written or deleted. before/after are row encodings (see row_codec.h);
+// before is absent for an insert, after is absent for a delete.
+struct RowDelta {
+  EntityTypeId type;
+  RowId id = 0;
+  std::optional<std::string> before;
+  std::optional<std::string> after;
+  bool operator==(const RowDelta&) const = default;
+};
+
+// A many-to-many pair linked or unlinked (stored in the forward direction).
+struct EdgeDelta {
+  RelationId relation;
+  RowId from = 0;
+  RowId to = 0;
+  bool linked = true;
+  bool operator==(const EdgeDelta&) const = default;
+};
+
+// An opaque record an upper layer attaches to its transaction (for example
+// "this transaction applied schema version 3").
+struct Annotation {
+  std::string data;
+  bool operator==(const Annotation&) const = default;
+};
+
+using ChangeRecord = std::variant<RowDelta, EdgeDelta, Annotation>;
+
+struct ChangeSet {
+  Version version = 0;
+  int64_t commit_time_micros = 0;  // wall clock at commit, UTC
+  std::vector<ChangeRecord> records;  // in the order they happened
+  bool operator==(const ChangeSet&) const = default;
+};
+
+// Encodes everything but the version (which is the key).
+std::string EncodeChangeSet(const ChangeSet& cs);
+// INTERNAL "corrupted change log entry" on malformed bytes; never reads out
+// of bounds. The bytes need no alignment.
+Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes);
+// The commit time alone, without decoding the records.
+Result<int64_t> PeekCommitTime(std::string_view bytes);
+
+}  // namespace ormdb::storage

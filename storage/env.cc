@@ -1,0 +1,216 @@
+#include "storage/env.h"
+
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <vector>
+
+#include "storage/key_encoding.h"
+
+namespace ormdb::storage {
+namespace {
+
+constexpr const char* kLockFile = "ormdb.lock";
+
+std::string ReadHolderPid(int fd) {
+  char buf[32] = {};
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return "unknown";
+  std::string s(buf, static_cast<size_t>(n));
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s.empty() ? "unknown" : s;
+}
+
+}  // namespace
+
+Status LmdbError(int rc, std::string_view what) {
+  std::string m(what);
+  m += ": ";
+  m += mdb_strerror(rc);
+  if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == MDB_READERS_FULL) {
+    return ResourceExhausted(std::move(m));
+  }
+  return Internal(std::move(m));
+}
+
+Result<std::unique_ptr<Env>> Env::Open(const std::string& dir, const StoreOptions& options,
+                                       bool create_if_missing) {
+  std::unique_ptr<Env> env(new Env());
+  env->dir_ = dir;
+  env->options_ = options;
+  std::error_code ec;
+  bool exists = std::filesystem::is_directory(dir, ec);
+  if (!exists) {
+    if (std::filesystem::exists(dir, ec)) {
+      return InvalidArgument("data directory " + dir + " exists but is not a directory");
+    }
+    if (!create_if_missing) return NotFound("data directory " + dir + " does not exist");
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Internal("create data directory " + dir + ": " + ec.message());
+  }
+  // A data file of size 0 was created but never initialized (a crash
+  // during creation): initialize it now.
+  auto data_file = std::filesystem::path(dir) / "data.mdb";
+  bool creating = !std::filesystem::exists(data_file, ec) || std::filesystem::file_size(data_file, ec) == 0;
+  if (creating && !create_if_missing) {
+    return NotFound("data directory " + dir + " holds no ormdb database");
+  }
+
+  std::string lock_path = (std::filesystem::path(dir) / kLockFile).string();
+  env->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (env->lock_fd_ < 0) {
+    return Internal("open lock file " + lock_path + ": " + std::strerror(errno));
+  }
+  if (flock(env->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    std::string holder = ReadHolderPid(env->lock_fd_);
+    return Unavailable("data directory " + dir + " is in use by pid " + holder +
+                       "; connect to it instead");
+  }
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(env->lock_fd_, 0) != 0 ||
+      pwrite(env->lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return Internal("write lock file " + lock_path + ": " + std::strerror(errno));
+  }
+
+  ORMDB_RETURN_IF_ERROR(env->OpenLmdb(creating));
+  return env;
+}
+
+Status Env::OpenLmdb(bool creating) {
+  int rc = mdb_env_create(&env_);
+  if (rc != 0) return LmdbError(rc, "mdb_env_create");
+  mdb_env_set_maxdbs(env_, 8);
+  mdb_env_set_maxreaders(env_, options_.max_readers);
+  size_t initial = std::min(options_.initial_map_size, options_.max_map_size);
+  rc = mdb_env_set_mapsize(env_, initial);
+  if (rc != 0) return LmdbError(rc, "set map size");
+  // MDB_NOTLS: read transactions belong to their object, not their thread.
+  // No MDB_WRITEMAP: it forbids the nested transactions group commit uses.
+  unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+  if (options_.sync_mode == SyncMode::kNoSync) flags |= MDB_NOSYNC;
+  rc = mdb_env_open(env_, dir_.c_str(), flags, 0644);
+  if (rc != 0) {
+    std::string what = "open data directory " + dir_;
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+      return Internal(what + ": data.mdb is not an ormdb data file (" + mdb_strerror(rc) + ")");
+    }
+    if (rc == MDB_CORRUPTED || rc == MDB_PANIC) {
+      return Internal(what + ": data.mdb is corrupted (" + mdb_strerror(rc) + ")");
+    }
+    return LmdbError(rc, what);
+  }
+  int dead = 0;
+  mdb_reader_check(env_, &dead);
+
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  map_size_.store(info.me_mapsize);
+
+  return creating ? CreateTables() : OpenTables();
+}
+
+Status Env::CreateTables() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) return LmdbError(rc, "create data directory " + dir_);
+  for (const auto& [name, dbi] : Tables()) {
+    rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return LmdbError(rc, std::string("create table ") + name);
+    }
+  }
+  // The format record is written with the tables: a data file either has
+  // both or was never initialized.
+  std::string rec(kFormatMagic);
+  PutU32BE(&rec, kFormatVersion);
+  MDB_val k{6, const_cast<char*>("format")}, v{rec.size(), rec.data()};
+  rc = mdb_put(txn, dbis_.meta, &k, &v, 0);
+  if (rc == 0) rc = mdb_txn_commit(txn);
+  else mdb_txn_abort(txn);
+  return rc == 0 ? Status::Ok() : LmdbError(rc, "write format record");
+}
+
+Status Env::OpenTables() {
+  // Read-only: a foreign file is refused without being modified.
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  if (rc != 0) return LmdbError(rc, "open data directory " + dir_);
+  std::string what = "open data directory " + dir_ + ": ";
+  for (const auto& [name, dbi] : Tables()) {
+    rc = mdb_dbi_open(txn, name, 0, dbi);
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+        return Internal(what + "data.mdb is not an ormdb data file (no table '" + name + "')");
+      }
+      return LmdbError(rc, what + "open table " + name);
+    }
+  }
+  MDB_val key{6, const_cast<char*>("format")};
+  MDB_val val;
+  rc = mdb_get(txn, dbis_.meta, &key, &val);
+  std::string rec;
+  if (rc == 0) rec.assign(static_cast<const char*>(val.mv_data), val.mv_size);
+  // Commit (not abort) so the table handles stay valid for later transactions.
+  int commit_rc = mdb_txn_commit(txn);
+  if (rc == MDB_NOTFOUND) return Internal(what + "data.mdb is not an ormdb data file (no format record)");
+  if (rc != 0) return LmdbError(rc, what + "read format record");
+  if (commit_rc != 0) return LmdbError(commit_rc, what + "open tables");
+  if (rec.size() != kFormatMagic.size() + 4 || rec.substr(0, kFormatMagic.size()) != kFormatMagic) {
+    return Internal(what + "unrecognized format record (not an ormdb data file)");
+  }
+  uint32_t version = GetU32BE(rec.data() + kFormatMagic.size());
+  if (version > kFormatVersion) {
+    return Internal(what + "on-disk format " + std::to_string(version) +
+                    " is newer than this build supports (" + std::to_string(kFormatVersion) +
+                    "); use a newer ormdb");
+  }
+  if (version < kFormatVersion) {
+    return Internal(what + "on-disk format " + std::to_string(version) +
+                    " needs an explicit upgrade to " + std::to_string(kFormatVersion));
+  }
+  return Status::Ok();
+}
+
+std::vector<std::pair<const char*, MDB_dbi*>> Env::Tables() {
+  return {{"meta", &dbis_.meta},
+          {"rows", &dbis_.rows},
+          {"indexes", &dbis_.indexes},
+          {"edges", &dbis_.edges},
+          {"changelog", &dbis_.changelog}};
+}
+
+Status Env::Grow() {
+  size_t current = map_size();
+  if (current >= options_.max_map_size) {
+    return ResourceExhausted("data directory " + dir_ + " reached its maximum map size of " +
+                             std::to_string(options_.max_map_size) + " bytes");
+  }
+  size_t next = std::min(current * 2, options_.max_map_size);
+  std::unique_lock lock(resize_mutex_);
+  int rc = mdb_env_set_mapsize(env_, next);
+  if (rc != 0) return LmdbError(rc, "grow map");
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  map_size_.store(info.me_mapsize);
+  return Status::Ok();
+}
+
+Env::~Env() {
+  if (env_ != nullptr) mdb_env_close(env_);
+  if (lock_fd_ >= 0) {
+    flock(lock_fd_, LOCK_UN);
+    ::close(lock_fd_);
+  }
+}
+
+}  // namespace ormdb::storage

@@ -1,0 +1,86 @@
+// Env: one data directory = one LMDB environment, held by one process.
+//
+// Internal to storage/: other modules use Store (store.h).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/options.h"
+
+typedef struct MDB_env MDB_env;
+typedef struct MDB_txn MDB_txn;
+typedef unsigned int MDB_dbi;
+
+namespace ormdb::storage {
+
+// The on-disk format this build reads and writes. Bump on any incompatible
+// change of docs/STORAGE.md; older formats are upgraded explicitly, never
+// silently, and newer ones are refused.
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr std::string_view kFormatMagic = "ORMDB-STORE";
+
+struct Dbis {
+  MDB_dbi meta = 0;
+  MDB_dbi rows = 0;
+  MDB_dbi indexes = 0;
+  MDB_dbi edges = 0;
+  MDB_dbi changelog = 0;
+};
+
+// Maps an LMDB return code to a Status: MDB_MAP_FULL / MDB_TXN_FULL /
+// MDB_READERS_FULL to RESOURCE_EXHAUSTED, the rest to INTERNAL.
+Status LmdbError(int rc, std::string_view what);
+
+class Env {
+ public:
+  // Opens (or, with create_if_missing, creates) the data directory `dir`.
+  // Fails with NOT_FOUND when it does not exist and create_if_missing is
+  // false; UNAVAILABLE "in use by pid N" when another Env holds it (in this or
+  // another process); INTERNAL with the reason for a foreign, corrupted or
+  // newer-format data file. Clears stale reader slots left by dead processes.
+  static Result<std::unique_ptr<Env>> Open(const std::string& dir, const StoreOptions& options,
+                                           bool create_if_missing);
+  ~Env();
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+
+  MDB_env* raw() const { return env_; }
+  const Dbis& dbis() const { return dbis_; }
+  const std::string& dir() const { return dir_; }
+  const StoreOptions& options() const { return options_; }
+  size_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
+
+  // Doubles the map (capped at max_map_size). Takes resize_mutex exclusively,
+  // so it waits for every live read transaction to end.
+  // REQUIRES: called on the writer thread with no write transaction live.
+  // RESOURCE_EXHAUSTED when the map is already at max_map_size.
+  Status Grow();
+
+  // Every read transaction holds this shared; Grow() holds it exclusively,
+  // because LMDB may only resize the map with no transaction live.
+  std::shared_mutex& resize_mutex() { return resize_mutex_; }
+
+ private:
+  Env() = default;
+  Status OpenLmdb(bool creating);
+  Status CreateTables();
+  Status OpenTables();
+  std::vector<std::pair<const char*, MDB_dbi*>> Tables();
+
+  std::string dir_;
+  StoreOptions options_;
+  int lock_fd_ = -1;
+  MDB_env* env_ = nullptr;
+  Dbis dbis_;
+  std::atomic<size_t> map_size_{0};
+  std::shared_mutex resize_mutex_;
+};
+
+}  // namespace ormdb::storage

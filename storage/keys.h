@@ -1,0 +1,94 @@
+// The on-disk key layouts of the storage engine (see docs/STORAGE.md).
+//
+// All integers are big-endian so that LMDB's memcmp order is numeric order.
+// Versions inside keys are stored inverted (~v) so that, for one row, index
+// entry or edge, the newest version comes first.
+//
+//   rows:      [type u32][id u64][~version u64]              -> tag + row | tombstone
+//   indexes:   [index u32][encoded values][id u64][~begin u64] -> end u64
+//   edges:     [relation u32][dir u8][from u64][to u64][~begin u64] -> end u64
+//   changelog: [version u64]                                 -> encoded ChangeSet
+//   meta:      text keys ("format", "current_version", ...)  -> values
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/ids.h"
+#include "storage/key_encoding.h"
+
+namespace ormdb::storage {
+
+// LMDB's default maximum key size.
+inline constexpr size_t kMaxKeySize = 511;
+// Index values longer than this are truncated and followed by a hash (see
+// IndexKey); callers must recheck such entries against the row.
+inline constexpr size_t kMaxIndexValueBytes = kMaxKeySize - 4 - 16 - 1 - 8;
+
+// A live row value starts with kRowTag; a tombstone is the single byte kTombstoneTag.
+inline constexpr char kTombstoneTag = 0;
+inline constexpr char kRowTag = 1;
+
+// End version of an index entry or edge that is still current.
+inline constexpr Version kOpenEnd = kMaxVersion;
+
+enum class EdgeDirection : uint8_t { kForward = 0, kBackward = 1 };
+
+inline std::string RowKey(EntityTypeId type, RowId id, Version v) {
+  std::string k;
+  k.reserve(20);
+  PutU32BE(&k, type.value);
+  PutU64BE(&k, id);
+  PutU64BE(&k, ~v);
+  return k;
+}
+
+// [type][id]: the prefix of every version of one row.
+inline std::string RowPrefix(EntityTypeId type, RowId id) {
+  std::string k;
+  PutU32BE(&k, type.value);
+  PutU64BE(&k, id);
+  return k;
+}
+
+// The value part of an index key: the encoded values, or for values longer
+// than kMaxIndexValueBytes, their first kMaxIndexValueBytes bytes, a 0xFF
+// marker and a 64-bit hash of the whole. Equal values always give equal keys;
+// unequal long values sharing a prefix give different keys except on a hash
+// collision, so equality matches of truncated entries must be rechecked.
+std::string IndexValuePart(std::string_view encoded_values, bool* truncated);
+
+inline std::string IndexKey(IndexId index, std::string_view value_part, RowId id, Version begin) {
+  std::string k;
+  k.reserve(4 + value_part.size() + 16);
+  PutU32BE(&k, index.value);
+  k.append(value_part);
+  PutU64BE(&k, id);
+  PutU64BE(&k, ~begin);
+  return k;
+}
+
+inline std::string EdgePrefix(RelationId rel, EdgeDirection dir, RowId from) {
+  std::string k;
+  k.reserve(29);
+  PutU32BE(&k, rel.value);
+  k.push_back(static_cast<char>(dir));
+  PutU64BE(&k, from);
+  return k;
+}
+
+inline std::string EdgeKey(RelationId rel, EdgeDirection dir, RowId from, RowId to, Version begin) {
+  std::string k = EdgePrefix(rel, dir, from);
+  PutU64BE(&k, to);
+  PutU64BE(&k, ~begin);
+  return k;
+}
+
+inline std::string VersionKey(Version v) {
+  std::string k;
+  PutU64BE(&k, v);
+  return k;
+}
+
+}  // namespace ormdb::storage

@@ -1,0 +1,58 @@
+// Options of the storage engine. Each field documents its default and the
+// trade-off it makes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "common/ids.h"
+
+namespace ormdb::storage {
+
+enum class SyncMode : uint8_t {
+  // Every group commit is fsynced before any of its transactions is
+  // acknowledged: an acknowledged commit survives kill -9 and power loss.
+  kDurable = 0,
+  // No fsync (MDB_NOSYNC): survives kill -9 of the process (the OS page cache
+  // keeps the data) but a power loss or OS crash can lose every commit since
+  // the last checkpoint the OS happened to write. Opt-in only.
+  kNoSync = 1,
+};
+
+// Test seam: lets a test make the Nth LMDB write or commit fail, so error paths
+// are exercised rather than hoped for. Each hook returns true to inject a
+// failure (reported as INTERNAL "injected fault").
+struct FaultHooks {
+  std::function<bool()> fail_write;   // before every put / delete
+  std::function<bool()> fail_commit;  // before every LMDB (group) commit
+};
+
+struct StoreOptions {
+  // Initial LMDB map size. Default 64 MiB: small data directories stay small
+  // on disk; the map grows on demand (doubling) up to max_map_size.
+  size_t initial_map_size = size_t{64} << 20;
+  // Hard limit of the map (and so of the data file). Default 1 TiB of address
+  // space; past it writes fail with RESOURCE_EXHAUSTED and data stays intact.
+  size_t max_map_size = size_t{1} << 40;
+  // Concurrent read transactions the environment supports (LMDB reader slots).
+  unsigned max_readers = 510;
+  SyncMode sync_mode = SyncMode::kDurable;
+  // At most this many client transactions share one LMDB commit (one fsync).
+  // Larger groups amortize fsync better; smaller ones bound the latency of the
+  // first transaction of a group. Default 512.
+  size_t max_group_size = 512;
+  // History retention. A version is kept readable (as-of reads, change stream
+  // resume) while it is within either window: the newest retention_versions
+  // versions, or committed in the last retention_seconds. Zero disables a rule;
+  // with both zero only the latest state is kept. Pinned versions are always
+  // kept. Defaults: one hour, no count rule.
+  Version retention_versions = 0;
+  int64_t retention_seconds = 3600;
+  // Rows/index entries/edges/log entries examined per vacuum step (one LMDB
+  // write transaction). Small steps keep the writer responsive. Default 2000.
+  size_t vacuum_batch = 2000;
+  FaultHooks faults;
+};
+
+}  // namespace ormdb::storage

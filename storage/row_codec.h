@@ -1,0 +1,114 @@
+// Row codec: the compact encoding of one row version, stored as an LMDB value.
+//
+// LMDB values are only 2-byte aligned, so everything here is decoded with
+// memcpy; no pointer into a row is ever cast to a wider type.
+//
+// Format (all integers little-endian; n = stored field count):
+//
+//   offset  size             field
+//   0       4                schema version (u32) the row was written under
+//   4       2                n (u16): fields stored, in schema field order
+//   6       ceil(n/8)        null bitmap: bit (i % 8) of byte (i / 8) set when
+//                            field i is null. Bits at i >= n must be zero.
+//   ...     sum(fixed sizes) the non-null fixed-size fields, in field order,
+//                            packed with no padding:
+//                              bool 1 (0x00 or 0x01), int32 4,
+//                              int64 / timestamp 8 (two's complement),
+//                              float64 8 (IEEE-754 bits), uuid 16 (raw bytes)
+//   ...     4 * m            for the m non-null variable fields (string,
+//                            bytes, json) in field order: u32 END offset of
+//                            each one's bytes, relative to the start of the
+//                            variable data area. Non-decreasing; the last one
+//                            equals the size of the data area.
+//   ...     last end offset  the variable fields' bytes, concatenated.
+//
+// The row ends exactly there; trailing bytes are corruption. Null fields take
+// no space beyond their bitmap bit. A field whose layout type is kNull can only
+// hold null (its bit must be set).
+//
+// Schema evolution: the reader passes the layout of the row's schema version
+// (see PeekRowSchemaVersion). A row may store fewer fields than that layout
+// has (fields appended by a later schema); the missing ones read as null.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "common/value.h"
+
+namespace ormdb::storage {
+
+// Upper bound on the fields of one row (n is stored as u16).
+inline constexpr size_t kMaxRowFields = 0xFFFF;
+
+// Encodes values[i] as field i of `layout`.
+// Returns INVALID_ARGUMENT if values.size() != layout.size(), if there are more
+// than kMaxRowFields fields, if a non-null value's type differs from its layout
+// type (the message names the field index and both types), or if the variable
+// data exceeds 4 GiB.
+Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType> layout,
+                              std::span<const Value> values);
+
+// The schema version a row was written under, to choose the layout to parse
+// it with. INTERNAL "corrupted row: ..." if the row is shorter than 4 bytes.
+Result<uint32_t> PeekRowSchemaVersion(std::string_view row);
+
+// A validated, read-only view of an encoded row.
+//
+// Borrows both the row bytes and the layout: the view dies with them. When the
+// bytes are in an LMDB page, that is the end of the read transaction; copy
+// out (Get) anything that must outlive it.
+// Thread-safety: const methods may be called concurrently.
+class RowView {
+ public:
+  // Checks every bound and offset of `row` against `layout` before any field
+  // is looked at; INTERNAL "corrupted row: ..." on any inconsistency,
+  // including more stored fields than layout.size(). After success, no
+  // accessor can read out of bounds.
+  static Result<RowView> Parse(std::string_view row, std::span<const ValueType> layout);
+
+  uint32_t schema_version() const { return schema_version_; }
+  // Fields actually stored; may be less than layout size.
+  size_t stored_field_count() const { return field_ranges_.size(); }
+  size_t layout_field_count() const { return layout_.size(); }
+
+  // REQUIRES: i < layout_field_count(). Fields not stored read as null.
+  bool IsNull(size_t i) const;
+  // The value of field i, copied out (null when IsNull(i)).
+  // REQUIRES: i < layout_field_count().
+  Value Get(size_t i) const;
+  // The bytes of a string/bytes/json field, borrowed from the row (dies with
+  // it); empty when the field is null.
+  // REQUIRES: i < layout_field_count() and layout[i] is string, bytes or json.
+  std::string_view GetStringView(size_t i) const;
+
+ private:
+  // [begin, end) of a field's bytes within the row; begin == end == 0 for null.
+  struct FieldRange {
+    uint32_t begin = 0;
+    uint32_t end = 0;
+    bool is_null = true;
+  };
+
+  RowView(std::string_view row, std::span<const ValueType> layout, uint32_t schema_version,
+          std::vector<FieldRange> field_ranges)
+      : row_(row), layout_(layout), schema_version_(schema_version),
+        field_ranges_(std::move(field_ranges)) {}
+
+  std::string_view row_;
+  std::span<const ValueType> layout_;
+  uint32_t schema_version_;
+  std::vector<FieldRange> field_ranges_;  // one per stored field
+};
+
+// Parses and copies out every field of `layout` (missing ones as null).
+// Errors as RowView::Parse.
+Result<std::vector<Value>> DecodeRow(std::string_view row, std::span<const ValueType> layout);
+
+}  // namespace ormdb::storage

@@ -1,0 +1,366 @@
+#include "storage/store.h"
+
+#include <lmdb.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "storage/key_encoding.h"
+
+namespace ormdb::storage {
+namespace {
+
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<Version> ReadVersionMeta(MDB_txn* txn, MDB_dbi meta, std::string_view key) {
+  MDB_val k = Val(key), v;
+  int rc = mdb_get(txn, meta, &k, &v);
+  if (rc == MDB_NOTFOUND) return Version{0};
+  if (rc != 0) return LmdbError(rc, "read " + std::string(key));
+  if (v.mv_size != 8) return Internal("corrupted metadata record " + std::string(key));
+  return GetU64BE(static_cast<const char*>(v.mv_data));
+}
+
+constexpr const char* kMinReadableKey = "min_readable";
+
+}  // namespace
+
+// -------------------------------------------------------------- SnapshotPin
+
+SnapshotPin& SnapshotPin::operator=(SnapshotPin&& o) noexcept {
+  if (this != &o) {
+    Release();
+    store_ = o.store_;
+    version_ = o.version_;
+    o.store_ = nullptr;
+  }
+  return *this;
+}
+
+void SnapshotPin::Release() {
+  if (store_ != nullptr) store_->Unpin(version_);
+  store_ = nullptr;
+}
+
+// -------------------------------------------------------------------- Store
+
+Store::Store(std::unique_ptr<Env> env) : env_(std::move(env)) {}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options,
+                                           bool create_if_missing) {
+  ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<Env> env, Env::Open(dir, options, create_if_missing));
+  std::unique_ptr<Store> store(new Store(std::move(env)));
+  ORMDB_RETURN_IF_ERROR(store->LoadState());
+  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+Status Store::LoadState() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_->raw(), nullptr, MDB_RDONLY, &txn);
+  if (rc != 0) return LmdbError(rc, "load state");
+  auto current = ReadVersionMeta(txn, env_->dbis().meta, "current_version");
+  auto oldest = ReadVersionMeta(txn, env_->dbis().meta, kMinReadableKey);
+  mdb_txn_abort(txn);
+  if (!current.ok()) return current.status();
+  if (!oldest.ok()) return oldest.status();
+  current_.store(*current);
+  oldest_.store(*oldest);
+  return Status::Ok();
+}
+
+Store::~Store() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+Result<std::unique_ptr<ReadTxn>> Store::BeginRead(std::optional<Version> at) {
+  // Load the current version before the LMDB snapshot begins, so the
+  // snapshot holds at least everything up to it.
+  Version current = current_version();
+  std::shared_lock lock(env_->resize_mutex());
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_->raw(), nullptr, MDB_RDONLY, &txn);
+  if (rc != 0) return LmdbError(rc, "begin read");
+  // The oldest readable version as of this LMDB snapshot: data below it may
+  // be gone in this snapshot, data at or above it is intact.
+  auto oldest = ReadVersionMeta(txn, env_->dbis().meta, kMinReadableKey);
+  if (!oldest.ok()) {
+    mdb_txn_abort(txn);
+    return oldest.status();
+  }
+  Version v = at.value_or(current);
+  if (v > current) {
+    mdb_txn_abort(txn);
+    return InvalidArgument("version " + std::to_string(v) + " is beyond the current version " +
+                           std::to_string(current));
+  }
+  if (v < *oldest) {
+    mdb_txn_abort(txn);
+    return HistoryLost("version " + std::to_string(v) + " is below the oldest readable version " +
+                       std::to_string(*oldest) + " (vacuumed)");
+  }
+  return std::unique_ptr<ReadTxn>(new ReadTxn(env_.get(), txn, v, std::move(lock)));
+}
+
+std::future<Result<Version>> Store::Submit(TxnFn fn) {
+  auto p = std::make_unique<Pending>();
+  p->fn = std::move(fn);
+  std::future<Result<Version>> f = p->done.get_future();
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) {
+      p->done.set_value(Unavailable("the store is shutting down"));
+      return f;
+    }
+    queue_.push_back(std::move(p));
+  }
+  queue_cv_.notify_one();
+  return f;
+}
+
+void Store::WriterLoop() {
+  std::vector<std::unique_ptr<Pending>> group;
+  while (true) {
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      // Maintenance work runs alone; client transactions are grouped.
+      if (queue_.front()->maintenance) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      } else {
+        while (!queue_.empty() && !queue_.front()->maintenance &&
+               group.size() < env_->options().max_group_size) {
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+    }
+    RunGroup(group);
+    group.clear();
+  }
+}
+
+void Store::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
+  Status group_error;
+  while (true) {
+    GroupAttempt attempt = TryGroup(group);
+    if (!attempt.map_full) {
+      group_error = attempt.error;
+      break;
+    }
+    Status grown = env_->Grow();
+    if (grown.ok()) {
+      map_grows_.fetch_add(1);
+      continue;  // replay the whole group on the larger map
+    }
+    // The map is at its maximum: fail the transaction that needed the space
+    // (or, if the group commit itself did, the whole group) and replay the rest.
+    if (attempt.map_full_at >= 0) {
+      group[attempt.map_full_at]->result = grown;
+      continue;
+    }
+    group_error = grown;
+    break;
+  }
+  for (auto& p : group) {
+    if (!group_error.ok() && (!p->result || p->result->ok())) p->result = group_error;
+    if (!p->result->ok()) failed_.fetch_add(1);
+    else if (!p->maintenance) committed_.fetch_add(1);
+    p->done.set_value(std::move(*p->result));
+  }
+}
+
+Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group) {
+  GroupAttempt out;
+  // Results decided by an earlier attempt (RESOURCE_EXHAUSTED at max map) stay.
+  std::vector<std::optional<Result<Version>>> results(group.size());
+  MDB_txn* parent = nullptr;
+  int rc = mdb_txn_begin(env_->raw(), nullptr, 0, &parent);
+  if (rc != 0) {
+    out.error = LmdbError(rc, "begin write");
+    return out;
+  }
+  Version base = current_version();
+  Version next = base + 1;
+  int64_t now = NowMicros();
+  for (size_t i = 0; i < group.size(); ++i) {
+    Pending& p = *group[i];
+    if (p.result && !p.result->ok()) continue;
+    MDB_txn* child = nullptr;
+    rc = mdb_txn_begin(env_->raw(), parent, 0, &child);
+    if (rc != 0) {
+      mdb_txn_abort(parent);
+      out.error = LmdbError(rc, "begin nested write");
+      return out;
+    }
+    Status st;
+    bool map_full = false;
+    {
+      WriteTxn txn(env_.get(), child, p.maintenance ? base : next, now);
+      st = p.fn(txn);
+      if (st.ok() && !p.maintenance) st = txn.Finish();
+      map_full = txn.map_full();
+    }
+    if (map_full) {
+      mdb_txn_abort(child);
+      mdb_txn_abort(parent);
+      out.map_full = true;
+      out.map_full_at = static_cast<int>(i);
+      return out;
+    }
+    if (st.ok()) {
+      rc = mdb_txn_commit(child);
+      if (rc == MDB_MAP_FULL) {
+        mdb_txn_abort(parent);
+        out.map_full = true;
+        out.map_full_at = static_cast<int>(i);
+        return out;
+      }
+      if (rc != 0) st = LmdbError(rc, "commit nested write");
+    } else {
+      mdb_txn_abort(child);
+    }
+    if (st.ok()) {
+      results[i] = p.maintenance ? base : next;
+      if (!p.maintenance) ++next;
+    } else {
+      results[i] = st;
+    }
+  }
+  const auto& fail_commit = env_->options().faults.fail_commit;
+  if (fail_commit && fail_commit()) {
+    mdb_txn_abort(parent);
+    out.error = Internal("injected fault: commit failed");
+    return out;
+  }
+  rc = mdb_txn_commit(parent);
+  if (rc == MDB_MAP_FULL) {
+    out.map_full = true;
+    return out;
+  }
+  if (rc != 0) {
+    out.error = LmdbError(rc, "commit");
+    return out;
+  }
+  group_commits_.fetch_add(1);
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (results[i]) group[i]->result = std::move(results[i]);
+  }
+  if (next - 1 != base) {
+    {
+      std::lock_guard lock(version_mu_);
+      current_.store(next - 1, std::memory_order_release);
+    }
+    version_cv_.notify_all();
+  }
+  return out;
+}
+
+Version Store::WaitForVersionAfter(Version v, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(version_mu_);
+  version_cv_.wait_for(lock, timeout, [&] { return current_version() > v; });
+  return current_version();
+}
+
+Status Store::ReadChanges(Version after, const std::function<bool(const ChangeSet&)>& visit) {
+  constexpr size_t kChunk = 256;  // entries per short read transaction
+  Version position = after;
+  while (true) {
+    ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> txn, BeginRead());
+    MDB_txn* raw = txn->txn_;
+    auto oldest = ReadVersionMeta(raw, env_->dbis().meta, kMinReadableKey);
+    if (!oldest.ok()) return oldest.status();
+    if (position < *oldest) {
+      return HistoryLost("change log after version " + std::to_string(position) +
+                         " is gone: the oldest resumable version is " + std::to_string(*oldest));
+    }
+    MDB_cursor* cur = nullptr;
+    int rc = mdb_cursor_open(raw, env_->dbis().changelog, &cur);
+    if (rc != 0) return LmdbError(rc, "read change log");
+    std::string start = VersionKey(position + 1);
+    MDB_val k = Val(start), v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    size_t n = 0;
+    Status st;
+    while (rc == 0 && n < kChunk) {
+      if (k.mv_size != 8) {
+        st = Internal("corrupted change log key");
+        break;
+      }
+      Version ver = GetU64BE(static_cast<const char*>(k.mv_data));
+      if (ver > txn->snapshot()) break;
+      if (ver != position + 1) {
+        st = Internal("change log gap: expected version " + std::to_string(position + 1) +
+                      ", found " + std::to_string(ver));
+        break;
+      }
+      auto cs = DecodeChangeSet(ver, View(v));
+      if (!cs.ok()) {
+        st = cs.status();
+        break;
+      }
+      position = ver;
+      ++n;
+      if (!visit(*cs)) {
+        mdb_cursor_close(cur);
+        return Status::Ok();
+      }
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    ORMDB_RETURN_IF_ERROR(st);
+    if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, "read change log");
+    if (n < kChunk) return Status::Ok();
+  }
+}
+
+Result<SnapshotPin> Store::Pin(Version v) {
+  std::lock_guard lock(pins_mu_);
+  if (v < oldest_readable_version()) {
+    return HistoryLost("version " + std::to_string(v) + " is below the oldest readable version " +
+                       std::to_string(oldest_readable_version()));
+  }
+  if (v > current_version()) {
+    return InvalidArgument("version " + std::to_string(v) + " is beyond the current version");
+  }
+  pins_.insert(v);
+  return SnapshotPin(this, v);
+}
+
+void Store::Unpin(Version v) {
+  std::lock_guard lock(pins_mu_);
+  auto it = pins_.find(v);
+  if (it != pins_.end()) pins_.erase(it);
+}
+
+StoreStats Store::stats() const {
+  StoreStats s;
+  s.current_version = current_version();
+  s.oldest_readable_version = oldest_readable_version();
+  s.transactions_committed = committed_.load();
+  s.transactions_failed = failed_.load();
+  s.group_commits = group_commits_.load();
+  s.map_grows = map_grows_.load();
+  s.map_size = env_->map_size();
+  {
+    std::lock_guard lock(pins_mu_);
+    s.pinned_versions = pins_.size();
+  }
+  return s;
+}
+
+}  // namespace ormdb::storage

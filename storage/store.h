@@ -1,0 +1,169 @@
+// Store: the MVCC row store on LMDB. The only way other modules reach
+// storage; no LMDB type leaves storage/.
+//
+// Threading: every method is thread-safe. Reads run on the caller's thread in
+// short read transactions; all writes run on one writer thread that batches
+// queued transactions into group commits (see docs/STORAGE.md, "Group
+// commit").
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <set>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "storage/change_log.h"
+#include "storage/env.h"
+#include "storage/options.h"
+#include "storage/txn.h"
+
+namespace ormdb::storage {
+
+// A client transaction. It may run more than once (after map growth the whole
+// group is replayed), so it must have no effect outside the WriteTxn it gets.
+// Returning an error rolls back this transaction alone.
+using TxnFn = std::function<Status(WriteTxn&)>;
+
+struct StoreStats {
+  Version current_version = 0;
+  Version oldest_readable_version = 0;
+  uint64_t transactions_committed = 0;  // client transactions acknowledged
+  uint64_t transactions_failed = 0;     // rolled back (their own error)
+  uint64_t group_commits = 0;           // LMDB commits (one fsync each when durable)
+  uint64_t map_grows = 0;
+  size_t map_size = 0;
+  size_t pinned_versions = 0;
+};
+
+struct VacuumStats {
+  Version horizon = 0;          // the oldest readable version after this run
+  uint64_t row_versions_removed = 0;
+  uint64_t index_entries_removed = 0;
+  uint64_t edges_removed = 0;
+  uint64_t log_entries_removed = 0;
+  uint64_t steps = 0;           // write transactions used
+};
+
+class Store;
+
+// Keeps a version readable (vacuum will not remove what a read at it needs)
+// for as long as the handle lives. Move-only.
+class SnapshotPin {
+ public:
+  SnapshotPin() = default;
+  SnapshotPin(SnapshotPin&& o) noexcept { *this = std::move(o); }
+  SnapshotPin& operator=(SnapshotPin&& o) noexcept;
+  ~SnapshotPin() { Release(); }
+  Version version() const { return version_; }
+  bool active() const { return store_ != nullptr; }
+  void Release();
+
+ private:
+  friend class Store;
+  SnapshotPin(Store* store, Version v) : store_(store), version_(v) {}
+  Store* store_ = nullptr;
+  Version version_ = 0;
+};
+
+class Store {
+ public:
+  // Opens or creates the data directory (see Env::Open for the errors) and
+  // starts the writer thread.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options = {},
+                                             bool create_if_missing = true);
+  // Finishes every queued transaction, then stops the writer.
+  ~Store();
+
+  // The newest committed version (0 for an empty store).
+  Version current_version() const { return current_.load(std::memory_order_acquire); }
+  // The oldest version reads and change-log reads may ask for.
+  Version oldest_readable_version() const { return oldest_.load(std::memory_order_acquire); }
+
+  // Begins a read at version `at` (nullopt = current). HISTORY_LOST below the
+  // oldest readable version, INVALID_ARGUMENT above the current one.
+  Result<std::unique_ptr<ReadTxn>> BeginRead(std::optional<Version> at = std::nullopt);
+
+  // Queues a transaction; the future yields its commit version once the data
+  // is durable, or its error. UNAVAILABLE after shutdown began.
+  std::future<Result<Version>> Submit(TxnFn fn);
+  // Submit and wait.
+  Result<Version> Commit(TxnFn fn) { return Submit(std::move(fn)).get(); }
+
+  // Visits the change sets of versions after `after` in order, up to the
+  // current version or until `visit` returns false. HISTORY_LOST when
+  // `after` is below the oldest readable version (its successors are gone).
+  Status ReadChanges(Version after, const std::function<bool(const ChangeSet&)>& visit);
+
+  // Blocks until current_version() > v or the timeout passes; returns the
+  // current version.
+  Version WaitForVersionAfter(Version v, std::chrono::milliseconds timeout);
+
+  // Pins `v` (HISTORY_LOST if it is already below retention).
+  Result<SnapshotPin> Pin(Version v);
+
+  // Removes history older than the retention horizon and not pinned, in steps
+  // of options.vacuum_batch keys, each its own write transaction on the
+  // writer thread (client commits interleave between steps).
+  Result<VacuumStats> Vacuum();
+
+  StoreStats stats() const;
+  const std::string& dir() const { return env_->dir(); }
+
+ private:
+  struct Pending {
+    TxnFn fn;
+    std::promise<Result<Version>> done;
+    bool maintenance = false;  // runs without a version, change log or ack version
+    std::optional<Result<Version>> result;
+  };
+
+  explicit Store(std::unique_ptr<Env> env);
+  Status LoadState();
+  void WriterLoop();
+  void RunGroup(std::vector<std::unique_ptr<Pending>>& group);
+  struct GroupAttempt {
+    bool map_full = false;  // replay after growing the map
+    int map_full_at = -1;   // the transaction that hit it, -1 = the group commit
+    Status error;           // a failure of the whole group
+  };
+  // One attempt at a group commit; sets each transaction's result on success.
+  GroupAttempt TryGroup(std::vector<std::unique_ptr<Pending>>& group);
+  Version ComputeHorizon(Version current);
+  Result<bool> VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stats);
+  void Unpin(Version v);
+  friend class SnapshotPin;
+
+  std::unique_ptr<Env> env_;
+  std::atomic<Version> current_{0};
+  std::atomic<Version> oldest_{0};
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<Pending>> queue_;  // GUARDED_BY(queue_mu_)
+  bool stopping_ = false;                       // GUARDED_BY(queue_mu_)
+
+  std::mutex version_mu_;
+  std::condition_variable version_cv_;
+
+  mutable std::mutex pins_mu_;
+  std::multiset<Version> pins_;  // GUARDED_BY(pins_mu_)
+
+  // Vacuum position, touched only on the writer thread.
+  int vacuum_table_ = 0;
+  std::string vacuum_resume_key_;
+
+  std::atomic<uint64_t> committed_{0}, failed_{0}, group_commits_{0}, map_grows_{0};
+  std::thread writer_;
+};
+
+}  // namespace ormdb::storage

@@ -1,0 +1,809 @@
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+#include <lmdb.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "storage/key_encoding.h"
+#include "storage/row_codec.h"
+#include "storage/test_util.h"
+
+namespace ormdb::storage {
+namespace {
+
+using testing::TempDir;
+
+const EntityTypeId kUser{1};
+const EntityTypeId kPost{2};
+const IndexId kByName{10};
+const RelationId kTags{20};
+
+const ValueType kLayout[] = {ValueType::kString, ValueType::kInt64};
+
+std::string Row(const std::string& name, int64_t n) {
+  Value values[] = {Value::String(name), Value::Int64(n)};
+  return EncodeRow(1, kLayout, values).value();
+}
+
+std::string NameOf(std::string_view row) {
+  auto view = RowView::Parse(row, kLayout);
+  EXPECT_TRUE(view.ok()) << view.status().ToString();
+  return view->Get(0).as_string();
+}
+
+std::string Key(const std::string& s) {
+  std::string k;
+  AppendKey(&k, Value::String(s));
+  return k;
+}
+
+std::unique_ptr<Store> OpenStore(const std::string& dir, StoreOptions options = {}) {
+  auto store = Store::Open(dir, options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+// The name of row `id` at `at`, or "-" when absent.
+std::string NameAt(Store& store, EntityTypeId type, RowId id, std::optional<Version> at) {
+  auto txn = store.BeginRead(at);
+  EXPECT_TRUE(txn.ok()) << txn.status().ToString();
+  if (!txn.ok()) return "?";
+  auto row = (*txn)->Get(type, id);
+  EXPECT_TRUE(row.ok());
+  return row->has_value() ? NameOf((*row)->bytes_in_txn) : "-";
+}
+
+std::vector<RowId> IndexIds(Store& store, std::optional<Version> at, const std::string& value) {
+  auto txn = store.BeginRead(at);
+  EXPECT_TRUE(txn.ok());
+  std::vector<RowId> ids;
+  std::string k = Key(value);
+  EXPECT_OK((*txn)->ScanIndex(kByName, k, PrefixSuccessor(k), ScanDirection::kForward,
+                              [&](const IndexEntry& e) {
+                                ids.push_back(e.id);
+                                return true;
+                              }));
+  return ids;
+}
+
+std::vector<RowId> Linked(Store& store, std::optional<Version> at, EdgeDirection dir, RowId from) {
+  auto txn = store.BeginRead(at);
+  EXPECT_TRUE(txn.ok());
+  std::vector<RowId> ids;
+  EXPECT_OK((*txn)->ScanEdges(kTags, dir, from, [&](RowId to) {
+    ids.push_back(to);
+    return true;
+  }));
+  return ids;
+}
+
+// ------------------------------------------------------------- environment
+
+TEST(StoreOpen, CreatesAndReopensWithVersion) {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    EXPECT_EQ(store->current_version(), 0u);
+    auto v = store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("ann", 1)); });
+    ASSERT_OK(v);
+    EXPECT_EQ(*v, 1u);
+  }
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(store->current_version(), 1u);
+  EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "ann");
+}
+
+TEST(StoreOpen, MissingDirectoryIsNotFoundAndNotCreated) {
+  TempDir dir;
+  auto store = Store::Open(dir.sub("nope"), {}, /*create_if_missing=*/false);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("nope")));
+}
+
+TEST(StoreOpen, SecondOpenNamesTheHolder) {
+  TempDir dir;
+  auto first = OpenStore(dir.path());
+  auto second = Store::Open(dir.path());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("in use by pid " + std::to_string(getpid())),
+            std::string::npos)
+      << second.status().message();
+  first.reset();
+  EXPECT_OK(Store::Open(dir.path()));  // released on close
+}
+
+TEST(StoreOpen, GarbageDataFileIsRefusedClearly) {
+  TempDir dir;
+  {
+    std::ofstream f(dir.sub("data.mdb"), std::ios::binary);
+    std::string junk(64 * 1024, 'x');
+    f << junk;
+  }
+  auto store = Store::Open(dir.path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), ErrorCode::kInternal);
+  EXPECT_NE(store.status().message().find("not an ormdb data file"), std::string::npos)
+      << store.status().message();
+}
+
+// Writes a raw LMDB environment in `dir` with `fill` run on its write txn.
+void WriteRawLmdb(const std::string& dir, const std::function<void(MDB_txn*, MDB_env*)>& fill) {
+  MDB_env* env;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 8);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0644), 0);
+  MDB_txn* txn;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  fill(txn, env);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+TEST(StoreOpen, ForeignLmdbFileIsRefused) {
+  TempDir dir;
+  WriteRawLmdb(dir.path(), [](MDB_txn* txn, MDB_env*) {
+    MDB_dbi dbi;
+    ASSERT_EQ(mdb_dbi_open(txn, nullptr, 0, &dbi), 0);
+    MDB_val k{5, const_cast<char*>("hello")}, v{5, const_cast<char*>("world")};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+  });
+  auto store = Store::Open(dir.path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("not an ormdb data file"), std::string::npos)
+      << store.status().message();
+}
+
+TEST(StoreOpen, NewerFormatIsRefused) {
+  TempDir dir;
+  { OpenStore(dir.path()); }
+  WriteRawLmdb(dir.path(), [](MDB_txn* txn, MDB_env*) {
+    MDB_dbi dbi;
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    std::string rec(kFormatMagic);
+    PutU32BE(&rec, kFormatVersion + 1);
+    MDB_val k{6, const_cast<char*>("format")}, v{rec.size(), rec.data()};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+  });
+  auto store = Store::Open(dir.path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("newer than this build supports"), std::string::npos)
+      << store.status().message();
+}
+
+// --------------------------------------------------------------- visibility
+
+TEST(StoreRows, LatestAsOfDeletedAndReinserted) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 7, Row("v1", 1)); }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 7, Row("v2", 2)); }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.DeleteRow(kUser, 7); }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 7, Row("v4", 4)); }));
+  // Another row with neighbouring ids must never leak into row 7's reads.
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 8, Row("other", 0)); }));
+  EXPECT_EQ(NameAt(*store, kUser, 7, 1), "v1");
+  EXPECT_EQ(NameAt(*store, kUser, 7, 2), "v2");
+  EXPECT_EQ(NameAt(*store, kUser, 7, 3), "-");
+  EXPECT_EQ(NameAt(*store, kUser, 7, 4), "v4");
+  EXPECT_EQ(NameAt(*store, kUser, 7, std::nullopt), "v4");
+  EXPECT_EQ(NameAt(*store, kUser, 8, 4), "-");
+  EXPECT_EQ(NameAt(*store, kUser, 6, std::nullopt), "-");
+  EXPECT_EQ(NameAt(*store, kPost, 7, std::nullopt), "-");
+
+  auto txn = store->BeginRead();
+  ASSERT_OK(txn);
+  auto row = (*txn)->Get(kUser, 7);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->version, 4u);  // the version of its last change
+
+  auto history = (*txn)->History(kUser, 7);
+  ASSERT_OK(history);
+  ASSERT_EQ(history->size(), 4u);
+  EXPECT_EQ((*history)[0].version, 4u);
+  EXPECT_TRUE((*history)[1].deleted);
+  EXPECT_EQ(NameOf((*history)[2].bytes), "v2");
+  EXPECT_EQ((*history)[3].version, 1u);
+}
+
+TEST(StoreRows, VersionBeyondCurrentIsInvalid) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto txn = store->BeginRead(1);
+  ASSERT_FALSE(txn.ok());
+  EXPECT_EQ(txn.status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(StoreRows, DeleteOfMissingRowIsNotFoundAndRollsBack) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto v = store->Commit([](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 1, Row("a", 1)));
+    return t.DeleteRow(kUser, 2);
+  });
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store->current_version(), 0u);
+  EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "-");
+}
+
+TEST(StoreRows, ScanRowsBothDirectionsAtSnapshot) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) {
+    for (RowId id : {1, 2, 3, 5, 8}) ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, id, Row("u", id)));
+    return t.PutRow(kPost, 4, Row("p", 4));
+  }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.DeleteRow(kUser, 3));
+    return t.PutRow(kUser, 6, Row("new", 6));
+  }));
+  auto scan = [&](std::optional<Version> at, RowId start, ScanDirection dir) {
+    auto txn = store->BeginRead(at);
+    std::vector<RowId> ids;
+    EXPECT_OK((*txn)->ScanRows(kUser, start, dir, [&](RowId id, const RowRecord&) {
+      ids.push_back(id);
+      return true;
+    }));
+    return ids;
+  };
+  EXPECT_EQ(scan(1, 0, ScanDirection::kForward), (std::vector<RowId>{1, 2, 3, 5, 8}));
+  EXPECT_EQ(scan(2, 0, ScanDirection::kForward), (std::vector<RowId>{1, 2, 5, 6, 8}));
+  EXPECT_EQ(scan(2, 3, ScanDirection::kForward), (std::vector<RowId>{5, 6, 8}));
+  EXPECT_EQ(scan(2, 100, ScanDirection::kBackward), (std::vector<RowId>{8, 6, 5, 2, 1}));
+  EXPECT_EQ(scan(1, 6, ScanDirection::kBackward), (std::vector<RowId>{5, 3, 2, 1}));
+  EXPECT_EQ(scan(2, 0, ScanDirection::kBackward), (std::vector<RowId>{}));
+}
+
+TEST(StoreRows, IdAllocationSkipsNotedIds) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<RowId> ids;
+  ASSERT_OK(store->Commit([&](WriteTxn& t) {
+    ids.clear();
+    ORMDB_ASSIGN_OR_RETURN(RowId a, t.AllocateId(kUser));
+    ORMDB_RETURN_IF_ERROR(t.NoteId(kUser, 10));
+    ORMDB_ASSIGN_OR_RETURN(RowId b, t.AllocateId(kUser));
+    ORMDB_ASSIGN_OR_RETURN(RowId c, t.AllocateId(kPost));
+    ids = {a, b, c};
+    return Status::Ok();
+  }));
+  EXPECT_EQ(ids, (std::vector<RowId>{1, 11, 1}));
+}
+
+// ------------------------------------------------------------------ indexes
+
+TEST(StoreIndex, FollowsUpdatesOfTheIndexedValue) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 1, Row("ann", 1)));
+    return t.IndexInsert(kByName, Key("ann"), 1, true);
+  }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) {  // v2: ann -> bob
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 1, Row("bob", 1)));
+    ORMDB_RETURN_IF_ERROR(t.IndexRemove(kByName, Key("ann"), 1));
+    return t.IndexInsert(kByName, Key("bob"), 1, true);
+  }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) {  // v3: ann is free again, id 2 takes it
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 2, Row("ann", 2)));
+    return t.IndexInsert(kByName, Key("ann"), 2, true);
+  }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) {  // v4: id 1 back to ann... would clash
+    ORMDB_RETURN_IF_ERROR(t.IndexRemove(kByName, Key("ann"), 2));
+    ORMDB_RETURN_IF_ERROR(t.IndexRemove(kByName, Key("bob"), 1));
+    return t.IndexInsert(kByName, Key("ann"), 1, true);
+  }));
+  EXPECT_EQ(IndexIds(*store, 1, "ann"), (std::vector<RowId>{1}));
+  EXPECT_EQ(IndexIds(*store, 1, "bob"), (std::vector<RowId>{}));
+  EXPECT_EQ(IndexIds(*store, 2, "ann"), (std::vector<RowId>{}));
+  EXPECT_EQ(IndexIds(*store, 2, "bob"), (std::vector<RowId>{1}));
+  EXPECT_EQ(IndexIds(*store, 3, "ann"), (std::vector<RowId>{2}));
+  EXPECT_EQ(IndexIds(*store, 4, "ann"), (std::vector<RowId>{1}));
+  EXPECT_EQ(IndexIds(*store, 4, "bob"), (std::vector<RowId>{}));
+}
+
+TEST(StoreIndex, UniqueViolationNamesTheHolderAndRollsBack) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.IndexInsert(kByName, Key("ann"), 1, true); }));
+  RowId holder = 0;
+  auto v = store->Commit([&](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 2, Row("ann", 2)));
+    return t.IndexInsert(kByName, Key("ann"), 2, true, &holder);
+  });
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), ErrorCode::kConstraintViolation);
+  EXPECT_NE(v.status().message().find("id 1"), std::string::npos);
+  EXPECT_EQ(holder, 1u);
+  EXPECT_EQ(NameAt(*store, kUser, 2, std::nullopt), "-");
+  // Re-inserting the same id is not a clash, and non-unique allows duplicates.
+  EXPECT_OK(store->Commit([](WriteTxn& t) { return t.IndexInsert(IndexId{11}, Key("x"), 1, false); }));
+  EXPECT_OK(store->Commit([](WriteTxn& t) { return t.IndexInsert(IndexId{11}, Key("x"), 2, false); }));
+}
+
+TEST(StoreIndex, RangeScansInBothDirectionsAndSameTxnInsertRemove) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const IndexId kAge{12};
+  auto age = [](int64_t a) {
+    std::string k;
+    AppendKey(&k, Value::Int64(a));
+    return k;
+  };
+  ASSERT_OK(store->Commit([&](WriteTxn& t) {
+    for (int64_t i = 1; i <= 10; ++i) ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(i * 10), i, false));
+    // Born and removed in one transaction: never visible.
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(55), 99, false));
+    return t.IndexRemove(kAge, age(55), 99);
+  }));
+  auto txn = store->BeginRead();
+  std::vector<RowId> fwd, back;
+  ASSERT_OK((*txn)->ScanIndex(kAge, age(30), age(71), ScanDirection::kForward, [&](const IndexEntry& e) {
+    fwd.push_back(e.id);
+    return true;
+  }));
+  ASSERT_OK((*txn)->ScanIndex(kAge, age(30), "", ScanDirection::kBackward, [&](const IndexEntry& e) {
+    back.push_back(e.id);
+    return back.size() < 4;
+  }));
+  EXPECT_EQ(fwd, (std::vector<RowId>{3, 4, 5, 6, 7}));
+  EXPECT_EQ(back, (std::vector<RowId>{10, 9, 8, 7}));
+  auto missing = store->Commit([&](WriteTxn& t) { return t.IndexRemove(kAge, age(55), 99); });
+  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+}
+
+TEST(StoreIndex, LongValuesAreTruncatedHashedAndStillUnique) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::string base(2000, 'a');
+  std::string other = base + "b";
+  ASSERT_OK(store->Commit([&](WriteTxn& t) { return t.IndexInsert(kByName, Key(base), 1, true); }));
+  // Shares the first 2000 bytes: a different value, so no clash.
+  ASSERT_OK(store->Commit([&](WriteTxn& t) { return t.IndexInsert(kByName, Key(other), 2, true); }));
+  auto clash = store->Commit([&](WriteTxn& t) { return t.IndexInsert(kByName, Key(base), 3, true); });
+  EXPECT_EQ(clash.status().code(), ErrorCode::kConstraintViolation);
+  auto txn = store->BeginRead();
+  bool truncated = false;
+  std::string part = IndexValuePart(Key(base), &truncated);
+  EXPECT_TRUE(truncated);
+  EXPECT_LE(part.size() + 4 + 16, kMaxKeySize);
+  std::vector<RowId> ids;
+  ASSERT_OK((*txn)->ScanIndex(kByName, part, PrefixSuccessor(part), ScanDirection::kForward,
+                              [&](const IndexEntry& e) {
+                                EXPECT_TRUE(e.truncated);
+                                ids.push_back(e.id);
+                                return true;
+                              }));
+  EXPECT_EQ(ids, (std::vector<RowId>{1}));
+}
+
+// -------------------------------------------------------------------- edges
+
+TEST(StoreEdges, BothDirectionsVersionedAndIdempotent) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<bool> changed;
+  ASSERT_OK(store->Commit([&](WriteTxn& t) {  // v1
+    changed.clear();
+    for (RowId to : {3, 1, 2}) {
+      ORMDB_ASSIGN_OR_RETURN(bool c, t.Link(kTags, 100, to));
+      changed.push_back(c);
+    }
+    ORMDB_ASSIGN_OR_RETURN(bool again, t.Link(kTags, 100, 1));
+    changed.push_back(again);
+    ORMDB_ASSIGN_OR_RETURN(bool c2, t.Link(kTags, 101, 1));
+    changed.push_back(c2);
+    return Status::Ok();
+  }));
+  EXPECT_EQ(changed, (std::vector<bool>{true, true, true, false, true}));
+  ASSERT_OK(store->Commit([&](WriteTxn& t) {  // v2
+    ORMDB_ASSIGN_OR_RETURN(bool c, t.Unlink(kTags, 100, 2));
+    EXPECT_TRUE(c);
+    ORMDB_ASSIGN_OR_RETURN(bool absent, t.Unlink(kTags, 100, 42));
+    EXPECT_FALSE(absent);
+    return Status::Ok();
+  }));
+  ASSERT_OK(store->Commit([&](WriteTxn& t) { return t.Link(kTags, 100, 2).status(); }));  // v3
+
+  EXPECT_EQ(Linked(*store, 1, EdgeDirection::kForward, 100), (std::vector<RowId>{1, 2, 3}));
+  EXPECT_EQ(Linked(*store, 2, EdgeDirection::kForward, 100), (std::vector<RowId>{1, 3}));
+  EXPECT_EQ(Linked(*store, 3, EdgeDirection::kForward, 100), (std::vector<RowId>{1, 2, 3}));
+  EXPECT_EQ(Linked(*store, 3, EdgeDirection::kBackward, 1), (std::vector<RowId>{100, 101}));
+  EXPECT_EQ(Linked(*store, 2, EdgeDirection::kBackward, 2), (std::vector<RowId>{}));
+  EXPECT_EQ(Linked(*store, 3, EdgeDirection::kForward, 99), (std::vector<RowId>{}));
+  auto txn = store->BeginRead(2);
+  EXPECT_FALSE(*(*txn)->EdgeExists(kTags, 100, 2));
+  EXPECT_TRUE(*(*txn)->EdgeExists(kTags, 100, 3));
+}
+
+// --------------------------------------------------------------- change log
+
+TEST(StoreChangeLog, RecordsDeltasInOrderFromAnyVersion) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 1, Row("a", 1)));
+    t.Annotate("schema:1");
+    return t.Link(kTags, 1, 2).status();
+  }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("b", 1)); }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.Unlink(kTags, 1, 2).status());
+    return t.DeleteRow(kUser, 1);
+  }));
+  std::vector<ChangeSet> sets;
+  ASSERT_OK(store->ReadChanges(0, [&](const ChangeSet& cs) {
+    sets.push_back(cs);
+    return true;
+  }));
+  ASSERT_EQ(sets.size(), 3u);
+  EXPECT_EQ(sets[0].version, 1u);
+  ASSERT_EQ(sets[0].records.size(), 3u);
+  const auto& insert = std::get<RowDelta>(sets[0].records[0]);
+  EXPECT_FALSE(insert.before.has_value());
+  EXPECT_EQ(NameOf(*insert.after), "a");
+  EXPECT_EQ(std::get<Annotation>(sets[0].records[1]).data, "schema:1");
+  EXPECT_EQ(std::get<EdgeDelta>(sets[0].records[2]), (EdgeDelta{kTags, 1, 2, true}));
+  const auto& update = std::get<RowDelta>(sets[1].records[0]);
+  EXPECT_EQ(NameOf(*update.before), "a");
+  EXPECT_EQ(NameOf(*update.after), "b");
+  EXPECT_EQ(std::get<EdgeDelta>(sets[2].records[0]), (EdgeDelta{kTags, 1, 2, false}));
+  const auto& del = std::get<RowDelta>(sets[2].records[1]);
+  EXPECT_EQ(NameOf(*del.before), "b");
+  EXPECT_FALSE(del.after.has_value());
+  EXPECT_GT(sets[2].commit_time_micros, 0);
+
+  std::vector<Version> from2;
+  ASSERT_OK(store->ReadChanges(2, [&](const ChangeSet& cs) {
+    from2.push_back(cs.version);
+    return true;
+  }));
+  EXPECT_EQ(from2, (std::vector<Version>{3}));
+}
+
+TEST(StoreChangeLog, ReadsPastOneChunkWithoutGaps) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  for (int i = 0; i < 600; ++i) {
+    store->Submit([i](WriteTxn& t) { return t.PutRow(kUser, i % 7, Row("x", i)); });
+  }
+  ASSERT_OK(store->Commit([](WriteTxn&) { return Status::Ok(); }));
+  Version expect = 1;
+  ASSERT_OK(store->ReadChanges(0, [&](const ChangeSet& cs) {
+    EXPECT_EQ(cs.version, expect);
+    ++expect;
+    return true;
+  }));
+  EXPECT_EQ(expect, 602u);
+}
+
+// ------------------------------------------------------------ writer/commit
+
+TEST(StoreWriter, FailedTransactionRollsBackAloneAndVersionsStayGapFree) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<std::future<Result<Version>>> futures;
+  for (int i = 0; i < 50; ++i) {
+    futures.push_back(store->Submit([i](WriteTxn& t) -> Status {
+      ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, i, Row("r", i)));
+      if (i % 5 == 0) return ConstraintViolation("no multiples of five");
+      return Status::Ok();
+    }));
+  }
+  std::set<Version> versions;
+  for (int i = 0; i < 50; ++i) {
+    auto r = futures[i].get();
+    if (i % 5 == 0) {
+      EXPECT_EQ(r.status().code(), ErrorCode::kConstraintViolation);
+      EXPECT_EQ(NameAt(*store, kUser, i, std::nullopt), "-");
+    } else {
+      ASSERT_OK(r);
+      versions.insert(*r);
+    }
+  }
+  EXPECT_EQ(versions.size(), 40u);
+  EXPECT_EQ(*versions.begin(), 1u);
+  EXPECT_EQ(*versions.rbegin(), 40u);
+  EXPECT_EQ(store->current_version(), 40u);
+}
+
+TEST(StoreWriter, EightThreadsAreGapFreeAndGroupCommitted) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  constexpr int kThreads = 8, kPerThread = 150;
+  std::vector<std::vector<Version>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto v = store->Commit([&](WriteTxn& w) -> Status {
+          ORMDB_ASSIGN_OR_RETURN(RowId id, w.AllocateId(kUser));
+          return w.PutRow(kUser, id, Row("t" + std::to_string(t), i));
+        });
+        ASSERT_TRUE(v.ok()) << v.status().ToString();
+        got[t].push_back(*v);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<Version> all;
+  for (auto& g : got) {
+    EXPECT_TRUE(std::is_sorted(g.begin(), g.end()));  // each thread sees its commits in order
+    all.insert(all.end(), g.begin(), g.end());
+  }
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), size_t{kThreads * kPerThread});
+  for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], i + 1);
+  StoreStats s = store->stats();
+  EXPECT_EQ(s.transactions_committed, uint64_t{kThreads * kPerThread});
+  // Group commit batches: far fewer LMDB commits (fsyncs) than transactions.
+  EXPECT_LT(s.group_commits * 2, s.transactions_committed)
+      << s.group_commits << " commits for " << s.transactions_committed << " transactions";
+}
+
+TEST(StoreWriter, InjectedWriteFaultFailsOneTransaction) {
+  TempDir dir;
+  StoreOptions options;
+  std::atomic<int> writes{0};
+  std::atomic<int> fail_at{-1};
+  options.faults.fail_write = [&] { return writes.fetch_add(1) == fail_at.load(); };
+  auto store = OpenStore(dir.path(), options);
+  writes = 0;
+  fail_at = 1;  // the second write: the row of the second transaction
+  auto a = store->Submit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("a", 1)); });
+  auto b = store->Submit([](WriteTxn& t) { return t.PutRow(kUser, 2, Row("b", 2)); });
+  auto c = store->Submit([](WriteTxn& t) { return t.PutRow(kUser, 3, Row("c", 3)); });
+  auto ra = a.get(), rb = b.get(), rc = c.get();
+  // Whatever the grouping, exactly one transaction failed and the others
+  // committed with consecutive versions.
+  int failed = !ra.ok() + !rb.ok() + !rc.ok();
+  EXPECT_EQ(failed, 1);
+  EXPECT_EQ(store->current_version(), 2u);
+  fail_at = -1;
+  EXPECT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 4, Row("d", 4)); }));
+  EXPECT_EQ(store->current_version(), 3u);
+}
+
+TEST(StoreWriter, InjectedCommitFaultFailsTheGroupAndChangesNothing) {
+  TempDir dir;
+  StoreOptions options;
+  std::atomic<bool> fail{false};
+  options.faults.fail_commit = [&] { return fail.load(); };
+  auto store = OpenStore(dir.path(), options);
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("a", 1)); }));
+  fail = true;
+  auto r = store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("b", 1)); });
+  EXPECT_EQ(r.status().code(), ErrorCode::kInternal);
+  fail = false;
+  EXPECT_EQ(store->current_version(), 1u);
+  EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "a");
+  auto again = store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("c", 1)); });
+  ASSERT_OK(again);
+  EXPECT_EQ(*again, 2u);
+}
+
+TEST(StoreWriter, OptimisticCheckConflicts) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("a", 1)); }));  // v1
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("b", 1)); }));  // v2
+  auto stale = store->Commit([](WriteTxn& t) { return t.CheckRowUnchangedSince(kUser, 1, 1); });
+  EXPECT_EQ(stale.status().code(), ErrorCode::kConflict);
+  EXPECT_OK(store->Commit([](WriteTxn& t) { return t.CheckRowUnchangedSince(kUser, 1, 2); }));
+  auto missing = store->Commit([](WriteTxn& t) { return t.CheckRowUnchangedSince(kUser, 9, 2); });
+  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+}
+
+TEST(StoreWriter, WaitForVersionWakesOnCommit) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    (void)store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("a", 1)); });
+  });
+  EXPECT_EQ(store->WaitForVersionAfter(0, std::chrono::seconds(10)), 1u);
+  writer.join();
+  EXPECT_EQ(store->WaitForVersionAfter(1, std::chrono::milliseconds(1)), 1u);
+}
+
+TEST(StoreWriter, MetaRoundTrips) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutMeta("catalog", "v1"); }));
+  auto txn = store->BeginRead();
+  auto m = (*txn)->GetMeta("catalog");
+  ASSERT_OK(m);
+  EXPECT_EQ(m->value_or(""), "v1");
+  EXPECT_FALSE((*txn)->GetMeta("other")->has_value());
+}
+
+// --------------------------------------------------------------- map growth
+
+TEST(StoreMap, TinyMapGrowsAndKeepsWorking) {
+  TempDir dir;
+  StoreOptions options;
+  options.initial_map_size = 256 * 1024;
+  std::string big(4000, 'z');
+  {
+    auto store = OpenStore(dir.path(), options);
+    for (int batch = 0; batch < 20; ++batch) {
+      ASSERT_OK(store->Commit([&](WriteTxn& t) {
+        for (int i = 0; i < 100; ++i) {
+          RowId id = batch * 100 + i;
+          ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, id, Row(big, id)));
+        }
+        return Status::Ok();
+      }));
+    }
+    EXPECT_GT(store->stats().map_grows, 0u);
+    EXPECT_GT(store->stats().map_size, 8u << 20);
+  }
+  auto store = OpenStore(dir.path(), options);
+  EXPECT_EQ(store->current_version(), 20u);
+  EXPECT_EQ(NameAt(*store, kUser, 1999, std::nullopt), big);
+}
+
+TEST(StoreMap, MaximumGivesResourceExhaustedAndKeepsData) {
+  TempDir dir;
+  StoreOptions options;
+  options.initial_map_size = 256 * 1024;
+  options.max_map_size = 1 << 20;
+  std::string big(4000, 'z');
+  Version last_ok = 0;
+  int acknowledged_batches = 0;
+  {
+    auto store = OpenStore(dir.path(), options);
+    for (int batch = 0; batch < 100; ++batch) {
+      auto v = store->Commit([&](WriteTxn& t) {
+        for (int i = 0; i < 10; ++i) {
+          RowId id = batch * 10 + i;
+          ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, id, Row(big, id)));
+        }
+        return Status::Ok();
+      });
+      if (!v.ok()) {
+        EXPECT_EQ(v.status().code(), ErrorCode::kResourceExhausted) << v.status().ToString();
+        break;
+      }
+      last_ok = *v;
+      ++acknowledged_batches;
+    }
+    EXPECT_GT(acknowledged_batches, 0);
+    EXPECT_LT(acknowledged_batches, 100);
+    // A small transaction still fits.
+    (void)store->Commit([](WriteTxn& t) { return t.PutRow(kPost, 1, Row("tiny", 1)); });
+  }
+  auto store = OpenStore(dir.path(), options);
+  EXPECT_GE(store->current_version(), last_ok);
+  for (int id = 0; id < acknowledged_batches * 10; ++id) {
+    ASSERT_EQ(NameAt(*store, kUser, id, std::nullopt), big) << id;
+  }
+}
+
+// ------------------------------------------------------------ vacuum & pins
+
+StoreOptions KeepLatestOnly() {
+  StoreOptions o;
+  o.retention_seconds = 0;
+  o.retention_versions = 0;
+  o.vacuum_batch = 3;  // many small steps
+  return o;
+}
+
+TEST(StoreVacuum, RemovesHistoryBelowHorizonAndKeepsLatest) {
+  TempDir dir;
+  auto store = OpenStore(dir.path(), KeepLatestOnly());
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_OK(store->Commit([i](WriteTxn& t) {
+      ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 1, Row("v" + std::to_string(i), i)));
+      ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 100 + i, Row("gone", i)));
+      if (i > 1) ORMDB_RETURN_IF_ERROR(t.DeleteRow(kUser, 100 + i - 1));
+      if (i > 1) ORMDB_RETURN_IF_ERROR(t.IndexRemove(kByName, Key("n" + std::to_string(i - 1)), 1));
+      ORMDB_RETURN_IF_ERROR(t.IndexInsert(kByName, Key("n" + std::to_string(i)), 1, true));
+      if (i > 1) ORMDB_RETURN_IF_ERROR(t.Unlink(kTags, 1, i - 1).status());
+      return t.Link(kTags, 1, i).status();
+    }));
+  }
+  auto stats = store->Vacuum();
+  ASSERT_OK(stats);
+  EXPECT_EQ(stats->horizon, 5u);
+  EXPECT_EQ(stats->row_versions_removed, 4u + 4u * 2);  // row 1: v1..v4; rows 101..104: put + tombstone
+  EXPECT_EQ(stats->index_entries_removed, 4u);
+  EXPECT_EQ(stats->edges_removed, 8u);  // both directions
+  EXPECT_EQ(stats->log_entries_removed, 5u);
+  EXPECT_GT(stats->steps, 3u);
+  EXPECT_EQ(store->oldest_readable_version(), 5u);
+
+  EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "v5");
+  EXPECT_EQ(NameAt(*store, kUser, 105, std::nullopt), "gone");
+  EXPECT_EQ(NameAt(*store, kUser, 104, std::nullopt), "-");
+  EXPECT_EQ(IndexIds(*store, std::nullopt, "n5"), (std::vector<RowId>{1}));
+  EXPECT_EQ(Linked(*store, std::nullopt, EdgeDirection::kForward, 1), (std::vector<RowId>{5}));
+  auto old = store->BeginRead(4);
+  EXPECT_EQ(old.status().code(), ErrorCode::kHistoryLost);
+  auto lost = store->ReadChanges(3, [](const ChangeSet&) { return true; });
+  EXPECT_EQ(lost.code(), ErrorCode::kHistoryLost);
+  EXPECT_OK(store->ReadChanges(5, [](const ChangeSet&) { return true; }));
+  auto history = (*store->BeginRead())->History(kUser, 1);
+  EXPECT_EQ(history->size(), 1u);
+
+  // Survives reopen.
+  store.reset();
+  store = OpenStore(dir.path(), KeepLatestOnly());
+  EXPECT_EQ(store->oldest_readable_version(), 5u);
+  EXPECT_EQ(store->BeginRead(4).status().code(), ErrorCode::kHistoryLost);
+}
+
+TEST(StoreVacuum, RetentionWindowKeepsRecentVersions) {
+  TempDir dir;
+  StoreOptions o = KeepLatestOnly();
+  o.retention_versions = 3;
+  auto store = OpenStore(dir.path(), o);
+  for (int i = 1; i <= 6; ++i) {
+    ASSERT_OK(store->Commit([i](WriteTxn& t) { return t.PutRow(kUser, 1, Row("v" + std::to_string(i), i)); }));
+  }
+  auto stats = store->Vacuum();
+  ASSERT_OK(stats);
+  EXPECT_EQ(stats->horizon, 4u);  // versions 4, 5, 6 stay readable
+  EXPECT_EQ(NameAt(*store, kUser, 1, 4), "v4");
+  EXPECT_EQ(store->BeginRead(3).status().code(), ErrorCode::kHistoryLost);
+}
+
+TEST(StoreVacuum, PinsHoldTheHorizon) {
+  TempDir dir;
+  auto store = OpenStore(dir.path(), KeepLatestOnly());
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("old", 1)); }));
+  auto pin = store->Pin(1);
+  ASSERT_OK(pin);
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("new", 1)); }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.DeleteRow(kUser, 1); }));
+  EXPECT_EQ(store->stats().pinned_versions, 1u);
+  auto stats = store->Vacuum();
+  ASSERT_OK(stats);
+  EXPECT_EQ(stats->horizon, 1u);
+  EXPECT_EQ(NameAt(*store, kUser, 1, 1), "old");
+  std::vector<Version> log;
+  ASSERT_OK(store->ReadChanges(1, [&](const ChangeSet& cs) {
+    log.push_back(cs.version);
+    return true;
+  }));
+  EXPECT_EQ(log, (std::vector<Version>{2, 3}));
+  pin->Release();
+  stats = store->Vacuum();
+  ASSERT_OK(stats);
+  EXPECT_EQ(stats->horizon, 3u);
+  EXPECT_EQ(store->BeginRead(1).status().code(), ErrorCode::kHistoryLost);
+  EXPECT_EQ(store->Pin(2).status().code(), ErrorCode::kHistoryLost);
+  // The deleted row is gone entirely: no versions left.
+  EXPECT_TRUE((*store->BeginRead())->History(kUser, 1)->empty());
+}
+
+TEST(StoreVacuum, ConcurrentWritesDuringVacuumStayIntact) {
+  TempDir dir;
+  auto store = OpenStore(dir.path(), KeepLatestOnly());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_OK(store->Commit([i](WriteTxn& t) { return t.PutRow(kUser, i % 20, Row("a" + std::to_string(i), i)); }));
+  }
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      (void)store->Commit([i](WriteTxn& t) { return t.PutRow(kPost, i, Row("p", i)); });
+    }
+  });
+  ASSERT_OK(store->Vacuum());
+  stop = true;
+  writer.join();
+  for (int id = 0; id < 20; ++id) {
+    EXPECT_EQ(NameAt(*store, kUser, id, std::nullopt), "a" + std::to_string(180 + id));
+  }
+}
+
+}  // namespace
+}  // namespace ormdb::storage

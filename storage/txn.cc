@@ -1,0 +1,440 @@
+#include "storage/txn.h"
+
+#include <lmdb.h>
+
+#include <cstring>
+
+#include "storage/key_encoding.h"
+
+namespace ormdb::storage {
+namespace {
+
+enum CursorSlot { kRowsSlot = 0, kIndexSlot = 1, kEdgeSlot = 2, kMetaSlot = 3 };
+
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+bool HasPrefix(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
+}
+
+// The trailing [~version] of a row, index or edge key.
+Version TrailingVersion(std::string_view key) { return ~GetU64BE(key.data() + key.size() - 8); }
+
+Version ReadEnd(std::string_view value) { return value.size() == 8 ? GetU64BE(value.data()) : 0; }
+
+std::string EncodeEnd(Version end) {
+  std::string s;
+  PutU64BE(&s, end);
+  return s;
+}
+
+std::string UserMetaKey(std::string_view key) { return "x:" + std::string(key); }
+
+std::string NextIdKey(EntityTypeId type) {
+  std::string k = "next_id:";
+  PutU32BE(&k, type.value);
+  return k;
+}
+
+// Positions `cur` at the first key >= `key`; returns MDB_NOTFOUND past the end.
+int SeekGe(MDB_cursor* cur, std::string_view key, MDB_val* k, MDB_val* v) {
+  *k = Val(key);
+  return mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+}
+
+// Positions `cur` at the last key < `key`.
+int SeekLt(MDB_cursor* cur, std::string_view key, MDB_val* k, MDB_val* v) {
+  int rc = key.empty() ? MDB_NOTFOUND : SeekGe(cur, key, k, v);
+  if (rc == MDB_NOTFOUND) return mdb_cursor_get(cur, k, v, MDB_LAST);
+  if (rc != 0) return rc;
+  return mdb_cursor_get(cur, k, v, MDB_PREV);
+}
+
+}  // namespace
+
+std::string IndexValuePart(std::string_view encoded_values, bool* truncated) {
+  if (encoded_values.size() <= kMaxIndexValueBytes) {
+    if (truncated) *truncated = false;
+    return std::string(encoded_values);
+  }
+  if (truncated) *truncated = true;
+  // FNV-1a, 64 bit: stable across builds and platforms, which an on-disk key needs.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : encoded_values) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  std::string part(encoded_values.substr(0, kMaxIndexValueBytes));
+  part.push_back('\xff');
+  PutU64BE(&part, h);
+  return part;
+}
+
+// ---------------------------------------------------------------- TxnReader
+
+TxnReader::~TxnReader() = default;
+
+void TxnReader::CloseCursors() {
+  for (MDB_cursor*& c : cursors_) {
+    if (c != nullptr) mdb_cursor_close(c);
+    c = nullptr;
+  }
+}
+
+Result<MDB_cursor*> TxnReader::Cursor(MDB_dbi dbi, int slot) {
+  if (cursors_[slot] == nullptr) {
+    int rc = mdb_cursor_open(txn_, dbi, &cursors_[slot]);
+    if (rc != 0) return LmdbError(rc, "open cursor");
+  }
+  return cursors_[slot];
+}
+
+Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().rows, kRowsSlot));
+  std::string key = RowKey(type, id, at_);
+  MDB_val k, v;
+  int rc = SeekGe(cur, key, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<RowRecord>();
+  if (rc != 0) return LmdbError(rc, "read row");
+  std::string_view found = View(k);
+  if (found.size() != 20 || std::memcmp(found.data(), key.data(), 12) != 0) {
+    return std::optional<RowRecord>();
+  }
+  std::string_view value = View(v);
+  if (value.empty() || value[0] == kTombstoneTag) return std::optional<RowRecord>();
+  return std::optional<RowRecord>(RowRecord{value.substr(1), TrailingVersion(found)});
+}
+
+Result<std::vector<RowVersionRecord>> TxnReader::History(EntityTypeId type, RowId id) {
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().rows, kRowsSlot));
+  std::string prefix = RowPrefix(type, id);
+  std::vector<RowVersionRecord> out;
+  MDB_val k, v;
+  int rc = SeekGe(cur, RowKey(type, id, at_), &k, &v);
+  while (rc == 0 && HasPrefix(View(k), prefix)) {
+    std::string_view value = View(v);
+    RowVersionRecord r;
+    r.version = TrailingVersion(View(k));
+    r.deleted = value.empty() || value[0] == kTombstoneTag;
+    if (!r.deleted) r.bytes.assign(value.substr(1));
+    out.push_back(std::move(r));
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, "read row history");
+  return out;
+}
+
+Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
+                           const std::function<bool(RowId, const RowRecord&)>& visit) {
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().rows, kRowsSlot));
+  std::string type_prefix;
+  PutU32BE(&type_prefix, type.value);
+  MDB_val k, v;
+  RowId id = start;
+  while (true) {
+    if (dir == ScanDirection::kBackward) {
+      // Find the greatest id <= `id` that has any version.
+      std::string after = RowPrefix(type, id);
+      after = PrefixSuccessor(after);
+      int rc = SeekLt(cur, after, &k, &v);
+      if (rc == MDB_NOTFOUND) return Status::Ok();
+      if (rc != 0) return LmdbError(rc, "scan rows");
+      if (!HasPrefix(View(k), type_prefix) || View(k).size() != 20) return Status::Ok();
+      id = GetU64BE(View(k).data() + 4);
+    }
+    std::string key = RowKey(type, id, at_);
+    int rc = SeekGe(cur, key, &k, &v);
+    if (rc == MDB_NOTFOUND) return Status::Ok();
+    if (rc != 0) return LmdbError(rc, "scan rows");
+    std::string_view found = View(k);
+    if (!HasPrefix(found, type_prefix) || found.size() != 20) {
+      if (dir == ScanDirection::kForward) return Status::Ok();
+      if (id == 0) return Status::Ok();
+      --id;
+      continue;
+    }
+    RowId found_id = GetU64BE(found.data() + 4);
+    if (found_id != id) {
+      // No version of `id` at or before the snapshot.
+      if (dir == ScanDirection::kForward) {
+        id = found_id;
+        continue;
+      }
+      if (id == 0) return Status::Ok();
+      --id;
+      continue;
+    }
+    std::string_view value = View(v);
+    if (!value.empty() && value[0] != kTombstoneTag) {
+      if (!visit(id, RowRecord{value.substr(1), TrailingVersion(found)})) return Status::Ok();
+    }
+    if (dir == ScanDirection::kForward) {
+      if (id == kMaxVersion) return Status::Ok();
+      ++id;
+    } else {
+      if (id == 0) return Status::Ok();
+      --id;
+    }
+  }
+}
+
+Status TxnReader::ScanIndex(IndexId index, std::string_view lower, std::string_view upper,
+                            ScanDirection dir, const std::function<bool(const IndexEntry&)>& visit) {
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().indexes, kIndexSlot));
+  std::string index_prefix;
+  PutU32BE(&index_prefix, index.value);
+  std::string start = index_prefix + std::string(lower);
+  std::string end = upper.empty() ? PrefixSuccessor(index_prefix) : index_prefix + std::string(upper);
+  MDB_val k, v;
+  int rc = dir == ScanDirection::kForward ? SeekGe(cur, start, &k, &v) : SeekLt(cur, end, &k, &v);
+  while (rc == 0) {
+    std::string_view key = View(k);
+    if (dir == ScanDirection::kForward) {
+      if (!end.empty() && key >= std::string_view(end)) break;
+    } else if (key < std::string_view(start)) {
+      break;
+    }
+    if (!HasPrefix(key, index_prefix) || key.size() < 4 + 16) break;
+    Version begin = TrailingVersion(key);
+    Version end_version = ReadEnd(View(v));
+    if (begin <= at_ && at_ < end_version) {
+      IndexEntry e;
+      e.value_part_in_txn = key.substr(4, key.size() - 4 - 16);
+      e.id = GetU64BE(key.data() + key.size() - 16);
+      e.truncated = e.value_part_in_txn.size() > kMaxIndexValueBytes;
+      if (!visit(e)) return Status::Ok();
+    }
+    rc = mdb_cursor_get(cur, &k, &v, dir == ScanDirection::kForward ? MDB_NEXT : MDB_PREV);
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, "scan index");
+  return Status::Ok();
+}
+
+Status TxnReader::ScanEdges(RelationId rel, EdgeDirection dir, RowId from,
+                            const std::function<bool(RowId)>& visit) {
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().edges, kEdgeSlot));
+  std::string prefix = EdgePrefix(rel, dir, from);
+  MDB_val k, v;
+  int rc = SeekGe(cur, prefix, &k, &v);
+  while (rc == 0 && HasPrefix(View(k), prefix) && View(k).size() == prefix.size() + 16) {
+    std::string_view key = View(k);
+    Version begin = TrailingVersion(key);
+    if (begin <= at_ && at_ < ReadEnd(View(v))) {
+      if (!visit(GetU64BE(key.data() + prefix.size()))) return Status::Ok();
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, "scan edges");
+  return Status::Ok();
+}
+
+Result<bool> TxnReader::EdgeExists(RelationId rel, RowId from, RowId to) {
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().edges, kEdgeSlot));
+  std::string prefix = EdgePrefix(rel, EdgeDirection::kForward, from);
+  PutU64BE(&prefix, to);
+  MDB_val k, v;
+  // Entries of one pair are newest first; the first with begin <= snapshot
+  // decides.
+  int rc = SeekGe(cur, prefix + [&] { std::string s; PutU64BE(&s, ~at_); return s; }(), &k, &v);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return LmdbError(rc, "read edge");
+  if (!HasPrefix(View(k), prefix)) return false;
+  return at_ < ReadEnd(View(v));
+}
+
+Result<std::optional<std::string>> TxnReader::GetMeta(std::string_view key) {
+  std::string k = UserMetaKey(key);
+  MDB_val mk = Val(k), mv;
+  int rc = mdb_get(txn_, env_->dbis().meta, &mk, &mv);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return LmdbError(rc, "read metadata");
+  return std::optional<std::string>(std::string(View(mv)));
+}
+
+// ------------------------------------------------------------------ ReadTxn
+
+ReadTxn::~ReadTxn() {
+  CloseCursors();
+  mdb_txn_abort(txn_);
+}
+
+// ----------------------------------------------------------------- WriteTxn
+
+WriteTxn::~WriteTxn() {
+  // Cursors of a write transaction are freed by LMDB at commit or abort; the
+  // Store ends the LMDB transaction after this object is gone, so close them
+  // here explicitly.
+  CloseCursors();
+}
+
+Status WriteTxn::Fail(int rc, std::string_view what) {
+  if (rc == MDB_MAP_FULL) map_full_ = true;
+  return LmdbError(rc, what);
+}
+
+Status WriteTxn::Put(MDB_dbi dbi, std::string_view key, std::string_view value) {
+  const auto& hook = env_->options().faults.fail_write;
+  if (hook && hook()) return Internal("injected fault: write failed");
+  MDB_val k = Val(key), v = Val(value);
+  int rc = mdb_put(txn_, dbi, &k, &v, 0);
+  return rc == 0 ? Status::Ok() : Fail(rc, "write");
+}
+
+Status WriteTxn::Del(MDB_dbi dbi, std::string_view key) {
+  const auto& hook = env_->options().faults.fail_write;
+  if (hook && hook()) return Internal("injected fault: delete failed");
+  MDB_val k = Val(key);
+  int rc = mdb_del(txn_, dbi, &k, nullptr);
+  return rc == 0 || rc == MDB_NOTFOUND ? Status::Ok() : Fail(rc, "delete");
+}
+
+Status WriteTxn::PutRow(EntityTypeId type, RowId id, std::string_view row) {
+  ORMDB_ASSIGN_OR_RETURN(std::optional<RowRecord> before, Get(type, id));
+  RowDelta delta{type, id, std::nullopt, std::string(row)};
+  if (before) delta.before = std::string(before->bytes_in_txn);
+  std::string value;
+  value.reserve(row.size() + 1);
+  value.push_back(kRowTag);
+  value.append(row);
+  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().rows, RowKey(type, id, at_), value));
+  changes_.records.emplace_back(std::move(delta));
+  return Status::Ok();
+}
+
+Status WriteTxn::DeleteRow(EntityTypeId type, RowId id) {
+  ORMDB_ASSIGN_OR_RETURN(std::optional<RowRecord> before, Get(type, id));
+  if (!before) {
+    return NotFound("row " + std::to_string(id) + " of type " + std::to_string(type.value) +
+                    " does not exist");
+  }
+  RowDelta delta{type, id, std::string(before->bytes_in_txn), std::nullopt};
+  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().rows, RowKey(type, id, at_), std::string(1, kTombstoneTag)));
+  changes_.records.emplace_back(std::move(delta));
+  return Status::Ok();
+}
+
+Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, RowId id, bool unique,
+                             RowId* conflicting_id) {
+  std::string part = IndexValuePart(encoded_values, nullptr);
+  if (unique) {
+    std::optional<RowId> clash;
+    ORMDB_RETURN_IF_ERROR(ScanIndex(index, part, PrefixSuccessor(part), ScanDirection::kForward,
+                                    [&](const IndexEntry& e) {
+                                      if (e.value_part_in_txn.size() != part.size()) return true;
+                                      if (e.id != id) clash = e.id;
+                                      return !clash;
+                                    }));
+    if (clash) {
+      if (conflicting_id) *conflicting_id = *clash;
+      return ConstraintViolation("unique index " + std::to_string(index.value) +
+                                 ": value already held by id " + std::to_string(*clash));
+    }
+  }
+  return Put(env_->dbis().indexes, IndexKey(index, part, id, at_), EncodeEnd(kOpenEnd));
+}
+
+Status WriteTxn::IndexRemove(IndexId index, std::string_view encoded_values, RowId id) {
+  std::string part = IndexValuePart(encoded_values, nullptr);
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().indexes, 1));
+  std::string prefix;
+  PutU32BE(&prefix, index.value);
+  prefix += part;
+  PutU64BE(&prefix, id);
+  MDB_val k, v;
+  int rc = SeekGe(cur, prefix, &k, &v);
+  if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read index");
+  // The newest entry comes first; it must be the current one.
+  if (rc == MDB_NOTFOUND || View(k).size() != prefix.size() + 8 || !HasPrefix(View(k), prefix) ||
+      ReadEnd(View(v)) != kOpenEnd) {
+    return NotFound("index " + std::to_string(index.value) + " has no current entry for id " +
+                    std::to_string(id));
+  }
+  std::string key(View(k));
+  if (TrailingVersion(key) == at_) return Del(env_->dbis().indexes, key);  // born and ended here
+  return Put(env_->dbis().indexes, key, EncodeEnd(at_));
+}
+
+Status WriteTxn::SetEdge(RelationId rel, EdgeDirection dir, RowId from, RowId to, bool link,
+                         bool* changed) {
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().edges, 2));
+  std::string prefix = EdgePrefix(rel, dir, from);
+  PutU64BE(&prefix, to);
+  MDB_val k, v;
+  int rc = SeekGe(cur, prefix, &k, &v);
+  if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read edge");
+  bool current = rc == 0 && HasPrefix(View(k), prefix) && ReadEnd(View(v)) == kOpenEnd;
+  *changed = current != link;
+  if (!*changed) return Status::Ok();
+  if (link) return Put(env_->dbis().edges, EdgeKey(rel, dir, from, to, at_), EncodeEnd(kOpenEnd));
+  std::string key(View(k));
+  if (TrailingVersion(key) == at_) return Del(env_->dbis().edges, key);
+  return Put(env_->dbis().edges, key, EncodeEnd(at_));
+}
+
+Result<bool> WriteTxn::Link(RelationId rel, RowId from, RowId to) {
+  bool changed = false;
+  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kForward, from, to, true, &changed));
+  if (!changed) return false;
+  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kBackward, to, from, true, &changed));
+  changes_.records.emplace_back(EdgeDelta{rel, from, to, true});
+  return true;
+}
+
+Result<bool> WriteTxn::Unlink(RelationId rel, RowId from, RowId to) {
+  bool changed = false;
+  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kForward, from, to, false, &changed));
+  if (!changed) return false;
+  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kBackward, to, from, false, &changed));
+  changes_.records.emplace_back(EdgeDelta{rel, from, to, false});
+  return true;
+}
+
+Result<RowId> WriteTxn::AllocateId(EntityTypeId type) {
+  std::string key = NextIdKey(type);
+  MDB_val mk = Val(key), mv;
+  int rc = mdb_get(txn_, env_->dbis().meta, &mk, &mv);
+  RowId next = 1;
+  if (rc == 0 && mv.mv_size == 8) next = GetU64BE(static_cast<const char*>(mv.mv_data));
+  else if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read id counter");
+  std::string value;
+  PutU64BE(&value, next + 1);
+  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().meta, key, value));
+  return next;
+}
+
+Status WriteTxn::NoteId(EntityTypeId type, RowId id) {
+  std::string key = NextIdKey(type);
+  MDB_val mk = Val(key), mv;
+  int rc = mdb_get(txn_, env_->dbis().meta, &mk, &mv);
+  RowId next = 1;
+  if (rc == 0 && mv.mv_size == 8) next = GetU64BE(static_cast<const char*>(mv.mv_data));
+  else if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read id counter");
+  if (id < next) return Status::Ok();
+  std::string value;
+  PutU64BE(&value, id + 1);
+  return Put(env_->dbis().meta, key, value);
+}
+
+Status WriteTxn::PutMeta(std::string_view key, std::string_view value) {
+  return Put(env_->dbis().meta, UserMetaKey(key), value);
+}
+
+void WriteTxn::Annotate(std::string data) { changes_.records.emplace_back(Annotation{std::move(data)}); }
+
+Status WriteTxn::CheckRowUnchangedSince(EntityTypeId type, RowId id, Version version) {
+  ORMDB_ASSIGN_OR_RETURN(std::optional<RowRecord> row, Get(type, id));
+  if (!row) return NotFound("row " + std::to_string(id) + " does not exist");
+  if (row->version > version) {
+    return Conflict("row " + std::to_string(id) + " changed at version " +
+                    std::to_string(row->version) + ", after version " + std::to_string(version));
+  }
+  return Status::Ok();
+}
+
+Status WriteTxn::Finish() {
+  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().changelog, VersionKey(at_), EncodeChangeSet(changes_)));
+  return Put(env_->dbis().meta, "current_version", VersionKey(at_));
+}
+
+}  // namespace ormdb::storage

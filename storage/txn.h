@@ -1,0 +1,185 @@
+// Transactions over the store: ReadTxn (a short LMDB read transaction bound
+// to one snapshot version) and WriteTxn (one client transaction inside a group
+// commit, on the writer thread).
+//
+// MVCC visibility (see docs/STORAGE.md for the full note):
+//   - a row version written at v is visible at snapshot s when it is the
+//     newest version with v <= s and it is not a tombstone;
+//   - an index entry or edge [begin, end) is visible at s when begin <= s < end.
+// A WriteTxn reads at its own version: it sees everything committed before it
+// plus its own writes.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "storage/change_log.h"
+#include "storage/env.h"
+#include "storage/keys.h"
+
+typedef struct MDB_cursor MDB_cursor;
+
+namespace ormdb::storage {
+
+// A row as read: `bytes` is the row encoding and lives in an LMDB page, so it
+// dies with the transaction that read it (copy it to keep it).
+struct RowRecord {
+  std::string_view bytes_in_txn;
+  Version version = 0;  // the version of the row's last change
+};
+
+// One entry of a row's history, newest first.
+struct RowVersionRecord {
+  Version version = 0;
+  bool deleted = false;
+  std::string bytes;  // empty when deleted
+};
+
+struct IndexEntry {
+  std::string_view value_part_in_txn;  // encoded values (or truncated + hash)
+  RowId id = 0;
+  // The values were too long for a key: the entry may match values that only
+  // share a prefix; recheck against the row.
+  bool truncated = false;
+};
+
+enum class ScanDirection : uint8_t { kForward, kBackward };
+
+// Read methods shared by ReadTxn and WriteTxn, all at one snapshot version.
+// Not thread-safe: one thread uses a transaction at a time.
+class TxnReader {
+ public:
+  virtual ~TxnReader();
+  TxnReader(const TxnReader&) = delete;
+  TxnReader& operator=(const TxnReader&) = delete;
+
+  // The snapshot version reads are made at.
+  Version snapshot() const { return at_; }
+
+  // The row visible at the snapshot, or nullopt when absent or deleted.
+  Result<std::optional<RowRecord>> Get(EntityTypeId type, RowId id);
+
+  // Every stored version of a row, newest first (tombstones included), as
+  // far back as retention keeps them; versions above the snapshot excluded.
+  Result<std::vector<RowVersionRecord>> History(EntityTypeId type, RowId id);
+
+  // Visits the rows of `type` visible at the snapshot in id order, starting at
+  // `start` (inclusive; forward from it or backward from it). `visit` returns
+  // false to stop.
+  Status ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
+                  const std::function<bool(RowId, const RowRecord&)>& visit);
+
+  // Visits the visible entries of `index` whose value part lies in
+  // [lower, upper) (upper empty = to the end of the index), in key order or
+  // reversed. Bounds are value parts as built by IndexValuePart (an equality
+  // match on a prefix p is [p, PrefixSuccessor(p))).
+  Status ScanIndex(IndexId index, std::string_view lower, std::string_view upper, ScanDirection dir,
+                   const std::function<bool(const IndexEntry&)>& visit);
+
+  // Visits the ids linked to `from` in relation `rel`, direction `dir`, in
+  // id order. Forward = from the side the relation was declared on.
+  Status ScanEdges(RelationId rel, EdgeDirection dir, RowId from,
+                   const std::function<bool(RowId to)>& visit);
+  Result<bool> EdgeExists(RelationId rel, RowId from, RowId to);
+
+  // Non-versioned metadata stored by upper layers (the catalog); keys are
+  // namespaced under "x:" internally. nullopt when absent.
+  Result<std::optional<std::string>> GetMeta(std::string_view key);
+
+ protected:
+  TxnReader(Env* env, MDB_txn* txn, Version at) : env_(env), txn_(txn), at_(at) {}
+  // Opens (once) and returns the cursor cached for `dbi`.
+  Result<MDB_cursor*> Cursor(MDB_dbi dbi, int slot);
+  void CloseCursors();
+  // Finds the visible entry among the versions of one (key prefix): the
+  // begin/end store shared by indexes and edges.
+  Env* env_;
+  MDB_txn* txn_;
+  Version at_;
+
+ private:
+  MDB_cursor* cursors_[4] = {nullptr, nullptr, nullptr, nullptr};
+};
+
+// A read transaction at a fixed snapshot. Hold it briefly: it pins LMDB pages
+// and blocks map growth; never across a client round trip.
+class ReadTxn : public TxnReader {
+ public:
+  ~ReadTxn() override;
+
+ private:
+  friend class Store;
+  ReadTxn(Env* env, MDB_txn* txn, Version at, std::shared_lock<std::shared_mutex> lock)
+      : TxnReader(env, txn, at), resize_lock_(std::move(lock)) {}
+  std::shared_lock<std::shared_mutex> resize_lock_;
+};
+
+// One client transaction on the writer thread. Everything it writes is
+// recorded in its change set; it commits as version snapshot().
+// Not thread-safe; used only inside the function passed to Store::Submit.
+class WriteTxn : public TxnReader {
+ public:
+  ~WriteTxn() override;
+
+  // The version this transaction commits as.
+  Version version() const { return at_; }
+
+  // Writes the row (insert or update). `row` is a row encoding.
+  Status PutRow(EntityTypeId type, RowId id, std::string_view row);
+  // Deletes the row; NOT_FOUND when it is absent.
+  Status DeleteRow(EntityTypeId type, RowId id);
+
+  // Adds an index entry for (values, id). With unique, fails with
+  // CONSTRAINT_VIOLATION when another id holds the same values; the message
+  // names that id. *conflicting_id (if given) receives it.
+  Status IndexInsert(IndexId index, std::string_view encoded_values, RowId id, bool unique,
+                     RowId* conflicting_id = nullptr);
+  // Ends the index entry for (values, id); NOT_FOUND when it is not current.
+  Status IndexRemove(IndexId index, std::string_view encoded_values, RowId id);
+
+  // Links / unlinks the pair in both directions. Return false when nothing
+  // changed (already linked / not linked).
+  Result<bool> Link(RelationId rel, RowId from, RowId to);
+  Result<bool> Unlink(RelationId rel, RowId from, RowId to);
+
+  // Allocates the next id of `type` (1, 2, ...). Ids given explicitly must be
+  // registered with NoteId so allocation never reuses them.
+  Result<RowId> AllocateId(EntityTypeId type);
+  Status NoteId(EntityTypeId type, RowId id);
+
+  Status PutMeta(std::string_view key, std::string_view value);
+  // Attaches an opaque record to this transaction's change set.
+  void Annotate(std::string data);
+
+  // OK when the row's last change is at or before `version` (optimistic
+  // concurrency); CONFLICT otherwise, NOT_FOUND when the row is absent.
+  Status CheckRowUnchangedSince(EntityTypeId type, RowId id, Version version);
+
+  bool map_full() const { return map_full_; }
+
+ private:
+  friend class Store;
+  WriteTxn(Env* env, MDB_txn* txn, Version version, int64_t commit_time)
+      : TxnReader(env, txn, version) {
+    changes_.version = version;
+    changes_.commit_time_micros = commit_time;
+  }
+  Status Put(MDB_dbi dbi, std::string_view key, std::string_view value);
+  Status Del(MDB_dbi dbi, std::string_view key);
+  Status Fail(int rc, std::string_view what);
+  Status SetEdge(RelationId rel, EdgeDirection dir, RowId from, RowId to, bool link, bool* changed);
+  // Writes the change log entry and the new current version.
+  Status Finish();
+
+  ChangeSet changes_;
+  bool map_full_ = false;
+};
+
+}  // namespace ormdb::storage

@@ -1,0 +1,213 @@
+// Vacuum: removes history no reader can ask for any more.
+//
+// Invariant: after a vacuum to horizon H, a read at any version v >= H sees
+// exactly what it saw before. It holds because for each row we keep every
+// version newer than H plus the newest version at or before H (the one a read
+// at H finds; dropped too when it is a tombstone, since absence reads the
+// same), and for index entries and edges we drop only those whose end <= H,
+// which no read at v >= H can see (visibility needs v < end). Change log
+// entries <= H are dropped: a resume token T needs entries after T, and tokens
+// below H are refused with HISTORY_LOST.
+#include <lmdb.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "storage/key_encoding.h"
+#include "storage/store.h"
+
+namespace ormdb::storage {
+namespace {
+
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+enum VacuumTable { kRows = 0, kIndexes = 1, kEdges = 2, kLog = 3, kTableCount = 4 };
+
+}  // namespace
+
+Version Store::ComputeHorizon(Version current) {
+  const StoreOptions& o = env_->options();
+  Version horizon = current;
+  if (o.retention_versions > 0) {
+    Version by_count = current >= o.retention_versions ? current - o.retention_versions + 1 : 0;
+    horizon = std::min(horizon, by_count);
+  }
+  if (o.retention_seconds > 0) {
+    // The oldest version committed within the window (scan the log from its
+    // start: what precedes the window is about to be removed anyway).
+    int64_t cutoff = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() -
+                     o.retention_seconds * 1000000;
+    Version by_time = current;
+    auto txn = BeginRead();
+    if (txn.ok()) {
+      MDB_cursor* cur = nullptr;
+      if (mdb_cursor_open((*txn)->txn_, env_->dbis().changelog, &cur) == 0) {
+        MDB_val k, v;
+        int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (rc == 0) {
+          auto t = PeekCommitTime(View(v));
+          Version ver = GetU64BE(static_cast<const char*>(k.mv_data));
+          if (!t.ok() || *t >= cutoff) {
+            by_time = ver - 1;  // the state just before it is still wanted
+            break;
+          }
+          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+      }
+    } else {
+      by_time = oldest_readable_version();
+    }
+    horizon = std::min(horizon, by_time);
+  }
+  std::lock_guard lock(pins_mu_);
+  if (!pins_.empty()) horizon = std::min(horizon, *pins_.begin());
+  horizon = std::max(horizon, oldest_readable_version());
+  // Raised before any data goes, under pins_mu_: a Pin() from now on sees it.
+  oldest_.store(horizon, std::memory_order_release);
+  return horizon;
+}
+
+Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stats) {
+  std::string value;
+  PutU64BE(&value, horizon);
+  {
+    MDB_val k = Val("min_readable"), v = Val(value);
+    int rc = mdb_put(txn.txn_, env_->dbis().meta, &k, &v, 0);
+    if (rc != 0) return txn.Fail(rc, "vacuum");
+  }
+  const MDB_dbi tables[kTableCount] = {env_->dbis().rows, env_->dbis().indexes, env_->dbis().edges,
+                                       env_->dbis().changelog};
+  size_t budget = std::max<size_t>(env_->options().vacuum_batch, 1);
+  std::vector<std::string> doomed;
+  while (vacuum_table_ < kTableCount && budget > 0) {
+    MDB_cursor* cur = nullptr;
+    int rc = mdb_cursor_open(txn.txn_, tables[vacuum_table_], &cur);
+    if (rc != 0) return txn.Fail(rc, "vacuum");
+    MDB_val k, v;
+    if (vacuum_resume_key_.empty()) {
+      rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    } else {
+      k = Val(vacuum_resume_key_);
+      rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    }
+    // Rows: the [type][id] group being examined and whether its version
+    // visible at the horizon was already met.
+    std::string group;
+    bool met_visible = false;
+    bool finished_table = false;
+    while (true) {
+      if (rc == MDB_NOTFOUND) {
+        finished_table = true;
+        break;
+      }
+      if (rc != 0) {
+        mdb_cursor_close(cur);
+        return txn.Fail(rc, "vacuum");
+      }
+      std::string_view key = View(k);
+      std::string_view val = View(v);
+      if (vacuum_table_ == kRows) {
+        if (key.size() != 20) return Internal("vacuum: corrupted row key");
+        std::string_view g = key.substr(0, 12);
+        if (g != group) {
+          if (budget == 0) {  // stop only between rows
+            vacuum_resume_key_.assign(key);
+            break;
+          }
+          group.assign(g);
+          met_visible = false;
+        }
+        Version ver = ~GetU64BE(key.data() + 12);
+        if (ver <= horizon) {
+          bool tombstone = val.empty() || val[0] == kTombstoneTag;
+          if (met_visible || tombstone) {
+            doomed.emplace_back(key);
+            stats->row_versions_removed++;
+          }
+          met_visible = true;
+        }
+      } else if (vacuum_table_ == kLog) {
+        if (key.size() != 8) return Internal("vacuum: corrupted change log key");
+        if (GetU64BE(key.data()) > horizon) {
+          finished_table = true;  // the log is in version order
+          break;
+        }
+        doomed.emplace_back(key);
+        stats->log_entries_removed++;
+      } else {
+        if (budget == 0) {
+          vacuum_resume_key_.assign(key);
+          break;
+        }
+        Version end = val.size() == 8 ? GetU64BE(val.data()) : kOpenEnd;
+        if (end <= horizon) {
+          doomed.emplace_back(key);
+          (vacuum_table_ == kIndexes ? stats->index_entries_removed : stats->edges_removed)++;
+        }
+      }
+      if (budget > 0) --budget;
+      if (vacuum_table_ == kLog && budget == 0) {
+        // Resume after this key next step.
+        vacuum_resume_key_.assign(key);
+        vacuum_resume_key_.push_back('\0');
+        break;
+      }
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    for (const std::string& key : doomed) {
+      MDB_val dk = Val(key);
+      rc = mdb_del(txn.txn_, tables[vacuum_table_], &dk, nullptr);
+      if (rc != 0 && rc != MDB_NOTFOUND) return txn.Fail(rc, "vacuum");
+    }
+    doomed.clear();
+    if (finished_table) {
+      ++vacuum_table_;
+      vacuum_resume_key_.clear();
+    }
+  }
+  if (vacuum_table_ >= kTableCount) {
+    vacuum_table_ = 0;
+    vacuum_resume_key_.clear();
+    return true;
+  }
+  return false;
+}
+
+Result<VacuumStats> Store::Vacuum() {
+  VacuumStats stats;
+  stats.horizon = ComputeHorizon(current_version());
+  vacuum_table_ = 0;
+  vacuum_resume_key_.clear();
+  bool done = false;
+  while (!done) {
+    auto p = std::make_unique<Pending>();
+    p->maintenance = true;
+    Version horizon = stats.horizon;
+    p->fn = [this, horizon, &stats, &done](WriteTxn& txn) -> Status {
+      VacuumStats step = stats;
+      auto r = VacuumStep(txn, horizon, &step);
+      if (!r.ok()) return r.status();
+      stats = step;
+      done = *r;
+      return Status::Ok();
+    };
+    std::future<Result<Version>> f = p->done.get_future();
+    {
+      std::lock_guard lock(queue_mu_);
+      if (stopping_) return Unavailable("the store is shutting down");
+      queue_.push_back(std::move(p));
+    }
+    queue_cv_.notify_one();
+    Result<Version> r = f.get();
+    if (!r.ok()) return r.status().WithContext("vacuum");
+    stats.steps++;
+  }
+  return stats;
+}
+
+}  // namespace ormdb::storage
