@@ -583,6 +583,8 @@ int main(int argc, char** argv) {
   const std::string& dir = ormdb::bench::g_root;
   benchmark::AddCustomContext("data_dir", dir + " (" + ormdb::bench::FilesystemName(dir) + ")");
   benchmark::AddCustomContext("point_read_rows", std::to_string(ormdb::bench::kReadRows));
+  ormdb::Result<std::string> row = ormdb::bench::EncodeUser(1);
+  benchmark::AddCustomContext("row_bytes", row.ok() ? std::to_string(row->size()) : "?");
 
   if (console) {
     auto options = isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Defaults

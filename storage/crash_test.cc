@@ -130,6 +130,9 @@ TEST(CrashTest, AcknowledgedCommitsSurviveSigkillAndNothingIsPartial) {
                                   })
                     .ok());
     ASSERT_EQ(expect, current + 1);
+    auto report = (*store)->Check();
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    ASSERT_TRUE(report->problems.empty()) << report->problems.front();
   }
   RecordProperty("acknowledged_transactions", std::to_string(total_acks));
   EXPECT_GT(total_acks, static_cast<uint64_t>(rounds));  // the child did real work

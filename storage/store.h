@@ -54,6 +54,16 @@ struct VacuumStats {
   uint64_t steps = 0;           // write transactions used
 };
 
+struct CheckReport {
+  Version current_version = 0;
+  Version oldest_readable_version = 0;
+  uint64_t row_versions = 0;
+  uint64_t index_entries = 0;
+  uint64_t edge_entries = 0;  // both directions
+  uint64_t log_entries = 0;
+  std::vector<std::string> problems;  // empty when every invariant holds (first 100 kept)
+};
+
 class Store;
 
 // Keeps a version readable (vacuum will not remove what a read at it needs)
@@ -115,6 +125,11 @@ class Store {
   // of options.vacuum_batch keys, each its own write transaction on the
   // writer thread (client commits interleave between steps).
   Result<VacuumStats> Vacuum();
+
+  // Verifies the storage invariants (key and value shapes, interval order,
+  // edge mirrors, a gap-free change log up to the current version) on one
+  // snapshot. Problems found are reported, not errors; errors are I/O.
+  Result<CheckReport> Check();
 
   StoreStats stats() const;
   const std::string& dir() const { return env_->dir(); }

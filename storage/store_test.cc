@@ -421,6 +421,11 @@ TEST(StoreEdges, BothDirectionsVersionedAndIdempotent) {
   auto txn = store->BeginRead(2);
   EXPECT_FALSE(*(*txn)->EdgeExists(kTags, 100, 2));
   EXPECT_TRUE(*(*txn)->EdgeExists(kTags, 100, 3));
+  auto report = store->Check();
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+  EXPECT_EQ(report->edge_entries, 10u);  // 5 pairs ever linked (one twice), both directions
+  EXPECT_EQ(report->log_entries, 3u);
 }
 
 // --------------------------------------------------------------- change log
@@ -734,6 +739,10 @@ TEST(StoreVacuum, RemovesHistoryBelowHorizonAndKeepsLatest) {
   auto history = (*store->BeginRead())->History(kUser, 1);
   EXPECT_EQ(history->size(), 1u);
 
+  auto report = store->Check();
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+  EXPECT_EQ(report->edge_entries, 2u);
   // Survives reopen.
   store.reset();
   store = OpenStore(dir.path(), KeepLatestOnly());
