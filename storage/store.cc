@@ -137,6 +137,14 @@ void Store::WriterLoop() {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) return;  // stopping, and everything queued is done
+      // Gather window: when fewer transactions wait than the last group had,
+      // the clients of that group are likely about to resubmit; waiting a
+      // little for them lets one fsync serve them all. A lone client (last
+      // group of one) never waits.
+      auto window = std::chrono::microseconds(env_->options().group_commit_window_micros);
+      if (window.count() > 0 && !queue_.front()->maintenance && queue_.size() < last_group_size_) {
+        queue_cv_.wait_for(lock, window, [&] { return queue_.size() >= last_group_size_ || stopping_; });
+      }
       // Maintenance work runs alone; client transactions are grouped.
       if (queue_.front()->maintenance) {
         group.push_back(std::move(queue_.front()));
@@ -149,6 +157,7 @@ void Store::WriterLoop() {
         }
       }
     }
+    if (!group.front()->maintenance) last_group_size_ = group.size();
     RunGroup(group);
     group.clear();
   }

@@ -173,6 +173,8 @@ class Store {
   mutable std::mutex pins_mu_;
   std::multiset<Version> pins_;  // GUARDED_BY(pins_mu_)
 
+  // Size of the last client group, touched only on the writer thread.
+  size_t last_group_size_ = 1;
   // Vacuum position, touched only on the writer thread.
   int vacuum_table_ = 0;
   std::string vacuum_resume_key_;

@@ -2,6 +2,7 @@
 
 #include <lmdb.h>
 
+#include <bit>
 #include <cstring>
 
 #include "storage/key_encoding.h"
@@ -92,13 +93,20 @@ Result<MDB_cursor*> TxnReader::Cursor(MDB_dbi dbi, int slot) {
 
 Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().rows, kRowsSlot));
-  std::string key = RowKey(type, id, at_);
-  MDB_val k, v;
-  int rc = SeekGe(cur, key, &k, &v);
+  // The hot path of every point read: the key is built on the stack.
+  static_assert(std::endian::native == std::endian::little, "byte swaps assume little-endian");
+  char key[20];
+  uint32_t type_be = __builtin_bswap32(type.value);
+  uint64_t id_be = __builtin_bswap64(id), ver_be = __builtin_bswap64(~at_);
+  std::memcpy(key, &type_be, 4);
+  std::memcpy(key + 4, &id_be, 8);
+  std::memcpy(key + 12, &ver_be, 8);
+  MDB_val k{sizeof key, key}, v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
   if (rc == MDB_NOTFOUND) return std::optional<RowRecord>();
   if (rc != 0) return LmdbError(rc, "read row");
   std::string_view found = View(k);
-  if (found.size() != 20 || std::memcmp(found.data(), key.data(), 12) != 0) {
+  if (found.size() != 20 || std::memcmp(found.data(), key, 12) != 0) {
     return std::optional<RowRecord>();
   }
   std::string_view value = View(v);
