@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -196,7 +197,11 @@ Status Env::Grow() {
                              std::to_string(options_.max_map_size) + " bytes");
   }
   size_t next = std::min(current * 2, options_.max_map_size);
-  std::unique_lock lock(resize_mutex_);
+  std::unique_lock lock(resize_mutex_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::seconds(10))) {
+    return Unavailable("cannot grow the map of " + dir_ +
+                       ": read transactions stayed open for 10 s; retry");
+  }
   int rc = mdb_env_set_mapsize(env_, next);
   if (rc != 0) return LmdbError(rc, "grow map");
   MDB_envinfo info;

@@ -60,12 +60,14 @@ class Env {
   // Doubles the map (capped at max_map_size). Takes resize_mutex exclusively,
   // so it waits for every live read transaction to end.
   // REQUIRES: called on the writer thread with no write transaction live.
-  // RESOURCE_EXHAUSTED when the map is already at max_map_size.
+  // RESOURCE_EXHAUSTED when the map is already at max_map_size; UNAVAILABLE
+  // when read transactions stay open for more than 10 s (a reader must never
+  // wait for a commit while holding a ReadTxn: that would deadlock here).
   Status Grow();
 
   // Every read transaction holds this shared; Grow() holds it exclusively,
   // because LMDB may only resize the map with no transaction live.
-  std::shared_mutex& resize_mutex() { return resize_mutex_; }
+  std::shared_timed_mutex& resize_mutex() { return resize_mutex_; }
 
  private:
   Env() = default;
@@ -80,7 +82,7 @@ class Env {
   MDB_env* env_ = nullptr;
   Dbis dbis_;
   std::atomic<size_t> map_size_{0};
-  std::shared_mutex resize_mutex_;
+  std::shared_timed_mutex resize_mutex_;
 };
 
 }  // namespace ormdb::storage

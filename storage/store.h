@@ -106,7 +106,8 @@ class Store {
   // Queues a transaction; the future yields its commit version once the data
   // is durable, or its error. UNAVAILABLE after shutdown began.
   std::future<Result<Version>> Submit(TxnFn fn);
-  // Submit and wait.
+  // Submit and wait. REQUIRES: the calling thread holds no ReadTxn (map
+  // growth waits for read transactions to end).
   Result<Version> Commit(TxnFn fn) { return Submit(std::move(fn)).get(); }
 
   // Visits the change sets of versions after `after` in order, up to the
@@ -175,7 +176,9 @@ class Store {
 
   // Size of the last client group, touched only on the writer thread.
   size_t last_group_size_ = 1;
-  // Vacuum position, touched only on the writer thread.
+  // One Vacuum() at a time; it owns the vacuum position below.
+  std::mutex vacuum_mu_;
+  // Vacuum position, touched only by steps on the writer thread.
   int vacuum_table_ = 0;
   std::string vacuum_resume_key_;
 

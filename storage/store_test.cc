@@ -71,14 +71,18 @@ std::vector<RowId> IndexIds(Store& store, std::optional<Version> at, const std::
   return ids;
 }
 
-std::vector<RowId> Linked(Store& store, std::optional<Version> at, EdgeDirection dir, RowId from) {
+std::vector<RowId> Linked(Store& store, std::optional<Version> at, EdgeDirection dir, RowId from,
+                          ScanDirection order = ScanDirection::kForward) {
   auto txn = store.BeginRead(at);
   EXPECT_TRUE(txn.ok());
   std::vector<RowId> ids;
-  EXPECT_OK((*txn)->ScanEdges(kTags, dir, from, [&](RowId to) {
-    ids.push_back(to);
-    return true;
-  }));
+  EXPECT_OK((*txn)->ScanEdges(
+      kTags, dir, from,
+      [&](RowId to) {
+        ids.push_back(to);
+        return true;
+      },
+      order));
   return ids;
 }
 
@@ -359,6 +363,38 @@ TEST(StoreIndex, RangeScansInBothDirectionsAndSameTxnInsertRemove) {
   EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
 }
 
+TEST(StoreIndex, CompositeUniqueAndPrefixScansWithDescendingComponent) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const IndexId kAuthorCreated{13};
+  auto key = [](int64_t author, int64_t created) {
+    std::string k;
+    AppendKey(&k, Value::Int64(author));
+    AppendKey(&k, Value::Timestamp(created), SortOrder::kDesc);
+    return k;
+  };
+  ASSERT_OK(store->Commit([&](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAuthorCreated, key(1, 100), 11, true));
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAuthorCreated, key(1, 300), 13, true));
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAuthorCreated, key(1, 200), 12, true));
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAuthorCreated, key(2, 150), 21, true));
+    return t.IndexInsert(kAuthorCreated, key(1, 150), 14, true);  // same time, other author: fine
+  }));
+  auto clash = store->Commit([&](WriteTxn& t) { return t.IndexInsert(kAuthorCreated, key(1, 200), 15, true); });
+  EXPECT_EQ(clash.status().code(), ErrorCode::kConstraintViolation);
+  // Author 1's entries, newest first, from the prefix alone.
+  std::string author;
+  AppendKey(&author, Value::Int64(1));
+  std::vector<RowId> ids;
+  auto txn = store->BeginRead();
+  ASSERT_OK((*txn)->ScanIndex(kAuthorCreated, author, PrefixSuccessor(author), ScanDirection::kForward,
+                              [&](const IndexEntry& e) {
+                                ids.push_back(e.id);
+                                return true;
+                              }));
+  EXPECT_EQ(ids, (std::vector<RowId>{13, 12, 14, 11}));
+}
+
 TEST(StoreIndex, LongValuesAreTruncatedHashedAndStillUnique) {
   TempDir dir;
   auto store = OpenStore(dir.path());
@@ -418,6 +454,12 @@ TEST(StoreEdges, BothDirectionsVersionedAndIdempotent) {
   EXPECT_EQ(Linked(*store, 3, EdgeDirection::kBackward, 1), (std::vector<RowId>{100, 101}));
   EXPECT_EQ(Linked(*store, 2, EdgeDirection::kBackward, 2), (std::vector<RowId>{}));
   EXPECT_EQ(Linked(*store, 3, EdgeDirection::kForward, 99), (std::vector<RowId>{}));
+  EXPECT_EQ(Linked(*store, 2, EdgeDirection::kForward, 100, ScanDirection::kBackward),
+            (std::vector<RowId>{3, 1}));
+  EXPECT_EQ(Linked(*store, 3, EdgeDirection::kBackward, 1, ScanDirection::kBackward),
+            (std::vector<RowId>{101, 100}));
+  EXPECT_EQ(Linked(*store, 3, EdgeDirection::kForward, 99, ScanDirection::kBackward),
+            (std::vector<RowId>{}));
   auto txn = store->BeginRead(2);
   EXPECT_FALSE(*(*txn)->EdgeExists(kTags, 100, 2));
   EXPECT_TRUE(*(*txn)->EdgeExists(kTags, 100, 3));
@@ -692,6 +734,26 @@ TEST(StoreMap, MaximumGivesResourceExhaustedAndKeepsData) {
   }
 }
 
+TEST(StoreMap, GrowthWaitsForOpenReadTransactions) {
+  TempDir dir;
+  StoreOptions options;
+  options.initial_map_size = 256 * 1024;
+  auto store = OpenStore(dir.path(), options);
+  auto reader = store->BeginRead();
+  ASSERT_OK(reader);
+  std::string big(4000, 'z');
+  auto pending = store->Submit([&](WriteTxn& t) {
+    for (RowId id = 0; id < 200; ++id) ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, id, Row(big, 1)));
+    return Status::Ok();
+  });
+  // The map cannot grow while the read transaction lives.
+  EXPECT_EQ(pending.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  reader->reset();
+  auto v = pending.get();
+  ASSERT_OK(v);
+  EXPECT_GT(store->stats().map_grows, 0u);
+}
+
 // ------------------------------------------------------------ vacuum & pins
 
 StoreOptions KeepLatestOnly() {
@@ -792,6 +854,24 @@ TEST(StoreVacuum, PinsHoldTheHorizon) {
   EXPECT_EQ(store->Pin(2).status().code(), ErrorCode::kHistoryLost);
   // The deleted row is gone entirely: no versions left.
   EXPECT_TRUE((*store->BeginRead())->History(kUser, 1)->empty());
+}
+
+TEST(StoreVacuum, ConcurrentVacuumsAreSerialized) {
+  TempDir dir;
+  auto store = OpenStore(dir.path(), KeepLatestOnly());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_OK(store->Commit([i](WriteTxn& t) { return t.PutRow(kUser, i % 10, Row("v" + std::to_string(i), i)); }));
+  }
+  uint64_t removed[2] = {0, 0};
+  std::thread a([&] { removed[0] = store->Vacuum()->row_versions_removed; });
+  std::thread b([&] { removed[1] = store->Vacuum()->row_versions_removed; });
+  a.join();
+  b.join();
+  EXPECT_EQ(removed[0] + removed[1], 90u);  // each old version removed exactly once
+  auto report = store->Check();
+  ASSERT_OK(report);
+  EXPECT_EQ(report->row_versions, 10u);
+  EXPECT_TRUE(report->problems.empty());
 }
 
 TEST(StoreVacuum, ConcurrentWritesDuringVacuumStayIntact) {

@@ -220,18 +220,20 @@ Status TxnReader::ScanIndex(IndexId index, std::string_view lower, std::string_v
 }
 
 Status TxnReader::ScanEdges(RelationId rel, EdgeDirection dir, RowId from,
-                            const std::function<bool(RowId)>& visit) {
+                            const std::function<bool(RowId)>& visit, ScanDirection order) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().edges, kEdgeSlot));
   std::string prefix = EdgePrefix(rel, dir, from);
+  bool forward = order == ScanDirection::kForward;
   MDB_val k, v;
-  int rc = SeekGe(cur, prefix, &k, &v);
+  int rc = forward ? SeekGe(cur, prefix, &k, &v) : SeekLt(cur, PrefixSuccessor(prefix), &k, &v);
   while (rc == 0 && HasPrefix(View(k), prefix) && View(k).size() == prefix.size() + 16) {
     std::string_view key = View(k);
     Version begin = TrailingVersion(key);
+    // At most one interval of a pair is visible at a snapshot.
     if (begin <= at_ && at_ < ReadEnd(View(v))) {
       if (!visit(GetU64BE(key.data() + prefix.size()))) return Status::Ok();
     }
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    rc = mdb_cursor_get(cur, &k, &v, forward ? MDB_NEXT : MDB_PREV);
   }
   if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, "scan edges");
   return Status::Ok();

@@ -83,10 +83,12 @@ class TxnReader {
   Status ScanIndex(IndexId index, std::string_view lower, std::string_view upper, ScanDirection dir,
                    const std::function<bool(const IndexEntry&)>& visit);
 
-  // Visits the ids linked to `from` in relation `rel`, direction `dir`, in
-  // id order. Forward = from the side the relation was declared on.
+  // Visits the ids linked to `from` in relation `rel`, direction `dir`
+  // (forward = from the side the relation was declared on), in ascending id
+  // order or, with ScanDirection::kBackward, descending.
   Status ScanEdges(RelationId rel, EdgeDirection dir, RowId from,
-                   const std::function<bool(RowId to)>& visit);
+                   const std::function<bool(RowId to)>& visit,
+                   ScanDirection order = ScanDirection::kForward);
   Result<bool> EdgeExists(RelationId rel, RowId from, RowId to);
 
   // Non-versioned metadata stored by upper layers (the catalog); keys are
@@ -116,9 +118,9 @@ class ReadTxn : public TxnReader {
 
  private:
   friend class Store;
-  ReadTxn(Env* env, MDB_txn* txn, Version at, std::shared_lock<std::shared_mutex> lock)
+  ReadTxn(Env* env, MDB_txn* txn, Version at, std::shared_lock<std::shared_timed_mutex> lock)
       : TxnReader(env, txn, at), resize_lock_(std::move(lock)) {}
-  std::shared_lock<std::shared_mutex> resize_lock_;
+  std::shared_lock<std::shared_timed_mutex> resize_lock_;
 };
 
 // One client transaction on the writer thread. Everything it writes is

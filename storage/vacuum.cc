@@ -179,6 +179,7 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
 }
 
 Result<VacuumStats> Store::Vacuum() {
+  std::lock_guard vacuum_lock(vacuum_mu_);
   VacuumStats stats;
   stats.horizon = ComputeHorizon(current_version());
   vacuum_table_ = 0;
