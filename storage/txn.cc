@@ -382,48 +382,46 @@ Status WriteTxn::SetEdge(RelationId rel, EdgeDirection dir, RowId from, RowId to
   return Put(env_->dbis().edges, key, EncodeEnd(at_));
 }
 
-Result<bool> WriteTxn::Link(RelationId rel, RowId from, RowId to) {
+Result<bool> WriteTxn::SetPair(RelationId rel, RowId from, RowId to, bool link) {
   bool changed = false;
-  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kForward, from, to, true, &changed));
+  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kForward, from, to, link, &changed));
   if (!changed) return false;
-  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kBackward, to, from, true, &changed));
-  changes_.records.emplace_back(EdgeDelta{rel, from, to, true});
+  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kBackward, to, from, link, &changed));
+  changes_.records.emplace_back(EdgeDelta{rel, from, to, link});
   return true;
 }
+
+Result<bool> WriteTxn::Link(RelationId rel, RowId from, RowId to) { return SetPair(rel, from, to, true); }
 
 Result<bool> WriteTxn::Unlink(RelationId rel, RowId from, RowId to) {
-  bool changed = false;
-  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kForward, from, to, false, &changed));
-  if (!changed) return false;
-  ORMDB_RETURN_IF_ERROR(SetEdge(rel, EdgeDirection::kBackward, to, from, false, &changed));
-  changes_.records.emplace_back(EdgeDelta{rel, from, to, false});
-  return true;
+  return SetPair(rel, from, to, false);
 }
 
-Result<RowId> WriteTxn::AllocateId(EntityTypeId type) {
+Result<RowId> WriteTxn::NextId(EntityTypeId type) {
   std::string key = NextIdKey(type);
   MDB_val mk = Val(key), mv;
   int rc = mdb_get(txn_, env_->dbis().meta, &mk, &mv);
-  RowId next = 1;
-  if (rc == 0 && mv.mv_size == 8) next = GetU64BE(static_cast<const char*>(mv.mv_data));
-  else if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read id counter");
+  if (rc == MDB_NOTFOUND) return RowId{1};
+  if (rc != 0) return Fail(rc, "read id counter");
+  if (mv.mv_size != 8) return Internal("corrupted id counter");
+  return GetU64BE(static_cast<const char*>(mv.mv_data));
+}
+
+Status WriteTxn::SetNextId(EntityTypeId type, RowId next) {
   std::string value;
-  PutU64BE(&value, next + 1);
-  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().meta, key, value));
+  PutU64BE(&value, next);
+  return Put(env_->dbis().meta, NextIdKey(type), value);
+}
+
+Result<RowId> WriteTxn::AllocateId(EntityTypeId type) {
+  ORMDB_ASSIGN_OR_RETURN(RowId next, NextId(type));
+  ORMDB_RETURN_IF_ERROR(SetNextId(type, next + 1));
   return next;
 }
 
 Status WriteTxn::NoteId(EntityTypeId type, RowId id) {
-  std::string key = NextIdKey(type);
-  MDB_val mk = Val(key), mv;
-  int rc = mdb_get(txn_, env_->dbis().meta, &mk, &mv);
-  RowId next = 1;
-  if (rc == 0 && mv.mv_size == 8) next = GetU64BE(static_cast<const char*>(mv.mv_data));
-  else if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read id counter");
-  if (id < next) return Status::Ok();
-  std::string value;
-  PutU64BE(&value, id + 1);
-  return Put(env_->dbis().meta, key, value);
+  ORMDB_ASSIGN_OR_RETURN(RowId next, NextId(type));
+  return id < next ? Status::Ok() : SetNextId(type, id + 1);
 }
 
 Status WriteTxn::PutMeta(std::string_view key, std::string_view value) {

@@ -177,6 +177,10 @@ class WriteTxn : public TxnReader {
   Status Del(MDB_dbi dbi, std::string_view key);
   Status Fail(int rc, std::string_view what);
   Status SetEdge(RelationId rel, EdgeDirection dir, RowId from, RowId to, bool link, bool* changed);
+  // Links or unlinks in both directions and records the change.
+  Result<bool> SetPair(RelationId rel, RowId from, RowId to, bool link);
+  Result<RowId> NextId(EntityTypeId type);
+  Status SetNextId(EntityTypeId type, RowId next);
   // Writes the change log entry and the new current version.
   Status Finish();
 
