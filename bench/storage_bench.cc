@@ -81,7 +81,7 @@ struct UserFields {
   std::string email;  // 25 bytes
   int64_t score;
   int64_t created_micros;
-  std::string bio;    // 27 bytes
+  std::string bio;  // 27 bytes
 };
 
 UserFields MakeUser(uint64_t n) {
@@ -181,8 +181,10 @@ Status LoadRawLmdb(ReadFixture* f) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return Internal("create " + dir + ": " + ec.message());
   ORMDB_RETURN_IF_ERROR(LmdbCheck(mdb_env_create(&f->lmdb), "mdb_env_create"));
-  ORMDB_RETURN_IF_ERROR(LmdbCheck(mdb_env_set_mapsize(f->lmdb, size_t{1} << 30), "mdb_env_set_mapsize"));
-  ORMDB_RETURN_IF_ERROR(LmdbCheck(mdb_env_open(f->lmdb, dir.c_str(), 0, 0644), "mdb_env_open " + dir));
+  ORMDB_RETURN_IF_ERROR(
+      LmdbCheck(mdb_env_set_mapsize(f->lmdb, size_t{1} << 30), "mdb_env_set_mapsize"));
+  ORMDB_RETURN_IF_ERROR(
+      LmdbCheck(mdb_env_open(f->lmdb, dir.c_str(), 0, 0644), "mdb_env_open " + dir));
   for (RowId first = 1; first <= kReadRows; first += kLoadBatch) {
     RowId last = std::min(kReadRows, first + kLoadBatch - 1);
     MDB_txn* txn = nullptr;
@@ -214,7 +216,8 @@ Status LoadRawLmdb(ReadFixture* f) {
 Status CheckSameBytes(ReadFixture* f) {
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> txn, f->store->BeginRead());
   MDB_txn* raw = nullptr;
-  ORMDB_RETURN_IF_ERROR(LmdbCheck(mdb_txn_begin(f->lmdb, nullptr, MDB_RDONLY, &raw), "raw lmdb begin"));
+  ORMDB_RETURN_IF_ERROR(
+      LmdbCheck(mdb_txn_begin(f->lmdb, nullptr, MDB_RDONLY, &raw), "raw lmdb begin"));
   Status st;
   for (size_t i = 0; st.ok() && i < 1000; ++i) {
     RowId id = f->ids[i];
@@ -226,7 +229,8 @@ Status CheckSameBytes(ReadFixture* f) {
     if (!row.ok()) {
       st = row.status();
     } else if (!row->has_value() || rc != 0 ||
-               (*row)->bytes_in_txn != std::string_view(static_cast<const char*>(v.mv_data), v.mv_size)) {
+               (*row)->bytes_in_txn !=
+                   std::string_view(static_cast<const char*>(v.mv_data), v.mv_size)) {
       st = Internal("ormdb and raw LMDB disagree on row " + std::to_string(id));
     }
   }
@@ -263,8 +267,10 @@ std::once_flag g_commits_once;
 CommitFixture& Commits() {
   std::call_once(g_commits_once, [] {
     Result<std::unique_ptr<Store>> store = Store::Open(DataDir("ormdb_commit"));
-    if (store.ok()) g_commits.store = std::move(store).value();
-    else g_commits.status = store.status().WithContext("open commit store");
+    if (store.ok())
+      g_commits.store = std::move(store).value();
+    else
+      g_commits.status = store.status().WithContext("open commit store");
   });
   return g_commits;
 }
@@ -300,8 +306,8 @@ Status OpenSqlite(SqliteFixture* f) {
   }
   // journal_mode silently stays "delete" where WAL is unsupported; check it.
   sqlite3_stmt* mode = nullptr;
-  ORMDB_RETURN_IF_ERROR(
-      SqliteCheck(f->db, sqlite3_prepare_v2(f->db, "PRAGMA journal_mode", -1, &mode, nullptr), "pragma"));
+  ORMDB_RETURN_IF_ERROR(SqliteCheck(
+      f->db, sqlite3_prepare_v2(f->db, "PRAGMA journal_mode", -1, &mode, nullptr), "pragma"));
   bool wal = sqlite3_step(mode) == SQLITE_ROW &&
              std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(mode, 0))) == "wal";
   sqlite3_finalize(mode);
@@ -331,7 +337,9 @@ void Teardown() {
   g_sqlite.db = nullptr;
   std::error_code ec;
   if (!g_root.empty()) std::filesystem::remove_all(g_root, ec);
-  if (ec) std::fprintf(stderr, "storage_bench: could not remove %s: %s\n", g_root.c_str(), ec.message().c_str());
+  if (ec)
+    std::fprintf(stderr, "storage_bench: could not remove %s: %s\n", g_root.c_str(),
+                 ec.message().c_str());
 }
 
 // ---------------------------------------------------------------- benchmarks
@@ -538,11 +546,16 @@ std::string FilesystemName(const std::string& path) {
   struct statfs fs;
   if (statfs(path.c_str(), &fs) != 0) return "unknown filesystem";
   switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x01021994: return "tmpfs: fsync is free, commit numbers are not disk numbers";
-    case 0x794C7630: return "overlayfs";
+    case 0xEF53:
+      return "ext4";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x01021994:
+      return "tmpfs: fsync is free, commit numbers are not disk numbers";
+    case 0x794C7630:
+      return "overlayfs";
     default: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "fs type 0x%lx", static_cast<unsigned long>(fs.f_type));
@@ -556,7 +569,8 @@ Status MakeRoot() {
   std::string pattern = std::string(parent && *parent ? parent : "/tmp") + "/ormdb_bench_XXXXXX";
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
-  if (mkdtemp(buf.data()) == nullptr) return Internal("mkdtemp " + pattern + ": " + std::strerror(errno));
+  if (mkdtemp(buf.data()) == nullptr)
+    return Internal("mkdtemp " + pattern + ": " + std::strerror(errno));
   g_root = buf.data();
   return Status::Ok();
 }
@@ -570,7 +584,8 @@ int main(int argc, char** argv) {
   bool console = true;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg.starts_with("--benchmark_format=") && arg != "--benchmark_format=console") console = false;
+    if (arg.starts_with("--benchmark_format=") && arg != "--benchmark_format=console")
+      console = false;
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

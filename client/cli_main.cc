@@ -59,10 +59,12 @@ int Vacuum(Store& store) {
   std::printf(
       "{\"horizon\": %llu, \"row_versions_removed\": %llu, \"index_entries_removed\": %llu, "
       "\"edges_removed\": %llu, \"log_entries_removed\": %llu, \"steps\": %llu}\n",
-      static_cast<unsigned long long>(r->horizon), static_cast<unsigned long long>(r->row_versions_removed),
+      static_cast<unsigned long long>(r->horizon),
+      static_cast<unsigned long long>(r->row_versions_removed),
       static_cast<unsigned long long>(r->index_entries_removed),
       static_cast<unsigned long long>(r->edges_removed),
-      static_cast<unsigned long long>(r->log_entries_removed), static_cast<unsigned long long>(r->steps));
+      static_cast<unsigned long long>(r->log_entries_removed),
+      static_cast<unsigned long long>(r->steps));
   return 0;
 }
 
@@ -71,14 +73,17 @@ int Check(Store& store) {
   if (!r.ok()) return Fail(r.status());
   for (const std::string& p : r->problems) std::printf("problem: %s\n", p.c_str());
   if (!r->problems.empty()) {
-    return Fail(ormdb::Internal(std::to_string(r->problems.size()) + " storage invariant(s) violated"));
+    return Fail(
+        ormdb::Internal(std::to_string(r->problems.size()) + " storage invariant(s) violated"));
   }
-  std::printf("ok: version %llu, %llu row versions, %llu index entries, %llu edge entries, %llu log entries\n",
-              static_cast<unsigned long long>(r->current_version),
-              static_cast<unsigned long long>(r->row_versions),
-              static_cast<unsigned long long>(r->index_entries),
-              static_cast<unsigned long long>(r->edge_entries),
-              static_cast<unsigned long long>(r->log_entries));
+  std::printf(
+      "ok: version %llu, %llu row versions, %llu index entries, %llu edge entries, %llu log "
+      "entries\n",
+      static_cast<unsigned long long>(r->current_version),
+      static_cast<unsigned long long>(r->row_versions),
+      static_cast<unsigned long long>(r->index_entries),
+      static_cast<unsigned long long>(r->edge_entries),
+      static_cast<unsigned long long>(r->log_entries));
   return 0;
 }
 

@@ -4,11 +4,20 @@
 
 namespace ormdb {
 namespace {
-constexpr std::array<std::string_view, 14> kNames = {
-    "OK",          "INVALID_ARGUMENT",  "SCHEMA_ERROR",       "NOT_FOUND",
-    "CONSTRAINT_VIOLATION", "CONFLICT", "BUDGET_EXCEEDED",    "MIGRATION_REFUSED",
-    "PERMISSION_DENIED",    "UNAUTHENTICATED", "HISTORY_LOST", "RESOURCE_EXHAUSTED",
-    "UNAVAILABLE", "INTERNAL"};
+constexpr std::array<std::string_view, 14> kNames = {"OK",
+                                                     "INVALID_ARGUMENT",
+                                                     "SCHEMA_ERROR",
+                                                     "NOT_FOUND",
+                                                     "CONSTRAINT_VIOLATION",
+                                                     "CONFLICT",
+                                                     "BUDGET_EXCEEDED",
+                                                     "MIGRATION_REFUSED",
+                                                     "PERMISSION_DENIED",
+                                                     "UNAUTHENTICATED",
+                                                     "HISTORY_LOST",
+                                                     "RESOURCE_EXHAUSTED",
+                                                     "UNAVAILABLE",
+                                                     "INTERNAL"};
 }  // namespace
 
 std::string_view ErrorCodeName(ErrorCode code) {

@@ -19,13 +19,13 @@ namespace ormdb {
 // protocol: append only.
 enum class ErrorCode : int {
   kOk = 0,
-  kInvalidArgument = 1,     // fix the request
-  kSchemaError = 2,         // fix the request: unknown or mismatched names
-  kNotFound = 3,            // the row / directory / thing does not exist
-  kConstraintViolation = 4, // the data would break a constraint
-  kConflict = 5,            // retry: a concurrent change won
-  kBudgetExceeded = 6,      // lower the fanout or raise the budget
-  kMigrationRefused = 7,    // destructive change without consent
+  kInvalidArgument = 1,      // fix the request
+  kSchemaError = 2,          // fix the request: unknown or mismatched names
+  kNotFound = 3,             // the row / directory / thing does not exist
+  kConstraintViolation = 4,  // the data would break a constraint
+  kConflict = 5,             // retry: a concurrent change won
+  kBudgetExceeded = 6,       // lower the fanout or raise the budget
+  kMigrationRefused = 7,     // destructive change without consent
   kPermissionDenied = 8,
   kUnauthenticated = 9,
   kHistoryLost = 10,        // the version asked for is below retention
@@ -66,10 +66,14 @@ class [[nodiscard]] Status {
 inline Status InvalidArgument(std::string m) { return {ErrorCode::kInvalidArgument, std::move(m)}; }
 inline Status SchemaError(std::string m) { return {ErrorCode::kSchemaError, std::move(m)}; }
 inline Status NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
-inline Status ConstraintViolation(std::string m) { return {ErrorCode::kConstraintViolation, std::move(m)}; }
+inline Status ConstraintViolation(std::string m) {
+  return {ErrorCode::kConstraintViolation, std::move(m)};
+}
 inline Status Conflict(std::string m) { return {ErrorCode::kConflict, std::move(m)}; }
 inline Status HistoryLost(std::string m) { return {ErrorCode::kHistoryLost, std::move(m)}; }
-inline Status ResourceExhausted(std::string m) { return {ErrorCode::kResourceExhausted, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) {
+  return {ErrorCode::kResourceExhausted, std::move(m)};
+}
 inline Status Unavailable(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
 
@@ -85,9 +89,18 @@ class [[nodiscard]] Result {
     static const Status kOk;
     return ok() ? kOk : std::get<Status>(v_);
   }
-  T& value() & { assert(ok()); return std::get<T>(v_); }
-  const T& value() const& { assert(ok()); return std::get<T>(v_); }
-  T&& value() && { assert(ok()); return std::get<T>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<T>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<T>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<T>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -100,9 +113,9 @@ class [[nodiscard]] Result {
 }  // namespace ormdb
 
 // Returns early with the error of a Status-returning expression.
-#define ORMDB_RETURN_IF_ERROR(expr)              \
-  do {                                           \
-    ::ormdb::Status ormdb_status_ = (expr);      \
+#define ORMDB_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::ormdb::Status ormdb_status_ = (expr);        \
     if (!ormdb_status_.ok()) return ormdb_status_; \
   } while (0)
 

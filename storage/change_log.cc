@@ -101,7 +101,8 @@ Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes) {
   uint32_t count;
   if (!in.Get(&format)) return Corrupted(version, "empty");
   if (format != kFormat) return Corrupted(version, "unknown entry format");
-  if (!in.Get(&cs.commit_time_micros) || !in.Get(&count)) return Corrupted(version, "truncated header");
+  if (!in.Get(&cs.commit_time_micros) || !in.Get(&count))
+    return Corrupted(version, "truncated header");
   // Each record takes at least 5 bytes: a bound on count before reserving.
   if (count > bytes.size() / 5) return Corrupted(version, "record count exceeds entry size");
   cs.records.reserve(count);

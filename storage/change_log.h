@@ -45,7 +45,7 @@ using ChangeRecord = std::variant<RowDelta, EdgeDelta, Annotation>;
 
 struct ChangeSet {
   Version version = 0;
-  int64_t commit_time_micros = 0;  // wall clock at commit, UTC
+  int64_t commit_time_micros = 0;     // wall clock at commit, UTC
   std::vector<ChangeRecord> records;  // in the order they happened
   bool operator==(const ChangeSet&) const = default;
 };

@@ -12,7 +12,8 @@ ChangeSet Sample() {
   cs.version = 42;
   cs.commit_time_micros = 1700000000123456;
   cs.records.emplace_back(RowDelta{EntityTypeId{1}, 7, std::nullopt, std::string("after\0x", 7)});
-  cs.records.emplace_back(RowDelta{EntityTypeId{2}, 8, std::string("before"), std::string("after")});
+  cs.records.emplace_back(
+      RowDelta{EntityTypeId{2}, 8, std::string("before"), std::string("after")});
   cs.records.emplace_back(RowDelta{EntityTypeId{2}, 9, std::string("gone"), std::nullopt});
   cs.records.emplace_back(EdgeDelta{RelationId{3}, 1, 2, true});
   cs.records.emplace_back(EdgeDelta{RelationId{3}, 1, 2, false});

@@ -17,7 +17,8 @@ Status ForEach(MDB_txn* txn, MDB_dbi dbi, Fn fn) {
   int rc = mdb_cursor_open(txn, dbi, &cur);
   if (rc != 0) return LmdbError(rc, "check");
   MDB_val k, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     fn(View(k), View(v));
   }
   mdb_cursor_close(cur);
@@ -35,17 +36,22 @@ Result<CheckReport> Store::Check() {
     if (report.problems.size() < 100) report.problems.push_back(std::move(p));
   };
 
-  ORMDB_RETURN_IF_ERROR(ForEach(raw, env_->dbis().rows, [&](std::string_view k, std::string_view v) {
-    ++report.row_versions;
-    if (k.size() != 20) return problem("row key of " + std::to_string(k.size()) + " bytes");
-    Version ver = ~GetU64BE(k.data() + 12);
-    if (ver > current) problem("row version " + std::to_string(ver) + " beyond current " + std::to_string(current));
-    if (v.empty() || (v[0] != kRowTag && v[0] != kTombstoneTag) || (v[0] == kTombstoneTag && v.size() != 1)) {
-      problem("row " + std::to_string(GetU64BE(k.data() + 4)) + " has a malformed value");
-    }
-  }));
+  ORMDB_RETURN_IF_ERROR(
+      ForEach(raw, env_->dbis().rows, [&](std::string_view k, std::string_view v) {
+        ++report.row_versions;
+        if (k.size() != 20) return problem("row key of " + std::to_string(k.size()) + " bytes");
+        Version ver = ~GetU64BE(k.data() + 12);
+        if (ver > current)
+          problem("row version " + std::to_string(ver) + " beyond current " +
+                  std::to_string(current));
+        if (v.empty() || (v[0] != kRowTag && v[0] != kTombstoneTag) ||
+            (v[0] == kTombstoneTag && v.size() != 1)) {
+          problem("row " + std::to_string(GetU64BE(k.data() + 4)) + " has a malformed value");
+        }
+      }));
 
-  auto check_interval = [&](const char* what, std::string_view k, std::string_view v, uint64_t* count) {
+  auto check_interval = [&](const char* what, std::string_view k, std::string_view v,
+                            uint64_t* count) {
     ++*count;
     if (k.size() < 4 + 16 || v.size() != 8) return problem(std::string(what) + " entry malformed");
     Version begin = ~GetU64BE(k.data() + k.size() - 8);
@@ -55,37 +61,44 @@ Result<CheckReport> Store::Check() {
               std::to_string(end) + ") at version " + std::to_string(current));
     }
   };
-  ORMDB_RETURN_IF_ERROR(ForEach(raw, env_->dbis().indexes, [&](std::string_view k, std::string_view v) {
-    check_interval("index", k, v, &report.index_entries);
-  }));
+  ORMDB_RETURN_IF_ERROR(
+      ForEach(raw, env_->dbis().indexes, [&](std::string_view k, std::string_view v) {
+        check_interval("index", k, v, &report.index_entries);
+      }));
   // Each edge has its mirror in the other direction with the same interval.
   std::map<std::string, std::string> forward, backward;
-  ORMDB_RETURN_IF_ERROR(ForEach(raw, env_->dbis().edges, [&](std::string_view k, std::string_view v) {
-    check_interval("edge", k, v, &report.edge_entries);
-    if (k.size() != 4 + 1 + 8 + 8 + 8) return;
-    std::string norm(k.substr(0, 4));
-    bool fwd = k[4] == static_cast<char>(EdgeDirection::kForward);
-    std::string a(k.substr(5, 8)), b(k.substr(13, 8));
-    norm += fwd ? a + b : b + a;
-    norm.append(k.substr(21, 8));
-    (fwd ? forward : backward)[norm] = std::string(v);
-  }));
+  ORMDB_RETURN_IF_ERROR(
+      ForEach(raw, env_->dbis().edges, [&](std::string_view k, std::string_view v) {
+        check_interval("edge", k, v, &report.edge_entries);
+        if (k.size() != 4 + 1 + 8 + 8 + 8) return;
+        std::string norm(k.substr(0, 4));
+        bool fwd = k[4] == static_cast<char>(EdgeDirection::kForward);
+        std::string a(k.substr(5, 8)), b(k.substr(13, 8));
+        norm += fwd ? a + b : b + a;
+        norm.append(k.substr(21, 8));
+        (fwd ? forward : backward)[norm] = std::string(v);
+      }));
   if (forward != backward) problem("edge directions disagree");
 
   Version oldest = oldest_readable_version();
   Version expect = 0;
-  ORMDB_RETURN_IF_ERROR(ForEach(raw, env_->dbis().changelog, [&](std::string_view k, std::string_view v) {
-    ++report.log_entries;
-    if (k.size() != 8) return problem("change log key malformed");
-    Version ver = GetU64BE(k.data());
-    if (expect != 0 && ver != expect) problem("change log gap before version " + std::to_string(ver));
-    expect = ver + 1;
-    if (!DecodeChangeSet(ver, v).ok()) problem("change log entry " + std::to_string(ver) + " undecodable");
-  }));
+  ORMDB_RETURN_IF_ERROR(
+      ForEach(raw, env_->dbis().changelog, [&](std::string_view k, std::string_view v) {
+        ++report.log_entries;
+        if (k.size() != 8) return problem("change log key malformed");
+        Version ver = GetU64BE(k.data());
+        if (expect != 0 && ver != expect)
+          problem("change log gap before version " + std::to_string(ver));
+        expect = ver + 1;
+        if (!DecodeChangeSet(ver, v).ok())
+          problem("change log entry " + std::to_string(ver) + " undecodable");
+      }));
   if (report.log_entries > 0 && expect != current + 1) {
-    problem("change log ends at " + std::to_string(expect - 1) + ", current version is " + std::to_string(current));
+    problem("change log ends at " + std::to_string(expect - 1) + ", current version is " +
+            std::to_string(current));
   }
-  if (report.log_entries == 0 && current > oldest) problem("change log is empty above the oldest readable version");
+  if (report.log_entries == 0 && current > oldest)
+    problem("change log is empty above the oldest readable version");
   report.current_version = current;
   report.oldest_readable_version = oldest;
   return report;

@@ -92,7 +92,8 @@ TEST(CrashTest, AcknowledgedCommitsSurviveSigkillAndNothingIsPartial) {
       ASSERT_LE(version, current);
       for (int j = 0; j < crash::RowsOf(n); ++j) {
         auto row = (*txn)->Get(crash::kType, crash::RowIdOf(n, j));
-        ASSERT_TRUE(row.ok() && row->has_value()) << "acknowledged txn " << n << " row " << j << " missing";
+        ASSERT_TRUE(row.ok() && row->has_value())
+            << "acknowledged txn " << n << " row " << j << " missing";
         ASSERT_EQ((*row)->bytes_in_txn, crash::RowOf(n, j));
         ASSERT_EQ((*row)->version, version);
       }
@@ -100,21 +101,23 @@ TEST(CrashTest, AcknowledgedCommitsSurviveSigkillAndNothingIsPartial) {
     // No transaction is partial: rows group into complete transactions, each
     // with its index entries, and the change log has every version.
     std::map<uint64_t, int> rows_per_txn;
-    ASSERT_TRUE((*txn)->ScanRows(crash::kType, 0, ScanDirection::kForward,
-                                 [&](RowId id, const RowRecord&) {
-                                   rows_per_txn[id / 8]++;
-                                   return true;
-                                 })
+    ASSERT_TRUE((*txn)
+                    ->ScanRows(crash::kType, 0, ScanDirection::kForward,
+                               [&](RowId id, const RowRecord&) {
+                                 rows_per_txn[id / 8]++;
+                                 return true;
+                               })
                     .ok());
     for (const auto& [n, count] : rows_per_txn) {
       ASSERT_EQ(count, crash::RowsOf(n)) << "transaction " << n << " is partially visible";
     }
     size_t index_entries = 0;
-    ASSERT_TRUE((*txn)->ScanIndex(crash::kIndex, "", "", ScanDirection::kForward,
-                                  [&](const IndexEntry&) {
-                                    ++index_entries;
-                                    return true;
-                                  })
+    ASSERT_TRUE((*txn)
+                    ->ScanIndex(crash::kIndex, "", "", ScanDirection::kForward,
+                                [&](const IndexEntry&) {
+                                  ++index_entries;
+                                  return true;
+                                })
                     .ok());
     size_t rows = 0;
     for (const auto& [n, count] : rows_per_txn) rows += static_cast<size_t>(count);

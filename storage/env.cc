@@ -60,7 +60,8 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& dir, const StoreOption
   // A data file of size 0 was created but never initialized (a crash
   // during creation): initialize it now.
   auto data_file = std::filesystem::path(dir) / "data.mdb";
-  bool creating = !std::filesystem::exists(data_file, ec) || std::filesystem::file_size(data_file, ec) == 0;
+  bool creating =
+      !std::filesystem::exists(data_file, ec) || std::filesystem::file_size(data_file, ec) == 0;
   if (creating && !create_if_missing) {
     return NotFound("data directory " + dir + " holds no ormdb database");
   }
@@ -135,8 +136,10 @@ Status Env::CreateTables() {
   PutU32BE(&rec, kFormatVersion);
   MDB_val k{6, const_cast<char*>("format")}, v{rec.size(), rec.data()};
   rc = mdb_put(txn, dbis_.meta, &k, &v, 0);
-  if (rc == 0) rc = mdb_txn_commit(txn);
-  else mdb_txn_abort(txn);
+  if (rc == 0)
+    rc = mdb_txn_commit(txn);
+  else
+    mdb_txn_abort(txn);
   return rc == 0 ? Status::Ok() : LmdbError(rc, "write format record");
 }
 
@@ -163,7 +166,8 @@ Status Env::OpenTables() {
   if (rc == 0) rec.assign(static_cast<const char*>(val.mv_data), val.mv_size);
   // Commit (not abort) so the table handles stay valid for later transactions.
   int commit_rc = mdb_txn_commit(txn);
-  if (rc == MDB_NOTFOUND) return Internal(what + "data.mdb is not an ormdb data file (no format record)");
+  if (rc == MDB_NOTFOUND)
+    return Internal(what + "data.mdb is not an ormdb data file (no format record)");
   if (rc != 0) return LmdbError(rc, what + "read format record");
   if (commit_rc != 0) return LmdbError(commit_rc, what + "open tables");
   if (rec.size() != kFormatMagic.size() + 4 || rec.substr(0, kFormatMagic.size()) != kFormatMagic) {

@@ -107,7 +107,8 @@ class KeyReader {
 };
 
 Status Corrupted(std::string what, ValueType type) {
-  return Internal("corrupted key: " + what + " (decoding " + std::string(ValueTypeName(type)) + ")");
+  return Internal("corrupted key: " + what + " (decoding " + std::string(ValueTypeName(type)) +
+                  ")");
 }
 
 Result<Value> DecodeAscending(KeyReader* r, ValueType type) {
@@ -201,9 +202,7 @@ uint32_t GetU32BE(const char* p) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
 }
 
-uint64_t GetU64BE(const char* p) {
-  return (uint64_t{GetU32BE(p)} << 32) | GetU32BE(p + 4);
-}
+uint64_t GetU64BE(const char* p) { return (uint64_t{GetU32BE(p)} << 32) | GetU32BE(p + 4); }
 
 void AppendKey(std::string* out, const Value& v, SortOrder order) {
   const size_t start = out->size();

@@ -33,7 +33,8 @@ std::string Encode(const Value& v, SortOrder order) {
 // (a std::string's spare capacity would hide it).
 class ExactBuffer {
  public:
-  explicit ExactBuffer(std::string_view bytes) : size_(bytes.size()), data_(new char[bytes.size()]) {
+  explicit ExactBuffer(std::string_view bytes)
+      : size_(bytes.size()), data_(new char[bytes.size()]) {
     if (size_ > 0) std::memcpy(data_.get(), bytes.data(), size_);
   }
   std::string_view view() const { return {data_.get(), size_}; }
@@ -51,11 +52,18 @@ class ValueGenerator {
   Value Make(ValueType type) {
     if (Chance(10)) return Value::Null();
     switch (type) {
-      case ValueType::kNull: return Value::Null();
-      case ValueType::kBool: return Value::Bool(rng_() & 1);
+      case ValueType::kNull:
+        return Value::Null();
+      case ValueType::kBool:
+        return Value::Bool(rng_() & 1);
       case ValueType::kInt32: {
         static constexpr int32_t kEdges[] = {std::numeric_limits<int32_t>::min(),
-                                             std::numeric_limits<int32_t>::min() + 1, -256, -1, 0, 1, 255,
+                                             std::numeric_limits<int32_t>::min() + 1,
+                                             -256,
+                                             -1,
+                                             0,
+                                             1,
+                                             255,
                                              std::numeric_limits<int32_t>::max() - 1,
                                              std::numeric_limits<int32_t>::max()};
         if (Chance(4)) return Value::Int32(Pick(kEdges));
@@ -64,9 +72,9 @@ class ValueGenerator {
       }
       case ValueType::kInt64:
       case ValueType::kTimestamp: {
-        static constexpr int64_t kEdges[] = {std::numeric_limits<int64_t>::min(),
-                                             std::numeric_limits<int64_t>::min() + 1, -1, 0, 1,
-                                             std::numeric_limits<int64_t>::max()};
+        static constexpr int64_t kEdges[] = {
+            std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min() + 1, -1, 0, 1,
+            std::numeric_limits<int64_t>::max()};
         int64_t i;
         if (Chance(4)) {
           i = Pick(kEdges);
@@ -79,22 +87,30 @@ class ValueGenerator {
       }
       case ValueType::kFloat64: {
         const double kInf = std::numeric_limits<double>::infinity();
-        const double kEdges[] = {0.0, -0.0, 1.0, -1.0, kInf, -kInf,
+        const double kEdges[] = {0.0,
+                                 -0.0,
+                                 1.0,
+                                 -1.0,
+                                 kInf,
+                                 -kInf,
                                  std::numeric_limits<double>::quiet_NaN(),
                                  -std::numeric_limits<double>::quiet_NaN(),
                                  std::numeric_limits<double>::denorm_min(),
                                  -std::numeric_limits<double>::denorm_min(),
-                                 std::numeric_limits<double>::min(), std::numeric_limits<double>::max(),
+                                 std::numeric_limits<double>::min(),
+                                 std::numeric_limits<double>::max(),
                                  std::numeric_limits<double>::lowest()};
         if (Chance(3)) return Value::Float64(Pick(kEdges));
-        if (Chance(2)) return Value::Float64(static_cast<double>(static_cast<int>(rng_() % 21) - 10) / 4);
+        if (Chance(2))
+          return Value::Float64(static_cast<double>(static_cast<int>(rng_() % 21) - 10) / 4);
         // Any bit pattern: covers NaNs with payloads and negative NaNs.
         return Value::Float64(std::bit_cast<double>(static_cast<uint64_t>(rng_())));
       }
       case ValueType::kUuid: {
         Uuid u;
         // Few distinct byte values so uuids share prefixes and tie.
-        for (auto& b : u.bytes) b = Chance(2) ? static_cast<uint8_t>(rng_() % 3 * 0x7F) : static_cast<uint8_t>(rng_());
+        for (auto& b : u.bytes)
+          b = Chance(2) ? static_cast<uint8_t>(rng_() % 3 * 0x7F) : static_cast<uint8_t>(rng_());
         if (Chance(4)) u.bytes.fill(static_cast<uint8_t>(rng_() % 2 * 0xFF));
         return Value::MakeUuid(u);
       }
@@ -105,7 +121,8 @@ class ValueGenerator {
         static constexpr char kAlphabet[] = {'\x00', '\x01', '\x02', 'a', 'b', '\xfe', '\xff'};
         std::string s;
         size_t len = rng_() % (Chance(8) ? 40 : 6);
-        for (size_t i = 0; i < len; ++i) s.push_back(Chance(8) ? static_cast<char>(rng_()) : Pick(kAlphabet));
+        for (size_t i = 0; i < len; ++i)
+          s.push_back(Chance(8) ? static_cast<char>(rng_()) : Pick(kAlphabet));
         if (type == ValueType::kString) return Value::String(std::move(s));
         if (type == ValueType::kBytes) return Value::Bytes(std::move(s));
         return Value::Json(std::move(s));
@@ -121,7 +138,9 @@ class ValueGenerator {
  private:
   bool Chance(int one_in) { return rng_() % one_in == 0; }
   template <typename T, size_t N>
-  T Pick(const T (&items)[N]) { return items[rng_() % N]; }
+  T Pick(const T (&items)[N]) {
+    return items[rng_() % N];
+  }
 
   std::mt19937_64 rng_;
 };
@@ -155,20 +174,25 @@ TEST(KeyEncodingTest, GoldenEncodings) {
   EXPECT_EQ(Encode(Value::Int32(-1), SortOrder::kAsc), std::string("\x01\x7f\xff\xff\xff", 5));
   EXPECT_EQ(Encode(Value::Int32(0), SortOrder::kDesc), std::string("\xfe\x7f\xff\xff\xff", 5));
   EXPECT_EQ(Encode(Value::Bool(true), SortOrder::kAsc), std::string("\x01\x01", 2));
-  EXPECT_EQ(Encode(Value::Float64(1.0), SortOrder::kAsc), std::string("\x01\xbf\xf0\x00\x00\x00\x00\x00\x00", 9));
-  EXPECT_EQ(Encode(Value::Float64(-0.0), SortOrder::kAsc), Encode(Value::Float64(0.0), SortOrder::kAsc));
-  EXPECT_EQ(Encode(Value::String(std::string("a\0b", 3)), SortOrder::kAsc),
-            std::string("\x01" "a\x00\xff" "b\x00\x01", 7));
+  EXPECT_EQ(Encode(Value::Float64(1.0), SortOrder::kAsc),
+            std::string("\x01\xbf\xf0\x00\x00\x00\x00\x00\x00", 9));
+  EXPECT_EQ(Encode(Value::Float64(-0.0), SortOrder::kAsc),
+            Encode(Value::Float64(0.0), SortOrder::kAsc));
+  EXPECT_EQ(Encode(Value::String(std::string("a\0b", 3)), SortOrder::kAsc), std::string("\x01"
+                                                                                        "a\x00\xff"
+                                                                                        "b\x00\x01",
+                                                                                        7));
   EXPECT_EQ(Encode(Value::String(""), SortOrder::kDesc), std::string("\xfe\xff\xfe", 3));
 }
 
 TEST(KeyEncodingTest, FloatSpecialValuesOrder) {
   const double kInf = std::numeric_limits<double>::infinity();
   const double kNaN = std::numeric_limits<double>::quiet_NaN();
-  std::vector<double> ascending = {-kInf, std::numeric_limits<double>::lowest(), -1.0,
-                                   -std::numeric_limits<double>::denorm_min(), 0.0,
-                                   std::numeric_limits<double>::denorm_min(), 1.0,
-                                   std::numeric_limits<double>::max(), kInf, kNaN};
+  std::vector<double> ascending = {-kInf, std::numeric_limits<double>::lowest(),
+                                   -1.0,  -std::numeric_limits<double>::denorm_min(),
+                                   0.0,   std::numeric_limits<double>::denorm_min(),
+                                   1.0,   std::numeric_limits<double>::max(),
+                                   kInf,  kNaN};
   for (size_t i = 0; i + 1 < ascending.size(); ++i) {
     Value a = Value::Float64(ascending[i]), b = Value::Float64(ascending[i + 1]);
     EXPECT_LT(CompareValues(a, b), 0) << i;
@@ -177,7 +201,8 @@ TEST(KeyEncodingTest, FloatSpecialValuesOrder) {
   }
   EXPECT_EQ(CompareValues(Value::Float64(-0.0), Value::Float64(0.0)), 0);
   EXPECT_EQ(CompareValues(Value::Float64(kNaN), Value::Float64(-kNaN)), 0);
-  EXPECT_EQ(Encode(Value::Float64(kNaN), SortOrder::kAsc), Encode(Value::Float64(-kNaN), SortOrder::kAsc));
+  EXPECT_EQ(Encode(Value::Float64(kNaN), SortOrder::kAsc),
+            Encode(Value::Float64(-kNaN), SortOrder::kAsc));
   // Null is after NaN ascending.
   EXPECT_LT(Encode(Value::Float64(kNaN), SortOrder::kAsc), Encode(Value::Null(), SortOrder::kAsc));
 }
@@ -213,16 +238,19 @@ TEST(KeyEncodingTest, SingleValueOrderAndRoundTripProperty) {
 
       for (int p = 0; p < kRandomPairs; ++p) {
         size_t i = gen.rng()() % values.size(), j = gen.rng()() % values.size();
-        ASSERT_EQ(CompareBytes(keys[i], keys[j]), direction * Sign(CompareValues(values[i], values[j])))
+        ASSERT_EQ(CompareBytes(keys[i], keys[j]),
+                  direction * Sign(CompareValues(values[i], values[j])))
             << Describe(values[i]) << " vs " << Describe(values[j]);
       }
 
       std::vector<size_t> by_key(values.size());
       for (size_t i = 0; i < by_key.size(); ++i) by_key[i] = i;
-      std::sort(by_key.begin(), by_key.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+      std::sort(by_key.begin(), by_key.end(),
+                [&](size_t a, size_t b) { return keys[a] < keys[b]; });
       for (size_t k = 0; k + 1 < by_key.size(); ++k) {
         const size_t a = by_key[k], b = by_key[k + 1];
-        ASSERT_EQ(CompareBytes(keys[a], keys[b]), direction * Sign(CompareValues(values[a], values[b])))
+        ASSERT_EQ(CompareBytes(keys[a], keys[b]),
+                  direction * Sign(CompareValues(values[a], values[b])))
             << Describe(values[a]) << " vs " << Describe(values[b]);
       }
 
@@ -280,7 +308,8 @@ TEST(KeyEncodingTest, CompositeOrderAndRoundTripProperty) {
     };
     for (int i = 0; i < kRowsPerSchema; ++i) {
       for (int j = 0; j < kRowsPerSchema; ++j) {
-        ASSERT_EQ(CompareBytes(keys[i], keys[j]), tuple_compare(rows[i], rows[j])) << "schema " << s;
+        ASSERT_EQ(CompareBytes(keys[i], keys[j]), tuple_compare(rows[i], rows[j]))
+            << "schema " << s;
       }
       std::string_view in = keys[i];
       for (size_t c = 0; c < schema.size(); ++c) {
@@ -307,7 +336,8 @@ TEST(KeyEncodingTest, EveryTruncationIsAnError) {
         Result<Value> decoded = DecodeKey(&in, type, order);
         ASSERT_FALSE(decoded.ok()) << ValueTypeName(type) << " len " << len;
         EXPECT_EQ(decoded.status().code(), ErrorCode::kInternal);
-        EXPECT_EQ(decoded.status().message().rfind("corrupted key: ", 0), 0u) << decoded.status().message();
+        EXPECT_EQ(decoded.status().message().rfind("corrupted key: ", 0), 0u)
+            << decoded.status().message();
         EXPECT_EQ(in.size(), len);
       }
     }
@@ -367,7 +397,8 @@ TEST(KeyEncodingTest, PrefixSuccessor) {
     for (char& c : prefix) c = static_cast<char>(rng() % 3 == 0 ? '\xff' : rng());
     const std::string succ = PrefixSuccessor(prefix);
     std::string extended = prefix;
-    for (size_t k = rng() % 4; k > 0; --k) extended.push_back(static_cast<char>(rng() % 2 ? '\xff' : rng()));
+    for (size_t k = rng() % 4; k > 0; --k)
+      extended.push_back(static_cast<char>(rng() % 2 ? '\xff' : rng()));
     if (succ.empty()) {
       EXPECT_TRUE(std::all_of(prefix.begin(), prefix.end(), [](char c) { return c == '\xff'; }));
       continue;
@@ -376,7 +407,8 @@ TEST(KeyEncodingTest, PrefixSuccessor) {
     EXPECT_NE(succ.substr(0, prefix.size()), prefix);
     // Near the prefix, so that it often falls in [prefix, succ).
     std::string other = prefix.substr(0, rng() % (prefix.size() + 1));
-    for (size_t k = rng() % 3; k > 0; --k) other.push_back(static_cast<char>(rng() % 2 ? '\xff' : rng()));
+    for (size_t k = rng() % 3; k > 0; --k)
+      other.push_back(static_cast<char>(rng() % 2 ? '\xff' : rng()));
     if (other >= prefix && other < succ) {
       EXPECT_EQ(other.substr(0, prefix.size()), prefix);
     }

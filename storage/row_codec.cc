@@ -14,16 +14,21 @@ constexpr size_t kHeaderSize = 6;  // u32 schema version + u16 field count
 // fields (string/bytes/json) and for kNull.
 size_t FixedSize(ValueType t) {
   switch (t) {
-    case ValueType::kBool: return 1;
-    case ValueType::kInt32: return 4;
+    case ValueType::kBool:
+      return 1;
+    case ValueType::kInt32:
+      return 4;
     case ValueType::kInt64:
     case ValueType::kTimestamp:
-    case ValueType::kFloat64: return 8;
-    case ValueType::kUuid: return 16;
+    case ValueType::kFloat64:
+      return 8;
+    case ValueType::kUuid:
+      return 16;
     case ValueType::kNull:
     case ValueType::kString:
     case ValueType::kBytes:
-    case ValueType::kJson: return 0;
+    case ValueType::kJson:
+      return 0;
   }
   return 0;
 }
@@ -32,7 +37,9 @@ bool IsVariable(ValueType t) {
   return t == ValueType::kString || t == ValueType::kBytes || t == ValueType::kJson;
 }
 
-bool IsKnownType(ValueType t) { return static_cast<uint8_t>(t) <= static_cast<uint8_t>(ValueType::kJson); }
+bool IsKnownType(ValueType t) {
+  return static_cast<uint8_t>(t) <= static_cast<uint8_t>(ValueType::kJson);
+}
 
 void PutLE(std::string* out, uint64_t v, size_t width) {
   for (size_t i = 0; i < width; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
@@ -54,12 +61,12 @@ Status Corrupted(std::string what) { return Internal("corrupted row: " + std::mo
 Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType> layout,
                               std::span<const Value> values) {
   if (values.size() != layout.size()) {
-    return InvalidArgument("encode row: " + std::to_string(values.size()) + " values for a layout of " +
-                           std::to_string(layout.size()) + " fields");
+    return InvalidArgument("encode row: " + std::to_string(values.size()) +
+                           " values for a layout of " + std::to_string(layout.size()) + " fields");
   }
   if (layout.size() > kMaxRowFields) {
-    return InvalidArgument("encode row: " + std::to_string(layout.size()) + " fields, more than the limit of " +
-                           std::to_string(kMaxRowFields));
+    return InvalidArgument("encode row: " + std::to_string(layout.size()) +
+                           " fields, more than the limit of " + std::to_string(kMaxRowFields));
   }
   const size_t n = layout.size();
   size_t var_bytes = 0;
@@ -92,12 +99,20 @@ Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType
     const Value& v = values[i];
     if (v.is_null()) continue;
     switch (layout[i]) {
-      case ValueType::kBool: out.push_back(v.as_bool() ? 1 : 0); break;
-      case ValueType::kInt32: PutLE(&out, static_cast<uint32_t>(v.as_int32()), 4); break;
+      case ValueType::kBool:
+        out.push_back(v.as_bool() ? 1 : 0);
+        break;
+      case ValueType::kInt32:
+        PutLE(&out, static_cast<uint32_t>(v.as_int32()), 4);
+        break;
       case ValueType::kInt64:
-      case ValueType::kTimestamp: PutLE(&out, static_cast<uint64_t>(v.as_int64()), 8); break;
+      case ValueType::kTimestamp:
+        PutLE(&out, static_cast<uint64_t>(v.as_int64()), 8);
+        break;
       // Raw bits, not normalized: a row round-trips -0.0 and NaN payloads exactly.
-      case ValueType::kFloat64: PutLE(&out, std::bit_cast<uint64_t>(v.as_float64()), 8); break;
+      case ValueType::kFloat64:
+        PutLE(&out, std::bit_cast<uint64_t>(v.as_float64()), 8);
+        break;
       case ValueType::kUuid: {
         const auto& bytes = v.as_uuid().bytes;
         out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -106,7 +121,8 @@ Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType
       case ValueType::kNull:
       case ValueType::kString:
       case ValueType::kBytes:
-      case ValueType::kJson: break;
+      case ValueType::kJson:
+        break;
     }
   }
 
@@ -126,7 +142,8 @@ Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType
 }
 
 Result<uint32_t> PeekRowSchemaVersion(std::string_view row) {
-  if (row.size() < 4) return Corrupted(std::to_string(row.size()) + " bytes, too short for a schema version");
+  if (row.size() < 4)
+    return Corrupted(std::to_string(row.size()) + " bytes, too short for a schema version");
   return static_cast<uint32_t>(GetLE(row.data(), 4));
 }
 
@@ -156,9 +173,11 @@ Result<RowView> RowView::Parse(std::string_view row, std::span<const ValueType> 
   size_t var_count = 0;
   for (size_t i = 0; i < n; ++i) {
     const ValueType type = layout[i];
-    if (!IsKnownType(type)) return Corrupted("layout field " + std::to_string(i) + " has an unknown type");
+    if (!IsKnownType(type))
+      return Corrupted("layout field " + std::to_string(i) + " has an unknown type");
     if (is_null_bit(i)) continue;
-    if (type == ValueType::kNull) return Corrupted("field " + std::to_string(i) + " of type null is not null");
+    if (type == ValueType::kNull)
+      return Corrupted("field " + std::to_string(i) + " of type null is not null");
     if (IsVariable(type)) {
       ++var_count;
       continue;
@@ -166,7 +185,8 @@ Result<RowView> RowView::Parse(std::string_view row, std::span<const ValueType> 
     const size_t size = FixedSize(type);
     if (row.size() - pos < size) return Corrupted("truncated at fixed field " + std::to_string(i));
     if (type == ValueType::kBool && static_cast<uint8_t>(row[pos]) > 1) {
-      return Corrupted("bool field " + std::to_string(i) + " holds " + std::to_string(static_cast<uint8_t>(row[pos])));
+      return Corrupted("bool field " + std::to_string(i) + " holds " +
+                       std::to_string(static_cast<uint8_t>(row[pos])));
     }
     ranges[i] = {static_cast<uint32_t>(pos), static_cast<uint32_t>(pos + size), false};
     pos += size;
@@ -184,9 +204,11 @@ Result<RowView> RowView::Parse(std::string_view row, std::span<const ValueType> 
     ++var_index;
     if (end < prev_end || end > data_size) {
       return Corrupted("field " + std::to_string(i) + " ends at offset " + std::to_string(end) +
-                       ", outside [" + std::to_string(prev_end) + ", " + std::to_string(data_size) + "]");
+                       ", outside [" + std::to_string(prev_end) + ", " + std::to_string(data_size) +
+                       "]");
     }
-    ranges[i] = {static_cast<uint32_t>(data_pos + prev_end), static_cast<uint32_t>(data_pos + end), false};
+    ranges[i] = {static_cast<uint32_t>(data_pos + prev_end), static_cast<uint32_t>(data_pos + end),
+                 false};
     prev_end = end;
   }
   if (prev_end != data_size) {
@@ -205,20 +227,29 @@ Value RowView::Get(size_t i) const {
   const FieldRange& r = field_ranges_[i];
   const char* p = row_.data() + r.begin;
   switch (layout_[i]) {
-    case ValueType::kNull: return Value::Null();
-    case ValueType::kBool: return Value::Bool(*p != 0);
-    case ValueType::kInt32: return Value::Int32(static_cast<int32_t>(GetLE(p, 4)));
-    case ValueType::kInt64: return Value::Int64(static_cast<int64_t>(GetLE(p, 8)));
-    case ValueType::kTimestamp: return Value::Timestamp(static_cast<int64_t>(GetLE(p, 8)));
-    case ValueType::kFloat64: return Value::Float64(std::bit_cast<double>(GetLE(p, 8)));
+    case ValueType::kNull:
+      return Value::Null();
+    case ValueType::kBool:
+      return Value::Bool(*p != 0);
+    case ValueType::kInt32:
+      return Value::Int32(static_cast<int32_t>(GetLE(p, 4)));
+    case ValueType::kInt64:
+      return Value::Int64(static_cast<int64_t>(GetLE(p, 8)));
+    case ValueType::kTimestamp:
+      return Value::Timestamp(static_cast<int64_t>(GetLE(p, 8)));
+    case ValueType::kFloat64:
+      return Value::Float64(std::bit_cast<double>(GetLE(p, 8)));
     case ValueType::kUuid: {
       Uuid u;
       std::memcpy(u.bytes.data(), p, u.bytes.size());
       return Value::MakeUuid(u);
     }
-    case ValueType::kString: return Value::String(std::string(GetStringView(i)));
-    case ValueType::kBytes: return Value::Bytes(std::string(GetStringView(i)));
-    case ValueType::kJson: return Value::Json(std::string(GetStringView(i)));
+    case ValueType::kString:
+      return Value::String(std::string(GetStringView(i)));
+    case ValueType::kBytes:
+      return Value::Bytes(std::string(GetStringView(i)));
+    case ValueType::kJson:
+      return Value::Json(std::string(GetStringView(i)));
   }
   return Value::Null();  // unreachable: Parse rejected unknown types
 }

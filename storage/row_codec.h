@@ -98,7 +98,9 @@ class RowView {
 
   RowView(std::string_view row, std::span<const ValueType> layout, uint32_t schema_version,
           std::vector<FieldRange> field_ranges)
-      : row_(row), layout_(layout), schema_version_(schema_version),
+      : row_(row),
+        layout_(layout),
+        schema_version_(schema_version),
         field_ranges_(std::move(field_ranges)) {}
 
   std::string_view row_;

@@ -21,7 +21,8 @@ constexpr ValueType kAllTypes[] = {ValueType::kBool,      ValueType::kInt32,  Va
 // read past the end and any alignment assumption shows up under UBSan.
 class OddBuffer {
  public:
-  explicit OddBuffer(std::string_view bytes) : size_(bytes.size()), data_(new char[bytes.size() + 1]) {
+  explicit OddBuffer(std::string_view bytes)
+      : size_(bytes.size()), data_(new char[bytes.size() + 1]) {
     if (size_ > 0) std::memcpy(data_.get() + 1, bytes.data(), size_);
   }
   std::string_view view() const { return {data_.get() + 1, size_}; }
@@ -40,13 +41,20 @@ Uuid MakeUuid(uint8_t seed) {
 Value RandomValue(ValueType type, std::mt19937_64& rng) {
   if (rng() % 5 == 0) return Value::Null();
   switch (type) {
-    case ValueType::kNull: return Value::Null();
-    case ValueType::kBool: return Value::Bool(rng() & 1);
-    case ValueType::kInt32: return Value::Int32(static_cast<int32_t>(rng()));
-    case ValueType::kInt64: return Value::Int64(static_cast<int64_t>(rng()));
-    case ValueType::kTimestamp: return Value::Timestamp(static_cast<int64_t>(rng()));
-    case ValueType::kFloat64: return Value::Float64(std::bit_cast<double>(static_cast<uint64_t>(rng())));
-    case ValueType::kUuid: return Value::MakeUuid(MakeUuid(static_cast<uint8_t>(rng())));
+    case ValueType::kNull:
+      return Value::Null();
+    case ValueType::kBool:
+      return Value::Bool(rng() & 1);
+    case ValueType::kInt32:
+      return Value::Int32(static_cast<int32_t>(rng()));
+    case ValueType::kInt64:
+      return Value::Int64(static_cast<int64_t>(rng()));
+    case ValueType::kTimestamp:
+      return Value::Timestamp(static_cast<int64_t>(rng()));
+    case ValueType::kFloat64:
+      return Value::Float64(std::bit_cast<double>(static_cast<uint64_t>(rng())));
+    case ValueType::kUuid:
+      return Value::MakeUuid(MakeUuid(static_cast<uint8_t>(rng())));
     case ValueType::kString:
     case ValueType::kBytes:
     case ValueType::kJson: {
@@ -104,7 +112,8 @@ TEST(RowCodecTest, RoundTripEveryType) {
 
 TEST(RowCodecTest, NaNPayloadRoundTripsBitwise) {
   const std::vector<ValueType> layout = {ValueType::kFloat64};
-  const std::vector<Value> values = {Value::Float64(std::bit_cast<double>(uint64_t{0xFFF0000000000123}))};
+  const std::vector<Value> values = {
+      Value::Float64(std::bit_cast<double>(uint64_t{0xFFF0000000000123}))};
   Result<std::string> row = EncodeRow(1, layout, values);
   ASSERT_TRUE(row.ok());
   Result<std::vector<Value>> decoded = DecodeRow(*row, layout);
@@ -116,17 +125,17 @@ TEST(RowCodecTest, GoldenLayout) {
   // The on-disk format documented in row_codec.h.
   const std::vector<ValueType> layout = {ValueType::kInt32, ValueType::kString, ValueType::kBool,
                                          ValueType::kBytes};
-  Result<std::string> row =
-      EncodeRow(0x01020304, layout, std::vector<Value>{Value::Int32(-2), Value::String("ab"), Value::Null(),
-                                                      Value::Bytes("c")});
+  Result<std::string> row = EncodeRow(
+      0x01020304, layout,
+      std::vector<Value>{Value::Int32(-2), Value::String("ab"), Value::Null(), Value::Bytes("c")});
   ASSERT_TRUE(row.ok());
   const std::string expected(
-      "\x04\x03\x02\x01"   // schema version
-      "\x04\x00"           // 4 fields
-      "\x04"               // field 2 is null
-      "\xfe\xff\xff\xff"   // int32 -2
-      "\x02\x00\x00\x00"   // "ab" ends at 2
-      "\x03\x00\x00\x00"   // "c" ends at 3
+      "\x04\x03\x02\x01"  // schema version
+      "\x04\x00"          // 4 fields
+      "\x04"              // field 2 is null
+      "\xfe\xff\xff\xff"  // int32 -2
+      "\x02\x00\x00\x00"  // "ab" ends at 2
+      "\x03\x00\x00\x00"  // "c" ends at 3
       "abc",
       22);
   EXPECT_EQ(*row, expected);
@@ -162,10 +171,10 @@ TEST(RowCodecTest, EmptyRow) {
 }
 
 TEST(RowCodecTest, UnalignedBuffer) {
-  const std::vector<ValueType> layout = {ValueType::kBool, ValueType::kInt64, ValueType::kFloat64,
-                                         ValueType::kInt32, ValueType::kUuid, ValueType::kString};
-  const std::vector<Value> values = {Value::Bool(false),  Value::Int64(-123456789012345),
-                                     Value::Float64(3.25), Value::Int32(7),
+  const std::vector<ValueType> layout = {ValueType::kBool,  ValueType::kInt64, ValueType::kFloat64,
+                                         ValueType::kInt32, ValueType::kUuid,  ValueType::kString};
+  const std::vector<Value> values = {Value::Bool(false),           Value::Int64(-123456789012345),
+                                     Value::Float64(3.25),         Value::Int32(7),
                                      Value::MakeUuid(MakeUuid(9)), Value::String("x")};
   Result<std::string> row = EncodeRow(3, layout, values);
   ASSERT_TRUE(row.ok());
@@ -181,8 +190,10 @@ TEST(RowCodecTest, UnalignedBuffer) {
 
 TEST(RowCodecTest, FewerStoredFieldsThanLayoutReadAsNull) {
   const std::vector<ValueType> v1 = {ValueType::kInt32, ValueType::kString};
-  const std::vector<ValueType> v2 = {ValueType::kInt32, ValueType::kString, ValueType::kBool, ValueType::kBytes};
-  Result<std::string> row = EncodeRow(1, v1, std::vector<Value>{Value::Int32(4), Value::String("s")});
+  const std::vector<ValueType> v2 = {ValueType::kInt32, ValueType::kString, ValueType::kBool,
+                                     ValueType::kBytes};
+  Result<std::string> row =
+      EncodeRow(1, v1, std::vector<Value>{Value::Int32(4), Value::String("s")});
   ASSERT_TRUE(row.ok());
   Result<RowView> view = RowView::Parse(*row, v2);
   ASSERT_TRUE(view.ok()) << view.status().ToString();
@@ -197,7 +208,8 @@ TEST(RowCodecTest, FewerStoredFieldsThanLayoutReadAsNull) {
 
 TEST(RowCodecTest, MoreStoredFieldsThanLayoutIsCorruption) {
   const std::vector<ValueType> layout = {ValueType::kInt32, ValueType::kInt32};
-  Result<std::string> row = EncodeRow(1, layout, std::vector<Value>{Value::Int32(1), Value::Int32(2)});
+  Result<std::string> row =
+      EncodeRow(1, layout, std::vector<Value>{Value::Int32(1), Value::Int32(2)});
   ASSERT_TRUE(row.ok());
   Result<RowView> view = RowView::Parse(*row, std::span(layout).first(1));
   ASSERT_FALSE(view.ok());
@@ -207,7 +219,8 @@ TEST(RowCodecTest, MoreStoredFieldsThanLayoutIsCorruption) {
 
 TEST(RowCodecTest, TypeMismatchIsInvalidArgument) {
   const std::vector<ValueType> layout = {ValueType::kInt32, ValueType::kInt32};
-  Result<std::string> row = EncodeRow(1, layout, std::vector<Value>{Value::Int32(1), Value::String("two")});
+  Result<std::string> row =
+      EncodeRow(1, layout, std::vector<Value>{Value::Int32(1), Value::String("two")});
   ASSERT_FALSE(row.ok());
   EXPECT_EQ(row.status().code(), ErrorCode::kInvalidArgument);
   const std::string& message = row.status().message();
@@ -216,7 +229,8 @@ TEST(RowCodecTest, TypeMismatchIsInvalidArgument) {
   EXPECT_NE(message.find("string"), std::string::npos) << message;
 
   // Timestamp and int64 share a representation but are different types.
-  row = EncodeRow(1, std::vector<ValueType>{ValueType::kTimestamp}, std::vector<Value>{Value::Int64(1)});
+  row = EncodeRow(1, std::vector<ValueType>{ValueType::kTimestamp},
+                  std::vector<Value>{Value::Int64(1)});
   EXPECT_EQ(row.status().code(), ErrorCode::kInvalidArgument);
 }
 
@@ -287,7 +301,8 @@ TEST(RowCodecTest, RandomByteFlipsNeverCrash) {
     for (size_t flips = 1 + rng() % 3; flips > 0; --flips) {
       size_t pos = rng() % mutated.size();
       // Small deltas hit plausible offsets and counts more often than random bytes.
-      mutated[pos] = static_cast<char>(rng() % 2 ? rng() : mutated[pos] + static_cast<char>(rng() % 3) - 1);
+      mutated[pos] =
+          static_cast<char>(rng() % 2 ? rng() : mutated[pos] + static_cast<char>(rng() % 3) - 1);
     }
     OddBuffer buffer(mutated);
     Result<RowView> view = RowView::Parse(buffer.view(), layout);
@@ -299,9 +314,10 @@ TEST(RowCodecTest, RandomByteFlipsNeverCrash) {
     ++parsed;
     std::vector<Value> read;
     for (size_t f = 0; f < view->stored_field_count(); ++f) read.push_back(view->Get(f));
-    for (size_t f = view->stored_field_count(); f < layout.size(); ++f) ASSERT_TRUE(view->IsNull(f));
-    Result<std::string> reencoded =
-        EncodeRow(view->schema_version(), std::span(layout).first(view->stored_field_count()), read);
+    for (size_t f = view->stored_field_count(); f < layout.size(); ++f)
+      ASSERT_TRUE(view->IsNull(f));
+    Result<std::string> reencoded = EncodeRow(
+        view->schema_version(), std::span(layout).first(view->stored_field_count()), read);
     ASSERT_TRUE(reencoded.ok());
     ASSERT_EQ(*reencoded, mutated) << "row " << i;
   }

@@ -143,7 +143,8 @@ void Store::WriterLoop() {
       // group of one) never waits.
       auto window = std::chrono::microseconds(env_->options().group_commit_window_micros);
       if (window.count() > 0 && !queue_.front()->maintenance && queue_.size() < last_group_size_) {
-        queue_cv_.wait_for(lock, window, [&] { return queue_.size() >= last_group_size_ || stopping_; });
+        queue_cv_.wait_for(lock, window,
+                           [&] { return queue_.size() >= last_group_size_ || stopping_; });
       }
       // Maintenance work runs alone; client transactions are grouped.
       if (queue_.front()->maintenance) {
@@ -187,8 +188,10 @@ void Store::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
   }
   for (auto& p : group) {
     if (!group_error.ok() && (!p->result || p->result->ok())) p->result = group_error;
-    if (!p->result->ok()) failed_.fetch_add(1);
-    else if (!p->maintenance) committed_.fetch_add(1);
+    if (!p->result->ok())
+      failed_.fetch_add(1);
+    else if (!p->maintenance)
+      committed_.fetch_add(1);
     p->done.set_value(std::move(*p->result));
   }
 }

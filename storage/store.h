@@ -13,9 +13,9 @@
 #include <functional>
 #include <future>
 #include <map>
-#include <set>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,12 +46,12 @@ struct StoreStats {
 };
 
 struct VacuumStats {
-  Version horizon = 0;          // the oldest readable version after this run
+  Version horizon = 0;  // the oldest readable version after this run
   uint64_t row_versions_removed = 0;
   uint64_t index_entries_removed = 0;
   uint64_t edges_removed = 0;
   uint64_t log_entries_removed = 0;
-  uint64_t steps = 0;           // write transactions used
+  uint64_t steps = 0;  // write transactions used
 };
 
 struct CheckReport {
@@ -89,7 +89,8 @@ class Store {
  public:
   // Opens or creates the data directory (see Env::Open for the errors) and
   // starts the writer thread.
-  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options = {},
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir,
+                                             const StoreOptions& options = {},
                                              bool create_if_missing = true);
   // Finishes every queued transaction, then stops the writer.
   ~Store();

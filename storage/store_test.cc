@@ -328,8 +328,10 @@ TEST(StoreIndex, UniqueViolationNamesTheHolderAndRollsBack) {
   EXPECT_EQ(holder, 1u);
   EXPECT_EQ(NameAt(*store, kUser, 2, std::nullopt), "-");
   // Re-inserting the same id is not a clash, and non-unique allows duplicates.
-  EXPECT_OK(store->Commit([](WriteTxn& t) { return t.IndexInsert(IndexId{11}, Key("x"), 1, false); }));
-  EXPECT_OK(store->Commit([](WriteTxn& t) { return t.IndexInsert(IndexId{11}, Key("x"), 2, false); }));
+  EXPECT_OK(
+      store->Commit([](WriteTxn& t) { return t.IndexInsert(IndexId{11}, Key("x"), 1, false); }));
+  EXPECT_OK(
+      store->Commit([](WriteTxn& t) { return t.IndexInsert(IndexId{11}, Key("x"), 2, false); }));
 }
 
 TEST(StoreIndex, RangeScansInBothDirectionsAndSameTxnInsertRemove) {
@@ -342,21 +344,24 @@ TEST(StoreIndex, RangeScansInBothDirectionsAndSameTxnInsertRemove) {
     return k;
   };
   ASSERT_OK(store->Commit([&](WriteTxn& t) {
-    for (int64_t i = 1; i <= 10; ++i) ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(i * 10), i, false));
+    for (int64_t i = 1; i <= 10; ++i)
+      ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(i * 10), i, false));
     // Born and removed in one transaction: never visible.
     ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(55), 99, false));
     return t.IndexRemove(kAge, age(55), 99);
   }));
   auto txn = store->BeginRead();
   std::vector<RowId> fwd, back;
-  ASSERT_OK((*txn)->ScanIndex(kAge, age(30), age(71), ScanDirection::kForward, [&](const IndexEntry& e) {
-    fwd.push_back(e.id);
-    return true;
-  }));
-  ASSERT_OK((*txn)->ScanIndex(kAge, age(30), "", ScanDirection::kBackward, [&](const IndexEntry& e) {
-    back.push_back(e.id);
-    return back.size() < 4;
-  }));
+  ASSERT_OK(
+      (*txn)->ScanIndex(kAge, age(30), age(71), ScanDirection::kForward, [&](const IndexEntry& e) {
+        fwd.push_back(e.id);
+        return true;
+      }));
+  ASSERT_OK(
+      (*txn)->ScanIndex(kAge, age(30), "", ScanDirection::kBackward, [&](const IndexEntry& e) {
+        back.push_back(e.id);
+        return back.size() < 4;
+      }));
   EXPECT_EQ(fwd, (std::vector<RowId>{3, 4, 5, 6, 7}));
   EXPECT_EQ(back, (std::vector<RowId>{10, 9, 8, 7}));
   auto missing = store->Commit([&](WriteTxn& t) { return t.IndexRemove(kAge, age(55), 99); });
@@ -380,15 +385,16 @@ TEST(StoreIndex, CompositeUniqueAndPrefixScansWithDescendingComponent) {
     ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAuthorCreated, key(2, 150), 21, true));
     return t.IndexInsert(kAuthorCreated, key(1, 150), 14, true);  // same time, other author: fine
   }));
-  auto clash = store->Commit([&](WriteTxn& t) { return t.IndexInsert(kAuthorCreated, key(1, 200), 15, true); });
+  auto clash = store->Commit(
+      [&](WriteTxn& t) { return t.IndexInsert(kAuthorCreated, key(1, 200), 15, true); });
   EXPECT_EQ(clash.status().code(), ErrorCode::kConstraintViolation);
   // Author 1's entries, newest first, from the prefix alone.
   std::string author;
   AppendKey(&author, Value::Int64(1));
   std::vector<RowId> ids;
   auto txn = store->BeginRead();
-  ASSERT_OK((*txn)->ScanIndex(kAuthorCreated, author, PrefixSuccessor(author), ScanDirection::kForward,
-                              [&](const IndexEntry& e) {
+  ASSERT_OK((*txn)->ScanIndex(kAuthorCreated, author, PrefixSuccessor(author),
+                              ScanDirection::kForward, [&](const IndexEntry& e) {
                                 ids.push_back(e.id);
                                 return true;
                               }));
@@ -402,8 +408,10 @@ TEST(StoreIndex, LongValuesAreTruncatedHashedAndStillUnique) {
   std::string other = base + "b";
   ASSERT_OK(store->Commit([&](WriteTxn& t) { return t.IndexInsert(kByName, Key(base), 1, true); }));
   // Shares the first 2000 bytes: a different value, so no clash.
-  ASSERT_OK(store->Commit([&](WriteTxn& t) { return t.IndexInsert(kByName, Key(other), 2, true); }));
-  auto clash = store->Commit([&](WriteTxn& t) { return t.IndexInsert(kByName, Key(base), 3, true); });
+  ASSERT_OK(
+      store->Commit([&](WriteTxn& t) { return t.IndexInsert(kByName, Key(other), 2, true); }));
+  auto clash =
+      store->Commit([&](WriteTxn& t) { return t.IndexInsert(kByName, Key(base), 3, true); });
   EXPECT_EQ(clash.status().code(), ErrorCode::kConstraintViolation);
   auto txn = store->BeginRead();
   bool truncated = false;
@@ -781,7 +789,8 @@ TEST(StoreVacuum, RemovesHistoryBelowHorizonAndKeepsLatest) {
   auto stats = store->Vacuum();
   ASSERT_OK(stats);
   EXPECT_EQ(stats->horizon, 5u);
-  EXPECT_EQ(stats->row_versions_removed, 4u + 4u * 2);  // row 1: v1..v4; rows 101..104: put + tombstone
+  EXPECT_EQ(stats->row_versions_removed,
+            4u + 4u * 2);  // row 1: v1..v4; rows 101..104: put + tombstone
   EXPECT_EQ(stats->index_entries_removed, 4u);
   EXPECT_EQ(stats->edges_removed, 8u);  // both directions
   EXPECT_EQ(stats->log_entries_removed, 5u);
@@ -818,7 +827,8 @@ TEST(StoreVacuum, RetentionWindowKeepsRecentVersions) {
   o.retention_versions = 3;
   auto store = OpenStore(dir.path(), o);
   for (int i = 1; i <= 6; ++i) {
-    ASSERT_OK(store->Commit([i](WriteTxn& t) { return t.PutRow(kUser, 1, Row("v" + std::to_string(i), i)); }));
+    ASSERT_OK(store->Commit(
+        [i](WriteTxn& t) { return t.PutRow(kUser, 1, Row("v" + std::to_string(i), i)); }));
   }
   auto stats = store->Vacuum();
   ASSERT_OK(stats);
@@ -860,7 +870,8 @@ TEST(StoreVacuum, ConcurrentVacuumsAreSerialized) {
   TempDir dir;
   auto store = OpenStore(dir.path(), KeepLatestOnly());
   for (int i = 0; i < 100; ++i) {
-    ASSERT_OK(store->Commit([i](WriteTxn& t) { return t.PutRow(kUser, i % 10, Row("v" + std::to_string(i), i)); }));
+    ASSERT_OK(store->Commit(
+        [i](WriteTxn& t) { return t.PutRow(kUser, i % 10, Row("v" + std::to_string(i), i)); }));
   }
   uint64_t removed[2] = {0, 0};
   std::thread a([&] { removed[0] = store->Vacuum()->row_versions_removed; });
@@ -878,7 +889,8 @@ TEST(StoreVacuum, ConcurrentWritesDuringVacuumStayIntact) {
   TempDir dir;
   auto store = OpenStore(dir.path(), KeepLatestOnly());
   for (int i = 0; i < 200; ++i) {
-    ASSERT_OK(store->Commit([i](WriteTxn& t) { return t.PutRow(kUser, i % 20, Row("a" + std::to_string(i), i)); }));
+    ASSERT_OK(store->Commit(
+        [i](WriteTxn& t) { return t.PutRow(kUser, i % 20, Row("a" + std::to_string(i), i)); }));
   }
   std::atomic<bool> stop{false};
   std::thread writer([&] {

@@ -188,12 +188,14 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
 }
 
 Status TxnReader::ScanIndex(IndexId index, std::string_view lower, std::string_view upper,
-                            ScanDirection dir, const std::function<bool(const IndexEntry&)>& visit) {
+                            ScanDirection dir,
+                            const std::function<bool(const IndexEntry&)>& visit) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().indexes, kIndexSlot));
   std::string index_prefix;
   PutU32BE(&index_prefix, index.value);
   std::string start = index_prefix + std::string(lower);
-  std::string end = upper.empty() ? PrefixSuccessor(index_prefix) : index_prefix + std::string(upper);
+  std::string end =
+      upper.empty() ? PrefixSuccessor(index_prefix) : index_prefix + std::string(upper);
   MDB_val k, v;
   int rc = dir == ScanDirection::kForward ? SeekGe(cur, start, &k, &v) : SeekLt(cur, end, &k, &v);
   while (rc == 0) {
@@ -246,7 +248,15 @@ Result<bool> TxnReader::EdgeExists(RelationId rel, RowId from, RowId to) {
   MDB_val k, v;
   // Entries of one pair are newest first; the first with begin <= snapshot
   // decides.
-  int rc = SeekGe(cur, prefix + [&] { std::string s; PutU64BE(&s, ~at_); return s; }(), &k, &v);
+  int rc = SeekGe(
+      cur,
+      prefix +
+          [&] {
+            std::string s;
+            PutU64BE(&s, ~at_);
+            return s;
+          }(),
+      &k, &v);
   if (rc == MDB_NOTFOUND) return false;
   if (rc != 0) return LmdbError(rc, "read edge");
   if (!HasPrefix(View(k), prefix)) return false;
@@ -319,7 +329,8 @@ Status WriteTxn::DeleteRow(EntityTypeId type, RowId id) {
                     " does not exist");
   }
   RowDelta delta{type, id, std::string(before->bytes_in_txn), std::nullopt};
-  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().rows, RowKey(type, id, at_), std::string(1, kTombstoneTag)));
+  ORMDB_RETURN_IF_ERROR(
+      Put(env_->dbis().rows, RowKey(type, id, at_), std::string(1, kTombstoneTag)));
   changes_.records.emplace_back(std::move(delta));
   return Status::Ok();
 }
@@ -391,7 +402,9 @@ Result<bool> WriteTxn::SetPair(RelationId rel, RowId from, RowId to, bool link) 
   return true;
 }
 
-Result<bool> WriteTxn::Link(RelationId rel, RowId from, RowId to) { return SetPair(rel, from, to, true); }
+Result<bool> WriteTxn::Link(RelationId rel, RowId from, RowId to) {
+  return SetPair(rel, from, to, true);
+}
 
 Result<bool> WriteTxn::Unlink(RelationId rel, RowId from, RowId to) {
   return SetPair(rel, from, to, false);
@@ -428,7 +441,9 @@ Status WriteTxn::PutMeta(std::string_view key, std::string_view value) {
   return Put(env_->dbis().meta, UserMetaKey(key), value);
 }
 
-void WriteTxn::Annotate(std::string data) { changes_.records.emplace_back(Annotation{std::move(data)}); }
+void WriteTxn::Annotate(std::string data) {
+  changes_.records.emplace_back(Annotation{std::move(data)});
+}
 
 Status WriteTxn::CheckRowUnchangedSince(EntityTypeId type, RowId id, Version version) {
   ORMDB_ASSIGN_OR_RETURN(std::optional<RowRecord> row, Get(type, id));
