@@ -38,7 +38,7 @@ int Fail(const Status& s) {
 
 int Stats(Store& store) {
   auto s = store.stats();
-  auto report = store.Check();
+  auto report = store.table_sizes();
   if (!report.ok()) return Fail(report.status());
   std::printf(
       "{\"data\": \"%s\", \"current_version\": %llu, \"oldest_readable_version\": %llu, "

@@ -80,13 +80,27 @@ Result<CheckReport> Store::Check() {
       }));
   if (forward != backward) problem("edge directions disagree");
 
-  Version oldest = oldest_readable_version();
+  // The oldest readable version as of this snapshot (vacuum writes it with
+  // each step): the log must hold every version after it.
+  Version oldest = 0;
+  {
+    MDB_val k{12, const_cast<char*>("min_readable")}, v;
+    int rc = mdb_get(raw, env_->dbis().meta, &k, &v);
+    if (rc == 0 && v.mv_size == 8)
+      oldest = GetU64BE(static_cast<const char*>(v.mv_data));
+    else if (rc != MDB_NOTFOUND)
+      problem("oldest readable version record malformed");
+  }
   Version expect = 0;
   ORMDB_RETURN_IF_ERROR(
       ForEach(raw, env_->dbis().changelog, [&](std::string_view k, std::string_view v) {
         ++report.log_entries;
         if (k.size() != 8) return problem("change log key malformed");
         Version ver = GetU64BE(k.data());
+        if (expect == 0 && ver > oldest + 1) {
+          problem("change log starts at version " + std::to_string(ver) +
+                  ", after the oldest readable version " + std::to_string(oldest));
+        }
         if (expect != 0 && ver != expect)
           problem("change log gap before version " + std::to_string(ver));
         expect = ver + 1;

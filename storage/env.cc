@@ -180,8 +180,8 @@ Status Env::OpenTables() {
                     "); use a newer ormdb");
   }
   if (version < kFormatVersion) {
-    return Internal(what + "on-disk format " + std::to_string(version) +
-                    " needs an explicit upgrade to " + std::to_string(kFormatVersion));
+    // Format 1 is the first; an upgrade path is added with format 2.
+    return Internal(what + "unknown on-disk format " + std::to_string(version));
   }
   return Status::Ok();
 }
@@ -202,9 +202,9 @@ Status Env::Grow() {
   }
   size_t next = std::min(current * 2, options_.max_map_size);
   std::unique_lock lock(resize_mutex_, std::defer_lock);
-  if (!lock.try_lock_for(std::chrono::seconds(10))) {
-    return Unavailable("cannot grow the map of " + dir_ +
-                       ": read transactions stayed open for 10 s; retry");
+  if (!lock.try_lock_for(std::chrono::milliseconds(options_.map_growth_wait_millis))) {
+    return Unavailable("cannot grow the map of " + dir_ + ": read transactions stayed open for " +
+                       std::to_string(options_.map_growth_wait_millis) + " ms; retry");
   }
   int rc = mdb_env_set_mapsize(env_, next);
   if (rc != 0) return LmdbError(rc, "grow map");

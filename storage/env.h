@@ -61,8 +61,8 @@ class Env {
   // so it waits for every live read transaction to end.
   // REQUIRES: called on the writer thread with no write transaction live.
   // RESOURCE_EXHAUSTED when the map is already at max_map_size; UNAVAILABLE
-  // when read transactions stay open for more than 10 s (a reader must never
-  // wait for a commit while holding a ReadTxn: that would deadlock here).
+  // when read transactions stay open longer than map_growth_wait_millis (a
+  // thread must never wait for a commit while holding a ReadTxn).
   Status Grow();
 
   // Every read transaction holds this shared; Grow() holds it exclusively,

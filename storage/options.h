@@ -35,6 +35,10 @@ struct StoreOptions {
   // Hard limit of the map (and so of the data file). Default 1 TiB of address
   // space; past it writes fail with RESOURCE_EXHAUSTED and data stays intact.
   size_t max_map_size = size_t{1} << 40;
+  // How long map growth waits for open read transactions to end before the
+  // transaction that needed the space fails with UNAVAILABLE (retryable).
+  // Reads are short, so only a stuck reader hits this. Default 10 s.
+  int64_t map_growth_wait_millis = 10000;
   // Concurrent read transactions the environment supports (LMDB reader slots).
   unsigned max_readers = 510;
   SyncMode sync_mode = SyncMode::kDurable;

@@ -177,8 +177,9 @@ void Store::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
       map_grows_.fetch_add(1);
       continue;  // replay the whole group on the larger map
     }
-    // The map is at its maximum: fail the transaction that needed the space
-    // (or, if the group commit itself did, the whole group) and replay the rest.
+    // The map cannot grow (at its maximum, or readers held it too long): fail
+    // the transaction that needed the space (or, if the group commit itself
+    // did, the whole group) and replay the rest.
     if (attempt.map_full_at >= 0) {
       group[attempt.map_full_at]->result = grown;
       continue;
@@ -357,6 +358,22 @@ void Store::Unpin(Version v) {
   std::lock_guard lock(pins_mu_);
   auto it = pins_.find(v);
   if (it != pins_.end()) pins_.erase(it);
+}
+
+Result<TableSizes> Store::table_sizes() {
+  ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> txn, BeginRead());
+  TableSizes sizes;
+  const std::pair<MDB_dbi, uint64_t*> tables[] = {{env_->dbis().rows, &sizes.row_versions},
+                                                  {env_->dbis().indexes, &sizes.index_entries},
+                                                  {env_->dbis().edges, &sizes.edge_entries},
+                                                  {env_->dbis().changelog, &sizes.log_entries}};
+  for (const auto& [dbi, count] : tables) {
+    MDB_stat st;
+    int rc = mdb_stat(txn->txn_, dbi, &st);
+    if (rc != 0) return LmdbError(rc, "table sizes");
+    *count = st.ms_entries;
+  }
+  return sizes;
 }
 
 StoreStats Store::stats() const {

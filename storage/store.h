@@ -45,6 +45,14 @@ struct StoreStats {
   size_t pinned_versions = 0;
 };
 
+// Entries per table, from LMDB's page headers (O(1), no scan).
+struct TableSizes {
+  uint64_t row_versions = 0;   // every stored row version and tombstone
+  uint64_t index_entries = 0;  // current and ended
+  uint64_t edge_entries = 0;   // both directions
+  uint64_t log_entries = 0;
+};
+
 struct VacuumStats {
   Version horizon = 0;  // the oldest readable version after this run
   uint64_t row_versions_removed = 0;
@@ -134,6 +142,7 @@ class Store {
   Result<CheckReport> Check();
 
   StoreStats stats() const;
+  Result<TableSizes> table_sizes();
   const std::string& dir() const { return env_->dir(); }
 
  private:

@@ -603,6 +603,38 @@ TEST(StoreWriter, EightThreadsAreGapFreeAndGroupCommitted) {
       << s.group_commits << " commits for " << s.transactions_committed << " transactions";
 }
 
+TEST(StoreWriter, GatherWindowLetsTheLastGroupsClientsShareOneCommit) {
+  TempDir dir;
+  StoreOptions options;
+  options.group_commit_window_micros = 5'000'000;  // long enough never to expire here
+  auto store = OpenStore(dir.path(), options);
+  // Hold the writer so that four transactions queue up and commit as one group.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto blocker = store->Submit([released](WriteTxn&) {
+    released.wait();
+    return Status::Ok();
+  });
+  std::vector<std::future<Result<Version>>> first;
+  for (RowId id = 1; id <= 4; ++id) {
+    first.push_back(store->Submit([id](WriteTxn& t) { return t.PutRow(kUser, id, Row("a", 1)); }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  release.set_value();
+  ASSERT_OK(blocker.get());
+  for (auto& f : first) ASSERT_OK(f.get());
+  uint64_t commits_before = store->stats().group_commits;
+  // The next four arrive one by one; the writer waits for as many as the last
+  // group had and commits them together.
+  std::vector<std::future<Result<Version>>> second;
+  for (RowId id = 5; id <= 8; ++id) {
+    second.push_back(store->Submit([id](WriteTxn& t) { return t.PutRow(kUser, id, Row("b", 1)); }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& f : second) ASSERT_OK(f.get());
+  EXPECT_EQ(store->stats().group_commits - commits_before, 1u);
+}
+
 TEST(StoreWriter, InjectedWriteFaultFailsOneTransaction) {
   TempDir dir;
   StoreOptions options;
@@ -666,6 +698,45 @@ TEST(StoreWriter, WaitForVersionWakesOnCommit) {
   EXPECT_EQ(store->WaitForVersionAfter(0, std::chrono::seconds(10)), 1u);
   writer.join();
   EXPECT_EQ(store->WaitForVersionAfter(1, std::chrono::milliseconds(1)), 1u);
+}
+
+TEST(StoreCheck, ReportsBrokenInvariantsAndTableSizes) {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    ASSERT_OK(store->Commit([](WriteTxn& t) {
+      ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 1, Row("a", 1)));
+      ORMDB_RETURN_IF_ERROR(t.IndexInsert(kByName, Key("a"), 1, true));
+      return t.Link(kTags, 1, 2).status();
+    }));
+    ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("b", 1)); }));
+    auto sizes = store->table_sizes();
+    ASSERT_OK(sizes);
+    EXPECT_EQ(sizes->row_versions, 2u);
+    EXPECT_EQ(sizes->index_entries, 1u);
+    EXPECT_EQ(sizes->edge_entries, 2u);
+    EXPECT_EQ(sizes->log_entries, 2u);
+    EXPECT_TRUE(store->Check()->problems.empty());
+  }
+  // Damage the file behind the store's back: drop one edge direction and the
+  // first change-log entry.
+  WriteRawLmdb(dir.path(), [](MDB_txn* txn, MDB_env*) {
+    MDB_dbi edges, log;
+    ASSERT_EQ(mdb_dbi_open(txn, "edges", 0, &edges), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "changelog", 0, &log), 0);
+    std::string edge = EdgeKey(kTags, EdgeDirection::kBackward, 2, 1, 1);
+    std::string first = VersionKey(1);
+    MDB_val ek{edge.size(), edge.data()}, lk{first.size(), first.data()};
+    ASSERT_EQ(mdb_del(txn, edges, &ek, nullptr), 0);
+    ASSERT_EQ(mdb_del(txn, log, &lk, nullptr), 0);
+  });
+  auto store = OpenStore(dir.path());
+  auto report = store->Check();
+  ASSERT_OK(report);
+  std::string all;
+  for (const auto& p : report->problems) all += p + "\n";
+  EXPECT_NE(all.find("edge directions disagree"), std::string::npos) << all;
+  EXPECT_NE(all.find("change log"), std::string::npos) << all;
 }
 
 TEST(StoreWriter, MetaRoundTrips) {
@@ -760,6 +831,26 @@ TEST(StoreMap, GrowthWaitsForOpenReadTransactions) {
   auto v = pending.get();
   ASSERT_OK(v);
   EXPECT_GT(store->stats().map_grows, 0u);
+}
+
+TEST(StoreMap, GrowthBlockedByAStuckReaderFailsRetryably) {
+  TempDir dir;
+  StoreOptions options;
+  options.initial_map_size = 256 * 1024;
+  options.map_growth_wait_millis = 50;
+  auto store = OpenStore(dir.path(), options);
+  auto reader = store->BeginRead();
+  ASSERT_OK(reader);
+  std::string big(4000, 'z');
+  auto fill = [&](WriteTxn& t) {
+    for (RowId id = 0; id < 200; ++id) ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, id, Row(big, 1)));
+    return Status::Ok();
+  };
+  auto v = store->Commit(fill);
+  EXPECT_EQ(v.status().code(), ErrorCode::kUnavailable) << v.status().ToString();
+  EXPECT_EQ(store->current_version(), 0u);
+  reader->reset();
+  EXPECT_OK(store->Commit(fill));  // the retry succeeds once the reader is gone
 }
 
 // ------------------------------------------------------------ vacuum & pins
@@ -862,6 +953,7 @@ TEST(StoreVacuum, PinsHoldTheHorizon) {
   EXPECT_EQ(stats->horizon, 3u);
   EXPECT_EQ(store->BeginRead(1).status().code(), ErrorCode::kHistoryLost);
   EXPECT_EQ(store->Pin(2).status().code(), ErrorCode::kHistoryLost);
+  EXPECT_EQ(store->Pin(4).status().code(), ErrorCode::kInvalidArgument);
   // The deleted row is gone entirely: no versions left.
   EXPECT_TRUE((*store->BeginRead())->History(kUser, 1)->empty());
 }

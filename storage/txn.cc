@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cstring>
+#include <limits>
 
 #include "storage/key_encoding.h"
 
@@ -178,7 +179,7 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
       if (!visit(id, RowRecord{value.substr(1), TrailingVersion(found)})) return Status::Ok();
     }
     if (dir == ScanDirection::kForward) {
-      if (id == kMaxVersion) return Status::Ok();
+      if (id == std::numeric_limits<RowId>::max()) return Status::Ok();
       ++id;
     } else {
       if (id == 0) return Status::Ok();

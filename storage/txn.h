@@ -100,8 +100,6 @@ class TxnReader {
   // Opens (once) and returns the cursor cached for `dbi`.
   Result<MDB_cursor*> Cursor(MDB_dbi dbi, int slot);
   void CloseCursors();
-  // Finds the visible entry among the versions of one (key prefix): the
-  // begin/end store shared by indexes and edges.
   Env* env_;
   MDB_txn* txn_;
   Version at_;
