@@ -1,5 +1,4 @@
-// The `ormdb` command line (DESIGN.md §8). This build offers the storage
-// maintenance commands: stats, vacuum, check.
+// The `ormdb` command line (DESIGN.md §8), on an embedded data directory.
 //
 // Exit status: 0 success, 1 a database error (printed as "error: CODE:
 // message"), 2 a usage error.
@@ -7,10 +6,16 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/timestamp.h"
+#include "ormdb/database.h"
 #include "storage/store.h"
 
 namespace {
@@ -19,12 +24,21 @@ using ormdb::Status;
 using ormdb::storage::Store;
 
 constexpr const char* kUsage =
-    "usage: ormdb [--data DIR] COMMAND [--data DIR]\n"
+    "usage: ormdb [--data DIR] COMMAND [ARGS] [--data DIR]\n"
     "commands:\n"
-    "  stats    versions, transactions and map size of the data directory\n"
-    "  vacuum   remove history older than the retention horizon\n"
-    "  check    verify the storage invariants\n"
-    "DIR defaults to ./ormdb-data; it is created by `stats` when missing.\n";
+    "  schema apply FILE [--dry-run] [--allow-destructive] [--format text|json]\n"
+    "                        plan a schema change, print it, and apply it\n"
+    "  schema show [--json]  the current schema as schema text (or JSON)\n"
+    "  schema history        every applied schema version\n"
+    "  mutate FILE|-         apply a JSON mutation batch as one transaction\n"
+    "  import ENTITY FILE    load FILE.jsonl or FILE.csv (one transaction);\n"
+    "                        ENTITY may be a relation: Post.tags\n"
+    "  export ENTITY         every row as JSON lines, in id order (or Post.tags pairs)\n"
+    "  get ENTITY ID         one row as JSON\n"
+    "  stats                 versions, table sizes and map size\n"
+    "  vacuum                remove history older than the retention horizon\n"
+    "  check                 verify the storage invariants\n"
+    "DIR defaults to ./ormdb-data; `schema apply` and `stats` create it when missing.\n";
 
 int Usage(const std::string& problem) {
   std::fprintf(stderr, "ormdb: %s\n%s", problem.c_str(), kUsage);
@@ -36,40 +50,200 @@ int Fail(const Status& s) {
   return 1;
 }
 
-int Stats(Store& store) {
-  auto s = store.stats();
-  auto report = store.table_sizes();
-  if (!report.ok()) return Fail(report.status());
-  std::printf(
-      "{\"data\": \"%s\", \"current_version\": %llu, \"oldest_readable_version\": %llu, "
-      "\"row_versions\": %llu, \"index_entries\": %llu, \"edge_entries\": %llu, "
-      "\"log_entries\": %llu, \"map_size\": %zu}\n",
-      store.dir().c_str(), static_cast<unsigned long long>(s.current_version),
-      static_cast<unsigned long long>(s.oldest_readable_version),
-      static_cast<unsigned long long>(report->row_versions),
-      static_cast<unsigned long long>(report->index_entries),
-      static_cast<unsigned long long>(report->edge_entries),
-      static_cast<unsigned long long>(report->log_entries), s.map_size);
-  return 0;
+struct Args {
+  std::string data = "./ormdb-data";
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // --format json -> {"format": "json"}
+  bool Has(const std::string& flag) const { return options.count(flag) > 0; }
+};
+
+// Flags that take a value; every other flag is a switch.
+bool TakesValue(const std::string& flag) { return flag == "format" || flag == "data"; }
+bool KnownFlag(const std::string& flag) {
+  return flag == "format" || flag == "data" || flag == "dry-run" || flag == "allow-destructive" ||
+         flag == "json";
 }
 
-int Vacuum(Store& store) {
-  auto r = store.Vacuum();
-  if (!r.ok()) return Fail(r.status());
-  std::printf(
-      "{\"horizon\": %llu, \"row_versions_removed\": %llu, \"index_entries_removed\": %llu, "
-      "\"edges_removed\": %llu, \"log_entries_removed\": %llu, \"steps\": %llu}\n",
-      static_cast<unsigned long long>(r->horizon),
-      static_cast<unsigned long long>(r->row_versions_removed),
-      static_cast<unsigned long long>(r->index_entries_removed),
-      static_cast<unsigned long long>(r->edges_removed),
-      static_cast<unsigned long long>(r->log_entries_removed),
-      static_cast<unsigned long long>(r->steps));
-  return 0;
+std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-" || arg.size() < 2 || arg.rfind("--", 0) != 0) {
+      args->positional.push_back(arg);
+      continue;
+    }
+    std::string flag = arg.substr(2), value;
+    size_t eq = flag.find('=');
+    if (eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    } else if (TakesValue(flag)) {
+      if (i + 1 >= argc) return "--" + flag + " needs a value";
+      value = argv[++i];
+    }
+    if (flag == "help") return std::string("help");
+    if (!KnownFlag(flag)) return "unknown option --" + flag;
+    if (flag == "data") {
+      args->data = value;
+    } else {
+      args->options[flag] = value;
+    }
+  }
+  return std::nullopt;
 }
 
-int Check(Store& store) {
-  auto r = store.Check();
+// Progress on a terminal only: "\rbuild index User: 12000".
+ormdb::ProgressFn TerminalProgress() {
+  if (!isatty(STDERR_FILENO)) return nullptr;
+  return [](std::string_view phase, uint64_t done, uint64_t total) {
+    if (total > 0) {
+      std::fprintf(stderr, "\r%.*s: %llu/%llu   ", static_cast<int>(phase.size()), phase.data(),
+                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
+    } else {
+      std::fprintf(stderr, "\r%.*s: %llu   ", static_cast<int>(phase.size()), phase.data(),
+                   static_cast<unsigned long long>(done));
+    }
+    std::fflush(stderr);
+  };
+}
+
+void EndProgress() {
+  if (isatty(STDERR_FILENO)) std::fputs("\r\033[K", stderr);
+}
+
+ormdb::Result<std::string> ReadInput(const std::string& path) {
+  std::ostringstream buf;
+  if (path == "-") {
+    buf << std::cin.rdbuf();
+    return buf.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ormdb::NotFound("cannot read " + path + ": " + std::strerror(errno));
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+ormdb::Result<std::unique_ptr<ormdb::Database>> OpenDb(const Args& args, bool create) {
+  ormdb::OpenOptions o;
+  o.create_if_missing = create;
+  return ormdb::Database::Open(args.data, o);
+}
+
+int SchemaCommand(const Args& args) {
+  if (args.positional.size() < 2) return Usage("schema needs apply, show or history");
+  const std::string& sub = args.positional[1];
+  if (sub == "apply") {
+    if (args.positional.size() != 3) return Usage("schema apply needs one FILE");
+    bool json = args.Has("json") || (args.Has("format") && args.options.at("format") == "json");
+    if (args.Has("format") && args.options.at("format") != "json" &&
+        args.options.at("format") != "text") {
+      return Usage("--format is text or json");
+    }
+    auto text = ReadInput(args.positional[2]);
+    if (!text.ok()) return Fail(text.status());
+    auto db = OpenDb(args, /*create=*/true);
+    if (!db.ok()) return Fail(db.status());
+    ormdb::ApplySchemaOptions o;
+    o.dry_run = args.Has("dry-run");
+    o.allow_destructive = args.Has("allow-destructive");
+    std::string name = args.positional[2];
+    o.file_name = name == "-" ? "stdin" : name.substr(name.find_last_of('/') + 1);
+    // The plan prints before anything changes: plan with a dry run first.
+    ormdb::ApplySchemaOptions dry = o;
+    dry.dry_run = true;
+    auto plan = (*db)->ApplySchema(*text, dry);
+    if (!plan.ok()) return Fail(plan.status());
+    if (json) {
+      if (o.dry_run) std::printf("%s\n", plan->ToJson().c_str());
+    } else {
+      std::fputs(plan->ToText().c_str(), stdout);
+      if (plan->changes.empty()) std::puts("no changes");
+    }
+    std::fflush(stdout);
+    if (o.dry_run) return 0;
+    o.progress = TerminalProgress();
+    auto applied = (*db)->ApplySchema(*text, o);
+    EndProgress();
+    if (!applied.ok()) return Fail(applied.status());
+    if (json) {
+      std::printf("%s\n", applied->ToJson().c_str());
+    } else if (applied->applied) {
+      std::printf("applied: schema version %u at commit version %llu", applied->schema_version,
+                  static_cast<unsigned long long>(applied->commit_version));
+      if (applied->indexes_built) {
+        std::printf(" (%llu index(es) built, %llu rows)",
+                    static_cast<unsigned long long>(applied->indexes_built),
+                    static_cast<unsigned long long>(applied->rows_indexed));
+      }
+      std::printf("\n");
+    }
+    return 0;
+  }
+  if (sub == "show") {
+    if (args.positional.size() != 2) return Usage("schema show takes no arguments");
+    auto db = OpenDb(args, false);
+    if (!db.ok()) return Fail(db.status());
+    bool json = args.Has("json") || (args.Has("format") && args.options.at("format") == "json");
+    auto out = json ? (*db)->SchemaJson() : (*db)->SchemaText();
+    if (!out.ok()) return Fail(out.status());
+    std::fputs(out->c_str(), stdout);
+    if (json) std::fputs("\n", stdout);
+    return 0;
+  }
+  if (sub == "history") {
+    if (args.positional.size() != 2) return Usage("schema history takes no arguments");
+    auto db = OpenDb(args, false);
+    if (!db.ok()) return Fail(db.status());
+    auto h = (*db)->SchemaHistory();
+    if (!h.ok()) return Fail(h.status());
+    std::printf("%-8s %-8s %-24s %-5s %s\n", "version", "commit", "time", "grade", "summary");
+    for (const ormdb::SchemaVersionInfo& v : *h) {
+      std::printf("%-8u %-8llu %-24s %-5c %s\n", v.schema_version,
+                  static_cast<unsigned long long>(v.commit_version),
+                  ormdb::FormatTimestamp(v.time_micros).c_str(), v.grade, v.summary.c_str());
+    }
+    return 0;
+  }
+  return Usage("unknown schema command " + sub);
+}
+
+int StoreCommand(const Args& args) {
+  const std::string& command = args.positional[0];
+  if (args.positional.size() != 1) return Usage(command + " takes no arguments");
+  // Only `stats` (what `make run` uses) creates a missing data directory.
+  auto store = Store::Open(args.data, {}, /*create_if_missing=*/command == "stats");
+  if (!store.ok()) return Fail(store.status());
+  Store& s = **store;
+  if (command == "stats") {
+    auto st = s.stats();
+    auto report = s.table_sizes();
+    if (!report.ok()) return Fail(report.status());
+    std::printf(
+        "{\"data\": \"%s\", \"current_version\": %llu, \"oldest_readable_version\": %llu, "
+        "\"row_versions\": %llu, \"index_entries\": %llu, \"edge_entries\": %llu, "
+        "\"log_entries\": %llu, \"map_size\": %zu}\n",
+        s.dir().c_str(), static_cast<unsigned long long>(st.current_version),
+        static_cast<unsigned long long>(st.oldest_readable_version),
+        static_cast<unsigned long long>(report->row_versions),
+        static_cast<unsigned long long>(report->index_entries),
+        static_cast<unsigned long long>(report->edge_entries),
+        static_cast<unsigned long long>(report->log_entries), st.map_size);
+    return 0;
+  }
+  if (command == "vacuum") {
+    auto r = s.Vacuum();
+    if (!r.ok()) return Fail(r.status());
+    std::printf(
+        "{\"horizon\": %llu, \"row_versions_removed\": %llu, \"index_entries_removed\": %llu, "
+        "\"edges_removed\": %llu, \"log_entries_removed\": %llu, \"steps\": %llu}\n",
+        static_cast<unsigned long long>(r->horizon),
+        static_cast<unsigned long long>(r->row_versions_removed),
+        static_cast<unsigned long long>(r->index_entries_removed),
+        static_cast<unsigned long long>(r->edges_removed),
+        static_cast<unsigned long long>(r->log_entries_removed),
+        static_cast<unsigned long long>(r->steps));
+    return 0;
+  }
+  auto r = s.Check();
   if (!r.ok()) return Fail(r.status());
   for (const std::string& p : r->problems) std::printf("problem: %s\n", p.c_str());
   if (!r->problems.empty()) {
@@ -87,38 +261,85 @@ int Check(Store& store) {
   return 0;
 }
 
+int Run(const Args& args) {
+  const std::string& command = args.positional[0];
+  const size_t n = args.positional.size();
+  if (command == "schema") return SchemaCommand(args);
+  if (command == "stats" || command == "vacuum" || command == "check") return StoreCommand(args);
+  if (command == "mutate") {
+    if (n != 2) return Usage("mutate needs one FILE (or - for stdin)");
+    auto text = ReadInput(args.positional[1]);
+    if (!text.ok()) return Fail(text.status());
+    auto db = OpenDb(args, false);
+    if (!db.ok()) return Fail(db.status());
+    auto r = (*db)->Mutate(*text);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%s\n", r->json.c_str());
+    return 0;
+  }
+  if (command == "get") {
+    if (n != 3) return Usage("get needs ENTITY and ID");
+    auto db = OpenDb(args, false);
+    if (!db.ok()) return Fail(db.status());
+    auto r = (*db)->Get(args.positional[1], args.positional[2]);
+    if (!r.ok()) return Fail(r.status());
+    if (!*r) {
+      return Fail(ormdb::NotFound(args.positional[1] + " " + args.positional[2] +
+                                  " does not exist"));
+    }
+    std::printf("%s\n", (*r)->c_str());
+    return 0;
+  }
+  if (command == "export") {
+    if (n != 2) return Usage("export needs ENTITY");
+    auto db = OpenDb(args, false);
+    if (!db.ok()) return Fail(db.status());
+    Status st = (*db)->Export(args.positional[1], [](std::string_view line) {
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fputc('\n', stdout);
+      if (std::ferror(stdout)) return ormdb::Unavailable("write error on stdout");
+      return Status::Ok();
+    });
+    if (!st.ok()) return Fail(st);
+    return 0;
+  }
+  if (command == "import") {
+    if (n != 3) return Usage("import needs ENTITY and FILE (.jsonl or .csv)");
+    const std::string& path = args.positional[2];
+    ormdb::ImportOptions o;
+    bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
+    o.format = csv ? ormdb::ImportOptions::Format::kCsv : ormdb::ImportOptions::Format::kJsonLines;
+    o.progress = TerminalProgress();
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (path != "-") {
+      file.open(path, std::ios::binary);
+      if (!file) return Fail(ormdb::NotFound("cannot read " + path + ": " + std::strerror(errno)));
+      in = &file;
+    }
+    auto db = OpenDb(args, false);
+    if (!db.ok()) return Fail(db.status());
+    auto r = (*db)->Import(args.positional[1], *in, o);
+    EndProgress();
+    if (!r.ok()) return Fail(r.status());
+    std::printf("{\"rows\": %llu, \"version\": %llu}\n", static_cast<unsigned long long>(r->rows),
+                static_cast<unsigned long long>(r->version));
+    return 0;
+  }
+  return Usage("unknown command " + command);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data = "./ormdb-data";
-  std::optional<std::string> command;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--data") {
-      if (i + 1 >= argc) return Usage("--data needs a directory");
-      data = argv[++i];
-    } else if (arg.rfind("--data=", 0) == 0) {
-      data = arg.substr(7);
-    } else if (arg == "--help" || arg == "-h") {
+  Args args;
+  if (auto problem = ParseArgs(argc, argv, &args)) {
+    if (*problem == "help") {
       std::fputs(kUsage, stdout);
       return 0;
-    } else if (!arg.empty() && arg[0] == '-') {
-      return Usage("unknown option " + arg);
-    } else if (!command) {
-      command = arg;
-    } else {
-      return Usage("unexpected argument " + arg);
     }
+    return Usage(*problem);
   }
-  if (!command) return Usage("no command given");
-  if (*command != "stats" && *command != "vacuum" && *command != "check") {
-    return Usage("unknown command " + *command);
-  }
-  // Only `stats` (what `make run` uses) creates a missing data directory;
-  // the others report NOT_FOUND without creating it.
-  auto store = Store::Open(data, {}, /*create_if_missing=*/*command == "stats");
-  if (!store.ok()) return Fail(store.status());
-  if (*command == "stats") return Stats(**store);
-  if (*command == "vacuum") return Vacuum(**store);
-  return Check(**store);
+  if (args.positional.empty()) return Usage("no command given");
+  return Run(args);
 }

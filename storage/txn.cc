@@ -273,6 +273,35 @@ Result<std::optional<std::string>> TxnReader::GetMeta(std::string_view key) {
   return std::optional<std::string>(std::string(View(mv)));
 }
 
+Status TxnReader::ChangesBetween(Version after,
+                                 const std::function<bool(const ChangeSet&)>& visit) {
+  std::string start = VersionKey(after + 1);
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn_, env_->dbis().changelog, &cur);
+  if (rc != 0) return LmdbError(rc, "read change log");
+  MDB_val k = Val(start), v;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  Status st;
+  while (rc == 0) {
+    if (k.mv_size != 8) {
+      st = Internal("corrupted change log key");
+      break;
+    }
+    Version ver = GetU64BE(static_cast<const char*>(k.mv_data));
+    if (ver > at_) break;
+    auto cs = DecodeChangeSet(ver, View(v));
+    if (!cs.ok()) {
+      st = cs.status();
+      break;
+    }
+    if (!visit(*cs)) break;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  if (st.ok() && rc != 0 && rc != MDB_NOTFOUND) st = LmdbError(rc, "read change log");
+  mdb_cursor_close(cur);
+  return st;
+}
+
 // ------------------------------------------------------------------ ReadTxn
 
 ReadTxn::~ReadTxn() {
@@ -354,6 +383,20 @@ Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, Row
     }
   }
   return Put(env_->dbis().indexes, IndexKey(index, part, id, at_), EncodeEnd(kOpenEnd));
+}
+
+Result<bool> WriteTxn::IndexHasCurrent(IndexId index, std::string_view encoded_values, RowId id) {
+  std::string part = IndexValuePart(encoded_values, nullptr);
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().indexes, 1));
+  std::string prefix;
+  PutU32BE(&prefix, index.value);
+  prefix += part;
+  PutU64BE(&prefix, id);
+  MDB_val k, v;
+  int rc = SeekGe(cur, prefix, &k, &v);
+  if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read index");
+  return rc == 0 && View(k).size() == prefix.size() + 8 && HasPrefix(View(k), prefix) &&
+         ReadEnd(View(v)) == kOpenEnd;
 }
 
 Status WriteTxn::IndexRemove(IndexId index, std::string_view encoded_values, RowId id) {

@@ -95,6 +95,12 @@ class TxnReader {
   // namespaced under "x:" internally. nullopt when absent.
   Result<std::optional<std::string>> GetMeta(std::string_view key);
 
+  // Visits the change sets with versions in (after, snapshot] that are still
+  // in the change log, in order, until `visit` returns false. Used to
+  // re-check, inside a write transaction, what changed since an earlier
+  // snapshot.
+  Status ChangesBetween(Version after, const std::function<bool(const ChangeSet&)>& visit);
+
  protected:
   TxnReader(Env* env, MDB_txn* txn, Version at) : env_(env), txn_(txn), at_(at) {}
   // Opens (once) and returns the cursor cached for `dbi`.
@@ -130,6 +136,9 @@ class WriteTxn : public TxnReader {
 
   // The version this transaction commits as.
   Version version() const { return at_; }
+  // The wall-clock commit time (UTC microseconds) recorded in the change log;
+  // the value of @default(now).
+  int64_t commit_time_micros() const { return changes_.commit_time_micros; }
 
   // Writes the row (insert or update). `row` is a row encoding.
   Status PutRow(EntityTypeId type, RowId id, std::string_view row);
@@ -141,6 +150,8 @@ class WriteTxn : public TxnReader {
   // names that id. *conflicting_id (if given) receives it.
   Status IndexInsert(IndexId index, std::string_view encoded_values, RowId id, bool unique,
                      RowId* conflicting_id = nullptr);
+  // Whether (values, id) has a current entry (a point seek).
+  Result<bool> IndexHasCurrent(IndexId index, std::string_view encoded_values, RowId id);
   // Ends the index entry for (values, id); NOT_FOUND when it is not current.
   Status IndexRemove(IndexId index, std::string_view encoded_values, RowId id);
 

@@ -1,0 +1,1279 @@
+#include "catalog/check_expr.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <system_error>
+#include <utility>
+
+#include "common/json.h"
+#include "common/timestamp.h"
+#include "common/uuid.h"
+
+namespace ormdb::catalog {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Tokens
+
+enum class Tok : uint8_t {
+  kEnd,
+  kIdent,  // identifiers and keywords
+  kNumber,
+  kString,
+  kLParen,
+  kRParen,
+  kLBracket,
+  kRBracket,
+  kComma,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kPlus,
+  kMinus,
+  kStar,
+  kSlash,
+};
+
+struct Token {
+  Tok type = Tok::kEnd;
+  size_t offset = 0;      // in the text
+  std::string_view text;  // as written
+  std::string value;      // kString: the unescaped string
+};
+
+bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool IsKeyword(std::string_view word) {
+  static constexpr std::string_view kKeywords[] = {"and", "or",   "not",  "in",   "like",
+                                                   "is",  "null", "true", "false"};
+  return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
+}
+
+// A short form of some text for the "found ..." half of a message.
+std::string Shorten(std::string_view s) {
+  constexpr size_t kMax = 40;
+  if (s.size() <= kMax) return std::string(s);
+  size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+  return std::string(s.substr(0, cut)) + "...";
+}
+
+std::string Describe(const Token& t) {
+  switch (t.type) {
+    case Tok::kEnd:
+      return "end of expression";
+    case Tok::kNumber:
+      return "number " + Shorten(t.text);
+    case Tok::kString:
+      return "string " + Shorten(t.text);
+    default:
+      return "'" + Shorten(t.text) + "'";
+  }
+}
+
+Status ErrorAt(size_t offset, std::string_view expected, std::string_view found) {
+  return InvalidArgument("column " + std::to_string(offset + 1) + ": expected " +
+                         std::string(expected) + ", found " + std::string(found));
+}
+
+// The "found ..." of a raw byte in the text.
+std::string DescribeChar(char c) {
+  if (c > 0x20 && c < 0x7F) return std::string("'") + c + "'";
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "byte 0x%02X", static_cast<unsigned char>(c));
+  return buf;
+}
+
+// ---------------------------------------------------------------------------
+// Values
+
+bool IsNumeric(ValueType t) {
+  return t == ValueType::kInt32 || t == ValueType::kInt64 || t == ValueType::kFloat64 ||
+         t == ValueType::kTimestamp;
+}
+
+// REQUIRES: IsNumeric(v.type()) and not float64.
+int64_t IntegerOf(const Value& v) {
+  return v.type() == ValueType::kInt32 ? v.as_int32() : v.as_int64();
+}
+
+double DoubleOf(const Value& v) {
+  return v.type() == ValueType::kFloat64 ? v.as_float64() : static_cast<double>(IntegerOf(v));
+}
+
+enum class Order : uint8_t { kLess, kEqual, kGreater, kUnordered, kIncompatible };
+
+template <typename T>
+Order Compare3(const T& a, const T& b) {
+  if (a < b) return Order::kLess;
+  if (b < a) return Order::kGreater;
+  return Order::kEqual;
+}
+
+// i <=> d exactly: converting a large int64 to double would round.
+Order CompareIntDouble(int64_t i, double d) {
+  if (std::isnan(d)) return Order::kUnordered;
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (d >= kTwo63) return Order::kLess;
+  if (d < -kTwo63) return Order::kGreater;
+  const double whole = std::trunc(d);  // in [-2^63, 2^63): fits int64
+  const auto whole_int = static_cast<int64_t>(whole);
+  if (i != whole_int) return i < whole_int ? Order::kLess : Order::kGreater;
+  const double fraction = d - whole;
+  if (fraction > 0) return Order::kLess;
+  if (fraction < 0) return Order::kGreater;
+  return Order::kEqual;
+}
+
+Order Flip(Order o) {
+  if (o == Order::kLess) return Order::kGreater;
+  if (o == Order::kGreater) return Order::kLess;
+  return o;
+}
+
+// REQUIRES: neither is null.
+Order CompareValues(const Value& a, const Value& b) {
+  const ValueType ta = a.type(), tb = b.type();
+  // A string against a timestamp or uuid: read the string as one.
+  if (ta == ValueType::kString && (tb == ValueType::kTimestamp || tb == ValueType::kUuid)) {
+    return Flip(CompareValues(b, a));
+  }
+  if (ta == ValueType::kTimestamp && tb == ValueType::kString) {
+    Result<int64_t> t = ParseTimestamp(b.as_string());
+    return t.ok() ? Compare3(a.as_int64(), *t) : Order::kIncompatible;
+  }
+  if (ta == ValueType::kUuid && tb == ValueType::kString) {
+    Result<Uuid> u = ParseUuid(b.as_string());
+    return u.ok() ? Compare3(a.as_uuid(), *u) : Order::kIncompatible;
+  }
+  if (IsNumeric(ta) && IsNumeric(tb)) {
+    const bool fa = ta == ValueType::kFloat64, fb = tb == ValueType::kFloat64;
+    if (!fa && !fb) return Compare3(IntegerOf(a), IntegerOf(b));
+    if (fa && fb) {
+      double x = a.as_float64(), y = b.as_float64();
+      if (std::isnan(x) || std::isnan(y)) return Order::kUnordered;
+      return Compare3(x, y);
+    }
+    if (fb) return CompareIntDouble(IntegerOf(a), b.as_float64());
+    return Flip(CompareIntDouble(IntegerOf(b), a.as_float64()));
+  }
+  if (ta != tb) return Order::kIncompatible;
+  switch (ta) {
+    case ValueType::kBool:
+      return Compare3(a.as_bool(), b.as_bool());
+    case ValueType::kString:
+    case ValueType::kBytes:
+    case ValueType::kJson: {
+      // std::string compares as unsigned bytes (char_traits<char>).
+      int c = a.as_string().compare(b.as_string());
+      return c < 0 ? Order::kLess : c > 0 ? Order::kGreater : Order::kEqual;
+    }
+    case ValueType::kUuid:
+      return Compare3(a.as_uuid(), b.as_uuid());
+    default:
+      return Order::kIncompatible;
+  }
+}
+
+// The truth of an operand of and/or/not: null is unknown, a non-boolean is
+// false (see Evaluate).
+enum class Truth : uint8_t { kFalse, kTrue, kUnknown };
+
+Truth TruthOf(const Value& v) {
+  if (v.is_null()) return Truth::kUnknown;
+  if (v.type() == ValueType::kBool) return v.as_bool() ? Truth::kTrue : Truth::kFalse;
+  return Truth::kFalse;
+}
+
+Value FromTruth(Truth t) {
+  return t == Truth::kUnknown ? Value::Null() : Value::Bool(t == Truth::kTrue);
+}
+
+// The length of the UTF-8 character at s[i]: the lead byte and the
+// continuation bytes after it (robust to malformed input: at least 1).
+size_t CharLength(std::string_view s, size_t i) {
+  size_t n = 1;
+  while (i + n < s.size() && n < 4 && (static_cast<unsigned char>(s[i + n]) & 0xC0) == 0x80) ++n;
+  return n;
+}
+
+int64_t CodePoints(std::string_view s) {
+  int64_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+Value Arithmetic(CheckExpr::Kind kind, const Value& a, const Value& b) {
+  if (!IsNumeric(a.type()) || !IsNumeric(b.type())) return Value::Null();
+  if (a.type() != ValueType::kFloat64 && b.type() != ValueType::kFloat64) {
+    const int64_t x = IntegerOf(a), y = IntegerOf(b);
+    int64_t r = 0;
+    bool overflow = false;
+    switch (kind) {
+      case CheckExpr::Kind::kAdd:
+        overflow = __builtin_add_overflow(x, y, &r);
+        break;
+      case CheckExpr::Kind::kSub:
+        overflow = __builtin_sub_overflow(x, y, &r);
+        break;
+      case CheckExpr::Kind::kMul:
+        overflow = __builtin_mul_overflow(x, y, &r);
+        break;
+      default:  // kDiv
+        if (y == 0 || (x == std::numeric_limits<int64_t>::min() && y == -1)) return Value::Null();
+        r = x / y;
+        break;
+    }
+    return overflow ? Value::Null() : Value::Int64(r);
+  }
+  const double x = DoubleOf(a), y = DoubleOf(b);
+  switch (kind) {
+    case CheckExpr::Kind::kAdd:
+      return Value::Float64(x + y);
+    case CheckExpr::Kind::kSub:
+      return Value::Float64(x - y);
+    case CheckExpr::Kind::kMul:
+      return Value::Float64(x * y);
+    default:  // kDiv
+      if (y == 0) return Value::Null();
+      return Value::Float64(x / y);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Printing
+
+// Binding strength for ToString: a child that binds looser than its
+// context needs parentheses.
+int Precedence(CheckExpr::Kind kind) {
+  using K = CheckExpr::Kind;
+  switch (kind) {
+    case K::kOr:
+      return 1;
+    case K::kAnd:
+      return 2;
+    case K::kNot:
+      return 3;
+    case K::kEq:
+    case K::kNe:
+    case K::kLt:
+    case K::kLe:
+    case K::kGt:
+    case K::kGe:
+    case K::kIn:
+    case K::kNotIn:
+    case K::kLike:
+    case K::kNotLike:
+    case K::kIsNull:
+    case K::kIsNotNull:
+      return 4;
+    case K::kAdd:
+    case K::kSub:
+      return 5;
+    case K::kMul:
+    case K::kDiv:
+      return 6;
+    case K::kNeg:
+      return 7;
+    case K::kLiteral:
+    case K::kField:
+    case K::kCall:
+      return 8;
+  }
+  return 8;
+}
+
+std::string_view OperatorText(CheckExpr::Kind kind) {
+  using K = CheckExpr::Kind;
+  switch (kind) {
+    case K::kOr:
+      return "or";
+    case K::kAnd:
+      return "and";
+    case K::kEq:
+      return "==";
+    case K::kNe:
+      return "!=";
+    case K::kLt:
+      return "<";
+    case K::kLe:
+      return "<=";
+    case K::kGt:
+      return ">";
+    case K::kGe:
+      return ">=";
+    case K::kAdd:
+      return "+";
+    case K::kSub:
+      return "-";
+    case K::kMul:
+      return "*";
+    case K::kDiv:
+      return "/";
+    case K::kIn:
+      return "in";
+    case K::kNotIn:
+      return "not in";
+    case K::kLike:
+      return "like";
+    case K::kNotLike:
+      return "not like";
+    default:
+      return "?";
+  }
+}
+
+// A literal in the form the lexer reads back to the same Value.
+void AppendLiteral(std::string* out, const Value& v) {
+  switch (v.type()) {
+    case ValueType::kNull:
+      out->append("null");
+      return;
+    case ValueType::kBool:
+      out->append(v.as_bool() ? "true" : "false");
+      return;
+    case ValueType::kInt64:
+      out->append(std::to_string(v.as_int64()));
+      return;
+    case ValueType::kFloat64:
+      AppendJson(out, Json(v.as_float64()));  // shortest round trip, always with '.' or 'e'
+      return;
+    case ValueType::kString:
+      AppendJsonString(out, v.as_string());
+      return;
+    default:
+      out->append(v.DebugString());  // never produced by the parser
+      return;
+  }
+}
+
+// What the parser knows of a node's result type without the catalog.
+enum class StaticType : uint8_t { kBool, kNumber, kString, kNull, kUnknown };
+
+StaticType StaticTypeOf(const CheckExpr& e) {
+  using K = CheckExpr::Kind;
+  switch (e.kind()) {
+    case K::kLiteral:
+      switch (e.literal().type()) {
+        case ValueType::kNull:
+          return StaticType::kNull;
+        case ValueType::kBool:
+          return StaticType::kBool;
+        case ValueType::kString:
+          return StaticType::kString;
+        default:
+          return StaticType::kNumber;
+      }
+    case K::kField:
+      return StaticType::kUnknown;
+    case K::kCall:
+      return e.function() == CheckExpr::Function::kLower ||
+                     e.function() == CheckExpr::Function::kUpper
+                 ? StaticType::kString
+                 : StaticType::kNumber;
+    case K::kNeg:
+    case K::kAdd:
+    case K::kSub:
+    case K::kMul:
+    case K::kDiv:
+      return StaticType::kNumber;
+    default:
+      return StaticType::kBool;
+  }
+}
+
+std::string_view StaticTypeName(StaticType t) {
+  switch (t) {
+    case StaticType::kBool:
+      return "boolean";
+    case StaticType::kNumber:
+      return "number";
+    case StaticType::kString:
+      return "string";
+    case StaticType::kNull:
+      return "null";
+    case StaticType::kUnknown:
+      return "field";
+  }
+  return "?";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Parser
+
+class CheckExprParser {
+ public:
+  explicit CheckExprParser(std::string_view text) : text_(text) {}
+
+  Result<std::unique_ptr<CheckExpr>> Parse() {
+    if (text_.size() > kMaxCheckExprSize) {
+      return ErrorAt(0, "an expression of at most " + std::to_string(kMaxCheckExprSize) + " bytes",
+                     std::to_string(text_.size()) + " bytes");
+    }
+    ORMDB_RETURN_IF_ERROR(Tokenize());
+    if (Peek().type == Tok::kEnd) return ErrorAt(Peek().offset, "an expression", Describe(Peek()));
+    ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<CheckExpr> root, ParseOr());
+    if (Peek().type != Tok::kEnd) {
+      return ErrorAt(Peek().offset, "'and', 'or' or the end of the expression", Describe(Peek()));
+    }
+    ORMDB_RETURN_IF_ERROR(RequireCondition(*root));
+    return root;
+  }
+
+ private:
+  using Node = std::unique_ptr<CheckExpr>;
+  using Kind = CheckExpr::Kind;
+
+  // -- Lexer --
+
+  Status Tokenize() {
+    size_t i = 0;
+    const size_t n = text_.size();
+    while (true) {
+      while (i < n &&
+             (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\n' || text_[i] == '\r')) {
+        ++i;
+      }
+      Token t;
+      t.offset = i;
+      if (i >= n) {
+        tokens_.push_back(std::move(t));
+        return Status::Ok();
+      }
+      const char c = text_[i];
+      const char next = i + 1 < n ? text_[i + 1] : '\0';
+      size_t len = 1;
+      if (IsIdentStart(c)) {
+        t.type = Tok::kIdent;
+        while (i + len < n && IsIdentChar(text_[i + len])) ++len;
+      } else if (IsDigit(c)) {
+        t.type = Tok::kNumber;
+        ORMDB_ASSIGN_OR_RETURN(len, NumberLength(i));
+      } else if (c == '"') {
+        t.type = Tok::kString;
+        size_t error_offset = 0;
+        Result<std::string> s = DecodeJsonString(text_.substr(i), &len, &error_offset);
+        if (!s.ok()) {
+          return InvalidArgument("column " + std::to_string(i + error_offset + 1) + ": " +
+                                 s.status().message());
+        }
+        t.value = std::move(s).value();
+      } else if (c == '=' && next == '=') {
+        t.type = Tok::kEq;
+        len = 2;
+      } else if (c == '!' && next == '=') {
+        t.type = Tok::kNe;
+        len = 2;
+      } else if (c == '<') {
+        t.type = next == '=' ? Tok::kLe : Tok::kLt;
+        len = next == '=' ? 2 : 1;
+      } else if (c == '>') {
+        t.type = next == '=' ? Tok::kGe : Tok::kGt;
+        len = next == '=' ? 2 : 1;
+      } else if (c == '=') {
+        return ErrorAt(i, "'==' to compare", "'='");
+      } else if (c == '!') {
+        return ErrorAt(i, "'!=' (or 'not' to negate)", "'!'");
+      } else {
+        switch (c) {
+          case '(':
+            t.type = Tok::kLParen;
+            break;
+          case ')':
+            t.type = Tok::kRParen;
+            break;
+          case '[':
+            t.type = Tok::kLBracket;
+            break;
+          case ']':
+            t.type = Tok::kRBracket;
+            break;
+          case ',':
+            t.type = Tok::kComma;
+            break;
+          case '+':
+            t.type = Tok::kPlus;
+            break;
+          case '-':
+            t.type = Tok::kMinus;
+            break;
+          case '*':
+            t.type = Tok::kStar;
+            break;
+          case '/':
+            t.type = Tok::kSlash;
+            break;
+          default:
+            return ErrorAt(i, "a field, literal, operator or parenthesis", DescribeChar(c));
+        }
+      }
+      t.text = text_.substr(i, len);
+      i += len;
+      tokens_.push_back(std::move(t));
+    }
+  }
+
+  // The length of the number literal at text_[start] (a digit), with JSON's
+  // grammar: no leading zeros, digits on both sides of '.', optional exponent.
+  Result<size_t> NumberLength(size_t start) const {
+    const size_t n = text_.size();
+    size_t i = start;
+    if (text_[i] == '0') {
+      ++i;
+      if (i < n && IsDigit(text_[i])) {
+        return ErrorAt(start, "a number without leading zeros", DescribeChar(text_[i]));
+      }
+    } else {
+      while (i < n && IsDigit(text_[i])) ++i;
+    }
+    if (i < n && text_[i] == '.') {
+      ++i;
+      if (i >= n || !IsDigit(text_[i])) {
+        return ErrorAt(i, "a digit after '.'",
+                       i < n ? DescribeChar(text_[i]) : "end of expression");
+      }
+      while (i < n && IsDigit(text_[i])) ++i;
+    }
+    if (i < n && (text_[i] == 'e' || text_[i] == 'E')) {
+      ++i;
+      if (i < n && (text_[i] == '+' || text_[i] == '-')) ++i;
+      if (i >= n || !IsDigit(text_[i])) {
+        return ErrorAt(i, "a digit in the exponent",
+                       i < n ? DescribeChar(text_[i]) : "end of expression");
+      }
+      while (i < n && IsDigit(text_[i])) ++i;
+    }
+    if (i < n && (IsIdentChar(text_[i]) || text_[i] == '.')) {
+      return ErrorAt(i, "an operator after the number", DescribeChar(text_[i]));
+    }
+    return i - start;
+  }
+
+  // -- Token stream --
+
+  const Token& Peek() const { return tokens_[next_]; }
+  const Token& PeekAt(size_t ahead) const {
+    return tokens_[std::min(next_ + ahead, tokens_.size() - 1)];
+  }
+  const Token& Next() {
+    const Token& t = tokens_[next_];
+    if (next_ + 1 < tokens_.size()) ++next_;  // the final kEnd stays put
+    return t;
+  }
+  static bool IsWord(const Token& t, std::string_view word) {
+    return t.type == Tok::kIdent && t.text == word;
+  }
+  Status Expect(Tok type, std::string_view what) {
+    if (Peek().type != type) return ErrorAt(Peek().offset, what, Describe(Peek()));
+    Next();
+    return Status::Ok();
+  }
+
+  // -- Nodes and limits --
+
+  Node NewNode(Kind kind, size_t offset) {
+    return std::make_unique<CheckExpr>(CheckExpr::Key(), kind, static_cast<int>(offset + 1));
+  }
+
+  // Adopts `operands` into `node` and enforces the tree height limit.
+  Status Attach(CheckExpr* node, std::vector<Node> operands) {
+    int height = 0;
+    for (const Node& op : operands) height = std::max(height, op->height_);
+    node->height_ = height + 1;
+    node->operands_ = std::move(operands);
+    if (node->height_ > kMaxCheckExprDepth) return DepthError(node->column_ - 1);
+    return Status::Ok();
+  }
+
+  Status DepthError(size_t offset) const {
+    return ErrorAt(offset, "at most " + std::to_string(kMaxCheckExprDepth) + " levels of nesting",
+                   "deeper nesting");
+  }
+
+  // Guards the recursion of parentheses, calls, `not` and unary minus.
+  Status Enter(size_t offset) {
+    if (++depth_ > kMaxCheckExprDepth) return DepthError(offset);
+    return Status::Ok();
+  }
+  void Leave() { --depth_; }
+
+  static std::string Quote(const CheckExpr& e) { return "'" + Shorten(e.ToString()) + "'"; }
+
+  // The operand of and/or/not, or the whole expression.
+  static Status RequireCondition(const CheckExpr& e) {
+    StaticType t = StaticTypeOf(e);
+    if (t == StaticType::kBool || t == StaticType::kUnknown || t == StaticType::kNull) {
+      return Status::Ok();
+    }
+    return ErrorAt(e.column() - 1, "a condition (a comparison, in, like, is null, and, or, not)",
+                   std::string(StaticTypeName(t)) + " " + Quote(e));
+  }
+
+  // An operand that must be a number (arithmetic, abs) or a string (length,
+  // lower, upper) when its type is known.
+  static Status RequireType(const CheckExpr& e, StaticType wanted, std::string_view context) {
+    StaticType t = StaticTypeOf(e);
+    if (t == wanted || t == StaticType::kUnknown) return Status::Ok();
+    return ErrorAt(e.column() - 1,
+                   "a " + std::string(StaticTypeName(wanted)) + " " + std::string(context),
+                   std::string(StaticTypeName(t)) + " " + Quote(e));
+  }
+
+  // -- Grammar --
+
+  // or_expr := and_expr ("or" and_expr)*; likewise and_expr.
+  Result<Node> ParseOr() { return ParseChain(Kind::kOr, "or"); }
+
+  Result<Node> ParseChain(Kind kind, std::string_view word) {
+    ORMDB_ASSIGN_OR_RETURN(Node first,
+                           kind == Kind::kOr ? ParseChain(Kind::kAnd, "and") : ParseNot());
+    if (!IsWord(Peek(), word)) return first;
+    ORMDB_RETURN_IF_ERROR(RequireCondition(*first));
+    Node node = NewNode(kind, static_cast<size_t>(first->column() - 1));
+    std::vector<Node> operands;
+    operands.push_back(std::move(first));
+    while (IsWord(Peek(), word)) {
+      Next();
+      ORMDB_ASSIGN_OR_RETURN(Node operand,
+                             kind == Kind::kOr ? ParseChain(Kind::kAnd, "and") : ParseNot());
+      ORMDB_RETURN_IF_ERROR(RequireCondition(*operand));
+      operands.push_back(std::move(operand));
+    }
+    ORMDB_RETURN_IF_ERROR(Attach(node.get(), std::move(operands)));
+    return node;
+  }
+
+  // not_expr := "not" not_expr | predicate
+  Result<Node> ParseNot() {
+    if (!IsWord(Peek(), "not")) return ParsePredicate();
+    const Token& not_token = Next();
+    ORMDB_RETURN_IF_ERROR(Enter(not_token.offset));
+    ORMDB_ASSIGN_OR_RETURN(Node operand, ParseNot());
+    Leave();
+    ORMDB_RETURN_IF_ERROR(RequireCondition(*operand));
+    Node node = NewNode(Kind::kNot, not_token.offset);
+    std::vector<Node> operands;
+    operands.push_back(std::move(operand));
+    ORMDB_RETURN_IF_ERROR(Attach(node.get(), std::move(operands)));
+    return node;
+  }
+
+  static bool IsComparison(Tok t) {
+    return t == Tok::kEq || t == Tok::kNe || t == Tok::kLt || t == Tok::kLe || t == Tok::kGt ||
+           t == Tok::kGe;
+  }
+  static Kind ComparisonKind(Tok t) {
+    switch (t) {
+      case Tok::kEq:
+        return Kind::kEq;
+      case Tok::kNe:
+        return Kind::kNe;
+      case Tok::kLt:
+        return Kind::kLt;
+      case Tok::kLe:
+        return Kind::kLe;
+      case Tok::kGt:
+        return Kind::kGt;
+      default:
+        return Kind::kGe;
+    }
+  }
+  bool AtPredicateOperator() const {
+    const Token& t = Peek();
+    return IsComparison(t.type) || IsWord(t, "in") || IsWord(t, "like") || IsWord(t, "is") ||
+           (IsWord(t, "not") && (IsWord(PeekAt(1), "in") || IsWord(PeekAt(1), "like")));
+  }
+
+  Result<Node> ParsePredicate() {
+    ORMDB_ASSIGN_OR_RETURN(Node left, ParseSum());
+    if (!AtPredicateOperator()) return left;
+    const size_t start = static_cast<size_t>(left->column() - 1);
+    const Token& op = Next();
+    Node node;
+    std::vector<Node> operands;
+    if (IsComparison(op.type)) {
+      ORMDB_ASSIGN_OR_RETURN(Node right, ParseSum());
+      StaticType lt = StaticTypeOf(*left), rt = StaticTypeOf(*right);
+      if ((op.type == Tok::kEq || op.type == Tok::kNe) &&
+          (lt == StaticType::kNull || rt == StaticType::kNull)) {
+        return ErrorAt(op.offset, "'is null' or 'is not null' to test for null",
+                       "'" + std::string(op.text) + " null' (always unknown)");
+      }
+      if (lt != rt && lt != StaticType::kUnknown && rt != StaticType::kUnknown) {
+        return ErrorAt(op.offset, "operands of the same type",
+                       std::string(StaticTypeName(lt)) + " " + std::string(op.text) + " " +
+                           std::string(StaticTypeName(rt)));
+      }
+      node = NewNode(ComparisonKind(op.type), start);
+      operands.push_back(std::move(left));
+      operands.push_back(std::move(right));
+    } else if (IsWord(op, "is")) {
+      bool negated = IsWord(Peek(), "not");
+      if (negated) Next();
+      if (!IsWord(Peek(), "null")) {
+        return ErrorAt(Peek().offset,
+                       negated ? "'null' after 'is not'" : "'null' or 'not null' after 'is'",
+                       Describe(Peek()));
+      }
+      Next();
+      node = NewNode(negated ? Kind::kIsNotNull : Kind::kIsNull, start);
+      operands.push_back(std::move(left));
+    } else {
+      bool negated = IsWord(op, "not");
+      const Token& word = negated ? Next() : op;  // "in" or "like"
+      if (IsWord(word, "in")) {
+        node = NewNode(negated ? Kind::kNotIn : Kind::kIn, start);
+        ORMDB_RETURN_IF_ERROR(ParseList(&node->list_));
+      } else {
+        node = NewNode(negated ? Kind::kNotLike : Kind::kLike, start);
+        ORMDB_RETURN_IF_ERROR(RequireType(*left, StaticType::kString, "to match with like"));
+        if (Peek().type != Tok::kString) {
+          return ErrorAt(Peek().offset, "a string pattern after 'like'", Describe(Peek()));
+        }
+        const Token& pattern = Next();
+        node->pattern_ = pattern.value;
+        ORMDB_RETURN_IF_ERROR(CompileLike(pattern, &node->like_));
+      }
+      operands.push_back(std::move(left));
+    }
+    ORMDB_RETURN_IF_ERROR(Attach(node.get(), std::move(operands)));
+    if (AtPredicateOperator()) {
+      return ErrorAt(Peek().offset, "'and' or 'or' (comparisons do not chain)", Describe(Peek()));
+    }
+    return node;
+  }
+
+  // "[" [literal ("," literal)*] "]"
+  Status ParseList(std::vector<Value>* list) {
+    ORMDB_RETURN_IF_ERROR(Expect(Tok::kLBracket, "'[' to start the list"));
+    if (Peek().type == Tok::kRBracket) {
+      Next();
+      return Status::Ok();
+    }
+    while (true) {
+      const Token& t = Peek();
+      Value v;
+      if (t.type == Tok::kString) {
+        v = Value::String(t.value);
+        Next();
+      } else if (t.type == Tok::kNumber) {
+        ORMDB_ASSIGN_OR_RETURN(v, NumberValue(t, false));
+        Next();
+      } else if (t.type == Tok::kMinus && PeekAt(1).type == Tok::kNumber) {
+        Next();
+        ORMDB_ASSIGN_OR_RETURN(v, NumberValue(Peek(), true));
+        Next();
+      } else if (IsWord(t, "true") || IsWord(t, "false")) {
+        v = Value::Bool(t.text == "true");
+        Next();
+      } else if (IsWord(t, "null")) {
+        Next();
+      } else {
+        return ErrorAt(t.offset, "a literal (number, string, true, false or null) in the list",
+                       Describe(t));
+      }
+      list->push_back(std::move(v));
+      if (Peek().type == Tok::kComma) {
+        Next();
+        continue;
+      }
+      return Expect(Tok::kRBracket, "',' or ']'");
+    }
+  }
+
+  // Splits a like pattern into literal runs and wildcards.
+  static Status CompileLike(const Token& token, std::vector<CheckExpr::LikeToken>* out) {
+    using LK = CheckExpr::LikeToken::Kind;
+    const std::string& p = token.value;
+    auto literal = [&]() -> std::string& {
+      if (out->empty() || out->back().kind != LK::kLiteral) out->push_back({LK::kLiteral, ""});
+      return out->back().text;
+    };
+    for (size_t i = 0; i < p.size();) {
+      const char c = p[i];
+      if (c == '%') {
+        if (out->empty() || out->back().kind != LK::kAnyRun) out->push_back({LK::kAnyRun, ""});
+        ++i;
+      } else if (c == '_') {
+        out->push_back({LK::kAnyChar, ""});
+        ++i;
+      } else if (c == '\\') {
+        if (i + 1 >= p.size()) {
+          return ErrorAt(token.offset, "a character after the final '\\' of the like pattern",
+                         "end of pattern");
+        }
+        size_t len = CharLength(p, i + 1);
+        literal().append(p, i + 1, len);
+        i += 1 + len;
+      } else {
+        size_t len = CharLength(p, i);
+        literal().append(p, i, len);
+        i += len;
+      }
+    }
+    return Status::Ok();
+  }
+
+  // sum := product (("+" | "-") product)*; likewise product.
+  Result<Node> ParseSum() { return ParseArithmetic(Tok::kPlus, Tok::kMinus); }
+
+  Result<Node> ParseArithmetic(Tok plus, Tok minus) {
+    const bool sum = plus == Tok::kPlus;
+    ORMDB_ASSIGN_OR_RETURN(Node left,
+                           sum ? ParseArithmetic(Tok::kStar, Tok::kSlash) : ParseUnary());
+    while (Peek().type == plus || Peek().type == minus) {
+      const Token& op = Next();
+      ORMDB_ASSIGN_OR_RETURN(Node right,
+                             sum ? ParseArithmetic(Tok::kStar, Tok::kSlash) : ParseUnary());
+      ORMDB_RETURN_IF_ERROR(RequireType(*left, StaticType::kNumber, "in arithmetic"));
+      ORMDB_RETURN_IF_ERROR(RequireType(*right, StaticType::kNumber, "in arithmetic"));
+      Kind kind = op.type == Tok::kPlus    ? Kind::kAdd
+                  : op.type == Tok::kMinus ? Kind::kSub
+                  : op.type == Tok::kStar  ? Kind::kMul
+                                           : Kind::kDiv;
+      Node node = NewNode(kind, static_cast<size_t>(left->column() - 1));
+      std::vector<Node> operands;
+      operands.push_back(std::move(left));
+      operands.push_back(std::move(right));
+      ORMDB_RETURN_IF_ERROR(Attach(node.get(), std::move(operands)));
+      left = std::move(node);
+    }
+    return left;
+  }
+
+  // unary := "-" unary | primary; "-" directly before a number is part of
+  // the literal (so -9223372036854775808 is an int64).
+  Result<Node> ParseUnary() {
+    if (Peek().type != Tok::kMinus) return ParsePrimary();
+    const Token& minus = Next();
+    if (Peek().type == Tok::kNumber) {
+      Node node = NewNode(Kind::kLiteral, minus.offset);
+      ORMDB_ASSIGN_OR_RETURN(node->literal_, NumberValue(Peek(), true));
+      Next();
+      return node;
+    }
+    ORMDB_RETURN_IF_ERROR(Enter(minus.offset));
+    ORMDB_ASSIGN_OR_RETURN(Node operand, ParseUnary());
+    Leave();
+    ORMDB_RETURN_IF_ERROR(RequireType(*operand, StaticType::kNumber, "after unary '-'"));
+    Node node = NewNode(Kind::kNeg, minus.offset);
+    std::vector<Node> operands;
+    operands.push_back(std::move(operand));
+    ORMDB_RETURN_IF_ERROR(Attach(node.get(), std::move(operands)));
+    return node;
+  }
+
+  // An int64 when the literal is an integer that fits, else a float64.
+  static Result<Value> NumberValue(const Token& t, bool negative) {
+    std::string text = negative ? "-" + std::string(t.text) : std::string(t.text);
+    const char* first = text.data();
+    const char* last = text.data() + text.size();
+    if (text.find_first_of(".eE") == std::string::npos) {
+      int64_t v = 0;
+      auto [p, ec] = std::from_chars(first, last, v);
+      if (ec == std::errc() && p == last) return Value::Int64(v);
+    }
+    double d = 0;
+    auto [p, ec] = std::from_chars(first, last, d);
+    if (ec != std::errc() || p != last) {
+      return ErrorAt(t.offset, "a number within the range of a double", Describe(t));
+    }
+    return Value::Float64(d);
+  }
+
+  Result<Node> ParsePrimary() {
+    const Token& t = Peek();
+    switch (t.type) {
+      case Tok::kNumber: {
+        Node node = NewNode(Kind::kLiteral, t.offset);
+        ORMDB_ASSIGN_OR_RETURN(node->literal_, NumberValue(t, false));
+        Next();
+        return node;
+      }
+      case Tok::kString: {
+        Node node = NewNode(Kind::kLiteral, t.offset);
+        node->literal_ = Value::String(t.value);
+        Next();
+        return node;
+      }
+      case Tok::kLParen: {
+        Next();
+        ORMDB_RETURN_IF_ERROR(Enter(t.offset));
+        ORMDB_ASSIGN_OR_RETURN(Node inner, ParseOr());
+        Leave();
+        ORMDB_RETURN_IF_ERROR(Expect(Tok::kRParen, "')'"));
+        return inner;
+      }
+      case Tok::kIdent:
+        return ParseWord();
+      default:
+        return ErrorAt(t.offset, "an operand (a field, literal, function call or '(')",
+                       Describe(t));
+    }
+  }
+
+  // A keyword literal, a function call or a field.
+  Result<Node> ParseWord() {
+    const Token& t = Next();
+    Node node = NewNode(Kind::kLiteral, t.offset);
+    if (t.text == "true" || t.text == "false") {
+      node->literal_ = Value::Bool(t.text == "true");
+      return node;
+    }
+    if (t.text == "null") return node;  // literal_ is null
+    if (IsKeyword(t.text)) {
+      return ErrorAt(t.offset, "an operand (a field, literal, function call or '(')", Describe(t));
+    }
+    if (Peek().type != Tok::kLParen) {
+      node = NewNode(Kind::kField, t.offset);
+      node->name_ = std::string(t.text);
+      return node;
+    }
+    static constexpr std::pair<std::string_view, CheckExpr::Function> kFunctions[] = {
+        {"length", CheckExpr::Function::kLength},
+        {"lower", CheckExpr::Function::kLower},
+        {"upper", CheckExpr::Function::kUpper},
+        {"abs", CheckExpr::Function::kAbs},
+    };
+    const auto* f = std::find_if(std::begin(kFunctions), std::end(kFunctions),
+                                 [&](const auto& entry) { return entry.first == t.text; });
+    if (f == std::end(kFunctions)) {
+      return ErrorAt(t.offset, "a function (length, lower, upper, abs)", Describe(t));
+    }
+    node = NewNode(Kind::kCall, t.offset);
+    node->name_ = std::string(t.text);
+    node->function_ = f->second;
+    const Token& open = Next();  // '('
+    ORMDB_RETURN_IF_ERROR(Enter(open.offset));
+    ORMDB_ASSIGN_OR_RETURN(Node argument, ParseOr());
+    Leave();
+    if (Peek().type != Tok::kRParen) {
+      return ErrorAt(Peek().offset, "')' after the one argument of " + node->name_,
+                     Describe(Peek()));
+    }
+    Next();
+    if (f->second == CheckExpr::Function::kAbs) {
+      ORMDB_RETURN_IF_ERROR(RequireType(*argument, StaticType::kNumber, "for abs"));
+    } else {
+      ORMDB_RETURN_IF_ERROR(RequireType(*argument, StaticType::kString, "for " + node->name_));
+    }
+    std::vector<Node> operands;
+    operands.push_back(std::move(argument));
+    ORMDB_RETURN_IF_ERROR(Attach(node.get(), std::move(operands)));
+    return node;
+  }
+
+  std::string_view text_;
+  std::vector<Token> tokens_;
+  size_t next_ = 0;
+  int depth_ = 0;
+};
+
+Result<std::unique_ptr<CheckExpr>> ParseCheckExpr(std::string_view text) {
+  return CheckExprParser(text).Parse();
+}
+
+// ---------------------------------------------------------------------------
+// CheckExpr
+
+std::vector<std::string> CheckExpr::FieldNames() const {
+  std::vector<std::string> names;
+  CollectFields(&names);
+  return names;
+}
+
+void CheckExpr::CollectFields(std::vector<std::string>* names) const {
+  if (kind_ == Kind::kField && std::find(names->begin(), names->end(), name_) == names->end()) {
+    names->push_back(name_);
+  }
+  for (const auto& op : operands_) op->CollectFields(names);
+}
+
+Value CheckExpr::Evaluate(const std::function<Value(std::string_view field)>& lookup) const {
+  Value v = Eval(lookup);
+  if (v.is_null() || v.type() == ValueType::kBool) return v;
+  return Value::Bool(false);
+}
+
+Value CheckExpr::Eval(const std::function<Value(std::string_view)>& lookup) const {
+  switch (kind_) {
+    case Kind::kLiteral:
+      return literal_;
+    case Kind::kField:
+      return lookup(name_);
+    case Kind::kNot: {
+      Truth t = TruthOf(operands_[0]->Eval(lookup));
+      if (t == Truth::kUnknown) return Value::Null();
+      return Value::Bool(t == Truth::kFalse);
+    }
+    case Kind::kAnd:
+    case Kind::kOr: {
+      // and: any false decides; else any unknown makes unknown. or: dually.
+      const Truth decisive = kind_ == Kind::kAnd ? Truth::kFalse : Truth::kTrue;
+      bool unknown = false;
+      for (const auto& op : operands_) {
+        Truth t = TruthOf(op->Eval(lookup));
+        if (t == decisive) return FromTruth(decisive);
+        if (t == Truth::kUnknown) unknown = true;
+      }
+      if (unknown) return Value::Null();
+      return Value::Bool(kind_ == Kind::kAnd);
+    }
+    case Kind::kEq:
+    case Kind::kNe:
+    case Kind::kLt:
+    case Kind::kLe:
+    case Kind::kGt:
+    case Kind::kGe: {
+      Value a = operands_[0]->Eval(lookup);
+      if (a.is_null()) return Value::Null();
+      Value b = operands_[1]->Eval(lookup);
+      if (b.is_null()) return Value::Null();
+      const Order o = CompareValues(a, b);
+      if (o == Order::kIncompatible) return Value::Bool(false);
+      if (o == Order::kUnordered) return Value::Bool(kind_ == Kind::kNe);
+      switch (kind_) {
+        case Kind::kEq:
+          return Value::Bool(o == Order::kEqual);
+        case Kind::kNe:
+          return Value::Bool(o != Order::kEqual);
+        case Kind::kLt:
+          return Value::Bool(o == Order::kLess);
+        case Kind::kLe:
+          return Value::Bool(o != Order::kGreater);
+        case Kind::kGt:
+          return Value::Bool(o == Order::kGreater);
+        default:
+          return Value::Bool(o != Order::kLess);
+      }
+    }
+    case Kind::kIn:
+    case Kind::kNotIn: {
+      Value a = operands_[0]->Eval(lookup);
+      if (a.is_null()) return Value::Null();
+      Truth found = Truth::kFalse;
+      for (const Value& element : list_) {
+        if (element.is_null()) {
+          found = Truth::kUnknown;
+        } else if (CompareValues(a, element) == Order::kEqual) {
+          found = Truth::kTrue;
+          break;
+        }
+      }
+      if (found == Truth::kUnknown) return Value::Null();
+      return Value::Bool((found == Truth::kTrue) == (kind_ == Kind::kIn));
+    }
+    case Kind::kLike:
+    case Kind::kNotLike: {
+      Value a = operands_[0]->Eval(lookup);
+      if (a.is_null()) return Value::Null();
+      if (a.type() != ValueType::kString) return Value::Bool(false);
+      return Value::Bool(LikeMatches(a.as_string()) == (kind_ == Kind::kLike));
+    }
+    case Kind::kIsNull:
+      return Value::Bool(operands_[0]->Eval(lookup).is_null());
+    case Kind::kIsNotNull:
+      return Value::Bool(!operands_[0]->Eval(lookup).is_null());
+    case Kind::kAdd:
+    case Kind::kSub:
+    case Kind::kMul:
+    case Kind::kDiv: {
+      Value a = operands_[0]->Eval(lookup);
+      if (a.is_null()) return Value::Null();
+      Value b = operands_[1]->Eval(lookup);
+      if (b.is_null()) return Value::Null();
+      return Arithmetic(kind_, a, b);
+    }
+    case Kind::kNeg: {
+      Value a = operands_[0]->Eval(lookup);
+      if (a.type() == ValueType::kFloat64) return Value::Float64(-a.as_float64());
+      if (!IsNumeric(a.type())) return Value::Null();
+      int64_t v = IntegerOf(a);
+      if (v == std::numeric_limits<int64_t>::min()) return Value::Null();
+      return Value::Int64(-v);
+    }
+    case Kind::kCall: {
+      Value a = operands_[0]->Eval(lookup);
+      switch (function_) {
+        case Function::kLength:
+          if (a.type() == ValueType::kString) return Value::Int64(CodePoints(a.as_string()));
+          if (a.type() == ValueType::kBytes) {
+            return Value::Int64(static_cast<int64_t>(a.as_string().size()));
+          }
+          return Value::Null();
+        case Function::kLower:
+        case Function::kUpper: {
+          if (a.type() != ValueType::kString) return Value::Null();
+          std::string s = a.as_string();
+          for (char& c : s) {
+            if (function_ == Function::kLower && c >= 'A' && c <= 'Z')
+              c = static_cast<char>(c + 32);
+            if (function_ == Function::kUpper && c >= 'a' && c <= 'z')
+              c = static_cast<char>(c - 32);
+          }
+          return Value::String(std::move(s));
+        }
+        case Function::kAbs: {
+          if (a.type() == ValueType::kFloat64) return Value::Float64(std::fabs(a.as_float64()));
+          if (!IsNumeric(a.type())) return Value::Null();
+          int64_t v = IntegerOf(a);
+          if (v == std::numeric_limits<int64_t>::min()) return Value::Null();
+          return Value::Int64(v < 0 ? -v : v);
+        }
+      }
+      return Value::Null();
+    }
+  }
+  return Value::Null();
+}
+
+// Wildcard matching with one backtrack point (the last '%'): linear in the
+// common case and O(|s| * |pattern|) at worst, never exponential.
+bool CheckExpr::LikeMatches(std::string_view s) const {
+  using LK = LikeToken::Kind;
+  size_t p = 0, i = 0;
+  size_t star_p = std::string::npos, star_i = 0;
+  const size_t m = like_.size();
+  while (i < s.size()) {
+    if (p < m && like_[p].kind == LK::kAnyChar) {
+      i += CharLength(s, i);
+      ++p;
+    } else if (p < m && like_[p].kind == LK::kLiteral &&
+               s.substr(i, like_[p].text.size()) == like_[p].text) {
+      i += like_[p].text.size();
+      ++p;
+    } else if (p < m && like_[p].kind == LK::kAnyRun) {
+      star_p = p++;
+      star_i = i;
+    } else if (star_p != std::string::npos) {
+      // Let the last '%' swallow one more character and retry after it.
+      star_i += CharLength(s, star_i);
+      i = star_i;
+      p = star_p + 1;
+    } else {
+      return false;
+    }
+  }
+  while (p < m && like_[p].kind == LK::kAnyRun) ++p;
+  return p == m;
+}
+
+std::string CheckExpr::ToString() const {
+  std::string out;
+  Print(&out, 0);
+  return out;
+}
+
+void CheckExpr::Print(std::string* out, int min_precedence) const {
+  const int precedence = Precedence(kind_);
+  const bool parens = precedence < min_precedence;
+  if (parens) out->push_back('(');
+  switch (kind_) {
+    case Kind::kLiteral:
+      AppendLiteral(out, literal_);
+      break;
+    case Kind::kField:
+      out->append(name_);
+      break;
+    case Kind::kCall:
+      out->append(name_);
+      out->push_back('(');
+      operands_[0]->Print(out, 0);
+      out->push_back(')');
+      break;
+    case Kind::kNot: {
+      out->append("not ");
+      // `not a == b` means not (a == b), but reads as (not a) == b: keep
+      // parentheses around anything but a single term or another not.
+      const Kind inner = operands_[0]->kind_;
+      operands_[0]->Print(out, inner == Kind::kNot ? precedence : Precedence(Kind::kField));
+      break;
+    }
+    case Kind::kNeg: {
+      out->push_back('-');
+      std::string operand;
+      operands_[0]->Print(&operand, precedence);
+      // "-5" would read back as a literal and "--a" as -(-a) only by luck:
+      // parenthesize literals and anything that starts with '-'.
+      if (operands_[0]->kind_ == Kind::kLiteral || (!operand.empty() && operand[0] == '-')) {
+        operand = "(" + operand + ")";
+      }
+      out->append(operand);
+      break;
+    }
+    case Kind::kAnd:
+    case Kind::kOr:
+      for (size_t i = 0; i < operands_.size(); ++i) {
+        if (i > 0) {
+          out->push_back(' ');
+          out->append(OperatorText(kind_));
+          out->push_back(' ');
+        }
+        operands_[i]->Print(out, precedence + 1);
+      }
+      break;
+    case Kind::kEq:
+    case Kind::kNe:
+    case Kind::kLt:
+    case Kind::kLe:
+    case Kind::kGt:
+    case Kind::kGe:
+      operands_[0]->Print(out, precedence + 1);
+      out->push_back(' ');
+      out->append(OperatorText(kind_));
+      out->push_back(' ');
+      operands_[1]->Print(out, precedence + 1);
+      break;
+    case Kind::kAdd:
+    case Kind::kSub:
+    case Kind::kMul:
+    case Kind::kDiv:
+      // Left-associative: only the right operand needs parentheses at equal
+      // precedence (a - (b - c)).
+      operands_[0]->Print(out, precedence);
+      out->push_back(' ');
+      out->append(OperatorText(kind_));
+      out->push_back(' ');
+      operands_[1]->Print(out, precedence + 1);
+      break;
+    case Kind::kIn:
+    case Kind::kNotIn:
+      operands_[0]->Print(out, precedence + 1);
+      out->push_back(' ');
+      out->append(OperatorText(kind_));
+      out->append(" [");
+      for (size_t i = 0; i < list_.size(); ++i) {
+        if (i > 0) out->append(", ");
+        AppendLiteral(out, list_[i]);
+      }
+      out->push_back(']');
+      break;
+    case Kind::kLike:
+    case Kind::kNotLike:
+      operands_[0]->Print(out, precedence + 1);
+      out->push_back(' ');
+      out->append(OperatorText(kind_));
+      out->push_back(' ');
+      AppendJsonString(out, pattern_);
+      break;
+    case Kind::kIsNull:
+    case Kind::kIsNotNull:
+      operands_[0]->Print(out, precedence + 1);
+      out->append(kind_ == Kind::kIsNull ? " is null" : " is not null");
+      break;
+  }
+  if (parens) out->push_back(')');
+}
+
+}  // namespace ormdb::catalog

@@ -1,0 +1,294 @@
+// The embedded implementation of ormdb::Database: the storage engine, the
+// catalog and the query layer in the application's process.
+#include <chrono>
+
+#include "catalog/catalog.h"
+#include "catalog/schema_json.h"
+#include "common/json.h"
+#include "ormdb/database.h"
+#include "query/import.h"
+#include "query/json_values.h"
+#include "query/mutation.h"
+#include "storage/store.h"
+
+namespace ormdb {
+namespace {
+
+// Rows per short read transaction when exporting.
+constexpr size_t kExportChunk = 1000;
+
+MigrationReport ToReport(const catalog::ApplyResult& r) {
+  MigrationReport out;
+  out.grade = static_cast<char>(r.plan.grade);
+  for (const catalog::MigrationChange& c : r.plan.changes) {
+    out.changes.push_back(SchemaChange{static_cast<char>(c.grade), c.description});
+  }
+  out.applied = r.applied;
+  out.schema_version = r.number;
+  out.commit_version = r.commit_version;
+  out.indexes_built = r.indexes_built;
+  out.rows_indexed = r.rows_indexed;
+  return out;
+}
+
+class EmbeddedDatabase final : public Database {
+ public:
+  EmbeddedDatabase(std::unique_ptr<storage::Store> store, std::unique_ptr<catalog::Catalog> catalog)
+      : store_(std::move(store)), catalog_(std::move(catalog)) {}
+  ~EmbeddedDatabase() override {
+    catalog_.reset();
+    store_.reset();
+  }
+
+  Result<MigrationReport> ApplySchema(std::string_view text,
+                                      const ApplySchemaOptions& options) override {
+    catalog::ApplyOptions o;
+    o.dry_run = options.dry_run;
+    o.allow_destructive = options.allow_destructive;
+    o.file_name = options.file_name;
+    o.progress = options.progress;
+    ORMDB_ASSIGN_OR_RETURN(catalog::ApplyResult r, catalog_->Apply(text, o));
+    return ToReport(r);
+  }
+
+  Result<std::string> SchemaText() override {
+    if (!catalog_->current()) return NotFound("no schema has been applied");
+    return catalog_->CurrentText();
+  }
+
+  Result<std::string> SchemaJson() override {
+    auto s = catalog_->current();
+    if (!s) return NotFound("no schema has been applied");
+    return ToJson(catalog::SchemaToJson(*s));
+  }
+
+  Result<std::vector<SchemaVersionInfo>> SchemaHistory() override {
+    std::vector<SchemaVersionInfo> out;
+    for (const catalog::SchemaHistoryEntry& e : catalog_->History()) {
+      out.push_back(SchemaVersionInfo{e.number, e.commit_version, e.time_micros,
+                                      static_cast<char>(e.grade), e.summary});
+    }
+    return out;
+  }
+
+  Result<MutationResult> Mutate(std::string_view batch_json) override {
+    ORMDB_ASSIGN_OR_RETURN(query::MutationBatch batch, query::ParseMutationBatch(batch_json));
+    return Run(batch);
+  }
+
+  Result<MutationResult> Run(const query::MutationBatch& batch) {
+    query::MutationResult result;
+    catalog::LayoutLookup layouts = catalog_->layouts();
+    auto version = store_->Commit([&](storage::WriteTxn& txn) -> Status {
+      ORMDB_ASSIGN_OR_RETURN(auto schema, catalog_->SchemaIn(txn));
+      return query::ApplyMutations(txn, *schema, layouts, batch, &result);
+    });
+    if (!version.ok()) return version.status();
+    result.version = *version;
+    return MutationResult{*version, result.ToJsonText()};
+  }
+
+  Result<std::optional<std::string>> Get(std::string_view entity, std::string_view id) override {
+    auto schema = catalog_->current();
+    if (!schema) return SchemaError("no schema has been applied");
+    ORMDB_ASSIGN_OR_RETURN(const catalog::EntityInfo* e, schema->RequireEntity(entity));
+    Json idj;
+    auto parsed = ParseJson(id);
+    idj = parsed.ok() ? std::move(*parsed) : Json(std::string(id));
+    ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead());
+    auto rid = query::ResolveExternalId(*txn, *e, idj);
+    if (!rid.ok()) {
+      if (rid.status().code() == ErrorCode::kNotFound) return std::optional<std::string>();
+      return rid.status();
+    }
+    ORMDB_ASSIGN_OR_RETURN(auto rec, txn->Get(e->id, *rid));
+    if (!rec) return std::optional<std::string>();
+    ORMDB_ASSIGN_OR_RETURN(catalog::DecodedRow row,
+                           catalog::DecodeEntityRow(rec->bytes_in_txn, *e, schema->number(),
+                                                    catalog_->layouts()));
+    ORMDB_ASSIGN_OR_RETURN(Json obj, query::RowToJson(*txn, *schema, catalog_->layouts(), *e,
+                                                      *rid, row));
+    return std::optional<std::string>(ToJson(obj));
+  }
+
+  Status Export(std::string_view what,
+                const std::function<Status(std::string_view line)>& sink) override {
+    auto schema = catalog_->current();
+    if (!schema) return SchemaError("no schema has been applied");
+    Version at = store_->current_version();
+    ORMDB_ASSIGN_OR_RETURN(storage::SnapshotPin pin, store_->Pin(at));
+    if (what.find('.') != std::string_view::npos) return ExportRelation(*schema, what, at, sink);
+    ORMDB_ASSIGN_OR_RETURN(const catalog::EntityInfo* e, schema->RequireEntity(what));
+    catalog::LayoutLookup layouts = catalog_->layouts();
+    RowId start = 0;
+    bool more = true;
+    while (more) {
+      more = false;
+      std::vector<std::string> lines;
+      {
+        ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(at));
+        Status st;
+        ORMDB_RETURN_IF_ERROR(txn->ScanRows(
+            e->id, start, storage::ScanDirection::kForward,
+            [&](RowId id, const storage::RowRecord& rec) {
+              if (lines.size() == kExportChunk) {
+                more = true;
+                start = id;
+                return false;
+              }
+              auto row = catalog::DecodeEntityRow(rec.bytes_in_txn, *e, schema->number(), layouts);
+              if (!row.ok()) {
+                st = row.status();
+                return false;
+              }
+              auto obj = query::RowToJson(*txn, *schema, layouts, *e, id, *row);
+              if (!obj.ok()) {
+                st = obj.status();
+                return false;
+              }
+              lines.push_back(ToJson(*obj));
+              return true;
+            }));
+        ORMDB_RETURN_IF_ERROR(st);
+      }
+      for (const std::string& l : lines) ORMDB_RETURN_IF_ERROR(sink(l));
+    }
+    return Status::Ok();
+  }
+
+  Status ExportRelation(const catalog::CompiledSchema& schema, std::string_view what, Version at,
+                        const std::function<Status(std::string_view line)>& sink) {
+    ORMDB_ASSIGN_OR_RETURN(auto rel, schema.FindRelation(what));
+    auto [edge, forward] = rel;
+    const catalog::EntityInfo* from_e = schema.EntityById(forward ? edge->from : edge->to);
+    const catalog::EntityInfo* to_e = schema.EntityById(forward ? edge->to : edge->from);
+    catalog::LayoutLookup layouts = catalog_->layouts();
+    auto external = [&](storage::TxnReader& txn, const catalog::EntityInfo& e,
+                        RowId id) -> Result<Json> {
+      if (!e.uuid_id) return Json(static_cast<int64_t>(id));
+      ORMDB_ASSIGN_OR_RETURN(auto rec, txn.Get(e.id, id));
+      if (!rec) return Json();
+      ORMDB_ASSIGN_OR_RETURN(catalog::DecodedRow row,
+                             catalog::DecodeEntityRow(rec->bytes_in_txn, e, schema.number(), layouts));
+      return query::ValueToJson(row.uuid);
+    };
+    RowId start = 0;
+    bool more = true;
+    while (more) {
+      more = false;
+      std::vector<std::string> lines;
+      {
+        ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(at));
+        std::vector<RowId> froms;
+        ORMDB_RETURN_IF_ERROR(txn->ScanRows(from_e->id, start, storage::ScanDirection::kForward,
+                                            [&](RowId id, const storage::RowRecord&) {
+                                              if (froms.size() == kExportChunk) {
+                                                more = true;
+                                                start = id;
+                                                return false;
+                                              }
+                                              froms.push_back(id);
+                                              return true;
+                                            }));
+        for (RowId from : froms) {
+          std::vector<RowId> tos;
+          ORMDB_RETURN_IF_ERROR(txn->ScanEdges(
+              edge->id, forward ? storage::EdgeDirection::kForward : storage::EdgeDirection::kBackward,
+              from, [&](RowId to) {
+                tos.push_back(to);
+                return true;
+              }));
+          for (RowId to : tos) {
+            Json line = Json::Object();
+            ORMDB_ASSIGN_OR_RETURN(Json fj, external(*txn, *from_e, from));
+            ORMDB_ASSIGN_OR_RETURN(Json tj, external(*txn, *to_e, to));
+            line.Set("from", std::move(fj));
+            line.Set("to", std::move(tj));
+            lines.push_back(ToJson(line));
+          }
+        }
+      }
+      for (const std::string& l : lines) ORMDB_RETURN_IF_ERROR(sink(l));
+    }
+    return Status::Ok();
+  }
+
+  Result<ImportReport> Import(std::string_view what, std::istream& in,
+                              const ImportOptions& options) override {
+    auto schema = catalog_->current();
+    if (!schema) return SchemaError("no schema has been applied");
+    std::function<void(uint64_t)> progress;
+    if (options.progress) {
+      progress = [&](uint64_t lines) { options.progress("read", lines, 0); };
+    }
+    ORMDB_ASSIGN_OR_RETURN(
+        query::MutationBatch batch,
+        query::ReadImport(*schema, what,
+                          options.format == ImportOptions::Format::kCsv ? query::ImportFormat::kCsv
+                                                                        : query::ImportFormat::kJsonLines,
+                          in, progress));
+    ImportReport report;
+    report.rows = batch.ops.size();
+    if (report.rows == 0) {
+      report.version = store_->current_version();
+      return report;
+    }
+    if (options.progress) options.progress("write", 0, report.rows);
+    ORMDB_ASSIGN_OR_RETURN(MutationResult r, Run(batch));
+    if (options.progress) options.progress("write", report.rows, report.rows);
+    report.version = r.version;
+    return report;
+  }
+
+  uint64_t CurrentVersion() override { return store_->current_version(); }
+
+ private:
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+};
+
+}  // namespace
+
+std::string MigrationReport::ToText() const {
+  std::string out = "grade: ";
+  out += grade;
+  out += "\n";
+  for (const SchemaChange& c : changes) {
+    out += "[";
+    out += c.grade;
+    out += "] " + c.description + "\n";
+  }
+  return out;
+}
+
+std::string MigrationReport::ToJson() const {
+  Json root = Json::Object();
+  root.Set("grade", std::string(1, grade));
+  Json list = Json::Array();
+  for (const SchemaChange& c : changes) {
+    Json item = Json::Object();
+    item.Set("grade", std::string(1, c.grade));
+    item.Set("change", c.description);
+    list.Push(std::move(item));
+  }
+  root.Set("changes", std::move(list));
+  root.Set("applied", applied);
+  root.Set("schema_version", static_cast<int64_t>(schema_version));
+  root.Set("commit_version", static_cast<int64_t>(commit_version));
+  return ormdb::ToJson(root);
+}
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
+                                                 const OpenOptions& options) {
+  storage::StoreOptions so;
+  so.initial_map_size = options.initial_map_size;
+  so.max_map_size = options.max_map_size;
+  so.sync_mode = options.durable ? storage::SyncMode::kDurable : storage::SyncMode::kNoSync;
+  ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store,
+                         storage::Store::Open(dir, so, options.create_if_missing));
+  ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<catalog::Catalog> catalog,
+                         catalog::Catalog::Open(store.get()));
+  return std::unique_ptr<Database>(new EmbeddedDatabase(std::move(store), std::move(catalog)));
+}
+
+}  // namespace ormdb

@@ -1,0 +1,137 @@
+// ormdb::Database: the application's handle on a database.
+//
+// One interface, two implementations: Database::Open runs the database in
+// this process on a data directory (embedded); a remote implementation over
+// the network serves the same calls with the same results. Requests and
+// results are the JSON forms of DESIGN.md (§4 mutations, §5 results), so a
+// program can move between embedded and remote use without changes.
+//
+// Errors are Status codes (common/status.h): INVALID_ARGUMENT and
+// SCHEMA_ERROR mean fix the request, CONFLICT and UNAVAILABLE mean retry,
+// CONSTRAINT_VIOLATION means the data would break a rule, NOT_FOUND that a
+// row or directory does not exist, INTERNAL a bug or a damaged file.
+//
+// Thread-safety: every method may be called from any thread concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ormdb {
+
+// Progress of long work (index builds, imports): phase, units done, total
+// (0 when unknown).
+using ProgressFn = std::function<void(std::string_view phase, uint64_t done, uint64_t total)>;
+
+struct OpenOptions {
+  // Create the data directory when missing (read-only tools pass false and
+  // get NOT_FOUND instead).
+  bool create_if_missing = true;
+  // LMDB map: the initial size and the ceiling it may grow to (bytes).
+  size_t initial_map_size = size_t{64} << 20;
+  size_t max_map_size = size_t{1} << 40;
+  // Durable commits (fsync per group commit). false trades the last
+  // transactions before a power loss for speed; the database stays consistent.
+  bool durable = true;
+};
+
+struct SchemaChange {
+  char grade = 'A';  // 'A'..'D', see DESIGN.md §3
+  std::string description;
+};
+
+struct MigrationReport {
+  char grade = 'A';
+  std::vector<SchemaChange> changes;
+  bool applied = false;           // false for a dry run or an unchanged schema
+  uint32_t schema_version = 0;    // current after the call
+  uint64_t commit_version = 0;    // the schema change's commit (0 when not applied)
+  uint64_t indexes_built = 0;
+  uint64_t rows_indexed = 0;
+  // "grade: B\n[A] ...\n[B] ...\n" (DESIGN.md §9).
+  std::string ToText() const;
+  std::string ToJson() const;
+};
+
+struct ApplySchemaOptions {
+  bool dry_run = false;
+  bool allow_destructive = false;
+  std::string file_name = "schema";  // used in error positions
+  ProgressFn progress;
+};
+
+struct SchemaVersionInfo {
+  uint32_t schema_version = 0;
+  uint64_t commit_version = 0;
+  int64_t time_micros = 0;
+  char grade = 'A';
+  std::string summary;
+};
+
+struct MutationResult {
+  uint64_t version = 0;
+  std::string json;  // {"version":..,"refs":{..},"results":[..]}
+};
+
+struct ImportOptions {
+  enum class Format { kJsonLines, kCsv };
+  Format format = Format::kJsonLines;
+  ProgressFn progress;
+};
+
+struct ImportReport {
+  uint64_t rows = 0;  // rows (or links) written
+  uint64_t version = 0;
+};
+
+class Database {
+ public:
+  // Opens (creating if allowed) the data directory `dir` in this process.
+  // UNAVAILABLE when another process holds it; NOT_FOUND when missing and
+  // !create_if_missing.
+  static Result<std::unique_ptr<Database>> Open(const std::string& dir,
+                                                const OpenOptions& options = {});
+  virtual ~Database() = default;
+
+  // Plans and applies a schema (see DESIGN.md §3). MIGRATION_REFUSED for a
+  // destructive plan without consent; CONSTRAINT_VIOLATION (listing rows)
+  // when existing data fails a B or C step: then nothing changes.
+  virtual Result<MigrationReport> ApplySchema(std::string_view text,
+                                              const ApplySchemaOptions& options = {}) = 0;
+  // The current schema as schema text (re-parses to the same schema) or JSON.
+  virtual Result<std::string> SchemaText() = 0;
+  virtual Result<std::string> SchemaJson() = 0;
+  virtual Result<std::vector<SchemaVersionInfo>> SchemaHistory() = 0;
+
+  // Applies a mutation batch (DESIGN.md §4) as one transaction.
+  virtual Result<MutationResult> Mutate(std::string_view batch_json) = 0;
+
+  // The row as a JSON object ("id" and every field), or nullopt when absent.
+  // `id` is the id as JSON text: 12 or "0b7c...-..." for uuid entities.
+  virtual Result<std::optional<std::string>> Get(std::string_view entity, std::string_view id) = 0;
+
+  // Writes every row of an entity (one JSON object per line, id order), or
+  // every pair of a many-to-many relation named "Entity.relation"
+  // ({"from":..,"to":..}), on one snapshot. `sink` returning an error stops.
+  virtual Status Export(std::string_view what,
+                        const std::function<Status(std::string_view line)>& sink) = 0;
+
+  // Reads what Export writes (or CSV with a header line of field names) and
+  // writes it in one transaction: all or nothing. Ids given are kept. A bad
+  // line fails with its line number and nothing is written.
+  virtual Result<ImportReport> Import(std::string_view what, std::istream& in,
+                                      const ImportOptions& options = {}) = 0;
+
+  // The newest committed version.
+  virtual uint64_t CurrentVersion() = 0;
+};
+
+}  // namespace ormdb
