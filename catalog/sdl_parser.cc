@@ -425,8 +425,10 @@ Status Lexer::LexNumber(Token* tok) {
     while (IsDigit(Peek())) Bump();
   }
   if (IsIdentChar(Peek()) || Peek() == '.') {
+    const bool looks_like_name = IsIdentStart(Peek());
     while (IsIdentChar(Peek()) || Peek() == '.') Bump();
-    return diag_.At(start, "invalid number " + Quote(Shorten(text_.substr(begin, offset_ - begin))));
+    return diag_.At(start, "invalid number " + Quote(Shorten(text_.substr(begin, offset_ - begin))) +
+                               (looks_like_name ? " (a name starts with a letter or '_')" : ""));
   }
   if (int_length > 1 && text_[int_begin] == '0') {
     return diag_.At(start, "invalid number " + Quote(Shorten(text_.substr(begin, offset_ - begin))) +

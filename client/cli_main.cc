@@ -195,9 +195,9 @@ int SchemaCommand(const Args& args) {
     if (!db.ok()) return Fail(db.status());
     auto h = (*db)->SchemaHistory();
     if (!h.ok()) return Fail(h.status());
-    std::printf("%-8s %-8s %-24s %-5s %s\n", "version", "commit", "time", "grade", "summary");
+    std::printf("%-8s %-8s %-27s %-5s %s\n", "version", "commit", "time", "grade", "summary");
     for (const ormdb::SchemaVersionInfo& v : *h) {
-      std::printf("%-8u %-8llu %-24s %-5c %s\n", v.schema_version,
+      std::printf("%-8u %-8llu %-27s %-5c %s\n", v.schema_version,
                   static_cast<unsigned long long>(v.commit_version),
                   ormdb::FormatTimestamp(v.time_micros).c_str(), v.grade, v.summary.c_str());
     }

@@ -167,7 +167,7 @@ TEST(TimestampTest, RandomRoundTrips) {
   for (int year = 1899; year <= 2101; ++year) {
     for (int month = 1; month <= 12; ++month) {
       for (int day = 1; day <= 31; ++day) {
-        char buf[16];
+        char buf[48];
         std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
         Result<int64_t> r = ParseTimestamp(buf);
         if (!r.ok()) continue;  // not a date
