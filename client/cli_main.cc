@@ -156,7 +156,6 @@ int SchemaCommand(const Args& args) {
       if (o.dry_run) std::printf("%s\n", plan->ToJson().c_str());
     } else {
       std::fputs(plan->ToText().c_str(), stdout);
-      if (plan->changes.empty()) std::puts("no changes");
     }
     std::fflush(stdout);
     if (o.dry_run) return 0;

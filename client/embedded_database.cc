@@ -258,6 +258,7 @@ std::string MigrationReport::ToText() const {
     out += c.grade;
     out += "] " + c.description + "\n";
   }
+  if (changes.empty()) out += "no changes\n";
   return out;
 }
 
