@@ -316,8 +316,11 @@ class Executor {
 
   // Records the result (and the ref) of an op that wrote row `id`.
   Status Finish(const Json& op, const EntityInfo& e, RowId id, Json* out) {
-    ORMDB_ASSIGN_OR_RETURN(auto row, Load(e, id));
-    Json ext = row ? ExternalId(e, id, *row) : Json(static_cast<int64_t>(id));
+    Json ext(static_cast<int64_t>(id));
+    if (e.uuid_id) {  // the uuid lives in the row
+      ORMDB_ASSIGN_OR_RETURN(auto row, Load(e, id));
+      if (row) ext = ExternalId(e, id, *row);
+    }
     out->Set("id", ext);
     if (const Json* as = op.Find("as")) {
       const std::string& name = as->as_string();
