@@ -219,6 +219,31 @@ entity Tag {
   EXPECT_EQ(row.fields[catalog_->current()->FindEntity("User")->FieldIndex("age")], Value::Int32(3));
 }
 
+TEST_F(CatalogTest, GradeAAddsRelations) {
+  ASSERT_OK(Apply(R"(
+entity User { id: id
+  name: string }
+entity Post { id: id
+  author: User? }
+entity Tag { id: id }
+)"));
+  auto r = Apply(R"(
+entity User { id: id
+  name: string
+  posts: [Post] @inverse(author) }
+entity Post { id: id
+  author: User?
+  tags: [Tag] @many(post_tags) }
+entity Tag { id: id
+  posts: [Post] @many(post_tags) }
+)");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->plan.grade, Grade::kA);
+  EXPECT_EQ(Changes(*r),
+            "A add relation User.posts (inverse of Post.author)\n"
+            "A add relation Post.tags <-> Tag.posts (post_tags)\n");
+}
+
 TEST_F(CatalogTest, GradeBDefaultFilledFieldAndWideningReadOldRows) {
   ASSERT_OK(Apply(kV1));
   PutUser(1, "a", "A", Value::Int32(41));
@@ -242,6 +267,7 @@ entity User {
   EXPECT_EQ(row.fields[e->FieldIndex("score")], Value::Float64(1.5));
   // And after a restart, through the stored layouts.
   Reopen();
+  e = catalog_->current()->FindEntity("User");
   row = GetUser(1);
   EXPECT_EQ(row.fields[e->FieldIndex("age")], Value::Int64(41));
 }

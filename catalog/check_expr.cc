@@ -67,6 +67,17 @@ std::string Shorten(std::string_view s) {
   return std::string(s.substr(0, cut)) + "...";
 }
 
+// 's' in single quotes. Built by appending: GCC 12 at -O3 warns falsely
+// about "'" + std::string.
+std::string SingleQuoted(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('\'');
+  out.append(s);
+  out.push_back('\'');
+  return out;
+}
+
 std::string Describe(const Token& t) {
   switch (t.type) {
     case Tok::kEnd:
@@ -76,7 +87,7 @@ std::string Describe(const Token& t) {
     case Tok::kString:
       return "string " + Shorten(t.text);
     default:
-      return "'" + Shorten(t.text) + "'";
+      return SingleQuoted(Shorten(t.text));
   }
 }
 
@@ -608,7 +619,7 @@ class CheckExprParser {
   }
   void Leave() { --depth_; }
 
-  static std::string Quote(const CheckExpr& e) { return "'" + Shorten(e.ToString()) + "'"; }
+  static std::string Quote(const CheckExpr& e) { return SingleQuoted(Shorten(e.ToString())); }
 
   // The operand of and/or/not, or the whole expression.
   static Status RequireCondition(const CheckExpr& e) {
@@ -876,7 +887,9 @@ class CheckExprParser {
 
   // An int64 when the literal is an integer that fits, else a float64.
   static Result<Value> NumberValue(const Token& t, bool negative) {
-    std::string text = negative ? "-" + std::string(t.text) : std::string(t.text);
+    std::string text;
+    if (negative) text.push_back('-');
+    text.append(t.text);
     const char* first = text.data();
     const char* last = text.data() + text.size();
     if (text.find_first_of(".eE") == std::string::npos) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <system_error>
+#include <tuple>
 #include <unordered_set>
 
 namespace ormdb {
@@ -75,7 +76,10 @@ std::string DescribeAt(std::string_view text, size_t offset) {
   if (IsWordChar(c)) {
     size_t end = offset;
     while (end < text.size() && end - offset < 20 && IsWordChar(text[end])) ++end;
-    return "'" + std::string(text.substr(offset, end - offset)) + "'";
+    std::string word = "'";
+    word.append(text.data() + offset, end - offset);
+    word.push_back('\'');
+    return word;
   }
   if (c > 0x20 && c < 0x7F) return std::string("'") + c + "'";
   char buf[16];
@@ -401,7 +405,10 @@ class Parser {
       if (pos_ >= text_.size() || text_[pos_] != ':') return Error(pos_, "':'");
       ++pos_;
       SkipWhitespace();
-      members.emplace_back(std::move(key), Json());
+      // Built in place: moving a temporary Json here trips GCC 12's false
+      // -Wmaybe-uninitialized on std::variant at -O2.
+      members.emplace_back(std::piecewise_construct, std::forward_as_tuple(std::move(key)),
+                           std::forward_as_tuple());
       ORMDB_RETURN_IF_ERROR(ParseValue(&members.back().second, depth));
       SkipWhitespace();
       if (pos_ < text_.size() && text_[pos_] == ',') {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "catalog/catalog.h"
 #include "query/json_values.h"
 #include "storage/store.h"
@@ -380,6 +382,50 @@ TEST_F(MutationTest, ExplicitIdsAreKeptAndNeverReallocated) {
   ExpectError(R"({"ops":[{"op":"insert","entity":"Tag","values":{"id":10,"name":"again"}}]})",
               ErrorCode::kConstraintViolation, "Tag 10 already exists");
   EXPECT_EQ(Insert("Tag", R"({"name":"next"})"), 11);
+}
+
+// Random byte edits of a valid batch: every outcome is a success or one of
+// the documented error codes, and the store's invariants hold afterwards.
+TEST_F(MutationTest, MutatedBatchesNeverCorruptTheStore) {
+  const std::string valid = R"({"ops": [
+    {"op":"upsert","entity":"User","key":{"email":"a@x"},"values":{"name":"A","age":3},"as":"a"},
+    {"op":"insert","entity":"Post","values":{"title":"T","author":{"ref":"a"},"status":"published"},"as":"p"},
+    {"op":"upsert","entity":"Tag","key":{"name":"t"},"values":{"name":"t"},"as":"t"},
+    {"op":"link","relation":"Post.tags","from":{"ref":"p"},"to":{"ref":"t"}},
+    {"op":"update","entity":"User","id":1,"set":{"name":"B"}},
+    {"op":"delete","entity":"Post","id":{"ref":"p"}}
+  ]})";
+  ASSERT_OK(Mutate(valid));
+  std::mt19937 rng(20261121);
+  const std::string alphabet = "{}[]\":,0123456789-.eEtrufalsn \\abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
+  int ok = 0;
+  for (int i = 0; i < 1500; ++i) {
+    std::string text = valid;
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < edits; ++k) {
+      size_t pos = rng() % text.size();
+      switch (rng() % 3) {
+        case 0: text[pos] = alphabet[rng() % alphabet.size()]; break;
+        case 1: text.erase(pos, 1 + rng() % 3); break;
+        default: text.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+      }
+      if (text.empty()) text = "{";
+    }
+    auto r = Mutate(text);
+    if (r.ok()) {
+      ++ok;
+      continue;
+    }
+    ErrorCode c = r.status().code();
+    EXPECT_TRUE(c == ErrorCode::kInvalidArgument || c == ErrorCode::kSchemaError ||
+                c == ErrorCode::kNotFound || c == ErrorCode::kConstraintViolation ||
+                c == ErrorCode::kConflict)
+        << r.status().ToString() << "\n" << text;
+  }
+  EXPECT_GT(ok, 0);
+  auto report = store_->Check();
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->problems.empty()) << report->problems[0];
 }
 
 TEST(JsonValuesTest, Base64RoundTrip) {
