@@ -171,8 +171,8 @@ TEST(JsonTest, RoundTrips) {
       R"(null)",
       R"([1,-2,3.25,"x",true,false,null])",
       R"({"a":{"b":{"c":[[],{},[{}]]}},"e":"\u0001\n\"\\"})",
-      R"({"version":57,"data":[{"id":1,"name":"Ann","posts":[{"id":7,"title":"Hi","tags":[]}]}],)"
-      R"("next":null})",
+      (R"({"version":57,"data":[{"id":1,"name":"Ann","posts":[{"id":7,"title":"Hi","tags":[]}]}],)"
+       R"("next":null})"),
       R"(["\u00e9\ud83d\ude00",1e+100,-0.0,9223372036854775807])",
   };
   for (const char* doc : docs) {
