@@ -1,5 +1,7 @@
 #include "common/status.h"
 
+#include <cstdio>
+
 #include <array>
 
 namespace ormdb {
@@ -47,6 +49,23 @@ std::string Status::ToString() const {
     s += message_;
   }
   return s;
+}
+
+std::string QuoteForMessage(std::string_view text, size_t max) {
+  std::string m = "\"";
+  for (size_t i = 0; i < text.size() && i < max; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      m.push_back(static_cast<char>(c));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      m += buf;
+    }
+  }
+  if (text.size() > max) m += "...";
+  m += "\"";
+  return m;
 }
 
 }  // namespace ormdb

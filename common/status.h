@@ -39,6 +39,11 @@ std::string_view ErrorCodeName(ErrorCode code);
 // Parses a name printed by ErrorCodeName; nullopt for an unknown name.
 std::optional<ErrorCode> ErrorCodeFromName(std::string_view name);
 
+// `text` as a double-quoted, printable excerpt for an error message: bytes
+// outside printable ASCII (and '"', '\\') as \xNN, cut after `max` bytes
+// with "...". User input may be anything; messages stay one safe line.
+std::string QuoteForMessage(std::string_view text, size_t max = 64);
+
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK

@@ -134,20 +134,7 @@ class TimestampParser {
   // `invalid timestamp "<text>": <reason>`, the text quoted safely and cut
   // short: it comes from the user and may be anything.
   Status Error(std::string_view reason) const {
-    std::string m = "invalid timestamp \"";
-    constexpr size_t kMaxQuoted = 64;
-    for (size_t i = 0; i < text_.size() && i < kMaxQuoted; ++i) {
-      auto c = static_cast<unsigned char>(text_[i]);
-      if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-        m.push_back(static_cast<char>(c));
-      } else {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\x%02x", c);
-        m += buf;
-      }
-    }
-    if (text_.size() > kMaxQuoted) m += "...";
-    m += "\": ";
+    std::string m = "invalid timestamp " + QuoteForMessage(text_) + ": ";
     m += reason;
     return InvalidArgument(std::move(m));
   }

@@ -19,20 +19,7 @@ int HexValue(char c) {
 bool IsHyphenPosition(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
 
 Status UuidError(std::string_view text, std::string_view reason) {
-  std::string m = "invalid uuid \"";
-  constexpr size_t kMaxQuoted = 64;
-  for (size_t i = 0; i < text.size() && i < kMaxQuoted; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-      m.push_back(static_cast<char>(c));
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      m += buf;
-    }
-  }
-  if (text.size() > kMaxQuoted) m += "...";
-  m += "\": ";
+  std::string m = "invalid uuid " + QuoteForMessage(text) + ": ";
   m += reason;
   return InvalidArgument(std::move(m));
 }

@@ -385,21 +385,9 @@ Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, Row
   return Put(env_->dbis().indexes, IndexKey(index, part, id, at_), EncodeEnd(kOpenEnd));
 }
 
-Result<bool> WriteTxn::IndexHasCurrent(IndexId index, std::string_view encoded_values, RowId id) {
-  std::string part = IndexValuePart(encoded_values, nullptr);
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().indexes, 1));
-  std::string prefix;
-  PutU32BE(&prefix, index.value);
-  prefix += part;
-  PutU64BE(&prefix, id);
-  MDB_val k, v;
-  int rc = SeekGe(cur, prefix, &k, &v);
-  if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read index");
-  return rc == 0 && View(k).size() == prefix.size() + 8 && HasPrefix(View(k), prefix) &&
-         ReadEnd(View(v)) == kOpenEnd;
-}
-
-Status WriteTxn::IndexRemove(IndexId index, std::string_view encoded_values, RowId id) {
+// Seeks the newest entry of (values, id); *current tells whether it is open.
+Status WriteTxn::SeekIndexEntry(IndexId index, std::string_view encoded_values, RowId id,
+                                std::string* key, bool* current) {
   std::string part = IndexValuePart(encoded_values, nullptr);
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().indexes, 1));
   std::string prefix;
@@ -410,12 +398,27 @@ Status WriteTxn::IndexRemove(IndexId index, std::string_view encoded_values, Row
   int rc = SeekGe(cur, prefix, &k, &v);
   if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read index");
   // The newest entry comes first; it must be the current one.
-  if (rc == MDB_NOTFOUND || View(k).size() != prefix.size() + 8 || !HasPrefix(View(k), prefix) ||
-      ReadEnd(View(v)) != kOpenEnd) {
+  *current = rc == 0 && View(k).size() == prefix.size() + 8 && HasPrefix(View(k), prefix) &&
+             ReadEnd(View(v)) == kOpenEnd;
+  if (*current) key->assign(View(k));
+  return Status::Ok();
+}
+
+Result<bool> WriteTxn::IndexHasCurrent(IndexId index, std::string_view encoded_values, RowId id) {
+  std::string key;
+  bool current = false;
+  ORMDB_RETURN_IF_ERROR(SeekIndexEntry(index, encoded_values, id, &key, &current));
+  return current;
+}
+
+Status WriteTxn::IndexRemove(IndexId index, std::string_view encoded_values, RowId id) {
+  std::string key;
+  bool current = false;
+  ORMDB_RETURN_IF_ERROR(SeekIndexEntry(index, encoded_values, id, &key, &current));
+  if (!current) {
     return NotFound("index " + std::to_string(index.value) + " has no current entry for id " +
                     std::to_string(id));
   }
-  std::string key(View(k));
   if (TrailingVersion(key) == at_) return Del(env_->dbis().indexes, key);  // born and ended here
   return Put(env_->dbis().indexes, key, EncodeEnd(at_));
 }
