@@ -37,8 +37,9 @@ const std::string& Lines() {
     std::string s;
     for (int i = 1; i <= kRows; ++i) {
       s += "{\"id\":" + std::to_string(i) + ",\"email\":\"user" + std::to_string(i) +
-           "@example.com\",\"name\":\"User " + std::to_string(i % 5000) + "\",\"age\":" +
-           std::to_string(20 + i % 50) + ",\"created_at\":\"2024-01-01T00:00:00Z\"}\n";
+           "@example.com\",\"name\":\"User " + std::to_string(i % 5000) +
+           "\",\"age\":" + std::to_string(20 + i % 50) +
+           ",\"created_at\":\"2024-01-01T00:00:00Z\"}\n";
     }
     return s;
   }();
@@ -77,8 +78,8 @@ void BM_OrmdbImport(benchmark::State& state) {
     std::filesystem::remove_all(dir);
     state.ResumeTiming();
   }
-  state.counters["rows/s"] =
-      benchmark::Counter(static_cast<double>(kRows) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(kRows) * state.iterations(),
+                                                benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_OrmdbImport)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -98,10 +99,11 @@ void BM_SqliteImport(benchmark::State& state) {
     sqlite3* db = nullptr;
     sqlite3_open((dir + "/bench.db").c_str(), &db);
     Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-    Exec(db,
-         "CREATE TABLE user (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-         " age INTEGER, created_at TEXT NOT NULL);"
-         "CREATE INDEX user_name ON user(name);");
+    Exec(
+        db,
+        "CREATE TABLE user (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+        " age INTEGER, created_at TEXT NOT NULL);"
+        "CREATE INDEX user_name ON user(name);");
     sqlite3_stmt* stmt = nullptr;
     sqlite3_prepare_v2(db,
                        "INSERT INTO user VALUES (json_extract(?1, '$.id'), json_extract(?1, "
@@ -128,8 +130,8 @@ void BM_SqliteImport(benchmark::State& state) {
     std::filesystem::remove_all(dir);
     state.ResumeTiming();
   }
-  state.counters["rows/s"] =
-      benchmark::Counter(static_cast<double>(kRows) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(kRows) * state.iterations(),
+                                                benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SqliteImport)->Unit(benchmark::kMillisecond)->UseRealTime();
 

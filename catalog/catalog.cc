@@ -31,7 +31,9 @@ int64_t NowMicros() {
       .count();
 }
 
-Status MigrationRefused(std::string m) { return Status(ErrorCode::kMigrationRefused, std::move(m)); }
+Status MigrationRefused(std::string m) {
+  return Status(ErrorCode::kMigrationRefused, std::move(m));
+}
 
 // The stored record of one schema version: its history entry, canonical text
 // and the ids, columns and counters that text alone does not carry.
@@ -222,7 +224,8 @@ class Offenders {
     std::string m = std::to_string(count_) + (count_ == 1 ? " row violates " : " rows violate ") +
                     what_ + "; nothing was changed:";
     for (const std::string& l : lines_) m += "\n  " + l;
-    if (count_ > lines_.size()) m += "\n  ... and " + std::to_string(count_ - lines_.size()) + " more";
+    if (count_ > lines_.size())
+      m += "\n  ... and " + std::to_string(count_ - lines_.size()) + " more";
     return ConstraintViolation(m);
   }
 
@@ -339,7 +342,8 @@ Status Catalog::ValidateExisting(const CompiledSchema& next, const MigrationPlan
     }
     bool check_rows = validate.count(e.name) > 0;
     if (!check_rows && new_unique.empty()) continue;
-    Offenders offenders(check_rows ? "the new schema of " + e.name : "a new unique index of " + e.name);
+    Offenders offenders(check_rows ? "the new schema of " + e.name
+                                   : "a new unique index of " + e.name);
     std::vector<std::unordered_map<std::string, RowId>> seen(new_unique.size());
     RowId start = 0;
     uint64_t done = 0;
@@ -349,38 +353,39 @@ Status Catalog::ValidateExisting(const CompiledSchema& next, const MigrationPlan
       ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(*snapshot));
       size_t n = 0;
       Status st;
-      ORMDB_RETURN_IF_ERROR(txn->ScanRows(
-          e.id, start, storage::ScanDirection::kForward,
-          [&](RowId id, const storage::RowRecord& rec) {
-            if (n == kScanChunk) {
-              more = true;
-              start = id;
-              return false;
-            }
-            ++n;
-            auto row = DecodeEntityRow(rec.bytes_in_txn, e, next.number(), layouts);
-            if (!row.ok()) {
-              st = row.status();
-              return false;
-            }
-            Value ext = ExternalId(e, id, *row);
-            if (check_rows) {
-              Status c = CheckRowConstraints(e, *row, ext);
-              if (!c.ok()) offenders.Add(e.name + " " + ext.DebugString() + ": " + c.message());
-            }
-            for (size_t i = 0; i < new_unique.size(); ++i) {
-              bool any_null = false;
-              std::string key = IndexKeyValues(e, *new_unique[i], *row, &any_null);
-              if (any_null) continue;
-              auto [it, inserted] = seen[i].emplace(std::move(key), id);
-              if (!inserted) {
-                offenders.Add("unique " + new_unique[i]->name + ": " + e.name + " ids " +
-                              std::to_string(it->second) + " and " + std::to_string(id) +
-                              " hold the same value");
-              }
-            }
-            return true;
-          }));
+      ORMDB_RETURN_IF_ERROR(
+          txn->ScanRows(e.id, start, storage::ScanDirection::kForward,
+                        [&](RowId id, const storage::RowRecord& rec) {
+                          if (n == kScanChunk) {
+                            more = true;
+                            start = id;
+                            return false;
+                          }
+                          ++n;
+                          auto row = DecodeEntityRow(rec.bytes_in_txn, e, next.number(), layouts);
+                          if (!row.ok()) {
+                            st = row.status();
+                            return false;
+                          }
+                          Value ext = ExternalId(e, id, *row);
+                          if (check_rows) {
+                            Status c = CheckRowConstraints(e, *row, ext);
+                            if (!c.ok())
+                              offenders.Add(e.name + " " + ext.DebugString() + ": " + c.message());
+                          }
+                          for (size_t i = 0; i < new_unique.size(); ++i) {
+                            bool any_null = false;
+                            std::string key = IndexKeyValues(e, *new_unique[i], *row, &any_null);
+                            if (any_null) continue;
+                            auto [it, inserted] = seen[i].emplace(std::move(key), id);
+                            if (!inserted) {
+                              offenders.Add("unique " + new_unique[i]->name + ": " + e.name +
+                                            " ids " + std::to_string(it->second) + " and " +
+                                            std::to_string(id) + " hold the same value");
+                            }
+                          }
+                          return true;
+                        }));
       ORMDB_RETURN_IF_ERROR(st);
       done += n;
       if (options.progress) options.progress("validate " + e.name, done, done);

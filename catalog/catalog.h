@@ -50,8 +50,8 @@ struct ApplyOptions {
 
 struct ApplyResult {
   MigrationPlan plan;
-  bool applied = false;       // false for a dry run or when nothing changed
-  uint32_t number = 0;        // the schema version now current
+  bool applied = false;        // false for a dry run or when nothing changed
+  uint32_t number = 0;         // the schema version now current
   Version commit_version = 0;  // of the schema change (0 when not applied)
   uint64_t indexes_built = 0;
   uint64_t rows_indexed = 0;

@@ -216,7 +216,8 @@ entity Tag {
   // The old row reads under the new schema: the added field is null.
   DecodedRow row = GetUser(1);
   EXPECT_EQ(row.fields[catalog_->current()->FindEntity("User")->FieldIndex("nickname")], Value());
-  EXPECT_EQ(row.fields[catalog_->current()->FindEntity("User")->FieldIndex("age")], Value::Int32(3));
+  EXPECT_EQ(row.fields[catalog_->current()->FindEntity("User")->FieldIndex("age")],
+            Value::Int32(3));
 }
 
 TEST_F(CatalogTest, GradeAAddsRelations) {
@@ -309,29 +310,32 @@ TEST_F(CatalogTest, GradeBIndexBuildConcurrentWithWritesYieldsACorrectIndex) {
     while (!stop.load()) {
       auto s = catalog_->current();
       const EntityInfo* e = s->FindEntity("User");
-      Status st = store_->Commit([&](storage::WriteTxn& txn) -> Status {
-        ORMDB_ASSIGN_OR_RETURN(auto schema, catalog_->SchemaIn(txn));
-        const EntityInfo* cur = schema->FindEntity("User");
-        ORMDB_ASSIGN_OR_RETURN(auto rec, txn.Get(cur->id, i));
-        ORMDB_ASSIGN_OR_RETURN(DecodedRow before, DecodeEntityRow(rec->bytes_in_txn, *cur,
-                                                                  schema->number(),
-                                                                  catalog_->layouts()));
-        DecodedRow after = before;
-        after.fields[cur->FieldIndex("name")] = Value::String("renamed");
-        ORMDB_ASSIGN_OR_RETURN(std::string bytes, EncodeEntityRow(*cur, schema->number(),
-                                                                  after.fields, Value()));
-        ORMDB_RETURN_IF_ERROR(txn.PutRow(cur->id, i, bytes));
-        for (const IndexInfo& ix : cur->indexes) {
-          bool n = false;
-          std::string kb = IndexKeyValues(*cur, ix, before, &n);
-          std::string ka = IndexKeyValues(*cur, ix, after, &n);
-          if (kb == ka) continue;
-          Status rm = txn.IndexRemove(ix.id, kb, i);
-          if (!rm.ok() && !(rm.code() == ErrorCode::kNotFound && !ix.ready)) return rm;
-          ORMDB_RETURN_IF_ERROR(txn.IndexInsert(ix.id, ka, i, false));
-        }
-        return Status::Ok();
-      }).status();
+      Status st =
+          store_
+              ->Commit([&](storage::WriteTxn& txn) -> Status {
+                ORMDB_ASSIGN_OR_RETURN(auto schema, catalog_->SchemaIn(txn));
+                const EntityInfo* cur = schema->FindEntity("User");
+                ORMDB_ASSIGN_OR_RETURN(auto rec, txn.Get(cur->id, i));
+                ORMDB_ASSIGN_OR_RETURN(DecodedRow before,
+                                       DecodeEntityRow(rec->bytes_in_txn, *cur, schema->number(),
+                                                       catalog_->layouts()));
+                DecodedRow after = before;
+                after.fields[cur->FieldIndex("name")] = Value::String("renamed");
+                ORMDB_ASSIGN_OR_RETURN(std::string bytes, EncodeEntityRow(*cur, schema->number(),
+                                                                          after.fields, Value()));
+                ORMDB_RETURN_IF_ERROR(txn.PutRow(cur->id, i, bytes));
+                for (const IndexInfo& ix : cur->indexes) {
+                  bool n = false;
+                  std::string kb = IndexKeyValues(*cur, ix, before, &n);
+                  std::string ka = IndexKeyValues(*cur, ix, after, &n);
+                  if (kb == ka) continue;
+                  Status rm = txn.IndexRemove(ix.id, kb, i);
+                  if (!rm.ok() && !(rm.code() == ErrorCode::kNotFound && !ix.ready)) return rm;
+                  ORMDB_RETURN_IF_ERROR(txn.IndexInsert(ix.id, ka, i, false));
+                }
+                return Status::Ok();
+              })
+              .status();
       (void)e;
       ASSERT_TRUE(st.ok()) << st.ToString();
       renamed++;
@@ -493,7 +497,8 @@ entity Gone { id: id }
 entity User { id: id
   name: int64 }
 entity Tag { id: id }
-)", /*allow_destructive=*/true);
+)",
+                 /*allow_destructive=*/true);
   ASSERT_OK(r);
   EXPECT_EQ(Changes(*r),
             "D change type of User.name from string to int64 (lossy)\n"

@@ -34,8 +34,8 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     for (size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                          d[i - 1][j - 1] + (eq(a[i - 1], b[j - 1]) ? 0 : 1)});
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (eq(a[i - 1], b[j - 1]) ? 0 : 1)});
       if (i > 1 && j > 1 && eq(a[i - 1], b[j - 2]) && eq(a[i - 2], b[j - 1])) {
         d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
@@ -67,17 +67,28 @@ std::string NearestName(std::string_view name, const std::vector<std::string>& c
 
 ValueType PhysicalType(FieldType t) {
   switch (t) {
-    case FieldType::kBool: return ValueType::kBool;
-    case FieldType::kInt32: return ValueType::kInt32;
-    case FieldType::kInt64: return ValueType::kInt64;
-    case FieldType::kFloat64: return ValueType::kFloat64;
-    case FieldType::kString: return ValueType::kString;
-    case FieldType::kBytes: return ValueType::kBytes;
-    case FieldType::kTimestamp: return ValueType::kTimestamp;
-    case FieldType::kUuid: return ValueType::kUuid;
-    case FieldType::kJson: return ValueType::kJson;
-    case FieldType::kEnum: return ValueType::kString;
-    case FieldType::kRef: return ValueType::kInt64;
+    case FieldType::kBool:
+      return ValueType::kBool;
+    case FieldType::kInt32:
+      return ValueType::kInt32;
+    case FieldType::kInt64:
+      return ValueType::kInt64;
+    case FieldType::kFloat64:
+      return ValueType::kFloat64;
+    case FieldType::kString:
+      return ValueType::kString;
+    case FieldType::kBytes:
+      return ValueType::kBytes;
+    case FieldType::kTimestamp:
+      return ValueType::kTimestamp;
+    case FieldType::kUuid:
+      return ValueType::kUuid;
+    case FieldType::kJson:
+      return ValueType::kJson;
+    case FieldType::kEnum:
+      return ValueType::kString;
+    case FieldType::kRef:
+      return ValueType::kInt64;
   }
   return ValueType::kNull;
 }
@@ -90,9 +101,7 @@ std::string FieldTypeName(const Field& f) {
 
 Result<Value> ConvertDefault(const Field& f, const Enum* enum_def) {
   const DefaultSpec& d = f.default_value;
-  auto bad = [&](std::string why) {
-    return SchemaError("@default of " + f.name + ": " + why);
-  };
+  auto bad = [&](std::string why) { return SchemaError("@default of " + f.name + ": " + why); };
   switch (d.kind) {
     case DefaultSpec::Kind::kNone:
     case DefaultSpec::Kind::kNow:
@@ -116,10 +125,14 @@ Result<Value> ConvertDefault(const Field& f, const Enum* enum_def) {
             return bad(d.text + " is out of range for int32");
           }
           return Value::Int32(static_cast<int32_t>(v));
-        case FieldType::kInt64: return Value::Int64(v);
-        case FieldType::kFloat64: return Value::Float64(static_cast<double>(v));
-        case FieldType::kTimestamp: return Value::Timestamp(v);
-        default: return bad("an integer does not fit " + FieldTypeName(f));
+        case FieldType::kInt64:
+          return Value::Int64(v);
+        case FieldType::kFloat64:
+          return Value::Float64(static_cast<double>(v));
+        case FieldType::kTimestamp:
+          return Value::Timestamp(v);
+        default:
+          return bad("an integer does not fit " + FieldTypeName(f));
       }
     }
     case DefaultSpec::Kind::kFloat: {
@@ -131,8 +144,10 @@ Result<Value> ConvertDefault(const Field& f, const Enum* enum_def) {
     }
     case DefaultSpec::Kind::kString:
       switch (f.type) {
-        case FieldType::kString: return Value::String(d.text);
-        case FieldType::kBytes: return Value::Bytes(d.text);
+        case FieldType::kString:
+          return Value::String(d.text);
+        case FieldType::kBytes:
+          return Value::Bytes(d.text);
         case FieldType::kJson: {
           auto j = ParseJson(d.text);
           if (!j.ok()) return bad("not JSON: " + j.status().message());
@@ -154,7 +169,8 @@ Result<Value> ConvertDefault(const Field& f, const Enum* enum_def) {
             return Value::String(d.text);
           }
           return bad("'" + d.text + "' is not a value of " + f.enum_name);
-        default: return bad("a string does not fit " + FieldTypeName(f));
+        default:
+          return bad("a string does not fit " + FieldTypeName(f));
       }
     case DefaultSpec::Kind::kIdent:
       if (f.type != FieldType::kEnum || !enum_def) {
@@ -222,12 +238,9 @@ Result<std::pair<const EdgeInfo*, bool>> CompiledSchema::FindRelation(
 
 std::vector<IndexId> CompiledSchema::building_indexes() const { return building_; }
 
-Result<std::shared_ptr<CompiledSchema>> CompiledSchema::Build(Schema schema,
-                                                              const CompiledSchema* previous,
-                                                              uint32_t number,
-                                                              int64_t commit_time_micros,
-                                                              bool new_indexes_ready,
-                                                              std::string_view file_name) {
+Result<std::shared_ptr<CompiledSchema>> CompiledSchema::Build(
+    Schema schema, const CompiledSchema* previous, uint32_t number, int64_t commit_time_micros,
+    bool new_indexes_ready, std::string_view file_name) {
   auto out = std::make_shared<CompiledSchema>();
   out->number_ = number;
   IdCounters c = previous ? previous->counters_ : IdCounters{};
@@ -243,8 +256,9 @@ Result<std::shared_ptr<CompiledSchema>> CompiledSchema::Build(Schema schema,
     if (old_e) cols = previous->columns_.at(e.name);
     // A uuid entity stores its id in a column of its own, with a unique index.
     if (e.uuid_id) {
-      auto old_idf = previous && old_e && old_e->uuid_id ? previous->id_fields_.find(e.name)
-                                                         : std::map<std::string, FieldId>::const_iterator();
+      auto old_idf = previous && old_e && old_e->uuid_id
+                         ? previous->id_fields_.find(e.name)
+                         : std::map<std::string, FieldId>::const_iterator();
       FieldId idf;
       if (previous && old_e && old_e->uuid_id && old_idf != previous->id_fields_.end()) {
         idf = old_idf->second;
@@ -268,7 +282,8 @@ Result<std::shared_ptr<CompiledSchema>> CompiledSchema::Build(Schema schema,
       f.id = same ? old_f->id : FieldId(c.next_field++);
       live.insert(f.id.value);
       ValueType t = PhysicalType(f.type);
-      auto col = std::find_if(cols.begin(), cols.end(), [&](const Column& x) { return x.field == f.id; });
+      auto col =
+          std::find_if(cols.begin(), cols.end(), [&](const Column& x) { return x.field == f.id; });
       if (col == cols.end()) {
         cols.push_back(Column{f.id, t, number, commit_time_micros});
       } else {
@@ -346,12 +361,11 @@ Status CompiledSchema::Derive(std::string_view file_name) {
   edges_.clear();
   entity_by_name_.clear();
   entity_by_id_.clear();
-  std::set<uint32_t> building(
-      [&] {
-        std::set<uint32_t> s;
-        for (IndexId id : building_) s.insert(id.value);
-        return s;
-      }());
+  std::set<uint32_t> building([&] {
+    std::set<uint32_t> s;
+    for (IndexId id : building_) s.insert(id.value);
+    return s;
+  }());
   for (const Entity& e : schema_.entities) {
     EntityInfo info;
     info.id = e.id;
@@ -401,8 +415,8 @@ Status CompiledSchema::Derive(std::string_view file_name) {
       if (!f.check.empty()) {
         auto expr = ParseCheckExpr(f.check);
         if (!expr.ok()) {
-          return SchemaError(Where(file_name, f.check_pos) + ": @check of " + e.name + "." + f.name +
-                             ": " + expr.status().message());
+          return SchemaError(Where(file_name, f.check_pos) + ": @check of " + e.name + "." +
+                             f.name + ": " + expr.status().message());
         }
         fi.check = std::shared_ptr<const CheckExpr>(std::move(*expr));
         fi.check_text = f.check;

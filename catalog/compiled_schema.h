@@ -58,20 +58,20 @@ struct FieldInfo {
   Value backfill_value;
   std::shared_ptr<const CheckExpr> check;
   std::string check_text;
-  const Enum* enum_def = nullptr;    // kEnum: into CompiledSchema::schema
-  EntityTypeId ref_target{0};        // kRef
-  std::string ref_target_name;       // kRef
+  const Enum* enum_def = nullptr;  // kEnum: into CompiledSchema::schema
+  EntityTypeId ref_target{0};      // kRef
+  std::string ref_target_name;     // kRef
   OnDelete on_delete = OnDelete::kRestrict;
 };
 
 struct IndexInfo {
   IndexId id{0};
-  std::string name;                  // User(email), Post(author, created_at)
-  std::vector<size_t> fields;        // positions in EntityInfo::fields; empty for the uuid id index
+  std::string name;            // User(email), Post(author, created_at)
+  std::vector<size_t> fields;  // positions in EntityInfo::fields; empty for the uuid id index
   bool unique = false;
   bool automatic = false;
-  bool id_index = false;             // the unique index of a uuid entity's id
-  bool ready = true;                 // false while a background build runs
+  bool id_index = false;  // the unique index of a uuid entity's id
+  bool ready = true;      // false while a background build runs
 };
 
 // A reference field of some entity pointing at this one.
@@ -90,8 +90,8 @@ struct EntityInfo {
   EntityTypeId id{0};
   std::string name;
   bool uuid_id = false;
-  FieldId id_field{0};      // uuid entities: the column holding the uuid
-  size_t id_column = 0;     // uuid entities
+  FieldId id_field{0};            // uuid entities: the column holding the uuid
+  size_t id_column = 0;           // uuid entities
   std::vector<FieldInfo> fields;  // declaration order (as Entity::fields)
   std::vector<Column> columns;
   std::vector<ValueType> layout;  // columns[i].type
@@ -147,7 +147,8 @@ class CompiledSchema {
   // `new_indexes_ready` (an empty database needs no build).
   // SCHEMA_ERROR when a default does not convert or a check does not parse
   // or names an unknown field (with file:line:col when positions are known).
-  static Result<std::shared_ptr<CompiledSchema>> Build(Schema schema, const CompiledSchema* previous,
+  static Result<std::shared_ptr<CompiledSchema>> Build(Schema schema,
+                                                       const CompiledSchema* previous,
                                                        uint32_t number, int64_t commit_time_micros,
                                                        bool new_indexes_ready,
                                                        std::string_view file_name);

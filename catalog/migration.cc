@@ -69,8 +69,9 @@ void DiffEntity(const EntityInfo& old_e, const Entity& old_decl, const EntityInf
                  nf.default_value.kind != DefaultSpec::Kind::kUuid) {
         b->Add(Grade::kB, "add field " + fname + " (required, existing rows read its default)", en);
       } else {
-        b->Add(Grade::kC, "add field " + fname + " (required, no default: existing rows must not exist)",
-               en, true);
+        b->Add(Grade::kC,
+               "add field " + fname + " (required, no default: existing rows must not exist)", en,
+               true);
       }
       continue;
     }
@@ -80,7 +81,8 @@ void DiffEntity(const EntityInfo& old_e, const Entity& old_decl, const EntityInf
     if (type_changed) {
       Grade g = TypeChangeGrade(*of, nf);
       b->Add(g,
-             "change type of " + fname + " from " + FieldTypeName(*of) + " to " + FieldTypeName(nf) +
+             "change type of " + fname + " from " + FieldTypeName(*of) + " to " +
+                 FieldTypeName(nf) +
                  (g == Grade::kB   ? " (widening)"
                   : g == Grade::kC ? " (values are checked)"
                                    : " (lossy)"),
@@ -102,7 +104,8 @@ void DiffEntity(const EntityInfo& old_e, const Entity& old_decl, const EntityInf
         of->default_value.text != nf.default_value.text) {
       b->Add(Grade::kA, "change default of " + fname, en);
     }
-    if (nf.type == FieldType::kRef && of->type == FieldType::kRef && of->on_delete != nf.on_delete) {
+    if (nf.type == FieldType::kRef && of->type == FieldType::kRef &&
+        of->on_delete != nf.on_delete) {
       b->Add(Grade::kA, "change on_delete of " + fname, en);
     }
   }
@@ -114,8 +117,9 @@ void DiffEntity(const EntityInfo& old_e, const Entity& old_decl, const EntityInf
     if (!ne || !oe) continue;
     for (const std::string& v : oe->values) {
       if (std::find(ne->values.begin(), ne->values.end(), v) == ne->values.end()) {
-        b->Add(Grade::kC, "remove value " + v + " of " + nf.enum_name + " from " + en + "." + nf.name,
-               en, true);
+        b->Add(Grade::kC,
+               "remove value " + v + " of " + nf.enum_name + " from " + en + "." + nf.name, en,
+               true);
       }
     }
   }
@@ -129,8 +133,8 @@ void DiffEntity(const EntityInfo& old_e, const Entity& old_decl, const EntityInf
                                [&](const IndexInfo& oi) { return oi.id == ni.id; });
     if (!existed) {
       b->Add(Grade::kB,
-             "add " + IndexWhat(ni) + (ni.unique ? " (existing rows validated, built online)"
-                                                 : " (built online)"),
+             "add " + IndexWhat(ni) +
+                 (ni.unique ? " (existing rows validated, built online)" : " (built online)"),
              en);
     }
   }
@@ -144,15 +148,17 @@ void DiffEntity(const EntityInfo& old_e, const Entity& old_decl, const EntityInf
   }
   for (const Collection& nc : new_decl.collections) {
     if (nc.kind == Collection::Kind::kInverse && !old_decl.FindCollection(nc.name)) {
-      b->Add(Grade::kA, "add relation " + en + "." + nc.name + " (inverse of " + nc.target + "." +
-                            nc.inverse_field + ")",
+      b->Add(Grade::kA,
+             "add relation " + en + "." + nc.name + " (inverse of " + nc.target + "." +
+                 nc.inverse_field + ")",
              en);
     }
   }
   for (const Collection& oc : old_decl.collections) {
     if (oc.kind == Collection::Kind::kInverse && !new_decl.FindCollection(oc.name)) {
       // An inverse stores nothing: dropping it loses no data.
-      b->Add(Grade::kA, "drop relation " + en + "." + oc.name + " (an inverse; no data stored)", en);
+      b->Add(Grade::kA, "drop relation " + en + "." + oc.name + " (an inverse; no data stored)",
+             en);
     }
   }
 }
@@ -241,7 +247,8 @@ std::string MigrationPlan::ToJsonText() const {
 
 std::string MigrationPlan::Summary() const {
   if (changes.empty()) return "no changes";
-  std::string s = std::to_string(changes.size()) + (changes.size() == 1 ? " change: " : " changes: ");
+  std::string s =
+      std::to_string(changes.size()) + (changes.size() == 1 ? " change: " : " changes: ");
   for (size_t i = 0; i < changes.size() && i < 3; ++i) {
     s += (i ? ", " : "") + changes[i].description;
   }

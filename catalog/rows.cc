@@ -16,9 +16,12 @@ bool ConvertStored(const Value& v, ValueType to, Value* out) {
   }
   switch (v.type()) {
     case ValueType::kInt32:
-      if (to == ValueType::kInt64) *out = Value::Int64(v.as_int32());
-      else if (to == ValueType::kFloat64) *out = Value::Float64(v.as_int32());
-      else return false;
+      if (to == ValueType::kInt64)
+        *out = Value::Int64(v.as_int32());
+      else if (to == ValueType::kFloat64)
+        *out = Value::Float64(v.as_int32());
+      else
+        return false;
       return true;
     case ValueType::kInt64:
       if (to == ValueType::kInt32) {
@@ -161,8 +164,8 @@ Status CheckRowConstraints(const EntityInfo& entity, const DecodedRow& row, cons
   for (size_t i = 0; i < entity.fields.size(); ++i) {
     const FieldInfo& f = entity.fields[i];
     if (f.check && !CheckPasses(f.check->Evaluate(lookup))) {
-      return ConstraintViolation(DescribeField(entity, i, row.fields[i]) + ": check failed: " +
-                                 f.check_text);
+      return ConstraintViolation(DescribeField(entity, i, row.fields[i]) +
+                                 ": check failed: " + f.check_text);
     }
   }
   for (size_t i = 0; i < entity.checks.size(); ++i) {

@@ -5,18 +5,24 @@ namespace {
 
 std::string_view OnDeleteName(OnDelete d) {
   switch (d) {
-    case OnDelete::kCascade: return "cascade";
-    case OnDelete::kSetNull: return "set_null";
-    case OnDelete::kRestrict: return "restrict";
+    case OnDelete::kCascade:
+      return "cascade";
+    case OnDelete::kSetNull:
+      return "set_null";
+    case OnDelete::kRestrict:
+      return "restrict";
   }
   return "restrict";
 }
 
 Json DefaultToJson(const DefaultSpec& d) {
   switch (d.kind) {
-    case DefaultSpec::Kind::kNone: return Json();
-    case DefaultSpec::Kind::kNow: return Json("now");
-    case DefaultSpec::Kind::kUuid: return Json("uuid");
+    case DefaultSpec::Kind::kNone:
+      return Json();
+    case DefaultSpec::Kind::kNow:
+      return Json("now");
+    case DefaultSpec::Kind::kUuid:
+      return Json("uuid");
     default: {
       Json lit = Json::Object();
       lit.Set("literal", Json(d.text));

@@ -283,8 +283,8 @@ int Run(const Args& args) {
     auto r = (*db)->Get(args.positional[1], args.positional[2]);
     if (!r.ok()) return Fail(r.status());
     if (!*r) {
-      return Fail(ormdb::NotFound(args.positional[1] + " " + args.positional[2] +
-                                  " does not exist"));
+      return Fail(
+          ormdb::NotFound(args.positional[1] + " " + args.positional[2] + " does not exist"));
     }
     std::printf("%s\n", (*r)->c_str());
     return 0;

@@ -103,11 +103,11 @@ class EmbeddedDatabase final : public Database {
     }
     ORMDB_ASSIGN_OR_RETURN(auto rec, txn->Get(e->id, *rid));
     if (!rec) return std::optional<std::string>();
-    ORMDB_ASSIGN_OR_RETURN(catalog::DecodedRow row,
-                           catalog::DecodeEntityRow(rec->bytes_in_txn, *e, schema->number(),
-                                                    catalog_->layouts()));
-    ORMDB_ASSIGN_OR_RETURN(Json obj, query::RowToJson(*txn, *schema, catalog_->layouts(), *e,
-                                                      *rid, row));
+    ORMDB_ASSIGN_OR_RETURN(
+        catalog::DecodedRow row,
+        catalog::DecodeEntityRow(rec->bytes_in_txn, *e, schema->number(), catalog_->layouts()));
+    ORMDB_ASSIGN_OR_RETURN(Json obj,
+                           query::RowToJson(*txn, *schema, catalog_->layouts(), *e, *rid, row));
     return std::optional<std::string>(ToJson(obj));
   }
 
@@ -168,8 +168,9 @@ class EmbeddedDatabase final : public Database {
       if (!e.uuid_id) return Json(static_cast<int64_t>(id));
       ORMDB_ASSIGN_OR_RETURN(auto rec, txn.Get(e.id, id));
       if (!rec) return Json();
-      ORMDB_ASSIGN_OR_RETURN(catalog::DecodedRow row,
-                             catalog::DecodeEntityRow(rec->bytes_in_txn, e, schema.number(), layouts));
+      ORMDB_ASSIGN_OR_RETURN(
+          catalog::DecodedRow row,
+          catalog::DecodeEntityRow(rec->bytes_in_txn, e, schema.number(), layouts));
       return query::ValueToJson(row.uuid);
     };
     RowId start = 0;
@@ -193,8 +194,9 @@ class EmbeddedDatabase final : public Database {
         for (RowId from : froms) {
           std::vector<RowId> tos;
           ORMDB_RETURN_IF_ERROR(txn->ScanEdges(
-              edge->id, forward ? storage::EdgeDirection::kForward : storage::EdgeDirection::kBackward,
-              from, [&](RowId to) {
+              edge->id,
+              forward ? storage::EdgeDirection::kForward : storage::EdgeDirection::kBackward, from,
+              [&](RowId to) {
                 tos.push_back(to);
                 return true;
               }));
@@ -221,12 +223,12 @@ class EmbeddedDatabase final : public Database {
     if (options.progress) {
       progress = [&](uint64_t lines) { options.progress("read", lines, 0); };
     }
-    ORMDB_ASSIGN_OR_RETURN(
-        query::MutationBatch batch,
-        query::ReadImport(*schema, what,
-                          options.format == ImportOptions::Format::kCsv ? query::ImportFormat::kCsv
-                                                                        : query::ImportFormat::kJsonLines,
-                          in, progress));
+    ORMDB_ASSIGN_OR_RETURN(query::MutationBatch batch,
+                           query::ReadImport(*schema, what,
+                                             options.format == ImportOptions::Format::kCsv
+                                                 ? query::ImportFormat::kCsv
+                                                 : query::ImportFormat::kJsonLines,
+                                             in, progress));
     ImportReport report;
     report.rows = batch.ops.size();
     if (report.rows == 0) {

@@ -1,8 +1,7 @@
 #include "common/status.h"
 
-#include <cstdio>
-
 #include <array>
+#include <cstdio>
 
 namespace ormdb {
 namespace {

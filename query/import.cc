@@ -115,7 +115,8 @@ Result<MutationBatch> ReadImport(const catalog::CompiledSchema& schema, std::str
             v = j.ok() && j->is_int() ? std::move(*j) : Json(text);
           }
         } else if (entity && entity->FieldIndex(name) >= 0) {
-          auto val = FieldValueFromText(entity->name, entity->fields[entity->FieldIndex(name)], text);
+          auto val =
+              FieldValueFromText(entity->name, entity->fields[entity->FieldIndex(name)], text);
           if (!val.ok()) return fail(val.status());
           v = ValueToJson(*val);
         } else {

@@ -194,15 +194,24 @@ Result<Value> FieldValueFromText(std::string_view entity, const catalog::FieldIn
 
 Json ValueToJson(const Value& v) {
   switch (v.type()) {
-    case ValueType::kNull: return Json();
-    case ValueType::kBool: return Json(v.as_bool());
-    case ValueType::kInt32: return Json(static_cast<int64_t>(v.as_int32()));
-    case ValueType::kInt64: return Json(v.as_int64());
-    case ValueType::kFloat64: return Json(v.as_float64());
-    case ValueType::kString: return Json(v.as_string());
-    case ValueType::kBytes: return Json(Base64Encode(v.as_string()));
-    case ValueType::kTimestamp: return Json(FormatTimestamp(v.as_int64()));
-    case ValueType::kUuid: return Json(FormatUuid(v.as_uuid()));
+    case ValueType::kNull:
+      return Json();
+    case ValueType::kBool:
+      return Json(v.as_bool());
+    case ValueType::kInt32:
+      return Json(static_cast<int64_t>(v.as_int32()));
+    case ValueType::kInt64:
+      return Json(v.as_int64());
+    case ValueType::kFloat64:
+      return Json(v.as_float64());
+    case ValueType::kString:
+      return Json(v.as_string());
+    case ValueType::kBytes:
+      return Json(Base64Encode(v.as_string()));
+    case ValueType::kTimestamp:
+      return Json(FormatTimestamp(v.as_int64()));
+    case ValueType::kUuid:
+      return Json(FormatUuid(v.as_uuid()));
     case ValueType::kJson: {
       auto j = ParseJson(v.as_string());
       return j.ok() ? std::move(*j) : Json(v.as_string());

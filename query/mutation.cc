@@ -43,7 +43,8 @@ Status CheckOpShape(size_t i, const Json& op) {
   if (!op.is_object()) return InvalidArgument(OpLabel(i) + ": an op must be an object");
   const Json* kind = op.Find("op");
   if (!kind || !kind->is_string()) {
-    return InvalidArgument(OpLabel(i) + ": missing \"op\" (insert, update, upsert, delete, link, unlink)");
+    return InvalidArgument(OpLabel(i) +
+                           ": missing \"op\" (insert, update, upsert, delete, link, unlink)");
   }
   const OpShape* shape = nullptr;
   for (const OpShape& s : OpShapes()) {
@@ -64,10 +65,9 @@ Status CheckOpShape(size_t i, const Json& op) {
   }
   for (const auto& [key, value] : op.as_object()) {
     if (key == "op") continue;
-    bool known = std::find(shape->required.begin(), shape->required.end(), key) !=
-                     shape->required.end() ||
-                 std::find(shape->optional.begin(), shape->optional.end(), key) !=
-                     shape->optional.end();
+    bool known =
+        std::find(shape->required.begin(), shape->required.end(), key) != shape->required.end() ||
+        std::find(shape->optional.begin(), shape->optional.end(), key) != shape->optional.end();
     if (!known) {
       return InvalidArgument(OpLabel(i) + " (" + std::string(shape->name) + "): unknown key \"" +
                              key + "\"");
@@ -79,11 +79,10 @@ Status CheckOpShape(size_t i, const Json& op) {
     if (!ok) {
       return InvalidArgument(OpLabel(i) + " (" + std::string(shape->name) + "): \"" + key +
                              "\" must be " +
-                             (key == "if_version"                ? "a non-negative integer"
-                              : value.is_object() || key == "as" ? "a string"
-                              : key == "entity" || key == "relation"
-                                  ? "a string"
-                                  : "an object"));
+                             (key == "if_version"                    ? "a non-negative integer"
+                              : value.is_object() || key == "as"     ? "a string"
+                              : key == "entity" || key == "relation" ? "a string"
+                                                                     : "an object"));
     }
   }
   return Status::Ok();
@@ -105,11 +104,16 @@ class Executor {
       label += ")";
       Json out = Json::Object();
       Status st;
-      if (kind == "insert") st = Insert(op, &out);
-      else if (kind == "update") st = Update(op, &out);
-      else if (kind == "upsert") st = Upsert(op, &out);
-      else if (kind == "delete") st = Delete(op, &out);
-      else st = LinkOp(op, kind == "link", &out);
+      if (kind == "insert")
+        st = Insert(op, &out);
+      else if (kind == "update")
+        st = Update(op, &out);
+      else if (kind == "upsert")
+        st = Upsert(op, &out);
+      else if (kind == "delete")
+        st = Delete(op, &out);
+      else
+        st = LinkOp(op, kind == "link", &out);
       if (!st.ok()) return st.WithContext(label);
       result_->results.Push(std::move(out));
     }
@@ -159,8 +163,8 @@ class Executor {
   Result<std::optional<DecodedRow>> Load(const EntityInfo& e, RowId id) {
     ORMDB_ASSIGN_OR_RETURN(auto rec, txn_.Get(e.id, id));
     if (!rec) return std::optional<DecodedRow>();
-    ORMDB_ASSIGN_OR_RETURN(DecodedRow row, catalog::DecodeEntityRow(rec->bytes_in_txn, e,
-                                                                    schema_.number(), layouts_));
+    ORMDB_ASSIGN_OR_RETURN(
+        DecodedRow row, catalog::DecodeEntityRow(rec->bytes_in_txn, e, schema_.number(), layouts_));
     return std::optional<DecodedRow>(std::move(row));
   }
 
@@ -244,8 +248,8 @@ class Executor {
           what = "id " + after.uuid.DebugString();
         } else {
           for (size_t k = 0; k < ix.fields.size(); ++k) {
-            what += (k ? ", " : "") + catalog::DescribeField(e, ix.fields[k],
-                                                            after.fields[ix.fields[k]]);
+            what += (k ? ", " : "") +
+                    catalog::DescribeField(e, ix.fields[k], after.fields[ix.fields[k]]);
           }
         }
         return ConstraintViolation("unique " + ix.name + ": " + what + " is already held by " +
@@ -288,8 +292,11 @@ class Executor {
     const Json* given = values.Find("id");
     if (e.uuid_id) {
       if (given && !given->is_null()) {
-        auto u = given->is_string() ? ParseUuid(given->as_string()) : Result<Uuid>(InvalidArgument(""));
-        if (!u.ok()) return InvalidArgument("id of " + e.name + " must be a uuid string, not " + ToJson(*given));
+        auto u =
+            given->is_string() ? ParseUuid(given->as_string()) : Result<Uuid>(InvalidArgument(""));
+        if (!u.ok())
+          return InvalidArgument("id of " + e.name + " must be a uuid string, not " +
+                                 ToJson(*given));
         row.uuid = Value::MakeUuid(*u);
       } else {
         row.uuid = Value::MakeUuid(RandomUuidV4());
@@ -371,16 +378,20 @@ class Executor {
                                            [&](const storage::IndexEntry& entry) {
                                              if (entry.value_part_in_txn != part) return true;
                                              auto m = matches(entry.id);
-                                             if (!m.ok()) st = m.status();
-                                             else if (*m) found = entry.id;
+                                             if (!m.ok())
+                                               st = m.status();
+                                             else if (*m)
+                                               found = entry.id;
                                              return st.ok() && !found;
                                            }));
     } else {
       ORMDB_RETURN_IF_ERROR(txn_.ScanRows(e.id, 0, storage::ScanDirection::kForward,
                                           [&](RowId id, const storage::RowRecord&) {
                                             auto m = matches(id);
-                                            if (!m.ok()) st = m.status();
-                                            else if (*m) found = id;
+                                            if (!m.ok())
+                                              st = m.status();
+                                            else if (*m)
+                                              found = id;
                                             return st.ok() && !found;
                                           }));
     }
@@ -478,17 +489,16 @@ class Executor {
       return out;
     }
     Status st;
-    ORMDB_RETURN_IF_ERROR(txn_.ScanRows(e.id, 0, storage::ScanDirection::kForward,
-                                        [&](RowId id, const storage::RowRecord& rec) {
-                                          auto row = catalog::DecodeEntityRow(
-                                              rec.bytes_in_txn, e, schema_.number(), layouts_);
-                                          if (!row.ok()) {
-                                            st = row.status();
-                                            return false;
-                                          }
-                                          if (row->fields[pos] == v) out.push_back(id);
-                                          return true;
-                                        }));
+    ORMDB_RETURN_IF_ERROR(txn_.ScanRows(
+        e.id, 0, storage::ScanDirection::kForward, [&](RowId id, const storage::RowRecord& rec) {
+          auto row = catalog::DecodeEntityRow(rec.bytes_in_txn, e, schema_.number(), layouts_);
+          if (!row.ok()) {
+            st = row.status();
+            return false;
+          }
+          if (row->fields[pos] == v) out.push_back(id);
+          return true;
+        }));
     ORMDB_RETURN_IF_ERROR(st);
     return out;
   }
@@ -510,8 +520,8 @@ class Executor {
           case catalog::OnDelete::kRestrict:
             return ConstraintViolation("cannot delete " + e.name + " " +
                                        ExternalIdText(e, id, *current) + ": " + src->name + " " +
-                                       std::to_string(rid) + " references it through " +
-                                       src->name + "." + f.name + " (on_delete restrict)");
+                                       std::to_string(rid) + " references it through " + src->name +
+                                       "." + f.name + " (on_delete restrict)");
           case catalog::OnDelete::kCascade:
             ++*cascaded;
             ORMDB_RETURN_IF_ERROR(DeleteRow(*src, rid, cascaded));
@@ -531,8 +541,9 @@ class Executor {
     for (const catalog::EdgeEnd& end : e.edges) {
       std::vector<RowId> others;
       ORMDB_RETURN_IF_ERROR(txn_.ScanEdges(
-          end.relation, end.forward ? storage::EdgeDirection::kForward : storage::EdgeDirection::kBackward,
-          id, [&](RowId to) {
+          end.relation,
+          end.forward ? storage::EdgeDirection::kForward : storage::EdgeDirection::kBackward, id,
+          [&](RowId to) {
             others.push_back(to);
             return true;
           }));
@@ -585,9 +596,11 @@ class Executor {
 }  // namespace
 
 Result<MutationBatch> MutationBatchFromJson(Json doc) {
-  if (!doc.is_object()) return InvalidArgument("a mutation batch must be an object {\"ops\": [...]}");
+  if (!doc.is_object())
+    return InvalidArgument("a mutation batch must be an object {\"ops\": [...]}");
   for (const auto& [key, v] : doc.as_object()) {
-    if (key != "ops") return InvalidArgument("unknown key \"" + key + "\" in the batch (expected \"ops\")");
+    if (key != "ops")
+      return InvalidArgument("unknown key \"" + key + "\" in the batch (expected \"ops\")");
   }
   Json* ops = doc.Find("ops");
   if (!ops || !ops->is_array()) return InvalidArgument("a mutation batch needs \"ops\": [...]");

@@ -41,8 +41,8 @@ Result<MutationBatch> MutationBatchFromJson(Json doc);
 
 struct MutationResult {
   Version version = 0;
-  Json refs = Json::Object();     // "as" name -> id
-  Json results = Json::Array();   // one object per op
+  Json refs = Json::Object();    // "as" name -> id
+  Json results = Json::Array();  // one object per op
   // {"version":58,"refs":{"ann":12},"results":[{"id":12},...]}
   std::string ToJsonText() const;
 };

@@ -124,8 +124,8 @@ class MutationTest : public ::testing::Test {
     auto rec = (*txn)->Get(e->id, id);
     EXPECT_TRUE(rec.ok());
     if (!*rec) return Json();
-    auto row = catalog::DecodeEntityRow((*rec)->bytes_in_txn, *e, schema->number(),
-                                        catalog_->layouts());
+    auto row =
+        catalog::DecodeEntityRow((*rec)->bytes_in_txn, *e, schema->number(), catalog_->layouts());
     EXPECT_TRUE(row.ok());
     auto obj = RowToJson(**txn, *schema, catalog_->layouts(), *e, id, *row);
     EXPECT_TRUE(obj.ok());
@@ -162,8 +162,7 @@ TEST_F(MutationTest, InsertWithRefsDefaultsAndResult) {
   ]})");
   ASSERT_OK(r);
   EXPECT_EQ(ToJson(*r->Find("refs")), R"({"ann":1,"p":1,"t":1})");
-  EXPECT_EQ(ToJson(*r->Find("results")),
-            R"([{"id":1},{"id":1},{"id":1},{"changed":true}])");
+  EXPECT_EQ(ToJson(*r->Find("results")), R"([{"id":1},{"id":1},{"id":1},{"changed":true}])");
   EXPECT_GT(r->Find("version")->as_int(), 0);
   Json post = Get("Post", 1);
   EXPECT_EQ(post.Find("status")->as_string(), "draft");
@@ -180,16 +179,20 @@ TEST_F(MutationTest, InsertWithRefsDefaultsAndResult) {
 
 TEST_F(MutationTest, TypesAreCoercedWithoutTruncation) {
   Insert("User", R"({"email":"first","name":"First"})");
-  ExpectError(R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":"A","age":3000000000}}]})",
-              ErrorCode::kConstraintViolation, "out of range for int32");
-  ExpectError(R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":"A","age":1.5}}]})",
-              ErrorCode::kConstraintViolation, "is not an integer");
+  ExpectError(
+      R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":"A","age":3000000000}}]})",
+      ErrorCode::kConstraintViolation, "out of range for int32");
+  ExpectError(
+      R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":"A","age":1.5}}]})",
+      ErrorCode::kConstraintViolation, "is not an integer");
   ExpectError(R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":7}}]})",
               ErrorCode::kConstraintViolation, "User.name: 7 is not a string");
-  ExpectError(R"({"ops":[{"op":"insert","entity":"Post","values":{"title":"x","author":1,"status":"publishd"}}]})",
-              ErrorCode::kConstraintViolation, "did you mean \"published\"");
-  ExpectError(R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":"A","created_at":"yesterday"}}]})",
-              ErrorCode::kConstraintViolation, "is not a timestamp");
+  ExpectError(
+      R"({"ops":[{"op":"insert","entity":"Post","values":{"title":"x","author":1,"status":"publishd"}}]})",
+      ErrorCode::kConstraintViolation, "did you mean \"published\"");
+  ExpectError(
+      R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":"A","created_at":"yesterday"}}]})",
+      ErrorCode::kConstraintViolation, "is not a timestamp");
   // An integral float and integer microseconds are exact, so they pass.
   int64_t id = Insert("User", R"({"email":"a","name":"A","age":30.0,"created_at":1000000})");
   EXPECT_EQ(id, 2);
@@ -201,8 +204,9 @@ TEST_F(MutationTest, TypesAreCoercedWithoutTruncation) {
 TEST_F(MutationTest, RequiredFieldsAndChecks) {
   ExpectError(R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a"}}]})",
               ErrorCode::kConstraintViolation, "User.name is required");
-  ExpectError(R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":"A","age":-1}}]})",
-              ErrorCode::kConstraintViolation, "check failed: age >= 0");
+  ExpectError(
+      R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":"A","age":-1}}]})",
+      ErrorCode::kConstraintViolation, "check failed: age >= 0");
   Insert("User", R"({"email":"a","name":"A"})");
   ExpectError(R"({"ops":[{"op":"insert","entity":"Post","values":{"title":"","author":1}}]})",
               ErrorCode::kConstraintViolation, "check failed: length(title) > 0");
@@ -212,14 +216,17 @@ TEST_F(MutationTest, RequiredFieldsAndChecks) {
 
 TEST_F(MutationTest, UniqueSingleAndComposite) {
   Insert("User", R"({"email":"ann@x","name":"Ann"})");
-  ExpectError(R"({"ops":[{"op":"insert","entity":"User","values":{"email":"ann@x","name":"Other"}}]})",
-              ErrorCode::kConstraintViolation,
-              "unique User(email): User.email = \"ann@x\" is already held by User 1");
+  ExpectError(
+      R"({"ops":[{"op":"insert","entity":"User","values":{"email":"ann@x","name":"Other"}}]})",
+      ErrorCode::kConstraintViolation,
+      "unique User(email): User.email = \"ann@x\" is already held by User 1");
   // Updating a row to its own value is fine.
-  ASSERT_OK(Mutate(R"({"ops":[{"op":"update","entity":"User","id":1,"set":{"email":"ann@x","name":"Ann B"}}]})"));
+  ASSERT_OK(Mutate(
+      R"({"ops":[{"op":"update","entity":"User","id":1,"set":{"email":"ann@x","name":"Ann B"}}]})"));
   Insert("Team", R"({"name":"t1","code":"x","region":"eu"})");
-  ExpectError(R"({"ops":[{"op":"insert","entity":"Team","values":{"name":"t2","code":"x","region":"eu"}}]})",
-              ErrorCode::kConstraintViolation, "unique Team(code, region)");
+  ExpectError(
+      R"({"ops":[{"op":"insert","entity":"Team","values":{"name":"t2","code":"x","region":"eu"}}]})",
+      ErrorCode::kConstraintViolation, "unique Team(code, region)");
   // Nulls are distinct from every value in a unique constraint.
   Insert("Team", R"({"name":"t3","code":"x"})");
   Insert("Team", R"({"name":"t4","code":"x"})");
@@ -231,8 +238,9 @@ TEST_F(MutationTest, UniqueSingleAndComposite) {
 TEST_F(MutationTest, ForeignKeysMustExist) {
   ExpectError(R"({"ops":[{"op":"insert","entity":"Post","values":{"title":"x","author":42}}]})",
               ErrorCode::kNotFound, "User 42 does not exist");
-  ExpectError(R"({"ops":[{"op":"insert","entity":"Post","values":{"title":"x","author":{"ref":"nobody"}}}]})",
-              ErrorCode::kInvalidArgument, "unknown ref \"nobody\"");
+  ExpectError(
+      R"({"ops":[{"op":"insert","entity":"Post","values":{"title":"x","author":{"ref":"nobody"}}}]})",
+      ErrorCode::kInvalidArgument, "unknown ref \"nobody\"");
   Insert("Tag", R"({"name":"t"})");
   ExpectError(R"({"ops":[{"op":"insert","entity":"Tag","values":{"name":"u"},"as":"t"},
                          {"op":"insert","entity":"Post","values":{"title":"x","author":{"ref":"t"}}}]})",
@@ -255,7 +263,8 @@ TEST_F(MutationTest, CascadeThroughTwoLevelsAndSetNull) {
   auto r = Mutate(R"({"ops":[{"op":"delete","entity":"User","id":1}]})");
   ASSERT_OK(r);
   EXPECT_EQ(ToJson(*r->Find("results")), R"([{"id":1,"cascaded":2}])");
-  // User 1 -> Post 1 (cascade) -> Comment 1 (cascade); Comment 2 by user 1 is kept with a null author.
+  // User 1 -> Post 1 (cascade) -> Comment 1 (cascade); Comment 2 by user 1 is kept with a null
+  // author.
   EXPECT_TRUE(Get("User", 1).is_null());
   EXPECT_TRUE(Get("Post", 1).is_null());
   EXPECT_TRUE(Get("Comment", 1).is_null());
@@ -285,11 +294,12 @@ TEST_F(MutationTest, CascadeCycleEnds) {
 TEST_F(MutationTest, RestrictNamesTheReferencingEntity) {
   Insert("Team", R"({"name":"t","code":"c"})");
   Insert("Member", R"({"name":"m","team":1})");
-  ExpectError(R"({"ops":[{"op":"delete","entity":"Team","id":1}]})",
-              ErrorCode::kConstraintViolation,
-              "cannot delete Team 1: Member 1 references it through Member.team (on_delete restrict)");
+  ExpectError(
+      R"({"ops":[{"op":"delete","entity":"Team","id":1}]})", ErrorCode::kConstraintViolation,
+      "cannot delete Team 1: Member 1 references it through Member.team (on_delete restrict)");
   // Once the member is gone, the team can go.
-  ASSERT_OK(Mutate(R"({"ops":[{"op":"delete","entity":"Member","id":1},{"op":"delete","entity":"Team","id":1}]})"));
+  ASSERT_OK(Mutate(
+      R"({"ops":[{"op":"delete","entity":"Member","id":1},{"op":"delete","entity":"Team","id":1}]})"));
 }
 
 TEST_F(MutationTest, BatchIsAllOrNothing) {
@@ -314,8 +324,9 @@ TEST_F(MutationTest, IfVersionConflicts) {
   auto r = Mutate(R"({"ops":[{"op":"insert","entity":"User","values":{"email":"a","name":"A"}}]})");
   ASSERT_OK(r);
   int64_t v1 = r->Find("version")->as_int();
-  ASSERT_OK(Mutate(R"({"ops":[{"op":"update","entity":"User","id":1,"set":{"name":"B"},"if_version":)" +
-                   std::to_string(v1) + "}]}"));
+  ASSERT_OK(
+      Mutate(R"({"ops":[{"op":"update","entity":"User","id":1,"set":{"name":"B"},"if_version":)" +
+             std::to_string(v1) + "}]}"));
   ExpectError(R"({"ops":[{"op":"update","entity":"User","id":1,"set":{"name":"C"},"if_version":)" +
                   std::to_string(v1) + "}]}",
               ErrorCode::kConflict, "");
@@ -323,12 +334,14 @@ TEST_F(MutationTest, IfVersionConflicts) {
 }
 
 TEST_F(MutationTest, UpsertByUniqueKey) {
-  auto r = Mutate(R"({"ops":[{"op":"upsert","entity":"Tag","key":{"name":"cpp"},"values":{"name":"cpp"}},
+  auto r =
+      Mutate(R"({"ops":[{"op":"upsert","entity":"Tag","key":{"name":"cpp"},"values":{"name":"cpp"}},
                              {"op":"upsert","entity":"Tag","key":{"name":"cpp"},"values":{}}]})");
   ASSERT_OK(r);
   EXPECT_EQ(ToJson(*r->Find("results")), R"([{"id":1,"inserted":true},{"id":1,"inserted":false}])");
   Insert("User", R"({"email":"a@x","name":"A"})");
-  ASSERT_OK(Mutate(R"({"ops":[{"op":"upsert","entity":"User","key":{"email":"a@x"},"values":{"name":"Renamed"}}]})"));
+  ASSERT_OK(Mutate(
+      R"({"ops":[{"op":"upsert","entity":"User","key":{"email":"a@x"},"values":{"name":"Renamed"}}]})"));
   EXPECT_EQ(Get("User", 1).Find("name")->as_string(), "Renamed");
   ExpectError(R"({"ops":[{"op":"upsert","entity":"User","key":{"name":"A"},"values":{}}]})",
               ErrorCode::kInvalidArgument, "exactly the fields of a unique index of User");
@@ -338,11 +351,12 @@ TEST_F(MutationTest, ErrorsNameTheOpEntityAndField) {
   ExpectError(R"({"ops":[{"op":"insert","entity":"Usr","values":{}}]})", ErrorCode::kSchemaError,
               "unknown entity 'Usr' (did you mean 'User'?)");
   ExpectError(R"({"ops":[{"op":"insert","entity":"Post","values":{"titel":"x"}}]})",
-              ErrorCode::kSchemaError, "ops[0] (insert Post): entity Post has no field 'titel' (did you mean 'title'?)");
+              ErrorCode::kSchemaError,
+              "ops[0] (insert Post): entity Post has no field 'titel' (did you mean 'title'?)");
   ExpectError(R"({"ops":[{"op":"insret","entity":"User"}]})", ErrorCode::kInvalidArgument,
               "did you mean \"insert\"");
-  ExpectError(R"({"ops":[{"op":"insert","entity":"User","valeus":{}}]})", ErrorCode::kInvalidArgument,
-              "missing \"values\"");
+  ExpectError(R"({"ops":[{"op":"insert","entity":"User","valeus":{}}]})",
+              ErrorCode::kInvalidArgument, "missing \"values\"");
   ExpectError(R"({"ops":[{"op":"update","entity":"User","id":9,"set":{}}]})", ErrorCode::kNotFound,
               "User 9 does not exist");
   ExpectError(R"({"ops":[{"op":"delete","entity":"User","id":9}]})", ErrorCode::kNotFound,
@@ -356,7 +370,8 @@ TEST_F(MutationTest, ErrorsNameTheOpEntityAndField) {
 
 TEST_F(MutationTest, UuidIdsResolveEverywhere) {
   Insert("User", R"({"email":"a","name":"A"})");
-  auto r = Mutate(R"({"ops":[{"op":"insert","entity":"Device","values":{"label":"phone","owner":1},"as":"d"}]})");
+  auto r = Mutate(
+      R"({"ops":[{"op":"insert","entity":"Device","values":{"label":"phone","owner":1},"as":"d"}]})");
   ASSERT_OK(r);
   std::string uuid = r->Find("refs")->Find("d")->as_string();
   EXPECT_EQ(uuid.size(), 36u);
@@ -366,11 +381,14 @@ TEST_F(MutationTest, UuidIdsResolveEverywhere) {
   EXPECT_EQ(d.Find("id")->as_string(), uuid);
   EXPECT_EQ(d.Find("label")->as_string(), "tablet");
   // A given uuid is kept and must be unique.
-  ASSERT_OK(Mutate(R"({"ops":[{"op":"insert","entity":"Device","values":{"id":"00000000-0000-4000-8000-000000000001","label":"x"}}]})"));
-  ExpectError(R"({"ops":[{"op":"insert","entity":"Device","values":{"id":"00000000-0000-4000-8000-000000000001","label":"y"}}]})",
-              ErrorCode::kConstraintViolation, "unique Device(id)");
-  ExpectError(R"({"ops":[{"op":"delete","entity":"Device","id":"00000000-0000-4000-8000-00000000000f"}]})",
-              ErrorCode::kNotFound, "does not exist");
+  ASSERT_OK(Mutate(
+      R"({"ops":[{"op":"insert","entity":"Device","values":{"id":"00000000-0000-4000-8000-000000000001","label":"x"}}]})"));
+  ExpectError(
+      R"({"ops":[{"op":"insert","entity":"Device","values":{"id":"00000000-0000-4000-8000-000000000001","label":"y"}}]})",
+      ErrorCode::kConstraintViolation, "unique Device(id)");
+  ExpectError(
+      R"({"ops":[{"op":"delete","entity":"Device","id":"00000000-0000-4000-8000-00000000000f"}]})",
+      ErrorCode::kNotFound, "does not exist");
   // Deleting the owner sets the device's owner to null.
   ASSERT_OK(Mutate(R"({"ops":[{"op":"delete","entity":"User","id":1}]})"));
   EXPECT_TRUE(Get("Device", 1).Find("owner")->is_null());
@@ -397,7 +415,8 @@ TEST_F(MutationTest, MutatedBatchesNeverCorruptTheStore) {
   ]})";
   ASSERT_OK(Mutate(valid));
   std::mt19937 rng(20261121);
-  const std::string alphabet = "{}[]\":,0123456789-.eEtrufalsn \\abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
+  const std::string alphabet =
+      "{}[]\":,0123456789-.eEtrufalsn \\abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
   int ok = 0;
   for (int i = 0; i < 1500; ++i) {
     std::string text = valid;
@@ -405,9 +424,14 @@ TEST_F(MutationTest, MutatedBatchesNeverCorruptTheStore) {
     for (int k = 0; k < edits; ++k) {
       size_t pos = rng() % text.size();
       switch (rng() % 3) {
-        case 0: text[pos] = alphabet[rng() % alphabet.size()]; break;
-        case 1: text.erase(pos, 1 + rng() % 3); break;
-        default: text.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+        case 0:
+          text[pos] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          text.erase(pos, 1 + rng() % 3);
+          break;
+        default:
+          text.insert(pos, 1, alphabet[rng() % alphabet.size()]);
       }
       if (text.empty()) text = "{";
     }
@@ -420,7 +444,8 @@ TEST_F(MutationTest, MutatedBatchesNeverCorruptTheStore) {
     EXPECT_TRUE(c == ErrorCode::kInvalidArgument || c == ErrorCode::kSchemaError ||
                 c == ErrorCode::kNotFound || c == ErrorCode::kConstraintViolation ||
                 c == ErrorCode::kConflict)
-        << r.status().ToString() << "\n" << text;
+        << r.status().ToString() << "\n"
+        << text;
   }
   EXPECT_GT(ok, 0);
   auto report = store_->Check();
@@ -429,7 +454,8 @@ TEST_F(MutationTest, MutatedBatchesNeverCorruptTheStore) {
 }
 
 TEST(JsonValuesTest, Base64RoundTrip) {
-  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff", 2)}) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba",
+                                                       "foobar", std::string("\0\xff", 2)}) {
     auto back = Base64Decode(Base64Encode(s));
     ASSERT_OK(back);
     EXPECT_EQ(*back, s);

@@ -185,8 +185,8 @@ class WriteTxn : public TxnReader {
   Status Put(MDB_dbi dbi, std::string_view key, std::string_view value);
   Status Del(MDB_dbi dbi, std::string_view key);
   Status Fail(int rc, std::string_view what);
-  Status SeekIndexEntry(IndexId index, std::string_view encoded_values, RowId id,
-                        std::string* key, bool* current);
+  Status SeekIndexEntry(IndexId index, std::string_view encoded_values, RowId id, std::string* key,
+                        bool* current);
   Status SetEdge(RelationId rel, EdgeDirection dir, RowId from, RowId to, bool link, bool* changed);
   // Links or unlinks in both directions and records the change.
   Result<bool> SetPair(RelationId rel, RowId from, RowId to, bool link);

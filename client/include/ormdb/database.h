@@ -51,9 +51,9 @@ struct SchemaChange {
 struct MigrationReport {
   char grade = 'A';
   std::vector<SchemaChange> changes;
-  bool applied = false;           // false for a dry run or an unchanged schema
-  uint32_t schema_version = 0;    // current after the call
-  uint64_t commit_version = 0;    // the schema change's commit (0 when not applied)
+  bool applied = false;         // false for a dry run or an unchanged schema
+  uint32_t schema_version = 0;  // current after the call
+  uint64_t commit_version = 0;  // the schema change's commit (0 when not applied)
   uint64_t indexes_built = 0;
   uint64_t rows_indexed = 0;
   // "grade: B\n[A] ...\n[B] ...\n" (DESIGN.md §9).
