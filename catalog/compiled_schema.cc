@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/json.h"
+#include "common/suggest.h"
 #include "common/timestamp.h"
 #include "common/uuid.h"
 
@@ -25,25 +26,6 @@ std::string IndexDisplayName(const Entity& e, const Index& ix) {
   return s + ")";
 }
 
-// Optimal string alignment distance: insertions, deletions, substitutions
-// and adjacent transpositions ("titel" -> "title" is 1), case-insensitive.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  auto eq = [](char x, char y) { return std::tolower(x) == std::tolower(y); };
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min(
-          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (eq(a[i - 1], b[j - 1]) ? 0 : 1)});
-      if (i > 1 && j > 1 && eq(a[i - 1], b[j - 2]) && eq(a[i - 2], b[j - 1])) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 }  // namespace
 
 std::string IndexIdentity(const Entity& e, const Index& ix) {
@@ -53,16 +35,7 @@ std::string IndexIdentity(const Entity& e, const Index& ix) {
 }
 
 std::string NearestName(std::string_view name, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_d = std::max<size_t>(1, name.size() / 3) + 1;
-  for (const std::string& c : candidates) {
-    size_t d = EditDistance(name, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
+  return ormdb::NearestName(name, candidates);
 }
 
 ValueType PhysicalType(FieldType t) {

@@ -38,8 +38,7 @@ bool SameCollection(const Collection& a, const Collection& b) {
 }
 
 bool SameIndex(const Index& a, const Index& b) {
-  return a.id == b.id && a.fields == b.fields && a.unique == b.unique &&
-         a.automatic == b.automatic;
+  return a.id == b.id && a.fields == b.fields && a.unique == b.unique && a.automatic == b.automatic;
 }
 
 bool SameEntity(const Entity& a, const Entity& b) {
@@ -65,9 +64,7 @@ const Collection* Entity::FindCollection(std::string_view name) const {
   return FindByName(collections, name);
 }
 
-const Entity* Schema::FindEntity(std::string_view name) const {
-  return FindByName(entities, name);
-}
+const Entity* Schema::FindEntity(std::string_view name) const { return FindByName(entities, name); }
 
 const Enum* Schema::FindEnum(std::string_view name) const { return FindByName(enums, name); }
 
@@ -77,8 +74,7 @@ const EdgeRelation* Schema::FindEdge(std::string_view name) const {
 
 bool SameDefinition(const Schema& a, const Schema& b) {
   return SameVectors(a.enums, b.enums, SameEnum) &&
-         SameVectors(a.entities, b.entities, SameEntity) &&
-         SameVectors(a.edges, b.edges, SameEdge);
+         SameVectors(a.entities, b.entities, SameEntity) && SameVectors(a.edges, b.edges, SameEdge);
 }
 
 }  // namespace ormdb::catalog

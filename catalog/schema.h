@@ -46,14 +46,14 @@ enum class FieldType : uint8_t {
 struct DefaultSpec {
   enum class Kind : uint8_t {
     kNone,
-    kNow,      // @default(now): the commit time (timestamp fields)
-    kUuid,     // @default(uuid): a random v4 uuid (uuid fields)
-    kInt,      // 42, -7
-    kFloat,    // 1.5, -2e3
-    kString,   // "text" (unescaped)
-    kBool,     // true / false
-    kIdent,    // an enum value: draft
-    kNull,     // null
+    kNow,     // @default(now): the commit time (timestamp fields)
+    kUuid,    // @default(uuid): a random v4 uuid (uuid fields)
+    kInt,     // 42, -7
+    kFloat,   // 1.5, -2e3
+    kString,  // "text" (unescaped)
+    kBool,    // true / false
+    kIdent,   // an enum value: draft
+    kNull,    // null
   };
   Kind kind = Kind::kNone;
   std::string text;  // the literal: digits, the unescaped string, the identifier
@@ -110,7 +110,7 @@ struct Entity {
   bool uuid_id = false;       // `id: uuid` (else `id: id`, an int64 the database assigns)
   std::vector<Field> fields;  // stored fields in declaration order, without `id`
   std::vector<Collection> collections;
-  std::vector<Index> indexes;       // @index/@unique fields first, then @@index/@@unique, then automatic
+  std::vector<Index> indexes;  // @index/@unique fields first, then @@index/@@unique, then automatic
   std::vector<std::string> checks;  // @@check(expr) texts
   std::vector<SourcePos> check_positions;
   SourcePos pos;
@@ -131,7 +131,7 @@ struct Enum {
 // text (for a self relation, the collection declared first).
 struct EdgeRelation {
   RelationId id{0};
-  std::string name;  // post_tags
+  std::string name;                          // post_tags
   std::string from_entity, from_collection;  // Post, tags
   std::string to_entity, to_collection;      // Tag, posts
 };

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/suggest.h"
 namespace ormdb::catalog {
 namespace {
 
@@ -67,51 +69,16 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return out;
 }
 
-// Optimal-string-alignment (restricted Damerau-Levenshtein) distance,
-// case-insensitive: a transposition is one typo, and so is a wrong case.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-  const size_t n = a.size(), m = b.size();
-  std::vector<size_t> d((n + 1) * (m + 1));
-  auto at = [&](size_t i, size_t j) -> size_t& { return d[i * (m + 1) + j]; };
-  for (size_t i = 0; i <= n; ++i) at(i, 0) = i;
-  for (size_t j = 0; j <= m; ++j) at(0, j) = j;
-  for (size_t i = 1; i <= n; ++i) {
-    for (size_t j = 1; j <= m; ++j) {
-      size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
-      at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
-          lower(a[i - 2]) == lower(b[j - 1])) {
-        at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
-      }
-    }
-  }
-  return at(n, m);
-}
-
 // " (did you mean 'prefix+X'?)" for the candidate nearest to `name`, when it
 // is within max(1, len/3) edits, len being the longer of the two names (so
 // that '@uniq' still finds '@unique'); ties go to the earlier candidate.
-// Empty when nothing is close.
+// Empty when nothing is close. On huge schemas the search stops after a
+// fixed amount of work: a hint is not worth seconds.
 std::string DidYouMean(std::string_view name, const std::vector<std::string_view>& candidates,
                        std::string_view prefix = "") {
-  size_t best_distance = std::string_view::npos;
-  std::string_view best;
-  for (std::string_view c : candidates) {
-    const size_t limit = std::max<size_t>(1, std::max(name.size(), c.size()) / 3);
-    const size_t length_gap =
-        c.size() > name.size() ? c.size() - name.size() : name.size() - c.size();
-    // The length gap bounds the distance from below: skip the O(n*m) work
-    // when it already rules the candidate out.
-    if (length_gap > limit || length_gap >= best_distance || c == name) continue;
-    const size_t distance = EditDistance(name, c);
-    if (distance <= limit && distance < best_distance) {
-      best_distance = distance;
-      best = c;
-    }
-  }
+  std::string best = NearestName(name, candidates);
   if (best.empty()) return "";
-  return " (did you mean '" + std::string(prefix) + std::string(best) + "'?)";
+  return " (did you mean '" + std::string(prefix) + best + "'?)";
 }
 
 // ===========================================================================
@@ -215,12 +182,12 @@ enum class Tok : uint8_t {
 
 struct Token {
   Tok kind = Tok::kEnd;
-  std::string_view text;       // as written
-  std::string value;           // kString: the unescaped contents; kAttr/kEntityAttr: the name
-  bool is_float = false;       // kNumber: has a fraction or an exponent
-  bool newline_before = false; // a line break separates it from the previous token
-  SourcePos pos;               // of its first character
-  SourcePos end;               // just after its last character
+  std::string_view text;        // as written
+  std::string value;            // kString: the unescaped contents; kAttr/kEntityAttr: the name
+  bool is_float = false;        // kNumber: has a fraction or an exponent
+  bool newline_before = false;  // a line break separates it from the previous token
+  SourcePos pos;                // of its first character
+  SourcePos end;                // just after its last character
 };
 
 // How a token is shown after "found ".
@@ -234,6 +201,16 @@ std::string Describe(const Token& tok) {
       return Quote(Shorten(tok.text));
   }
 }
+
+struct Punctuation {
+  char c;
+  Tok kind;
+};
+constexpr Punctuation kPunctuation[] = {
+    {'{', Tok::kLBrace},   {'}', Tok::kRBrace}, {'[', Tok::kLBracket},
+    {']', Tok::kRBracket}, {'(', Tok::kLParen}, {')', Tok::kRParen},
+    {':', Tok::kColon},    {',', Tok::kComma},  {'?', Tok::kQuestion},
+};
 
 bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -279,6 +256,7 @@ class Lexer {
   Status LexNumber(Token* tok);
   Status LexString(Token* tok);
   Status LexEscape(std::string* out);
+  Status LexUnicodeEscape(SourcePos start, std::string* out);
   Status LexHex4(uint32_t* cp);
   Status LexAttribute(Token* tok);
   Status SkipStringInExpression(std::string_view attr);
@@ -334,7 +312,9 @@ Status Lexer::SkipSpaceAndComments(bool* newline) {
       Bump();
       Bump();
       while (!(Peek() == '*' && Peek(1) == '/')) {
-        if (AtEnd()) return diag_.At(start, "unterminated comment: expected '*/', found end of file");
+        if (AtEnd()) {
+          return diag_.At(start, "unterminated comment: expected '*/', found end of file");
+        }
         if (Peek() == '\n') *newline = true;
         Bump();
       }
@@ -370,18 +350,10 @@ Status Lexer::Next(Token* tok) {
   } else if (c == '@') {
     ORMDB_RETURN_IF_ERROR(LexAttribute(tok));
   } else {
-    switch (c) {
-      case '{': tok->kind = Tok::kLBrace; break;
-      case '}': tok->kind = Tok::kRBrace; break;
-      case '[': tok->kind = Tok::kLBracket; break;
-      case ']': tok->kind = Tok::kRBracket; break;
-      case '(': tok->kind = Tok::kLParen; break;
-      case ')': tok->kind = Tok::kRParen; break;
-      case ':': tok->kind = Tok::kColon; break;
-      case ',': tok->kind = Tok::kComma; break;
-      case '?': tok->kind = Tok::kQuestion; break;
-      default: return Unexpected("");
-    }
+    const auto punctuation = std::find_if(std::begin(kPunctuation), std::end(kPunctuation),
+                                          [c](const Punctuation& p) { return p.c == c; });
+    if (punctuation == std::end(kPunctuation)) return Unexpected("");
+    tok->kind = punctuation->kind;
     Bump();
   }
   tok->text = text_.substr(start, offset_ - start);
@@ -427,11 +399,13 @@ Status Lexer::LexNumber(Token* tok) {
   if (IsIdentChar(Peek()) || Peek() == '.') {
     const bool looks_like_name = IsIdentStart(Peek());
     while (IsIdentChar(Peek()) || Peek() == '.') Bump();
-    return diag_.At(start, "invalid number " + Quote(Shorten(text_.substr(begin, offset_ - begin))) +
+    return diag_.At(start, "invalid number " +
+                               Quote(Shorten(text_.substr(begin, offset_ - begin))) +
                                (looks_like_name ? " (a name starts with a letter or '_')" : ""));
   }
   if (int_length > 1 && text_[int_begin] == '0') {
-    return diag_.At(start, "invalid number " + Quote(Shorten(text_.substr(begin, offset_ - begin))) +
+    return diag_.At(start, "invalid number " +
+                               Quote(Shorten(text_.substr(begin, offset_ - begin))) +
                                ": leading zeros are not allowed");
   }
   tok->kind = Tok::kNumber;
@@ -474,7 +448,14 @@ Status Lexer::LexHex4(uint32_t* cp) {
   return Status::Ok();
 }
 
-// The JSON escapes; a \u escape of a surrogate must be a complete pair.
+// JSON escapes other than \u: the character after the backslash, and what
+// it stands for.
+constexpr std::pair<char, char> kSimpleEscapes[] = {
+    {'"', '"'},  {'\\', '\\'}, {'/', '/'},  {'b', '\b'},
+    {'f', '\f'}, {'n', '\n'},  {'r', '\r'}, {'t', '\t'},
+};
+
+// The JSON escapes.
 Status Lexer::LexEscape(std::string* out) {
   const SourcePos start = Here();
   Bump();  // the backslash
@@ -482,52 +463,45 @@ Status Lexer::LexEscape(std::string* out) {
   if (AtEnd() || c == '\n') {
     return diag_.At(start, "unterminated string: expected '\"' before the end of the line");
   }
-  switch (c) {
-    case '"': out->push_back('"'); break;
-    case '\\': out->push_back('\\'); break;
-    case '/': out->push_back('/'); break;
-    case 'b': out->push_back('\b'); break;
-    case 'f': out->push_back('\f'); break;
-    case 'n': out->push_back('\n'); break;
-    case 'r': out->push_back('\r'); break;
-    case 't': out->push_back('\t'); break;
-    case 'u': {
+  if (c == 'u') return LexUnicodeEscape(start, out);
+  for (const auto& [written, meaning] : kSimpleEscapes) {
+    if (c == written) {
+      out->push_back(meaning);
       Bump();
-      uint32_t cp = 0;
-      ORMDB_RETURN_IF_ERROR(LexHex4(&cp));
-      if (cp >= 0xDC00 && cp <= 0xDFFF) {
-        return diag_.At(start, "invalid escape: \\u" + std::string(text_.substr(offset_ - 4, 4)) +
-                                   " is a low surrogate without a high surrogate before it");
-      }
-      if (cp >= 0xD800 && cp <= 0xDBFF) {
-        uint32_t low = 0;
-        if (Peek() != '\\' || Peek(1) != 'u') {
-          return diag_.At(start, "invalid escape: \\u" + std::string(text_.substr(offset_ - 4, 4)) +
-                                     " is a high surrogate without a low surrogate after it");
-        }
-        Bump();
-        Bump();
-        ORMDB_RETURN_IF_ERROR(LexHex4(&low));
-        if (low < 0xDC00 || low > 0xDFFF) {
-          return diag_.At(start, "invalid escape: \\u" +
-                                     std::string(text_.substr(offset_ - 10, 4)) +
-                                     " is a high surrogate without a low surrogate after it");
-        }
-        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-      }
-      AppendUtf8(cp, out);
       return Status::Ok();
     }
-    default: {
-      const auto byte = static_cast<unsigned char>(c);
-      const std::string escape = byte > 0x20 && byte < 0x7F ? Quote("\\" + std::string(1, c))
-                                                             : "'\\' before " + DescribeCharHere();
-      return diag_.At(start, "invalid escape " + escape +
-                                 " in a string; the escapes are \\\" \\\\ \\/ \\b \\f \\n \\r "
-                                 "\\t and \\uXXXX");
-    }
   }
-  Bump();
+  const auto byte = static_cast<unsigned char>(c);
+  const std::string escape = byte > 0x20 && byte < 0x7F ? Quote("\\" + std::string(1, c))
+                                                        : "'\\' before " + DescribeCharHere();
+  return diag_.At(start, "invalid escape " + escape +
+                             " in a string; the escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t "
+                             "and \\uXXXX");
+}
+
+// \uXXXX, at the 'u'. A surrogate must come as a complete \uD8xx\uDCxx pair:
+// a lone one is not a character and has no UTF-8 form.
+Status Lexer::LexUnicodeEscape(SourcePos start, std::string* out) {
+  Bump();  // 'u'
+  uint32_t cp = 0;
+  ORMDB_RETURN_IF_ERROR(LexHex4(&cp));
+  const std::string written = "\\u" + std::string(text_.substr(offset_ - 4, 4));
+  if (cp >= 0xDC00 && cp <= 0xDFFF) {
+    return diag_.At(start, "invalid escape: " + written +
+                               " is a low surrogate without a high surrogate before it");
+  }
+  if (cp >= 0xD800 && cp <= 0xDBFF) {
+    const std::string unpaired =
+        "invalid escape: " + written + " is a high surrogate without a low surrogate after it";
+    if (Peek() != '\\' || Peek(1) != 'u') return diag_.At(start, unpaired);
+    Bump();
+    Bump();
+    uint32_t low = 0;
+    ORMDB_RETURN_IF_ERROR(LexHex4(&low));
+    if (low < 0xDC00 || low > 0xDFFF) return diag_.At(start, unpaired);
+    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+  }
+  AppendUtf8(cp, out);
   return Status::Ok();
 }
 
@@ -582,8 +556,8 @@ Status Lexer::ReadBalanced(std::string_view attr, std::string* text, SourcePos* 
   int depth = 0;
   while (true) {
     if (AtEnd()) {
-      return diag_.At(Here(), "expected ')' to close " + std::string(attr) +
-                                  "(...), found end of file");
+      return diag_.At(Here(),
+                      "expected ')' to close " + std::string(attr) + "(...), found end of file");
     }
     const char c = Peek();
     if (c == '"') {
@@ -699,9 +673,9 @@ std::vector<std::string_view> AttrNames(const AttrSpec (&specs)[N]) {
 
 struct FieldAttr {
   const AttrSpec* spec = nullptr;
-  SourcePos pos;         // of the '@'
-  DefaultSpec literal;   // @default
-  Name arg;              // @check: the expression; @on_delete/@inverse/@many: the word
+  SourcePos pos;        // of the '@'
+  DefaultSpec literal;  // @default
+  Name arg;             // @check: the expression; @on_delete/@inverse/@many: the word
   OnDelete on_delete = OnDelete::kRestrict;
 
   std::string Written() const { return "@" + std::string(spec->name); }
@@ -828,8 +802,8 @@ Status Parser::ParseEnum(SchemaDecl* out) {
     if (tok_.kind != Tok::kIdent) return Expected("a value of enum " + decl.name.text + " or '}'");
     decl.values.push_back({std::string(tok_.text), tok_.pos});
     ORMDB_RETURN_IF_ERROR(Advance());
-    ORMDB_RETURN_IF_ERROR(ExpectSeparator("',' or a new line after enum value " +
-                                          Quote(decl.values.back().text)));
+    ORMDB_RETURN_IF_ERROR(
+        ExpectSeparator("',' or a new line after enum value " + Quote(decl.values.back().text)));
   }
   ORMDB_RETURN_IF_ERROR(Advance());  // '}'
   out->enums.push_back(std::move(decl));
@@ -938,8 +912,9 @@ Status Parser::ParseFieldAttribute(FieldAttr* out) {
   switch (out->spec->form) {
     case ArgForm::kNone:
       if (tok_.kind == Tok::kLParen && !tok_.newline_before) {
-        return diag_.At(tok_.pos, written + " takes no arguments; an index over several fields is "
-                                            "written @" + written + "(a, b) as a member of the entity");
+        const std::string entity_form = "@" + written + "(a, b)";
+        return diag_.At(tok_.pos, written + " takes no arguments; an index over several fields " +
+                                      "is written " + entity_form + " as a member of the entity");
       }
       return Status::Ok();
     case ArgForm::kLiteral:
@@ -952,10 +927,9 @@ Status Parser::ParseFieldAttribute(FieldAttr* out) {
       return ParseExpression(written, &out->arg);
     case ArgForm::kWord:
       if (out->spec->kind == AttrKind::kOnDelete) return ParseOnDelete(out);
-      return ParseWordArgument(written,
-                               out->spec->kind == AttrKind::kInverse ? "a field name"
-                                                                     : "a relation name",
-                               &out->arg);
+      return ParseWordArgument(
+          written, out->spec->kind == AttrKind::kInverse ? "a field name" : "a relation name",
+          &out->arg);
     case ArgForm::kNameList:
       break;  // entity attributes only
   }
@@ -996,7 +970,8 @@ Status Parser::ParseDefaultLiteral(DefaultSpec* out) {
 }
 
 Status Parser::ParseOnDelete(FieldAttr* out) {
-  ORMDB_RETURN_IF_ERROR(ParseWordArgument("@on_delete", "cascade, restrict or set_null", &out->arg));
+  ORMDB_RETURN_IF_ERROR(
+      ParseWordArgument("@on_delete", "cascade, restrict or set_null", &out->arg));
   for (const OnDeleteSpec& action : kOnDeleteActions) {
     if (action.keyword == out->arg.text) {
       out->on_delete = action.action;
@@ -1081,9 +1056,9 @@ struct BuiltinType {
   FieldType type;
 };
 constexpr BuiltinType kBuiltinTypes[] = {
-    {"bool", FieldType::kBool},         {"int32", FieldType::kInt32},
-    {"int64", FieldType::kInt64},       {"float64", FieldType::kFloat64},
-    {"string", FieldType::kString},     {"bytes", FieldType::kBytes},
+    {"bool", FieldType::kBool},           {"int32", FieldType::kInt32},
+    {"int64", FieldType::kInt64},         {"float64", FieldType::kFloat64},
+    {"string", FieldType::kString},       {"bytes", FieldType::kBytes},
     {"timestamp", FieldType::kTimestamp}, {"uuid", FieldType::kUuid},
     {"json", FieldType::kJson},
 };
@@ -1094,6 +1069,32 @@ constexpr std::string_view kIdMember = "id";
 constexpr std::string_view kVersionPseudoField = "_version";
 // Words that @default(...) reads as something other than an enum value.
 constexpr std::string_view kReservedEnumValues[] = {"true", "false", "null", "now", "uuid"};
+
+// Type names of other languages, for "did you mean" when edit distance
+// finds nothing: `int` is not a typo of `int64`, but it means it.
+struct TypeAlias {
+  std::string_view alias;
+  std::string_view keyword;
+};
+constexpr TypeAlias kTypeAliases[] = {
+    {"int", "int64"},      {"integer", "int64"},  {"long", "int64"},   {"bigint", "int64"},
+    {"float", "float64"},  {"double", "float64"}, {"real", "float64"}, {"text", "string"},
+    {"str", "string"},     {"varchar", "string"}, {"boolean", "bool"}, {"datetime", "timestamp"},
+    {"date", "timestamp"}, {"blob", "bytes"},     {"binary", "bytes"}, {"object", "json"},
+};
+
+// " (did you mean 'int64'?)" for a known alias (any case), else "".
+std::string AliasHint(std::string_view name) {
+  for (const TypeAlias& a : kTypeAliases) {
+    if (a.alias.size() == name.size() &&
+        std::equal(name.begin(), name.end(), a.alias.begin(), [](char x, char y) {
+          return (x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x) == y;
+        })) {
+      return " (did you mean '" + std::string(a.keyword) + "'?)";
+    }
+  }
+  return "";
+}
 
 const BuiltinType* FindBuiltin(std::string_view name) {
   for (const BuiltinType& b : kBuiltinTypes) {
@@ -1222,10 +1223,11 @@ Status Resolver::DeclareTypes() {
   std::vector<Declaration> in_order;
   for (const EnumDecl& e : decl_.enums) in_order.push_back({&e.name, true});
   for (const EntityDecl& e : decl_.entities) in_order.push_back({&e.name, false});
-  std::stable_sort(in_order.begin(), in_order.end(), [](const Declaration& a, const Declaration& b) {
-    return std::pair(a.name->pos.line, a.name->pos.column) <
-           std::pair(b.name->pos.line, b.name->pos.column);
-  });
+  std::stable_sort(in_order.begin(), in_order.end(),
+                   [](const Declaration& a, const Declaration& b) {
+                     return std::pair(a.name->pos.line, a.name->pos.column) <
+                            std::pair(b.name->pos.line, b.name->pos.column);
+                   });
   std::unordered_map<std::string_view, Declaration> seen;
   for (const Declaration& d : in_order) {
     const std::string kind = d.is_enum ? "enum" : "entity";
@@ -1253,7 +1255,9 @@ Status Resolver::DeclareTypes() {
 }
 
 Status Resolver::CheckEnumValues(const EnumDecl& decl) {
-  if (decl.values.empty()) return diag_.At(decl.name.pos, "enum " + decl.name.text + " has no values");
+  if (decl.values.empty()) {
+    return diag_.At(decl.name.pos, "enum " + decl.name.text + " has no values");
+  }
   std::unordered_map<std::string_view, SourcePos> seen;
   for (const Name& v : decl.values) {
     for (std::string_view reserved : kReservedEnumValues) {
@@ -1296,8 +1300,8 @@ Status Resolver::ResolveEntity(const EntityDecl& decl, Entity* out) {
     auto [it, inserted] = names.emplace(m.name.text, m.name.pos);
     if (!inserted) {
       return diag_.At(m.name.pos, "duplicate field " + Quote(m.name.text) + " in entity " +
-                                      decl.name.text + " (first declared at " +
-                                      Where(it->second) + ")");
+                                      decl.name.text + " (first declared at " + Where(it->second) +
+                                      ")");
     }
     if (m.name.text == kIdMember) {
       ORMDB_RETURN_IF_ERROR(ResolveIdMember(m, out));
@@ -1384,7 +1388,9 @@ Status Resolver::ResolveFieldType(const MemberDecl& member, Field* out) {
     for (const BuiltinType& b : kBuiltinTypes) candidates.push_back(b.keyword);
     for (const EnumDecl& e : decl_.enums) candidates.push_back(e.name.text);
     for (const EntityDecl& e : decl_.entities) candidates.push_back(e.name.text);
-    return diag_.At(type.pos, "unknown type " + Quote(type.text) + DidYouMean(type.text, candidates));
+    std::string hint = DidYouMean(type.text, candidates);
+    if (hint.empty()) hint = AliasHint(type.text);
+    return diag_.At(type.pos, "unknown type " + Quote(type.text) + hint);
   }
   return Status::Ok();
 }
@@ -1441,8 +1447,8 @@ Status Resolver::CheckDefault(const EntityDecl& entity, const Field& field,
   const std::string described = DescribeField(entity.name.text, field);
   const std::string is_a = FieldIsA(entity.name.text, field);
   auto does_not_fit = [&](std::string_view literal_kind) {
-    return diag_.At(spec.pos, "a " + std::string(literal_kind) + " default does not fit " +
-                                  described);
+    return diag_.At(spec.pos,
+                    "a " + std::string(literal_kind) + " default does not fit " + described);
   };
   const FieldType type = field.type;
   switch (spec.kind) {
@@ -1470,7 +1476,8 @@ Status Resolver::CheckDefault(const EntityDecl& entity, const Field& field,
       const char* end = spec.text.data() + spec.text.size();
       auto [ptr, ec] = std::from_chars(spec.text.data(), end, value);
       if (ec != std::errc() || ptr != end || !std::isfinite(value)) {
-        return diag_.At(spec.pos, "default " + Shorten(spec.text) + " is out of range for " + described);
+        return diag_.At(spec.pos,
+                        "default " + Shorten(spec.text) + " is out of range for " + described);
       }
       return Status::Ok();
     }
@@ -1482,8 +1489,7 @@ Status Resolver::CheckDefault(const EntityDecl& entity, const Field& field,
       if (type != FieldType::kEnum) {
         std::string hint;
         if (TakesStringDefault(type)) hint = " (write \"" + Shorten(spec.text) + "\" for a string)";
-        return diag_.At(spec.pos,
-                        "a bare name is a default for enum fields only; " + is_a + hint);
+        return diag_.At(spec.pos, "a bare name is a default for enum fields only; " + is_a + hint);
       }
       const EnumDecl& e = *enums_.at(field.enum_name);
       std::vector<std::string_view> values;
@@ -1491,7 +1497,11 @@ Status Resolver::CheckDefault(const EntityDecl& entity, const Field& field,
         if (v.text == spec.text) return Status::Ok();
         values.push_back(v.text);
       }
-      return diag_.At(spec.pos, Quote(Shorten(spec.text)) + " is not a value of enum " + e.name.text +
+      // A string default is shown as a string: it may hold anything, even a line break.
+      const std::string shown = spec.kind == DefaultSpec::Kind::kString
+                                    ? QuoteString(Shorten(spec.text))
+                                    : Quote(spec.text);
+      return diag_.At(spec.pos, shown + " is not a value of enum " + e.name.text +
                                     DidYouMean(spec.text, values));
     }
   }
@@ -1513,12 +1523,13 @@ Status Resolver::CheckIntegerDefault(const EntityDecl& entity, const Field& fiel
   int64_t value = 0;
   const char* end = spec.text.data() + spec.text.size();
   auto [ptr, ec] = std::from_chars(spec.text.data(), end, value);
-  const bool fits = ec == std::errc() && ptr == end &&
-                    (field.type != FieldType::kInt32 ||
-                     (value >= std::numeric_limits<int32_t>::min() &&
-                      value <= std::numeric_limits<int32_t>::max()));
+  const bool fits =
+      ec == std::errc() && ptr == end &&
+      (field.type != FieldType::kInt32 || (value >= std::numeric_limits<int32_t>::min() &&
+                                           value <= std::numeric_limits<int32_t>::max()));
   if (!fits) {
-    return diag_.At(spec.pos, "default " + Shorten(spec.text) + " is out of range for " + described);
+    return diag_.At(spec.pos,
+                    "default " + Shorten(spec.text) + " is out of range for " + described);
   }
   return Status::Ok();
 }
@@ -1531,15 +1542,15 @@ Status Resolver::ResolveCollection(const EntityDecl& entity, const MemberDecl& m
   const Name& target = member.type.name;
   if (entities_.count(target.text) == 0) {
     if (FindBuiltin(target.text) != nullptr || target.text == kIdType) {
-      return diag_.At(target.pos, "a collection holds entities; " + Quote(target.text) +
-                                      " is a builtin type");
+      return diag_.At(target.pos,
+                      "a collection holds entities; " + Quote(target.text) + " is a builtin type");
     }
     if (enums_.count(target.text) != 0) {
-      return diag_.At(target.pos, "a collection holds entities; " + Quote(target.text) +
-                                      " is an enum");
+      return diag_.At(target.pos,
+                      "a collection holds entities; " + Quote(target.text) + " is an enum");
     }
-    return diag_.At(target.pos,
-                    "unknown entity " + Quote(target.text) + DidYouMean(target.text, EntityNames()));
+    return diag_.At(target.pos, "unknown entity " + Quote(target.text) +
+                                    DidYouMean(target.text, EntityNames()));
   }
   out->target = target.text;
   if (member.type.optional) {
@@ -1553,9 +1564,8 @@ Status Resolver::ResolveCollection(const EntityDecl& entity, const MemberDecl& m
       case AttrKind::kInverse:
       case AttrKind::kMany:
         if (relation != nullptr) {
-          return diag_.At(attr.pos, "collection " + qualified + " has both " +
-                                        relation->Written() + " and " + attr.Written() +
-                                        "; it takes one of them");
+          return diag_.At(attr.pos, "collection " + qualified + " has both " + relation->Written() +
+                                        " and " + attr.Written() + "; it takes one of them");
         }
         relation = &attr;
         break;
@@ -1568,8 +1578,8 @@ Status Resolver::ResolveCollection(const EntityDecl& entity, const MemberDecl& m
     }
   }
   if (relation == nullptr) {
-    return diag_.At(member.name.pos, "collection " + qualified +
-                                         " needs @inverse(field) or @many(relation)");
+    return diag_.At(member.name.pos,
+                    "collection " + qualified + " needs @inverse(field) or @many(relation)");
   }
   if (relation->spec->kind == AttrKind::kInverse) {
     out->kind = Collection::Kind::kInverse;
@@ -1592,8 +1602,8 @@ Status Resolver::ResolveIndexFields(const EntityDecl& decl, const EntityAttrDecl
       return diag_.At(n.pos, written + " cannot list 'id': every index already ends with the id");
     }
     if (index.collections.count(n.text) != 0) {
-      return diag_.At(n.pos, written + " cannot list collection " +
-                                 Qualified(entity.name, n.text) + ": a collection stores nothing");
+      return diag_.At(n.pos, written + " cannot list collection " + Qualified(entity.name, n.text) +
+                                 ": a collection stores nothing");
     }
     if (index.fields.count(n.text) == 0) {
       return diag_.At(n.pos, "entity " + entity.name + " has no field " + Quote(n.text) +
@@ -1675,11 +1685,9 @@ Status Resolver::CheckInverses(const Schema& schema) {
       if (field_it == target_members.fields.end()) {
         if (target_members.collections.count(coll.inverse_field) != 0) {
           return diag_.At(at, written + " must name a reference field of " + target.name + "; " +
-                                  Qualified(target.name, coll.inverse_field) +
-                                  " is a collection");
+                                  Qualified(target.name, coll.inverse_field) + " is a collection");
         }
-        return diag_.At(at, "entity " + target.name + " has no field " +
-                                Quote(coll.inverse_field) +
+        return diag_.At(at, "entity " + target.name + " has no field " + Quote(coll.inverse_field) +
                                 DidYouMean(coll.inverse_field, FieldNames(decl_.entities[t])));
       }
       const Field& field = target.fields[field_it->second];
@@ -1768,6 +1776,27 @@ std::string_view BuiltinTypeKeyword(FieldType type) {
   return "";
 }
 
+std::string QuoteString(std::string_view s) {
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    const auto simple = std::find_if(std::begin(kSimpleEscapes), std::end(kSimpleEscapes),
+                                     [c](const auto& e) { return e.second == c && c != '/'; });
+    if (simple != std::end(kSimpleEscapes)) {
+      out += '\\';
+      out += simple->first;
+    } else if (byte < 0x20) {
+      out += "\\u00";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 std::string_view OnDeleteKeyword(OnDelete action) {
   for (const OnDeleteSpec& spec : kOnDeleteActions) {
     if (spec.action == action) return spec.keyword;
@@ -1782,9 +1811,9 @@ Result<Schema> ParseSchema(std::string_view text, std::string_view file_name) {
                                " bytes; the limit is " + std::to_string(kMaxSchemaTextBytes));
   }
   if (size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos) {
-    return diag.At(PositionOf(text, bad),
-                   "invalid UTF-8 (byte " + HexByte(static_cast<unsigned char>(text[bad])) +
-                       "): schema text must be UTF-8");
+    return diag.At(PositionOf(text, bad), "invalid UTF-8 (byte " +
+                                              HexByte(static_cast<unsigned char>(text[bad])) +
+                                              "): schema text must be UTF-8");
   }
   SchemaDecl decl;
   ORMDB_RETURN_IF_ERROR(Parser(text, diag).Parse(&decl));

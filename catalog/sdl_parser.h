@@ -19,8 +19,9 @@
 // called `status`, `entity` or `string`. Strings are double-quoted with JSON
 // escapes. Comments are `// ...` and `/* ... */` (not nested). An `expr` is
 // kept verbatim (trimmed): the text between the parentheses, which must be
-// balanced outside "strings"; the catalog parses it. Attributes may continue
-// on the next line; members need a comma or a line break between them.
+// balanced outside "strings"; the catalog parses it. A field's name, ':' and
+// type stand on one line; its attributes may continue on the next lines.
+// Members need a comma or a line break between them.
 //
 // Resolution, after the whole text is parsed:
 //   - `id: id` (an int64 the database assigns) or `id: uuid` is required in
@@ -48,6 +49,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "catalog/schema.h"
@@ -77,6 +79,10 @@ Result<Schema> ParseSchema(std::string_view text, std::string_view file_name);
 // The schema-language keyword of a builtin type ("int32", "timestamp", ...).
 // REQUIRES: type is neither kEnum nor kRef.
 std::string_view BuiltinTypeKeyword(FieldType type);
+
+// The schema-language literal of a string: a JSON string ("a\"b"), with
+// control characters escaped and other UTF-8 kept as is.
+std::string QuoteString(std::string_view s);
 
 // "cascade", "restrict" or "set_null".
 std::string_view OnDeleteKeyword(OnDelete action);

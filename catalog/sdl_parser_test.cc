@@ -517,6 +517,8 @@ TEST(SdlParserTest, FindMethods) {
 
 TEST(SdlPrinterTest, RoundTrips) {
   const std::string_view schemas[] = {
+      "",
+      "// nothing but a comment\n",
       kBlogSchema,
       kKitchenSink,
       "entity A { id: id }",
@@ -550,7 +552,8 @@ TEST(SdlPrinterTest, SameDefinitionIgnoresPositionsOnly) {
 TEST(SdlParserTest, ErrorExamplesOfTheContract) {
   std::string blog(kBlogSchema);
   blog.replace(blog.find("author: User @on_delete"), 12, "author: Usr");
-  EXPECT_EQ(ErrorOf(blog, "blog.ormdb"), "blog.ormdb:17:11: unknown type 'Usr' (did you mean 'User'?)");
+  EXPECT_EQ(ErrorOf(blog, "blog.ormdb"),
+            "blog.ormdb:17:11: unknown type 'Usr' (did you mean 'User'?)");
   blog = kBlogSchema;
   blog.replace(blog.find("@inverse(author)"), 16, "@inverse(autor)");
   EXPECT_EQ(ErrorOf(blog, "blog.ormdb"),
@@ -564,7 +567,8 @@ TEST(SdlParserTest, Limits) {
 
   // Entity count: the limit itself is fine, one more is not.
   std::string many;
-  for (size_t i = 0; i < kMaxEntities; ++i) many += "entity E" + std::to_string(i) + " { id: id }\n";
+  for (size_t i = 0; i < kMaxEntities; ++i)
+    many += "entity E" + std::to_string(i) + " { id: id }\n";
   EXPECT_EQ(ErrorOf(many), "OK");
   many += "entity Extra { id: id }\n";
   EXPECT_EQ(ErrorOf(many), "t.ormdb:10001:1: too many entities: the limit is 10000");
@@ -644,14 +648,16 @@ class SchemaMutator {
   size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
 
   void MutateOnce(std::string* text) {
+    using std::string_view_literals::operator""sv;
     static constexpr std::string_view kTokens[] = {
-        "{",       "}",        "[",         "]",      "(",         ")",     ":",       ",",
-        "?",       "@",        "@@",        "\"",     "\\",        "/*",    "*/",      "//",
-        "\n",      " ",        "entity",    "enum",   "id",        "uuid",  "User",    "Post",
-        "@unique", "@index",   "@default(", "@check(", "@on_delete(set_null)", "@inverse(", "@many(",
-        "@@index(", "@@unique(", "@@check(", "-",     "1e999",     "007",   "\\u",     "\xff",
-        "\xc3\xa9", std::string_view("\0", 1), "\t", "null",   "now",       "true",  "[Post]",  "x: int32\n",
-    };
+        "{",          "}",       "[",        "]",         "(",       ")",
+        ":",          ",",       "?",        "@",         "@@",      "\"",
+        "\\",         "/*",      "*/",       "//",        "\n",      " ",
+        "\t",         "\0"sv,    "\xff",     "\xc3\xa9",  "-",       "1e999",
+        "007",        "\\u",     "entity",   "enum",      "id",      "uuid",
+        "User",       "Post",    "null",     "now",       "true",    "[Post]",
+        "x: int32\n", "@unique", "@index",   "@default(", "@check(", "@on_delete(set_null)",
+        "@inverse(",  "@many(",  "@@index(", "@@unique(", "@@check("};
     const size_t pos = text->empty() ? 0 : Pick(text->size() + 1);
     switch (Pick(6)) {
       case 0:  // insert a byte
@@ -667,7 +673,9 @@ class SchemaMutator {
         if (!text->empty()) (*text)[std::min(pos, text->size() - 1)] = static_cast<char>(Pick(256));
         break;
       case 4: {  // replace a byte with a token
-        if (!text->empty()) text->replace(std::min(pos, text->size() - 1), 1, kTokens[Pick(std::size(kTokens))]);
+        if (!text->empty()) {
+          text->replace(std::min(pos, text->size() - 1), 1, kTokens[Pick(std::size(kTokens))]);
+        }
         break;
       }
       default: {  // duplicate a line

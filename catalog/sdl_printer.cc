@@ -1,5 +1,8 @@
 #include "catalog/sdl_printer.h"
 
+#include <string_view>
+#include <unordered_map>
+
 #include "catalog/sdl_parser.h"
 
 namespace ormdb::catalog {
@@ -7,48 +10,26 @@ namespace {
 
 constexpr std::string_view kIndent = "  ";
 
-// A JSON string literal: the schema language's strings use JSON escapes.
-void AppendQuoted(std::string_view s, std::string* out) {
-  constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default: {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20) {
-          *out += "\\u00";
-          out->push_back(kHex[byte >> 4]);
-          out->push_back(kHex[byte & 0xF]);
-        } else {
-          out->push_back(c);
-        }
-      }
-    }
-  }
-  out->push_back('"');
-}
-
-void AppendDefault(const DefaultSpec& d, std::string* out) {
-  *out += " @default(";
+// The literal inside @default(...).
+std::string DefaultLiteral(const DefaultSpec& d) {
   switch (d.kind) {
-    case DefaultSpec::Kind::kNone:  // not called for kNone
-    case DefaultSpec::Kind::kNull: *out += "null"; break;
-    case DefaultSpec::Kind::kNow: *out += "now"; break;
-    case DefaultSpec::Kind::kUuid: *out += "uuid"; break;
-    case DefaultSpec::Kind::kBool: *out += d.text == "true" ? "true" : "false"; break;
-    case DefaultSpec::Kind::kString: AppendQuoted(d.text, out); break;
+    case DefaultSpec::Kind::kNow:
+      return "now";
+    case DefaultSpec::Kind::kUuid:
+      return "uuid";
+    case DefaultSpec::Kind::kBool:
+      return d.text == "true" ? "true" : "false";
+    case DefaultSpec::Kind::kString:
+      return QuoteString(d.text);
     case DefaultSpec::Kind::kInt:
     case DefaultSpec::Kind::kFloat:
-    case DefaultSpec::Kind::kIdent: *out += d.text; break;
+    case DefaultSpec::Kind::kIdent:
+      return d.text;  // as written
+    case DefaultSpec::Kind::kNone:
+    case DefaultSpec::Kind::kNull:
+      break;
   }
-  *out += ')';
+  return "null";
 }
 
 std::string TypeName(const Field& f) {
@@ -63,7 +44,9 @@ void AppendField(const Field& f, std::string* out) {
   if (f.optional) *out += '?';
   if (f.unique) *out += " @unique";
   if (f.indexed) *out += " @index";
-  if (f.default_value.kind != DefaultSpec::Kind::kNone) AppendDefault(f.default_value, out);
+  if (f.default_value.kind != DefaultSpec::Kind::kNone) {
+    *out += " @default(" + DefaultLiteral(f.default_value) + ")";
+  }
   if (!f.check.empty()) *out += " @check(" + f.check + ")";
   if (f.type == FieldType::kRef && f.on_delete_declared) {
     *out += " @on_delete(" + std::string(OnDeleteKeyword(f.on_delete)) + ")";
@@ -84,21 +67,28 @@ void AppendCollection(const Collection& c, std::string* out) {
 
 // True when the index is the one a field's @unique / @index declares (a field
 // with both declares one unique index); those print with the field.
-bool DeclaredByFieldAttribute(const Entity& e, const Index& index) {
+bool DeclaredByFieldAttribute(const std::unordered_map<std::string_view, const Field*>& fields,
+                              const Index& index) {
   if (index.automatic || index.fields.size() != 1) return false;
-  const Field* f = e.FindField(index.fields.front());
-  if (f == nullptr) return false;
-  return f->unique ? index.unique : (f->indexed && !index.unique);
+  auto it = fields.find(index.fields.front());
+  if (it == fields.end()) return false;
+  const Field& f = *it->second;
+  return f.unique ? index.unique : (f.indexed && !index.unique);
 }
 
 void AppendEntity(const Entity& e, std::string* out) {
   *out += "entity " + e.name + " {\n";
   *out += kIndent;
   *out += e.uuid_id ? "id: uuid\n" : "id: id\n";
-  for (const Field& f : e.fields) AppendField(f, out);
+  // By name, so that a huge entity does not print in quadratic time.
+  std::unordered_map<std::string_view, const Field*> fields;
+  for (const Field& f : e.fields) {
+    fields.emplace(f.name, &f);
+    AppendField(f, out);
+  }
   for (const Collection& c : e.collections) AppendCollection(c, out);
   for (const Index& index : e.indexes) {
-    if (index.automatic || DeclaredByFieldAttribute(e, index)) continue;
+    if (index.automatic || DeclaredByFieldAttribute(fields, index)) continue;
     *out += kIndent;
     *out += index.unique ? "@@unique(" : "@@index(";
     for (size_t i = 0; i < index.fields.size(); ++i) {
