@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/suggest.h"
+
 namespace ormdb::catalog {
 namespace {
 
