@@ -590,6 +590,10 @@ Status Catalog::BuildIndex(const std::string& entity, IndexId index, const Apply
     if (!committed.ok()) return committed.status();
     total += n;
     if (options.progress) options.progress("build index " + entity, total, total);
+    if (more && options.interrupt_build_after_rows && total >= options.interrupt_build_after_rows) {
+      return Unavailable("index build of " + entity + " interrupted after " +
+                         std::to_string(total) + " rows (it resumes at the next open)");
+    }
   }
   *rows = total;
   return Status::Ok();

@@ -43,6 +43,9 @@ struct ApplyOptions {
   // Rows per write transaction of a background index build. Small batches
   // keep the writer responsive to client transactions between them.
   size_t build_batch = 1000;
+  // Test seam: stop a background build (UNAVAILABLE) once this many rows are
+  // done, as a crash would; 0 = never. The build resumes at the next open.
+  uint64_t interrupt_build_after_rows = 0;
   // Called during long work: phase ("validate User", "build index User(email)"),
   // rows done, rows total (an estimate). May be empty.
   std::function<void(std::string_view phase, uint64_t done, uint64_t total)> progress;

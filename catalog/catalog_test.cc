@@ -378,6 +378,44 @@ entity User {
   }
 }
 
+TEST_F(CatalogTest, AnInterruptedIndexBuildResumesAtOpen) {
+  ASSERT_OK(Apply(kV1));
+  constexpr int kRows = 100;
+  for (int i = 1; i <= kRows; ++i)
+    PutUser(i, "u" + std::to_string(i), "n" + std::to_string(i), Value());
+  ApplyOptions o;
+  o.build_batch = 10;
+  o.interrupt_build_after_rows = 30;
+  auto r = catalog_->Apply(R"(
+entity User {
+  id: id
+  email: string @unique
+  name: string
+  age: int32?
+}
+)",
+                           o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable) << r.status().ToString();
+  // The schema change is committed; the index is still building.
+  EXPECT_EQ(catalog_->current()->number(), 2u);
+  EXPECT_FALSE(catalog_->current()->FindEntity("User")->indexes[0].ready);
+  // A write while it is building is indexed and checked against what is built.
+  PutUser(kRows + 1, "late", "late", Value());
+  Reopen();  // resumes and finishes the build
+  const IndexInfo& ix = catalog_->current()->FindEntity("User")->indexes[0];
+  EXPECT_TRUE(ix.ready);
+  EXPECT_EQ(ix.name, "User(email)");
+  for (int i = 1; i <= kRows; ++i) {
+    EXPECT_EQ(IndexLookup("User(email)", Value::String("u" + std::to_string(i))),
+              std::vector<RowId>{static_cast<RowId>(i)});
+  }
+  EXPECT_EQ(IndexLookup("User(email)", Value::String("late")), std::vector<RowId>{kRows + 1});
+  auto check = store_->Check();
+  ASSERT_OK(check);
+  EXPECT_TRUE(check->problems.empty());
+}
+
 TEST_F(CatalogTest, GradeCFailureChangesNothing) {
   ASSERT_OK(Apply(kV1));
   PutUser(1, "a", "A", Value::Int32(5));
