@@ -252,7 +252,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(storage::Store* store) {
   if (cur && !cur->building_indexes().empty()) {
     std::lock_guard apply_lock(c->apply_mu_);
     ApplyResult ignored;
-    ORMDB_RETURN_IF_ERROR(c->BuildIndexes(cur->number(), ApplyOptions{}, &ignored));
+    Status st = c->BuildIndexes(cur->number(), ApplyOptions{}, &ignored);
+    // A unique index that data written during its build violates has been
+    // dropped again (a new schema version says so in the history): the
+    // database opens on that schema.
+    if (!st.ok() && st.code() != ErrorCode::kConstraintViolation) return st;
   }
   return c;
 }

@@ -66,7 +66,7 @@ class CatalogTest : public ::testing::Test {
       for (const IndexInfo& ix : e->indexes) {
         bool any_null = false;
         ORMDB_RETURN_IF_ERROR(
-            txn.IndexInsert(ix.id, IndexKeyValues(*e, ix, row, &any_null), id, false));
+            txn.IndexInsert(ix.id, IndexKeyValues(*e, ix, row, &any_null), id, ix.unique));
       }
       return Status::Ok();
     }));
@@ -414,6 +414,43 @@ entity User {
   auto check = store_->Check();
   ASSERT_OK(check);
   EXPECT_TRUE(check->problems.empty());
+}
+
+// A duplicate written while a unique index is being built (so not caught by
+// the validation before the commit) fails the build, which then returns to
+// the previous schema; the database still opens.
+TEST_F(CatalogTest, ADuplicateWrittenDuringAUniqueBuildRevertsTheSchema) {
+  ASSERT_OK(Apply(kV1));
+  for (int i = 1; i <= 100; ++i) PutUser(i, "u" + std::to_string(i), "n", Value());
+  ApplyOptions o;
+  o.build_batch = 10;
+  o.interrupt_build_after_rows = 30;
+  const std::string unique_email = R"(
+entity User {
+  id: id
+  email: string @unique
+  name: string
+  age: int32?
+}
+)";
+  ASSERT_EQ(catalog_->Apply(unique_email, o).status().code(), ErrorCode::kUnavailable);
+  // Row 90 is not indexed yet, so this duplicate of its email gets in.
+  PutUser(101, "u90", "dup", Value());
+  Reopen();  // the resumed build finds the duplicate
+  auto s = catalog_->current();
+  EXPECT_EQ(s->number(), 3u);
+  ASSERT_EQ(s->FindEntity("User")->indexes.size(), 0u);
+  auto h = catalog_->History();
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[2].summary, "1 change: drop unique index User(email)");
+  // Fixing the data lets the same schema apply.
+  auto fixed = store_->Commit([&](storage::WriteTxn& txn) -> Status {
+    return txn.DeleteRow(s->FindEntity("User")->id, 101);
+  });
+  ASSERT_OK(fixed);
+  auto again = Apply(unique_email);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->indexes_built, 1u);
 }
 
 TEST_F(CatalogTest, GradeCFailureChangesNothing) {
