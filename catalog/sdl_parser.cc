@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/suggest.h"
+#include "common/utf8.h"
 
 namespace ormdb::catalog {
 namespace {
@@ -86,42 +87,6 @@ std::string DidYouMean(std::string_view name, const std::vector<std::string_view
 // UTF-8
 // ===========================================================================
 
-// Offset of the first byte that does not start a well-formed UTF-8 sequence
-// (overlong forms, surrogates and code points past U+10FFFF are malformed),
-// or npos when all of `s` is valid.
-size_t FindInvalidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length;
-    uint32_t cp, min;
-    if ((lead & 0xE0) == 0xC0) {
-      length = 2, cp = lead & 0x1F, min = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, cp = lead & 0x0F, min = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, cp = lead & 0x07, min = 0x10000;
-    } else {
-      return i;
-    }
-    if (s.size() - i < length) return i;
-    for (size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(s[i + k]);
-      if ((next & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (next & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += length;
-  }
-  return std::string_view::npos;
-}
-
-bool IsContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
-
 // The line and column of a byte offset (columns count code points).
 SourcePos PositionOf(std::string_view text, size_t offset) {
   SourcePos pos{1, 1};
@@ -134,29 +99,6 @@ SourcePos PositionOf(std::string_view text, size_t offset) {
     }
   }
   return pos;
-}
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-std::string HexByte(unsigned char c) {
-  constexpr char kDigits[] = "0123456789abcdef";
-  return std::string("0x") + kDigits[c >> 4] + kDigits[c & 0xF];
 }
 
 // ===========================================================================
@@ -502,7 +444,7 @@ Status Lexer::LexUnicodeEscape(SourcePos start, std::string* out) {
     if (low < 0xDC00 || low > 0xDFFF) return diag_.At(start, unpaired);
     cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
   }
-  AppendUtf8(cp, out);
+  AppendUtf8(out, cp);
   return Status::Ok();
 }
 

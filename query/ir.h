@@ -30,27 +30,27 @@ struct QueryPos {
 // A predicate expression. Paths go through to-one relations ("author.name").
 struct Expr {
   enum class Kind : uint8_t {
-    kLiteral,    // literal
-    kParam,      // name ($name in the text)
-    kPath,       // path
-    kCompare,    // op, children[0] op children[1]
-    kIn,         // children[0] in list (negated: not in)
-    kLike,       // children[0] like pattern (children[1], a string literal or param)
-    kIsNull,     // children[0] is null (negated: is not null)
-    kAnd,        // children (2 or more)
-    kOr,         // children (2 or more)
-    kNot,        // children[0]
+    kLiteral,  // literal
+    kParam,    // name ($name in the text)
+    kPath,     // path
+    kCompare,  // op, children[0] op children[1]
+    kIn,       // children[0] in list (negated: not in)
+    kLike,     // children[0] like pattern (children[1], a string literal or param)
+    kIsNull,   // children[0] is null (negated: is not null)
+    kAnd,      // children (2 or more)
+    kOr,       // children (2 or more)
+    kNot,      // children[0]
   };
   enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
 
   Kind kind = Kind::kLiteral;
   CompareOp op = CompareOp::kEq;
-  bool negated = false;             // not in, is not null
-  Json literal;                     // kLiteral (null, bool, number, string)
-  std::string name;                 // kParam
-  std::vector<std::string> path;    // kPath: ["author", "name"]
+  bool negated = false;           // not in, is not null
+  Json literal;                   // kLiteral (null, bool, number, string)
+  std::string name;               // kParam
+  std::vector<std::string> path;  // kPath: ["author", "name"]
   std::vector<std::unique_ptr<Expr>> children;
-  std::vector<Json> list;           // kIn: literals (or params as {"$param": name})
+  std::vector<Json> list;  // kIn: literals (or params as {"$param": name})
   QueryPos pos;
 };
 

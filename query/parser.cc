@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/suggest.h"
+#include "common/utf8.h"
 
 namespace ormdb::query {
 namespace {
@@ -26,8 +27,6 @@ namespace {
 // ===========================================================================
 
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-bool IsContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 // User-written text is echoed in messages; a megabyte of it is not.
 std::string Shorten(std::string_view s) {
@@ -105,48 +104,7 @@ bool EndsInLoneEscape(std::string_view pattern) {
 constexpr std::string_view kLoneEscapeMessage =
     "like pattern ends in an escape '\\' with nothing after it to escape";
 
-// The length of the well-formed UTF-8 sequence at s[i] (no overlong forms,
-// surrogates or code points past U+10FFFF), or 0 when there is none.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto lead = static_cast<unsigned char>(s[i]);
-  if (lead < 0x80) return 1;
-  size_t n;
-  unsigned lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    n = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    n = 3;
-    if (lead == 0xE0) lo = 0xA0;
-    if (lead == 0xED) hi = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    n = 4;
-    if (lead == 0xF0) lo = 0x90;
-    if (lead == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  const auto second = static_cast<unsigned char>(s[i + 1]);
-  if (second < lo || second > hi) return 0;
-  for (size_t k = 2; k < n; ++k) {
-    if (!IsContinuationByte(s[i + k])) return 0;
-  }
-  return n;
-}
-
-bool IsValidUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = Utf8SequenceLength(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
-std::string HexByte(unsigned char c) {
-  constexpr char kDigits[] = "0123456789abcdef";
-  return std::string("0x") + kDigits[c >> 4] + kDigits[c & 0xF];
-}
+bool IsValidUtf8(std::string_view s) { return FindInvalidUtf8(s) == std::string_view::npos; }
 
 std::string JoinPath(const std::vector<std::string>& path) {
   std::string out;
