@@ -379,7 +379,7 @@ Status Catalog::ValidateExisting(const CompiledSchema& next, const MigrationPlan
                           }
                           for (size_t i = 0; i < new_unique.size(); ++i) {
                             bool any_null = false;
-                            std::string key = IndexKeyValues(e, *new_unique[i], *row, &any_null);
+                            std::string key = IndexKeyValues(*new_unique[i], *row, &any_null);
                             if (any_null) continue;
                             auto [it, inserted] = seen[i].emplace(std::move(key), id);
                             if (!inserted) {
@@ -437,9 +437,9 @@ Result<ApplyResult> Catalog::ApplyLocked(std::string_view text, const ApplyOptio
   ORMDB_ASSIGN_OR_RETURN(Schema parsed, ParseSchema(text, options.file_name));
   std::shared_ptr<const CompiledSchema> prev = current();
   uint32_t number = prev ? prev->number() + 1 : 1;
-  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<CompiledSchema> next,
-                         CompiledSchema::Build(std::move(parsed), prev.get(), number, NowMicros(),
-                                               /*new_indexes_ready=*/false, options.file_name));
+  ORMDB_ASSIGN_OR_RETURN(
+      std::shared_ptr<CompiledSchema> next,
+      CompiledSchema::Build(std::move(parsed), prev.get(), number, NowMicros(), options.file_name));
   ApplyResult result;
   result.plan = DiffSchemas(prev.get(), *next);
   result.number = prev ? prev->number() : 0;
@@ -501,16 +501,15 @@ Status Catalog::BuildIndexes(uint32_t number, const ApplyOptions& options, Apply
       if (st.code() != ErrorCode::kConstraintViolation) return st;
       // Existing data or a concurrent write violates the new unique index:
       // return to the previous schema (the index is dropped again).
+      // (A build only runs for an entity that existed before, so there is
+      // a previous version.)
       auto prev = VersionByNumber(number - 1);
-      std::string back_text = prev ? PrintSchema(prev->schema()) : "";
+      if (!prev) return st;
       ApplyOptions revert;
       revert.file_name = "revert";
       revert.allow_destructive = true;
-      auto schema = ParseSchema(back_text, "revert");
-      if (schema.ok()) {
-        auto reverted = ApplyLocked(back_text, revert);
-        if (!reverted.ok()) return reverted.status().WithContext(st.message());
-      }
+      auto reverted = ApplyLocked(PrintSchema(prev->schema()), revert);
+      if (!reverted.ok()) return reverted.status().WithContext(st.message());
       return st.WithContext("the index build failed and the schema was reverted");
     }
     result->indexes_built++;
@@ -571,7 +570,7 @@ Status Catalog::BuildIndex(const std::string& entity, IndexId index, const Apply
               return false;
             }
             bool any_null = false;
-            std::string key = IndexKeyValues(*e, *ix, *row, &any_null);
+            std::string key = IndexKeyValues(*ix, *row, &any_null);
             auto has = txn.IndexHasCurrent(index, key, id);
             if (!has.ok()) {
               st = has.status();

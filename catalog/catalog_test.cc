@@ -66,7 +66,7 @@ class CatalogTest : public ::testing::Test {
       for (const IndexInfo& ix : e->indexes) {
         bool any_null = false;
         ORMDB_RETURN_IF_ERROR(
-            txn.IndexInsert(ix.id, IndexKeyValues(*e, ix, row, &any_null), id, ix.unique));
+            txn.IndexInsert(ix.id, IndexKeyValues(ix, row, &any_null), id, ix.unique));
       }
       return Status::Ok();
     }));
@@ -326,8 +326,8 @@ TEST_F(CatalogTest, GradeBIndexBuildConcurrentWithWritesYieldsACorrectIndex) {
                 ORMDB_RETURN_IF_ERROR(txn.PutRow(cur->id, i, bytes));
                 for (const IndexInfo& ix : cur->indexes) {
                   bool n = false;
-                  std::string kb = IndexKeyValues(*cur, ix, before, &n);
-                  std::string ka = IndexKeyValues(*cur, ix, after, &n);
+                  std::string kb = IndexKeyValues(ix, before, &n);
+                  std::string ka = IndexKeyValues(ix, after, &n);
                   if (kb == ka) continue;
                   Status rm = txn.IndexRemove(ix.id, kb, i);
                   if (!rm.ok() && !(rm.code() == ErrorCode::kNotFound && !ix.ready)) return rm;

@@ -211,9 +211,11 @@ Result<std::pair<const EdgeInfo*, bool>> CompiledSchema::FindRelation(
 
 std::vector<IndexId> CompiledSchema::building_indexes() const { return building_; }
 
-Result<std::shared_ptr<CompiledSchema>> CompiledSchema::Build(
-    Schema schema, const CompiledSchema* previous, uint32_t number, int64_t commit_time_micros,
-    bool new_indexes_ready, std::string_view file_name) {
+Result<std::shared_ptr<CompiledSchema>> CompiledSchema::Build(Schema schema,
+                                                              const CompiledSchema* previous,
+                                                              uint32_t number,
+                                                              int64_t commit_time_micros,
+                                                              std::string_view file_name) {
   auto out = std::make_shared<CompiledSchema>();
   out->number_ = number;
   IdCounters c = previous ? previous->counters_ : IdCounters{};
@@ -285,7 +287,7 @@ Result<std::shared_ptr<CompiledSchema>> CompiledSchema::Build(
         ix.id = IndexId(c.next_index++);
         // An index of a new entity starts empty and complete: every row it
         // will ever hold is written after this version and indexed then.
-        if (!new_indexes_ready && old_e) out->building_.push_back(ix.id);
+        if (old_e) out->building_.push_back(ix.id);
       }
     }
   }

@@ -143,14 +143,13 @@ class CompiledSchema {
   // also exist in `previous` keep their ids and columns; new ones take ids
   // from the previous counters. `commit_time_micros` is the time of the
   // version (for @default(now) backfills). Ready flags of indexes carried over
-  // from `previous` are kept; new indexes start not ready unless
-  // `new_indexes_ready` (an empty database needs no build).
+  // from `previous` are kept; a new index of an existing entity starts not
+  // ready (it is built in the background), one of a new entity is ready.
   // SCHEMA_ERROR when a default does not convert or a check does not parse
   // or names an unknown field (with file:line:col when positions are known).
   static Result<std::shared_ptr<CompiledSchema>> Build(Schema schema,
                                                        const CompiledSchema* previous,
                                                        uint32_t number, int64_t commit_time_micros,
-                                                       bool new_indexes_ready,
                                                        std::string_view file_name);
 
   // Rebuilds a stored version from its ids, columns and counters (see

@@ -113,9 +113,7 @@ Result<std::string> EncodeEntityRow(const EntityInfo& entity, uint32_t number,
   return storage::EncodeRow(number, entity.layout, columns);
 }
 
-std::string IndexKeyValues(const EntityInfo& entity, const IndexInfo& index, const DecodedRow& row,
-                           bool* any_null) {
-  (void)entity;
+std::string IndexKeyValues(const IndexInfo& index, const DecodedRow& row, bool* any_null) {
   std::string out;
   *any_null = false;
   if (index.id_index) {

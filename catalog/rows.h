@@ -51,8 +51,7 @@ bool ConvertStored(const Value& v, ValueType to, Value* out);
 // The encoded key values of `index` for a row (AppendKey of each field, in
 // index order). *any_null is set when a key field is null: such a row is
 // indexed but never clashes in a unique index (nulls are distinct).
-std::string IndexKeyValues(const EntityInfo& entity, const IndexInfo& index, const DecodedRow& row,
-                           bool* any_null);
+std::string IndexKeyValues(const IndexInfo& index, const DecodedRow& row, bool* any_null);
 
 // The row-level rules of the entity on decoded values: required fields are
 // set, enum values are declared values, every field and entity check passes

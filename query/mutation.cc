@@ -77,12 +77,11 @@ Status CheckOpShape(size_t i, const Json& op) {
     if (key == "values" || key == "set" || key == "key") ok = value.is_object();
     if (key == "if_version") ok = value.is_int() && value.as_int() >= 0;
     if (!ok) {
+      std::string expected = key == "if_version" ? "a non-negative integer"
+                             : key == "entity" || key == "relation" || key == "as" ? "a string"
+                                                                                   : "an object";
       return InvalidArgument(OpLabel(i) + " (" + std::string(shape->name) + "): \"" + key +
-                             "\" must be " +
-                             (key == "if_version"                    ? "a non-negative integer"
-                              : value.is_object() || key == "as"     ? "a string"
-                              : key == "entity" || key == "relation" ? "a string"
-                                                                     : "an object"));
+                             "\" must be " + expected);
     }
   }
   return Status::Ok();
@@ -231,10 +230,10 @@ class Executor {
     ORMDB_RETURN_IF_ERROR(txn_.PutRow(e.id, id, bytes));
     for (const IndexInfo& ix : e.indexes) {
       bool null_after = false;
-      std::string key_after = catalog::IndexKeyValues(e, ix, after, &null_after);
+      std::string key_after = catalog::IndexKeyValues(ix, after, &null_after);
       if (before) {
         bool null_before = false;
-        std::string key_before = catalog::IndexKeyValues(e, ix, *before, &null_before);
+        std::string key_before = catalog::IndexKeyValues(ix, *before, &null_before);
         if (key_before == key_after) continue;
         Status st = txn_.IndexRemove(ix.id, key_before, id);
         // A building index may not have reached this row yet.
@@ -317,7 +316,6 @@ class Executor {
       ORMDB_ASSIGN_OR_RETURN(id, txn_.AllocateId(e.id));
     }
     ORMDB_RETURN_IF_ERROR(WriteRow(e, id, nullptr, row));
-    last_row_ = std::move(row);
     return id;
   }
 
@@ -338,15 +336,23 @@ class Executor {
     return Status::Ok();
   }
 
-  Status Update(const Json& op, Json* out) {
-    ORMDB_ASSIGN_OR_RETURN(const EntityInfo* e, EntityOf(op));
+  // The existing row an update or delete names by "id", after its
+  // "if_version" check.
+  Result<RowId> Target(const EntityInfo& e, const Json& op, DecodedRow* row) {
     const Json& idj = *op.Find("id");
-    ORMDB_ASSIGN_OR_RETURN(RowId id, ResolveId(*e, idj, "id"));
-    ORMDB_ASSIGN_OR_RETURN(DecodedRow before, Require(*e, id, idj));
+    ORMDB_ASSIGN_OR_RETURN(RowId id, ResolveId(e, idj, "id"));
+    ORMDB_ASSIGN_OR_RETURN(*row, Require(e, id, idj));
     if (const Json* v = op.Find("if_version")) {
       ORMDB_RETURN_IF_ERROR(
-          txn_.CheckRowUnchangedSince(e->id, id, static_cast<Version>(v->as_int())));
+          txn_.CheckRowUnchangedSince(e.id, id, static_cast<Version>(v->as_int())));
     }
+    return id;
+  }
+
+  Status Update(const Json& op, Json* out) {
+    ORMDB_ASSIGN_OR_RETURN(const EntityInfo* e, EntityOf(op));
+    DecodedRow before;
+    ORMDB_ASSIGN_OR_RETURN(RowId id, Target(*e, op, &before));
     const Json& set = *op.Find("set");
     if (set.Find("id")) return InvalidArgument("\"set\" cannot change the id");
     DecodedRow after = before;
@@ -361,7 +367,7 @@ class Executor {
   Result<std::optional<RowId>> FindByKey(const EntityInfo& e, const IndexInfo& ix,
                                          const DecodedRow& probe) {
     bool any_null = false;
-    std::string encoded = catalog::IndexKeyValues(e, ix, probe, &any_null);
+    std::string encoded = catalog::IndexKeyValues(ix, probe, &any_null);
     if (any_null) return std::optional<RowId>();  // a null matches nothing
     std::optional<RowId> found;
     Status st;
@@ -369,7 +375,7 @@ class Executor {
       ORMDB_ASSIGN_OR_RETURN(auto row, Load(e, id));
       if (!row) return false;
       bool n = false;
-      return catalog::IndexKeyValues(e, ix, *row, &n) == encoded;
+      return catalog::IndexKeyValues(ix, *row, &n) == encoded;
     };
     if (ix.ready) {
       std::string part = storage::IndexValuePart(encoded, nullptr);
@@ -431,31 +437,20 @@ class Executor {
       DecodedRow after = before;
       ORMDB_RETURN_IF_ERROR(AssignFields(*e, values, &after, nullptr));
       ORMDB_RETURN_IF_ERROR(WriteRow(*e, id, &before, after));
-      out->Set("inserted", false);
     } else {
       Json merged = key;
       for (const auto& [k, v] : values.as_object()) merged.Set(k, v);
       ORMDB_ASSIGN_OR_RETURN(id, InsertRow(*e, merged));
-      out->Set("inserted", true);
     }
-    Json tmp = Json::Object();
-    ORMDB_RETURN_IF_ERROR(Finish(op, *e, id, &tmp));
-    Json result = Json::Object();
-    result.Set("id", *tmp.Find("id"));
-    result.Set("inserted", *out->Find("inserted"));
-    *out = std::move(result);
+    ORMDB_RETURN_IF_ERROR(Finish(op, *e, id, out));
+    out->Set("inserted", !match.has_value());
     return Status::Ok();
   }
 
   Status Delete(const Json& op, Json* out) {
     ORMDB_ASSIGN_OR_RETURN(const EntityInfo* e, EntityOf(op));
-    const Json& idj = *op.Find("id");
-    ORMDB_ASSIGN_OR_RETURN(RowId id, ResolveId(*e, idj, "id"));
-    ORMDB_ASSIGN_OR_RETURN(DecodedRow row, Require(*e, id, idj));
-    if (const Json* v = op.Find("if_version")) {
-      ORMDB_RETURN_IF_ERROR(
-          txn_.CheckRowUnchangedSince(e->id, id, static_cast<Version>(v->as_int())));
-    }
+    DecodedRow row;
+    ORMDB_ASSIGN_OR_RETURN(RowId id, Target(*e, op, &row));
     out->Set("id", ExternalId(*e, id, row));
     deleting_.clear();
     uint64_t cascaded = 0;
@@ -554,7 +549,7 @@ class Executor {
     }
     for (const IndexInfo& ix : e.indexes) {
       bool any_null = false;
-      Status st = txn_.IndexRemove(ix.id, catalog::IndexKeyValues(e, ix, *current, &any_null), id);
+      Status st = txn_.IndexRemove(ix.id, catalog::IndexKeyValues(ix, *current, &any_null), id);
       if (!st.ok() && !(st.code() == ErrorCode::kNotFound && !ix.ready)) return st;
     }
     return txn_.DeleteRow(e.id, id);
@@ -590,7 +585,6 @@ class Executor {
   MutationResult* result_;
   std::unordered_map<std::string, Ref> refs_;
   std::set<std::pair<uint32_t, RowId>> deleting_;
-  DecodedRow last_row_;
 };
 
 }  // namespace
