@@ -4,6 +4,7 @@
 // message"), 2 a usage error.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -134,10 +135,6 @@ int SchemaCommand(const Args& args) {
   if (sub == "apply") {
     if (args.positional.size() != 3) return Usage("schema apply needs one FILE");
     bool json = args.Has("json") || (args.Has("format") && args.options.at("format") == "json");
-    if (args.Has("format") && args.options.at("format") != "json" &&
-        args.options.at("format") != "text") {
-      return Usage("--format is text or json");
-    }
     auto text = ReadInput(args.positional[2]);
     if (!text.ok()) return Fail(text.status());
     auto db = OpenDb(args, /*create=*/true);
@@ -260,7 +257,29 @@ int StoreCommand(const Args& args) {
   return 0;
 }
 
+// The flags each command takes; any other given flag is a usage error, so
+// that nothing a user writes is silently ignored.
+std::optional<std::string> CheckFlags(const Args& args) {
+  std::string command = args.positional[0];
+  std::vector<std::string> allowed;
+  if (command == "schema" && args.positional.size() > 1) {
+    command += " " + args.positional[1];
+    if (args.positional[1] == "apply") allowed = {"dry-run", "allow-destructive", "format"};
+    if (args.positional[1] == "show") allowed = {"json", "format"};
+  }
+  for (const auto& [flag, value] : args.options) {
+    if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
+      return "--" + flag + " does not apply to " + command;
+    }
+    if (flag == "format" && value != "text" && value != "json") {
+      return "--format is text or json";
+    }
+  }
+  return std::nullopt;
+}
+
 int Run(const Args& args) {
+  if (auto problem = CheckFlags(args)) return Usage(*problem);
   const std::string& command = args.positional[0];
   const size_t n = args.positional.size();
   if (command == "schema") return SchemaCommand(args);

@@ -168,9 +168,14 @@ Result<Value> FieldValueFromText(std::string_view entity, const catalog::FieldIn
   using catalog::FieldType;
   if (text.empty()) return Value();
   switch (f.type) {
+    case FieldType::kTimestamp: {
+      // ISO-8601, or integer microseconds as in JSON.
+      auto j = ParseJson(text);
+      if (j.ok() && j->is_int()) return FieldValueFromJson(entity, f, *j);
+      return FieldValueFromJson(entity, f, Json(std::string(text)));
+    }
     case FieldType::kString:
     case FieldType::kBytes:
-    case FieldType::kTimestamp:
     case FieldType::kUuid:
     case FieldType::kEnum:
       return FieldValueFromJson(entity, f, Json(std::string(text)));
@@ -186,7 +191,6 @@ Result<Value> FieldValueFromText(std::string_view entity, const catalog::FieldIn
         return Refuse(entity, f, std::string(text),
                       "is not a " + std::string(ValueTypeName(f.physical)));
       }
-      if (f.type == FieldType::kTimestamp) return FieldValueFromJson(entity, f, *j);
       return FieldValueFromJson(entity, f, *j);
     }
   }

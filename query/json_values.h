@@ -32,7 +32,8 @@ Result<Value> FieldValueFromJson(std::string_view entity, const catalog::FieldIn
                                  const Json& j);
 
 // Parses a CSV cell (already unquoted) for field f: empty = null; numbers,
-// true/false, ISO timestamps, uuids, base64 bytes, JSON text for json fields.
+// true/false, timestamps (ISO-8601 or integer microseconds), uuids, base64
+// bytes, JSON text for json fields; then the rules of FieldValueFromJson.
 Result<Value> FieldValueFromText(std::string_view entity, const catalog::FieldInfo& f,
                                  std::string_view text);
 

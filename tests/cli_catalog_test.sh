@@ -172,6 +172,13 @@ expect "rows survive the migrations" 0 '^\{"id":2,"email":"user2@example.com","n
   -- "$ORMDB" --data "$D" get User 2
 
 # --- usage ------------------------------------------------------------------
+expect "a flag of another command is refused" 2 "--dry-run does not apply to get" \
+  -- "$ORMDB" --data "$D" get User 2 --dry-run
+expect "--format takes text or json" 2 "--format is text or json" \
+  -- "$ORMDB" --data "$D" schema show --format yaml
+expect "a CSV timestamp may be integer microseconds" 0 '"rows": 1' \
+  -- bash -c "printf 'id,email,name,created_at\n90001,csv@x,C,1714566600000000\n' > '$WORK/ts.csv' && '$ORMDB' --data '$D' import User '$WORK/ts.csv'"
+expect "and reads back as RFC 3339" 0 '"created_at":"2024-05-01T12:30:00Z"' -- "$ORMDB" --data "$D" get User 90001
 expect "get needs two arguments" 2 "get needs ENTITY and ID" -- "$ORMDB" --data "$D" get User
 expect "unknown entity" 1 "SCHEMA_ERROR: unknown entity 'Usr' \(did you mean 'User'\?\)" \
   -- "$ORMDB" --data "$D" export Usr
