@@ -286,7 +286,6 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
   storage::StoreOptions so;
   so.initial_map_size = options.initial_map_size;
   so.max_map_size = options.max_map_size;
-  so.sync_mode = options.durable ? storage::SyncMode::kDurable : storage::SyncMode::kNoSync;
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store,
                          storage::Store::Open(dir, so, options.create_if_missing));
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<catalog::Catalog> catalog,

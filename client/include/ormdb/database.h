@@ -38,9 +38,6 @@ struct OpenOptions {
   // LMDB map: the initial size and the ceiling it may grow to (bytes).
   size_t initial_map_size = size_t{64} << 20;
   size_t max_map_size = size_t{1} << 40;
-  // Durable commits (fsync per group commit). false trades the last
-  // transactions before a power loss for speed; the database stays consistent.
-  bool durable = true;
 };
 
 struct SchemaChange {
@@ -115,7 +112,8 @@ class Database {
   virtual Result<MutationResult> Mutate(std::string_view batch_json) = 0;
 
   // The row as a JSON object ("id" and every field), or nullopt when absent.
-  // `id` is the id as JSON text: 12 or "0b7c...-..." for uuid entities.
+  // `id` is the row's id: 12, or for a uuid entity its uuid, quoted as JSON
+  // or not.
   virtual Result<std::optional<std::string>> Get(std::string_view entity, std::string_view id) = 0;
 
   // Writes every row of an entity (one JSON object per line, id order), or
