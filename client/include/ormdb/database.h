@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "ormdb/fetch.h"
 
 namespace ormdb {
 
@@ -38,6 +39,11 @@ struct OpenOptions {
   // LMDB map: the initial size and the ceiling it may grow to (bytes).
   size_t initial_map_size = size_t{64} << 20;
   size_t max_map_size = size_t{1} << 40;
+  // The database's fetch budget: the default of every fetch, and the most a
+  // fetch may ask for (FetchOptions can only lower it).
+  FetchBudget budget;
+  // Compiled plans kept for reuse, keyed by query shape (0 disables the cache).
+  size_t plan_cache_entries = 1024;
 };
 
 struct SchemaChange {
@@ -84,6 +90,12 @@ struct ImportOptions {
   ProgressFn progress;
 };
 
+struct ExplainOptions {
+  bool analyze = false;  // run the query and report actual rows and times
+  bool json = false;     // JSON instead of text
+  FetchOptions fetch;
+};
+
 struct ImportReport {
   uint64_t rows = 0;  // rows (or links) written
   uint64_t version = 0;
@@ -127,6 +139,20 @@ class Database {
   // line fails with its line number and nothing is written.
   virtual Result<ImportReport> Import(std::string_view what, std::istream& in,
                                       const ImportOptions& options = {}) = 0;
+
+  // Runs a graph fetch (DESIGN.md §4): `query` is the text form, or the JSON
+  // IR when it starts with '{'. `params_json` is a JSON object binding the
+  // query's $params. Errors: INVALID_ARGUMENT (syntax with its position, a
+  // bad parameter, value or cursor), SCHEMA_ERROR (an unknown name, with a
+  // suggestion), BUDGET_EXCEEDED (OnExceed::kError), HISTORY_LOST (as_of or
+  // a cursor below retention).
+  virtual Result<std::unique_ptr<FetchResult>> Fetch(std::string_view query,
+                                                     std::string_view params_json = "{}",
+                                                     const FetchOptions& options = {}) = 0;
+  // The plan of a fetch, step by step, with the reason for each access path;
+  // with analyze, also what running it did (rows, batches, time, budget use).
+  virtual Result<std::string> Explain(std::string_view query, std::string_view params_json = "{}",
+                                      const ExplainOptions& options = {}) = 0;
 
   // The newest committed version.
   virtual uint64_t CurrentVersion() = 0;
