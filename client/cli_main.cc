@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "common/timestamp.h"
 #include "ormdb/database.h"
 #include "storage/store.h"
@@ -36,6 +37,11 @@ constexpr const char* kUsage =
     "                        ENTITY may be a relation: Post.tags\n"
     "  export ENTITY         every row as JSON lines, in id order (or Post.tags pairs)\n"
     "  get ENTITY ID         one row as JSON\n"
+    "  query 'TEXT'          run a graph fetch (TEXT, or - for stdin; JSON IR accepted)\n"
+    "        [--param NAME=VALUE]... [--as-of VERSION] [--format json|table|blocks]\n"
+    "        [--budget-entities N] [--budget-edges N] [--budget-depth N] [--budget-bytes N]\n"
+    "        [--on-exceed error|truncate]\n"
+    "  explain [--analyze] 'TEXT'   the plan of a fetch (same options; --format text|json)\n"
     "  stats                 versions, table sizes and map size\n"
     "  vacuum                remove history older than the retention horizon\n"
     "  check                 verify the storage invariants\n"
@@ -55,14 +61,20 @@ struct Args {
   std::string data = "./ormdb-data";
   std::vector<std::string> positional;
   std::map<std::string, std::string> options;  // --format json -> {"format": "json"}
+  std::vector<std::pair<std::string, std::string>> params;  // --param NAME=VALUE, in order
   bool Has(const std::string& flag) const { return options.count(flag) > 0; }
 };
 
 // Flags that take a value; every other flag is a switch.
-bool TakesValue(const std::string& flag) { return flag == "format" || flag == "data"; }
+bool TakesValue(const std::string& flag) {
+  return flag == "format" || flag == "data" || flag == "param" || flag == "as-of" ||
+         flag.rfind("budget-", 0) == 0 || flag == "on-exceed";
+}
 bool KnownFlag(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "dry-run" || flag == "allow-destructive" ||
-         flag == "json";
+         flag == "json" || flag == "param" || flag == "as-of" || flag == "budget-entities" ||
+         flag == "budget-edges" || flag == "budget-depth" || flag == "budget-bytes" ||
+         flag == "on-exceed" || flag == "analyze";
 }
 
 std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
@@ -85,6 +97,11 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
     if (!KnownFlag(flag)) return "unknown option --" + flag;
     if (flag == "data") {
       args->data = value;
+    } else if (flag == "param") {
+      size_t at = value.find('=');
+      if (at == std::string::npos || at == 0) return "--param needs NAME=VALUE";
+      args->params.emplace_back(value.substr(0, at), value.substr(at + 1));
+      args->options["param"] = "";
     } else {
       args->options[flag] = value;
     }
@@ -267,15 +284,112 @@ std::optional<std::string> CheckFlags(const Args& args) {
     if (args.positional[1] == "apply") allowed = {"dry-run", "allow-destructive", "format"};
     if (args.positional[1] == "show") allowed = {"json", "format"};
   }
+  const std::vector<std::string> fetch_flags = {
+      "param",        "as-of",        "format",       "budget-entities",
+      "budget-edges", "budget-depth", "budget-bytes", "on-exceed"};
+  if (command == "query") allowed = fetch_flags;
+  if (command == "explain") {
+    allowed = fetch_flags;
+    allowed.push_back("analyze");
+  }
   for (const auto& [flag, value] : args.options) {
     if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
       return "--" + flag + " does not apply to " + command;
     }
-    if (flag == "format" && value != "text" && value != "json") {
-      return "--format is text or json";
+    if (flag == "format") {
+      if (command == "query" && value != "json" && value != "table" && value != "blocks") {
+        return "--format is json, table or blocks";
+      }
+      if (command != "query" && value != "text" && value != "json") {
+        return "--format is text or json";
+      }
+    }
+    if (flag == "on-exceed" && value != "error" && value != "truncate") {
+      return "--on-exceed is error or truncate";
     }
   }
   return std::nullopt;
+}
+
+// A whole non-negative number, or nullopt.
+std::optional<uint64_t> ParseCount(const std::string& s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+// The fetch options and parameters of `query` and `explain`; a usage
+// problem in *problem.
+bool FetchArgs(const Args& args, ormdb::FetchOptions* o, std::string* params, std::string* problem) {
+  auto count = [&](const char* flag, std::optional<uint64_t>* out) {
+    auto it = args.options.find(flag);
+    if (it == args.options.end()) return true;
+    *out = ParseCount(it->second);
+    if (!*out) *problem = std::string("--") + flag + " needs a whole number, not '" + it->second + "'";
+    return out->has_value();
+  };
+  if (!count("as-of", &o->as_of) || !count("budget-entities", &o->max_entities) ||
+      !count("budget-edges", &o->max_edges) || !count("budget-depth", &o->max_depth) ||
+      !count("budget-bytes", &o->max_bytes)) {
+    return false;
+  }
+  if (auto it = args.options.find("on-exceed"); it != args.options.end()) {
+    o->on_exceed = it->second == "truncate" ? ormdb::OnExceed::kTruncate : ormdb::OnExceed::kError;
+  }
+  // --param name=value: the value as a JSON literal, else as a string.
+  ormdb::Json obj = ormdb::Json::Object();
+  for (const auto& [name, value] : args.params) {
+    if (obj.Find(name) != nullptr) {
+      *problem = "--param " + name + " given twice";
+      return false;
+    }
+    auto parsed = ormdb::ParseJson(value);
+    obj.Set(name, parsed.ok() && !parsed->is_array() && !parsed->is_object() ? std::move(*parsed)
+                                                                            : ormdb::Json(value));
+  }
+  *params = ormdb::ToJson(obj);
+  return true;
+}
+
+int FetchCommand(const Args& args) {
+  const std::string& command = args.positional[0];
+  if (args.positional.size() != 2) return Usage(command + " needs one query text (or - for stdin)");
+  ormdb::FetchOptions o;
+  std::string params, problem;
+  if (!FetchArgs(args, &o, &params, &problem)) return Usage(problem);
+  auto text = args.positional[1] == "-" ? ReadInput("-") : ormdb::Result<std::string>(args.positional[1]);
+  if (!text.ok()) return Fail(text.status());
+  auto db = OpenDb(args, false);
+  if (!db.ok()) return Fail(db.status());
+  std::string format = args.Has("format") ? args.options.at("format") : "";
+  if (command == "explain") {
+    ormdb::ExplainOptions e;
+    e.analyze = args.Has("analyze");
+    e.json = format == "json";
+    e.fetch = o;
+    auto r = (*db)->Explain(*text, params, e);
+    if (!r.ok()) return Fail(r.status());
+    std::fputs(r->c_str(), stdout);
+    if (e.json) std::fputs("\n", stdout);
+    return 0;
+  }
+  if (format.empty()) format = isatty(STDOUT_FILENO) ? "table" : "json";
+  auto r = (*db)->Fetch(*text, params, o);
+  if (!r.ok()) return Fail(r.status());
+  std::string out;
+  if (format == "json") {
+    out = (*r)->ToJson() + "\n";
+  } else if (format == "blocks") {
+    out = (*r)->ToBlocksJson() + "\n";
+  } else {
+    out = (*r)->ToTable();
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
 }
 
 int Run(const Args& args) {
@@ -284,6 +398,7 @@ int Run(const Args& args) {
   const size_t n = args.positional.size();
   if (command == "schema") return SchemaCommand(args);
   if (command == "stats" || command == "vacuum" || command == "check") return StoreCommand(args);
+  if (command == "query" || command == "explain") return FetchCommand(args);
   if (command == "mutate") {
     if (n != 2) return Usage("mutate needs one FILE (or - for stdin)");
     auto text = ReadInput(args.positional[1]);

@@ -6,6 +6,8 @@
 #include "catalog/schema_json.h"
 #include "common/json.h"
 #include "ormdb/database.h"
+#include "client/blocks_result.h"
+#include "query/fetch_engine.h"
 #include "query/import.h"
 #include "query/json_values.h"
 #include "query/mutation.h"
@@ -33,9 +35,14 @@ MigrationReport ToReport(const catalog::ApplyResult& r) {
 
 class EmbeddedDatabase final : public Database {
  public:
-  EmbeddedDatabase(std::unique_ptr<storage::Store> store, std::unique_ptr<catalog::Catalog> catalog)
-      : store_(std::move(store)), catalog_(std::move(catalog)) {}
+  EmbeddedDatabase(std::unique_ptr<storage::Store> store, std::unique_ptr<catalog::Catalog> catalog,
+                   const OpenOptions& options)
+      : store_(std::move(store)),
+        catalog_(std::move(catalog)),
+        fetch_(std::make_unique<query::FetchEngine>(store_.get(), catalog_.get(), options.budget,
+                                                    options.plan_cache_entries)) {}
   ~EmbeddedDatabase() override {
+    fetch_.reset();
     catalog_.reset();
     store_.reset();
   }
@@ -242,11 +249,23 @@ class EmbeddedDatabase final : public Database {
     return report;
   }
 
+  Result<std::unique_ptr<FetchResult>> Fetch(std::string_view query, std::string_view params_json,
+                                             const FetchOptions& options) override {
+    ORMDB_ASSIGN_OR_RETURN(auto blocks, fetch_->Fetch(query, params_json, options));
+    return MakeBlocksResult(std::move(blocks));
+  }
+
+  Result<std::string> Explain(std::string_view query, std::string_view params_json,
+                              const ExplainOptions& options) override {
+    return fetch_->Explain(query, params_json, options.fetch, options.analyze, options.json);
+  }
+
   uint64_t CurrentVersion() override { return store_->current_version(); }
 
  private:
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<query::FetchEngine> fetch_;
 };
 
 }  // namespace
@@ -290,7 +309,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
                          storage::Store::Open(dir, so, options.create_if_missing));
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<catalog::Catalog> catalog,
                          catalog::Catalog::Open(store.get()));
-  return std::unique_ptr<Database>(new EmbeddedDatabase(std::move(store), std::move(catalog)));
+  return std::unique_ptr<Database>(new EmbeddedDatabase(std::move(store), std::move(catalog), options));
 }
 
 }  // namespace ormdb

@@ -75,6 +75,7 @@ inline Status ConstraintViolation(std::string m) {
   return {ErrorCode::kConstraintViolation, std::move(m)};
 }
 inline Status Conflict(std::string m) { return {ErrorCode::kConflict, std::move(m)}; }
+inline Status BudgetExceeded(std::string m) { return {ErrorCode::kBudgetExceeded, std::move(m)}; }
 inline Status HistoryLost(std::string m) { return {ErrorCode::kHistoryLost, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) {
   return {ErrorCode::kResourceExhausted, std::move(m)};

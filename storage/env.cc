@@ -1,5 +1,7 @@
 #include "storage/env.h"
 
+#include "common/uuid.h"
+
 #include <fcntl.h>
 #include <lmdb.h>
 #include <sys/file.h>
@@ -140,7 +142,8 @@ Status Env::CreateTables() {
     rc = mdb_txn_commit(txn);
   else
     mdb_txn_abort(txn);
-  return rc == 0 ? Status::Ok() : LmdbError(rc, "write format record");
+  if (rc != 0) return LmdbError(rc, "write format record");
+  return LoadDatabaseId();
 }
 
 Status Env::OpenTables() {
@@ -183,7 +186,35 @@ Status Env::OpenTables() {
     // Format 1 is the first; an upgrade path is added with format 2.
     return Internal(what + "unknown on-disk format " + std::to_string(version));
   }
-  return Status::Ok();
+  return LoadDatabaseId();
+}
+
+Status Env::LoadDatabaseId() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) return LmdbError(rc, "read database id");
+  MDB_val key{4, const_cast<char*>("dbid")};
+  MDB_val val;
+  rc = mdb_get(txn, dbis_.meta, &key, &val);
+  if (rc == 0 && val.mv_size == 16) {
+    database_id_.assign(static_cast<const char*>(val.mv_data), 16);
+    mdb_txn_abort(txn);
+    return Status::Ok();
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    mdb_txn_abort(txn);
+    return LmdbError(rc, "read database id");
+  }
+  Uuid id = RandomUuidV4();
+  database_id_.assign(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+  MDB_val v{database_id_.size(), database_id_.data()};
+  rc = mdb_put(txn, dbis_.meta, &key, &v, 0);
+  if (rc == 0) {
+    rc = mdb_txn_commit(txn);
+  } else {
+    mdb_txn_abort(txn);
+  }
+  return rc == 0 ? Status::Ok() : LmdbError(rc, "write database id");
 }
 
 std::vector<std::pair<const char*, MDB_dbi*>> Env::Tables() {

@@ -56,6 +56,9 @@ class Env {
   const std::string& dir() const { return dir_; }
   const StoreOptions& options() const { return options_; }
   size_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
+  // 16 random bytes chosen when the data file was first opened by a build
+  // that knows them; they tell one database from another (cursor checksums).
+  const std::string& database_id() const { return database_id_; }
 
   // Doubles the map (capped at max_map_size). Takes resize_mutex exclusively,
   // so it waits for every live read transaction to end.
@@ -74,6 +77,8 @@ class Env {
   Status OpenLmdb(bool creating);
   Status CreateTables();
   Status OpenTables();
+  // Reads the database id, creating it when the file has none yet.
+  Status LoadDatabaseId();
   std::vector<std::pair<const char*, MDB_dbi*>> Tables();
 
   std::string dir_;
@@ -82,6 +87,7 @@ class Env {
   MDB_env* env_ = nullptr;
   Dbis dbis_;
   std::atomic<size_t> map_size_{0};
+  std::string database_id_;
   std::shared_timed_mutex resize_mutex_;
 };
 

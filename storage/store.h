@@ -144,6 +144,8 @@ class Store {
   StoreStats stats() const;
   Result<TableSizes> table_sizes();
   const std::string& dir() const { return env_->dir(); }
+  // 16 bytes that identify this database (see Env::database_id).
+  const std::string& database_id() const { return env_->database_id(); }
 
  private:
   struct Pending {

@@ -137,6 +137,8 @@ class FetchResult {
   // {"name": [...]}}}, "edges": {"posts": [[parent_row, child_row], ...]},
   // "roots": [row, ...], "next", "stats"}.
   virtual std::string ToBlocksJson() const = 0;
+  // The blocks as aligned text tables, one per entity type (`--format table`).
+  virtual std::string ToTable() const = 0;
 
  protected:
   friend class ResultObject;

@@ -1,0 +1,91 @@
+// The fetch compiler: resolves a parsed query (query/ir.h) against a schema
+// version, type-checks its predicates (docs/QUERIES.md, "Types"), lifts its
+// literals into slots and chooses an access path for every node from the
+// statistics, with the reason for each choice (EXPLAIN shows it).
+//
+// Cost model, in units of one row fetched and decoded:
+//   a seek (index or row lookup)       2
+//   an index entry or edge advanced    0.2
+//   a row fetched by id                1
+//   a row read by a sequential scan    0.6
+//   sorting n rows                     0.05 * n * log2(n)
+// Selectivity: equality on an index's leading field 1/distinct, equality on
+// a further field 0.1, a range 0.3, a like prefix 0.1, any other conjunct
+// 0.5. A plan is shared by every query of its shape, so a limit's value is
+// unknown when costing: costs assume 20 rows.
+//
+// Thread-safety: pure functions; Statistics is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "catalog/compiled_schema.h"
+#include "common/json.h"
+#include "common/status.h"
+#include "query/ir.h"
+#include "query/plan.h"
+#include "query/statistics.h"
+
+namespace ormdb::query {
+
+// Compiles `query`. INVALID_ARGUMENT for type errors and misuse (a to-one
+// include with arguments, a path through a to-many relation), SCHEMA_ERROR
+// for unknown names (with the nearest valid name), each with the position.
+Result<std::shared_ptr<Plan>> CompileFetch(const FetchQuery& query,
+                                           std::shared_ptr<const catalog::CompiledSchema> schema,
+                                           Statistics* stats);
+
+// One lifted literal of a query, in slot order (Slot::literal).
+struct LiteralRef {
+  const Json* value = nullptr;               // a comparison or like literal
+  const std::vector<Json>* list = nullptr;   // an in-list
+  int64_t limit = -1;                        // a limit
+  const std::string* after = nullptr;        // a cursor
+};
+// The literals of a query in the order the compiler numbers them. Two
+// queries with the same ShapeKey have lists of the same length and kinds.
+std::vector<LiteralRef> CollectLiterals(const FetchQuery& query);
+
+// A `like` pattern, compiled.
+class LikePattern {
+ public:
+  // REQUIRES: the pattern does not end in a lone backslash (the parser and
+  // the binder reject it).
+  explicit LikePattern(std::string_view pattern);
+  bool Matches(std::string_view s) const;
+  // The literal text every match starts with (up to the first wildcard).
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  struct Token {
+    enum class Kind : uint8_t { kText, kOne, kAny } kind;
+    std::string text;
+  };
+  std::vector<Token> tokens_;
+  std::string prefix_;
+};
+
+// The value of a slot for one run.
+struct BoundSlot {
+  Value value;                           // kValue
+  std::vector<Value> list;               // kList
+  std::shared_ptr<LikePattern> pattern;  // kPattern
+  int64_t limit = -1;                    // kLimit
+  std::string after;                     // kAfter
+};
+
+// Binds the slots of `plan` from the literals of `query` (same shape) and
+// `params` (a JSON object). INVALID_ARGUMENT for a missing or unused
+// parameter, or a value that does not convert (an enum value that is not
+// declared, a malformed timestamp or uuid), naming the field and position.
+Result<std::vector<BoundSlot>> BindSlots(const Plan& plan, const FetchQuery& query,
+                                         const Json& params);
+
+// Converts a JSON value to a predicate value of `domain` (numbers as Int64 or
+// Float64). `subject` names the field for messages.
+Result<Value> ConvertForDomain(const Json& v, Domain domain, const catalog::Enum* enum_def,
+                               std::string_view subject);
+
+}  // namespace ormdb::query

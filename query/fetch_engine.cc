@@ -1,0 +1,218 @@
+#include "query/fetch_engine.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "query/explain.h"
+#include "query/parser.h"
+
+namespace ormdb::query {
+namespace {
+
+// The compiler refuses a plan whose estimate passes a limit this many times.
+constexpr double kEstimateMargin = 10;
+
+Result<FetchQuery> ParseAny(std::string_view text) {
+  size_t i = text.find_first_not_of(" \t\r\n");
+  if (i != std::string_view::npos && text[i] == '{') {
+    JsonLimits limits;
+    limits.max_depth = kMaxJsonIrDepth;
+    limits.max_text_size = kMaxQueryTextBytes;
+    auto doc = ParseJson(text, limits);
+    if (!doc.ok()) return InvalidArgument("query: " + doc.status().message());
+    return ParseFetchJson(*doc);
+  }
+  return ParseFetchText(text);
+}
+
+}  // namespace
+
+FetchEngine::FetchEngine(storage::Store* store, catalog::Catalog* catalog, FetchBudget budget,
+                         size_t cache_entries)
+    : store_(store),
+      catalog_(catalog),
+      budget_(budget),
+      cache_capacity_(cache_entries),
+      stats_(store, catalog) {}
+
+Result<FetchBudget> FetchEngine::EffectiveBudget(const FetchOptions& o) const {
+  FetchBudget b = budget_;
+  auto lower = [](std::string_view name, const std::optional<uint64_t>& asked,
+                  uint64_t* limit) -> Status {
+    if (!asked) return Status::Ok();
+    if (*asked > *limit) {
+      return InvalidArgument("budget " + std::string(name) + " " + std::to_string(*asked) +
+                             " is above the database's limit of " + std::to_string(*limit) +
+                             ": a fetch may only lower its budget");
+    }
+    *limit = *asked;
+    return Status::Ok();
+  };
+  ORMDB_RETURN_IF_ERROR(lower("entities", o.max_entities, &b.max_entities));
+  ORMDB_RETURN_IF_ERROR(lower("edges", o.max_edges, &b.max_edges));
+  ORMDB_RETURN_IF_ERROR(lower("depth", o.max_depth, &b.max_depth));
+  ORMDB_RETURN_IF_ERROR(lower("bytes", o.max_bytes, &b.max_bytes));
+  if (o.on_exceed) b.on_exceed = *o.on_exceed;
+  return b;
+}
+
+Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
+    const FetchQuery& q, std::shared_ptr<const catalog::CompiledSchema> schema, bool* hit) {
+  *hit = false;
+  std::string key = std::to_string(schema->number()) + "\n" + ShapeKey(q);
+  if (cache_capacity_ > 0) {
+    std::shared_ptr<const Plan> plan;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto it = cache_.find(key);
+      if (it != cache_.end()) {
+        lru_.splice(lru_.begin(), lru_, it->second);
+        plan = it->second->second;
+      }
+    }
+    if (plan) {
+      bool fresh = true;
+      for (auto [entity, assumed] : plan->assumed_rows) {
+        ORMDB_ASSIGN_OR_RETURN(uint64_t now, stats_.Rows(entity));
+        uint64_t hi = std::max(now, assumed), lo = std::min(now, assumed);
+        if (hi > 64 && hi > 2 * lo) fresh = false;
+      }
+      if (fresh) {
+        std::lock_guard<std::mutex> lock(cache_mu_);
+        ++hits_;
+        *hit = true;
+        return plan;
+      }
+    }
+  }
+  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<Plan> compiled, CompileFetch(q, schema, &stats_));
+  compiled->shape_key = key.substr(key.find('\n') + 1);
+  std::shared_ptr<const Plan> plan = std::move(compiled);
+  if (cache_capacity_ > 0) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    ++misses_;
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      it->second->second = plan;
+      lru_.splice(lru_.begin(), lru_, it->second);
+    } else {
+      lru_.emplace_front(key, plan);
+      cache_[key] = lru_.begin();
+      while (lru_.size() > cache_capacity_) {
+        cache_.erase(lru_.back().first);
+        lru_.pop_back();
+      }
+    }
+  }
+  return plan;
+}
+
+Status FetchEngine::CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& b) const {
+  if (b.on_exceed != OnExceed::kError) return Status::Ok();
+  for (const Node& n : plan.nodes) {
+    if (static_cast<uint64_t>(n.depth) > b.max_depth) {
+      return BudgetExceeded("budget exceeded: depth " + std::to_string(n.depth) +
+                            " is over the limit of " + std::to_string(b.max_depth) + " at " +
+                            n.path);
+    }
+  }
+  auto over = [&](double est, uint64_t limit, std::string_view what) -> Status {
+    if (est > kEstimateMargin * static_cast<double>(limit) && est >= 1) {
+      return BudgetExceeded("budget exceeded before running: the plan is estimated at " +
+                            std::to_string(static_cast<uint64_t>(std::llround(est))) + " " +
+                            std::string(what) + ", more than ten times the limit of " +
+                            std::to_string(limit) + " (add a limit, a narrower where, or " +
+                            "on_exceed truncate)");
+    }
+    return Status::Ok();
+  };
+  ORMDB_RETURN_IF_ERROR(over(plan.est_entities, b.max_entities, "entities"));
+  ORMDB_RETURN_IF_ERROR(over(plan.est_edges, b.max_edges, "edges"));
+  return Status::Ok();
+}
+
+Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
+                                                   std::string_view params_json,
+                                                   const FetchOptions& options) {
+  Prepared p;
+  ORMDB_ASSIGN_OR_RETURN(p.query, ParseAny(text));
+  Json params = Json::Object();
+  if (!params_json.empty()) {
+    auto parsed = ParseJson(params_json);
+    if (!parsed.ok()) return InvalidArgument("parameters: " + parsed.status().message());
+    params = std::move(*parsed);
+    if (!params.is_object()) return InvalidArgument("parameters must be a JSON object");
+  }
+  ORMDB_ASSIGN_OR_RETURN(p.budget, EffectiveBudget(options));
+  auto schema = catalog_->current();
+  if (!schema) return SchemaError("no schema has been applied");
+  ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, schema, &p.cache_hit));
+  ORMDB_ASSIGN_OR_RETURN(p.slots, BindSlots(*p.plan, p.query, params));
+  ORMDB_ASSIGN_OR_RETURN(Version cursor_version,
+                         CursorVersion(*p.plan, p.slots, store_->database_id()));
+  if (cursor_version != 0 && options.as_of && *options.as_of != cursor_version) {
+    return InvalidArgument("invalid cursor: it reads version " + std::to_string(cursor_version) +
+                           " but as_of asks for " + std::to_string(*options.as_of));
+  }
+  Version current = store_->current_version();
+  p.snapshot = cursor_version != 0 ? cursor_version : options.as_of.value_or(current);
+  if (p.snapshot != current) {
+    // A past snapshot is read with the schema current at that version.
+    std::shared_ptr<const catalog::CompiledSchema> then;
+    {
+      ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(p.snapshot));
+      ORMDB_ASSIGN_OR_RETURN(then, catalog_->SchemaIn(*txn));
+    }
+    if (then->number() != schema->number()) {
+      ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, then, &p.cache_hit));
+      ORMDB_ASSIGN_OR_RETURN(p.slots, BindSlots(*p.plan, p.query, params));
+    }
+  }
+  ORMDB_RETURN_IF_ERROR(CheckPlanAgainstBudget(*p.plan, p.budget));
+  return p;
+}
+
+Result<std::shared_ptr<ResultBlocks>> FetchEngine::Execute(const Prepared& p,
+                                                           std::vector<NodeStats>* stats) {
+  ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(p.snapshot));
+  ExecOptions eo;
+  eo.budget = p.budget;
+  eo.secret = store_->database_id();
+  catalog::LayoutLookup layouts = catalog_->layouts();
+  return ExecutePlan(p.plan, p.slots, *txn, layouts, eo, stats);
+}
+
+Result<std::shared_ptr<ResultBlocks>> FetchEngine::Fetch(std::string_view query,
+                                                         std::string_view params_json,
+                                                         const FetchOptions& options) {
+  ORMDB_ASSIGN_OR_RETURN(Prepared p, Prepare(query, params_json, options));
+  return Execute(p, nullptr);
+}
+
+Result<std::string> FetchEngine::Explain(std::string_view query, std::string_view params_json,
+                                         const FetchOptions& options, bool analyze, bool json) {
+  ORMDB_ASSIGN_OR_RETURN(Prepared p, Prepare(query, params_json, options));
+  ExplainInput in;
+  in.plan = p.plan.get();
+  in.cache_hit = p.cache_hit;
+  in.snapshot = p.snapshot;
+  in.budget = p.budget;
+  std::vector<NodeStats> stats;
+  std::shared_ptr<ResultBlocks> result;
+  if (analyze) {
+    auto start = std::chrono::steady_clock::now();
+    ORMDB_ASSIGN_OR_RETURN(result, Execute(p, &stats));
+    in.total_micros =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    in.stats = &stats;
+    in.result = result.get();
+  }
+  return json ? ExplainJson(in) : ExplainText(in);
+}
+
+PlanCacheStats FetchEngine::cache_stats() {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  return PlanCacheStats{hits_, misses_, static_cast<uint64_t>(lru_.size())};
+}
+
+}  // namespace ormdb::query

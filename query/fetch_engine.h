@@ -1,0 +1,90 @@
+// The fetch engine: the path of a graph fetch from text to result blocks.
+//
+//   parse (query/parser) -> plan cache lookup by (schema version, ShapeKey)
+//   -> compile on a miss (query/compiler, reading query/statistics)
+//   -> bind literals and $params -> choose the snapshot (as_of, cursors)
+//   -> budget checks on the plan -> execute (query/executor) -> blocks
+//
+// The plan cache holds plans by shape, so a query with new literal values
+// reuses its shape's plan with the new values bound. A schema change makes
+// old entries unreachable (the schema version is part of the key); a plan
+// whose assumed row counts drifted by more than a factor of two is
+// recompiled.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "catalog/catalog.h"
+#include "ormdb/fetch.h"
+#include "query/executor.h"
+#include "query/plan.h"
+#include "query/result_blocks.h"
+#include "query/statistics.h"
+#include "storage/store.h"
+
+namespace ormdb::query {
+
+struct PlanCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t entries = 0;
+};
+
+class FetchEngine {
+ public:
+  // `budget` is the database's budget: the default and the ceiling of every
+  // fetch. `cache_entries` = 0 disables the plan cache.
+  FetchEngine(storage::Store* store, catalog::Catalog* catalog, FetchBudget budget,
+              size_t cache_entries);
+
+  // Runs a fetch (the text form, or the JSON IR when it starts with '{').
+  Result<std::shared_ptr<ResultBlocks>> Fetch(std::string_view query, std::string_view params_json,
+                                              const FetchOptions& options);
+
+  // The plan as text or JSON; with analyze, the fetch is run and each step
+  // reports what it did.
+  Result<std::string> Explain(std::string_view query, std::string_view params_json,
+                              const FetchOptions& options, bool analyze, bool json);
+
+  PlanCacheStats cache_stats();
+  Statistics& statistics() { return stats_; }
+
+ private:
+  struct Prepared {
+    FetchQuery query;
+    std::shared_ptr<const Plan> plan;
+    std::vector<BoundSlot> slots;
+    Version snapshot = 0;
+    FetchBudget budget;
+    bool cache_hit = false;
+  };
+  Result<Prepared> Prepare(std::string_view query, std::string_view params_json,
+                           const FetchOptions& options);
+  Result<std::shared_ptr<const Plan>> PlanFor(const FetchQuery& q,
+                                              std::shared_ptr<const catalog::CompiledSchema> schema,
+                                              bool* hit);
+  Result<FetchBudget> EffectiveBudget(const FetchOptions& options) const;
+  Status CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& budget) const;
+  Result<std::shared_ptr<ResultBlocks>> Execute(const Prepared& p, std::vector<NodeStats>* stats);
+
+  storage::Store* store_;
+  catalog::Catalog* catalog_;
+  FetchBudget budget_;
+  size_t cache_capacity_;
+  Statistics stats_;
+
+  std::mutex cache_mu_;
+  // LRU: most recent at the front.
+  std::list<std::pair<std::string, std::shared_ptr<const Plan>>> lru_;  // GUARDED_BY(cache_mu_)
+  std::unordered_map<std::string, decltype(lru_)::iterator> cache_;    // GUARDED_BY(cache_mu_)
+  uint64_t hits_ = 0, misses_ = 0;                                      // GUARDED_BY(cache_mu_)
+};
+
+}  // namespace ormdb::query

@@ -1,0 +1,158 @@
+// A compiled graph fetch: the query resolved against one schema version, its
+// literals lifted into slots, and an access path chosen for every step from
+// the statistics. A Plan depends on the query's shape only (ShapeKey), never
+// on its literal values, so the plan cache can reuse it for every query of
+// that shape; the values are bound per run (query/binder.h).
+//
+// Nodes are the root (node 0) and the includes in pre-order; the executor
+// runs them breadth first, level by level.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "catalog/compiled_schema.h"
+#include "common/ids.h"
+#include "common/value.h"
+#include "query/ir.h"
+#include "storage/txn.h"
+
+namespace ormdb::query {
+
+// What a predicate operand compares as. Values of a domain compare with each
+// other (numbers across int32, int64 and float64).
+enum class Domain : uint8_t { kNumber, kString, kBool, kTimestamp, kUuid, kBytes, kJson };
+std::string_view DomainName(Domain d);
+
+// A field, `id` or `_version` of an entity, possibly reached through to-one
+// references ("author.name").
+struct BoundPath {
+  enum class Terminal : uint8_t { kField, kId, kVersion };
+  std::vector<const catalog::EntityInfo*> entities;  // entities[0] is the node's entity
+  std::vector<size_t> hops;                           // reference fields, one per hop
+  Terminal terminal = Terminal::kField;
+  size_t field = 0;  // kField: position in entities.back()->fields
+  Domain domain = Domain::kNumber;
+  const catalog::Enum* enum_def = nullptr;  // enum fields
+  std::string text;                         // "author.name"
+  ValueType key_type = ValueType::kInt64;   // the type its values have (for cursor keys)
+};
+
+// A literal or parameter, bound when the plan runs.
+struct Slot {
+  enum class Kind : uint8_t { kValue, kList, kPattern, kLimit, kAfter };
+  Kind kind = Kind::kValue;
+  std::string param;        // bound from $param (kValue, kPattern); empty for a literal
+  int literal = -1;         // ordinal among the query's literals (CollectLiterals)
+  Domain domain = Domain::kNumber;          // kValue, kList: what the value converts to
+  const catalog::Enum* enum_def = nullptr;  // for enum checks
+  std::string subject;                      // "Post.status" for messages
+  QueryPos pos;
+};
+
+struct CExpr {
+  enum class Kind : uint8_t { kPath, kSlot, kCompare, kIn, kLike, kIsNull, kAnd, kOr, kNot };
+  Kind kind = Kind::kPath;
+  Expr::CompareOp op = Expr::CompareOp::kEq;
+  bool negated = false;
+  int path = -1;  // kPath: into Node::paths
+  int slot = -1;  // kSlot; kIn: the list; kLike: the pattern
+  std::vector<CExpr> children;
+};
+
+struct OrderPlan {
+  int path = -1;  // into Node::paths
+  bool descending = false;
+};
+
+// How a node finds its rows.
+enum class Access : uint8_t {
+  kIdLookup,        // root: `id == x` or `id in [..]`
+  kUniqueLookup,    // root: equality on every field of a unique index
+  kIndexRange,      // root: an index range (equality prefix, then a range or order)
+  kScan,            // root: every row in id order, filtered
+  kRefLookup,       // to-one: batched lookups of the referenced rows
+  kChildIndex,      // to-many inverse: per parent, a range of an index on the reference
+  kChildScanHash,   // to-many inverse: one scan of the children, hashed by parent
+  kEdgeRange,       // many-to-many: per parent, the edge range, then batched lookups
+};
+std::string_view AccessName(Access a);
+
+// An index range: `eq` leading fields fixed (by slots, or for kChildIndex the
+// first by the parent id), then optionally a range or a like prefix on the
+// next field, scanned in `backward` or forward order.
+struct IndexRangePlan {
+  const catalog::IndexInfo* index = nullptr;
+  std::vector<int> eq_slots;  // one per fixed leading field (kChildIndex: first is -1, the parent)
+  int lower_slot = -1, upper_slot = -1;
+  bool lower_inclusive = true, upper_inclusive = true;
+  int like_slot = -1;
+  bool backward = false;
+  // Leading order keys the scan order provides; with a limit the scan stops
+  // early once enough rows passed the filter.
+  size_t order_covered = 0;
+};
+
+// One item of an object in the result, in selection order.
+struct OutputItem {
+  enum class Kind : uint8_t { kId, kVersion, kField, kInclude };
+  Kind kind = Kind::kField;
+  std::string name;
+  size_t field = 0;  // kField
+  int child = -1;    // kInclude: the child node
+};
+
+struct Node {
+  enum class Kind : uint8_t { kRoot, kToOne, kInverse, kMany };
+  Kind kind = Kind::kRoot;
+  int parent = -1;
+  int depth = 0;
+  std::string path;      // "User", "User.posts", "User.posts.comments"
+  std::string relation;  // the include's name in its parent ("posts")
+  const catalog::EntityInfo* entity = nullptr;
+  size_t ref_field = 0;  // kToOne: the parent's field; kInverse: the child's field
+  RelationId edge{0};    // kMany
+  bool edge_forward = true;
+
+  std::vector<BoundPath> paths;
+  bool has_where = false;
+  CExpr where;
+  std::vector<OrderPlan> order;  // without the implicit id tie-break
+  bool order_is_id_only = true;  // no keys, or only `id`
+  int limit_slot = -1;
+  int after_slot = -1;
+  uint64_t cursor_shape = 0;
+  std::vector<ValueType> cursor_key_types;
+
+  std::vector<OutputItem> items;
+  std::vector<int> children;
+
+  Access access = Access::kScan;
+  std::vector<int> id_slots;  // kIdLookup: one value slot or one list slot
+  IndexRangePlan range;
+  std::string reason;  // why this access path
+
+  // Estimates: rows per parent (the root: rows) before the limit, the rows
+  // this node returns in all, and the rows its access path reads.
+  double est_rows_per_parent = 0;
+  double est_rows = 0;
+  double est_examined = 0;
+  double est_cost = 0;
+};
+
+struct Plan {
+  std::shared_ptr<const catalog::CompiledSchema> schema;
+  std::string shape_key;
+  std::vector<Node> nodes;
+  std::vector<Slot> slots;
+  int max_depth = 0;
+  double est_entities = 0;
+  double est_edges = 0;
+  // Row counts the plan's choices assumed, per entity; the cache recompiles
+  // when one has drifted by more than a factor of two.
+  std::vector<std::pair<EntityTypeId, uint64_t>> assumed_rows;
+};
+
+}  // namespace ormdb::query

@@ -1,0 +1,89 @@
+// The declarative graph-fetch test suite: parser and runner of the .test
+// files under tests/fetch (format: tests/fetch/README.md).
+//
+// The runner talks to the database only through the public ormdb::Database
+// interface (ApplySchema, Mutate, Fetch, Explain, CurrentVersion), so the
+// same files can run against the embedded engine and, later, against a
+// remote Database over the network: the caller supplies `open_db`.
+//
+// Failures are reported as gtest failures located at the failing case's
+// file:line, with the query, the expected and the actual result.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "ormdb/database.h"
+#include "ormdb/fetch.h"
+
+namespace ormdb::fetch_suite {
+
+// One step of a suite file. Steps run in file order on one database.
+struct SuiteCase {
+  enum class Kind {
+    kSchema,   // apply `body` (schema text); must succeed
+    kMutate,   // apply `body` (a mutation batch); must succeed, or fail with error_code
+    kQuery,    // fetch `body`; compare with expected_json or the expected error
+    kExplain,  // explain `body`; the text must contain each of `contains`
+  };
+  Kind kind = Kind::kQuery;
+  std::string file;  // the suite file
+  int line = 0;      // the line of the step's directive
+  std::string body;  // schema text, mutation JSON, or query text (JSON IR when it starts with '{')
+  std::string schema_name;  // `schema NAME`: the file NAME.ormdb it was read from
+
+  // kQuery / kExplain options.
+  std::string params_json = "{}";
+  FetchOptions options;
+  bool analyze = false;  // explain analyze
+
+  // Expectations. An error: the code name ("SCHEMA_ERROR") and a substring
+  // of the message (may be empty). Otherwise, for kQuery, the expected
+  // result JSON text; for kExplain, substrings of the explain text.
+  std::optional<std::string> error_code;
+  std::string error_substring;
+  std::string expected_json;
+  std::vector<std::string> contains;
+  int expect_line = 0;  // the line where the expectation starts
+
+  // A test case proper (a query, an explain, or a mutation expected to fail),
+  // as opposed to a setup step.
+  bool is_case() const {
+    return kind == Kind::kQuery || kind == Kind::kExplain ||
+           (kind == Kind::kMutate && error_code.has_value());
+  }
+};
+
+// Parses a suite file. INVALID_ARGUMENT "FILE:LINE: ..." on a malformed
+// file. `schema NAME` reads NAME.ormdb from `data_dir` (empty: the
+// compile-time ORMDB_TEST_DATA_DIR, else ../data beside the suite file).
+Result<std::vector<SuiteCase>> ParseSuiteFile(const std::string& path,
+                                              const std::string& data_dir = "");
+
+// The number of test cases (SuiteCase::is_case) in a file; -1 when it does
+// not parse.
+int CountSuiteCases(const std::string& path);
+
+// The *.test files of a directory, sorted by name.
+std::vector<std::string> ListSuiteFiles(const std::string& dir);
+
+using OpenDbFn = std::function<std::unique_ptr<Database>(const std::string& dir)>;
+
+// Runs every step of a suite file on a database that `open_db` opens on a
+// fresh, empty temporary directory (removed afterwards). Reports each
+// failing case with ADD_FAILURE_AT(file, line); a failing setup step (schema
+// or mutation) ends the file, since later expectations depend on it.
+void RunSuiteFile(const std::string& path, const OpenDbFn& open_db);
+
+// Matching used by the runner, exposed for its own tests: compares the
+// expected and actual JSON structurally (exact kinds, object members in
+// order); the expected string "<cursor>" matches any string. Returns an
+// empty string on a match, else where and how they first differ.
+std::string DiffJson(const std::string& expected, const std::string& actual);
+
+}  // namespace ormdb::fetch_suite

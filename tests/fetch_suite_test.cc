@@ -1,0 +1,68 @@
+// Runs the declarative graph-fetch suite (tests/fetch/*.test, format in
+// tests/fetch/README.md) against the embedded database: one test per file,
+// each on a fresh temporary data directory.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <filesystem>
+#include <string>
+
+#include "ormdb/database.h"
+#include "tests/fetch_suite_runner.h"
+
+#ifndef ORMDB_FETCH_SUITE_DIR
+#error "define ORMDB_FETCH_SUITE_DIR as the path of tests/fetch"
+#endif
+
+namespace ormdb::fetch_suite {
+namespace {
+
+std::unique_ptr<Database> OpenEmbedded(const std::string& dir) {
+  auto db = Database::Open(dir);
+  if (!db.ok()) {
+    ADD_FAILURE() << "Database::Open(" << dir << "): " << db.status().ToString();
+    return nullptr;
+  }
+  return std::move(db).value();
+}
+
+class FetchSuite : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FetchSuite, File) { RunSuiteFile(GetParam(), OpenEmbedded); }
+
+std::string FileTestName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = std::filesystem::path(info.param).stem().string();
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, FetchSuite, ::testing::ValuesIn(ListSuiteFiles(ORMDB_FETCH_SUITE_DIR)),
+                         FileTestName);
+
+TEST(FetchSuiteFiles, EveryFileParsesAndThereAreEnoughCases) {
+  auto files = ListSuiteFiles(ORMDB_FETCH_SUITE_DIR);
+  ASSERT_FALSE(files.empty()) << "no .test files in " << ORMDB_FETCH_SUITE_DIR;
+  int total = 0;
+  for (const std::string& f : files) {
+    auto cases = ParseSuiteFile(f);
+    ASSERT_TRUE(cases.ok()) << cases.status().ToString();
+    int n = CountSuiteCases(f);
+    EXPECT_GT(n, 0) << f << " has no cases";
+    total += n;
+  }
+  EXPECT_GE(total, 150) << "the fetch suite should hold at least 150 cases";
+}
+
+TEST(FetchSuiteRunner, DiffJson) {
+  EXPECT_EQ(DiffJson(R"({"a": 1, "b": [true, null]})", R"({"a":1,"b":[true,null]})"), "");
+  EXPECT_NE(DiffJson(R"({"a": 1, "b": 2})", R"({"b":2,"a":1})"), "");  // member order counts
+  EXPECT_NE(DiffJson(R"({"a": 1})", R"({"a":1.0})"), "");              // kinds count
+  EXPECT_NE(DiffJson(R"([1, 2])", R"([1,2,3])"), "");
+  EXPECT_EQ(DiffJson(R"({"next": "<cursor>"})", R"({"next":"abc"})"), "");
+  EXPECT_NE(DiffJson(R"({"next": "<cursor>"})", R"({"next":null})"), "");
+}
+
+}  // namespace
+}  // namespace ormdb::fetch_suite
