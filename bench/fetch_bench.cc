@@ -40,7 +40,9 @@
 // removed at exit unless ORMDB_BENCH_KEEP=1), ORMDB_BENCH_CACHE (default
 // /tmp/ormdb_fetch_bench_cache: generated JSONL and the SQLite database,
 // reused across runs by scale), ORMDB_BENCH_SQLITE_ONLY=1 (no ormdb: the
-// SQLite strategies are checked against each other and timed).
+// SQLite strategies are checked against each other and timed),
+// ORMDB_BENCH_EXTRA_CHECKS (default 32: parameters per query checked beyond
+// the timed ones).
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 #include <sys/vfs.h>
@@ -82,7 +84,7 @@ using Clock = std::chrono::steady_clock;
 // Bump when the generator or the SQLite schema changes: the cache key.
 constexpr int kDataVersion = 1;
 constexpr size_t kParamsPerQuery = 64;  // the timed parameter list
-constexpr size_t kExtraCheckParams = 32;  // checked but not timed
+size_t g_extra_checks = 32;  // parameters checked but not timed, per query
 
 std::string g_data_dir;  // the ormdb data directory's parent (a fresh temp dir)
 bool g_keep = false;
@@ -1301,7 +1303,7 @@ void Setup(double scale) {
        "created_at, tags { name }, comments(order: created_at desc, limit: 5) { body, "
        "created_at, author { name } } } }",
        "u", VariedIds(d.users_by_rank, kParamsPerQuery, rng),
-       VariedIds(d.users_by_rank, kExtraCheckParams, rng));
+       VariedIds(d.users_by_rank, g_extra_checks, rng));
   make(QueryKind::kFeed, "feed",
        "Post(where: status == \"published\", order: created_at desc, limit: 20) { title, "
        "created_at, author { name }, tags { name } }",
@@ -1311,11 +1313,11 @@ void Setup(double scale) {
        "created_at, author { name }, comments(order: created_at desc, limit: 3) { body, "
        "created_at } } }",
        "t", VariedIds(d.tags_by_rank, kParamsPerQuery, rng),
-       VariedIds(d.tags_by_rank, kExtraCheckParams, rng));
+       VariedIds(d.tags_by_rank, g_extra_checks, rng));
   // Point fetches: posts uniform over all ids.
   std::vector<int64_t> posts, extra;
   for (size_t i = 0; i < kParamsPerQuery; ++i) posts.push_back(1 + rng.Below(d.posts.size()));
-  for (size_t i = 0; i < kExtraCheckParams; ++i) extra.push_back(1 + rng.Below(d.posts.size()));
+  for (size_t i = 0; i < g_extra_checks; ++i) extra.push_back(1 + rng.Below(d.posts.size()));
   make(QueryKind::kPoint, "point", "Post(where: id == $p) { title, status, created_at, author { name } }",
        "p", posts, extra);
 
@@ -1471,6 +1473,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_keep = Env("ORMDB_BENCH_KEEP", "0") == "1";
+  g_extra_checks = std::strtoull(Env("ORMDB_BENCH_EXTRA_CHECKS", "32").c_str(), nullptr, 10);
   Bench bench;
   g = &bench;
   std::fprintf(stderr, "fetch_bench setup:\n");

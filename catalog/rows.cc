@@ -94,13 +94,50 @@ Result<DecodedRow> DecodeEntityRow(std::string_view row, const EntityInfo& entit
       out.fields[i] = f.backfill_value;  // added after the row was written
       continue;
     }
-    if (!ConvertStored(columns[f.column], f.physical, &out.fields[i])) {
+    Value& stored = columns[f.column];
+    if (stored.is_null() || stored.type() == f.physical) {
+      out.fields[i] = std::move(stored);  // the common case: no conversion
+      continue;
+    }
+    if (!ConvertStored(stored, f.physical, &out.fields[i])) {
       out.fields[i] = Value();
       out.unconvertible.push_back(i);
     }
   }
-  if (entity.uuid_id && entity.id_column < columns.size()) out.uuid = columns[entity.id_column];
+  if (entity.uuid_id && entity.id_column < columns.size()) {
+    out.uuid = std::move(columns[entity.id_column]);
+  }
   return out;
+}
+
+Status DecodeEntityFields(std::string_view row, const EntityInfo& entity, uint32_t current_number,
+                          const LayoutLookup& layouts, const std::vector<size_t>& wanted,
+                          storage::RowView* view, DecodedRow* out) {
+  ORMDB_ASSIGN_OR_RETURN(uint32_t number, storage::PeekRowSchemaVersion(row));
+  const EntityInfo* written = &entity;
+  if (number != current_number) {
+    written = layouts ? layouts(number, entity.id) : nullptr;
+    if (!written) {
+      return Internal("row of " + entity.name + " written under unknown schema version " +
+                      std::to_string(number));
+    }
+  }
+  ORMDB_RETURN_IF_ERROR(storage::RowView::ParseInto(row, written->layout, view));
+  out->fields.resize(entity.fields.size());
+  for (size_t i : wanted) {
+    const FieldInfo& f = entity.fields[i];
+    if (f.column >= written->columns.size() || written->columns[f.column].field != f.id) {
+      out->fields[i] = f.backfill_value;
+      continue;
+    }
+    Value stored = view->Get(f.column);
+    if (stored.is_null() || stored.type() == f.physical) {
+      out->fields[i] = std::move(stored);
+    } else if (!ConvertStored(stored, f.physical, &out->fields[i])) {
+      out->fields[i] = Value();
+    }
+  }
+  return Status::Ok();
 }
 
 Result<std::string> EncodeEntityRow(const EntityInfo& entity, uint32_t number,

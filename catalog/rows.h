@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catalog/compiled_schema.h"
+#include "storage/row_codec.h"
 #include "common/status.h"
 #include "common/value.h"
 
@@ -37,6 +38,14 @@ struct DecodedRow {
 // INTERNAL on a corrupted row or an unknown schema version.
 Result<DecodedRow> DecodeEntityRow(std::string_view row, const EntityInfo& entity,
                                    uint32_t current_number, const LayoutLookup& layouts);
+
+// Decodes only the fields at positions `wanted` (EntityInfo::fields order)
+// into *out, whose other fields are left as they were; for scans that test a
+// predicate before keeping a row. `view` is scratch space reused across
+// calls. Errors as DecodeEntityRow.
+Status DecodeEntityFields(std::string_view row, const EntityInfo& entity, uint32_t current_number,
+                          const LayoutLookup& layouts, const std::vector<size_t>& wanted,
+                          storage::RowView* view, DecodedRow* out);
 
 // Encodes `fields` (one per EntityInfo::fields) and the uuid id under
 // `number`. REQUIRES: the values have the fields' physical types or are null.

@@ -183,6 +183,34 @@ class Executor {
     return data;
   }
 
+  // Caches a row decoded by a scan (`data`, in rows_) for the rest of the
+  // fetch; returns the cached row (an earlier copy if there is one).
+  const RowData* Keep(const EntityInfo& e, RowId id, const RowData* data) {
+    auto& cache = cache_[e.id.value];
+    auto it = cache.find(id);
+    if (it != cache.end() && it->second != nullptr) return it->second;
+    cache[id] = data;
+    return data;
+  }
+
+  // The fields a predicate or order of `n` reads from the node's own row
+  // (the first hop of a path), plus the reference of an inverse include.
+  static std::vector<size_t> FilterFields(const Node& n) {
+    std::vector<size_t> out;
+    auto add = [&](size_t f) {
+      if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+    };
+    for (const BoundPath& p : n.paths) {
+      if (!p.hops.empty()) {
+        add(p.hops[0]);
+      } else if (p.terminal == BoundPath::Terminal::kField) {
+        add(p.field);
+      }
+    }
+    if (n.kind == Node::Kind::kInverse) add(n.ref_field);
+    return out;
+  }
+
   Value ExternalId(const EntityInfo& e, RowId id, const RowData& row) {
     return e.uuid_id ? row.row.uuid : Value::Int64(static_cast<int64_t>(id));
   }
@@ -783,15 +811,33 @@ class Executor {
           if (backward && at == 0) break;
         }
         bool early = n.order_is_id_only && want >= 0 && !n.entity->uuid_id;
+        // With a limit and an order the scan does not give, only the best
+        // `want` rows so far are kept (a bounded max-heap, worst on top);
+        // rows that cannot enter it are dropped without being kept.
+        bool top_n = want >= 0 && !early;
+        auto worse = [&](const Candidate& a, const Candidate& b) {
+          return CompareKeys(n, a.key, a.ext_id, b.key, b.ext_id) < 0;
+        };
         // Rows are decoded in the visitor and filtered after it, chunk by
         // chunk: a predicate may read other rows, which must not happen
         // while the scan's cursor is open.
         size_t chunk = early ? std::max<size_t>(64, static_cast<size_t>(want) * 2) : 4096;
         bool more = true;
+        // The rows' bytes stay valid in the read transaction; each is first
+        // decoded only as far as the predicate and the order need, and in
+        // full only when it is kept.
+        struct Scanned {
+          RowId id;
+          std::string_view bytes;
+          Version version;
+        };
+        std::vector<Scanned> batch;
+        std::vector<size_t> wanted = FilterFields(n);
+        RowData probe;
+        storage::RowView view;
         while (more) {
           more = false;
-          std::vector<std::pair<RowId, const RowData*>> batch;
-          Status st;
+          batch.clear();
           ORMDB_RETURN_IF_ERROR(txn_.ScanRows(
               n.entity->id, from, backward ? ScanDirection::kBackward : ScanDirection::kForward,
               [&](RowId id, const storage::RowRecord& rec) {
@@ -801,17 +847,39 @@ class Executor {
                   return false;
                 }
                 if (ns) ++ns->examined;
-                auto row = Remember(*n.entity, id, rec);
-                if (!row.ok()) {
-                  st = row.status();
-                  return false;
-                }
-                batch.emplace_back(id, *row);
+                batch.push_back(Scanned{id, rec.bytes_in_txn, rec.version});
                 return true;
               }));
-          ORMDB_RETURN_IF_ERROR(st);
-          for (auto [id, row] : batch) {
-            ORMDB_RETURN_IF_ERROR(consider(id, row));
+          for (const Scanned& sc : batch) {
+            ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(sc.bytes, *n.entity,
+                                                              plan_->schema->number(), layouts_,
+                                                              wanted, &view, &probe.row));
+            probe.version = sc.version;
+            if (n.entity->uuid_id) {
+              // The id is a column of its own; decode the row in full.
+              ORMDB_ASSIGN_OR_RETURN(probe.row, catalog::DecodeEntityRow(
+                                                    sc.bytes, *n.entity, plan_->schema->number(),
+                                                    layouts_));
+            }
+            ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, sc.id, probe));
+            if (!m) continue;
+            Candidate c;
+            ORMDB_RETURN_IF_ERROR(MakeCandidate(n, sc.id, &probe, &c));
+            if (cursor && !AfterCursor(n, c, *cursor)) continue;
+            if (top_n && static_cast<int64_t>(list.size()) >= want &&
+                (want == 0 || !worse(c, list.front()))) {
+              continue;
+            }
+            ORMDB_ASSIGN_OR_RETURN(c.row, Decode(*n.entity, sc.bytes, sc.version));
+            c.row = Keep(*n.entity, sc.id, c.row);
+            list.push_back(std::move(c));
+            if (top_n) {
+              std::push_heap(list.begin(), list.end(), worse);
+              if (static_cast<int64_t>(list.size()) > want) {
+                std::pop_heap(list.begin(), list.end(), worse);
+                list.pop_back();
+              }
+            }
             if (early && static_cast<int64_t>(list.size()) >= want) {
               more = false;
               break;

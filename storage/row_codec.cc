@@ -148,6 +148,12 @@ Result<uint32_t> PeekRowSchemaVersion(std::string_view row) {
 }
 
 Result<RowView> RowView::Parse(std::string_view row, std::span<const ValueType> layout) {
+  RowView view;
+  ORMDB_RETURN_IF_ERROR(ParseInto(row, layout, &view));
+  return view;
+}
+
+Status RowView::ParseInto(std::string_view row, std::span<const ValueType> layout, RowView* view) {
   if (row.size() > std::numeric_limits<uint32_t>::max()) {
     return Corrupted(std::to_string(row.size()) + " bytes, larger than 4 GiB");
   }
@@ -168,7 +174,8 @@ Result<RowView> RowView::Parse(std::string_view row, std::span<const ValueType> 
     return Corrupted("null bitmap has bits set past the " + std::to_string(n) + " stored fields");
   }
 
-  std::vector<FieldRange> ranges(n);
+  std::vector<FieldRange>& ranges = view->field_ranges_;
+  ranges.assign(n, FieldRange{});
   size_t pos = kHeaderSize + bitmap_size;
   size_t var_count = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -214,7 +221,10 @@ Result<RowView> RowView::Parse(std::string_view row, std::span<const ValueType> 
   if (prev_end != data_size) {
     return Corrupted(std::to_string(data_size - prev_end) + " trailing bytes after the last field");
   }
-  return RowView(row, layout, schema_version, std::move(ranges));
+  view->row_ = row;
+  view->layout_ = layout;
+  view->schema_version_ = schema_version;
+  return Status::Ok();
 }
 
 bool RowView::IsNull(size_t i) const {

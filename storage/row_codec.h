@@ -72,6 +72,10 @@ class RowView {
   // including more stored fields than layout.size(). After success, no
   // accessor can read out of bounds.
   static Result<RowView> Parse(std::string_view row, std::span<const ValueType> layout);
+  // Parse into an existing view, reusing its memory (for scans that parse
+  // many rows). On error *view is left unusable.
+  static Status ParseInto(std::string_view row, std::span<const ValueType> layout, RowView* view);
+  RowView() = default;
 
   uint32_t schema_version() const { return schema_version_; }
   // Fields actually stored; may be less than layout size.
@@ -105,7 +109,7 @@ class RowView {
 
   std::string_view row_;
   std::span<const ValueType> layout_;
-  uint32_t schema_version_;
+  uint32_t schema_version_ = 0;
   std::vector<FieldRange> field_ranges_;  // one per stored field
 };
 

@@ -141,6 +141,7 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
   PutU32BE(&type_prefix, type.value);
   MDB_val k, v;
   RowId id = start;
+  bool positioned = false;  // k, v hold `id`'s newest version <= the snapshot
   while (true) {
     if (dir == ScanDirection::kBackward) {
       // Find the greatest id <= `id` that has any version.
@@ -152,10 +153,14 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
       if (!HasPrefix(View(k), type_prefix) || View(k).size() != 20) return Status::Ok();
       id = GetU64BE(View(k).data() + 4);
     }
-    std::string key = RowKey(type, id, at_);
-    int rc = SeekGe(cur, key, &k, &v);
-    if (rc == MDB_NOTFOUND) return Status::Ok();
-    if (rc != 0) return LmdbError(rc, "scan rows");
+    int rc = 0;
+    if (!positioned) {
+      std::string key = RowKey(type, id, at_);
+      rc = SeekGe(cur, key, &k, &v);
+      if (rc == MDB_NOTFOUND) return Status::Ok();
+      if (rc != 0) return LmdbError(rc, "scan rows");
+    }
+    positioned = false;
     std::string_view found = View(k);
     if (!HasPrefix(found, type_prefix) || found.size() != 20) {
       if (dir == ScanDirection::kForward) return Status::Ok();
@@ -175,10 +180,29 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
       continue;
     }
     std::string_view value = View(v);
+    char visited[20];
+    std::memcpy(visited, found.data(), sizeof visited);
     if (!value.empty() && value[0] != kTombstoneTag) {
       if (!visit(id, RowRecord{value.substr(1), TrailingVersion(found)})) return Status::Ok();
     }
     if (dir == ScanDirection::kForward) {
+      // Fast path: step to the next row's newest version with MDB_NEXT
+      // instead of a seek, when the visitor left the cursor where it was.
+      rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      if (rc == 0 && View(k) == std::string_view(visited, sizeof visited)) {
+        while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+          std::string_view next = View(k);
+          if (!HasPrefix(next, type_prefix) || next.size() != 20) return Status::Ok();
+          if (GetU64BE(next.data() + 4) != id) break;  // else an older version of `id`
+        }
+        if (rc == MDB_NOTFOUND) return Status::Ok();
+        if (rc != 0) return LmdbError(rc, "scan rows");
+        id = GetU64BE(View(k).data() + 4);
+        // A row's first key is its newest version: visible when not newer
+        // than the snapshot, else seek to the version the snapshot sees.
+        positioned = TrailingVersion(View(k)) <= at_;
+        continue;
+      }
       if (id == std::numeric_limits<RowId>::max()) return Status::Ok();
       ++id;
     } else {
