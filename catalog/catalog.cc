@@ -90,6 +90,16 @@ std::string EncodeRecord(const CompiledSchema& s, const SchemaHistoryEntry& h,
   Json building = Json::Array();
   for (IndexId id : s.building_indexes()) building.Push(Json(static_cast<int64_t>(id.value)));
   r.Set("building", std::move(building));
+  if (!s.ready_versions().empty()) {
+    Json ready = Json::Array();
+    for (auto [id, v] : s.ready_versions()) {
+      Json pair = Json::Array();
+      pair.Push(Json(static_cast<int64_t>(id)));
+      pair.Push(Json(static_cast<int64_t>(v)));
+      ready.Push(std::move(pair));
+    }
+    r.Set("ready_at", std::move(ready));
+  }
   return ToJson(r);
 }
 
@@ -203,6 +213,17 @@ Result<DecodedRecord> DecodeRecord(std::string_view bytes) {
                                           std::move(cols), std::move(idf), std::move(build));
   if (!restored.ok()) return corrupt(restored.status().message());
   out.schema = *restored;
+  if (const Json* ready = r.Find("ready_at")) {
+    if (!ready->is_array()) return corrupt("bad ready_at");
+    for (const Json& pair : ready->as_array()) {
+      if (!pair.is_array() || pair.size() != 2 || !pair.as_array()[0].is_int() ||
+          !pair.as_array()[1].is_int()) {
+        return corrupt("bad ready_at");
+      }
+      out.schema->SetReadyAt(IndexId(static_cast<uint32_t>(pair.as_array()[0].as_int())),
+                             static_cast<Version>(pair.as_array()[1].as_int()));
+    }
+  }
   return out;
 }
 
@@ -290,6 +311,26 @@ std::shared_ptr<const CompiledSchema> Catalog::VersionByNumber(uint32_t number) 
   std::lock_guard lock(mu_);
   auto it = versions_.find(number);
   return it == versions_.end() ? nullptr : it->second;
+}
+
+Result<std::shared_ptr<const CompiledSchema>> Catalog::SchemaAt(Version version) const {
+  std::lock_guard lock(mu_);
+  uint32_t best = 0;
+  Version best_commit = 0;
+  for (const auto& [n, e] : history_) {
+    if (e.commit_version <= version && e.commit_version >= best_commit) {
+      best = n;
+      best_commit = e.commit_version;
+    }
+  }
+  if (best == 0) {
+    return SchemaError("no schema had been applied at version " + std::to_string(version));
+  }
+  auto it = versions_.find(best);
+  if (it == versions_.end()) {
+    return Internal("catalog: schema version " + std::to_string(best) + " is not loaded");
+  }
+  return it->second;
 }
 
 Result<std::shared_ptr<const CompiledSchema>> Catalog::SchemaIn(storage::TxnReader& txn) const {
@@ -516,7 +557,7 @@ Status Catalog::BuildIndexes(uint32_t number, const ApplyOptions& options, Apply
     result->rows_indexed += rows;
     // Mark it ready in the stored record and in memory.
     auto cur = VersionByNumber(number);
-    std::shared_ptr<CompiledSchema> ready = cur->WithIndexReady(id);
+    std::shared_ptr<CompiledSchema> ready;
     std::string text;
     SchemaHistoryEntry entry;
     {
@@ -525,6 +566,8 @@ Status Catalog::BuildIndexes(uint32_t number, const ApplyOptions& options, Apply
       entry = history_[number];
     }
     auto committed = store_->Commit([&](storage::WriteTxn& txn) -> Status {
+      ready = cur->WithIndexReady(id);
+      ready->SetReadyAt(id, txn.version());
       return txn.PutMeta(VersionKey(number), EncodeRecord(*ready, entry, text));
     });
     if (!committed.ok()) return committed.status();

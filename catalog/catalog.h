@@ -70,6 +70,9 @@ class Catalog {
   // The schema current at `txn`'s snapshot (for a write transaction: the one
   // its writes must follow). SCHEMA_ERROR when no schema was applied.
   Result<std::shared_ptr<const CompiledSchema>> SchemaIn(storage::TxnReader& txn) const;
+  // The schema current at commit version `version` (the newest applied at
+  // or before it), for reads of past snapshots. SCHEMA_ERROR when none was.
+  Result<std::shared_ptr<const CompiledSchema>> SchemaAt(Version version) const;
   // A version by number; nullptr when unknown.
   std::shared_ptr<const CompiledSchema> VersionByNumber(uint32_t number) const;
   // Layouts of every version, for DecodeEntityRow.

@@ -283,6 +283,8 @@ Result<std::shared_ptr<CompiledSchema>> CompiledSchema::Build(Schema schema,
       if (old_ix) {
         ix.id = old_ix->id;
         if (previously_building.count(ix.id.value)) out->building_.push_back(ix.id);
+        auto ready = previous->ready_at_.find(ix.id.value);
+        if (ready != previous->ready_at_.end()) out->ready_at_[ix.id.value] = ready->second;
       } else {
         ix.id = IndexId(c.next_index++);
         // An index of a new entity starts empty and complete: every row it
@@ -329,6 +331,15 @@ std::shared_ptr<CompiledSchema> CompiledSchema::WithIndexReady(IndexId id) const
   assert(st.ok());
   (void)st;
   return copy;
+}
+
+void CompiledSchema::SetReadyAt(IndexId id, Version version) {
+  ready_at_[id.value] = version;
+  for (EntityInfo& e : entities_) {
+    for (IndexInfo& ix : e.indexes) {
+      if (ix.id == id) ix.ready_at = version;
+    }
+  }
 }
 
 Status CompiledSchema::Derive(std::string_view file_name) {
@@ -435,6 +446,7 @@ Status CompiledSchema::Derive(std::string_view file_name) {
       ii.unique = ix.unique;
       ii.automatic = ix.automatic;
       ii.ready = !building.count(ix.id.value);
+      if (auto it = ready_at_.find(ix.id.value); it != ready_at_.end()) ii.ready_at = it->second;
       if (e.uuid_id && ix.fields.size() == 1 && ix.fields[0] == "id") {
         ii.id_index = true;
       } else {

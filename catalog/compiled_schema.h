@@ -72,6 +72,10 @@ struct IndexInfo {
   bool automatic = false;
   bool id_index = false;  // the unique index of a uuid entity's id
   bool ready = true;      // false while a background build runs
+  // The commit that finished a background build (0: the index was complete
+  // from its schema version on). A read at an older snapshot must not use
+  // it: rows indexed by the build are missing there.
+  Version ready_at = 0;
 };
 
 // A reference field of some entity pointing at this one.
@@ -168,6 +172,11 @@ class CompiledSchema {
 
   // A copy with the named index marked ready (a finished background build).
   std::shared_ptr<CompiledSchema> WithIndexReady(IndexId id) const;
+  // Records the commit that finished an index's build (IndexInfo::ready_at).
+  // REQUIRES: the schema is not yet shared (right after Restore or
+  // WithIndexReady).
+  void SetReadyAt(IndexId id, Version version);
+  const std::map<uint32_t, Version>& ready_versions() const { return ready_at_; }
 
  private:
   Status Derive(std::string_view file_name);
@@ -178,6 +187,7 @@ class CompiledSchema {
   std::map<std::string, std::vector<Column>> columns_;
   std::map<std::string, FieldId> id_fields_;
   std::vector<IndexId> building_;
+  std::map<uint32_t, Version> ready_at_;  // by index id
   std::vector<EntityInfo> entities_;
   std::vector<EdgeInfo> edges_;
   std::unordered_map<std::string, size_t> entity_by_name_;

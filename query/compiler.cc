@@ -156,8 +156,9 @@ struct Conjunct {
 
 class Compiler {
  public:
-  Compiler(std::shared_ptr<const catalog::CompiledSchema> schema, Statistics* stats)
-      : schema_(std::move(schema)), stats_(stats) {}
+  Compiler(std::shared_ptr<const catalog::CompiledSchema> schema, Statistics* stats,
+           Version snapshot)
+      : schema_(std::move(schema)), stats_(stats), snapshot_(snapshot) {}
 
   Result<std::shared_ptr<Plan>> Run(const FetchQuery& query) {
     plan_ = std::make_shared<Plan>();
@@ -692,6 +693,9 @@ class Compiler {
     return covered;
   }
 
+  // Complete at the snapshot the plan reads.
+  bool Usable(const IndexInfo& ix) const { return ix.ready && ix.ready_at <= snapshot_; }
+
   double SortCost(double rows) const {
     return rows > 1 ? 0.05 * rows * std::log2(rows) : 0;
   }
@@ -743,7 +747,9 @@ class Compiler {
       if (c.path < 0 || n.paths[c.path].terminal != BoundPath::Terminal::kId) continue;
       if (c.op != Conjunct::Op::kEq && c.op != Conjunct::Op::kIn) continue;
       double ids = c.op == Conjunct::Op::kEq ? 1 : 10;
-      consider(ids * kSeek * (n.entity->uuid_id ? 2 : 1), [&] {
+      // An id or unique lookup reads at most a row per value: preferred to
+      // any range or scan, however small the table.
+      consider(0.5 * ids * kSeek * (n.entity->uuid_id ? 2 : 1), [&] {
         n.access = Access::kIdLookup;
         n.id_slots = {c.slot};
         n.est_rows_per_parent = std::min(rows, ids) * rest_sel(1);
@@ -753,7 +759,7 @@ class Compiler {
       });
     }
     for (const IndexInfo& ix : n.entity->indexes) {
-      if (!ix.ready || ix.id_index) continue;
+      if (!Usable(ix) || ix.id_index) continue;
       IndexRangePlan r;
       r.index = &ix;
       double sel = 1;
@@ -820,6 +826,7 @@ class Compiler {
       }
       bool unique = ix.unique && r.eq_slots.size() == ix.fields.size();
       double cost = kSeek + examined * (kAdvance + kFetch) + (full_order ? 0 : SortCost(matched));
+      if (unique) cost = 0.5 * kSeek;
       consider(cost, [&] {
         n.access = unique ? Access::kUniqueLookup : Access::kIndexRange;
         n.range = r;
@@ -898,7 +905,7 @@ class Compiler {
         const IndexInfo* best_ix = nullptr;
         IndexRangePlan best_r;
         for (const IndexInfo& ix : child->indexes) {
-          if (!ix.ready || ix.fields.empty() || ix.fields[0] != n.ref_field) continue;
+          if (!Usable(ix) || ix.fields.empty() || ix.fields[0] != n.ref_field) continue;
           IndexRangePlan r;
           r.index = &ix;
           r.eq_slots = {-1};
@@ -989,6 +996,7 @@ class Compiler {
 
   std::shared_ptr<const catalog::CompiledSchema> schema_;
   Statistics* stats_;
+  Version snapshot_;
   std::shared_ptr<Plan> plan_;
   int literal_count_ = 0;
 };
@@ -1020,8 +1028,8 @@ void CollectFromSelection(const Selection& s, std::vector<LiteralRef>* out) {
 
 Result<std::shared_ptr<Plan>> CompileFetch(const FetchQuery& query,
                                            std::shared_ptr<const catalog::CompiledSchema> schema,
-                                           Statistics* stats) {
-  Compiler c(std::move(schema), stats);
+                                           Statistics* stats, Version snapshot) {
+  Compiler c(std::move(schema), stats, snapshot);
   return c.Run(query);
 }
 

@@ -33,9 +33,11 @@ namespace ormdb::query {
 // Compiles `query`. INVALID_ARGUMENT for type errors and misuse (a to-one
 // include with arguments, a path through a to-many relation), SCHEMA_ERROR
 // for unknown names (with the nearest valid name), each with the position.
+// `snapshot` is the version the plan will read: indexes whose background
+// build finished after it are not used.
 Result<std::shared_ptr<Plan>> CompileFetch(const FetchQuery& query,
                                            std::shared_ptr<const catalog::CompiledSchema> schema,
-                                           Statistics* stats);
+                                           Statistics* stats, Version snapshot);
 
 // One lifted literal of a query, in slot order (Slot::literal).
 struct LiteralRef {

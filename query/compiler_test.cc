@@ -69,13 +69,13 @@ class CompilerTest : public ::testing::Test {
   Status Compile(std::string_view text) {
     auto q = ParseFetchText(text);
     if (!q.ok()) return q.status();
-    return CompileFetch(*q, catalog_->current(), stats_.get()).status();
+    return CompileFetch(*q, catalog_->current(), stats_.get(), UINT64_MAX).status();
   }
 
   Status Bind(std::string_view text, std::string_view params = "{}") {
     auto q = ParseFetchText(text);
     if (!q.ok()) return q.status();
-    auto plan = CompileFetch(*q, catalog_->current(), stats_.get());
+    auto plan = CompileFetch(*q, catalog_->current(), stats_.get(), UINT64_MAX);
     if (!plan.ok()) return plan.status();
     auto p = ParseJson(params);
     return BindSlots(**plan, *q, *p).status();

@@ -57,9 +57,16 @@ Result<FetchBudget> FetchEngine::EffectiveBudget(const FetchOptions& o) const {
 }
 
 Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
-    const FetchQuery& q, std::shared_ptr<const catalog::CompiledSchema> schema, bool* hit) {
+    const FetchQuery& q, std::shared_ptr<const catalog::CompiledSchema> schema, Version snapshot,
+    bool* hit) {
   *hit = false;
-  std::string key = std::to_string(schema->number()) + "\n" + ShapeKey(q);
+  // The key: the schema version, the indexes not usable at the snapshot
+  // (built after it), and the shape.
+  std::string key = std::to_string(schema->number());
+  for (auto [index, ready_at] : schema->ready_versions()) {
+    if (ready_at > snapshot) key += " -" + std::to_string(index);
+  }
+  key += "\n" + ShapeKey(q);
   if (cache_capacity_ > 0) {
     std::shared_ptr<const Plan> plan;
     {
@@ -85,7 +92,7 @@ Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
       }
     }
   }
-  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<Plan> compiled, CompileFetch(q, schema, &stats_));
+  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<Plan> compiled, CompileFetch(q, schema, &stats_, snapshot));
   compiled->shape_key = key.substr(key.find('\n') + 1);
   std::shared_ptr<const Plan> plan = std::move(compiled);
   if (cache_capacity_ > 0) {
@@ -146,7 +153,8 @@ Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
   ORMDB_ASSIGN_OR_RETURN(p.budget, EffectiveBudget(options));
   auto schema = catalog_->current();
   if (!schema) return SchemaError("no schema has been applied");
-  ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, schema, &p.cache_hit));
+  Version current = store_->current_version();
+  ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, schema, current, &p.cache_hit));
   ORMDB_ASSIGN_OR_RETURN(p.slots, BindSlots(*p.plan, p.query, params));
   ORMDB_ASSIGN_OR_RETURN(Version cursor_version,
                          CursorVersion(*p.plan, p.slots, store_->database_id()));
@@ -154,19 +162,15 @@ Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
     return InvalidArgument("invalid cursor: it reads version " + std::to_string(cursor_version) +
                            " but as_of asks for " + std::to_string(*options.as_of));
   }
-  Version current = store_->current_version();
   p.snapshot = cursor_version != 0 ? cursor_version : options.as_of.value_or(current);
   if (p.snapshot != current) {
-    // A past snapshot is read with the schema current at that version.
-    std::shared_ptr<const catalog::CompiledSchema> then;
-    {
-      ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(p.snapshot));
-      ORMDB_ASSIGN_OR_RETURN(then, catalog_->SchemaIn(*txn));
-    }
-    if (then->number() != schema->number()) {
-      ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, then, &p.cache_hit));
-      ORMDB_ASSIGN_OR_RETURN(p.slots, BindSlots(*p.plan, p.query, params));
-    }
+    // A past snapshot is read with the schema current at that version, and
+    // without indexes whose build finished after it. The version must be
+    // readable (HISTORY_LOST / INVALID_ARGUMENT otherwise).
+    { ORMDB_RETURN_IF_ERROR(store_->BeginRead(p.snapshot).status()); }
+    ORMDB_ASSIGN_OR_RETURN(auto then, catalog_->SchemaAt(p.snapshot));
+    ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, then, p.snapshot, &p.cache_hit));
+    ORMDB_ASSIGN_OR_RETURN(p.slots, BindSlots(*p.plan, p.query, params));
   }
   ORMDB_RETURN_IF_ERROR(CheckPlanAgainstBudget(*p.plan, p.budget));
   return p;

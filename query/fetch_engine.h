@@ -69,7 +69,7 @@ class FetchEngine {
                            const FetchOptions& options);
   Result<std::shared_ptr<const Plan>> PlanFor(const FetchQuery& q,
                                               std::shared_ptr<const catalog::CompiledSchema> schema,
-                                              bool* hit);
+                                              Version snapshot, bool* hit);
   Result<FetchBudget> EffectiveBudget(const FetchOptions& options) const;
   Status CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& budget) const;
   Result<std::shared_ptr<ResultBlocks>> Execute(const Prepared& p, std::vector<NodeStats>* stats);

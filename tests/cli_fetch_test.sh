@@ -132,5 +132,20 @@ expect "explain analyze" 0 'actual: 1 rows, .*budget used: entities 3/100000' \
 expect "explain json" 0 '^\{"version":3,"schema":1,"plan_cache":"miss".*"steps":\[\{"step":1,"path":"User"' \
   -- "$ORMDB" --data "$D" explain --format json 'User { name }'
 
+# An index added to existing rows is built online after its schema commit:
+# a read at that commit must not use it (the rows are not in it yet).
+sed 's/  age: int32?/  age: int32? @index/' "$DATA_DIR/blog.ormdb" >"$WORK/v2.ormdb"
+applied="$("$ORMDB" --data "$D" schema apply "$WORK/v2.ormdb")"
+C="$(sed -nE 's/.*at commit version ([0-9]+).*/\1/p' <<<"$applied")"
+[[ -n "$C" ]] && ok || fail "schema v2: $applied"
+expect "as-of the schema commit: no index yet" 0 'operation: scan' \
+  -- "$ORMDB" --data "$D" explain "User(where: age == 34) { name }" --as-of "$C"
+expect "as-of the schema commit: the rows" 0 '"data":\[\{"id":1,"name":"Ann"\}\]' \
+  -- "$ORMDB" --data "$D" query "User(where: age == 34) { name }" --as-of "$C" --format json
+expect "now: the index" 0 'operation: index range on User\(age\)' \
+  -- "$ORMDB" --data "$D" explain "User(where: age == 34) { name }"
+expect "now: the rows" 0 '"data":\[\{"id":1,"name":"Ann"\}\]' \
+  -- "$ORMDB" --data "$D" query "User(where: age == 34) { name }" --format json
+
 echo "cli_fetch_test: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
