@@ -730,6 +730,7 @@ class Compiler {
   Status ChooseRoot(Node& n, uint64_t rows_u, const std::vector<Conjunct>& cj, double limit) {
     double rows = static_cast<double>(rows_u);
     double best = -1;
+    bool index_considered = false;
     auto consider = [&](double cost, auto apply) {
       if (best < 0 || cost < best) {
         best = cost;
@@ -818,6 +819,7 @@ class Compiler {
       r.order_covered = OrderCovered(n, ix, next, &r.backward);
       bool full_order = r.order_covered == n.order.size() && !n.order.empty();
       if (used == 0 && r.order_covered == 0) continue;
+      index_considered = true;
       double in_range = rows * sel;
       double matched = in_range * rest_sel(used);
       double examined = in_range;
@@ -870,8 +872,11 @@ class Compiler {
         n.range.backward = !n.order.empty() && n.order[0].descending;
         n.est_rows_per_parent = matched;
         n.est_examined = examined;
-        n.reason = cj.empty() ? "no predicate to narrow the rows"
-                              : "no index matches the predicate's fields";
+        n.reason = index_considered
+                       ? "a scan of " + std::to_string(rows_u) + " rows costs less than any index range (" +
+                             Fmt(cost) + ")"
+                   : cj.empty() ? "no predicate to narrow the rows"
+                                : "no index matches the predicate's fields";
         if (id_order && limit > 0) n.reason += "; id order, stops after the limit";
       });
     }
@@ -924,7 +929,8 @@ class Compiler {
           bool full = best_r.order_covered == n.order.size();
           double cost = parents * (kSeek + examined * (kAdvance + kFetch) +
                                    (full ? 0 : SortCost(matched)));
-          if (cost <= scan_cost) {
+          // A scan must win clearly: it decodes every row of the child entity.
+          if (cost <= 2 * scan_cost) {
             n.access = Access::kChildIndex;
             n.range = best_r;
             n.est_examined = parents * examined;
@@ -935,8 +941,9 @@ class Compiler {
               n.reason += "; the index gives the order";
               if (limit > 0) n.reason += ", so each range stops after the limit";
             }
-            n.reason += "; cheaper than scanning all " + std::to_string(rows_u) + " rows (" +
-                        Fmt(cost) + " < " + Fmt(scan_cost) + ")";
+            n.reason += "; cost " + Fmt(cost) + " against " + Fmt(scan_cost) +
+                        " for one scan of all " + std::to_string(rows_u) +
+                        " rows (a scan must win by half: it decodes every row)";
             break;
           }
         }
@@ -945,7 +952,8 @@ class Compiler {
         n.est_cost = scan_cost;
         n.reason = "the parents cover most of " + child->name + " (" + Fmt(parents) +
                    " parents x " + Fmt(fanout) + " children of " + std::to_string(rows_u) +
-                   " rows): one scan hashed by parent is cheaper than a range per parent";
+                   " rows): one scan hashed by parent costs " + Fmt(scan_cost) +
+                   ", under half of a range per parent";
         n.est_rows_per_parent = matched;
         break;
       }
