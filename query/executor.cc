@@ -122,6 +122,7 @@ class Executor {
     out_->nodes.resize(p.nodes.size());
     if (stats_) stats_->assign(p.nodes.size(), NodeStats{});
     ORMDB_RETURN_IF_ERROR(SetUpBlocks());
+    for (const Node& n : p.nodes) wanted_.push_back(FilterFields(n));
     dist_rows_.resize(p.nodes.size());
     dist_occ_.resize(p.nodes.size());
     // Depth: includes below the limit are left out (truncate) or refused.
@@ -569,6 +570,68 @@ class Executor {
     return Status::Ok();
   }
 
+  // Offers a row to a candidate list: decodes only what the predicate and
+  // the order need, tests the predicate and the cursor, and keeps the row
+  // (decoded in full) when it can be among the first `want` rows; with
+  // `top_n` the list is a bounded max-heap (worst first) of at most `want`.
+  // A row already decoded by this fetch is used as it is.
+  Status Offer(const Node& n, int idx, RowId id, const CursorPosition* cursor, int64_t want,
+               bool top_n, std::vector<Candidate>* list) {
+    auto& cache = cache_[n.entity->id.value];
+    auto cached = cache.find(id);
+    const RowData* row = nullptr;
+    std::string_view bytes;
+    Version version = 0;
+    if (cached != cache.end()) {
+      row = cached->second;
+      if (row == nullptr) return Status::Ok();
+    } else {
+      ORMDB_ASSIGN_OR_RETURN(auto rec, txn_.Get(n.entity->id, id));
+      if (!rec) {
+        cache.emplace(id, nullptr);
+        return Status::Ok();
+      }
+      bytes = rec->bytes_in_txn;
+      version = rec->version;
+      if (n.entity->uuid_id) {
+        ORMDB_ASSIGN_OR_RETURN(row, Decode(*n.entity, bytes, version));
+        cache.emplace(id, row);
+      } else {
+        ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(bytes, *n.entity,
+                                                          plan_->schema->number(), layouts_,
+                                                          wanted_[idx], &view_, &probe_.row));
+        probe_.version = version;
+        row = &probe_;
+      }
+    }
+    ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, id, *row));
+    if (!m) return Status::Ok();
+    Candidate c;
+    ORMDB_RETURN_IF_ERROR(MakeCandidate(n, id, row, &c));
+    if (cursor && !AfterCursor(n, c, *cursor)) return Status::Ok();
+    auto worse = [&](const Candidate& a, const Candidate& b) {
+      return CompareKeys(n, a.key, a.ext_id, b.key, b.ext_id) < 0;
+    };
+    if (top_n && static_cast<int64_t>(list->size()) >= want &&
+        (want == 0 || !worse(c, list->front()))) {
+      return Status::Ok();
+    }
+    if (row == &probe_) {
+      ORMDB_ASSIGN_OR_RETURN(row, Decode(*n.entity, bytes, version));
+      cache.emplace(id, row);
+    }
+    c.row = row;
+    list->push_back(std::move(c));
+    if (top_n) {
+      std::push_heap(list->begin(), list->end(), worse);
+      if (static_cast<int64_t>(list->size()) > want) {
+        std::pop_heap(list->begin(), list->end(), worse);
+        list->pop_back();
+      }
+    }
+    return Status::Ok();
+  }
+
   // ---- entity blocks and budgets ----
 
   Status SetUpBlocks() {
@@ -617,11 +680,23 @@ class Executor {
     return v;
   }
 
-  Result<uint64_t> RowBytes(const EntityBlock& b, const RowData& row) {
+  // The bytes a row adds to its block (see docs/QUERIES.md, "Budgets"),
+  // without copying its values.
+  uint64_t RowBytes(const EntityBlock& b, const RowData& row) {
     uint64_t n = b.entity->uuid_id ? 16 : 8;
-    for (size_t c = 0; c < b.columns.size(); ++c) {
-      ORMDB_ASSIGN_OR_RETURN(Value v, ColumnValue(b, c, row));
-      n += ValueBytes(v);
+    for (const std::string& name : b.columns) {
+      if (name == "_version") {
+        n += 8;
+        continue;
+      }
+      int f = b.entity->FieldIndex(name);
+      const catalog::FieldInfo& fi = b.entity->fields[f];
+      const Value& v = row.row.fields[f];
+      if (fi.type == FieldType::kRef && !v.is_null()) {
+        n += plan_->schema->EntityById(fi.ref_target)->uuid_id ? 16 : 8;
+      } else {
+        n += ValueBytes(v);
+      }
     }
     return n;
   }
@@ -643,7 +718,7 @@ class Executor {
     auto it = b.row_of.find(c.id);
     uint64_t bytes = 0;
     if (it == b.row_of.end()) {
-      ORMDB_ASSIGN_OR_RETURN(bytes, RowBytes(b, *c.row));
+      bytes = RowBytes(b, *c.row);
       next.entities += 1;
       next.bytes += bytes;
     }
@@ -1050,13 +1125,19 @@ class Executor {
               backward ? ScanDirection::kBackward : ScanDirection::kForward));
           distinct.insert(distinct.end(), linked[pi].begin(), linked[pi].end());
         }
+        // The distinct linked rows in id order (one batch), then per parent
+        // the predicate, the order and the limit.
         std::sort(distinct.begin(), distinct.end());
         distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-        for (RowId id : distinct) ORMDB_RETURN_IF_ERROR(GetRow(*n.entity, id).status());
+        bool top_n = want >= 0 && !early;
+        if (!top_n) {
+          for (RowId id : distinct) ORMDB_RETURN_IF_ERROR(GetRow(*n.entity, id).status());
+        }
         for (size_t pi = 0; pi < parents.size(); ++pi) {
+          RowId pid = parent_block.rows[parents[pi]];
+          const CursorPosition* pc = cursor && cursor->parent == pid ? &*cursor : nullptr;
           for (RowId id : linked[pi]) {
-            ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(*n.entity, id));
-            ORMDB_RETURN_IF_ERROR(filter_into(pi, id, row));
+            ORMDB_RETURN_IF_ERROR(Offer(n, idx, id, pc, want, top_n, &lists[pi]));
           }
         }
         break;
@@ -1089,6 +1170,10 @@ class Executor {
   std::vector<std::vector<uint64_t>> dist_occ_;
   std::unordered_map<int, std::unordered_map<uint32_t, size_t>> occ_index_;
   bool stopped_ = false;
+  // Scratch space for rows decoded only in part (Offer).
+  std::vector<std::vector<size_t>> wanted_;
+  RowData probe_;
+  storage::RowView view_;
 };
 
 }  // namespace

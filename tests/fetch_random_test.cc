@@ -47,7 +47,10 @@ namespace ormdb {
 namespace {
 
 // ---------------------------------------------------------------------------
-// The schema, as the database sees it and as the reference models it.
+// The schema, as the database sees it and as the reference models it. Half
+// the graphs use it as is, the other half with the indexes of kIndexes
+// added, so that index ranges (and like prefixes, long keys, composite
+// indexes) are among the access paths the compiler picks.
 
 constexpr const char* kSchema = R"(
 entity Team {
@@ -78,6 +81,27 @@ entity Tag {
   nodes: [Node] @many(node_tags)
 }
 )";
+
+// The same schema with indexes (applied as a migration after kSchema).
+std::string IndexedSchema() {
+  std::string s = kSchema;
+  auto add = [&](const std::string& after, const std::string& text) {
+    size_t at = s.find(after);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no " << after;
+      return;
+    }
+    s.insert(at + after.size(), text);
+  };
+  add("  name: string", " @index");
+  add("  b: int64", " @index");
+  add("  s: string?", " @index");
+  add("  f: float64?", " @index");
+  add("  label: string?", " @index");
+  add("  weight: int32?", " @index");
+  add("  tags: [Tag] @many(node_tags)\n", "  @@index(a, ts)\n  @@index(parent, s)\n  @@index(team, f)\n");
+  return s;
+}
 
 enum class Ty { kInt32, kInt64, kFloat, kStr, kBool, kTs, kId, kRef };
 enum class RelKind { kToOne, kInverse, kMany };
@@ -270,8 +294,12 @@ const T& Pick(Rng& rng, const std::vector<T>& v) {
 
 const std::vector<int64_t> kBDomain = {-1, 0, 1, 2, 3, 5000000000};
 const std::vector<double> kFDomain = {-1.5, 0.0, 2.0, 2.5, 7.25};
-const std::vector<std::string> kSDomain = {"",  "a",    "ab",  "abc", "a_b", "a%b",
-                                           "b", "B",    "\xC3\xA9", "a\xC3\xA9", "zz", "a b"};
+// Strings longer than an index key (511 bytes) end the domain: equal
+// 600-byte prefixes, then different.
+const std::vector<std::string> kSDomain = {
+    "",   "a",         "ab",           "abc",  "a_b", "a%b",
+    "b",  "B",         "\xC3\xA9",       "a\xC3\xA9", "zz",  "a b",
+    std::string(600, 'a') + "b", std::string(600, 'a') + "c", std::string(600, 'a')};
 const std::vector<std::string> kTeamNames = {"red", "blue", "Red", "green", "", "r\xC3\xA9"};
 const std::vector<std::string> kLabels = {"x", "y", "x_", "%", "xy", "X"};
 const std::vector<int64_t>& TsDomain() {
@@ -459,6 +487,7 @@ struct LitGen {
   Rng* rng;
   Json* params;
   int* next_param;
+  int64_t max_id = 45;  // id literals range over 0..max_id
   double param_rate = 0.12;
 
   Operand Make(std::string text, Val v, Json json) {
@@ -492,7 +521,7 @@ struct LitGen {
         }
       case Ty::kId:
       case Ty::kRef: {
-        int64_t v = Uniform(r, 0, 45);
+        int64_t v = Uniform(r, 0, max_id);
         return Make(std::to_string(v), Val::Int(v), Json(v));
       }
       case Ty::kStr: {
@@ -1152,10 +1181,18 @@ class RandomFetch {
     auto db = Database::Open(dir_ + "/db");
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
-    auto applied = db_->ApplySchema(kSchema);
+    // Graph kinds by number: 0 no indexes; 1 indexes; 2 indexes built by a
+    // migration over the loaded rows; 3 indexes and a larger graph.
+    const int kind = graph_ % 4;
+    auto applied = db_->ApplySchema(kind == 1 || kind == 3 ? IndexedSchema() : std::string(kSchema));
     ASSERT_TRUE(applied.ok()) << applied.status().ToString();
 
-    ASSERT_NO_FATAL_FAILURE(LoadGraph());
+    ASSERT_NO_FATAL_FAILURE(LoadGraph(kind == 3));
+    if (kind == 2) {
+      auto migrated = db_->ApplySchema(IndexedSchema());
+      ASSERT_TRUE(migrated.ok()) << migrated.status().ToString();
+      ASSERT_TRUE(migrated->applied);
+    }
     for (int i = 0; i < queries_per_phase && failures_ < kMaxFailures; ++i) OneCase(data_, std::nullopt);
 
     Data before = data_;
@@ -1171,6 +1208,9 @@ class RandomFetch {
 
   int cases() const { return cases_; }
   int failures() const { return failures_; }
+  int root_follows() const { return root_follows_; }
+  int include_follows() const { return include_follows_; }
+  int as_of_cases() const { return as_of_cases_; }
   static constexpr int kMaxFailures = 6;
 
  private:
@@ -1221,10 +1261,10 @@ class RandomFetch {
     return ids;
   }
 
-  void LoadGraph() {
-    int n_teams = static_cast<int>(Uniform(rng_, 5, 15));
-    int n_tags = static_cast<int>(Uniform(rng_, 5, 20));
-    int n_nodes = static_cast<int>(Uniform(rng_, 5, 40));
+  void LoadGraph(bool large) {
+    int n_teams = static_cast<int>(large ? Uniform(rng_, 20, 60) : Uniform(rng_, 5, 15));
+    int n_tags = static_cast<int>(large ? Uniform(rng_, 20, 80) : Uniform(rng_, 5, 20));
+    int n_nodes = static_cast<int>(large ? Uniform(rng_, 100, 250) : Uniform(rng_, 5, 40));
 
     // Teams and tags.
     Json ops = Json::Array();
@@ -1479,11 +1519,15 @@ class RandomFetch {
   void OneCase(const Data& d, std::optional<uint64_t> as_of) {
     Json params = Json::Object();
     int next_param = 0;
-    QueryGen gen{rng_, LitGen{&rng_, &params, &next_param}};
+    int64_t max_id = 0;
+    for (const auto& rows : d.rows)
+      if (!rows.empty()) max_id = std::max(max_id, rows.rbegin()->first);
+    QueryGen gen{rng_, LitGen{&rng_, &params, &next_param, max_id + 2}};
     QNode q = gen.Root();
     std::string params_text = ToJson(params);
     std::optional<std::string> next;
     Json parsed;
+    if (as_of) ++as_of_cases_;
     if (!RunAndCompare(d, q, 0, params_text, as_of, &next, &parsed)) return;
 
     // Follow the root cursors to the end.
@@ -1492,6 +1536,7 @@ class RandomFetch {
       for (int page = 0; next && page < 60; ++page) {
         offset += static_cast<size_t>(*q.limit);
         q.after = *next;
+        ++root_follows_;
         std::optional<std::string> n2;
         if (!RunAndCompare(d, q, offset, params_text, as_of, &n2, &parsed)) return;
         next = n2;
@@ -1508,6 +1553,7 @@ class RandomFetch {
           it.inc->after = c->as_string();
           it.inc->after_parent = root.Find("id")->as_int();
           it.inc->after_offset = *it.inc->limit;
+          ++include_follows_;
           RunAndCompare(d, q, 0, params_text, as_of, &next, &parsed);
           return;
         }
@@ -1523,6 +1569,9 @@ class RandomFetch {
   Data data_;
   int cases_ = 0;
   int failures_ = 0;
+  int root_follows_ = 0;     // fetches with a root `after`
+  int include_follows_ = 0;  // fetches with an include `after`
+  int as_of_cases_ = 0;      // fetches as_of an earlier version
 };
 
 uint64_t EnvOr(const char* name, uint64_t fallback) {
@@ -1536,17 +1585,23 @@ TEST(FetchRandomTest, MatchesReferenceEvaluator) {
   std::printf("fetch_random_test: ORMDB_RANDOM_SEED=%llu (%d graphs)\n",
               static_cast<unsigned long long>(seed), graphs);
   auto start = std::chrono::steady_clock::now();
-  int cases = 0, failures = 0;
+  int cases = 0, failures = 0, root_follows = 0, include_follows = 0, as_of_cases = 0;
   for (int g = 0; g < graphs && failures < RandomFetch::kMaxFailures; ++g) {
     RandomFetch run(seed, g);
     run.Run(120);
     cases += run.cases();
     failures += run.failures();
+    root_follows += run.root_follows();
+    include_follows += run.include_follows();
+    as_of_cases += run.as_of_cases();
     if (HasFatalFailure()) break;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("fetch_random_test: %d fetches compared in %.2f s, %d mismatches (seed %llu)\n", cases,
-              secs, failures, static_cast<unsigned long long>(seed));
+  std::printf(
+      "fetch_random_test: %d fetches compared in %.2f s, %d mismatches (seed %llu); of them %d root "
+      "pages after a cursor, %d with an include cursor, %d as_of an earlier version\n",
+      cases, secs, failures, static_cast<unsigned long long>(seed), root_follows, include_follows,
+      as_of_cases);
   if (HasFailure()) std::printf("reproduce with ORMDB_RANDOM_SEED=%llu\n", static_cast<unsigned long long>(seed));
 }
 
