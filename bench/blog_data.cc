@@ -63,27 +63,27 @@ int64_t Fraction(SplitMix64& rng) {
 
 // A time in [start, start + days) with a random fractional part.
 int64_t RandomTime(SplitMix64& rng, int64_t start_seconds, int64_t days) {
-  int64_t s = start_seconds + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(days * kSecondsPerDay)));
+  int64_t s =
+      start_seconds + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(days * kSecondsPerDay)));
   return s * kMicrosPerSecond + Fraction(rng);
 }
 
-const char* const kFirstNames[] = {
-    "Ann",   "Bob",    "Chloé", "Dmitri", "Eve",    "Fatima", "Gus",    "Hana",
-    "Ivan",  "José",   "Kai",   "Lena",   "Mia",    "Noor",   "Olaf",   "Priya",
-    "Quinn", "Rosa",   "Sven",  "Tariq",  "Uma",    "Vera",   "Wei",    "Xavier",
-    "Yuki",  "Zoë",    "Łukasz", "Søren", "Ana",    "Ben",    "Cleo",   "Dan"};
-const char* const kLastNames[] = {
-    "Smith",  "O'Brien", "Müller", "Nguyen", "García", "Kowalski", "Tanaka", "Okafor",
-    "Rossi",  "Dubois",  "Singh",  "Kim",    "Novak",  "Jensen",   "Costa",  "Li",
-    "Ahmed",  "Berg",    "Cruz",   "Diaz",   "Evans",  "Fischer",  "Gray",   "Hall"};
+const char* const kFirstNames[] = {"Ann",  "Bob",   "Chloé",  "Dmitri", "Eve",  "Fatima", "Gus",
+                                   "Hana", "Ivan",  "José",   "Kai",    "Lena", "Mia",    "Noor",
+                                   "Olaf", "Priya", "Quinn",  "Rosa",   "Sven", "Tariq",  "Uma",
+                                   "Vera", "Wei",   "Xavier", "Yuki",   "Zoë",  "Łukasz", "Søren",
+                                   "Ana",  "Ben",   "Cleo",   "Dan"};
+const char* const kLastNames[] = {"Smith",  "O'Brien", "Müller", "Nguyen",  "García", "Kowalski",
+                                  "Tanaka", "Okafor",  "Rossi",  "Dubois",  "Singh",  "Kim",
+                                  "Novak",  "Jensen",  "Costa",  "Li",      "Ahmed",  "Berg",
+                                  "Cruz",   "Diaz",    "Evans",  "Fischer", "Gray",   "Hall"};
 // Words of titles and bodies; a few need escaping in JSON or are not ASCII.
 const char* const kWords[] = {
-    "graph",  "fetch",    "index",       "cursor",   "snapshot",   "budget", "naïve",
-    "C++",    "<html>",   "a \"quote\"", "back\\slash", "tab\there", "🚀",     "日本語",
-    "fast",   "slow",     "batch",       "edge",     "row",        "tree",   "plan",
-    "cache",  "version",  "schema",      "order",    "limit",      "page",   "feed",
-    "tag",    "comment",  "post",        "user",     "join",       "window", "json",
-    "query",  "database", "storage",     "commit",   "lmdb"};
+    "graph",  "fetch",       "index",       "cursor",    "snapshot", "budget",  "naïve",   "C++",
+    "<html>", "a \"quote\"", "back\\slash", "tab\there", "🚀",        "日本語",  "fast",    "slow",
+    "batch",  "edge",        "row",         "tree",      "plan",     "cache",   "version", "schema",
+    "order",  "limit",       "page",        "feed",      "tag",      "comment", "post",    "user",
+    "join",   "window",      "json",        "query",     "database", "storage", "commit",  "lmdb"};
 
 template <size_t N>
 const char* Pick(const char* const (&words)[N], SplitMix64& rng) {
@@ -200,7 +200,8 @@ BlogData GenerateBlog(double scale) {
     BlogComment c;
     c.id = i;
     c.post = d.posts_by_rank[post_zipf.Sample(rng)];
-    c.author = rng.Percent(10) ? 0 : 1 + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(n_users)));
+    c.author =
+        rng.Percent(10) ? 0 : 1 + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(n_users)));
     c.body = "Comment " + std::to_string(i) + ": " + Words(rng, 2, 12);
     int64_t& last = last_comment_time[static_cast<size_t>(c.post)];
     if (last >= 0 && rng.Percent(10)) {

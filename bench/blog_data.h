@@ -81,10 +81,10 @@ struct BlogTag {
 
 struct BlogData {
   double scale = 1;
-  std::vector<BlogUser> users;        // users[i].id == i + 1
-  std::vector<BlogPost> posts;        // posts[i].id == i + 1
-  std::vector<BlogComment> comments;  // comments[i].id == i + 1
-  std::vector<BlogTag> tags;          // tags[i].id == i + 1
+  std::vector<BlogUser> users;                         // users[i].id == i + 1
+  std::vector<BlogPost> posts;                         // posts[i].id == i + 1
+  std::vector<BlogComment> comments;                   // comments[i].id == i + 1
+  std::vector<BlogTag> tags;                           // tags[i].id == i + 1
   std::vector<std::pair<int64_t, int64_t>> post_tags;  // (post, tag), by post then tag
   // Ids from the most to the least popular by weight (the expected share of
   // posts, comments, tagged posts): the benchmark picks parameters of

@@ -49,8 +49,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdint>
@@ -84,7 +84,7 @@ using Clock = std::chrono::steady_clock;
 // Bump when the generator or the SQLite schema changes: the cache key.
 constexpr int kDataVersion = 1;
 constexpr size_t kParamsPerQuery = 64;  // the timed parameter list
-size_t g_extra_checks = 32;  // parameters checked but not timed, per query
+size_t g_extra_checks = 32;             // parameters checked but not timed, per query
 
 std::string g_data_dir;  // the ormdb data directory's parent (a fresh temp dir)
 bool g_keep = false;
@@ -206,8 +206,8 @@ class Canonicalizer {
     return false;
   }
   void Ws() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' ||
-                                s_[pos_] == '\r')) {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -380,9 +380,9 @@ class Canonicalizer {
       }
     }
     size_t start = pos_;
-    while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) ||
-                                s_[pos_] == '-' || s_[pos_] == '+' || s_[pos_] == '.' ||
-                                s_[pos_] == 'e' || s_[pos_] == 'E')) {
+    while (pos_ < s_.size() &&
+           (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '-' ||
+            s_[pos_] == '+' || s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) {
       ++pos_;
     }
     if (pos_ == start) return Fail("unexpected character");
@@ -421,8 +421,8 @@ void Rfc3339Function(sqlite3_context* ctx, int, sqlite3_value** argv) {
 class Sqlite {
  public:
   explicit Sqlite(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                        nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
       Die("cannot open " + path + ": " + sqlite3_errmsg(db_));
     }
     if (sqlite3_create_function_v2(db_, "rfc3339", 1,
@@ -818,7 +818,9 @@ class PerLevel {
     size_t padded;
     sqlite3_stmt* s = db_.PrepareIn(kSqlUsersIn, ids.size(), &padded);
     BindIn(s, ids, padded);
-    Rows(db_, s, [&](sqlite3_stmt* r) { users.push_back({sqlite3_column_int64(r, 0), Text(r, 1)}); });
+    Rows(db_, s, [&](sqlite3_stmt* r) {
+      users.push_back({sqlite3_column_int64(r, 0), Text(r, 1)});
+    });
     std::sort(users.begin(), users.end(),
               [](const UserRef& a, const UserRef& b) { return a.id < b.id; });
     return users;
@@ -1006,8 +1008,8 @@ std::string JsonSql(QueryKind kind) {
 class JsonStrategy {
  public:
   explicit JsonStrategy(Sqlite& db) : db_(db) {
-    for (QueryKind k : {QueryKind::kUserPage, QueryKind::kFeed, QueryKind::kTagPage,
-                        QueryKind::kPoint}) {
+    for (QueryKind k :
+         {QueryKind::kUserPage, QueryKind::kFeed, QueryKind::kTagPage, QueryKind::kPoint}) {
       sql_[static_cast<int>(k)] = JsonSql(k);
       stmt_[static_cast<int>(k)] = db_.Prepare(sql_[static_cast<int>(k)].c_str());
     }
@@ -1034,8 +1036,8 @@ class JsonStrategy {
 struct Query {
   QueryKind kind;
   std::string name;
-  std::string text;           // the ormdb fetch
-  const char* param_name;     // nullptr: no parameter
+  std::string text;                   // the ormdb fetch
+  const char* param_name;             // nullptr: no parameter
   std::vector<int64_t> params;        // timed, cycled
   std::vector<int64_t> check_params;  // compared before timing (params + extra)
   std::vector<std::string> params_json;
@@ -1048,7 +1050,7 @@ std::vector<int64_t> VariedIds(const std::vector<int64_t>& by_rank, size_t n, Sp
   std::vector<int64_t> out;
   const uint64_t all = by_rank.size();
   for (size_t i = 0; i < n; ++i) {
-    uint64_t range = i % 4 == 0 ? std::max<uint64_t>(1, all / 100)
+    uint64_t range = i % 4 == 0   ? std::max<uint64_t>(1, all / 100)
                      : i % 4 == 1 ? std::max<uint64_t>(1, all / 10)
                                   : all;
     out.push_back(by_rank[rng.Below(range)]);
@@ -1150,8 +1152,7 @@ void ImportOrmdb(const std::string& cache) {
     auto r = g->db->Import(what, in);
     if (!r.ok()) Die(std::string("import ") + what + ": " + r.status().ToString());
     char part[96];
-    std::snprintf(part, sizeof part, "%s%s %.2f s", detail.empty() ? "" : ", ", what,
-                  Since(start));
+    std::snprintf(part, sizeof part, "%s%s %.2f s", detail.empty() ? "" : ", ", what, Since(start));
     detail += part;
   }
   Note("ormdb import", FormatSeconds(Since(all)) + " (" + detail + ")");
@@ -1173,7 +1174,8 @@ std::string OrmdbData(const Query& q, size_t i, std::optional<bool>* has_next = 
 }
 
 [[noreturn]] void Mismatch(const Query& q, size_t i, const std::string& ref_name,
-                           const std::string& ref, const std::string& name, const std::string& got) {
+                           const std::string& ref, const std::string& name,
+                           const std::string& got) {
   size_t at = 0;
   while (at < ref.size() && at < got.size() && ref[at] == got[at]) ++at;
   size_t from = at > 300 ? at - 300 : 0;
@@ -1318,8 +1320,8 @@ void Setup(double scale) {
   std::vector<int64_t> posts, extra;
   for (size_t i = 0; i < kParamsPerQuery; ++i) posts.push_back(1 + rng.Below(d.posts.size()));
   for (size_t i = 0; i < g_extra_checks; ++i) extra.push_back(1 + rng.Below(d.posts.size()));
-  make(QueryKind::kPoint, "point", "Post(where: id == $p) { title, status, created_at, author { name } }",
-       "p", posts, extra);
+  make(QueryKind::kPoint, "point",
+       "Post(where: id == $p) { title, status, created_at, author { name } }", "p", posts, extra);
 
   CheckResults();
   ChooseForms();
@@ -1329,7 +1331,8 @@ void Setup(double scale) {
 
 using RunFn = std::function<void(const Query& q, size_t i)>;
 
-void TimeFetches(benchmark::State& state, const Query& q, const std::string& key, const RunFn& run) {
+void TimeFetches(benchmark::State& state, const Query& q, const std::string& key,
+                 const RunFn& run) {
   std::vector<double> micros;
   micros.reserve(1 << 16);
   size_t i = 0;
@@ -1383,10 +1386,9 @@ void Register() {
       if (s < 2 && !g->db) continue;
       std::string key = g->queries[qi].name + "/" + kStrategies[s];
       RunFn run = runs[s];
-      benchmark::RegisterBenchmark(("BM_Fetch/" + key).c_str(),
-                                   [qi, key, run](benchmark::State& state) {
-                                     TimeFetches(state, g->queries[qi], key, run);
-                                   })
+      benchmark::RegisterBenchmark(
+          ("BM_Fetch/" + key).c_str(),
+          [qi, key, run](benchmark::State& state) { TimeFetches(state, g->queries[qi], key, run); })
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     }
@@ -1425,13 +1427,13 @@ void Summary(std::FILE* out) {
       return std::string(buf);
     };
     std::string level = Cell(q.name + "/sqlite_per_level");
-    if (q.kind == QueryKind::kUserPage || q.kind == QueryKind::kTagPage) {
+    if ((q.kind == QueryKind::kUserPage || q.kind == QueryKind::kTagPage) && level != "-") {
       level += q.form == Form::kWindow ? " (w)" : " (pp)";
     }
     std::fprintf(out, "%-10s %-20s %-20s %-20s %-20s %-12s %-12s\n", q.name.c_str(),
                  Cell(q.name + "/ormdb_fetch").c_str(), Cell(q.name + "/ormdb_fetch_json").c_str(),
-                 level.c_str(), Cell(q.name + "/sqlite_json").c_str(),
-                 ratio("ormdb_fetch").c_str(), ratio("ormdb_fetch_json").c_str());
+                 level.c_str(), Cell(q.name + "/sqlite_json").c_str(), ratio("ormdb_fetch").c_str(),
+                 ratio("ormdb_fetch_json").c_str());
   }
   std::fprintf(out,
                "Ratios: ormdb p50 / p50 of the better SQLite strategy (above 1: ormdb is "

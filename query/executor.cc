@@ -500,7 +500,7 @@ class Executor {
   // come after the cursor). With the scan giving the first `covered` order
   // keys and `want` >= 0, stops once `want` rows matched and the order
   // prefix moved past the last of them.
-  Status ScanRange(const Node& n, const IndexRangePlan& r, const Range& range,
+  Status ScanRange(const Node& n, int idx, const IndexRangePlan& r, const Range& range,
                    const std::optional<CursorPosition>& cursor, int64_t want,
                    std::vector<Candidate>* out, NodeStats* ns) {
     if (range.empty) return Status::Ok();
@@ -536,6 +536,11 @@ class Executor {
       for (auto [id, truncated] : entries) {
         if (!seen.insert(id).second) continue;  // an entry seen before a resume
         if (ns) ++ns->examined;
+        if (covered == 0) {
+          // The index does not give the order: keep the best `want` rows.
+          ORMDB_RETURN_IF_ERROR(Offer(n, idx, id, cursor ? &*cursor : nullptr, want, want >= 0, out));
+          continue;
+        }
         ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(*n.entity, id));
         if (row == nullptr) continue;
         Candidate c;
@@ -606,7 +611,9 @@ class Executor {
     }
     ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, id, *row));
     if (!m) return Status::Ok();
-    Candidate c;
+    // The key goes into scratch space first: most rows of a top-N do not
+    // enter it and cost no allocation.
+    Candidate& c = scratch_;
     ORMDB_RETURN_IF_ERROR(MakeCandidate(n, id, row, &c));
     if (cursor && !AfterCursor(n, c, *cursor)) return Status::Ok();
     auto worse = [&](const Candidate& a, const Candidate& b) {
@@ -621,7 +628,7 @@ class Executor {
       cache.emplace(id, row);
     }
     c.row = row;
-    list->push_back(std::move(c));
+    list->push_back(c);
     if (top_n) {
       std::push_heap(list->begin(), list->end(), worse);
       if (static_cast<int64_t>(list->size()) > want) {
@@ -874,7 +881,7 @@ class Executor {
         std::vector<Value> eq;
         for (int s : n.range.eq_slots) eq.push_back(slots_[s].value);
         Range range = BuildRange(n, n.range, eq, cursor);
-        ORMDB_RETURN_IF_ERROR(ScanRange(n, n.range, range, cursor, want, &list, ns));
+        ORMDB_RETURN_IF_ERROR(ScanRange(n, 0, n.range, range, cursor, want, &list, ns));
         break;
       }
       case Access::kScan: {
@@ -938,7 +945,7 @@ class Executor {
             }
             ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, sc.id, probe));
             if (!m) continue;
-            Candidate c;
+            Candidate& c = scratch_;
             ORMDB_RETURN_IF_ERROR(MakeCandidate(n, sc.id, &probe, &c));
             if (cursor && !AfterCursor(n, c, *cursor)) continue;
             if (top_n && static_cast<int64_t>(list.size()) >= want &&
@@ -947,7 +954,7 @@ class Executor {
             }
             ORMDB_ASSIGN_OR_RETURN(c.row, Decode(*n.entity, sc.bytes, sc.version));
             c.row = Keep(*n.entity, sc.id, c.row);
-            list.push_back(std::move(c));
+            list.push_back(c);
             if (top_n) {
               std::push_heap(list.begin(), list.end(), worse);
               if (static_cast<int64_t>(list.size()) > want) {
@@ -1073,7 +1080,7 @@ class Executor {
           const std::optional<CursorPosition>& pc =
               cursor && cursor->parent == pid ? cursor : std::nullopt;
           Range range = BuildRange(n, n.range, {Value::Int64(static_cast<int64_t>(pid))}, pc);
-          ORMDB_RETURN_IF_ERROR(ScanRange(n, n.range, range, pc, want, &lists[pi], ns));
+          ORMDB_RETURN_IF_ERROR(ScanRange(n, idx, n.range, range, pc, want, &lists[pi], ns));
         }
         break;
       }
@@ -1174,6 +1181,7 @@ class Executor {
   std::vector<std::vector<size_t>> wanted_;
   RowData probe_;
   storage::RowView view_;
+  Candidate scratch_;
 };
 
 }  // namespace

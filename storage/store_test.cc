@@ -263,6 +263,22 @@ TEST(StoreRows, ScanRowsBothDirectionsAtSnapshot) {
   EXPECT_EQ(scan(2, 100, ScanDirection::kBackward), (std::vector<RowId>{8, 6, 5, 2, 1}));
   EXPECT_EQ(scan(1, 6, ScanDirection::kBackward), (std::vector<RowId>{5, 3, 2, 1}));
   EXPECT_EQ(scan(2, 0, ScanDirection::kBackward), (std::vector<RowId>{}));
+  // The last row of the table's last type is newer than the snapshot: a
+  // backward scan skips it and still finds the rows before it.
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kPost, 9, Row("p", 9)); }));
+  auto posts = [&](std::optional<Version> at, ScanDirection dir) {
+    auto txn = store->BeginRead(at);
+    std::vector<RowId> ids;
+    EXPECT_OK((*txn)->ScanRows(kPost, dir == ScanDirection::kForward ? 0 : 100, dir,
+                               [&](RowId id, const RowRecord&) {
+                                 ids.push_back(id);
+                                 return true;
+                               }));
+    return ids;
+  };
+  EXPECT_EQ(posts(2, ScanDirection::kBackward), (std::vector<RowId>{4}));
+  EXPECT_EQ(posts(3, ScanDirection::kBackward), (std::vector<RowId>{9, 4}));
+  EXPECT_EQ(posts(2, ScanDirection::kForward), (std::vector<RowId>{4}));
 }
 
 TEST(StoreRows, IdAllocationSkipsNotedIds) {

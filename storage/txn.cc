@@ -157,7 +157,14 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
     if (!positioned) {
       std::string key = RowKey(type, id, at_);
       rc = SeekGe(cur, key, &k, &v);
-      if (rc == MDB_NOTFOUND) return Status::Ok();
+      if (rc == MDB_NOTFOUND) {
+        // Nothing at or after `id`'s snapshot key: going forward, the scan
+        // is over; going backward, `id` (the last row of the table) has
+        // only versions newer than the snapshot, so try the row before it.
+        if (dir == ScanDirection::kForward || id == 0) return Status::Ok();
+        --id;
+        continue;
+      }
       if (rc != 0) return LmdbError(rc, "scan rows");
     }
     positioned = false;
