@@ -43,6 +43,8 @@ asan: deps
 
 bench: build
 	$(BUILD)/bench/storage_bench --benchmark_counters_tabular=true
+	$(BUILD)/bench/import_bench
+	$(BUILD)/bench/fetch_bench --benchmark_min_time=1
 
 run: build
 	$(BUILD)/ormdb --data $(DATA) stats
