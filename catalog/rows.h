@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "catalog/compiled_schema.h"
-#include "storage/row_codec.h"
 #include "common/status.h"
 #include "common/value.h"
+#include "storage/row_codec.h"
 
 namespace ormdb::catalog {
 

@@ -60,7 +60,7 @@ int Fail(const Status& s) {
 struct Args {
   std::string data = "./ormdb-data";
   std::vector<std::string> positional;
-  std::map<std::string, std::string> options;  // --format json -> {"format": "json"}
+  std::map<std::string, std::string> options;               // --format json -> {"format": "json"}
   std::vector<std::pair<std::string, std::string>> params;  // --param NAME=VALUE, in order
   bool Has(const std::string& flag) const { return options.count(flag) > 0; }
 };
@@ -284,9 +284,9 @@ std::optional<std::string> CheckFlags(const Args& args) {
     if (args.positional[1] == "apply") allowed = {"dry-run", "allow-destructive", "format"};
     if (args.positional[1] == "show") allowed = {"json", "format"};
   }
-  const std::vector<std::string> fetch_flags = {
-      "param",        "as-of",        "format",       "budget-entities",
-      "budget-edges", "budget-depth", "budget-bytes", "on-exceed"};
+  const std::vector<std::string> fetch_flags = {"param",           "as-of",        "format",
+                                                "budget-entities", "budget-edges", "budget-depth",
+                                                "budget-bytes",    "on-exceed"};
   if (command == "query") allowed = fetch_flags;
   if (command == "explain") {
     allowed = fetch_flags;
@@ -324,12 +324,14 @@ std::optional<uint64_t> ParseCount(const std::string& s) {
 
 // The fetch options and parameters of `query` and `explain`; a usage
 // problem in *problem.
-bool FetchArgs(const Args& args, ormdb::FetchOptions* o, std::string* params, std::string* problem) {
+bool FetchArgs(const Args& args, ormdb::FetchOptions* o, std::string* params,
+               std::string* problem) {
   auto count = [&](const char* flag, std::optional<uint64_t>* out) {
     auto it = args.options.find(flag);
     if (it == args.options.end()) return true;
     *out = ParseCount(it->second);
-    if (!*out) *problem = std::string("--") + flag + " needs a whole number, not '" + it->second + "'";
+    if (!*out)
+      *problem = std::string("--") + flag + " needs a whole number, not '" + it->second + "'";
     return out->has_value();
   };
   if (!count("as-of", &o->as_of) || !count("budget-entities", &o->max_entities) ||
@@ -349,7 +351,7 @@ bool FetchArgs(const Args& args, ormdb::FetchOptions* o, std::string* params, st
     }
     auto parsed = ormdb::ParseJson(value);
     obj.Set(name, parsed.ok() && !parsed->is_array() && !parsed->is_object() ? std::move(*parsed)
-                                                                            : ormdb::Json(value));
+                                                                             : ormdb::Json(value));
   }
   *params = ormdb::ToJson(obj);
   return true;
@@ -361,7 +363,8 @@ int FetchCommand(const Args& args) {
   ormdb::FetchOptions o;
   std::string params, problem;
   if (!FetchArgs(args, &o, &params, &problem)) return Usage(problem);
-  auto text = args.positional[1] == "-" ? ReadInput("-") : ormdb::Result<std::string>(args.positional[1]);
+  auto text =
+      args.positional[1] == "-" ? ReadInput("-") : ormdb::Result<std::string>(args.positional[1]);
   if (!text.ok()) return Fail(text.status());
   auto db = OpenDb(args, false);
   if (!db.ok()) return Fail(db.status());

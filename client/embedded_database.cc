@@ -4,9 +4,9 @@
 
 #include "catalog/catalog.h"
 #include "catalog/schema_json.h"
+#include "client/blocks_result.h"
 #include "common/json.h"
 #include "ormdb/database.h"
-#include "client/blocks_result.h"
 #include "query/fetch_engine.h"
 #include "query/import.h"
 #include "query/json_values.h"
@@ -309,7 +309,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
                          storage::Store::Open(dir, so, options.create_if_missing));
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<catalog::Catalog> catalog,
                          catalog::Catalog::Open(store.get()));
-  return std::unique_ptr<Database>(new EmbeddedDatabase(std::move(store), std::move(catalog), options));
+  return std::unique_ptr<Database>(
+      new EmbeddedDatabase(std::move(store), std::move(catalog), options));
 }
 
 }  // namespace ormdb

@@ -1,6 +1,6 @@
 // Embedded use of ormdb from C++: open a data directory in this process,
-// apply a schema, write a batch, read a row back, fetch a graph and walk it. Built and run by the tests
-// (ctest: example_embedded), and quoted in README.md.
+// apply a schema, write a batch, read a row back, fetch a graph and walk it. Built and run by the
+// tests (ctest: example_embedded), and quoted in README.md.
 #include <cstdio>
 
 #include "ormdb/database.h"

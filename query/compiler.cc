@@ -385,8 +385,8 @@ class Compiler {
       const FieldInfo& fi = e->fields[f];
       if (!last) {
         if (fi.type != FieldType::kRef) {
-          return InvalidArgument(At(pos) + p.text + " is a " + TypeNameOf(fi) +
-                                 " field of " + e->name + ", not a relation");
+          return InvalidArgument(At(pos) + p.text + " is a " + TypeNameOf(fi) + " field of " +
+                                 e->name + ", not a relation");
         }
         p.hops.push_back(static_cast<size_t>(f));
         e = schema_->EntityById(fi.ref_target);
@@ -522,10 +522,10 @@ class Compiler {
         if (b.path >= 0 && N(idx).paths[b.path].domain == Domain::kJson) {
           return TypeError(e.pos, idx, b.path, a.expr->literal);
         }
-        ORMDB_ASSIGN_OR_RETURN(CExpr ca,
-                               FinishOperand(a, idx, a.path >= 0 ? a.path : b.path, Slot::Kind::kValue));
-        ORMDB_ASSIGN_OR_RETURN(CExpr cb,
-                               FinishOperand(b, idx, b.path >= 0 ? b.path : a.path, Slot::Kind::kValue));
+        ORMDB_ASSIGN_OR_RETURN(
+            CExpr ca, FinishOperand(a, idx, a.path >= 0 ? a.path : b.path, Slot::Kind::kValue));
+        ORMDB_ASSIGN_OR_RETURN(
+            CExpr cb, FinishOperand(b, idx, b.path >= 0 ? b.path : a.path, Slot::Kind::kValue));
         c.children.push_back(std::move(ca));
         c.children.push_back(std::move(cb));
         return c;
@@ -696,9 +696,7 @@ class Compiler {
   // Complete at the snapshot the plan reads.
   bool Usable(const IndexInfo& ix) const { return ix.ready && ix.ready_at <= snapshot_; }
 
-  double SortCost(double rows) const {
-    return rows > 1 ? 0.05 * rows * std::log2(rows) : 0;
-  }
+  double SortCost(double rows) const { return rows > 1 ? 0.05 * rows * std::log2(rows) : 0; }
 
   Status ChooseAccess() {
     for (size_t i = 0; i < plan_->nodes.size(); ++i) {
@@ -756,7 +754,7 @@ class Compiler {
         n.est_rows_per_parent = std::min(rows, ids) * rest_sel(1);
         n.est_examined = ids;
         n.reason = c.op == Conjunct::Op::kEq ? "the predicate fixes the id"
-                                              : "the predicate lists the ids";
+                                             : "the predicate lists the ids";
       });
     }
     for (const IndexInfo& ix : n.entity->indexes) {
@@ -873,8 +871,8 @@ class Compiler {
         n.est_rows_per_parent = matched;
         n.est_examined = examined;
         n.reason = index_considered
-                       ? "a scan of " + std::to_string(rows_u) + " rows costs less than any index range (" +
-                             Fmt(cost) + ")"
+                       ? "a scan of " + std::to_string(rows_u) +
+                             " rows costs less than any index range (" + Fmt(cost) + ")"
                    : cj.empty() ? "no predicate to narrow the rows"
                                 : "no index matches the predicate's fields";
         if (id_order && limit > 0) n.reason += "; id order, stops after the limit";
@@ -901,9 +899,9 @@ class Compiler {
       }
       case Node::Kind::kInverse: {
         const EntityInfo* child = n.entity;
-        ORMDB_ASSIGN_OR_RETURN(
-            Fanout fo, stats_->ReferenceFanout(child->id, child->fields[n.ref_field].id,
-                                               plan_->nodes[n.parent].entity->id));
+        ORMDB_ASSIGN_OR_RETURN(Fanout fo,
+                               stats_->ReferenceFanout(child->id, child->fields[n.ref_field].id,
+                                                       plan_->nodes[n.parent].entity->id));
         double fanout = fo.average;
         double matched = fanout * sel;
         // Per-parent range of the best index led by the reference.
@@ -927,8 +925,8 @@ class Compiler {
             examined = std::min(fanout, (limit + 1) * fanout / std::max(1.0, matched));
           }
           bool full = best_r.order_covered == n.order.size();
-          double cost = parents * (kSeek + examined * (kAdvance + kFetch) +
-                                   (full ? 0 : SortCost(matched)));
+          double cost =
+              parents * (kSeek + examined * (kAdvance + kFetch) + (full ? 0 : SortCost(matched)));
           // A scan must win clearly: it decodes every row of the child entity.
           if (cost <= 2 * scan_cost) {
             n.access = Access::kChildIndex;
@@ -958,8 +956,8 @@ class Compiler {
         break;
       }
       case Node::Kind::kMany: {
-        ORMDB_ASSIGN_OR_RETURN(
-            Fanout fo, stats_->EdgeFanout(n.edge, n.edge_forward, plan_->nodes[n.parent].entity->id));
+        ORMDB_ASSIGN_OR_RETURN(Fanout fo, stats_->EdgeFanout(n.edge, n.edge_forward,
+                                                             plan_->nodes[n.parent].entity->id));
         n.access = Access::kEdgeRange;
         double examined = fo.average;
         if (n.order_is_id_only && limit > 0 && fo.average * sel > 0) {
@@ -970,16 +968,17 @@ class Compiler {
         n.reason = "many-to-many: per parent, the edge range (" + Fmt(fo.average) +
                    " linked per parent on average, max " + std::to_string(fo.max) +
                    "), then the distinct linked rows looked up in id order in one batch";
-        if (n.order_is_id_only && limit > 0) n.reason += "; edges are in id order, so each range stops after the limit";
+        if (n.order_is_id_only && limit > 0)
+          n.reason += "; edges are in id order, so each range stops after the limit";
         break;
       }
       case Node::Kind::kRoot:
         break;
     }
     if (n.kind == Node::Kind::kInverse) {
-      ORMDB_ASSIGN_OR_RETURN(
-          Fanout fo, stats_->ReferenceFanout(n.entity->id, n.entity->fields[n.ref_field].id,
-                                             plan_->nodes[n.parent].entity->id));
+      ORMDB_ASSIGN_OR_RETURN(Fanout fo,
+                             stats_->ReferenceFanout(n.entity->id, n.entity->fields[n.ref_field].id,
+                                                     plan_->nodes[n.parent].entity->id));
       n.est_rows_per_parent = fo.average * sel;
     } else if (n.kind == Node::Kind::kMany) {
       ORMDB_ASSIGN_OR_RETURN(
@@ -1117,9 +1116,8 @@ Result<Value> ConvertForDomain(const Json& v, Domain domain, const catalog::Enum
       return mismatch();
     case Domain::kString:
       if (!v.is_string()) return mismatch();
-      if (enum_def != nullptr &&
-          std::find(enum_def->values.begin(), enum_def->values.end(), v.as_string()) ==
-              enum_def->values.end()) {
+      if (enum_def != nullptr && std::find(enum_def->values.begin(), enum_def->values.end(),
+                                           v.as_string()) == enum_def->values.end()) {
         std::string hint = NearestName(v.as_string(), enum_def->values);
         return InvalidArgument(std::string(subject) + ": " + enum_def->name + " has no value " +
                                QuoteForMessage(v.as_string()) +

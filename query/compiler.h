@@ -41,10 +41,10 @@ Result<std::shared_ptr<Plan>> CompileFetch(const FetchQuery& query,
 
 // One lifted literal of a query, in slot order (Slot::literal).
 struct LiteralRef {
-  const Json* value = nullptr;               // a comparison or like literal
-  const std::vector<Json>* list = nullptr;   // an in-list
-  int64_t limit = -1;                        // a limit
-  const std::string* after = nullptr;        // a cursor
+  const Json* value = nullptr;              // a comparison or like literal
+  const std::vector<Json>* list = nullptr;  // an in-list
+  int64_t limit = -1;                       // a limit
+  const std::string* after = nullptr;       // a cursor
 };
 // The literals of a query in the order the compiler numbers them. Two
 // queries with the same ShapeKey have lists of the same length and kinds.

@@ -133,14 +133,14 @@ TEST_F(CompilerTest, TypeRules) {
 TEST_F(CompilerTest, BindingChecksValuesAndParameters) {
   ExpectError(Bind("Post(where: status == \"publishd\") { title }"), ErrorCode::kInvalidArgument,
               "did you mean 'published'");
-  ExpectError(Bind("User(where: created_at > \"yesterday\") { name }"),
-              ErrorCode::kInvalidArgument, "not an RFC 3339 timestamp");
+  ExpectError(Bind("User(where: created_at > \"yesterday\") { name }"), ErrorCode::kInvalidArgument,
+              "not an RFC 3339 timestamp");
   ExpectError(Bind("User(where: age > $a) { name }"), ErrorCode::kInvalidArgument,
               "missing parameter $a");
   ExpectError(Bind("User(where: age > $a) { name }", R"({"a": 1, "b": 2})"),
               ErrorCode::kInvalidArgument, "parameter $b is not used");
-  ExpectError(Bind("User(where: age > $a) { name }", R"({"a": "x"})"),
-              ErrorCode::kInvalidArgument, "cannot compare User.age");
+  ExpectError(Bind("User(where: age > $a) { name }", R"({"a": "x"})"), ErrorCode::kInvalidArgument,
+              "cannot compare User.age");
   ExpectError(Bind("User(where: name like $p) { name }", R"({"p": "a\\"})"),
               ErrorCode::kInvalidArgument, "lone backslash");
   EXPECT_TRUE(Bind("User(where: age in [$a, 3]) { name }", R"({"a": 1})").ok());

@@ -129,9 +129,9 @@ std::string EncodeCursor(std::string_view secret, const CursorPosition& pos) {
   return Base64UrlEncode(raw);
 }
 
-Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view text, bool expect_root,
-                                    uint64_t shape, const std::vector<ValueType>& key_types,
-                                    ValueType id_type) {
+Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view text,
+                                    bool expect_root, uint64_t shape,
+                                    const std::vector<ValueType>& key_types, ValueType id_type) {
   if (text.size() > kMaxCursorBytes) return Invalid("too long");
   std::string raw;
   if (!Base64UrlDecode(text, &raw)) return Invalid("not a cursor (bad encoding)");
@@ -146,7 +146,8 @@ Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view te
   pos.root = raw[1] == 1;
   if (raw[1] != 1 && raw[1] != 2) return Invalid("unknown cursor kind");
   if (pos.root != expect_root) {
-    return Invalid(pos.root ? "a root cursor given to an include" : "an include cursor given to the root");
+    return Invalid(pos.root ? "a root cursor given to an include"
+                            : "an include cursor given to the root");
   }
   pos.version = storage::GetU64BE(raw.data() + 2);
   pos.shape = storage::GetU64BE(raw.data() + 10);

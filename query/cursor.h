@@ -49,8 +49,8 @@ std::string EncodeCursor(std::string_view secret, const CursorPosition& pos);
 // and `id_type` that of the id, as the shape defines them; `expect_root` and
 // `shape` must match. INVALID_ARGUMENT "invalid cursor: ..." on any mismatch
 // or altered byte.
-Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view text, bool expect_root,
-                                    uint64_t shape, const std::vector<ValueType>& key_types,
-                                    ValueType id_type);
+Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view text,
+                                    bool expect_root, uint64_t shape,
+                                    const std::vector<ValueType>& key_types, ValueType id_type);
 
 }  // namespace ormdb::query

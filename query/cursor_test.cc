@@ -87,7 +87,8 @@ TEST(Cursor, RejectsForeignShapeKindAndDatabase) {
 
 TEST(Cursor, RandomBytesNeverCrash) {
   std::mt19937_64 rng(7);
-  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ ";
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ ";
   for (int i = 0; i < 20000; ++i) {
     std::string s(rng() % 90, 'A');
     for (char& ch : s) ch = alphabet[rng() % alphabet.size()];

@@ -20,9 +20,7 @@ using storage::ScanDirection;
 
 enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
 
-Tri Not(Tri t) {
-  return t == Tri::kUnknown ? t : (t == Tri::kTrue ? Tri::kFalse : Tri::kTrue);
-}
+Tri Not(Tri t) { return t == Tri::kUnknown ? t : (t == Tri::kTrue ? Tri::kFalse : Tri::kTrue); }
 
 // A row decoded once per fetch.
 struct RowData {
@@ -105,8 +103,8 @@ struct Candidate {
 class Executor {
  public:
   Executor(std::shared_ptr<const Plan> plan, const std::vector<BoundSlot>& slots,
-           storage::TxnReader& txn, const catalog::LayoutLookup& layouts, const ExecOptions& options,
-           std::vector<NodeStats>* stats)
+           storage::TxnReader& txn, const catalog::LayoutLookup& layouts,
+           const ExecOptions& options, std::vector<NodeStats>* stats)
       : plan_(std::move(plan)),
         slots_(slots),
         txn_(txn),
@@ -538,15 +536,16 @@ class Executor {
         if (ns) ++ns->examined;
         if (covered == 0) {
           // The index does not give the order: keep the best `want` rows.
-          ORMDB_RETURN_IF_ERROR(Offer(n, idx, id, cursor ? &*cursor : nullptr, want, want >= 0, out));
+          ORMDB_RETURN_IF_ERROR(
+              Offer(n, idx, id, cursor ? &*cursor : nullptr, want, want >= 0, out));
           continue;
         }
         ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(*n.entity, id));
         if (row == nullptr) continue;
         Candidate c;
         ORMDB_RETURN_IF_ERROR(MakeCandidate(n, id, row, &c));
-        if (want >= 0 && covered > 0 && static_cast<int64_t>(out->size()) >= want &&
-            !truncated && !last_truncated) {
+        if (want >= 0 && covered > 0 && static_cast<int64_t>(out->size()) >= want && !truncated &&
+            !last_truncated) {
           bool same = true;
           for (size_t k = 0; k < covered; ++k) {
             if (storage::CompareValues(c.key[k], boundary[k]) != 0) same = false;
@@ -602,9 +601,9 @@ class Executor {
         ORMDB_ASSIGN_OR_RETURN(row, Decode(*n.entity, bytes, version));
         cache.emplace(id, row);
       } else {
-        ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(bytes, *n.entity,
-                                                          plan_->schema->number(), layouts_,
-                                                          wanted_[idx], &view_, &probe_.row));
+        ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(bytes, *n.entity, plan_->schema->number(),
+                                                          layouts_, wanted_[idx], &view_,
+                                                          &probe_.row));
         probe_.version = version;
         row = &probe_;
       }
@@ -933,15 +932,14 @@ class Executor {
                 return true;
               }));
           for (const Scanned& sc : batch) {
-            ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(sc.bytes, *n.entity,
-                                                              plan_->schema->number(), layouts_,
-                                                              wanted, &view, &probe.row));
+            ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(
+                sc.bytes, *n.entity, plan_->schema->number(), layouts_, wanted, &view, &probe.row));
             probe.version = sc.version;
             if (n.entity->uuid_id) {
               // The id is a column of its own; decode the row in full.
-              ORMDB_ASSIGN_OR_RETURN(probe.row, catalog::DecodeEntityRow(
-                                                    sc.bytes, *n.entity, plan_->schema->number(),
-                                                    layouts_));
+              ORMDB_ASSIGN_OR_RETURN(
+                  probe.row,
+                  catalog::DecodeEntityRow(sc.bytes, *n.entity, plan_->schema->number(), layouts_));
             }
             ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, sc.id, probe));
             if (!m) continue;
@@ -1114,8 +1112,8 @@ class Executor {
       }
       case Access::kEdgeRange: {
         bool backward = n.order_is_id_only && !n.order.empty() && n.order[0].descending;
-        bool early = n.order_is_id_only && want >= 0 && !n.has_where && !cursor &&
-                     !n.entity->uuid_id;
+        bool early =
+            n.order_is_id_only && want >= 0 && !n.has_where && !cursor && !n.entity->uuid_id;
         std::vector<std::vector<RowId>> linked(parents.size());
         std::vector<RowId> distinct;
         for (size_t pi = 0; pi < parents.size(); ++pi) {
@@ -1206,8 +1204,9 @@ Result<Version> CursorVersion(const Plan& plan, const std::vector<BoundSlot>& sl
         DecodeCursor(secret, slots[n.after_slot].after, n.kind == Node::Kind::kRoot, n.cursor_shape,
                      n.cursor_key_types, n.entity->uuid_id ? ValueType::kUuid : ValueType::kInt64));
     if (v != 0 && pos.version != v) {
-      return InvalidArgument("invalid cursor: the cursors of one query must come from one snapshot (" +
-                             std::to_string(v) + " and " + std::to_string(pos.version) + ")");
+      return InvalidArgument(
+          "invalid cursor: the cursors of one query must come from one snapshot (" +
+          std::to_string(v) + " and " + std::to_string(pos.version) + ")");
     }
     v = pos.version;
   }

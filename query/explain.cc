@@ -45,7 +45,8 @@ std::string Shape(const Node& n) {
   if (!n.order.empty()) {
     s += " order [";
     for (size_t i = 0; i < n.order.size(); ++i) {
-      s += (i ? ", " : "") + n.paths[n.order[i].path].text + (n.order[i].descending ? " desc" : " asc");
+      s += (i ? ", " : "") + n.paths[n.order[i].path].text +
+           (n.order[i].descending ? " desc" : " asc");
     }
     s += "]";
   }
@@ -78,8 +79,7 @@ std::string ExplainText(const ExplainInput& in) {
          std::to_string(p.max_depth) + "\n";
   for (size_t i = 0; i < p.nodes.size(); ++i) {
     const Node& n = p.nodes[i];
-    out += std::to_string(i + 1) + ". " + std::string(2 * n.depth, ' ') + n.path + Shape(n) +
-           "\n";
+    out += std::to_string(i + 1) + ". " + std::string(2 * n.depth, ' ') + n.path + Shape(n) + "\n";
     std::string pad(3 + 2 * n.depth + (i + 1 >= 10 ? 1 : 0), ' ');
     out += pad + "operation: " + Operation(n) + (Sorted(n) ? ", then sort" : "") + "\n";
     out += pad + "why: " + n.reason + "\n";
@@ -101,8 +101,8 @@ std::string ExplainText(const ExplainInput& in) {
     out += "budget used: entities " + std::to_string(c.entities) + "/" +
            std::to_string(in.budget.max_entities) + ", edges " + std::to_string(c.edges) + "/" +
            std::to_string(in.budget.max_edges) + ", bytes " + std::to_string(c.bytes) + "/" +
-           std::to_string(in.budget.max_bytes) + (c.truncated ? ", truncated at " + c.truncated_at : "") +
-           "\n";
+           std::to_string(in.budget.max_bytes) +
+           (c.truncated ? ", truncated at " + c.truncated_at : "") + "\n";
     out += "total: " + Ms(in.total_micros) + "\n";
   }
   return out;

@@ -92,7 +92,8 @@ Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
       }
     }
   }
-  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<Plan> compiled, CompileFetch(q, schema, &stats_, snapshot));
+  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<Plan> compiled,
+                         CompileFetch(q, schema, &stats_, snapshot));
   compiled->shape_key = key.substr(key.find('\n') + 1);
   std::shared_ptr<const Plan> plan = std::move(compiled);
   if (cache_capacity_ > 0) {

@@ -83,7 +83,7 @@ class FetchEngine {
   std::mutex cache_mu_;
   // LRU: most recent at the front.
   std::list<std::pair<std::string, std::shared_ptr<const Plan>>> lru_;  // GUARDED_BY(cache_mu_)
-  std::unordered_map<std::string, decltype(lru_)::iterator> cache_;    // GUARDED_BY(cache_mu_)
+  std::unordered_map<std::string, decltype(lru_)::iterator> cache_;     // GUARDED_BY(cache_mu_)
   uint64_t hits_ = 0, misses_ = 0;                                      // GUARDED_BY(cache_mu_)
 };
 

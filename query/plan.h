@@ -31,7 +31,7 @@ std::string_view DomainName(Domain d);
 struct BoundPath {
   enum class Terminal : uint8_t { kField, kId, kVersion };
   std::vector<const catalog::EntityInfo*> entities;  // entities[0] is the node's entity
-  std::vector<size_t> hops;                           // reference fields, one per hop
+  std::vector<size_t> hops;                          // reference fields, one per hop
   Terminal terminal = Terminal::kField;
   size_t field = 0;  // kField: position in entities.back()->fields
   Domain domain = Domain::kNumber;
@@ -44,9 +44,9 @@ struct BoundPath {
 struct Slot {
   enum class Kind : uint8_t { kValue, kList, kPattern, kLimit, kAfter };
   Kind kind = Kind::kValue;
-  std::string param;        // bound from $param (kValue, kPattern); empty for a literal
-  int literal = -1;         // ordinal among the query's literals (CollectLiterals)
-  Domain domain = Domain::kNumber;          // kValue, kList: what the value converts to
+  std::string param;                // bound from $param (kValue, kPattern); empty for a literal
+  int literal = -1;                 // ordinal among the query's literals (CollectLiterals)
+  Domain domain = Domain::kNumber;  // kValue, kList: what the value converts to
   const catalog::Enum* enum_def = nullptr;  // for enum checks
   std::string subject;                      // "Post.status" for messages
   QueryPos pos;
@@ -69,14 +69,14 @@ struct OrderPlan {
 
 // How a node finds its rows.
 enum class Access : uint8_t {
-  kIdLookup,        // root: `id == x` or `id in [..]`
-  kUniqueLookup,    // root: equality on every field of a unique index
-  kIndexRange,      // root: an index range (equality prefix, then a range or order)
-  kScan,            // root: every row in id order, filtered
-  kRefLookup,       // to-one: batched lookups of the referenced rows
-  kChildIndex,      // to-many inverse: per parent, a range of an index on the reference
-  kChildScanHash,   // to-many inverse: one scan of the children, hashed by parent
-  kEdgeRange,       // many-to-many: per parent, the edge range, then batched lookups
+  kIdLookup,       // root: `id == x` or `id in [..]`
+  kUniqueLookup,   // root: equality on every field of a unique index
+  kIndexRange,     // root: an index range (equality prefix, then a range or order)
+  kScan,           // root: every row in id order, filtered
+  kRefLookup,      // to-one: batched lookups of the referenced rows
+  kChildIndex,     // to-many inverse: per parent, a range of an index on the reference
+  kChildScanHash,  // to-many inverse: one scan of the children, hashed by parent
+  kEdgeRange,      // many-to-many: per parent, the edge range, then batched lookups
 };
 std::string_view AccessName(Access a);
 

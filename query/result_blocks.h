@@ -21,8 +21,8 @@ namespace ormdb::query {
 
 struct EntityBlock {
   const catalog::EntityInfo* entity = nullptr;
-  std::vector<RowId> rows;    // internal row ids
-  std::vector<Value> ids;     // external ids: Int64, or Uuid for uuid entities
+  std::vector<RowId> rows;                 // internal row ids
+  std::vector<Value> ids;                  // external ids: Int64, or Uuid for uuid entities
   std::vector<std::string> columns;        // selected fields (and "_version")
   std::vector<std::vector<Value>> values;  // values[column][row]
   std::unordered_map<RowId, uint32_t> row_of;
@@ -37,8 +37,8 @@ struct NodeBlock {
   std::unordered_map<uint32_t, uint32_t> slot_of;
   std::vector<uint32_t> slot_begin;  // children of slot s: [slot_begin[s], slot_end[s])
   std::vector<uint32_t> slot_end;
-  std::vector<uint32_t> children;  // rows of `block`
-  std::vector<uint8_t> slot_partial;                 // cut by a truncation
+  std::vector<uint32_t> children;                     // rows of `block`
+  std::vector<uint8_t> slot_partial;                  // cut by a truncation
   std::vector<std::optional<std::string>> slot_next;  // limited includes: the @next cursor
   std::vector<int> item_columns;  // per OutputItem of the node: its column in the block (-1)
 };

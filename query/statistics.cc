@@ -150,7 +150,8 @@ Result<Fanout> Statistics::ReferenceFanout(EntityTypeId child, FieldId field, En
   f.parents = c.per_parent.size();
   f.children = c.total;
   f.max = c.max;
-  f.average = parent_rows == 0 ? 0 : static_cast<double>(c.total) / static_cast<double>(parent_rows);
+  f.average =
+      parent_rows == 0 ? 0 : static_cast<double>(c.total) / static_cast<double>(parent_rows);
   return f;
 }
 
@@ -208,17 +209,17 @@ Result<uint64_t> Statistics::Distinct(const catalog::EntityInfo& entity,
   ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(applied_));
   std::set<std::string> seen;
   uint64_t scanned = 0;
-  ORMDB_RETURN_IF_ERROR(txn->ScanIndex(index.id, "", "", storage::ScanDirection::kForward,
-                                       [&](const storage::IndexEntry& en) {
-                                         std::string_view part = en.value_part_in_txn;
-                                         std::string_view before = part;
-                                         if (!en.truncated && storage::DecodeKey(&part, type).ok()) {
-                                           seen.emplace(before.substr(0, before.size() - part.size()));
-                                         } else {
-                                           seen.emplace(before);
-                                         }
-                                         return ++scanned < kSampleEntries;
-                                       }));
+  ORMDB_RETURN_IF_ERROR(txn->ScanIndex(
+      index.id, "", "", storage::ScanDirection::kForward, [&](const storage::IndexEntry& en) {
+        std::string_view part = en.value_part_in_txn;
+        std::string_view before = part;
+        if (!en.truncated && storage::DecodeKey(&part, type).ok()) {
+          seen.emplace(before.substr(0, before.size() - part.size()));
+        } else {
+          seen.emplace(before);
+        }
+        return ++scanned < kSampleEntries;
+      }));
   uint64_t distinct = seen.size();
   if (scanned >= kSampleEntries && rows > scanned) {
     // Extrapolate from the sample's share of the rows.

@@ -69,12 +69,12 @@ class Statistics {
   storage::Store* store_;
   catalog::Catalog* catalog_;
   std::mutex mu_;
-  Version applied_ = 0;                                        // GUARDED_BY(mu_)
-  bool started_ = false;                                       // GUARDED_BY(mu_)
-  std::unordered_map<uint32_t, uint64_t> rows_;                // GUARDED_BY(mu_)
+  Version applied_ = 0;                                         // GUARDED_BY(mu_)
+  bool started_ = false;                                        // GUARDED_BY(mu_)
+  std::unordered_map<uint32_t, uint64_t> rows_;                 // GUARDED_BY(mu_)
   std::map<std::pair<uint32_t, uint32_t>, ParentCounts> refs_;  // (entity, field)  GUARDED_BY(mu_)
-  std::map<std::pair<uint32_t, bool>, ParentCounts> edges_;    // (relation, forward)  GUARDED_BY(mu_)
-  std::map<uint32_t, Sampled> sampled_;                        // by index  GUARDED_BY(mu_)
+  std::map<std::pair<uint32_t, bool>, ParentCounts> edges_;  // (relation, forward)  GUARDED_BY(mu_)
+  std::map<uint32_t, Sampled> sampled_;                      // by index  GUARDED_BY(mu_)
 };
 
 }  // namespace ormdb::query

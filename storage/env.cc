@@ -1,7 +1,5 @@
 #include "storage/env.h"
 
-#include "common/uuid.h"
-
 #include <fcntl.h>
 #include <lmdb.h>
 #include <sys/file.h>
@@ -16,6 +14,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/uuid.h"
 #include "storage/key_encoding.h"
 
 namespace ormdb::storage {

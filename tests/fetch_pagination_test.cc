@@ -84,7 +84,8 @@ class FetchPaginationTest : public ::testing::Test {
       Json ops = Json::Array();
       for (int i = 0; i < batch; ++i) {
         Json values = Json::Object();
-        values.Set("k", static_cast<int64_t>(rng() % 50)).Set("name", "item" + std::to_string(done + i));
+        values.Set("k", static_cast<int64_t>(rng() % 50))
+            .Set("name", "item" + std::to_string(done + i));
         Json op = Json::Object();
         op.Set("op", "insert").Set("entity", "Item").Set("values", std::move(values));
         ops.Push(std::move(op));
@@ -97,7 +98,8 @@ class FetchPaginationTest : public ::testing::Test {
       auto j = ParseJson(r->json);
       EXPECT_TRUE(j.ok());
       if (!j.ok()) return ids;
-      for (const Json& res : j->Find("results")->as_array()) ids.push_back(res.Find("id")->as_int());
+      for (const Json& res : j->Find("results")->as_array())
+        ids.push_back(res.Find("id")->as_int());
       done += batch;
     }
     return ids;
@@ -112,7 +114,8 @@ class FetchPaginationTest : public ::testing::Test {
 
   // Runs `query` (which has "%AFTER%" where the after argument goes) and
   // reads ids, k values and next.
-  static Result<Page> FetchPage(Database& db, const std::string& text, const FetchOptions& opts = {}) {
+  static Result<Page> FetchPage(Database& db, const std::string& text,
+                                const FetchOptions& opts = {}) {
     auto r = db.Fetch(text, "{}", opts);
     if (!r.ok()) return r.status();
     Page p;
@@ -125,12 +128,14 @@ class FetchPaginationTest : public ::testing::Test {
     }
     // ToJson agrees with the object walk.
     auto j = ParseJson(r.value()->ToJson());
-    if (!j.ok()) return Status(ErrorCode::kInternal, "ToJson is not JSON: " + j.status().ToString());
+    if (!j.ok())
+      return Status(ErrorCode::kInternal, "ToJson is not JSON: " + j.status().ToString());
     const Json* data = j->Find("data");
     const Json* next = j->Find("next");
     if (!data || !data->is_array() || data->size() != p.ids.size() || !next ||
         next->is_null() != !p.next.has_value())
-      return Status(ErrorCode::kInternal, "ToJson disagrees with roots()/next(): " + r.value()->ToJson());
+      return Status(ErrorCode::kInternal,
+                    "ToJson disagrees with roots()/next(): " + r.value()->ToJson());
     for (size_t i = 0; i < p.ids.size(); ++i) {
       const Json* id = data->as_array()[i].Find("id");
       if (!id || !id->is_int() || id->as_int() != p.ids[i])
@@ -185,10 +190,11 @@ class FetchPaginationTest : public ::testing::Test {
 
     std::set<int64_t> unique(ids.begin(), ids.end());
     EXPECT_EQ(unique.size(), ids.size()) << "duplicates across pages";
-    EXPECT_EQ(ids.size(), all->ids.size()) << "pages hold " << ids.size() << " rows, the snapshot "
-                                           << all->ids.size();
+    EXPECT_EQ(ids.size(), all->ids.size())
+        << "pages hold " << ids.size() << " rows, the snapshot " << all->ids.size();
     size_t first_diff = 0;
-    while (first_diff < ids.size() && first_diff < all->ids.size() && ids[first_diff] == all->ids[first_diff])
+    while (first_diff < ids.size() && first_diff < all->ids.size() &&
+           ids[first_diff] == all->ids[first_diff])
       ++first_diff;
     EXPECT_EQ(ids, all->ids) << "first difference at position " << first_diff << " (page "
                              << first_diff / kPage << ")";
@@ -200,12 +206,13 @@ class FetchPaginationTest : public ::testing::Test {
       bool ok = desc ? (k0 > k1 || (k0 == k1 && all->ids[i - 1] < all->ids[i]))
                      : (k0 < k1 || (k0 == k1 && all->ids[i - 1] < all->ids[i]));
       if (!ok) {
-        ADD_FAILURE() << "snapshot out of order at " << i << ": (k " << k0 << ", id " << all->ids[i - 1]
-                      << ") then (k " << k1 << ", id " << all->ids[i] << ")";
+        ADD_FAILURE() << "snapshot out of order at " << i << ": (k " << k0 << ", id "
+                      << all->ids[i - 1] << ") then (k " << k1 << ", id " << all->ids[i] << ")";
         break;
       }
     }
-    EXPECT_GT(writes_during, 0u) << "the writer committed nothing while paging: the test proved little";
+    EXPECT_GT(writes_during, 0u)
+        << "the writer committed nothing while paging: the test proved little";
     EXPECT_GT(db_->CurrentVersion(), v);
     std::printf("order %s: %zu pages, %zu rows at version %llu, %llu write batches during paging\n",
                 order.c_str(), pages.size(), ids.size(), static_cast<unsigned long long>(v),
@@ -224,7 +231,8 @@ class FetchPaginationTest : public ::testing::Test {
         int what = static_cast<int>(rng() % 3);
         if (what == 0 || live.size() < 100) {
           Json values = Json::Object();
-          values.Set("k", static_cast<int64_t>(rng() % 50)).Set("name", "new" + std::to_string(serial++));
+          values.Set("k", static_cast<int64_t>(rng() % 50))
+              .Set("name", "new" + std::to_string(serial++));
           Json op = Json::Object();
           op.Set("op", "insert").Set("entity", "Item").Set("values", std::move(values));
           inserts.push_back(ops.size());
@@ -306,7 +314,8 @@ TEST_F(FetchPaginationTest, TamperedAndMisusedCursorsAreInvalidArgument) {
                             const FetchOptions& opts = {}) {
     auto r = db_->Fetch(query, "{}", opts);
     if (r.ok()) {
-      ADD_FAILURE() << what << ": accepted\nquery: " << query << "\nresult: " << r.value()->ToJson();
+      ADD_FAILURE() << what << ": accepted\nquery: " << query
+                    << "\nresult: " << r.value()->ToJson();
     } else {
       EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument)
           << what << ": " << r.status().ToString() << "\nquery: " << query;
@@ -318,12 +327,15 @@ TEST_F(FetchPaginationTest, TamperedAndMisusedCursorsAreInvalidArgument) {
   for (size_t i = 0; i < cursor.size(); ++i) {
     std::string bad = cursor;
     char c = bad[i];
-    bad[i] = c == 'A' ? 'B' : (c >= 'a' && c <= 'z') ? static_cast<char>('a' + (c - 'a' + 1) % 26) : 'A';
+    bad[i] = c == 'A'                 ? 'B'
+             : (c >= 'a' && c <= 'z') ? static_cast<char>('a' + (c - 'a' + 1) % 26)
+                                      : 'A';
     auto r = db_->Fetch(WithAfter(head, tail, bad), "{}");
     if (r.ok()) {
       ++accepted;
-      ADD_FAILURE() << "cursor with character " << i << " of " << cursor.size() << " changed ('" << c
-                    << "' -> '" << bad[i] << "') was accepted\ncursor: " << cursor << "\naltered: " << bad;
+      ADD_FAILURE() << "cursor with character " << i << " of " << cursor.size() << " changed ('"
+                    << c << "' -> '" << bad[i] << "') was accepted\ncursor: " << cursor
+                    << "\naltered: " << bad;
     } else {
       EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument)
           << "position " << i << ": " << r.status().ToString();
@@ -341,11 +353,14 @@ TEST_F(FetchPaginationTest, TamperedAndMisusedCursorsAreInvalidArgument) {
   expect_invalid(WithAfter(head, tail, std::string("\xC3\xA9\\u0000")), "non-ASCII cursor");
 
   // The cursor in another order, entity or include path.
-  expect_invalid("Item(order: k desc, limit: 10, after: " + Quote(cursor) + ") { k }", "order k desc");
-  expect_invalid("Item(order: [k, name], limit: 10, after: " + Quote(cursor) + ") { k }", "order [k, name]");
+  expect_invalid("Item(order: k desc, limit: 10, after: " + Quote(cursor) + ") { k }",
+                 "order k desc");
+  expect_invalid("Item(order: [k, name], limit: 10, after: " + Quote(cursor) + ") { k }",
+                 "order [k, name]");
   expect_invalid("Item(order: name, limit: 10, after: " + Quote(cursor) + ") { k }", "order name");
   expect_invalid("Item(limit: 10, after: " + Quote(cursor) + ") { k }", "no order (id asc)");
-  expect_invalid("Other(order: k, limit: 10, after: " + Quote(cursor) + ") { k }", "another entity");
+  expect_invalid("Other(order: k, limit: 10, after: " + Quote(cursor) + ") { k }",
+                 "another entity");
 
   // A cursor of another database with the same schema and data.
   {
@@ -354,7 +369,8 @@ TEST_F(FetchPaginationTest, TamperedAndMisusedCursorsAreInvalidArgument) {
     ASSERT_NE(other, nullptr);
     std::mt19937_64 rng2(99);
     ASSERT_EQ(InsertItems(*other, 500, rng2).size(), 500u);
-    ASSERT_TRUE(other->Mutate(R"({"ops":[{"op":"insert","entity":"Other","values":{"k":1}}]})").ok());
+    ASSERT_TRUE(
+        other->Mutate(R"({"ops":[{"op":"insert","entity":"Other","values":{"k":1}}]})").ok());
     auto r = other->Fetch(WithAfter(head, tail, cursor), "{}");
     if (r.ok()) {
       ADD_FAILURE() << "another database's cursor was accepted: " << r.value()->ToJson();
@@ -364,7 +380,9 @@ TEST_F(FetchPaginationTest, TamperedAndMisusedCursorsAreInvalidArgument) {
   }
 
   // as_of disagreeing with the cursor's version.
-  ASSERT_TRUE(db_->Mutate(R"({"ops":[{"op":"insert","entity":"Item","values":{"k":3,"name":"late"}}]})").ok());
+  ASSERT_TRUE(
+      db_->Mutate(R"({"ops":[{"op":"insert","entity":"Item","values":{"k":3,"name":"late"}}]})")
+          .ok());
   FetchOptions later;
   later.as_of = db_->CurrentVersion();
   ASSERT_NE(*later.as_of, first->version);
@@ -400,14 +418,16 @@ TEST_F(FetchPaginationTest, TamperedAndMisusedCursorsAreInvalidArgument) {
   std::optional<std::string> inc_cursor = inc.value()->roots()[0].RelatedNext("items");
   ASSERT_TRUE(inc_cursor.has_value()) << inc.value()->ToJson();
   // The include cursor continues its parent's children...
-  auto cont = db_->Fetch("Other { k, items(order: k, limit: 3, after: " + Quote(*inc_cursor) + ") { k } }");
+  auto cont =
+      db_->Fetch("Other { k, items(order: k, limit: 3, after: " + Quote(*inc_cursor) + ") { k } }");
   EXPECT_TRUE(cont.ok()) << cont.status().ToString();
   // ...but is refused at the root, in another order, and a root cursor is
   // refused as an include's.
   expect_invalid("Item(order: k, limit: 10, after: " + Quote(*inc_cursor) + ") { k }",
                  "include cursor at the root");
-  expect_invalid("Other { k, items(order: k desc, limit: 3, after: " + Quote(*inc_cursor) + ") { k } }",
-                 "include cursor in another order");
+  expect_invalid(
+      "Other { k, items(order: k desc, limit: 3, after: " + Quote(*inc_cursor) + ") { k } }",
+      "include cursor in another order");
   auto fresh = FetchPage(*db_, head + tail);
   ASSERT_TRUE(fresh.ok() && fresh->next.has_value());
   const std::string fresh_root = *fresh->next;

@@ -101,7 +101,8 @@ std::string IndexedSchema() {
   add("  f: float64?", " @index");
   add("  label: string?", " @index");
   add("  weight: int32?", " @index");
-  add("  tags: [Tag] @many(node_tags)\n", "  @@index(a, ts)\n  @@index(parent, s)\n  @@index(team, f)\n");
+  add("  tags: [Tag] @many(node_tags)\n",
+      "  @@index(a, ts)\n  @@index(parent, s)\n  @@index(team, f)\n");
   return s;
 }
 
@@ -298,10 +299,21 @@ const std::vector<int64_t> kBDomain = {-1, 0, 1, 2, 3, 5000000000};
 const std::vector<double> kFDomain = {-1.5, 0.0, 2.0, 2.5, 7.25};
 // Strings longer than an index key (511 bytes) end the domain: equal
 // 600-byte prefixes, then different.
-const std::vector<std::string> kSDomain = {
-    "",   "a",         "ab",           "abc",  "a_b", "a%b",
-    "b",  "B",         "\xC3\xA9",       "a\xC3\xA9", "zz",  "a b",
-    std::string(600, 'a') + "b", std::string(600, 'a') + "c", std::string(600, 'a')};
+const std::vector<std::string> kSDomain = {"",
+                                           "a",
+                                           "ab",
+                                           "abc",
+                                           "a_b",
+                                           "a%b",
+                                           "b",
+                                           "B",
+                                           "\xC3\xA9",
+                                           "a\xC3\xA9",
+                                           "zz",
+                                           "a b",
+                                           std::string(600, 'a') + "b",
+                                           std::string(600, 'a') + "c",
+                                           std::string(600, 'a')};
 const std::vector<std::string> kTeamNames = {"red", "blue", "Red", "green", "", "r\xC3\xA9"};
 const std::vector<std::string> kLabels = {"x", "y", "x_", "%", "xy", "X"};
 const std::vector<int64_t>& TsDomain() {
@@ -313,9 +325,9 @@ const std::vector<int64_t>& TsDomain() {
   return v;
 }
 const std::vector<std::string> kLikePatterns = {
-    "a%",  "%b",   "_",      "__",  "a\\_b", "a\\%b",  "%\\%%", "",     "%",    "_\xC3\xA9",
-    "a_",  "%a%",  "a_b",    "A%",  "%_",    "r%",     "%e%",   "r_",   "x\\_", "\\%",
-    "x%",  "%\xC3\xA9", "_b%", "ab%c", "a b"};
+    "a%",        "%b",  "_",   "__",        "a\\_b", "a\\%b", "%\\%%", "",    "%",
+    "_\xC3\xA9", "a_",  "%a%", "a_b",       "A%",    "%_",    "r%",    "%e%", "r_",
+    "x\\_",      "\\%", "x%",  "%\xC3\xA9", "_b%",   "ab%c",  "a b"};
 
 Val RandomValue(Rng& rng, int ent, int field, const Data& d) {
   const FieldDef& f = Schema()[ent].fields[field];
@@ -328,7 +340,7 @@ Val RandomValue(Rng& rng, int ent, int field, const Data& d) {
     case Ty::kFloat:
       return Val::Float(Pick(rng, kFDomain));
     case Ty::kStr:
-      return Val::Str(ent == kNode ? Pick(rng, kSDomain)
+      return Val::Str(ent == kNode   ? Pick(rng, kSDomain)
                       : ent == kTeam ? Pick(rng, kTeamNames)
                                      : Pick(rng, kLabels));
     case Ty::kBool:
@@ -426,10 +438,21 @@ const std::vector<PathSpec>& WherePaths(int ent) {
 
 const std::vector<std::vector<std::string>>& OrderPaths(int ent) {
   static const std::vector<std::vector<std::string>> team = {{"name"}, {"rank"}, {"id"}};
-  static const std::vector<std::vector<std::string>> node = {
-      {"a"},    {"b"},          {"s"},           {"f"},           {"flag"},
-      {"ts"},   {"id"},         {"team"},        {"team", "rank"}, {"team", "name"},
-      {"parent", "b"}, {"parent", "s"}, {"parent", "team", "name"}, {"a"}, {"s"}};
+  static const std::vector<std::vector<std::string>> node = {{"a"},
+                                                             {"b"},
+                                                             {"s"},
+                                                             {"f"},
+                                                             {"flag"},
+                                                             {"ts"},
+                                                             {"id"},
+                                                             {"team"},
+                                                             {"team", "rank"},
+                                                             {"team", "name"},
+                                                             {"parent", "b"},
+                                                             {"parent", "s"},
+                                                             {"parent", "team", "name"},
+                                                             {"a"},
+                                                             {"s"}};
   static const std::vector<std::vector<std::string>> tag = {{"label"}, {"weight"}, {"id"}};
   return ent == kTeam ? team : ent == kNode ? node : tag;
 }
@@ -464,15 +487,15 @@ std::string JoinPath(const std::vector<std::string>& p) {
 struct Operand {
   bool is_path = false;
   std::vector<std::string> path;
-  Val lit;           // the literal's value as compared (timestamps as micros)
-  std::string text;  // as written: a literal or $param
+  Val lit;               // the literal's value as compared (timestamps as micros)
+  std::string text;      // as written: a literal or $param
   Ty type = Ty::kInt32;  // a literal's: the type of the path it meets
   std::string param;     // the parameter's name when written as $param
 };
 
 struct Expr {
   enum Op { kCmp, kIn, kNotIn, kLike, kIsNull, kIsNotNull, kAnd, kOr, kNot } op = kCmp;
-  std::string cmp;  // kCmp
+  std::string cmp;   // kCmp
   Operand lhs, rhs;  // kCmp; kIn, kLike, kIsNull use lhs; kLike's rhs is the pattern
   std::vector<Operand> list;
   std::string pattern;  // kLike, unescaped
@@ -531,7 +554,8 @@ struct LitGen {
           return Make(std::to_string(v), Val::Int(v), Json(v));
         } else {
           static const std::vector<std::pair<const char*, double>> fl = {
-              {"-1.5", -1.5}, {"0.0", 0.0}, {"2.0", 2.0}, {"2.5", 2.5}, {"7.25", 7.25}, {"3.5", 3.5}};
+              {"-1.5", -1.5}, {"0.0", 0.0},   {"2.0", 2.0},
+              {"2.5", 2.5},   {"7.25", 7.25}, {"3.5", 3.5}};
           auto [text, v] = Pick(r, fl);
           return Make(text, Val::Float(v), Json(v));
         }
@@ -728,7 +752,8 @@ std::string PrintExpr(const Expr& e) {
       std::string s;
       for (size_t i = 0; i < e.kids.size(); ++i) {
         const Expr& k = e.kids[i];
-        bool paren = k.op == Expr::kOr || (k.op == Expr::kAnd && !(e.op == Expr::kOr && e.bare_and));
+        bool paren =
+            k.op == Expr::kOr || (k.op == Expr::kAnd && !(e.op == Expr::kOr && e.bare_and));
         if (i) s += e.op == Expr::kAnd ? " and " : " or ";
         s += paren ? "(" + PrintExpr(k) + ")" : PrintExpr(k);
       }
@@ -763,7 +788,8 @@ bool LikeMatch(const std::string& pattern, const std::string& text) {
   std::vector<int64_t> pat;
   std::vector<uint32_t> pc = CodePoints(pattern);
   for (size_t i = 0; i < pc.size(); ++i) {
-    if (pc[i] == '\\' && i + 1 < pc.size() && (pc[i + 1] == '%' || pc[i + 1] == '_' || pc[i + 1] == '\\')) {
+    if (pc[i] == '\\' && i + 1 < pc.size() &&
+        (pc[i + 1] == '%' || pc[i + 1] == '_' || pc[i + 1] == '\\')) {
       pat.push_back(pc[++i]);
     } else if (pc[i] == '%') {
       pat.push_back(-1);
@@ -800,7 +826,7 @@ Tri Eval(const Expr& e, const Data& d, int ent, int64_t id) {
       Val l = OperandValue(d, ent, id, e.lhs), r = OperandValue(d, ent, id, e.rhs);
       if (l.null() || r.null()) return kU;
       int c = Cmp3(l, r);
-      bool b = e.cmp == "==" ? c == 0
+      bool b = e.cmp == "=="   ? c == 0
                : e.cmp == "!=" ? c != 0
                : e.cmp == "<"  ? c < 0
                : e.cmp == "<=" ? c <= 0
@@ -863,8 +889,8 @@ struct OrderKey {
 
 struct QNode;
 struct Item {
-  std::string field;            // a field (or "id"), when inc is null
-  std::shared_ptr<QNode> inc;   // an include
+  std::string field;           // a field (or "id"), when inc is null
+  std::shared_ptr<QNode> inc;  // an include
 };
 
 struct QNode {
@@ -1019,7 +1045,7 @@ std::vector<int64_t> SortedRows(const Data& d, const QNode& n, std::vector<int64
       const Val& b = ky[i];
       bool desc = n.order[i].desc;
       if (a.null() && b.null()) continue;
-      if (a.null()) return desc;   // nulls first descending, last ascending
+      if (a.null()) return desc;  // nulls first descending, last ascending
       if (b.null()) return !desc;
       int c = Cmp3(a, b);
       if (c != 0) return desc ? c > 0 : c < 0;
@@ -1067,7 +1093,8 @@ Json RenderObject(RenderCtx& c, const QNode& n, int64_t id) {
     if (!it.inc) {
       if (it.field == "id") continue;
       int fi = FieldIndex(n.ent, it.field);
-      obj.Set(it.field, ValueToResultJson(Schema()[n.ent].fields[fi].type, c.d.rows[n.ent].at(id)[fi]));
+      obj.Set(it.field,
+              ValueToResultJson(Schema()[n.ent].fields[fi].type, c.d.rows[n.ent].at(id)[fi]));
       continue;
     }
     const QNode& ch = *it.inc;
@@ -1083,7 +1110,8 @@ Json RenderObject(RenderCtx& c, const QNode& n, int64_t id) {
     }
     size_t begin = ch.after_parent == id ? static_cast<size_t>(ch.after_offset) : 0;
     begin = std::min(begin, rows.size());
-    size_t end = ch.limit ? std::min(rows.size(), begin + static_cast<size_t>(*ch.limit)) : rows.size();
+    size_t end =
+        ch.limit ? std::min(rows.size(), begin + static_cast<size_t>(*ch.limit)) : rows.size();
     Json arr = Json::Array();
     for (size_t i = begin; i < end; ++i) {
       ++c.edges;
@@ -1123,7 +1151,8 @@ Expected Evaluate(const Data& d, const QNode& q, size_t offset) {
 
 bool SameJson(const Json& e, const Json& a, const std::string& where, std::string* diff) {
   if (e.is_number() && a.is_number()) {
-    bool same = (e.is_int() && a.is_int()) ? e.as_int() == a.as_int() : e.as_double() == a.as_double();
+    bool same =
+        (e.is_int() && a.is_int()) ? e.as_int() == a.as_int() : e.as_double() == a.as_double();
     if (!same) *diff = where + ": expected " + ToJson(e) + ", found " + ToJson(a);
     return same;
   }
@@ -1158,8 +1187,9 @@ bool SameJson(const Json& e, const Json& a, const std::string& where, std::strin
         // Cursors are opaque: only whether one is there.
         if (eo[i].second.is_null() != ao[i].second.is_null() ||
             !(ao[i].second.is_null() || ao[i].second.is_string())) {
-          *diff = where + id + "." + key + ": expected " + (eo[i].second.is_null() ? "null" : "a cursor") +
-                  ", found " + ToJson(ao[i].second);
+          *diff = where + id + "." + key + ": expected " +
+                  (eo[i].second.is_null() ? "null" : "a cursor") + ", found " +
+                  ToJson(ao[i].second);
           return false;
         }
         continue;
@@ -1194,7 +1224,8 @@ Json ApiRender(const ResultObject& o, const QNode& n, std::string* problem) {
     return std::move(j).value();
   };
   if (o.entity() != Schema()[n.ent].name)
-    *problem = "ResultObject::entity() is " + std::string(o.entity()) + ", expected " + Schema()[n.ent].name;
+    *problem = "ResultObject::entity() is " + std::string(o.entity()) + ", expected " +
+               Schema()[n.ent].name;
   obj.Set("id", parse(o.id()));
   if (!n.braces) return obj;
   for (const Item& it : n.items) {
@@ -1207,7 +1238,8 @@ Json ApiRender(const ResultObject& o, const QNode& n, std::string* problem) {
     const QNode& ch = *it.inc;
     std::vector<ResultObject> rel = o.Related(ch.name);
     if (ch.kind == RelKind::kToOne) {
-      if (rel.size() > 1) *problem = "to-one Related() returned " + std::to_string(rel.size()) + " objects";
+      if (rel.size() > 1)
+        *problem = "to-one Related() returned " + std::to_string(rel.size()) + " objects";
       obj.Set(ch.name, rel.empty() ? Json() : ApiRender(rel[0], ch, problem));
       continue;
     }
@@ -1231,7 +1263,8 @@ std::string Truncated(const std::string& s, size_t max = 6000) {
 
 class RandomFetch {
  public:
-  RandomFetch(uint64_t seed, int graph) : seed_(seed), graph_(graph), rng_(seed * 1000003 + graph) {}
+  RandomFetch(uint64_t seed, int graph)
+      : seed_(seed), graph_(graph), rng_(seed * 1000003 + graph) {}
 
   ~RandomFetch() {
     db_.reset();
@@ -1248,7 +1281,8 @@ class RandomFetch {
     // Graph kinds by number: 0 no indexes; 1 indexes; 2 indexes built by a
     // migration over the loaded rows; 3 indexes and a larger graph.
     const int kind = graph_ % 4;
-    auto applied = db_->ApplySchema(kind == 1 || kind == 3 ? IndexedSchema() : std::string(kSchema));
+    auto applied =
+        db_->ApplySchema(kind == 1 || kind == 3 ? IndexedSchema() : std::string(kSchema));
     ASSERT_TRUE(applied.ok()) << applied.status().ToString();
 
     ASSERT_NO_FATAL_FAILURE(LoadGraph(kind == 3));
@@ -1257,7 +1291,8 @@ class RandomFetch {
       ASSERT_TRUE(migrated.ok()) << migrated.status().ToString();
       ASSERT_TRUE(migrated->applied);
     }
-    for (int i = 0; i < queries_per_phase && failures_ < kMaxFailures; ++i) OneCase(data_, std::nullopt);
+    for (int i = 0; i < queries_per_phase && failures_ < kMaxFailures; ++i)
+      OneCase(data_, std::nullopt);
 
     Data before = data_;
     uint64_t v_before = db_->CurrentVersion();
@@ -1283,8 +1318,9 @@ class RandomFetch {
     std::string text = ToJson(batch);
     auto r = db_->Mutate(text);
     if (!r.ok()) {
-      ADD_FAILURE() << "seed " << seed_ << " graph " << graph_ << ": mutation failed: "
-                    << r.status().ToString() << "\n" << Truncated(text);
+      ADD_FAILURE() << "seed " << seed_ << " graph " << graph_
+                    << ": mutation failed: " << r.status().ToString() << "\n"
+                    << Truncated(text);
       return Json();
     }
     auto j = ParseJson(r->json);
@@ -1344,7 +1380,8 @@ class RandomFetch {
     batch.Set("ops", std::move(ops));
     std::vector<int64_t> ids = ResultIds(MutateOrFail(batch));
     ASSERT_EQ(ids.size(), pending.size());
-    for (size_t i = 0; i < ids.size(); ++i) data_.rows[pending[i].first][ids[i]] = pending[i].second;
+    for (size_t i = 0; i < ids.size(); ++i)
+      data_.rows[pending[i].first][ids[i]] = pending[i].second;
 
     // Nodes, each parent an earlier node of the same batch (by ref).
     ops = Json::Array();
@@ -1411,7 +1448,10 @@ class RandomFetch {
     Json set = Json::Object();
     set.Set(field, std::move(value));
     Json j = Json::Object();
-    j.Set("op", "update").Set("entity", Schema()[ent].name).Set("id", id).Set("set", std::move(set));
+    j.Set("op", "update")
+        .Set("entity", Schema()[ent].name)
+        .Set("id", id)
+        .Set("set", std::move(set));
     return j;
   }
 
@@ -1429,7 +1469,8 @@ class RandomFetch {
       if (kind <= 3 && !rows.empty()) {  // update
         auto it = rows.begin();
         std::advance(it, Uniform(rng_, 0, static_cast<int64_t>(rows.size()) - 1));
-        int fi = static_cast<int>(Uniform(rng_, 0, static_cast<int64_t>(Schema()[ent].fields.size()) - 1));
+        int fi = static_cast<int>(
+            Uniform(rng_, 0, static_cast<int64_t>(Schema()[ent].fields.size()) - 1));
         Val v = RandomValue(rng_, ent, fi, data_);
         if (ent == kNode && fi == kNodeParent && Chance(rng_, 0.2)) v = Val::Int(it->first);
         it->second[fi] = v;
@@ -1489,8 +1530,9 @@ class RandomFetch {
   void Fail(const std::string& what, const std::string& query, const std::string& params,
             std::optional<uint64_t> as_of, const std::string& expected, const std::string& actual) {
     ++failures_;
-    ADD_FAILURE() << "fetch mismatch (ORMDB_RANDOM_SEED=" << seed_ << ", graph " << graph_ << ", case "
-                  << cases_ << "): " << what << "\nquery: " << query << "\nparams: " << params
+    ADD_FAILURE() << "fetch mismatch (ORMDB_RANDOM_SEED=" << seed_ << ", graph " << graph_
+                  << ", case " << cases_ << "): " << what << "\nquery: " << query
+                  << "\nparams: " << params
                   << (as_of ? "\nas_of: " + std::to_string(*as_of) : std::string())
                   << "\nexpected: " << Truncated(expected) << "\nactual:   " << Truncated(actual);
   }
@@ -1498,7 +1540,8 @@ class RandomFetch {
   // Runs `text`, compares with the reference's page at `offset`; returns the
   // root cursor and the parsed result (null Json on failure).
   bool RunAndCompare(const Data& d, const QNode& q, size_t offset, const std::string& params,
-                     std::optional<uint64_t> as_of, std::optional<std::string>* next, Json* parsed) {
+                     std::optional<uint64_t> as_of, std::optional<std::string>* next,
+                     Json* parsed) {
     std::string text = PrintNode(q);
     FetchOptions opts;
     opts.as_of = as_of;
@@ -1542,13 +1585,15 @@ class RandomFetch {
       return false;
     }
     if (anext->is_null() != !r.value()->next().has_value()) {
-      Fail("FetchResult::next() disagrees with ToJson's next", text, params, as_of, exp_text, actual);
+      Fail("FetchResult::next() disagrees with ToJson's next", text, params, as_of, exp_text,
+           actual);
       return false;
     }
     uint64_t want_version = as_of ? *as_of : db_->CurrentVersion();
     if (!version->is_int() || static_cast<uint64_t>(version->as_int()) != want_version ||
         r.value()->version() != want_version) {
-      Fail("version: expected " + std::to_string(want_version), text, params, as_of, exp_text, actual);
+      Fail("version: expected " + std::to_string(want_version), text, params, as_of, exp_text,
+           actual);
       return false;
     }
     const Json* se = stats->is_object() ? stats->Find("entities") : nullptr;
@@ -1564,7 +1609,8 @@ class RandomFetch {
     }
     FetchStats fs = r.value()->stats();
     if (fs.entities != exp.entities || fs.edges != exp.edges || fs.truncated) {
-      Fail("FetchResult::stats() disagrees with the reference", text, params, as_of, exp_text, actual);
+      Fail("FetchResult::stats() disagrees with the reference", text, params, as_of, exp_text,
+           actual);
       return false;
     }
     // The same tree through ResultObject.
@@ -1572,8 +1618,8 @@ class RandomFetch {
     Json api = Json::Array();
     for (const ResultObject& o : r.value()->roots()) api.Push(ApiRender(o, q, &problem));
     if (!problem.empty() || !SameJson(exp.data, api, "roots()", &diff)) {
-      Fail("through ResultObject: " + (problem.empty() ? diff : problem), text, params, as_of, exp_text,
-           ToJson(api));
+      Fail("through ResultObject: " + (problem.empty() ? diff : problem), text, params, as_of,
+           exp_text, ToJson(api));
       return false;
     }
     *next = r.value()->next();
@@ -1623,7 +1669,8 @@ class RandomFetch {
     // Continue one root's children of a limited to-many include.
     if (Chance(rng_, 0.6) && parsed.Find("data")) {
       for (Item& it : q.items) {
-        if (!it.inc || it.inc->kind == RelKind::kToOne || !it.inc->limit || *it.inc->limit == 0) continue;
+        if (!it.inc || it.inc->kind == RelKind::kToOne || !it.inc->limit || *it.inc->limit == 0)
+          continue;
         for (const Json& root : parsed.Find("data")->as_array()) {
           const Json* c = root.Find(it.inc->name + "@next");
           if (!c || !c->is_string()) continue;
@@ -1658,8 +1705,8 @@ uint64_t EnvOr(const char* name, uint64_t fallback) {
 }
 
 TEST(FetchRandomTest, MatchesReferenceEvaluator) {
-  uint64_t seed = EnvOr("ORMDB_RANDOM_SEED",
-                        std::getenv("CI") != nullptr ? 20261121 : std::random_device{}());
+  uint64_t seed =
+      EnvOr("ORMDB_RANDOM_SEED", std::getenv("CI") != nullptr ? 20261121 : std::random_device{}());
   int graphs = static_cast<int>(EnvOr("ORMDB_RANDOM_GRAPHS", 12));
   std::printf("fetch_random_test: ORMDB_RANDOM_SEED=%llu (%d graphs)\n",
               static_cast<unsigned long long>(seed), graphs);
@@ -1678,12 +1725,15 @@ TEST(FetchRandomTest, MatchesReferenceEvaluator) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf(
-      "fetch_random_test: %d fetches compared in %.2f s, %d mismatches (seed %llu); of them %d root "
-      "pages after a cursor, %d with an include cursor, %d as_of an earlier version, %d of an earlier "
+      "fetch_random_test: %d fetches compared in %.2f s, %d mismatches (seed %llu); of them %d "
+      "root "
+      "pages after a cursor, %d with an include cursor, %d as_of an earlier version, %d of an "
+      "earlier "
       "shape with new literals\n",
       cases, secs, failures, static_cast<unsigned long long>(seed), root_follows, include_follows,
       as_of_cases, rerolls);
-  if (HasFailure()) std::printf("reproduce with ORMDB_RANDOM_SEED=%llu\n", static_cast<unsigned long long>(seed));
+  if (HasFailure())
+    std::printf("reproduce with ORMDB_RANDOM_SEED=%llu\n", static_cast<unsigned long long>(seed));
 }
 
 // The reference's own building blocks, checked by hand so that a mismatch

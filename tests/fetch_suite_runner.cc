@@ -113,8 +113,8 @@ Result<uint64_t> ParseCount(const std::string& file, int line_no, std::string_vi
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size()) {
-    return FileError(file, line_no, "expected a non-negative integer, found '" +
-                                        std::string(text) + "'");
+    return FileError(file, line_no,
+                     "expected a non-negative integer, found '" + std::string(text) + "'");
   }
   return v;
 }
@@ -179,8 +179,7 @@ std::string DefaultDataDir(const std::string& suite_path) {
 }
 
 // "error CODE rest of line" -> code, substring.
-Status ParseErrorLine(const std::string& file, int line_no, std::string_view line,
-                      SuiteCase* c) {
+Status ParseErrorLine(const std::string& file, int line_no, std::string_view line, SuiteCase* c) {
   std::string_view t = Trim(line);
   t.remove_prefix(5);  // "error"
   t = Trim(t);
@@ -494,8 +493,8 @@ Result<std::vector<SuiteCase>> ParseSuiteFile(const std::string& path,
 int CountSuiteCases(const std::string& path) {
   auto cases = ParseSuiteFile(path);
   if (!cases.ok()) return -1;
-  return static_cast<int>(std::count_if(cases->begin(), cases->end(),
-                                        [](const SuiteCase& c) { return c.is_case(); }));
+  return static_cast<int>(
+      std::count_if(cases->begin(), cases->end(), [](const SuiteCase& c) { return c.is_case(); }));
 }
 
 std::vector<std::string> ListSuiteFiles(const std::string& dir) {
@@ -590,8 +589,8 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
           continue;
         }
         if (!r.ok()) {
-          ADD_FAILURE_AT(file, c.line) << "mutation failed: " << r.status().ToString()
-                                       << "\nbatch: " << c.body;
+          ADD_FAILURE_AT(file, c.line)
+              << "mutation failed: " << r.status().ToString() << "\nbatch: " << c.body;
           break;
         }
         if (r->version != version + 1) {
@@ -607,8 +606,8 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
       auto query = Substitute(c.body, previous);
       if (!query.ok()) {
         ++failed;
-        ADD_FAILURE_AT(file, c.line) << "cannot build the query: " << query.status().message()
-                                     << "\nquery: " << c.body;
+        ADD_FAILURE_AT(file, c.line)
+            << "cannot build the query: " << query.status().message() << "\nquery: " << c.body;
         previous.reset();
         continue;
       }
@@ -621,13 +620,13 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
         eo.fetch = c.options;
         auto r = db->Explain(*query, c.params_json, eo);
         if (c.error_code) {
-          std::string why = r.ok() ? "expected an error, the explain succeeded"
-                                   : CheckError(c, r.status());
+          std::string why =
+              r.ok() ? "expected an error, the explain succeeded" : CheckError(c, r.status());
           if (!why.empty()) {
             ++failed;
-            ADD_FAILURE_AT(file, c.line) << why << "\n"
-                                         << header << "actual:   "
-                                         << (r.ok() ? *r : r.status().ToString());
+            ADD_FAILURE_AT(file, c.line)
+                << why << "\n"
+                << header << "actual:   " << (r.ok() ? *r : r.status().ToString());
           }
           continue;
         }

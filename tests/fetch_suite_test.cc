@@ -38,8 +38,8 @@ std::string FileTestName(const ::testing::TestParamInfo<std::string>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, FetchSuite, ::testing::ValuesIn(ListSuiteFiles(ORMDB_FETCH_SUITE_DIR)),
-                         FileTestName);
+INSTANTIATE_TEST_SUITE_P(Files, FetchSuite,
+                         ::testing::ValuesIn(ListSuiteFiles(ORMDB_FETCH_SUITE_DIR)), FileTestName);
 
 TEST(FetchSuiteFiles, EveryFileParsesAndThereAreEnoughCases) {
   auto files = ListSuiteFiles(ORMDB_FETCH_SUITE_DIR);

@@ -71,7 +71,17 @@ struct FetchStats {
 // One value read from a result. Strings, bytes and JSON text borrow from the
 // FetchResult.
 struct ResultValue {
-  enum class Kind : uint8_t { kNull, kBool, kInt, kFloat, kString, kBytes, kTimestamp, kUuid, kJson };
+  enum class Kind : uint8_t {
+    kNull,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kBytes,
+    kTimestamp,
+    kUuid,
+    kJson
+  };
   Kind kind = Kind::kNull;
   bool bool_value = false;
   int64_t int_value = 0;  // kInt; kTimestamp as UTC microseconds
@@ -156,7 +166,9 @@ class FetchResult {
   virtual std::vector<uint32_t> ChildRows(uint32_t parent, uint32_t row, uint32_t child) const = 0;
   virtual std::optional<std::string> ChildNext(uint32_t parent, uint32_t row,
                                                uint32_t child) const = 0;
-  ResultObject MakeObject(uint32_t node, uint32_t row) const { return ResultObject(this, node, row); }
+  ResultObject MakeObject(uint32_t node, uint32_t row) const {
+    return ResultObject(this, node, row);
+  }
 };
 
 }  // namespace ormdb
