@@ -74,17 +74,27 @@ bool ConvertStored(const Value& v, ValueType to, Value* out) {
   }
 }
 
+namespace {
+
+// The entity as it was when `row` was written (its layout decodes the row).
+Result<const EntityInfo*> WrittenUnder(std::string_view row, const EntityInfo& entity,
+                                       uint32_t current_number, const LayoutLookup& layouts) {
+  ORMDB_ASSIGN_OR_RETURN(uint32_t number, storage::PeekRowSchemaVersion(row));
+  if (number == current_number) return &entity;
+  const EntityInfo* written = layouts ? layouts(number, entity.id) : nullptr;
+  if (!written) {
+    return Internal("row of " + entity.name + " written under unknown schema version " +
+                    std::to_string(number));
+  }
+  return written;
+}
+
+}  // namespace
+
 Result<DecodedRow> DecodeEntityRow(std::string_view row, const EntityInfo& entity,
                                    uint32_t current_number, const LayoutLookup& layouts) {
-  ORMDB_ASSIGN_OR_RETURN(uint32_t number, storage::PeekRowSchemaVersion(row));
-  const EntityInfo* written = &entity;
-  if (number != current_number) {
-    written = layouts ? layouts(number, entity.id) : nullptr;
-    if (!written) {
-      return Internal("row of " + entity.name + " written under unknown schema version " +
-                      std::to_string(number));
-    }
-  }
+  ORMDB_ASSIGN_OR_RETURN(const EntityInfo* written,
+                         WrittenUnder(row, entity, current_number, layouts));
   ORMDB_ASSIGN_OR_RETURN(std::vector<Value> columns, storage::DecodeRow(row, written->layout));
   DecodedRow out;
   out.fields.resize(entity.fields.size());
@@ -113,15 +123,8 @@ Result<DecodedRow> DecodeEntityRow(std::string_view row, const EntityInfo& entit
 Status DecodeEntityFields(std::string_view row, const EntityInfo& entity, uint32_t current_number,
                           const LayoutLookup& layouts, const std::vector<size_t>& wanted,
                           storage::RowView* view, DecodedRow* out) {
-  ORMDB_ASSIGN_OR_RETURN(uint32_t number, storage::PeekRowSchemaVersion(row));
-  const EntityInfo* written = &entity;
-  if (number != current_number) {
-    written = layouts ? layouts(number, entity.id) : nullptr;
-    if (!written) {
-      return Internal("row of " + entity.name + " written under unknown schema version " +
-                      std::to_string(number));
-    }
-  }
+  ORMDB_ASSIGN_OR_RETURN(const EntityInfo* written,
+                         WrittenUnder(row, entity, current_number, layouts));
   ORMDB_RETURN_IF_ERROR(storage::RowView::ParseInto(row, written->layout, view));
   out->fields.resize(entity.fields.size());
   for (size_t i : wanted) {

@@ -1109,6 +1109,10 @@ Result<Value> ConvertForDomain(const Json& v, Domain domain, const catalog::Enum
                            std::string(DomainName(domain)) + ") with " + KindPhrase(v) + " (" +
                            ToJson(v) + ")");
   };
+  auto malformed = [&](std::string_view what) {
+    return InvalidArgument(std::string(subject) + ": " + QuoteForMessage(v.as_string()) +
+                           " is not " + std::string(what));
+  };
   switch (domain) {
     case Domain::kNumber:
       if (v.is_int()) return Value::Int64(v.as_int());
@@ -1131,28 +1135,19 @@ Result<Value> ConvertForDomain(const Json& v, Domain domain, const catalog::Enum
       if (v.is_int()) return Value::Timestamp(v.as_int());
       if (!v.is_string()) return mismatch();
       auto t = ParseTimestamp(v.as_string());
-      if (!t.ok()) {
-        return InvalidArgument(std::string(subject) + ": " + QuoteForMessage(v.as_string()) +
-                               " is not an RFC 3339 timestamp");
-      }
+      if (!t.ok()) return malformed("an RFC 3339 timestamp");
       return Value::Timestamp(*t);
     }
     case Domain::kUuid: {
       if (!v.is_string()) return mismatch();
       auto u = ParseUuid(v.as_string());
-      if (!u.ok()) {
-        return InvalidArgument(std::string(subject) + ": " + QuoteForMessage(v.as_string()) +
-                               " is not a uuid");
-      }
+      if (!u.ok()) return malformed("a uuid");
       return Value::MakeUuid(*u);
     }
     case Domain::kBytes: {
       if (!v.is_string()) return mismatch();
       auto b = Base64Decode(v.as_string());
-      if (!b.ok()) {
-        return InvalidArgument(std::string(subject) + ": " + QuoteForMessage(v.as_string()) +
-                               " is not base64");
-      }
+      if (!b.ok()) return malformed("base64");
       return Value::Bytes(std::move(*b));
     }
     case Domain::kJson:
