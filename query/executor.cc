@@ -120,7 +120,10 @@ class Executor {
     out_->nodes.resize(p.nodes.size());
     if (stats_) stats_->assign(p.nodes.size(), NodeStats{});
     ORMDB_RETURN_IF_ERROR(SetUpBlocks());
-    for (const Node& n : p.nodes) wanted_.push_back(FilterFields(n));
+    for (const Node& n : p.nodes) {
+      wanted_.push_back(FilterFields(n));
+      quick_.push_back(MakeQuickPlan(n));
+    }
     dist_rows_.resize(p.nodes.size());
     dist_occ_.resize(p.nodes.size());
     // Depth: includes below the limit are left out (truncate) or refused.
@@ -597,6 +600,10 @@ class Executor {
       }
       bytes = rec->bytes_in_txn;
       version = rec->version;
+      if (!n.entity->uuid_id && cursor == nullptr &&
+          QuickRejects(n, idx, bytes, top_n ? list : nullptr, want)) {
+        return Status::Ok();
+      }
       if (n.entity->uuid_id) {
         ORMDB_ASSIGN_OR_RETURN(row, Decode(*n.entity, bytes, version));
         cache.emplace(id, row);
@@ -636,6 +643,128 @@ class Executor {
       }
     }
     return Status::Ok();
+  }
+
+  // ---- a quick test on the encoded row ----
+  //
+  // Scans and many-row includes first test the predicate's simple conjuncts
+  // (a field of the row compared with a value) and, for a full top-N, the
+  // first sort key, directly on the encoded row: a row that fails is
+  // skipped without decoding. A row that passes goes through the full
+  // evaluation, so this only ever saves work.
+  struct QuickTest {
+    size_t column = 0;
+    ValueType type = ValueType::kNull;
+    Expr::CompareOp op = Expr::CompareOp::kEq;
+    bool flipped = false;  // the value is on the left
+    int slot = -1;
+  };
+  struct QuickPlan {
+    std::vector<QuickTest> tests;
+    int order_column = -1;  // the first order key's column, when a plain field
+    bool order_desc = false;
+  };
+
+  static QuickPlan MakeQuickPlan(const Node& n) {
+    QuickPlan q;
+    auto plain = [&](const CExpr& e) {
+      if (e.kind != CExpr::Kind::kPath) return false;
+      const BoundPath& p = n.paths[e.path];
+      return p.hops.empty() && p.terminal == BoundPath::Terminal::kField &&
+             p.domain != Domain::kBytes && p.domain != Domain::kJson;
+    };
+    if (n.has_where) {
+      std::vector<const CExpr*> conj;
+      if (n.where.kind == CExpr::Kind::kAnd) {
+        for (const CExpr& c : n.where.children) conj.push_back(&c);
+      } else {
+        conj.push_back(&n.where);
+      }
+      for (const CExpr* c : conj) {
+        if (c->kind != CExpr::Kind::kCompare) continue;
+        const CExpr& a = c->children[0];
+        const CExpr& b = c->children[1];
+        QuickTest t;
+        t.op = c->op;
+        const CExpr* path = nullptr;
+        if (plain(a) && b.kind == CExpr::Kind::kSlot) {
+          path = &a;
+          t.slot = b.slot;
+        } else if (plain(b) && a.kind == CExpr::Kind::kSlot) {
+          path = &b;
+          t.slot = a.slot;
+          t.flipped = true;
+        }
+        if (path == nullptr) continue;
+        const catalog::FieldInfo& f = n.entity->fields[n.paths[path->path].field];
+        t.column = f.column;
+        t.type = f.physical;
+        q.tests.push_back(t);
+      }
+    }
+    if (!n.order.empty()) {
+      const BoundPath& p = n.paths[n.order[0].path];
+      if (p.hops.empty() && p.terminal == BoundPath::Terminal::kField) {
+        q.order_column = static_cast<int>(n.entity->fields[p.field].column);
+        q.order_desc = n.order[0].descending;
+      }
+    }
+    return q;
+  }
+
+  // True when the encoded row surely fails the predicate or cannot enter a
+  // full top-N list `heap` (worst on top).
+  bool QuickRejects(const Node& n, int idx, std::string_view bytes,
+                    const std::vector<Candidate>* heap, int64_t want) {
+    const QuickPlan& q = quick_[idx];
+    bool use_heap = heap != nullptr && want > 0 && static_cast<int64_t>(heap->size()) >= want &&
+                    q.order_column >= 0;
+    if (q.tests.empty() && !use_heap) return false;
+    auto number = storage::PeekRowSchemaVersion(bytes);
+    if (!number.ok() || *number != plan_->schema->number()) return false;
+    if (!storage::RowView::ParseInto(bytes, n.entity->layout, &quick_view_).ok()) return false;
+    for (const QuickTest& t : q.tests) {
+      if (quick_view_.IsNull(t.column)) return true;  // unknown: a conjunct that is not true
+      const Value& lit = slots_[t.slot].value;
+      int c;
+      if (t.type == ValueType::kString) {
+        if (lit.type() != ValueType::kString) return false;
+        c = quick_view_.GetStringView(t.column).compare(lit.as_string());
+        c = c < 0 ? -1 : (c > 0 ? 1 : 0);
+      } else {
+        c = CompareDomain(Normalize(quick_view_.Get(t.column)), lit);
+      }
+      if (t.flipped) c = -c;
+      bool pass = false;
+      switch (t.op) {
+        case Expr::CompareOp::kEq:
+          pass = c == 0;
+          break;
+        case Expr::CompareOp::kNe:
+          pass = c != 0;
+          break;
+        case Expr::CompareOp::kLt:
+          pass = c < 0;
+          break;
+        case Expr::CompareOp::kLe:
+          pass = c <= 0;
+          break;
+        case Expr::CompareOp::kGt:
+          pass = c > 0;
+          break;
+        case Expr::CompareOp::kGe:
+          pass = c >= 0;
+          break;
+      }
+      if (!pass) return true;
+    }
+    if (use_heap) {
+      int c =
+          storage::CompareValues(Normalize(quick_view_.Get(q.order_column)), heap->front().key[0]);
+      if (q.order_desc) c = -c;
+      if (c > 0) return true;  // after the worst kept row on the first key
+    }
+    return false;
   }
 
   // ---- entity blocks and budgets ----
@@ -932,6 +1061,10 @@ class Executor {
                 return true;
               }));
           for (const Scanned& sc : batch) {
+            if (!n.entity->uuid_id && !cursor &&
+                QuickRejects(n, 0, sc.bytes, top_n ? &list : nullptr, want)) {
+              continue;
+            }
             ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(
                 sc.bytes, *n.entity, plan_->schema->number(), layouts_, wanted, &view, &probe.row));
             probe.version = sc.version;
@@ -1180,6 +1313,8 @@ class Executor {
   RowData probe_;
   storage::RowView view_;
   Candidate scratch_;
+  std::vector<QuickPlan> quick_;
+  storage::RowView quick_view_;
 };
 
 }  // namespace
