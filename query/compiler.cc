@@ -460,12 +460,7 @@ class Compiler {
       return c;
     }
     const BoundPath& p = N(idx).paths[against];
-    Slot s;
-    s.kind = kind;
-    s.domain = p.domain;
-    s.enum_def = p.enum_def;
-    s.subject = Subject(idx, against);
-    s.pos = o.expr->pos;
+    Slot s = SlotAgainst(idx, against, kind, o.expr->pos);
     s.literal = o.ordinal;
     if (o.expr->kind == Expr::Kind::kParam) s.param = o.expr->name;
     if (o.expr->kind == Expr::Kind::kLiteral && kind == Slot::Kind::kValue &&
@@ -484,6 +479,33 @@ class Compiler {
     }
     return InvalidArgument(At(pos) + "cannot compare " + Describe(idx, path) + " with " +
                            KindPhrase(literal) + " (" + ToJson(literal) + ")");
+  }
+
+  // A slot whose value is compared with path `path` of node `idx`.
+  Slot SlotAgainst(int idx, int path, Slot::Kind kind, const QueryPos& pos) {
+    const BoundPath& p = N(idx).paths[path];
+    Slot s;
+    s.kind = kind;
+    s.domain = p.domain;
+    s.enum_def = p.enum_def;
+    s.subject = Subject(idx, path);
+    s.pos = pos;
+    return s;
+  }
+
+  static CExpr PathExpr(int path) {
+    CExpr c;
+    c.kind = CExpr::Kind::kPath;
+    c.path = path;
+    return c;
+  }
+
+  // An operand that must be a field path (`what` names it in the error).
+  Result<int> FieldOperand(const Expr& e, int idx, std::string_view what) {
+    if (e.kind != Expr::Kind::kPath) {
+      return InvalidArgument(At(e.pos) + std::string(what) + " must be a field");
+    }
+    return ResolvePath(idx, e.path, e.pos);
   }
 
   Result<CExpr> CompileExpr(const Expr& e, int idx) {
@@ -531,47 +553,30 @@ class Compiler {
         return c;
       }
       case Expr::Kind::kIn: {
-        if (e.children[0]->kind != Expr::Kind::kPath) {
-          return InvalidArgument(At(e.children[0]->pos) + "the left side of in must be a field");
-        }
-        ORMDB_ASSIGN_OR_RETURN(int p, ResolvePath(idx, e.children[0]->path, e.children[0]->pos));
+        ORMDB_ASSIGN_OR_RETURN(int p, FieldOperand(*e.children[0], idx, "the left side of in"));
         const BoundPath& bp = N(idx).paths[p];
         if (bp.domain == Domain::kJson) return TypeError(e.pos, idx, p, Json(1));
         for (const Json& el : e.list) {
           if (el.is_object()) continue;  // a parameter, checked when bound
           if (!LiteralFits(el, bp.domain)) return TypeError(e.pos, idx, p, el);
         }
-        Slot s;
-        s.kind = Slot::Kind::kList;
-        s.domain = bp.domain;
-        s.enum_def = bp.enum_def;
-        s.subject = Subject(idx, p);
-        s.pos = e.pos;
+        Slot s = SlotAgainst(idx, p, Slot::Kind::kList, e.pos);
         s.literal = literal_count_++;
         c.kind = CExpr::Kind::kIn;
         c.negated = e.negated;
         c.slot = NewSlot(std::move(s));
-        CExpr path;
-        path.kind = CExpr::Kind::kPath;
-        path.path = p;
-        c.children.push_back(std::move(path));
+        c.children.push_back(PathExpr(p));
         return c;
       }
       case Expr::Kind::kLike: {
-        if (e.children[0]->kind != Expr::Kind::kPath) {
-          return InvalidArgument(At(e.children[0]->pos) + "the left side of like must be a field");
-        }
-        ORMDB_ASSIGN_OR_RETURN(int p, ResolvePath(idx, e.children[0]->path, e.children[0]->pos));
+        ORMDB_ASSIGN_OR_RETURN(int p, FieldOperand(*e.children[0], idx, "the left side of like"));
         if (N(idx).paths[p].domain != Domain::kString) {
           return InvalidArgument(At(e.pos) + "like applies to string and enum fields, not " +
                                  Describe(idx, p));
         }
         const Expr& pat = *e.children[1];
-        Slot s;
-        s.kind = Slot::Kind::kPattern;
-        s.domain = Domain::kString;
-        s.subject = Subject(idx, p);
-        s.pos = pat.pos;
+        Slot s = SlotAgainst(idx, p, Slot::Kind::kPattern, pat.pos);
+        s.enum_def = nullptr;  // a pattern, not a value of the enum
         if (pat.kind == Expr::Kind::kParam) {
           s.param = pat.name;
         } else {
@@ -579,23 +584,14 @@ class Compiler {
         }
         c.kind = CExpr::Kind::kLike;
         c.slot = NewSlot(std::move(s));
-        CExpr path;
-        path.kind = CExpr::Kind::kPath;
-        path.path = p;
-        c.children.push_back(std::move(path));
+        c.children.push_back(PathExpr(p));
         return c;
       }
       case Expr::Kind::kIsNull: {
-        if (e.children[0]->kind != Expr::Kind::kPath) {
-          return InvalidArgument(At(e.children[0]->pos) + "is null applies to a field");
-        }
-        ORMDB_ASSIGN_OR_RETURN(int p, ResolvePath(idx, e.children[0]->path, e.children[0]->pos));
+        ORMDB_ASSIGN_OR_RETURN(int p, FieldOperand(*e.children[0], idx, "the operand of is null"));
         c.kind = CExpr::Kind::kIsNull;
         c.negated = e.negated;
-        CExpr path;
-        path.kind = CExpr::Kind::kPath;
-        path.path = p;
-        c.children.push_back(std::move(path));
+        c.children.push_back(PathExpr(p));
         return c;
       }
       default:

@@ -128,6 +128,12 @@ TEST_F(CompilerTest, TypeRules) {
               "like applies to string and enum fields");
   ExpectError(Compile("User(where: 1 == 1) { name }"), ErrorCode::kInvalidArgument,
               "needs a field on one side");
+  ExpectError(Compile("User(where: 1 in [1]) { name }"), ErrorCode::kInvalidArgument,
+              "query:1:13: the left side of in must be a field");
+  ExpectError(Compile("User(where: \"a\" like \"a\") { name }"), ErrorCode::kInvalidArgument,
+              "the left side of like must be a field");
+  ExpectError(Compile("User(where: 1 is null) { name }"), ErrorCode::kInvalidArgument,
+              "the operand of is null must be a field");
 }
 
 TEST_F(CompilerTest, BindingChecksValuesAndParameters) {
