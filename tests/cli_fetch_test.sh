@@ -83,13 +83,27 @@ expect "tampered cursor" 1 'error: INVALID_ARGUMENT: invalid cursor' \
 expect "cursor of another order" 1 'error: INVALID_ARGUMENT: invalid cursor: it belongs to another query' \
   -- "$ORMDB" --data "$D" query "User(order: name desc, limit: 2, after: \"$cursor\") { name }" --format json
 
+# Cursors of one query must come from one snapshot.
+inc1="$("$ORMDB" --data "$D" query 'User(where: id == 1) { posts(limit: 1) { title } }' --format json)"
+inc_cursor="$(sed -E 's/.*"posts@next":"([^"]*)".*/\1/' <<<"$inc1")"
+[[ -n "$inc_cursor" && "$inc_cursor" != "$inc1" ]] && ok || fail "include cursor: $inc1"
+expect "include cursor continues its parent" 0 '"posts":\[\{"id":2,"title":"Second"\}\]' \
+  -- "$ORMDB" --data "$D" query "User(where: id == 1) { posts(limit: 1, after: \"$inc_cursor\") { title } }" --format json
+"$ORMDB" --data "$D" mutate - >/dev/null <<<'{"ops": [{"op": "insert", "entity": "Tag", "values": {"name": "later"}}]}'
+inc3="$("$ORMDB" --data "$D" query 'User(where: id == 1) { posts(limit: 1) { title } }' --format json)"
+later_cursor="$(sed -E 's/.*"posts@next":"([^"]*)".*/\1/' <<<"$inc3")"
+expect "cursors from two snapshots" 1 'INVALID_ARGUMENT: invalid cursor: the cursors of one query must come from one snapshot \(2 and 3\)' \
+  -- "$ORMDB" --data "$D" query "User(order: name asc, limit: 2, after: \"$cursor\") { posts(limit: 1, after: \"$later_cursor\") { title } }"
+expect "cursor and as-of disagree" 1 'INVALID_ARGUMENT: invalid cursor: it reads version 2 but as_of asks for 3' \
+  -- "$ORMDB" --data "$D" query "User(order: name asc, limit: 2, after: \"$cursor\") { name }" --as-of 3
+
 # as_of reads the past; every result reports its version.
 "$ORMDB" --data "$D" mutate - >/dev/null <<<'{"ops": [{"op": "update", "entity": "User", "id": 2, "set": {"name": "Robert"}}]}'
 expect "as-of" 0 '"version":2,"data":\[\{"id":2,"name":"Bob"\}\]' \
   -- "$ORMDB" --data "$D" query 'User(where: id == 2) { name }' --as-of 2 --format json
-expect "current" 0 '"version":3,"data":\[\{"id":2,"name":"Robert"\}\]' \
+expect "current" 0 '"version":4,"data":\[\{"id":2,"name":"Robert"\}\]' \
   -- "$ORMDB" --data "$D" query 'User(where: id == 2) { name }' --format json
-expect "as-of beyond current" 1 'error: INVALID_ARGUMENT: version 9 is beyond the current version 3' \
+expect "as-of beyond current" 1 'error: INVALID_ARGUMENT: version 9 is beyond the current version 4' \
   -- "$ORMDB" --data "$D" query 'User { name }' --as-of 9
 
 # Budgets in both modes.
@@ -129,7 +143,7 @@ expect "explain include" 0 'User.posts order \[created_at desc\] limit.*operatio
   -- "$ORMDB" --data "$D" explain 'User(where: id == 1) { posts(order: created_at desc, limit: 2) { title } }'
 expect "explain analyze" 0 'actual: 1 rows, .*budget used: entities 3/100000' \
   -- "$ORMDB" --data "$D" explain --analyze 'User(where: id == 1) { posts(order: created_at desc, limit: 2) { title } }'
-expect "explain json" 0 '^\{"version":3,"schema":1,"plan_cache":"miss".*"steps":\[\{"step":1,"path":"User"' \
+expect "explain json" 0 '^\{"version":4,"schema":1,"plan_cache":"miss".*"steps":\[\{"step":1,"path":"User"' \
   -- "$ORMDB" --data "$D" explain --format json 'User { name }'
 
 # An index added to existing rows is built online after its schema commit:
