@@ -3,33 +3,8 @@
 # the ormdb CLI, on the blog schema of DESIGN.md (tests/data/blog.ormdb is a
 # verbatim copy of it).
 set -u
-ORMDB="$1"
-DATA_DIR="$(cd "$(dirname "$0")/data" && pwd)"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+source "$(dirname "$0")/cli_lib.sh"
 D="$WORK/db"
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-expect() {  # expect NAME WANT_STATUS WANT_OUTPUT_REGEX -- COMMAND...
-  local name="$1" want_status="$2" want_re="$3"
-  shift 4
-  local out status
-  out="$("$@" 2>&1)"
-  status=$?
-  if [[ $status -eq $want_status && "$out" =~ $want_re ]]; then
-    ok
-  else
-    fail "$name: status $status (want $want_status), output: $out"
-  fi
-}
-
-same() {  # same NAME EXPECTED_FILE ACTUAL_FILE
-  if cmp -s "$2" "$3"; then ok; else fail "$1: differs:"; diff "$2" "$3" | head -20; fi
-}
 
 # --- schema -----------------------------------------------------------------
 expect "read commands do not create a directory" 1 "error: NOT_FOUND" \
@@ -184,5 +159,4 @@ expect "unknown entity" 1 "SCHEMA_ERROR: unknown entity 'Usr' \(did you mean 'Us
   -- "$ORMDB" --data "$D" export Usr
 expect "check is clean after it all" 0 "^ok: version" -- "$ORMDB" --data "$D" check
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish cli_catalog_test

@@ -2,29 +2,8 @@
 # End-to-end: `ormdb query` and `ormdb explain` through the CLI on the blog
 # schema of DESIGN.md, including the design's example query as written.
 set -u
-ORMDB="$1"
-DATA_DIR="$(cd "$(dirname "$0")/data" && pwd)"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+source "$(dirname "$0")/cli_lib.sh"
 D="$WORK/db"
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-expect() {  # expect NAME WANT_STATUS WANT_OUTPUT_REGEX -- COMMAND...
-  local name="$1" want_status="$2" want_re="$3"
-  shift 4
-  local out status
-  out="$("$@" 2>&1)"
-  status=$?
-  if [[ $status -eq $want_status && "$out" =~ $want_re ]]; then
-    ok
-  else
-    fail "$name: status $status (want $want_status), output: $out"
-  fi
-}
 
 "$ORMDB" --data "$D" schema apply "$DATA_DIR/blog.ormdb" >/dev/null || fail "schema apply"
 cat >"$WORK/m.json" <<'JSON'
@@ -161,5 +140,4 @@ expect "now: the index" 0 'operation: index range on User\(age\)' \
 expect "now: the rows" 0 '"data":\[\{"id":1,"name":"Ann"\}\]' \
   -- "$ORMDB" --data "$D" query "User(where: age == 34) { name }" --format json
 
-echo "cli_fetch_test: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish cli_fetch_test

@@ -1,29 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end: the storage commands of the ormdb CLI, their output and exit codes.
 set -u
-ORMDB="$1"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-passed=0
-failed=0
-
-expect() {  # expect NAME WANT_STATUS WANT_OUTPUT_REGEX -- COMMAND...
-  local name="$1" want_status="$2" want_re="$3"
-  shift 4
-  local out status
-  out="$("$@" 2>&1)"
-  status=$?
-  if [[ $status -eq $want_status && "$out" =~ $want_re ]]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name: status $status (want $want_status), output: $out"
-  fi
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 expect "read command on a missing directory" 1 "error: NOT_FOUND: data directory .*/missing does not exist" \
   -- "$ORMDB" check --data "$WORK/missing"
-[[ ! -e "$WORK/missing" ]] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check created the directory"; }
+[[ ! -e "$WORK/missing" ]] && ok || fail "check created the directory"
 
 expect "stats creates and reports version 0" 0 '"current_version": 0' -- "$ORMDB" --data "$WORK/d" stats
 expect "options after the command" 0 '"current_version": 0' -- "$ORMDB" stats --data "$WORK/d"
@@ -37,5 +19,4 @@ mkdir -p "$WORK/garbage"
 head -c 65536 /dev/urandom > "$WORK/garbage/data.mdb"
 expect "garbage data file is refused" 1 "error: INTERNAL: .*not an ormdb data file" -- "$ORMDB" check --data "$WORK/garbage"
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish cli_storage_test
