@@ -10,7 +10,7 @@
 
 #include "catalog/catalog.h"
 #include "query/parser.h"
-#include "storage/test_util.h"
+#include "query/test_util.h"
 
 namespace ormdb::query {
 namespace {
@@ -50,19 +50,10 @@ TEST(LikePattern, EscapesAndPrefix) {
   EXPECT_FALSE(LikePattern("a%a%a").Matches("aa"));
 }
 
-class CompilerTest : public ::testing::Test {
+class CompilerTest : public testing::BlogDatabaseTest {
  protected:
   void SetUp() override {
-    auto store = storage::Store::Open(dir_.path());
-    ASSERT_TRUE(store.ok());
-    store_ = std::move(*store);
-    auto catalog = catalog::Catalog::Open(store_.get());
-    ASSERT_TRUE(catalog.ok());
-    catalog_ = std::move(*catalog);
-    std::ifstream in(ORMDB_BLOG_SCHEMA);
-    std::stringstream text;
-    text << in.rdbuf();
-    ASSERT_TRUE(catalog_->Apply(text.str(), {}).ok());
+    BlogDatabaseTest::SetUp();
     stats_ = std::make_unique<Statistics>(store_.get(), catalog_.get());
   }
 
@@ -81,9 +72,6 @@ class CompilerTest : public ::testing::Test {
     return BindSlots(**plan, *q, *p).status();
   }
 
-  storage::testing::TempDir dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<Statistics> stats_;
 };
 

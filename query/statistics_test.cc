@@ -3,42 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
-#include "query/mutation.h"
-#include "storage/test_util.h"
+#include "query/test_util.h"
 
 namespace ormdb::query {
 namespace {
 
-class StatisticsTest : public ::testing::Test {
+class StatisticsTest : public testing::BlogDatabaseTest {
  protected:
-  void SetUp() override {
-    auto store = storage::Store::Open(dir_.path());
-    ASSERT_TRUE(store.ok());
-    store_ = std::move(*store);
-    auto catalog = catalog::Catalog::Open(store_.get());
-    ASSERT_TRUE(catalog.ok());
-    catalog_ = std::move(*catalog);
-    std::ifstream in(ORMDB_BLOG_SCHEMA);
-    std::stringstream text;
-    text << in.rdbuf();
-    ASSERT_TRUE(catalog_->Apply(text.str(), {}).ok());
-  }
-
-  void Mutate(const std::string& json) {
-    auto batch = ParseMutationBatch(json);
-    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
-    catalog::LayoutLookup layouts = catalog_->layouts();
-    MutationResult result;
-    auto v = store_->Commit([&](storage::WriteTxn& txn) -> Status {
-      ORMDB_ASSIGN_OR_RETURN(auto schema, catalog_->SchemaIn(txn));
-      return ApplyMutations(txn, *schema, layouts, *batch, &result);
-    });
-    ASSERT_TRUE(v.ok()) << v.status().ToString();
-  }
-
   struct Numbers {
     uint64_t users, posts;
     Fanout posts_per_user, tags_per_post, posts_per_tag;
@@ -59,10 +30,6 @@ class StatisticsTest : public ::testing::Test {
     n.posts_per_tag = *s.EdgeFanout(edge->id, false, tag->id);
     return n;
   }
-
-  storage::testing::TempDir dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<catalog::Catalog> catalog_;
 };
 
 TEST_F(StatisticsTest, IncrementalEqualsRecount) {
