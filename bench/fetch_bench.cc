@@ -68,6 +68,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "bench/blog_data.h"
 #include "ormdb/database.h"
 
@@ -115,28 +116,6 @@ std::string FormatSeconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f s", s);
   return buf;
-}
-
-std::string FilesystemName(const std::string& path) {
-  struct statfs f;
-  if (statfs(path.c_str(), &f) != 0) return "unknown filesystem";
-  switch (static_cast<unsigned long>(f.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x01021994:
-      return "tmpfs";
-    case 0x794C7630:
-      return "overlayfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "fs type 0x%lx", static_cast<unsigned long>(f.f_type));
-      return buf;
-    }
-  }
 }
 
 uint64_t DirectoryBytes(const std::string& dir) {
@@ -1126,7 +1105,7 @@ void ImportOrmdb(const std::string& cache) {
   if (!mkdtemp(buf.data())) Die("mkdtemp " + pattern + " failed");
   g_data_dir = buf.data();
   const std::string dir = g_data_dir + "/db";
-  Note("ormdb data_dir", dir + " (" + FilesystemName(g_data_dir) + ")");
+  Note("ormdb data_dir", dir + " (" + ormdb::bench::FilesystemName(g_data_dir) + ")");
 
   auto opened = Database::Open(dir);
   if (!opened.ok()) Die("open " + dir + ": " + opened.status().ToString());

@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "common/value.h"
@@ -541,28 +542,6 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   std::map<std::pair<std::string, int64_t>, Mean> rates_;
 };
-
-std::string FilesystemName(const std::string& path) {
-  struct statfs fs;
-  if (statfs(path.c_str(), &fs) != 0) return "unknown filesystem";
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x01021994:
-      return "tmpfs: fsync is free, commit numbers are not disk numbers";
-    case 0x794C7630:
-      return "overlayfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "fs type 0x%lx", static_cast<unsigned long>(fs.f_type));
-      return buf;
-    }
-  }
-}
 
 Status MakeRoot() {
   const char* parent = std::getenv("ORMDB_BENCH_DIR");
