@@ -1,9 +1,15 @@
 #include "bench/blog_data.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string_view>
+
+#include "ormdb/database.h"
 
 namespace ormdb::bench {
 namespace {
@@ -468,6 +474,71 @@ bool LoadBlogSqlite(const BlogData& d, sqlite3* db, std::string* error) {
     return false;
   }
   return Exec(db, "COMMIT", error) && Exec(db, "ANALYZE", error);
+}
+
+std::string BlogCacheDir(const std::string& root, double scale) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "/scale-%g-v%d", scale, kBlogDataVersion);
+  return root + buf;
+}
+
+bool EnsureBlogJsonl(const BlogData& data, const std::string& dir, bool* reused,
+                     std::string* error) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir + "/complete", ec) || fs::exists(dir + "/jsonl-complete", ec)) {
+    *reused = true;
+    return true;
+  }
+  *reused = false;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    *error = "cannot create " + dir + ": " + ec.message();
+    return false;
+  }
+  if (!WriteBlogJsonl(data, dir, error)) return false;
+  return WriteFile(dir + "/jsonl-complete", "ok\n", error);
+}
+
+bool ImportBlogJsonl(Database* db, const std::string& dir, const std::string& schema_path,
+                     std::string* detail, std::string* error) {
+  using Clock = std::chrono::steady_clock;
+  std::ifstream schema_file(schema_path);
+  if (!schema_file) {
+    *error = "cannot read the blog schema " + schema_path;
+    return false;
+  }
+  std::stringstream schema;
+  schema << schema_file.rdbuf();
+  auto applied = db->ApplySchema(schema.str());
+  if (!applied.ok()) {
+    *error = "schema: " + applied.status().ToString();
+    return false;
+  }
+  const std::pair<const char*, const char*> files[] = {{"User", "users.jsonl"},
+                                                       {"Tag", "tags.jsonl"},
+                                                       {"Post", "posts.jsonl"},
+                                                       {"Post.tags", "post_tags.jsonl"},
+                                                       {"Comment", "comments.jsonl"}};
+  detail->clear();
+  for (const auto& [what, file] : files) {
+    auto start = Clock::now();
+    std::ifstream in(dir + "/" + file, std::ios::binary);
+    if (!in) {
+      *error = "cannot read " + dir + "/" + file;
+      return false;
+    }
+    auto r = db->Import(what, in);
+    if (!r.ok()) {
+      *error = std::string("import ") + what + ": " + r.status().ToString();
+      return false;
+    }
+    char part[96];
+    std::snprintf(part, sizeof part, "%s%s %.2f s", detail->empty() ? "" : ", ", what,
+                  std::chrono::duration<double>(Clock::now() - start).count());
+    *detail += part;
+  }
+  return true;
 }
 
 }  // namespace ormdb::bench

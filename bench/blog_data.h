@@ -25,6 +25,10 @@
 #include <string>
 #include <vector>
 
+namespace ormdb {
+class Database;
+}
+
 namespace ormdb::bench {
 
 // splitmix64 (Steele, Lea, Flood 2014): a tiny PRNG with a fixed output for a
@@ -121,5 +125,30 @@ extern const char* const kBlogSqliteSchema;
 // Creates the schema in `db` (an empty database) and inserts `data` in one
 // transaction, then runs ANALYZE. False with *error set on failure.
 bool LoadBlogSqlite(const BlogData& data, sqlite3* db, std::string* error);
+
+// The version of the generated data: part of the name of the cache
+// directory of generated files, so bump it whenever GenerateBlog or the file
+// formats change. fetch_bench's kDataVersion has the same value (its cache
+// directory also holds its SQLite database).
+inline constexpr int kBlogDataVersion = 1;
+
+// The cache directory of one scale under `root`: "<root>/scale-<S>-v<N>",
+// the layout fetch_bench uses (ORMDB_BENCH_CACHE).
+std::string BlogCacheDir(const std::string& root, double scale);
+
+// Makes sure `dir` holds the JSONL files of WriteBlogJsonl for `data`: keeps
+// them when an earlier run completed them (fetch_bench's stamp "complete"
+// or this function's "jsonl-complete"), else creates `dir` and writes them
+// and the stamp. *reused says which. False with *error set on failure.
+bool EnsureBlogJsonl(const BlogData& data, const std::string& dir, bool* reused,
+                     std::string* error);
+
+// Applies the schema file `schema_path` (tests/data/blog.ormdb) to `db`, an
+// empty database, then loads the JSONL files of `dir` with Database::Import,
+// one call (one transaction) per file, parents first. *detail gets the time
+// of each file ("User 0.31 s, Tag 0.01 s, ..."). False with *error set on
+// failure.
+bool ImportBlogJsonl(Database* db, const std::string& dir, const std::string& schema_path,
+                     std::string* detail, std::string* error);
 
 }  // namespace ormdb::bench

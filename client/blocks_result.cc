@@ -60,6 +60,7 @@ class BlocksResult final : public FetchResult {
  public:
   explicit BlocksResult(std::shared_ptr<const query::ResultBlocks> b) : b_(std::move(b)) {}
 
+  const query::ResultBlocks& blocks() const { return *b_; }
   uint64_t version() const override { return b_->version; }
   std::optional<std::string> next() const override { return b_->next; }
   FetchStats stats() const override {
@@ -128,6 +129,11 @@ class BlocksResult final : public FetchResult {
 
 }  // namespace
 
+const query::ResultBlocks* BlocksOf(const FetchResult& result) {
+  const auto* b = dynamic_cast<const BlocksResult*>(&result);
+  return b ? &b->blocks() : nullptr;
+}
+
 std::unique_ptr<FetchResult> MakeBlocksResult(std::shared_ptr<const query::ResultBlocks> blocks) {
   return std::make_unique<BlocksResult>(std::move(blocks));
 }
@@ -156,8 +162,11 @@ std::string ResultValue::ToJson() const {
       u.bytes = uuid_value;
       return ormdb::ToJson(Json(FormatUuid(u)));
     }
-    case Kind::kJson:
-      return std::string(string_value);
+    case Kind::kJson: {
+      // As the engine renders JSON values: re-serialized.
+      auto j = ParseJson(string_value);
+      return j.ok() ? ormdb::ToJson(*j) : ormdb::ToJson(Json(std::string(string_value)));
+    }
   }
   return "null";
 }

@@ -1,7 +1,10 @@
-// The `ormdb` command line (DESIGN.md §8), on an embedded data directory.
+// The `ormdb` command line (DESIGN.md §8): every command on an embedded
+// data directory (--data) or on a server (--connect, ORMDB_URL), and
+// `serve`, which runs the server.
 //
 // Exit status: 0 success, 1 a database error (printed as "error: CODE:
 // message"), 2 a usage error.
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,16 +21,18 @@
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "ormdb/database.h"
-#include "storage/store.h"
+#include "server/server.h"
 
 namespace {
 
 using ormdb::Status;
-using ormdb::storage::Store;
 
 constexpr const char* kUsage =
-    "usage: ormdb [--data DIR] COMMAND [ARGS] [--data DIR]\n"
+    "usage: ormdb [--data DIR | --connect URL] COMMAND [ARGS]\n"
     "commands:\n"
+    "  serve [--listen URL] [--config FILE]\n"
+    "                        serve the data directory over the network\n"
+    "                        (default tcp://127.0.0.1:7411; see docs/PROTOCOL.md)\n"
     "  schema apply FILE [--dry-run] [--allow-destructive] [--format text|json]\n"
     "                        plan a schema change, print it, and apply it\n"
     "  schema show [--json]  the current schema as schema text (or JSON)\n"
@@ -45,7 +50,11 @@ constexpr const char* kUsage =
     "  stats                 versions, table sizes and map size\n"
     "  vacuum                remove history older than the retention horizon\n"
     "  check                 verify the storage invariants\n"
-    "DIR defaults to ./ormdb-data; `schema apply` and `stats` create it when missing.\n";
+    "  watch [--entity E]... [--from TOKEN]\n"
+    "                        follow change events as JSON lines until interrupted\n"
+    "DIR defaults to ./ormdb-data; `schema apply`, `stats` and `serve` create it when missing.\n"
+    "--connect URL (or the environment's ORMDB_URL) runs the command on a server;\n"
+    "ORMDB_KEY holds its API key, ORMDB_TLS_CA the CA file for tls+tcp:// URLs.\n";
 
 int Usage(const std::string& problem) {
   std::fprintf(stderr, "ormdb: %s\n%s", problem.c_str(), kUsage);
@@ -59,6 +68,9 @@ int Fail(const Status& s) {
 
 struct Args {
   std::string data = "./ormdb-data";
+  bool data_given = false;
+  std::string connect;                                      // --connect URL
+  std::vector<std::string> entities;                        // watch --entity E
   std::vector<std::string> positional;
   std::map<std::string, std::string> options;               // --format json -> {"format": "json"}
   std::vector<std::pair<std::string, std::string>> params;  // --param NAME=VALUE, in order
@@ -68,13 +80,15 @@ struct Args {
 // Flags that take a value; every other flag is a switch.
 bool TakesValue(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "param" || flag == "as-of" ||
-         flag.rfind("budget-", 0) == 0 || flag == "on-exceed";
+         flag.rfind("budget-", 0) == 0 || flag == "on-exceed" || flag == "connect" ||
+         flag == "listen" || flag == "config" || flag == "entity" || flag == "from";
 }
 bool KnownFlag(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "dry-run" || flag == "allow-destructive" ||
          flag == "json" || flag == "param" || flag == "as-of" || flag == "budget-entities" ||
          flag == "budget-edges" || flag == "budget-depth" || flag == "budget-bytes" ||
-         flag == "on-exceed" || flag == "analyze";
+         flag == "on-exceed" || flag == "analyze" || flag == "connect" || flag == "listen" ||
+         flag == "config" || flag == "entity" || flag == "from";
 }
 
 std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
@@ -97,6 +111,12 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
     if (!KnownFlag(flag)) return "unknown option --" + flag;
     if (flag == "data") {
       args->data = value;
+      args->data_given = true;
+    } else if (flag == "connect") {
+      args->connect = value;
+    } else if (flag == "entity") {
+      args->entities.push_back(value);
+      args->options["entity"] = "";
     } else if (flag == "param") {
       size_t at = value.find('=');
       if (at == std::string::npos || at == 0) return "--param needs NAME=VALUE";
@@ -140,7 +160,26 @@ ormdb::Result<std::string> ReadInput(const std::string& path) {
   return buf.str();
 }
 
+std::string EnvOr(const char* name, const std::string& fallback = "") {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+// The server to use: --connect, else ORMDB_URL unless --data was given.
+std::string ServerUrl(const Args& args) {
+  if (!args.connect.empty()) return args.connect;
+  return args.data_given ? "" : EnvOr("ORMDB_URL");
+}
+
+// The database the command runs on: a server (--connect / ORMDB_URL) or the
+// data directory (--data), created when missing only if `create`.
 ormdb::Result<std::unique_ptr<ormdb::Database>> OpenDb(const Args& args, bool create) {
+  if (std::string url = ServerUrl(args); !url.empty()) {
+    ormdb::ConnectOptions c;
+    c.key = EnvOr("ORMDB_KEY");
+    c.tls_ca_file = EnvOr("ORMDB_TLS_CA");
+    return ormdb::Database::Connect(url, c);
+  }
   ormdb::OpenOptions o;
   o.create_if_missing = create;
   return ormdb::Database::Open(args.data, o);
@@ -219,58 +258,107 @@ int SchemaCommand(const Args& args) {
   return Usage("unknown schema command " + sub);
 }
 
+std::optional<uint64_t> ParseCount(const std::string& s);
+
 int StoreCommand(const Args& args) {
   const std::string& command = args.positional[0];
   if (args.positional.size() != 1) return Usage(command + " takes no arguments");
   // Only `stats` (what `make run` uses) creates a missing data directory.
-  auto store = Store::Open(args.data, {}, /*create_if_missing=*/command == "stats");
-  if (!store.ok()) return Fail(store.status());
-  Store& s = **store;
-  if (command == "stats") {
-    auto st = s.stats();
-    auto report = s.table_sizes();
-    if (!report.ok()) return Fail(report.status());
-    std::printf(
-        "{\"data\": \"%s\", \"current_version\": %llu, \"oldest_readable_version\": %llu, "
-        "\"row_versions\": %llu, \"index_entries\": %llu, \"edge_entries\": %llu, "
-        "\"log_entries\": %llu, \"map_size\": %zu}\n",
-        s.dir().c_str(), static_cast<unsigned long long>(st.current_version),
-        static_cast<unsigned long long>(st.oldest_readable_version),
-        static_cast<unsigned long long>(report->row_versions),
-        static_cast<unsigned long long>(report->index_entries),
-        static_cast<unsigned long long>(report->edge_entries),
-        static_cast<unsigned long long>(report->log_entries), st.map_size);
-    return 0;
-  }
-  if (command == "vacuum") {
-    auto r = s.Vacuum();
+  auto db = OpenDb(args, /*create=*/command == "stats");
+  if (!db.ok()) return Fail(db.status());
+  if (command == "stats" || command == "vacuum") {
+    auto r = command == "stats" ? (*db)->Stats() : (*db)->Vacuum();
     if (!r.ok()) return Fail(r.status());
-    std::printf(
-        "{\"horizon\": %llu, \"row_versions_removed\": %llu, \"index_entries_removed\": %llu, "
-        "\"edges_removed\": %llu, \"log_entries_removed\": %llu, \"steps\": %llu}\n",
-        static_cast<unsigned long long>(r->horizon),
-        static_cast<unsigned long long>(r->row_versions_removed),
-        static_cast<unsigned long long>(r->index_entries_removed),
-        static_cast<unsigned long long>(r->edges_removed),
-        static_cast<unsigned long long>(r->log_entries_removed),
-        static_cast<unsigned long long>(r->steps));
+    std::printf("%s\n", r->c_str());
     return 0;
   }
-  auto r = s.Check();
+  auto r = (*db)->Check();
   if (!r.ok()) return Fail(r.status());
   for (const std::string& p : r->problems) std::printf("problem: %s\n", p.c_str());
   if (!r->problems.empty()) {
     return Fail(
         ormdb::Internal(std::to_string(r->problems.size()) + " storage invariant(s) violated"));
   }
-  std::printf(
-      "ok: version %llu, %llu row versions, %llu index entries, %llu edge entries, %llu log "
-      "entries\n",
-      static_cast<unsigned long long>(r->current_version),
-      static_cast<unsigned long long>(r->row_versions),
-      static_cast<unsigned long long>(r->index_entries),
-      static_cast<unsigned long long>(r->edge_entries),
-      static_cast<unsigned long long>(r->log_entries));
+  std::printf("%s\n", r->summary.c_str());
+  return 0;
+}
+
+volatile sig_atomic_t g_interrupted = 0;
+void OnInterrupt(int) { g_interrupted = 1; }
+
+// `ormdb watch`: long-polls for events, one JSON line each, flushed; on
+// SIGINT/SIGTERM prints the token to resume from (stderr) and exits 0.
+int WatchCommand(const Args& args) {
+  if (args.positional.size() != 1) return Usage("watch takes no arguments (use --entity)");
+  ormdb::WatchOptions o;
+  o.entities = args.entities;
+  if (auto it = args.options.find("from"); it != args.options.end()) {
+    auto v = ParseCount(it->second);
+    if (!v) return Usage("--from needs a version number, not '" + it->second + "'");
+    o.from = *v;
+  }
+  auto db = OpenDb(args, false);
+  if (!db.ok()) return Fail(db.status());
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  o.wait = std::chrono::milliseconds(500);
+  if (!o.from) o.from = (*db)->CurrentVersion();
+  while (!g_interrupted) {
+    auto batch = (*db)->Watch(o);
+    if (!batch.ok()) {
+      if (g_interrupted) break;
+      Status st = batch.status();
+      std::fprintf(stderr, "resume with: --from %llu\n", static_cast<unsigned long long>(*o.from));
+      return Fail(st);
+    }
+    for (const std::string& e : batch->events) {
+      std::fwrite(e.data(), 1, e.size(), stdout);
+      std::fputc('\n', stdout);
+    }
+    std::fflush(stdout);
+    if (std::ferror(stdout)) return Fail(ormdb::Unavailable("write error on stdout"));
+    o.from = batch->token;
+  }
+  std::fprintf(stderr, "resume with: --from %llu\n", static_cast<unsigned long long>(*o.from));
+  return 0;
+}
+
+// `ormdb serve`: runs the server until SIGINT or SIGTERM, then stops
+// gracefully (in-flight requests finish, queued commits are made durable).
+int ServeCommand(const Args& args) {
+  if (args.positional.size() != 1) return Usage("serve takes no arguments");
+  if (!args.connect.empty()) return Usage("serve takes --data, not --connect");
+  ormdb::server::ServerOptions so;
+  ormdb::OpenOptions oo;
+  if (auto it = args.options.find("config"); it != args.options.end()) {
+    auto text = ReadInput(it->second);
+    if (!text.ok()) return Fail(text.status());
+    Status st = ormdb::server::ParseServerConfig(*text, &so, &oo);
+    if (!st.ok()) return Fail(st.WithContext(it->second));
+  }
+  if (auto it = args.options.find("listen"); it != args.options.end()) so.listen = it->second;
+  // Signals are taken by sigwait below, on this thread only.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  auto db = ormdb::Database::Open(args.data, oo);
+  if (!db.ok()) return Fail(db.status().WithContext("open " + args.data));
+  auto server = ormdb::server::Server::Start(std::move(*db), so);
+  if (!server.ok()) return Fail(server.status());
+  std::printf("ormdb serving %s on %s\n", args.data.c_str(), (*server)->url().c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::fprintf(stderr, "ormdb: %s received, finishing in-flight requests\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->Stop();
+  std::fprintf(stderr, "ormdb: stopped\n");
   return 0;
 }
 
@@ -288,6 +376,8 @@ std::optional<std::string> CheckFlags(const Args& args) {
                                                 "budget-entities", "budget-edges", "budget-depth",
                                                 "budget-bytes",    "on-exceed"};
   if (command == "query") allowed = fetch_flags;
+  if (command == "serve") allowed = {"listen", "config"};
+  if (command == "watch") allowed = {"entity", "from"};
   if (command == "explain") {
     allowed = fetch_flags;
     allowed.push_back("analyze");
@@ -399,6 +489,11 @@ int Run(const Args& args) {
   if (auto problem = CheckFlags(args)) return Usage(*problem);
   const std::string& command = args.positional[0];
   const size_t n = args.positional.size();
+  if (!args.connect.empty() && args.data_given) {
+    return Usage("--data and --connect exclude each other");
+  }
+  if (command == "serve") return ServeCommand(args);
+  if (command == "watch") return WatchCommand(args);
   if (command == "schema") return SchemaCommand(args);
   if (command == "stats" || command == "vacuum" || command == "check") return StoreCommand(args);
   if (command == "query" || command == "explain") return FetchCommand(args);

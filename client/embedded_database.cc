@@ -5,6 +5,7 @@
 #include "catalog/catalog.h"
 #include "catalog/schema_json.h"
 #include "client/blocks_result.h"
+#include "client/change_stream.h"
 #include "common/json.h"
 #include "ormdb/database.h"
 #include "query/fetch_engine.h"
@@ -40,8 +41,12 @@ class EmbeddedDatabase final : public Database {
       : store_(std::move(store)),
         catalog_(std::move(catalog)),
         fetch_(std::make_unique<query::FetchEngine>(store_.get(), catalog_.get(), options.budget,
-                                                    options.plan_cache_entries)) {}
+                                                    options.plan_cache_entries)),
+        streams_(std::make_unique<ChangeStreams>(store_.get(), catalog_.get(),
+                                                 options.subscriber_max_lag_versions,
+                                                 options.subscriber_idle_seconds)) {}
   ~EmbeddedDatabase() override {
+    streams_.reset();
     fetch_.reset();
     catalog_.reset();
     store_.reset();
@@ -260,12 +265,58 @@ class EmbeddedDatabase final : public Database {
     return fetch_->Explain(query, params_json, options.fetch, options.analyze, options.json);
   }
 
+  Result<WatchBatch> Watch(const WatchOptions& options) override { return streams_->Pull(options); }
+
+  Result<std::string> Stats() override {
+    storage::StoreStats st = store_->stats();
+    ORMDB_ASSIGN_OR_RETURN(storage::TableSizes sizes, store_->table_sizes());
+    Json out = Json::Object();
+    out.Set("data", store_->dir());
+    out.Set("current_version", static_cast<int64_t>(st.current_version));
+    out.Set("oldest_readable_version", static_cast<int64_t>(st.oldest_readable_version));
+    out.Set("row_versions", static_cast<int64_t>(sizes.row_versions));
+    out.Set("index_entries", static_cast<int64_t>(sizes.index_entries));
+    out.Set("edge_entries", static_cast<int64_t>(sizes.edge_entries));
+    out.Set("log_entries", static_cast<int64_t>(sizes.log_entries));
+    out.Set("map_size", static_cast<int64_t>(st.map_size));
+    out.Set("transactions_committed", static_cast<int64_t>(st.transactions_committed));
+    out.Set("group_commits", static_cast<int64_t>(st.group_commits));
+    out.Set("pinned_versions", static_cast<int64_t>(st.pinned_versions));
+    return ToJson(out);
+  }
+
+  Result<std::string> Vacuum() override {
+    streams_->ExpirePins();
+    ORMDB_ASSIGN_OR_RETURN(storage::VacuumStats r, store_->Vacuum());
+    Json out = Json::Object();
+    out.Set("horizon", static_cast<int64_t>(r.horizon));
+    out.Set("row_versions_removed", static_cast<int64_t>(r.row_versions_removed));
+    out.Set("index_entries_removed", static_cast<int64_t>(r.index_entries_removed));
+    out.Set("edges_removed", static_cast<int64_t>(r.edges_removed));
+    out.Set("log_entries_removed", static_cast<int64_t>(r.log_entries_removed));
+    out.Set("steps", static_cast<int64_t>(r.steps));
+    return ToJson(out);
+  }
+
+  Result<CheckResult> Check() override {
+    ORMDB_ASSIGN_OR_RETURN(storage::CheckReport r, store_->Check());
+    CheckResult out;
+    out.problems = r.problems;
+    out.summary = "ok: version " + std::to_string(r.current_version) + ", " +
+                  std::to_string(r.row_versions) + " row versions, " +
+                  std::to_string(r.index_entries) + " index entries, " +
+                  std::to_string(r.edge_entries) + " edge entries, " +
+                  std::to_string(r.log_entries) + " log entries";
+    return out;
+  }
+
   uint64_t CurrentVersion() override { return store_->current_version(); }
 
  private:
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<query::FetchEngine> fetch_;
+  std::unique_ptr<ChangeStreams> streams_;
 };
 
 }  // namespace
@@ -305,6 +356,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
   storage::StoreOptions so;
   so.initial_map_size = options.initial_map_size;
   so.max_map_size = options.max_map_size;
+  so.retention_versions = options.retention_versions;
+  so.retention_seconds = options.retention_seconds;
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store,
                          storage::Store::Open(dir, so, options.create_if_missing));
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<catalog::Catalog> catalog,

@@ -14,6 +14,7 @@
 // Thread-safety: every method may be called from any thread concurrently.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <istream>
@@ -44,6 +45,68 @@ struct OpenOptions {
   FetchBudget budget;
   // Compiled plans kept for reuse, keyed by query shape (0 disables the cache).
   size_t plan_cache_entries = 1024;
+  // History retention (as-of reads, change-stream resume): a version stays
+  // readable while it is among the newest retention_versions versions or
+  // was committed in the last retention_seconds (0 disables a rule).
+  // Defaults: one hour, no count rule.
+  uint64_t retention_versions = 0;
+  int64_t retention_seconds = 3600;
+  // A named change-stream subscriber pins the history after its last token,
+  // so vacuum keeps what it has not read yet, until it falls more than
+  // subscriber_max_lag_versions behind the current version or has not
+  // polled for subscriber_idle_seconds: then the pin is released and, once
+  // vacuum passes its token, it gets HISTORY_LOST rather than holding the
+  // disk forever. Defaults: one million versions, ten minutes.
+  uint64_t subscriber_max_lag_versions = 1000000;
+  int64_t subscriber_idle_seconds = 600;
+};
+
+// How to reach a server (Database::Connect).
+struct ConnectOptions {
+  // The API key, when the server has keys configured (UNAUTHENTICATED
+  // otherwise).
+  std::string key;
+  // tls+tcp:// URLs: the PEM file of the certificate authority to trust
+  // (empty: the server's certificate is not verified) and the name the
+  // certificate must carry (default: the URL's host).
+  std::string tls_ca_file;
+  std::string tls_server_name;
+  // How long a request may wait for its reply before UNAVAILABLE. A watch's
+  // long-poll wait is added to it.
+  std::chrono::milliseconds request_timeout{60000};
+};
+
+// A change-stream pull (DESIGN.md §6, §9).
+struct WatchOptions {
+  // Entities whose events are wanted, with the relations that have one of
+  // them on either side; empty = every event.
+  std::vector<std::string> entities;
+  // Events after this version (a resume token, or a fetch result's
+  // version); nullopt = from the current version.
+  std::optional<uint64_t> from;
+  // Return once at least one event is available, or after this long with
+  // none (long-poll). Zero: return at once.
+  std::chrono::milliseconds wait{0};
+  // Stop after the transaction that reaches this many events (a transaction
+  // is never split, so a batch may hold more).
+  size_t max_events = 1000;
+  // A stable name for this subscriber (empty: anonymous). A named
+  // subscriber's position pins the change log (OpenOptions::
+  // subscriber_max_lag_versions).
+  std::string subscriber;
+};
+
+struct WatchBatch {
+  // One JSON object per event, in commit order (DESIGN.md §9 "Change events").
+  std::vector<std::string> events;
+  // The resume token: every event at or below it has been delivered (or
+  // filtered out). Pass it as WatchOptions::from to continue.
+  uint64_t token = 0;
+};
+
+struct CheckResult {
+  std::vector<std::string> problems;  // empty when every invariant holds
+  std::string summary;                // "ok: version 12, 40 row versions, ..."
 };
 
 struct SchemaChange {
@@ -108,6 +171,13 @@ class Database {
   // !create_if_missing.
   static Result<std::unique_ptr<Database>> Open(const std::string& dir,
                                                 const OpenOptions& options = {});
+  // Connects to a server (`ormdb serve`) at `url`: tcp://HOST:PORT,
+  // ipc:///path or tls+tcp://HOST:PORT. The handshake runs at once:
+  // UNAVAILABLE when nothing answers, UNAUTHENTICATED for a missing or wrong
+  // key, INVALID_ARGUMENT for a malformed URL or a protocol version the
+  // server does not speak.
+  static Result<std::unique_ptr<Database>> Connect(const std::string& url,
+                                                   const ConnectOptions& options = {});
   virtual ~Database() = default;
 
   // Plans and applies a schema (see DESIGN.md §3). MIGRATION_REFUSED for a
@@ -153,6 +223,21 @@ class Database {
   // with analyze, also what running it did (rows, batches, time, budget use).
   virtual Result<std::string> Explain(std::string_view query, std::string_view params_json = "{}",
                                       const ExplainOptions& options = {}) = 0;
+
+  // Pulls change events (DESIGN.md §6): every event after `options.from`
+  // in commit order, no gaps, no duplicates, whole transactions.
+  // HISTORY_LOST when `from` is below retention; INVALID_ARGUMENT when it
+  // is beyond the current version; SCHEMA_ERROR for an unknown entity.
+  virtual Result<WatchBatch> Watch(const WatchOptions& options) = 0;
+
+  // {"current_version", "oldest_readable_version", "row_versions",
+  // "index_entries", "edge_entries", "log_entries", "map_size", ...} as JSON.
+  virtual Result<std::string> Stats() = 0;
+  // Removes history older than the retention horizon (and not pinned);
+  // returns what it removed as JSON.
+  virtual Result<std::string> Vacuum() = 0;
+  // Verifies the storage invariants on one snapshot.
+  virtual Result<CheckResult> Check() = 0;
 
   // The newest committed version.
   virtual uint64_t CurrentVersion() = 0;

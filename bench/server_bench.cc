@@ -1,0 +1,1728 @@
+// server_bench: ormdb served over TCP loopback against PostgreSQL 15 over TCP
+// loopback, on the same generated blog (bench/blog_data), with the same
+// indexes and the same four graph fetches as fetch_bench:
+//
+//   user_page  User(where: id == $u) { name, posts(order: created_at desc,
+//              limit: 10) { title, created_at, tags { name },
+//              comments(order: created_at desc, limit: 5) { body, created_at,
+//              author { name } } } }
+//   feed       Post(where: status == "published", order: created_at desc,
+//              limit: 20) { title, created_at, author { name }, tags { name } }
+//   tag_page   Tag(where: id == $t) { name, posts(order: created_at desc,
+//              limit: 20) { title, created_at, author { name },
+//              comments(order: created_at desc, limit: 3) { body, created_at } } }
+//   point      Post(where: id == $p) { title, status, created_at, author { name } }
+//
+// Strategies, each timed per query (BM_Server/<query>/<strategy>):
+//   ormdb        Database::Fetch on a client from Database::Connect to an
+//                ormdb server running in this process (server::Server over
+//                tcp://127.0.0.1), the result blocks in hand
+//   ormdb_json   the same plus FetchResult::ToJson()
+//   pg           PQexecPrepared of one statement that builds the whole
+//                result as one JSON value (json_agg / json_build_object,
+//                correlated subqueries with the per-parent LIMIT inside),
+//                the JSON text in hand (not parsed), on a PostgreSQL 15
+//                cluster this program starts on 127.0.0.1
+// Both compute what ormdb's "<relation>@next" and root "next" say (whether
+// more rows remain).
+//
+// Before timing, for every timed parameter and ORMDB_BENCH_EXTRA_CHECKS more
+// per query, PostgreSQL's JSON and ormdb's ToJson() are parsed with
+// ormdb's JSON parser and compared as trees (root ids in order, nested ids,
+// fields; timestamps compared as instants; "@next" and "next" as null or
+// not), and PostgreSQL's also with a reference computed in C++ from the
+// generated rows; any difference stops the run.
+//
+// Two more groups, ormdb only:
+//   BM_OpenResult/<size>/fetch        a Fetch whose result is ~1 KB / ~10 MB
+//   BM_OpenResult/<size>/first_field  from the FetchResult in hand to
+//                                     roots()[0].Get("name") read
+//   BM_ServerCommit/real_time/threads:N  durable single-row insert batches
+//                                     (Database::Mutate), each client thread
+//                                     with its own Database::Connect, on a
+//                                     fresh data directory; commits/s
+//
+// Environment: ORMDB_BENCH_SCALE (default 1), ORMDB_BENCH_CACHE (default
+// /tmp/ormdb_fetch_bench_cache: the JSONL files, shared with fetch_bench),
+// ORMDB_BENCH_DIR (default /tmp: the ormdb data directories, removed at exit
+// unless ORMDB_BENCH_KEEP=1), ORMDB_BENCH_PG_DIR (default ORMDB_BENCH_DIR:
+// where the PostgreSQL cluster's temporary directory is made; always
+// removed), ORMDB_BENCH_PG_BIN (default /usr/lib/postgresql/15/bin),
+// ORMDB_BENCH_PG_ONLY=1 (no ormdb: PostgreSQL is checked against the
+// reference and timed), ORMDB_BENCH_PG_EXPLAIN=1 (print PostgreSQL's plans),
+// ORMDB_BENCH_EXTRA_CHECKS (default 32).
+//
+// Without the server library (the build defines ORMDB_BENCH_WITH_SERVER only
+// when the ormdb_server target exists) the program runs the PostgreSQL side
+// alone, as with ORMDB_BENCH_PG_ONLY=1.
+#include <arpa/inet.h>
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "bench/blog_data.h"
+#include "common/json.h"
+#include "common/timestamp.h"
+#include "ormdb/database.h"
+
+#ifndef ORMDB_BENCH_WITH_SERVER
+#define ORMDB_BENCH_WITH_SERVER 0
+#endif
+#if ORMDB_BENCH_WITH_SERVER
+#include "server/server.h"
+#endif
+
+#ifndef ORMDB_BLOG_SCHEMA
+#define ORMDB_BLOG_SCHEMA "tests/data/blog.ormdb"
+#endif
+
+namespace ormdb::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kParamsPerQuery = 64;  // the timed parameter list (as fetch_bench)
+size_t g_extra_checks = 32;             // checked, not timed (as fetch_bench)
+bool g_keep = false;
+
+double Since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+std::string FormatSeconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", s);
+  return buf;
+}
+
+std::string Mb(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return buf;
+}
+
+std::string ScaleText(double scale) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", scale);
+  return buf;
+}
+
+[[maybe_unused]] uint64_t DirectoryBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  }
+  return total;
+}
+
+// A fresh directory "<parent>/<prefix>XXXXXX".
+std::optional<std::string> MakeTempDir(const std::string& parent, const std::string& prefix) {
+  std::string pattern = parent + "/" + prefix + "XXXXXX";
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) return std::nullopt;
+  return std::string(buf.data());
+}
+
+// The last `max` bytes of a file, for error messages.
+std::string Tail(const std::string& path, size_t max = 3000) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  return s.size() > max ? "..." + s.substr(s.size() - max) : s;
+}
+
+// ------------------------------------------------------------ cleanup
+
+class PgCluster;
+
+std::mutex g_cleanup_mu;
+bool g_cleaned = false;                // guarded by g_cleanup_mu
+PgCluster* g_cluster = nullptr;        // set once before anything can fail
+std::vector<std::string> g_temp_dirs;  // ormdb directories; guarded by g_cleanup_mu
+
+void Cleanup();
+
+// Stops the PostgreSQL cluster, removes the temporary directories and
+// exits. Callable from any thread: the process ends with _exit, without
+// running the destructors of objects other threads may be using.
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "server_bench: %s\n", message.c_str());
+  Cleanup();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  _exit(1);
+}
+
+[[maybe_unused]] void AddTempDir(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(g_cleanup_mu);
+  g_temp_dirs.push_back(dir);
+}
+
+// --------------------------------------------------- PostgreSQL cluster
+
+// A loopback TCP port nothing listens on right now.
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+// Whether 127.0.0.1:port can be bound now.
+[[maybe_unused]] bool LoopbackPortFree(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+// A PostgreSQL cluster of its own in a temporary directory, listening on
+// 127.0.0.1 (and a Unix socket in that directory), started with pg_ctl and
+// stopped with `pg_ctl stop -m fast`. PostgreSQL refuses to run as root:
+// then the directory belongs to the `postgres` user and the tools run
+// through `runuser -u postgres --`.
+class PgCluster {
+ public:
+  static constexpr const char* kUser = "ormdb_bench";
+
+  void Create(const std::string& parent, const std::string& bin) {
+    bin_ = bin;
+    if (access((bin_ + "/initdb").c_str(), X_OK) != 0 ||
+        access((bin_ + "/pg_ctl").c_str(), X_OK) != 0) {
+      Die("no PostgreSQL in " + bin_ +
+          " (install the Debian package postgresql, or set ORMDB_BENCH_PG_BIN)");
+    }
+    as_postgres_ = geteuid() == 0;
+    if (as_postgres_) {
+      passwd* pw = getpwnam("postgres");
+      if (!pw) Die("running as root, but there is no `postgres` user to run PostgreSQL as");
+      uid_ = pw->pw_uid;
+      gid_ = pw->pw_gid;
+      runuser_ = access("/usr/sbin/runuser", X_OK) == 0 ? "/usr/sbin/runuser" : "/sbin/runuser";
+      if (access(runuser_.c_str(), X_OK) != 0) Die("running as root, but runuser is missing");
+    }
+    auto dir = MakeTempDir(parent, "ormdb_pg_bench_");
+    if (!dir) Die("cannot create a directory in " + parent + ": " + std::strerror(errno));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dir_ = *dir;
+    }
+    data_ = dir_ + "/data";
+    if (as_postgres_ && chown(dir_.c_str(), uid_, gid_) != 0) {
+      Die("cannot give " + dir_ + " to the postgres user: " + std::strerror(errno));
+    }
+    if (as_postgres_ && Run({"/usr/bin/test", "-w", dir_}, "/dev/null") != 0) {
+      Die("the postgres user cannot write " + dir_ +
+          ": point ORMDB_BENCH_PG_DIR at a directory every user can reach (e.g. /tmp)");
+    }
+
+    auto start = Clock::now();
+    const std::string initdb_log = dir_ + "/initdb.log";
+    if (Run({bin_ + "/initdb", "-D", data_, "-U", kUser, "--auth=trust", "--encoding=UTF8",
+             "--locale=C", "--no-sync", "--no-instructions"},
+            initdb_log) != 0) {
+      Die("initdb failed:\n" + Tail(initdb_log));
+    }
+    init_seconds_ = Since(start);
+
+    start = Clock::now();
+    for (int attempt = 0;; ++attempt) {
+      port_ = FreeLoopbackPort();
+      if (port_ == 0) Die("cannot find a free loopback port");
+      // Appended settings win over the ones before them (a retry appends
+      // another port).
+      std::ofstream conf(data_ + "/postgresql.conf", std::ios::app);
+      conf << "\n# server_bench\n"
+           << "listen_addresses = '127.0.0.1'\n"
+           << "port = " << port_ << "\n"
+           << "unix_socket_directories = '" << dir_ << "'\n"
+           << "max_connections = 20\n"
+           << "shared_buffers = 256MB\n"
+           << "work_mem = 16MB\n"
+           << "maintenance_work_mem = 256MB\n"
+           << "effective_cache_size = 2GB\n"
+           << "fsync = on\n"
+           << "synchronous_commit = on\n"
+           << "wal_level = minimal\n"  // the load's COPY into new tables skips the WAL
+           << "max_wal_senders = 0\n"
+           << "max_wal_size = 4GB\n"
+           << "checkpoint_timeout = 30min\n"
+           << "jit = off\n"  // JIT compilation only adds latency to queries this short
+           << "timezone = 'UTC'\n"
+           << "logging_collector = off\n";
+      conf.close();
+      if (!conf) Die("cannot write " + data_ + "/postgresql.conf");
+      start_attempted_ = true;
+      const std::string log = dir_ + "/pg_ctl.log";
+      if (Run({bin_ + "/pg_ctl", "-D", data_, "-l", dir_ + "/postgres.log", "-w", "-t", "120",
+               "start"},
+              log) == 0) {
+        break;
+      }
+      std::string server_log = Tail(dir_ + "/postgres.log");
+      if (attempt < 3 && server_log.find("could not bind") != std::string::npos) continue;
+      Die("pg_ctl start failed:\n" + Tail(log) + "\n--- postgres.log:\n" + server_log);
+    }
+    start_seconds_ = Since(start);
+  }
+
+  // Stops the server (fast shutdown) and removes the directory. Idempotent.
+  void Shutdown() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (dir_.empty()) return;
+    if (start_attempted_) {
+      if (Run({bin_ + "/pg_ctl", "-D", data_, "-m", "fast", "-w", "-t", "60", "stop"},
+              "/dev/null") != 0) {
+        // Not running, or stuck: make sure no postmaster outlives us.
+        std::ifstream pid_file(data_ + "/postmaster.pid");
+        long pid = 0;
+        if (pid_file >> pid && pid > 1) kill(static_cast<pid_t>(pid), SIGQUIT);
+      }
+      start_attempted_ = false;
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    dir_.clear();
+  }
+
+  std::string ConnInfo() const {
+    return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=postgres user=" + kUser +
+           " sslmode=disable gssencmode=disable application_name=server_bench";
+  }
+  const std::string& dir() const { return dir_; }
+  int port() const { return port_; }
+  bool as_postgres() const { return as_postgres_; }
+  double init_seconds() const { return init_seconds_; }
+  double start_seconds() const { return start_seconds_; }
+
+ private:
+  // Runs a PostgreSQL tool (args[0] an absolute path), as the postgres user
+  // when root, in the cluster directory, stdout and stderr appended to
+  // `log`. Returns its exit status.
+  int Run(const std::vector<std::string>& args, const std::string& log) {
+    std::vector<std::string> full;
+    if (as_postgres_) full = {runuser_, "-u", "postgres", "--"};
+    full.insert(full.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& s : full) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    const std::string cwd = dir_;
+    pid_t pid = fork();
+    if (pid < 0) {
+      close(fd);
+      return -1;
+    }
+    if (pid == 0) {
+      // The child: only async-signal-safe calls until exec.
+      if (chdir(cwd.c_str()) != 0) _exit(126);
+      int null_fd = open("/dev/null", O_RDONLY);
+      if (null_fd >= 0) dup2(null_fd, 0);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  std::mutex mu_;  // dir_ against a Shutdown from the signal thread
+  std::string bin_, dir_, data_, runuser_;
+  int port_ = 0;
+  bool as_postgres_ = false;
+  bool start_attempted_ = false;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+  double init_seconds_ = 0, start_seconds_ = 0;
+};
+
+void Cleanup() {
+  std::lock_guard<std::mutex> lock(g_cleanup_mu);
+  if (g_cleaned) return;
+  g_cleaned = true;
+  if (g_cluster) g_cluster->Shutdown();
+  if (!g_keep) {
+    for (const std::string& d : g_temp_dirs) {
+      std::error_code ec;
+      fs::remove_all(d, ec);
+    }
+  }
+}
+
+// SIGINT / SIGTERM / SIGHUP are blocked in every thread (main blocks them
+// before any thread starts) and taken here, so an interrupted run still
+// stops PostgreSQL and removes its directories.
+void SignalThread(sigset_t set) {
+  int sig = 0;
+  if (sigwait(&set, &sig) != 0) return;
+  std::fprintf(stderr, "\nserver_bench: signal %d: stopping PostgreSQL and cleaning up\n", sig);
+  Cleanup();
+  _exit(128 + sig);
+}
+
+// ------------------------------------------------------------ libpq
+
+PGconn* PgConnect(const std::string& conninfo) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string m = PQerrorMessage(c);
+    PQfinish(c);
+    Die("cannot connect to PostgreSQL (" + conninfo + "): " + m);
+  }
+  return c;
+}
+
+void PgExec(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    std::string m = PQerrorMessage(c);
+    PQclear(r);
+    Die("PostgreSQL: " + m + "in: " + sql);
+  }
+  PQclear(r);
+}
+
+// The first column of the first row (every row, newline-separated, with
+// all_rows).
+std::string PgValue(PGconn* c, const std::string& sql, bool all_rows = false) {
+  PGresult* r = PQexec(c, sql.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+    std::string m = PQerrorMessage(c);
+    PQclear(r);
+    Die("PostgreSQL: " + m + "in: " + sql);
+  }
+  std::string v;
+  for (int i = 0; i < (all_rows ? PQntuples(r) : 1); ++i) {
+    v += PQgetvalue(r, i, 0);
+    if (all_rows) v += '\n';
+  }
+  PQclear(r);
+  return v;
+}
+
+// Streams rows to a `COPY ... FROM STDIN` (text format) in 1 MB messages.
+class CopyIn {
+ public:
+  CopyIn(PGconn* c, const std::string& sql) : c_(c), sql_(sql) {
+    PGresult* r = PQexec(c_, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+      std::string m = PQerrorMessage(c_);
+      PQclear(r);
+      Die("PostgreSQL: " + m + "in: " + sql);
+    }
+    PQclear(r);
+    buf_.reserve(kChunk + 4096);
+  }
+
+  void Int(int64_t v) {
+    Sep();
+    buf_ += std::to_string(v);
+  }
+  void Null() {
+    Sep();
+    buf_ += "\\N";
+  }
+  // Text with COPY's escapes (backslash, tab, newline, carriage return).
+  void Text(std::string_view s) {
+    Sep();
+    for (char ch : s) {
+      switch (ch) {
+        case '\\':
+          buf_ += "\\\\";
+          break;
+        case '\t':
+          buf_ += "\\t";
+          break;
+        case '\n':
+          buf_ += "\\n";
+          break;
+        case '\r':
+          buf_ += "\\r";
+          break;
+        default:
+          buf_ += ch;
+      }
+    }
+  }
+  void EndRow() {
+    buf_ += '\n';
+    first_ = true;
+    if (buf_.size() >= kChunk) Flush();
+  }
+  void Finish() {
+    Flush();
+    if (PQputCopyEnd(c_, nullptr) != 1) Die("PQputCopyEnd: " + std::string(PQerrorMessage(c_)));
+    PGresult* r;
+    while ((r = PQgetResult(c_)) != nullptr) {
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        std::string m = PQerrorMessage(c_);
+        PQclear(r);
+        Die("PostgreSQL: " + m + "in: " + sql_);
+      }
+      PQclear(r);
+    }
+  }
+
+ private:
+  static constexpr size_t kChunk = size_t{1} << 20;
+  void Sep() {
+    if (!first_) buf_ += '\t';
+    first_ = false;
+  }
+  void Flush() {
+    if (buf_.empty()) return;
+    if (PQputCopyData(c_, buf_.data(), static_cast<int>(buf_.size())) != 1) {
+      Die("PQputCopyData: " + std::string(PQerrorMessage(c_)));
+    }
+    buf_.clear();
+  }
+  PGconn* c_;
+  std::string sql_;
+  std::string buf_;
+  bool first_ = true;
+};
+
+// The blog in PostgreSQL: the tables of blog_data's SQLite schema ("user" is
+// reserved: users), timestamps as timestamptz (microseconds, like ormdb),
+// and after the load the same indexes as the SQLite side of fetch_bench:
+// primary keys, unique email, name, post(author, created_at), comment(post),
+// comment(author), unique tag name, post_tags both directions; then the
+// foreign keys, VACUUM (FREEZE, ANALYZE).
+constexpr const char* kPgTables = R"(
+CREATE TABLE users (id bigint NOT NULL, email text NOT NULL, name text NOT NULL,
+                    age integer, created_at timestamptz NOT NULL);
+CREATE TABLE post (id bigint NOT NULL, title text NOT NULL CHECK (length(title) > 0),
+                   status text NOT NULL, created_at timestamptz NOT NULL, author bigint NOT NULL);
+CREATE TABLE comment (id bigint NOT NULL, body text NOT NULL, created_at timestamptz NOT NULL,
+                      post bigint NOT NULL, author bigint);
+CREATE TABLE tag (id bigint NOT NULL, name text NOT NULL);
+CREATE TABLE post_tags (post bigint NOT NULL, tag bigint NOT NULL);
+)";
+
+constexpr const char* kPgIndexes[] = {
+    "ALTER TABLE users ADD PRIMARY KEY (id)",
+    "CREATE UNIQUE INDEX users_email ON users (email)",
+    "CREATE INDEX users_name ON users (name)",
+    "ALTER TABLE post ADD PRIMARY KEY (id)",
+    "CREATE INDEX post_author_created ON post (author, created_at)",
+    "ALTER TABLE comment ADD PRIMARY KEY (id)",
+    "CREATE INDEX comment_post ON comment (post)",
+    "CREATE INDEX comment_author ON comment (author)",
+    "ALTER TABLE tag ADD PRIMARY KEY (id)",
+    "CREATE UNIQUE INDEX tag_name ON tag (name)",
+    "ALTER TABLE post_tags ADD PRIMARY KEY (post, tag)",
+    "CREATE INDEX post_tags_tag ON post_tags (tag, post)",
+    "ALTER TABLE post ADD FOREIGN KEY (author) REFERENCES users (id) ON DELETE CASCADE",
+    "ALTER TABLE comment ADD FOREIGN KEY (post) REFERENCES post (id) ON DELETE CASCADE",
+    "ALTER TABLE comment ADD FOREIGN KEY (author) REFERENCES users (id) ON DELETE SET NULL",
+    "ALTER TABLE post_tags ADD FOREIGN KEY (post) REFERENCES post (id) ON DELETE CASCADE",
+    "ALTER TABLE post_tags ADD FOREIGN KEY (tag) REFERENCES tag (id) ON DELETE CASCADE",
+};
+
+void LoadPostgres(PGconn* c, const BlogData& d, double* copy_seconds, double* index_seconds,
+                  double* vacuum_seconds) {
+  auto start = Clock::now();
+  PgExec(c, "BEGIN");
+  PgExec(c, kPgTables);
+  {
+    CopyIn in(c, "COPY users (id, email, name, age, created_at) FROM STDIN");
+    for (const BlogUser& u : d.users) {
+      in.Int(u.id);
+      in.Text(u.email);
+      in.Text(u.name);
+      if (u.has_age) {
+        in.Int(u.age);
+      } else {
+        in.Null();
+      }
+      in.Text(FormatRfc3339(u.created_at));
+      in.EndRow();
+    }
+    in.Finish();
+  }
+  {
+    CopyIn in(c, "COPY tag (id, name) FROM STDIN");
+    for (const BlogTag& t : d.tags) {
+      in.Int(t.id);
+      in.Text(t.name);
+      in.EndRow();
+    }
+    in.Finish();
+  }
+  {
+    CopyIn in(c, "COPY post (id, title, status, created_at, author) FROM STDIN");
+    for (const BlogPost& p : d.posts) {
+      in.Int(p.id);
+      in.Text(p.title);
+      in.Text(p.published ? "published" : "draft");
+      in.Text(FormatRfc3339(p.created_at));
+      in.Int(p.author);
+      in.EndRow();
+    }
+    in.Finish();
+  }
+  {
+    CopyIn in(c, "COPY post_tags (post, tag) FROM STDIN");
+    for (const auto& [post, tag] : d.post_tags) {
+      in.Int(post);
+      in.Int(tag);
+      in.EndRow();
+    }
+    in.Finish();
+  }
+  {
+    CopyIn in(c, "COPY comment (id, body, created_at, post, author) FROM STDIN");
+    for (const BlogComment& cm : d.comments) {
+      in.Int(cm.id);
+      in.Text(cm.body);
+      in.Text(FormatRfc3339(cm.created_at));
+      in.Int(cm.post);
+      if (cm.author) {
+        in.Int(cm.author);
+      } else {
+        in.Null();
+      }
+      in.EndRow();
+    }
+    in.Finish();
+  }
+  PgExec(c, "COMMIT");
+  *copy_seconds = Since(start);
+  start = Clock::now();
+  for (const char* sql : kPgIndexes) PgExec(c, sql);
+  *index_seconds = Since(start);
+  start = Clock::now();
+  PgExec(c, "VACUUM (FREEZE, ANALYZE)");
+  PgExec(c, "CHECKPOINT");
+  *vacuum_seconds = Since(start);
+}
+
+// ------------------------------------------------------------- queries
+
+enum class QueryKind { kUserPage, kFeed, kTagPage, kPoint };
+
+// The one-statement JSON form of each query. Every statement returns one
+// row, one column: {"data": [...], "next": true|null}, "data" shaped like
+// ormdb's (id, the selected fields, includes, "<relation>@next" after a
+// limited include: true when more children remain, else null). Orders are
+// ormdb's: the order keys, then id asc. Timestamps are timestamptz rendered
+// by PostgreSQL's own JSON conversion (compared as instants).
+constexpr const char* kPgAuthorOfPost =
+    "(SELECT json_build_object('id', a.id, 'name', a.name) FROM users a WHERE a.id = p.author)";
+constexpr const char* kPgAuthorOfComment =
+    "(SELECT json_build_object('id', a.id, 'name', a.name) FROM users a WHERE a.id = c.author)";
+constexpr const char* kPgTagsOfPost =
+    "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.id),"
+    " '[]'::json) FROM post_tags pt JOIN tag t ON t.id = pt.tag WHERE pt.post = p.id)";
+
+// true when `from_where` has more than n rows, else NULL: reads at most
+// n + 1 index entries.
+std::string PgMore(const std::string& from_where, int n) {
+  return "CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM " + from_where + " LIMIT " +
+         std::to_string(n + 1) + ") m) > " + std::to_string(n) + " THEN true END";
+}
+
+std::string PgSql(QueryKind kind) {
+  switch (kind) {
+    case QueryKind::kUserPage:
+      return "SELECT json_build_object('data', coalesce(json_agg(json_build_object("
+             "'id', u.id, 'name', u.name, "
+             "'posts', (SELECT coalesce(json_agg(json_build_object("
+             "'id', p.id, 'title', p.title, 'created_at', p.created_at, "
+             "'tags', " +
+             std::string(kPgTagsOfPost) +
+             ", 'comments', (SELECT coalesce(json_agg(json_build_object("
+             "'id', c.id, 'body', c.body, 'created_at', c.created_at, 'author', " +
+             kPgAuthorOfComment +
+             ") ORDER BY c.created_at DESC, c.id), '[]'::json)"
+             " FROM (SELECT id, body, created_at, author FROM comment WHERE post = p.id"
+             " ORDER BY created_at DESC, id LIMIT 5) c), "
+             "'comments@next', " +
+             PgMore("comment WHERE post = p.id", 5) +
+             ") ORDER BY p.created_at DESC, p.id), '[]'::json)"
+             " FROM (SELECT id, title, created_at FROM post WHERE author = u.id"
+             " ORDER BY created_at DESC, id LIMIT 10) p), "
+             "'posts@next', " +
+             PgMore("post WHERE author = u.id", 10) +
+             ")), '[]'::json), 'next', NULL::boolean) FROM users u WHERE u.id = $1";
+    case QueryKind::kFeed:
+      return "SELECT json_build_object('data', coalesce(json_agg(json_build_object("
+             "'id', p.id, 'title', p.title, 'created_at', p.created_at, 'author', " +
+             std::string(kPgAuthorOfPost) + ", 'tags', " + kPgTagsOfPost +
+             ") ORDER BY p.created_at DESC, p.id), '[]'::json), "
+             "'next', " +
+             PgMore("post WHERE status = 'published'", 20) +
+             ") FROM (SELECT id, title, created_at, author FROM post"
+             " WHERE status = 'published' ORDER BY created_at DESC, id LIMIT 20) p";
+    case QueryKind::kTagPage:
+      return "SELECT json_build_object('data', coalesce(json_agg(json_build_object("
+             "'id', g.id, 'name', g.name, "
+             "'posts', (SELECT coalesce(json_agg(json_build_object("
+             "'id', p.id, 'title', p.title, 'created_at', p.created_at, 'author', " +
+             std::string(kPgAuthorOfPost) +
+             ", 'comments', (SELECT coalesce(json_agg(json_build_object("
+             "'id', c.id, 'body', c.body, 'created_at', c.created_at)"
+             " ORDER BY c.created_at DESC, c.id), '[]'::json)"
+             " FROM (SELECT id, body, created_at FROM comment WHERE post = p.id"
+             " ORDER BY created_at DESC, id LIMIT 3) c), "
+             "'comments@next', " +
+             PgMore("comment WHERE post = p.id", 3) +
+             ") ORDER BY p.created_at DESC, p.id), '[]'::json)"
+             " FROM (SELECT p.id, p.title, p.created_at, p.author FROM post_tags pt"
+             " JOIN post p ON p.id = pt.post WHERE pt.tag = g.id"
+             " ORDER BY p.created_at DESC, p.id LIMIT 20) p), "
+             "'posts@next', " +
+             PgMore("post_tags WHERE tag = g.id", 20) +
+             ")), '[]'::json), 'next', NULL::boolean) FROM tag g WHERE g.id = $1";
+    case QueryKind::kPoint:
+      return "SELECT json_build_object('data', coalesce(json_agg(json_build_object("
+             "'id', p.id, 'title', p.title, 'status', p.status, 'created_at', p.created_at,"
+             " 'author', " +
+             std::string(kPgAuthorOfPost) +
+             ")), '[]'::json), 'next', NULL::boolean) FROM post p WHERE p.id = $1";
+  }
+  return "";
+}
+
+struct Query {
+  QueryKind kind;
+  std::string name;
+  std::string text;                       // the ormdb fetch (fetch_bench's)
+  const char* param_name;                 // nullptr: no parameter
+  std::vector<int64_t> params;            // timed, cycled
+  std::vector<int64_t> check_params;      // compared before timing (params + extra)
+  std::vector<std::string> params_json;   // ormdb, per check param
+  std::vector<std::string> params_text;   // PostgreSQL, per check param
+  std::string pg_sql;
+  std::string pg_statement;               // the prepared statement's name
+};
+
+// Picks n ids of varied sizes: a quarter from the top 1% by rank, a quarter
+// from the top 10%, half uniform over all ids (fetch_bench's VariedIds; with
+// the same seed and counts the parameters are fetch_bench's).
+std::vector<int64_t> PickVariedIds(const std::vector<int64_t>& by_rank, size_t n,
+                                   SplitMix64& rng) {
+  std::vector<int64_t> out;
+  const uint64_t all = by_rank.size();
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t range = i % 4 == 0   ? std::max<uint64_t>(1, all / 100)
+                     : i % 4 == 1 ? std::max<uint64_t>(1, all / 10)
+                                  : all;
+    out.push_back(by_rank[rng.Below(range)]);
+  }
+  return out;
+}
+
+// ----------------------------------------------- the reference results
+
+// The four queries answered in C++ from the generated rows, rendered as
+// ormdb renders them: {"data": [...], "next": true|null}. PostgreSQL is
+// checked against it (always) and ormdb against PostgreSQL, so a wrong
+// answer on either side is caught even with ORMDB_BENCH_PG_ONLY.
+class Reference {
+ public:
+  explicit Reference(const BlogData& d) : d_(d) {
+    posts_of_user_.resize(d.users.size() + 1);
+    posts_of_tag_.resize(d.tags.size() + 1);
+    comments_of_post_.resize(d.posts.size() + 1);
+    tags_of_post_.resize(d.posts.size() + 1);
+    for (const BlogPost& p : d.posts) {
+      posts_of_user_[static_cast<size_t>(p.author)].push_back(p.id);
+      if (p.published) published_.push_back(p.id);
+    }
+    for (const auto& [post, tag] : d.post_tags) {
+      posts_of_tag_[static_cast<size_t>(tag)].push_back(post);
+      tags_of_post_[static_cast<size_t>(post)].push_back(tag);
+    }
+    for (const BlogComment& c : d.comments) {
+      comments_of_post_[static_cast<size_t>(c.post)].push_back(c.id);
+    }
+    auto by_post_time = [&](int64_t a, int64_t b) {
+      int64_t ta = Post(a).created_at, tb = Post(b).created_at;
+      return ta != tb ? ta > tb : a < b;
+    };
+    auto by_comment_time = [&](int64_t a, int64_t b) {
+      int64_t ta = Comment(a).created_at, tb = Comment(b).created_at;
+      return ta != tb ? ta > tb : a < b;
+    };
+    for (auto& v : posts_of_user_) std::sort(v.begin(), v.end(), by_post_time);
+    for (auto& v : posts_of_tag_) std::sort(v.begin(), v.end(), by_post_time);
+    for (auto& v : comments_of_post_) std::sort(v.begin(), v.end(), by_comment_time);
+    for (auto& v : tags_of_post_) std::sort(v.begin(), v.end());
+    std::sort(published_.begin(), published_.end(), by_post_time);
+  }
+
+  Json Run(QueryKind kind, int64_t param) const {
+    Json data = Json::Array();
+    bool more = false;
+    switch (kind) {
+      case QueryKind::kUserPage:
+        if (param >= 1 && param <= static_cast<int64_t>(d_.users.size())) {
+          const BlogUser& u = d_.users[static_cast<size_t>(param - 1)];
+          Json posts = Json::Array();
+          const auto& ids = posts_of_user_[static_cast<size_t>(u.id)];
+          for (size_t i = 0; i < ids.size() && i < 10; ++i) {
+            const BlogPost& p = Post(ids[i]);
+            Json o = Json::Object();
+            o.Set("id", p.id).Set("title", p.title).Set("created_at", FormatRfc3339(p.created_at));
+            o.Set("tags", Tags(p.id));
+            AddComments(&o, p.id, 5, /*with_author=*/true);
+            posts.Push(std::move(o));
+          }
+          Json o = Json::Object();
+          o.Set("id", u.id).Set("name", u.name).Set("posts", std::move(posts));
+          o.Set("posts@next", More(ids.size() > 10));
+          data.Push(std::move(o));
+        }
+        break;
+      case QueryKind::kFeed:
+        for (size_t i = 0; i < published_.size() && i < 20; ++i) {
+          const BlogPost& p = Post(published_[i]);
+          Json o = Json::Object();
+          o.Set("id", p.id).Set("title", p.title).Set("created_at", FormatRfc3339(p.created_at));
+          o.Set("author", UserRef(p.author)).Set("tags", Tags(p.id));
+          data.Push(std::move(o));
+        }
+        more = published_.size() > 20;
+        break;
+      case QueryKind::kTagPage:
+        if (param >= 1 && param <= static_cast<int64_t>(d_.tags.size())) {
+          const BlogTag& t = d_.tags[static_cast<size_t>(param - 1)];
+          Json posts = Json::Array();
+          const auto& ids = posts_of_tag_[static_cast<size_t>(t.id)];
+          for (size_t i = 0; i < ids.size() && i < 20; ++i) {
+            const BlogPost& p = Post(ids[i]);
+            Json o = Json::Object();
+            o.Set("id", p.id).Set("title", p.title).Set("created_at", FormatRfc3339(p.created_at));
+            o.Set("author", UserRef(p.author));
+            AddComments(&o, p.id, 3, /*with_author=*/false);
+            posts.Push(std::move(o));
+          }
+          Json o = Json::Object();
+          o.Set("id", t.id).Set("name", t.name).Set("posts", std::move(posts));
+          o.Set("posts@next", More(ids.size() > 20));
+          data.Push(std::move(o));
+        }
+        break;
+      case QueryKind::kPoint:
+        if (param >= 1 && param <= static_cast<int64_t>(d_.posts.size())) {
+          const BlogPost& p = Post(param);
+          Json o = Json::Object();
+          o.Set("id", p.id).Set("title", p.title);
+          o.Set("status", p.published ? "published" : "draft");
+          o.Set("created_at", FormatRfc3339(p.created_at)).Set("author", UserRef(p.author));
+          data.Push(std::move(o));
+        }
+        break;
+    }
+    Json doc = Json::Object();
+    doc.Set("data", std::move(data)).Set("next", More(more));
+    return doc;
+  }
+
+  const std::vector<int64_t>& posts_of_tag(int64_t tag) const {
+    return posts_of_tag_[static_cast<size_t>(tag)];
+  }
+  const std::vector<int64_t>& comments_of_post(int64_t post) const {
+    return comments_of_post_[static_cast<size_t>(post)];
+  }
+  const BlogPost& Post(int64_t id) const { return d_.posts[static_cast<size_t>(id - 1)]; }
+  const BlogComment& Comment(int64_t id) const { return d_.comments[static_cast<size_t>(id - 1)]; }
+  const BlogUser& User(int64_t id) const { return d_.users[static_cast<size_t>(id - 1)]; }
+
+ private:
+  static Json More(bool more) { return more ? Json(true) : Json(); }
+
+  Json UserRef(int64_t id) const {
+    if (id == 0) return Json();
+    Json o = Json::Object();
+    o.Set("id", id).Set("name", User(id).name);
+    return o;
+  }
+
+  Json Tags(int64_t post) const {
+    Json tags = Json::Array();
+    for (int64_t t : tags_of_post_[static_cast<size_t>(post)]) {
+      Json o = Json::Object();
+      o.Set("id", t).Set("name", d_.tags[static_cast<size_t>(t - 1)].name);
+      tags.Push(std::move(o));
+    }
+    return tags;
+  }
+
+  void AddComments(Json* post, int64_t post_id, size_t limit, bool with_author) const {
+    Json comments = Json::Array();
+    const auto& ids = comments_of_post_[static_cast<size_t>(post_id)];
+    for (size_t i = 0; i < ids.size() && i < limit; ++i) {
+      const BlogComment& c = Comment(ids[i]);
+      Json o = Json::Object();
+      o.Set("id", c.id).Set("body", c.body).Set("created_at", FormatRfc3339(c.created_at));
+      if (with_author) o.Set("author", UserRef(c.author));
+      comments.Push(std::move(o));
+    }
+    post->Set("comments", std::move(comments));
+    post->Set("comments@next", More(ids.size() > limit));
+  }
+
+  const BlogData& d_;
+  std::vector<std::vector<int64_t>> posts_of_user_, posts_of_tag_, comments_of_post_,
+      tags_of_post_;
+  std::vector<int64_t> published_;
+};
+
+// ------------------------------------------------- comparing two results
+
+bool LooksLikeTimestamp(const std::string& s) {
+  return s.size() >= 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':';
+}
+
+std::string Short(const Json& v) {
+  std::string s = ToJson(v);
+  return s.size() > 200 ? s.substr(0, 200) + "..." : s;
+}
+
+// The first difference between two result documents, or "" when they are
+// the same tree: arrays element by element in order; objects by member name
+// (member order is not compared); a member named "<relation>@next" or the
+// root "next" only as null or not (a cursor against true); strings that are
+// RFC 3339 timestamps on both sides as instants (ormdb writes "...123Z",
+// PostgreSQL "...123+00:00"); everything else exactly.
+std::string Difference(const Json& a, const Json& b, const std::string& path) {
+  if (a.is_string() && b.is_string()) {
+    const std::string &x = a.as_string(), &y = b.as_string();
+    if (x == y) return "";
+    if (LooksLikeTimestamp(x) && LooksLikeTimestamp(y)) {
+      auto tx = ParseTimestamp(x), ty = ParseTimestamp(y);
+      if (tx.ok() && ty.ok() && *tx == *ty) return "";
+    }
+    return path + ": " + Short(a) + " vs " + Short(b);
+  }
+  if (a.kind() != b.kind()) return path + ": " + Short(a) + " vs " + Short(b);
+  if (a.is_array()) {
+    const auto &x = a.as_array(), &y = b.as_array();
+    for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+      std::string d = Difference(x[i], y[i], path + "[" + std::to_string(i) + "]");
+      if (!d.empty()) return d;
+    }
+    if (x.size() != y.size()) {
+      return path + ": " + std::to_string(x.size()) + " elements vs " + std::to_string(y.size());
+    }
+    return "";
+  }
+  if (a.is_object()) {
+    for (const auto& [name, value] : a.as_object()) {
+      const Json* other = b.Find(name);
+      std::string p = path + "." + name;
+      if (!other) return p + ": missing on the second side";
+      bool cursor = name == "next" ? path == "$" : name.ends_with("@next");
+      if (cursor) {
+        if (value.is_null() != other->is_null()) {
+          return p + ": " + Short(value) + " vs " + Short(*other) + " (more rows or not)";
+        }
+        continue;
+      }
+      std::string d = Difference(value, *other, p);
+      if (!d.empty()) return d;
+    }
+    for (const auto& [name, value] : b.as_object()) {
+      if (!a.Find(name)) return path + "." + name + ": missing on the first side";
+    }
+    return "";
+  }
+  return a == b ? "" : path + ": " + Short(a) + " vs " + Short(b);
+}
+
+// {"data", "next"} of a whole result text (ormdb's ToJson() or PostgreSQL's
+// document).
+Json ResultDoc(std::string_view text, const char* what) {
+  auto parsed = ParseJson(text);
+  if (!parsed.ok()) {
+    Die(std::string("bad JSON from ") + what + ": " + parsed.status().ToString() + "\n" +
+        std::string(text.substr(0, 500)));
+  }
+  const Json& j = *parsed;
+  if (!j.is_object() || !j.Find("data") || !j.Find("next")) {
+    Die(std::string("no \"data\" and \"next\" in the result from ") + what + ": " +
+        std::string(text.substr(0, 500)));
+  }
+  Json doc = Json::Object();
+  doc.Set("data", *j.Find("data")).Set("next", *j.Find("next"));
+  return doc;
+}
+
+// ------------------------------------------------------------- the state
+
+struct LatencyStat {
+  double p50 = 0, p95 = 0;
+  size_t samples = 0;
+};
+
+#if ORMDB_BENCH_WITH_SERVER
+// One query of the "open result" group.
+struct OpenCase {
+  std::string label;  // "1KB", "10MB"
+  std::string text;
+  std::string params = "{}";
+  std::string field = "name";  // read from roots()[0]
+  uint64_t json_bytes = 0, block_bytes = 0, entities = 0;
+  double fetch_seconds = 0;  // one fetch during calibration
+};
+#endif
+
+struct Bench {
+  double scale = 1;
+  BlogData data;
+  std::unique_ptr<Reference> reference;
+  PgCluster cluster;
+  PGconn* pg = nullptr;
+  std::vector<Query> queries;
+  std::map<std::string, LatencyStat> stats;  // "query/strategy" or "open/<label>/<what>"
+  std::map<int, double> commit_rates;        // client threads -> commits/s
+  std::vector<std::pair<std::string, std::string>> context;
+  bool with_ormdb = false;
+#if ORMDB_BENCH_WITH_SERVER
+  std::unique_ptr<server::Server> server;         // the blog, for the fetches
+  std::unique_ptr<Database> client;               // connected to `server`
+  std::unique_ptr<server::Server> commit_server;  // a fresh directory, for the commits
+  std::vector<std::unique_ptr<Database>> writers;
+  std::vector<OpenCase> open_cases;
+#endif
+};
+
+Bench* g = nullptr;
+
+void Note(const std::string& key, const std::string& value) {
+  std::fprintf(stderr, "  %-30s %s\n", key.c_str(), value.c_str());
+  g->context.emplace_back(key, value);
+}
+
+// ------------------------------------------------------- PostgreSQL side
+
+// Runs a query's prepared statement; the result holds one row, one column.
+PGresult* PgRun(const Query& q, size_t i) {
+  const char* values[1] = {q.params_text[i].c_str()};
+  PGresult* r = PQexecPrepared(g->pg, q.pg_statement.c_str(), q.param_name ? 1 : 0,
+                               q.param_name ? values : nullptr, nullptr, nullptr, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1) {
+    std::string m = PQerrorMessage(g->pg);
+    PQclear(r);
+    Die("PostgreSQL " + q.name + " (" + q.params_text[i] + "): " + m);
+  }
+  return r;
+}
+
+std::string PgJson(const Query& q, size_t i) {
+  PGresult* r = PgRun(q, i);
+  std::string s(PQgetvalue(r, 0, 0), static_cast<size_t>(PQgetlength(r, 0, 0)));
+  PQclear(r);
+  return s;
+}
+
+void StartPostgres() {
+  const std::string bin = Env("ORMDB_BENCH_PG_BIN", "/usr/lib/postgresql/15/bin");
+  const std::string parent = Env("ORMDB_BENCH_PG_DIR", Env("ORMDB_BENCH_DIR", "/tmp").c_str());
+  g->cluster.Create(parent, bin);
+  Note("PostgreSQL cluster", g->cluster.dir() + " (" + FilesystemName(g->cluster.dir()) + ")" +
+                                 (g->cluster.as_postgres() ? ", run as user postgres" : ""));
+  Note("PostgreSQL initdb + start",
+       FormatSeconds(g->cluster.init_seconds()) + " + " + FormatSeconds(g->cluster.start_seconds()) +
+           ", 127.0.0.1:" + std::to_string(g->cluster.port()));
+  g->pg = PgConnect(g->cluster.ConnInfo());
+  Note("PostgreSQL version", PgValue(g->pg, "SHOW server_version"));
+
+  double copy_s = 0, index_s = 0, vacuum_s = 0;
+  LoadPostgres(g->pg, g->data, &copy_s, &index_s, &vacuum_s);
+  Note("PostgreSQL load", "COPY " + FormatSeconds(copy_s) + ", indexes + foreign keys " +
+                              FormatSeconds(index_s) + ", VACUUM (FREEZE, ANALYZE) + CHECKPOINT " +
+                              FormatSeconds(vacuum_s));
+  Note("PostgreSQL data size",
+       Mb(std::stoull(PgValue(g->pg, "SELECT pg_database_size(current_database())"))));
+}
+
+void PreparePostgres() {
+  for (Query& q : g->queries) {
+    q.pg_sql = PgSql(q.kind);
+    q.pg_statement = q.name;
+    PGresult* r = PQprepare(g->pg, q.pg_statement.c_str(), q.pg_sql.c_str(), 0, nullptr);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      std::string m = PQerrorMessage(g->pg);
+      PQclear(r);
+      Die("PostgreSQL cannot prepare " + q.name + ": " + m + "in: " + q.pg_sql);
+    }
+    PQclear(r);
+  }
+  if (Env("ORMDB_BENCH_PG_EXPLAIN", "0") == "1") {
+    for (const Query& q : g->queries) {
+      std::string sql = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE " + q.pg_statement;
+      if (q.param_name) sql += "(" + q.params_text[0] + ")";
+      std::fprintf(stderr, "\n-- %s, %s:\n%s\n%s\n", q.name.c_str(),
+                   q.param_name ? (std::string(q.param_name) + " = " + q.params_text[0]).c_str()
+                                : "no parameter",
+                   q.pg_sql.c_str(), PgValue(g->pg, sql, /*all_rows=*/true).c_str());
+    }
+  }
+}
+
+// ------------------------------------------------------------ ormdb side
+
+#if ORMDB_BENCH_WITH_SERVER
+
+// Starts a server on a random port in [20000, 40000) over the data
+// directory `dir`, opened by open(); a failed Start consumes the Database,
+// so each attempt opens it again.
+std::unique_ptr<server::Server> StartServer(
+    const std::function<std::unique_ptr<Database>()>& open) {
+  std::mt19937 rng(std::random_device{}());
+  std::string last_error;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    int port = 20000 + static_cast<int>(rng() % 20000);
+    if (!LoopbackPortFree(port)) continue;
+    server::ServerOptions options;
+    options.listen = "tcp://127.0.0.1:" + std::to_string(port);
+    auto started = server::Server::Start(open(), options);
+    if (started.ok()) return std::move(started).value();
+    last_error = options.listen + ": " + started.status().ToString();
+  }
+  Die("cannot start an ormdb server: " + last_error);
+}
+
+std::unique_ptr<Database> ConnectClient(const std::string& url) {
+  auto c = Database::Connect(url, ConnectOptions{});
+  if (!c.ok()) Die("Database::Connect(" + url + "): " + c.status().ToString());
+  return std::move(c).value();
+}
+
+// Budgets high enough for the ~10 MB "open result" fetch (the defaults
+// allow 100,000 entities).
+OpenOptions BenchOpenOptions() {
+  OpenOptions o;
+  o.budget.max_entities = 50'000'000;
+  o.budget.max_edges = 50'000'000;
+  o.budget.max_bytes = uint64_t{4} << 30;
+  return o;
+}
+
+std::unique_ptr<Database> OpenOrDie(const std::string& dir, const OpenOptions& options) {
+  auto opened = Database::Open(dir, options);
+  if (!opened.ok()) Die("open " + dir + ": " + opened.status().ToString());
+  return std::move(opened).value();
+}
+
+void StartOrmdb(const std::string& cache) {
+  auto start = Clock::now();
+  bool reused = false;
+  std::string error, detail;
+  if (!EnsureBlogJsonl(g->data, cache, &reused, &error)) Die(error);
+  Note("JSONL cache", cache + (reused ? " (reused)" : " (written, " +
+                                                          FormatSeconds(Since(start)) + ")"));
+
+  const std::string parent = Env("ORMDB_BENCH_DIR", "/tmp");
+  auto tmp = MakeTempDir(parent, "ormdb_server_bench_");
+  if (!tmp) Die("cannot create a directory in " + parent);
+  AddTempDir(*tmp);
+  const std::string dir = *tmp + "/db";
+  Note("ormdb data_dir", dir + " (" + FilesystemName(*tmp) + ")");
+  start = Clock::now();
+  {
+    std::unique_ptr<Database> db = OpenOrDie(dir, BenchOpenOptions());
+    if (!ImportBlogJsonl(db.get(), cache, ORMDB_BLOG_SCHEMA, &detail, &error)) Die(error);
+  }
+  Note("ormdb import", FormatSeconds(Since(start)) + " (" + detail + ")");
+  Note("ormdb data size", Mb(DirectoryBytes(dir)));
+
+  g->server = StartServer([&] { return OpenOrDie(dir, BenchOpenOptions()); });
+  g->client = ConnectClient(g->server->url());
+  Note("ormdb server", g->server->url() + " (in this process)");
+
+  // The commits get a fresh directory and a server of their own.
+  const std::string commit_dir = *tmp + "/commits";
+  {
+    std::unique_ptr<Database> db = OpenOrDie(commit_dir, OpenOptions{});
+    std::ifstream schema_file(ORMDB_BLOG_SCHEMA);
+    std::stringstream schema;
+    schema << schema_file.rdbuf();
+    auto applied = db->ApplySchema(schema.str());
+    if (!applied.ok()) Die("schema: " + applied.status().ToString());
+  }
+  g->commit_server = StartServer([&] { return OpenOrDie(commit_dir, OpenOptions{}); });
+  for (int i = 0; i < 32; ++i) g->writers.push_back(ConnectClient(g->commit_server->url()));
+  Note("ormdb commit server",
+       g->commit_server->url() + ", 32 client connections, data_dir " + commit_dir);
+}
+
+std::string OrmdbJson(const Query& q, size_t i) {
+  auto r = g->client->Fetch(q.text, q.params_json[i]);
+  if (!r.ok()) {
+    Die("ormdb Fetch failed: " + r.status().ToString() + "\n  query: " + q.text +
+        "\n  params: " + q.params_json[i]);
+  }
+  return (*r)->ToJson();
+}
+
+// The two "open result" queries: a user with 8 posts (about 1 KB), and the
+// largest tags with all their posts and comments (about 10 MB; at most a
+// few root objects, so roots() stays small). Sizes are measured and
+// reported; the 10 MB case uses fewer tags or a per-tag post limit to stay
+// near its target.
+void CalibrateOpenCases() {
+  const BlogData& d = g->data;
+  OpenCase small;
+  small.label = "1KB";
+  small.text =
+      "User(where: id == $u) { name, email, posts(order: created_at desc, limit: 8) { title, "
+      "created_at } }";
+  small.params = "{\"u\":" + std::to_string(d.users_by_rank[0]) + "}";
+
+  // Estimated JSON bytes of one post of the large query with its comments.
+  const Reference& ref = *g->reference;
+  auto post_bytes = [&](int64_t post) {
+    const BlogPost& p = ref.Post(post);
+    size_t n = 110 + p.title.size() + ref.User(p.author).name.size();
+    for (int64_t c : ref.comments_of_post(post)) n += 75 + ref.Comment(c).body.size();
+    return n;
+  };
+  constexpr size_t kTarget = 10'000'000;
+  std::vector<int64_t> tags;
+  size_t estimate = 0;
+  std::optional<size_t> limit;
+  const auto& top = ref.posts_of_tag(d.tags_by_rank[0]);
+  size_t top_bytes = 0;
+  for (int64_t p : top) top_bytes += post_bytes(p);
+  if (top_bytes >= kTarget) {
+    tags.push_back(d.tags_by_rank[0]);
+    size_t k = 0;
+    while (k < top.size() && estimate < kTarget) estimate += post_bytes(top[k++]);
+    limit = k;
+  } else {
+    for (int64_t t : d.tags_by_rank) {
+      if (estimate >= kTarget) break;
+      tags.push_back(t);
+      for (int64_t p : ref.posts_of_tag(t)) estimate += post_bytes(p);
+    }
+  }
+  OpenCase large;
+  large.label = "10MB";
+  std::string ids;
+  for (int64_t t : tags) ids += (ids.empty() ? "" : ", ") + std::to_string(t);
+  large.text = "Tag(where: id in [" + ids + "], order: id asc) { name, posts(order: created_at desc" +
+               (limit ? ", limit: " + std::to_string(*limit) : std::string()) +
+               ") { title, created_at, author { name }, comments(order: created_at desc) { body, "
+               "created_at } } }";
+
+  for (OpenCase* c : {&small, &large}) {
+    auto start = Clock::now();
+    auto r = g->client->Fetch(c->text, c->params);
+    c->fetch_seconds = Since(start);
+    if (!r.ok()) {
+      Die("open-result fetch failed: " + r.status().ToString() + "\n  query: " + c->text);
+    }
+    c->json_bytes = (*r)->ToJson().size();
+    FetchStats st = (*r)->stats();
+    c->block_bytes = st.bytes;
+    c->entities = st.entities;
+    auto roots = (*r)->roots();
+    if (roots.empty() || !roots[0].Get(c->field) || roots[0].Get(c->field)->is_null()) {
+      Die("open-result fetch " + c->label + ": no roots()[0]." + c->field);
+    }
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%s JSON, %s in blocks, %" PRIu64 " entities, %zu roots",
+                  Mb(c->json_bytes).c_str(), Mb(c->block_bytes).c_str(), c->entities,
+                  roots.size());
+    Note("open result " + c->label, buf);
+  }
+  Note("open result 10MB query", large.text);
+  g->open_cases = {small, large};
+}
+
+#endif  // ORMDB_BENCH_WITH_SERVER
+
+// ------------------------------------------------------------- checks
+
+[[noreturn]] void Mismatch(const Query& q, size_t i, const std::string& a_name, const Json& a,
+                           const std::string& b_name, const Json& b, const std::string& where) {
+  std::string base = Env("ORMDB_BENCH_DIR", "/tmp") + "/server_bench_mismatch_" + q.name;
+  std::ofstream(base + "_" + a_name + ".json") << ToJson(a) << "\n";
+  std::ofstream(base + "_" + b_name + ".json") << ToJson(b) << "\n";
+  std::fprintf(stderr,
+               "\nRESULTS DIFFER: query %s, parameter %s: %s and %s differ at\n  %s\n"
+               "  ormdb query: %s\n  PostgreSQL: %s\n  both documents: %s_{%s,%s}.json\n",
+               q.name.c_str(), q.params_json[i].c_str(), a_name.c_str(), b_name.c_str(),
+               where.c_str(), q.text.c_str(), q.pg_sql.c_str(), base.c_str(), a_name.c_str(),
+               b_name.c_str());
+  Die("results differ; not timing anything");
+}
+
+// PostgreSQL against the reference, and ormdb against PostgreSQL, for every
+// check parameter. Doubles as the warm-up.
+void CheckResults() {
+  auto start = Clock::now();
+  size_t compared = 0, nonempty = 0;
+  for (const Query& q : g->queries) {
+    for (size_t i = 0; i < q.check_params.size(); ++i) {
+      Json ref = g->reference->Run(q.kind, q.check_params[i]);
+      Json pg = ResultDoc(PgJson(q, i), "PostgreSQL");
+      std::string diff = Difference(ref, pg, "$");
+      if (!diff.empty()) Mismatch(q, i, "reference", ref, "postgres", pg, diff);
+      ++compared;
+      nonempty += !ref.Find("data")->as_array().empty();
+#if ORMDB_BENCH_WITH_SERVER
+      if (g->with_ormdb) {
+        Json orm = ResultDoc(OrmdbJson(q, i), "ormdb");
+        diff = Difference(orm, pg, "$");
+        if (!diff.empty()) {
+          bool orm_ok = Difference(orm, ref, "$").empty();
+          Mismatch(q, i, "ormdb", orm, "postgres", pg,
+                   diff + (orm_ok ? " (ormdb matches the reference)"
+                                  : " (ormdb differs from the reference too)"));
+        }
+        ++compared;
+      }
+#endif
+    }
+  }
+  Note("results checked", std::to_string(compared) + " comparisons, " + std::to_string(nonempty) +
+                              " non-empty results, all equal (" + FormatSeconds(Since(start)) +
+                              ")");
+}
+
+// --------------------------------------------------------------- setup
+
+void Setup(double scale) {
+  g->scale = scale;
+  auto start = Clock::now();
+  g->data = GenerateBlog(scale);
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%zu users, %zu posts, %zu comments, %zu tags, %zu post_tags",
+                g->data.users.size(), g->data.posts.size(), g->data.comments.size(),
+                g->data.tags.size(), g->data.post_tags.size());
+  Note("scale " + ScaleText(scale), buf);
+  Note("generate (in memory)", FormatSeconds(Since(start)));
+  start = Clock::now();
+  g->reference = std::make_unique<Reference>(g->data);
+  Note("reference results (C++)", "indexed in " + FormatSeconds(Since(start)));
+
+  StartPostgres();
+
+#if ORMDB_BENCH_WITH_SERVER
+  g->with_ormdb = Env("ORMDB_BENCH_PG_ONLY", "0") != "1";
+  if (g->with_ormdb) {
+    StartOrmdb(BlogCacheDir(Env("ORMDB_BENCH_CACHE", "/tmp/ormdb_fetch_bench_cache"), scale));
+  } else {
+    Note("ormdb", "skipped (ORMDB_BENCH_PG_ONLY=1)");
+  }
+#else
+  Note("ormdb", "skipped: built without the server library (no ormdb_server target)");
+#endif
+
+  // The parameters: fetch_bench's, drawn from the same sequence.
+  SplitMix64 rng(0xfe7c4be7c4ULL);
+  auto make = [&](QueryKind kind, const char* name, const char* text, const char* param,
+                  std::vector<int64_t> params, std::vector<int64_t> extra) {
+    Query q;
+    q.kind = kind;
+    q.name = name;
+    q.text = text;
+    q.param_name = param;
+    q.params = std::move(params);
+    q.check_params = q.params;
+    q.check_params.insert(q.check_params.end(), extra.begin(), extra.end());
+    for (int64_t v : q.check_params) {
+      q.params_json.push_back(param ? "{\"" + std::string(param) + "\":" + std::to_string(v) + "}"
+                                    : "{}");
+      q.params_text.push_back(std::to_string(v));
+    }
+    g->queries.push_back(std::move(q));
+  };
+  const BlogData& d = g->data;
+  make(QueryKind::kUserPage, "user_page",
+       "User(where: id == $u) { name, posts(order: created_at desc, limit: 10) { title, "
+       "created_at, tags { name }, comments(order: created_at desc, limit: 5) { body, "
+       "created_at, author { name } } } }",
+       "u", PickVariedIds(d.users_by_rank, kParamsPerQuery, rng),
+       PickVariedIds(d.users_by_rank, g_extra_checks, rng));
+  make(QueryKind::kFeed, "feed",
+       "Post(where: status == \"published\", order: created_at desc, limit: 20) { title, "
+       "created_at, author { name }, tags { name } }",
+       nullptr, {0}, {});
+  make(QueryKind::kTagPage, "tag_page",
+       "Tag(where: id == $t) { name, posts(order: created_at desc, limit: 20) { title, "
+       "created_at, author { name }, comments(order: created_at desc, limit: 3) { body, "
+       "created_at } } }",
+       "t", PickVariedIds(d.tags_by_rank, kParamsPerQuery, rng),
+       PickVariedIds(d.tags_by_rank, g_extra_checks, rng));
+  std::vector<int64_t> posts, extra;
+  for (size_t i = 0; i < kParamsPerQuery; ++i) posts.push_back(1 + rng.Below(d.posts.size()));
+  for (size_t i = 0; i < g_extra_checks; ++i) extra.push_back(1 + rng.Below(d.posts.size()));
+  make(QueryKind::kPoint, "point",
+       "Post(where: id == $p) { title, status, created_at, author { name } }", "p", posts, extra);
+
+  PreparePostgres();
+  CheckResults();
+#if ORMDB_BENCH_WITH_SERVER
+  if (g->with_ormdb) CalibrateOpenCases();
+#endif
+}
+
+void Teardown() {
+#if ORMDB_BENCH_WITH_SERVER
+  g->writers.clear();
+  g->client.reset();
+  if (g->server) g->server->Stop();
+  if (g->commit_server) g->commit_server->Stop();
+  g->server.reset();
+  g->commit_server.reset();
+#endif
+  if (g->pg) PQfinish(g->pg);
+  g->pg = nullptr;
+  Cleanup();
+}
+
+// ------------------------------------------------------------ benchmarks
+
+// Times each iteration alone (manual time) and records p50 / p95 under
+// `key` (the last, final run of the benchmark wins).
+template <class F>
+void TimeEach(benchmark::State& state, const std::string& key, F&& run) {
+  LatencySamples samples;
+  size_t i = 0;
+  for (auto _ : state) {
+    auto start = Clock::now();
+    run(i);
+    double s = std::chrono::duration<double>(Clock::now() - start).count();
+    state.SetIterationTime(s);
+    samples.AddSeconds(s);
+    ++i;
+  }
+  if (samples.empty()) return;
+  LatencyStat st{samples.PercentileMicros(0.50), samples.PercentileMicros(0.95), samples.size()};
+  state.counters["p50_us"] = st.p50;
+  state.counters["p95_us"] = st.p95;
+  g->stats[key] = st;
+}
+
+#if ORMDB_BENCH_WITH_SERVER
+std::atomic<uint64_t> g_commit_seq{0};
+
+void BM_ServerCommit(benchmark::State& state) {
+  Database* db = g->writers[static_cast<size_t>(state.thread_index())].get();
+  Clock::time_point start;
+  bool first = true;
+  for (auto _ : state) {
+    if (first) {
+      start = Clock::now();
+      first = false;
+    }
+    uint64_t n = g_commit_seq.fetch_add(1, std::memory_order_relaxed);
+    std::string batch =
+        "{\"ops\":[{\"op\":\"insert\",\"entity\":\"User\",\"values\":{\"email\":\"writer" +
+        std::to_string(n) + "@example.com\",\"name\":\"Writer " +
+        std::to_string(state.thread_index()) + "\"}}]}";
+    auto r = db->Mutate(batch);
+    if (!r.ok()) {
+      state.SkipWithError(("Mutate: " + r.status().ToString()).c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());  // summed over the threads
+  // The loop ends with a barrier: every thread has finished its commits.
+  if (state.thread_index() == 0 && !first) {
+    double s = Since(start);
+    if (s > 0) {
+      g->commit_rates[state.threads()] =
+          static_cast<double>(state.iterations()) * state.threads() / s;
+    }
+  }
+}
+#endif
+
+const char* const kStrategies[] = {"ormdb", "ormdb_json", "pg"};
+
+void Register() {
+  for (size_t qi = 0; qi < g->queries.size(); ++qi) {
+    for (int s = 0; s < 3; ++s) {
+      if (s < 2 && !g->with_ormdb) continue;
+      std::string key = g->queries[qi].name + "/" + kStrategies[s];
+      benchmark::RegisterBenchmark(("BM_Server/" + key).c_str(),
+                                   [qi, s, key](benchmark::State& state) {
+                                     const Query& q = g->queries[qi];
+                                     TimeEach(state, key, [&](size_t n) {
+                                       size_t i = n % q.params.size();
+                                       if (s == 2) {
+                                         PGresult* r = PgRun(q, i);
+                                         benchmark::DoNotOptimize(PQgetvalue(r, 0, 0));
+                                         PQclear(r);
+                                         return;
+                                       }
+#if ORMDB_BENCH_WITH_SERVER
+                                       auto r = g->client->Fetch(q.text, q.params_json[i]);
+                                       if (!r.ok()) Die("ormdb Fetch: " + r.status().ToString());
+                                       if (s == 1) {
+                                         std::string json = (*r)->ToJson();
+                                         benchmark::DoNotOptimize(json.data());
+                                       } else {
+                                         benchmark::DoNotOptimize(r->get());
+                                       }
+#endif
+                                     });
+                                   })
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+#if ORMDB_BENCH_WITH_SERVER
+  if (!g->with_ormdb) return;
+  for (size_t ci = 0; ci < g->open_cases.size(); ++ci) {
+    const OpenCase& c = g->open_cases[ci];
+    // (i) The whole Fetch call; the result is destroyed outside the timing.
+    benchmark::RegisterBenchmark(
+        ("BM_OpenResult/" + c.label + "/fetch").c_str(),
+        [ci](benchmark::State& state) {
+          const OpenCase& c = g->open_cases[ci];
+          std::unique_ptr<FetchResult> keep;
+          TimeEach(state, "open/" + c.label + "/fetch", [&](size_t) {
+            keep.reset();
+            auto r = g->client->Fetch(c.text, c.params);
+            if (!r.ok()) Die("ormdb Fetch: " + r.status().ToString());
+            keep = std::move(r).value();
+          });
+          keep.reset();
+          state.counters["result_json_bytes"] = static_cast<double>(c.json_bytes);
+        })
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+    // (ii) From the FetchResult in hand to the first root's field read; the
+    // Fetch itself is outside the timing, so the iteration count is fixed
+    // (the run takes about as long as `iterations` fetches).
+    int64_t iterations = std::clamp<int64_t>(
+        static_cast<int64_t>(2.0 / std::max(c.fetch_seconds, 1e-6)), 20, 5000);
+    benchmark::RegisterBenchmark(
+        ("BM_OpenResult/" + c.label + "/first_field").c_str(),
+        [ci](benchmark::State& state) {
+          const OpenCase& c = g->open_cases[ci];
+          LatencySamples samples;
+          for (auto _ : state) {
+            auto r = g->client->Fetch(c.text, c.params);
+            if (!r.ok()) Die("ormdb Fetch: " + r.status().ToString());
+            std::unique_ptr<FetchResult> result = std::move(r).value();
+            auto start = Clock::now();
+            std::vector<ResultObject> roots = result->roots();
+            std::optional<ResultValue> v = roots[0].Get(c.field);
+            benchmark::DoNotOptimize(v->string_value.data());
+            benchmark::DoNotOptimize(v->string_value.size());
+            double s = std::chrono::duration<double>(Clock::now() - start).count();
+            state.SetIterationTime(s);
+            samples.AddSeconds(s);
+          }
+          LatencyStat st{samples.PercentileMicros(0.5), samples.PercentileMicros(0.95),
+                         samples.size()};
+          state.counters["p50_us"] = st.p50;
+          state.counters["p95_us"] = st.p95;
+          state.counters["result_json_bytes"] = static_cast<double>(c.json_bytes);
+          g->stats["open/" + c.label + "/first_field"] = st;
+        })
+        ->UseManualTime()
+        ->Iterations(iterations)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::RegisterBenchmark("BM_ServerCommit", BM_ServerCommit)
+      ->Threads(1)
+      ->Threads(8)
+      ->Threads(32)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
+#endif
+}
+
+std::string Cell(const std::string& key) {
+  auto it = g->stats.find(key);
+  if (it == g->stats.end()) return "-";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.1f / %.1f", it->second.p50, it->second.p95);
+  return buf;
+}
+
+void Summary(std::FILE* out) {
+  std::fprintf(out,
+               "\nFetch latency over TCP loopback in microseconds, p50 / p95 per fetch (scale %s; "
+               "parameters cycle over %zu values):\n",
+               ScaleText(g->scale).c_str(), kParamsPerQuery);
+  std::fprintf(out, "%-10s %-20s %-20s %-20s %-12s %-12s\n", "query", "ormdb Fetch",
+               "ormdb Fetch+ToJson", "PostgreSQL JSON", "ormdb/pg", "+ToJson/pg");
+  for (const Query& q : g->queries) {
+    auto p50 = [&](const char* s) -> std::optional<double> {
+      auto it = g->stats.find(q.name + "/" + s);
+      if (it == g->stats.end()) return std::nullopt;
+      return it->second.p50;
+    };
+    auto ratio = [&](const char* s) {
+      std::optional<double> v = p50(s), pg = p50("pg");
+      if (!v || !pg || *pg <= 0) return std::string("-");
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2fx", *v / *pg);
+      return std::string(buf);
+    };
+    std::fprintf(out, "%-10s %-20s %-20s %-20s %-12s %-12s\n", q.name.c_str(),
+                 Cell(q.name + "/ormdb").c_str(), Cell(q.name + "/ormdb_json").c_str(),
+                 Cell(q.name + "/pg").c_str(), ratio("ormdb").c_str(),
+                 ratio("ormdb_json").c_str());
+  }
+  std::fprintf(out,
+               "Ratios: ormdb p50 / PostgreSQL p50 (above 1: ormdb is slower). PostgreSQL's time "
+               "ends with the JSON text in hand, unparsed.\n");
+#if ORMDB_BENCH_WITH_SERVER
+  if (!g->open_cases.empty()) {
+    std::fprintf(out, "\nOpening a result, microseconds p50 / p95:\n");
+    std::fprintf(out, "%-6s %-12s %-22s %-26s\n", "size", "JSON bytes", "Fetch",
+                 "roots()[0].Get(field)");
+    for (const OpenCase& c : g->open_cases) {
+      std::fprintf(out, "%-6s %-12" PRIu64 " %-22s %-26s\n", c.label.c_str(), c.json_bytes,
+                   Cell("open/" + c.label + "/fetch").c_str(),
+                   Cell("open/" + c.label + "/first_field").c_str());
+    }
+  }
+  if (!g->commit_rates.empty()) {
+    std::fprintf(out, "\nDurable single-row insert commits over TCP loopback (one connection "
+                      "per client thread):\n");
+    for (const auto& [threads, rate] : g->commit_rates) {
+      std::fprintf(out, "  %2d client threads  %10.0f commits/s\n", threads, rate);
+    }
+  }
+#endif
+}
+
+class SummaryReporter : public benchmark::ConsoleReporter {
+ public:
+  using ConsoleReporter::ConsoleReporter;
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    Summary(stdout);
+    std::fflush(stdout);
+  }
+};
+
+}  // namespace
+}  // namespace ormdb::bench
+
+int main(int argc, char** argv) {
+  using namespace ormdb::bench;
+  // Before any thread exists: the signals go to the cleanup thread only.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread(SignalThread, set).detach();
+
+  bool console = true;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.starts_with("--benchmark_format=") && arg != "--benchmark_format=console") {
+      console = false;
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+
+  char* end = nullptr;
+  std::string scale_text = Env("ORMDB_BENCH_SCALE", "1");
+  double scale = std::strtod(scale_text.c_str(), &end);
+  if (*end != '\0' || !(scale > 0) || scale > 100) {
+    std::fprintf(stderr, "server_bench: ORMDB_BENCH_SCALE must be a number in (0, 100], not %s\n",
+                 scale_text.c_str());
+    return 2;
+  }
+  g_keep = Env("ORMDB_BENCH_KEEP", "0") == "1";
+  g_extra_checks = std::strtoull(Env("ORMDB_BENCH_EXTRA_CHECKS", "32").c_str(), nullptr, 10);
+  static Bench bench;  // never destroyed before Cleanup
+  g = &bench;
+  g_cluster = &bench.cluster;
+  std::atexit(Cleanup);
+  std::fprintf(stderr, "server_bench setup:\n");
+  Setup(scale);
+  for (const auto& [k, v] : bench.context) benchmark::AddCustomContext(k, v);
+  Register();
+
+  if (console) {
+    auto options = isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Defaults
+                                         : benchmark::ConsoleReporter::OO_Tabular;
+    SummaryReporter reporter(options);
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+  } else {
+    benchmark::RunSpecifiedBenchmarks();
+    Summary(stderr);
+  }
+  benchmark::Shutdown();
+  if (g_keep) {
+    for (const std::string& d : g_temp_dirs) std::fprintf(stderr, "kept %s\n", d.c_str());
+  }
+  Teardown();
+  return 0;
+}

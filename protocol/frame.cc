@@ -1,0 +1,125 @@
+#include "protocol/frame.h"
+
+#include <cstring>
+#include <string>
+
+#include <kj/io.h>
+
+namespace ormdb::protocol {
+
+Result<nng_msg*> EncodeFrame(capnp::MessageBuilder& message) {
+  size_t words = capnp::computeSerializedSizeInWords(message);
+  nng_msg* msg = nullptr;
+  if (int rv = nng_msg_alloc(&msg, kHeaderBytes + words * sizeof(capnp::word)); rv != 0) {
+    return NngStatus(rv, "allocate a reply");
+  }
+  auto* body = static_cast<uint8_t*>(nng_msg_body(msg));
+  body[0] = kMagic0;
+  body[1] = kMagic1;
+  body[2] = kProtocolVersion;
+  body[3] = 0;
+  kj::ArrayOutputStream out(kj::arrayPtr(body + kHeaderBytes, words * sizeof(capnp::word)));
+  capnp::writeMessage(out, message);
+  return msg;
+}
+
+Result<nng_msg*> FrameFromBytes(const void* data, size_t size) {
+  nng_msg* msg = nullptr;
+  if (int rv = nng_msg_alloc(&msg, size); rv != 0) return NngStatus(rv, "allocate a frame");
+  if (size) std::memcpy(nng_msg_body(msg), data, size);
+  return msg;
+}
+
+Frame::~Frame() {
+  reader_.reset();
+  if (msg_) nng_msg_free(msg_);
+}
+
+nng_pipe Frame::pipe() const {
+  if (msg_) return nng_msg_get_pipe(msg_);
+  return NNG_PIPE_INITIALIZER;
+}
+
+Result<std::unique_ptr<Frame>> Frame::Open(nng_msg* msg, size_t max_bytes,
+                                           FrameCounters* counters, bool trusted) {
+  std::unique_ptr<Frame> f(new Frame());
+  f->msg_ = msg;
+  size_t len = nng_msg_len(msg);
+  const auto* body = static_cast<const uint8_t*>(nng_msg_body(msg));
+  f->size_bytes_ = len;
+  if (len > max_bytes) {
+    return InvalidArgument("frame of " + std::to_string(len) + " bytes exceeds the limit of " +
+                           std::to_string(max_bytes));
+  }
+  if (len < kHeaderBytes || body[0] != kMagic0 || body[1] != kMagic1) {
+    return InvalidArgument("not an ormdb frame (bad header)");
+  }
+  f->version_ = body[2];
+  size_t payload = len - kHeaderBytes;
+  if (payload == 0 || payload % sizeof(capnp::word) != 0) {
+    return InvalidArgument("frame payload of " + std::to_string(payload) +
+                           " bytes is not a whole number of 8-byte words");
+  }
+  if (counters) counters->frames.fetch_add(1, std::memory_order_relaxed);
+  const uint8_t* data = body + kHeaderBytes;
+  const size_t count = payload / sizeof(capnp::word);
+  if (reinterpret_cast<uintptr_t>(data) % alignof(capnp::word) != 0) {
+    if (counters) counters->unaligned_copies.fetch_add(1, std::memory_order_relaxed);
+    f->copy_ = kj::heapArray<capnp::word>(count);
+    std::memcpy(f->copy_.begin(), data, payload);
+    const capnp::word* copy = f->copy_.begin();
+    return Read(std::move(f), copy, count, trusted);
+  }
+  return Read(std::move(f), reinterpret_cast<const capnp::word*>(data), count, trusted);
+}
+
+Result<std::unique_ptr<Frame>> Frame::FromWords(kj::Array<capnp::word> words, bool trusted) {
+  std::unique_ptr<Frame> f(new Frame());
+  f->version_ = kProtocolVersion;
+  f->size_bytes_ = words.size() * sizeof(capnp::word);
+  f->copy_ = std::move(words);
+  const capnp::word* begin = f->copy_.begin();
+  size_t count = f->copy_.size();
+  return Read(std::move(f), begin, count, trusted);
+}
+
+Result<std::unique_ptr<Frame>> Frame::Read(std::unique_ptr<Frame> f, const capnp::word* words,
+                                           size_t count, bool trusted) {
+  capnp::ReaderOptions options;
+  // Every word of the frame may be visited a few times (a text read twice);
+  // a message that makes the reader visit more is an amplification attack.
+  options.traversalLimitInWords = trusted ? kj::maxValue : count * 4 + 64;
+  options.nestingLimit = kNestingLimit;
+  try {
+    // Validates the segment table against the array's size.
+    f->reader_.emplace(kj::arrayPtr(words, count), options);
+  } catch (const kj::Exception& e) {
+    return InvalidArgument(std::string("malformed message: ") + e.getDescription().cStr());
+  }
+  return f;
+}
+
+Status NngStatus(int rv, std::string_view what) {
+  std::string m = std::string(what) + ": " + nng_strerror(rv);
+  switch (rv) {
+    case NNG_ETIMEDOUT:
+    case NNG_ECONNREFUSED:
+    case NNG_ECLOSED:
+    case NNG_ECONNRESET:
+    case NNG_ECONNSHUT:
+    case NNG_EADDRINUSE:
+    case NNG_ESTATE:
+      return Unavailable(std::move(m));
+    case NNG_ENOMEM:
+    case NNG_EMSGSIZE:
+      return ResourceExhausted(std::move(m));
+    case NNG_EADDRINVAL:
+    case NNG_EINVAL:
+    case NNG_ENOTSUP:
+      return InvalidArgument(std::move(m));
+    default:
+      return Internal(std::move(m));
+  }
+}
+
+}  // namespace ormdb::protocol

@@ -1,0 +1,93 @@
+// Framing of ormdb messages on nng (DESIGN.md §7, docs/PROTOCOL.md).
+//
+// A frame is a 4-byte header — 'O', 'R', the protocol major version, flags
+// (0) — followed by one Cap'n Proto message in flat form. nng 1.5.2 places
+// a received REQ/REP body at an address = 4 mod 8, so after the header the
+// message is 8-aligned and is read in place; when it is not (another nng
+// build, another transport), it is copied once into aligned memory and the
+// copy is counted (FrameCounters::unaligned_copies).
+//
+// Untrusted input: a frame's size, header and segment table are checked
+// before anything is read, and every reader gets explicit ReaderOptions
+// (traversal limit sized to the frame, nesting limit). Cap'n Proto reports
+// a malformed message by throwing kj::Exception on access; the server
+// catches it at the request boundary (INVALID_ARGUMENT).
+#pragma once
+
+#include <nng/nng.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include "common/status.h"
+
+namespace ormdb::protocol {
+
+constexpr uint8_t kMagic0 = 'O';
+constexpr uint8_t kMagic1 = 'R';
+// The major version in every frame header. Minor evolution (appended
+// fields) needs no bump; see protocol/ormdb.capnp.
+constexpr uint8_t kProtocolVersion = 1;
+constexpr size_t kHeaderBytes = 4;
+// Nesting of the protocol's own structures is at most 4; 16 leaves room.
+constexpr int kNestingLimit = 16;
+
+struct FrameCounters {
+  std::atomic<uint64_t> frames{0};
+  std::atomic<uint64_t> unaligned_copies{0};
+};
+
+// Serializes `message` behind a frame header into a new nng message. The
+// caller owns the result (nng_msg_free, or hand it to nng_send/aio).
+// RESOURCE_EXHAUSTED when nng cannot allocate it.
+Result<nng_msg*> EncodeFrame(capnp::MessageBuilder& message);
+
+// The bytes of a frame (header included) copied into a new nng message.
+Result<nng_msg*> FrameFromBytes(const void* data, size_t size);
+
+// A received frame, read in place. Owns the nng message (or the aligned
+// copy). Move-only.
+class Frame {
+ public:
+  // Checks the header, the size (a whole number of words, within
+  // `max_bytes`) and the segment table; INVALID_ARGUMENT otherwise (the
+  // message says what is wrong). Takes ownership of `msg` in every case.
+  // `trusted` replies (the client reading its server) get no traversal
+  // limit, so results can be walked any number of times.
+  static Result<std::unique_ptr<Frame>> Open(nng_msg* msg, size_t max_bytes,
+                                             FrameCounters* counters, bool trusted = false);
+  // The same over words already in memory (a reply reassembled from chunks).
+  static Result<std::unique_ptr<Frame>> FromWords(kj::Array<capnp::word> words, bool trusted);
+  ~Frame();
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
+
+  // The header's version byte (checked against kProtocolVersion by the
+  // caller, which knows how to answer a mismatch).
+  uint8_t version() const { return version_; }
+  capnp::MessageReader& reader() { return *reader_; }
+  // The pipe the frame arrived on (nng_pipe id 0 for reassembled frames).
+  nng_pipe pipe() const;
+  size_t size_bytes() const { return size_bytes_; }
+
+ private:
+  Frame() = default;
+  static Result<std::unique_ptr<Frame>> Read(std::unique_ptr<Frame> f, const capnp::word* words,
+                                             size_t count, bool trusted);
+  nng_msg* msg_ = nullptr;
+  kj::Array<capnp::word> copy_;
+  std::optional<capnp::FlatArrayMessageReader> reader_;
+  uint8_t version_ = 0;
+  size_t size_bytes_ = 0;
+};
+
+// An nng error as a Status: ETIMEDOUT / ECONNREFUSED / ECLOSED ->
+// UNAVAILABLE, ENOMEM / EMSGSIZE -> RESOURCE_EXHAUSTED, else INTERNAL.
+Status NngStatus(int rv, std::string_view what);
+
+}  // namespace ormdb::protocol

@@ -1,0 +1,158 @@
+// `ormdb serve --config FILE`: the server's and the database's options as
+// JSON (docs/PROTOCOL.md "Server configuration").
+#include <string>
+
+#include "common/json.h"
+#include "server/server.h"
+
+namespace ormdb::server {
+namespace {
+
+Status Bad(std::string_view key, std::string_view what) {
+  return InvalidArgument("config: \"" + std::string(key) + "\" " + std::string(what));
+}
+
+Result<uint64_t> Count(std::string_view key, const Json& v) {
+  if (!v.is_int() || v.as_int() < 0) return Bad(key, "needs a whole number >= 0");
+  return static_cast<uint64_t>(v.as_int());
+}
+
+Result<std::string> Text(std::string_view key, const Json& v) {
+  if (!v.is_string()) return Bad(key, "needs a string");
+  return v.as_string();
+}
+
+Status ParseKeys(const Json& v, ServerOptions* server) {
+  if (!v.is_array()) return Bad("keys", "needs an array of {\"key\", \"principal\", \"roles\"}");
+  for (const Json& k : v.as_array()) {
+    if (!k.is_object()) return Bad("keys", "entries are objects");
+    ApiKey key;
+    for (const auto& [name, value] : k.as_object()) {
+      if (name == "key") {
+        ORMDB_ASSIGN_OR_RETURN(key.key, Text("keys[].key", value));
+      } else if (name == "principal") {
+        ORMDB_ASSIGN_OR_RETURN(key.principal, Text("keys[].principal", value));
+      } else if (name == "roles") {
+        if (!value.is_array()) return Bad("keys[].roles", "needs an array of role names");
+        for (const Json& r : value.as_array()) {
+          ORMDB_ASSIGN_OR_RETURN(std::string role, Text("keys[].roles", r));
+          if (role != "read" && role != "write" && role != "admin") {
+            return Bad("keys[].roles", "has unknown role '" + role + "' (read, write or admin)");
+          }
+          key.roles.push_back(role);
+        }
+      } else {
+        return Bad("keys[]." + name, "is not a key option (key, principal, roles)");
+      }
+    }
+    if (key.key.size() < 16) return Bad("keys[].key", "must be at least 16 characters");
+    if (key.principal.empty()) key.principal = "key" + std::to_string(server->keys.size() + 1);
+    if (key.roles.empty()) key.roles = {"read"};
+    server->keys.push_back(std::move(key));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseServerConfig(std::string_view json, ServerOptions* server, OpenOptions* database) {
+  auto parsed = ParseJson(json);
+  if (!parsed.ok()) return parsed.status().WithContext("config");
+  if (!parsed->is_object()) return InvalidArgument("config: needs a JSON object");
+  for (const auto& [key, v] : parsed->as_object()) {
+    if (key == "listen") {
+      ORMDB_ASSIGN_OR_RETURN(server->listen, Text(key, v));
+    } else if (key == "keys") {
+      ORMDB_RETURN_IF_ERROR(ParseKeys(v, server));
+    } else if (key == "tls") {
+      if (!v.is_object()) return Bad(key, "needs {\"cert\": FILE, \"key\": FILE}");
+      for (const auto& [name, f] : v.as_object()) {
+        if (name == "cert") {
+          ORMDB_ASSIGN_OR_RETURN(server->tls_cert_file, Text("tls.cert", f));
+        } else if (name == "key") {
+          ORMDB_ASSIGN_OR_RETURN(server->tls_key_file, Text("tls.key", f));
+        } else {
+          return Bad("tls." + name, "is not a tls option (cert, key)");
+        }
+      }
+    } else if (key == "contexts") {
+      ORMDB_ASSIGN_OR_RETURN(server->contexts, Count(key, v));
+      if (server->contexts == 0) return Bad(key, "must be at least 1");
+    } else if (key == "read_threads") {
+      ORMDB_ASSIGN_OR_RETURN(server->read_threads, Count(key, v));
+    } else if (key == "max_request_bytes") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_request_bytes, Count(key, v));
+    } else if (key == "max_frame_bytes") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_frame_bytes, Count(key, v));
+      if (server->max_frame_bytes < 4096) return Bad(key, "must be at least 4096");
+    } else if (key == "max_continuations") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_continuations, Count(key, v));
+    } else if (key == "continuation_idle_ms") {
+      ORMDB_ASSIGN_OR_RETURN(uint64_t ms, Count(key, v));
+      server->continuation_idle_ms = static_cast<int64_t>(ms);
+    } else if (key == "max_watch_wait_ms") {
+      ORMDB_ASSIGN_OR_RETURN(uint64_t ms, Count(key, v));
+      server->max_watch_wait_ms = static_cast<int64_t>(ms);
+    } else if (key == "shutdown_grace_ms") {
+      ORMDB_ASSIGN_OR_RETURN(uint64_t ms, Count(key, v));
+      server->shutdown_grace_ms = static_cast<int64_t>(ms);
+    } else if (key == "retention_seconds") {
+      ORMDB_ASSIGN_OR_RETURN(uint64_t s, Count(key, v));
+      database->retention_seconds = static_cast<int64_t>(s);
+    } else if (key == "retention_versions") {
+      ORMDB_ASSIGN_OR_RETURN(database->retention_versions, Count(key, v));
+    } else if (key == "subscriber_max_lag_versions") {
+      ORMDB_ASSIGN_OR_RETURN(database->subscriber_max_lag_versions, Count(key, v));
+    } else if (key == "subscriber_idle_seconds") {
+      ORMDB_ASSIGN_OR_RETURN(uint64_t s, Count(key, v));
+      database->subscriber_idle_seconds = static_cast<int64_t>(s);
+    } else if (key == "budget") {
+      if (!v.is_object()) return Bad(key, "needs an object");
+      for (const auto& [name, n] : v.as_object()) {
+        if (name == "on_exceed") {
+          ORMDB_ASSIGN_OR_RETURN(std::string mode, Text("budget.on_exceed", n));
+          if (mode != "error" && mode != "truncate") {
+            return Bad("budget.on_exceed", "is error or truncate");
+          }
+          database->budget.on_exceed = mode == "truncate" ? OnExceed::kTruncate : OnExceed::kError;
+          continue;
+        }
+        ORMDB_ASSIGN_OR_RETURN(uint64_t c, Count("budget." + name, n));
+        if (name == "max_entities") {
+          database->budget.max_entities = c;
+        } else if (name == "max_edges") {
+          database->budget.max_edges = c;
+        } else if (name == "max_depth") {
+          database->budget.max_depth = c;
+        } else if (name == "max_bytes") {
+          database->budget.max_bytes = c;
+        } else {
+          return Bad("budget." + name,
+                     "is not a budget (max_entities, max_edges, max_depth, max_bytes, on_exceed)");
+        }
+      }
+    } else {
+      return Bad(key, "is not a server option (see docs/PROTOCOL.md)");
+    }
+  }
+  return Status::Ok();
+}
+
+bool IsLocalUrl(std::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme == "ipc" || scheme == "inproc") return true;
+  std::string_view rest = url.substr(scheme_end + 3);
+  std::string_view host;
+  if (!rest.empty() && rest[0] == '[') {
+    size_t close = rest.find(']');
+    if (close == std::string_view::npos) return false;
+    host = rest.substr(1, close - 1);
+  } else {
+    host = rest.substr(0, rest.rfind(':'));
+  }
+  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+}
+
+}  // namespace ormdb::server

@@ -1,0 +1,27 @@
+// Answers one decoded request on a Database: the protocol's operations
+// mapped onto the ormdb::Database API, results and errors written into the
+// reply. No transport here (server.cc owns nng), so it is tested directly.
+#pragma once
+
+#include <capnp/message.h>
+
+#include "ormdb/database.h"
+#include "protocol/ormdb.capnp.h"
+
+namespace ormdb::server {
+
+// What a request needs to be allowed.
+enum class Access { kNone, kRead, kWrite, kAdmin };
+Access RequiredAccess(wire::Request::Which which);
+
+// Writes the answer to `request` (not hello, more or watch's waiting, which
+// the server handles) into `reply`. Reading a malformed request throws
+// kj::Exception; the caller turns that into INVALID_ARGUMENT.
+// `max_watch_wait` caps a watch's long-poll.
+void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder reply,
+            std::chrono::milliseconds max_watch_wait);
+
+// Sets reply to an error.
+void SetError(wire::Reply::Builder reply, const Status& status);
+
+}  // namespace ormdb::server
