@@ -182,6 +182,7 @@ std::mutex g_cleanup_mu;
 bool g_cleaned = false;                // guarded by g_cleanup_mu
 PgCluster* g_cluster = nullptr;        // set once before anything can fail
 std::vector<std::string> g_temp_dirs;  // ormdb directories; guarded by g_cleanup_mu
+std::atomic<bool> g_interrupted{false};  // a signal arrived: SignalThread ends the process
 
 void Cleanup();
 
@@ -189,6 +190,9 @@ void Cleanup();
 // exits. Callable from any thread: the process ends with _exit, without
 // running the destructors of objects other threads may be using.
 [[noreturn]] void Die(const std::string& message) {
+  if (g_interrupted) {
+    for (;;) pause();  // the failure is the interruption's; SignalThread exits
+  }
   std::fprintf(stderr, "server_bench: %s\n", message.c_str());
   Cleanup();
   std::fflush(stdout);
@@ -421,6 +425,7 @@ void Cleanup() {
 void SignalThread(sigset_t set) {
   int sig = 0;
   if (sigwait(&set, &sig) != 0) return;
+  g_interrupted = true;
   std::fprintf(stderr, "\nserver_bench: signal %d: stopping PostgreSQL and cleaning up\n", sig);
   Cleanup();
   _exit(128 + sig);

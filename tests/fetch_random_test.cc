@@ -44,6 +44,7 @@
 
 #include "common/json.h"
 #include "ormdb/database.h"
+#include "tests/served_database.h"
 
 namespace ormdb {
 namespace {
@@ -1263,8 +1264,9 @@ std::string Truncated(const std::string& s, size_t max = 6000) {
 
 class RandomFetch {
  public:
-  RandomFetch(uint64_t seed, int graph)
-      : seed_(seed), graph_(graph), rng_(seed * 1000003 + graph) {}
+  // `served`: through a server on tcp loopback and the remote client.
+  RandomFetch(uint64_t seed, int graph, bool served = false)
+      : seed_(seed), graph_(graph), served_(served), rng_(seed * 1000003 + graph) {}
 
   ~RandomFetch() {
     db_.reset();
@@ -1275,9 +1277,15 @@ class RandomFetch {
     char tmpl[] = "/tmp/ormdb_fetch_random_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto db = Database::Open(dir_ + "/db");
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
+    if (served_) {
+      auto db = testing::ServedDatabase::Start(dir_ + "/db");
+      ASSERT_TRUE(db.ok()) << db.status().ToString();
+      db_ = std::move(db).value();
+    } else {
+      auto db = Database::Open(dir_ + "/db");
+      ASSERT_TRUE(db.ok()) << db.status().ToString();
+      db_ = std::move(db).value();
+    }
     // Graph kinds by number: 0 no indexes; 1 indexes; 2 indexes built by a
     // migration over the loaded rows; 3 indexes and a larger graph.
     const int kind = graph_ % 4;
@@ -1687,6 +1695,7 @@ class RandomFetch {
 
   uint64_t seed_;
   int graph_;
+  bool served_ = false;
   Rng rng_;
   std::string dir_;
   std::unique_ptr<Database> db_;
@@ -1734,6 +1743,24 @@ TEST(FetchRandomTest, MatchesReferenceEvaluator) {
       as_of_cases, rerolls);
   if (HasFailure())
     std::printf("reproduce with ORMDB_RANDOM_SEED=%llu\n", static_cast<unsigned long long>(seed));
+}
+
+// The remote client's results read in place from the wire: the same
+// comparisons (tree JSON, roots()/Related walks, cursors) over tcp.
+TEST(FetchRandomTest, OverTcpMatchesReferenceEvaluator) {
+  uint64_t seed =
+      EnvOr("ORMDB_RANDOM_SEED", std::getenv("CI") != nullptr ? 20261121 : std::random_device{}());
+  std::printf("fetch_random_test over tcp: ORMDB_RANDOM_SEED=%llu\n",
+              static_cast<unsigned long long>(seed));
+  int cases = 0;
+  for (int g = 0; g < 4; ++g) {
+    RandomFetch run(seed, g, /*served=*/true);
+    run.Run(60);
+    cases += run.cases();
+    if (HasFatalFailure() || run.failures() > 0) break;
+  }
+  std::printf("fetch_random_test over tcp: %d fetches compared\n", cases);
+  EXPECT_GT(cases, 0);
 }
 
 // The reference's own building blocks, checked by hand so that a mismatch

@@ -1,6 +1,8 @@
 // Runs the declarative graph-fetch suite (tests/fetch/*.test, format in
-// tests/fetch/README.md) against the embedded database: one test per file,
-// each on a fresh temporary data directory.
+// tests/fetch/README.md) against the embedded database and again through a
+// real server over tcp loopback: one test per file and mode, each on a fresh
+// temporary data directory. Both modes compare with the same expectations,
+// so their results are identical.
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -9,6 +11,7 @@
 
 #include "ormdb/database.h"
 #include "tests/fetch_suite_runner.h"
+#include "tests/served_database.h"
 
 #ifndef ORMDB_FETCH_SUITE_DIR
 #error "define ORMDB_FETCH_SUITE_DIR as the path of tests/fetch"
@@ -26,9 +29,21 @@ std::unique_ptr<Database> OpenEmbedded(const std::string& dir) {
   return std::move(db).value();
 }
 
+std::unique_ptr<Database> OpenServed(const std::string& dir) {
+  auto db = testing::ServedDatabase::Start(dir);
+  if (!db.ok()) {
+    ADD_FAILURE() << "serve " << dir << ": " << db.status().ToString();
+    return nullptr;
+  }
+  return std::move(db).value();
+}
+
 class FetchSuite : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FetchSuite, File) { RunSuiteFile(GetParam(), OpenEmbedded); }
+
+// The same files through `ormdb serve`'s server and the remote client.
+TEST_P(FetchSuite, FileOverTcp) { RunSuiteFile(GetParam(), OpenServed); }
 
 std::string FileTestName(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = std::filesystem::path(info.param).stem().string();
