@@ -1297,9 +1297,11 @@ void CalibrateOpenCases() {
       Die("open-result fetch " + c->label + ": no roots()[0]." + c->field);
     }
     char buf[200];
-    std::snprintf(buf, sizeof buf, "%s JSON, %s in blocks, %" PRIu64 " entities, %zu roots",
-                  Mb(c->json_bytes).c_str(), Mb(c->block_bytes).c_str(), c->entities,
-                  roots.size());
+    std::snprintf(buf, sizeof buf,
+                  "%" PRIu64 " bytes of JSON, %" PRIu64 " in blocks, %" PRIu64
+                  " entities, %zu roots, first fetch %.1f ms",
+                  c->json_bytes, c->block_bytes, c->entities, roots.size(),
+                  c->fetch_seconds * 1e3);
     Note("open result " + c->label, buf);
   }
   Note("open result 10MB query", large.text);
