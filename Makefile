@@ -9,7 +9,7 @@ DATA       ?= ./ormdb-data
 # Every Debian package the build, the tests and the benchmarks need.
 APT_PACKAGES := build-essential cmake ccache pkg-config \
   liblmdb-dev lmdb-utils libcapnp-dev capnproto libnng-dev libmimalloc-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev postgresql
+  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev postgresql libpq-dev
 
 .PHONY: deps build test asan bench run clean
 
@@ -45,6 +45,7 @@ bench: build
 	$(BUILD)/bench/storage_bench --benchmark_counters_tabular=true
 	$(BUILD)/bench/import_bench
 	$(BUILD)/bench/fetch_bench --benchmark_min_time=1
+	$(BUILD)/bench/server_bench --benchmark_min_time=1
 
 run: build
 	$(BUILD)/ormdb --data $(DATA) stats

@@ -85,7 +85,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -223,21 +222,6 @@ int FreeLoopbackPort() {
   }
   close(fd);
   return port;
-}
-
-// Whether 127.0.0.1:port can be bound now.
-[[maybe_unused]] bool LoopbackPortFree(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
 }
 
 // A PostgreSQL cluster of its own in a temporary directory, listening on
@@ -1139,23 +1123,14 @@ void PreparePostgres() {
 
 #if ORMDB_BENCH_WITH_SERVER
 
-// Starts a server on a random port in [20000, 40000) over the data
-// directory `dir`, opened by open(); a failed Start consumes the Database,
-// so each attempt opens it again.
-std::unique_ptr<server::Server> StartServer(
-    const std::function<std::unique_ptr<Database>()>& open) {
-  std::mt19937 rng(std::random_device{}());
-  std::string last_error;
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    int port = 20000 + static_cast<int>(rng() % 20000);
-    if (!LoopbackPortFree(port)) continue;
-    server::ServerOptions options;
-    options.listen = "tcp://127.0.0.1:" + std::to_string(port);
-    auto started = server::Server::Start(open(), options);
-    if (started.ok()) return std::move(started).value();
-    last_error = options.listen + ": " + started.status().ToString();
-  }
-  Die("cannot start an ormdb server: " + last_error);
+// Starts a server for `db` on 127.0.0.1, port 0: the system picks a free
+// port and url() names it.
+std::unique_ptr<server::Server> StartServer(std::unique_ptr<Database> db) {
+  server::ServerOptions options;
+  options.listen = "tcp://127.0.0.1:0";
+  auto started = server::Server::Start(std::move(db), options);
+  if (!started.ok()) Die("cannot start an ormdb server: " + started.status().ToString());
+  return std::move(started).value();
 }
 
 std::unique_ptr<Database> ConnectClient(const std::string& url) {
@@ -1202,7 +1177,7 @@ void StartOrmdb(const std::string& cache) {
   Note("ormdb import", FormatSeconds(Since(start)) + " (" + detail + ")");
   Note("ormdb data size", Mb(DirectoryBytes(dir)));
 
-  g->server = StartServer([&] { return OpenOrDie(dir, BenchOpenOptions()); });
+  g->server = StartServer(OpenOrDie(dir, BenchOpenOptions()));
   g->client = ConnectClient(g->server->url());
   Note("ormdb server", g->server->url() + " (in this process)");
 
@@ -1216,7 +1191,7 @@ void StartOrmdb(const std::string& cache) {
     auto applied = db->ApplySchema(schema.str());
     if (!applied.ok()) Die("schema: " + applied.status().ToString());
   }
-  g->commit_server = StartServer([&] { return OpenOrDie(commit_dir, OpenOptions{}); });
+  g->commit_server = StartServer(OpenOrDie(commit_dir, OpenOptions{}));
   for (int i = 0; i < 32; ++i) g->writers.push_back(ConnectClient(g->commit_server->url()));
   Note("ormdb commit server",
        g->commit_server->url() + ", 32 client connections, data_dir " + commit_dir);

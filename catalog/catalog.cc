@@ -568,6 +568,8 @@ Status Catalog::BuildIndexes(uint32_t number, const ApplyOptions& options, Apply
     auto committed = store_->Commit([&](storage::WriteTxn& txn) -> Status {
       ready = cur->WithIndexReady(id);
       ready->SetReadyAt(id, txn.version());
+      // Every commit is in the change log, so change streams see no holes.
+      txn.Annotate("schema " + std::to_string(number) + " index ready");
       return txn.PutMeta(VersionKey(number), EncodeRecord(*ready, entry, text));
     });
     if (!committed.ok()) return committed.status();
@@ -587,6 +589,7 @@ Status Catalog::BuildIndex(const std::string& entity, IndexId index, const Apply
     auto committed = store_->Commit([&](storage::WriteTxn& txn) -> Status {
       more = false;
       n = 0;
+      txn.Annotate("schema index build");
       ORMDB_ASSIGN_OR_RETURN(auto schema, SchemaIn(txn));
       const EntityInfo* e = schema->FindEntity(entity);
       const IndexInfo* ix = nullptr;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <chrono>
 #include <string>
 #include <thread>
@@ -268,6 +270,27 @@ TEST_F(ChangeStreamTest, SchemaChangesAreEventsSoVersionsHaveNoHoles) {
   o.from = 0;
   o.entities = {"Tag"};
   EXPECT_EQ(Shapes(Watch(o).events), (std::vector<std::string>{"schema", "schema"}));
+}
+
+// An index built over existing rows commits in batches: each of those
+// commits is a schema event too, so every version has an event.
+TEST_F(ChangeStreamTest, IndexBuildCommitsAreSchemaEventsSoVersionsHaveNoHoles) {
+  for (int i = 0; i < 5; ++i) {
+    Mutate(R"({"op": "insert", "entity": "User", "values": {"name": "u)" + std::to_string(i) +
+           R"("}})");
+  }
+  std::string next = kSchema;
+  next.replace(next.find("  name: string\n"), std::string("  name: string\n").size(),
+               "  name: string @index\n");
+  auto applied = db_->ApplySchema(next);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  ASSERT_EQ(applied->indexes_built, 1u);
+  std::vector<std::string> events = EventsAfter(0);
+  std::set<uint64_t> versions;
+  for (const std::string& e : events) versions.insert(VersionOf(e));
+  for (uint64_t v = 1; v <= db_->CurrentVersion(); ++v) {
+    EXPECT_TRUE(versions.count(v)) << "no event at version " << v;
+  }
 }
 
 TEST_F(ChangeStreamTest, RowsWrittenUnderAnOlderSchemaRenderWithTheNewerOne) {
