@@ -9,7 +9,7 @@ DATA       ?= ./ormdb-data
 # Every Debian package the build, the tests and the benchmarks need.
 APT_PACKAGES := build-essential cmake ccache pkg-config \
   liblmdb-dev lmdb-utils libcapnp-dev capnproto libnng-dev libmimalloc-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev postgresql libpq-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev postgresql libpq-dev openssl
 
 .PHONY: deps build test asan bench run clean
 

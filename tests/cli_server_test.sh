@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# End-to-end: `ormdb serve` and every command through --connect / ORMDB_URL,
+# compared with the same commands on an embedded data directory; serve's
+# errors, keys, TLS, watch and graceful shutdown.
+source "$(dirname "$0")/cli_lib.sh"
+SERVER_PID=""
+cleanup() { [[ -n "$SERVER_PID" ]] && kill -9 "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# start_server LOG ARGS...: serves in the background; sets URL and SERVER_PID.
+start_server() {
+  local log="$1"
+  shift
+  "$ORMDB" serve "$@" >"$log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    URL="$(sed -n 's/^ormdb serving .* on //p' "$log")"
+    [[ -n "$URL" ]] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "server did not start:"; cat "$log"
+  return 1
+}
+
+stop_server() {  # SIGTERM, then wait for a clean exit
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID"
+  local status=$?
+  SERVER_PID=""
+  return $status
+}
+
+S="$WORK/served"
+E="$WORK/embedded"
+start_server "$WORK/serve.log" --data "$S" --listen tcp://127.0.0.1:0 || exit 1
+
+# The same commands on both: the outputs must be identical.
+both() {  # both NAME COMMAND ARGS... (run remote, then embedded; compare)
+  local name="$1"
+  shift
+  "$ORMDB" --connect "$URL" "$@" >"$WORK/remote.out" 2>&1
+  local rs=$?
+  "$ORMDB" --data "$E" "$@" >"$WORK/embedded.out" 2>&1
+  local es=$?
+  # Stats name their directory and count this process's commits: compare
+  # without those.
+  sed -i 's/"data":"[^"]*",//; s/"transactions_committed":[0-9]*,"group_commits":[0-9]*,//' \
+    "$WORK/remote.out" "$WORK/embedded.out"
+  if [[ $rs -eq $es ]] && cmp -s "$WORK/remote.out" "$WORK/embedded.out"; then
+    ok
+  else
+    fail "$name: remote status $rs, embedded $es"
+    diff "$WORK/embedded.out" "$WORK/remote.out" | head -10
+  fi
+}
+
+cat >"$WORK/batch.json" <<'JSON'
+{"ops": [
+  {"op": "insert", "entity": "User", "values": {"email": "ann@example.com", "name": "Ann", "created_at": 1714566600000000}, "as": "ann"},
+  {"op": "insert", "entity": "Post", "values": {"title": "Hello", "author": {"ref": "ann"}, "created_at": 1714566600000000}, "as": "p"},
+  {"op": "insert", "entity": "Tag", "values": {"name": "cpp"}, "as": "t"},
+  {"op": "link", "relation": "Post.tags", "from": {"ref": "p"}, "to": {"ref": "t"}}
+]}
+JSON
+both "schema apply" schema apply "$DATA_DIR/blog.ormdb"
+both "mutate" mutate "$WORK/batch.json"
+both "query" query 'User { name, posts { title, tags { name } } }' --format json
+both "query blocks" query 'User { name, posts { title } }' --format blocks
+both "query table" query 'User { name, email }' --format table
+both "query params" query 'User(where: name == $n) { email }' --param n=Ann --format json
+both "query as-of" query 'User { name }' --as-of 1 --format json
+both "explain" explain 'User(where: email == "ann@example.com") { name }'
+both "explain json" explain --format json 'Tag { name }'
+both "get" get User 1
+both "get missing" get User 99
+both "export" export User
+both "export relation" export Post.tags
+both "schema show" schema show
+both "schema show json" schema show --json
+both "bad query" query 'User { nme }'
+both "budget error" query 'User { posts { title } }' --budget-edges 0
+both "unknown entity" export Nope
+both "stats" stats
+both "check" check
+printf '{"email":"bo@example.com","name":"Bo","created_at":1714566600000000}\n' >"$WORK/users.jsonl"
+both "import" import User "$WORK/users.jsonl"
+both "query after import" query 'User { name }' --format json
+both "vacuum" vacuum
+
+# ORMDB_URL selects the server; --data overrides it.
+expect "ORMDB_URL" 0 '"name":"Bo"' -- env ORMDB_URL="$URL" "$ORMDB" query 'User { name }' --format json
+expect "--data beats ORMDB_URL" 1 'NOT_FOUND' -- env ORMDB_URL="$URL" "$ORMDB" --data "$WORK/none" get User 1
+expect "--data with --connect" 2 'exclude each other' -- "$ORMDB" --data "$E" --connect "$URL" stats
+expect "nothing listening" 1 'error: UNAVAILABLE: .*refused' -- "$ORMDB" --connect tcp://127.0.0.1:1 stats
+expect "URL without scheme" 1 'error: INVALID_ARGUMENT: .*needs a scheme' -- "$ORMDB" --connect 127.0.0.1:7411 stats
+
+# serve's own errors.
+expect "port taken" 1 'error: UNAVAILABLE: .*in use' -- "$ORMDB" serve --data "$WORK/other" --listen "$URL"
+expect "data directory in use" 1 'error: UNAVAILABLE: .*in use by pid' -- "$ORMDB" serve --data "$S" --listen tcp://127.0.0.1:0
+expect "non-loopback without keys" 1 'error: INVALID_ARGUMENT: refusing to listen on tcp://0.0.0.0' \
+  -- "$ORMDB" serve --data "$WORK/other" --listen tcp://0.0.0.0:0
+echo '{"listen": "tcp://127.0.0.1:0", "bogus": 1}' >"$WORK/bad.json"
+expect "unknown config key" 1 'error: INVALID_ARGUMENT: .*"bogus" is not a server option' \
+  -- "$ORMDB" serve --data "$WORK/other" --config "$WORK/bad.json"
+
+# watch: follows, one JSON line per event, SIGINT exits 0 with the token.
+FROM="$("$ORMDB" --connect "$URL" stats | sed 's/.*"current_version":\([0-9]*\).*/\1/')"
+"$ORMDB" --connect "$URL" watch --entity User >"$WORK/watch.out" 2>"$WORK/watch.err" &
+WATCH=$!
+sleep 0.3
+echo '{"ops":[{"op":"update","entity":"User","id":1,"set":{"name":"Ann B"}}]}' |
+  "$ORMDB" --connect "$URL" mutate - >/dev/null
+echo '{"ops":[{"op":"insert","entity":"Tag","values":{"name":"go"}}]}' |
+  "$ORMDB" --connect "$URL" mutate - >/dev/null
+for _ in $(seq 50); do grep -q '"Ann B"' "$WORK/watch.out" && break; sleep 0.05; done
+kill -INT $WATCH
+wait $WATCH && ok || fail "watch did not exit 0 on SIGINT"
+[[ "$(wc -l <"$WORK/watch.out")" -eq 1 ]] && grep -q '"op":"update","entity":"User","id":1' "$WORK/watch.out" &&
+  ok || fail "watch --entity User: $(cat "$WORK/watch.out")"
+grep -q "resume with: --from $((FROM + 2))" "$WORK/watch.err" && ok ||
+  fail "watch resume token: $(cat "$WORK/watch.err") (from $FROM)"
+expect "watch --from replays" 0 '"op":"insert","entity":"Tag"' -- \
+  timeout --preserve-status -s INT 1 "$ORMDB" --connect "$URL" watch --from "$FROM"
+
+# Graceful shutdown: SIGTERM exits 0 and the data is intact.
+stop_server && ok || fail "serve did not exit 0 on SIGTERM"
+grep -q 'stopped' "$WORK/serve.log" && ok || fail "no shutdown message: $(cat "$WORK/serve.log")"
+expect "data after shutdown" 0 '"Ann B"' -- "$ORMDB" --data "$S" query 'User { name }' --format json
+
+# Keys: every request needs one; roles limit what it may do.
+cat >"$WORK/keys.json" <<'JSON'
+{"listen": "tcp://127.0.0.1:0", "retention_seconds": 0, "retention_versions": 1,
+ "keys": [{"key": "reader-key-0123456789", "principal": "app", "roles": ["read"]},
+          {"key": "admin-key-0123456789", "principal": "ops", "roles": ["admin"]}]}
+JSON
+start_server "$WORK/serve2.log" --data "$S" --config "$WORK/keys.json" || exit 1
+expect "no key" 1 'error: UNAUTHENTICATED' -- "$ORMDB" --connect "$URL" stats
+expect "wrong key" 1 'error: UNAUTHENTICATED' -- env ORMDB_KEY=wrong-key-0123456789 "$ORMDB" --connect "$URL" stats
+expect "read key reads" 0 '"Ann B"' -- env ORMDB_KEY=reader-key-0123456789 "$ORMDB" --connect "$URL" query 'User { name }' --format json
+expect "read key cannot write" 1 'error: PERMISSION_DENIED' -- env ORMDB_KEY=reader-key-0123456789 "$ORMDB" --connect "$URL" mutate "$WORK/batch.json"
+expect "admin key vacuums" 0 '"horizon"' -- env ORMDB_KEY=admin-key-0123456789 "$ORMDB" --connect "$URL" vacuum
+expect "watch below retention" 1 'error: HISTORY_LOST' -- \
+  env ORMDB_KEY=reader-key-0123456789 timeout --preserve-status -s INT 5 "$ORMDB" --connect "$URL" watch --from 1
+stop_server && ok || fail "keyed server did not stop cleanly"
+sed 's|tcp://127.0.0.1:0|tcp://0.0.0.0:0|' "$WORK/keys.json" >"$WORK/keys_any.json"
+start_server "$WORK/serve3.log" --data "$S" --config "$WORK/keys_any.json" && ok || fail "keys allow 0.0.0.0"
+[[ -n "$SERVER_PID" ]] && stop_server
+
+# TLS: a self-signed certificate, verified by the client against it.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1
+cat >"$WORK/tls.json" <<JSON
+{"listen": "tls+tcp://127.0.0.1:0", "tls": {"cert": "$WORK/cert.pem", "key": "$WORK/key.pem"}}
+JSON
+start_server "$WORK/serve4.log" --data "$S" --config "$WORK/tls.json" || exit 1
+expect "tls query" 0 '"Ann B"' -- env ORMDB_TLS_CA="$WORK/cert.pem" "$ORMDB" --connect "$URL" query 'User { name }' --format json
+stop_server && ok || fail "tls server did not stop cleanly"
+
+finish cli_server_test
