@@ -47,8 +47,9 @@ bench: build
 	$(BUILD)/bench/fetch_bench --benchmark_min_time=1
 	$(BUILD)/bench/server_bench --benchmark_min_time=1
 
+# Serves ./ormdb-data on tcp://127.0.0.1:7411 until Ctrl-C.
 run: build
-	$(BUILD)/ormdb --data $(DATA) stats
+	$(BUILD)/ormdb serve --data $(DATA)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -18,6 +18,7 @@
 
 #include <capnp/serialize.h>
 
+#include "common/json.h"
 #include "protocol/frame.h"
 #include "protocol/ormdb.capnp.h"
 #include "server/handler.h"
@@ -343,6 +344,25 @@ void ServerImpl::Answer(wire::Request::Reader req, wire::Reply::Builder reply) {
     return;
   }
   if (req.isMore()) return AnswerMore(req, reply);
+  if (req.isStats()) {
+    // The database's numbers and the server's own.
+    auto db_stats = db_->Stats();
+    if (!db_stats.ok()) return SetError(reply, db_stats.status());
+    auto j = ParseJson(*db_stats);
+    if (!j.ok()) return SetError(reply, Internal("stats: " + j.status().message()));
+    ServerStats st = stats();
+    Json srv = Json::Object();
+    srv.Set("url", url_);
+    srv.Set("requests", st.requests);
+    srv.Set("errors", st.errors);
+    srv.Set("unaligned_copies", st.unaligned_copies);
+    srv.Set("resends_answered", st.resends_answered);
+    srv.Set("chunked_replies", st.chunked_replies);
+    srv.Set("open_continuations", st.open_continuations);
+    j->Set("server", std::move(srv));
+    reply.setText(ToJson(*j));
+    return;
+  }
   Handle(*db_, req, reply, std::chrono::milliseconds(o_.max_watch_wait_ms));
 }
 

@@ -45,7 +45,7 @@ both() {  # both NAME COMMAND ARGS... (run remote, then embedded; compare)
   local es=$?
   # Stats name their directory and count this process's commits: compare
   # without those.
-  sed -i 's/"data":"[^"]*",//; s/"transactions_committed":[0-9]*,"group_commits":[0-9]*,//' \
+  sed -i 's/"data":"[^"]*",//; s/"transactions_committed":[0-9]*,"group_commits":[0-9]*,//; s/,"server":{[^}]*}//' \
     "$WORK/remote.out" "$WORK/embedded.out"
   if [[ $rs -eq $es ]] && cmp -s "$WORK/remote.out" "$WORK/embedded.out"; then
     ok
@@ -87,6 +87,9 @@ printf '{"email":"bo@example.com","name":"Bo","created_at":1714566600000000}\n' 
 both "import" import User "$WORK/users.jsonl"
 both "query after import" query 'User { name }' --format json
 both "vacuum" vacuum
+
+expect "server counters in stats" 0 '"server":\{"url":"tcp://127.0.0.1:[0-9]+","requests":[0-9]+,"errors":[0-9]+,"unaligned_copies":0,' \
+  -- "$ORMDB" --connect "$URL" stats
 
 # ORMDB_URL selects the server; --data overrides it.
 expect "ORMDB_URL" 0 '"name":"Bo"' -- env ORMDB_URL="$URL" "$ORMDB" query 'User { name }' --format json
