@@ -5,6 +5,7 @@
 
 #include "common/json.h"
 #include "protocol/ormdb.capnp.h"
+#include "query/result_blocks.h"
 
 namespace ormdb {
 namespace {
@@ -98,11 +99,7 @@ class WireResult final : public FetchResult {
       if (i) out += ',';
       Object(&out, 0, RootRow(i));
     }
-    out += "],\"next\":";
-    AppendNext(&out);
-    out += ",\"stats\":";
-    AppendStats(&out);
-    out += '}';
+    AppendTail(&out);
     return out;
   }
 
@@ -167,11 +164,7 @@ class WireResult final : public FetchResult {
       if (i) out += ',';
       AppendUint(&out, RootRow(i));
     }
-    out += "],\"next\":";
-    AppendNext(&out);
-    out += ",\"stats\":";
-    AppendStats(&out);
-    out += '}';
+    AppendTail(&out);
     return out;
   }
 
@@ -202,28 +195,7 @@ class WireResult final : public FetchResult {
         }
         cells.push_back(std::move(line));
       }
-      std::vector<size_t> width(header.size());
-      for (size_t c = 0; c < header.size(); ++c) {
-        width[c] = header[c].size();
-        for (const auto& line : cells) width[c] = std::max(width[c], line[c].size());
-      }
-      auto row = [&](const std::vector<std::string>& line) {
-        for (size_t c = 0; c < line.size(); ++c) {
-          out += c ? " | " : "";
-          out += line[c];
-          if (c + 1 < line.size()) out.append(width[c] - line[c].size(), ' ');
-        }
-        out += '\n';
-      };
-      out += std::string(View(eb.getEntity())) + " (" + std::to_string(rows) + " rows)\n";
-      row(header);
-      for (size_t c = 0; c < header.size(); ++c) {
-        out += c ? "-+-" : "";
-        out.append(width[c], '-');
-      }
-      out += '\n';
-      for (const auto& line : cells) row(line);
-      out += '\n';
+      out += query::FormatTable(View(eb.getEntity()), header, cells);
     }
     for (unsigned i = 1; i < nodes_.size(); ++i) {
       if (!nodes_[i].getProcessed()) continue;
@@ -363,6 +335,14 @@ class WireResult final : public FetchResult {
     *out += '}';
   }
 
+  // `],"next":...,"stats":{...}}`: how both JSON forms end.
+  void AppendTail(std::string* out) const {
+    *out += "],\"next\":";
+    AppendNext(out);
+    *out += ",\"stats\":";
+    AppendStats(out);
+    *out += '}';
+  }
   void AppendNext(std::string* out) const {
     if (r_.getHasNext()) {
       AppendJsonString(out, View(r_.getNext()));

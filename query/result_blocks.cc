@@ -221,6 +221,34 @@ std::string RenderBlocksJson(const ResultBlocks& r) {
   return out;
 }
 
+std::string FormatTable(std::string_view title, const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& cells) {
+  std::string out;
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& line : cells) width[c] = std::max(width[c], line[c].size());
+  }
+  auto row = [&](const std::vector<std::string>& line) {
+    for (size_t c = 0; c < line.size(); ++c) {
+      out += c ? " | " : "";
+      out += line[c];
+      if (c + 1 < line.size()) out.append(width[c] - line[c].size(), ' ');
+    }
+    out += '\n';
+  };
+  out += std::string(title) + " (" + std::to_string(cells.size()) + " rows)\n";
+  row(header);
+  for (size_t c = 0; c < header.size(); ++c) {
+    out += c ? "-+-" : "";
+    out.append(width[c], '-');
+  }
+  out += '\n';
+  for (const auto& line : cells) row(line);
+  out += '\n';
+  return out;
+}
+
 std::string RenderTables(const ResultBlocks& r) {
   std::string out;
   for (const EntityBlock& eb : r.entities) {
@@ -245,28 +273,7 @@ std::string RenderTables(const ResultBlocks& r) {
       }
       cells.push_back(std::move(line));
     }
-    std::vector<size_t> width(header.size());
-    for (size_t c = 0; c < header.size(); ++c) {
-      width[c] = header[c].size();
-      for (const auto& line : cells) width[c] = std::max(width[c], line[c].size());
-    }
-    auto row = [&](const std::vector<std::string>& line) {
-      for (size_t c = 0; c < line.size(); ++c) {
-        out += c ? " | " : "";
-        out += line[c];
-        if (c + 1 < line.size()) out.append(width[c] - line[c].size(), ' ');
-      }
-      out += '\n';
-    };
-    out += eb.entity->name + " (" + std::to_string(eb.rows.size()) + " rows)\n";
-    row(header);
-    for (size_t c = 0; c < header.size(); ++c) {
-      out += c ? "-+-" : "";
-      out.append(width[c], '-');
-    }
-    out += '\n';
-    for (const auto& line : cells) row(line);
-    out += '\n';
+    out += FormatTable(eb.entity->name, header, cells);
   }
   for (size_t i = 1; i < r.nodes.size(); ++i) {
     if (!r.nodes[i].processed) continue;

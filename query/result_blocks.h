@@ -67,4 +67,10 @@ std::string RenderBlocksJson(const ResultBlocks& r);
 // One aligned table per entity block (`--format table`).
 std::string RenderTables(const ResultBlocks& r);
 
+// "TITLE (N rows)", the header, a rule and the rows, columns aligned, then
+// a blank line: the table form of one entity block (shared with the remote
+// client's rendering).
+std::string FormatTable(std::string_view title, const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& cells);
+
 }  // namespace ormdb::query
