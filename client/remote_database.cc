@@ -6,6 +6,7 @@
 #include <nng/supplemental/tls/tls.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstring>
 #include <random>
 #include <sstream>
@@ -48,6 +49,10 @@ class RemoteDatabase final : public Database {
                                                        .count());
   }
   ~RemoteDatabase() override {
+    for (Slot& s : slots_) {
+      nng_aio_free(s.aio);
+      nng_ctx_close(s.ctx);
+    }
     if (open_) nng_close(sock_);
   }
 
@@ -286,35 +291,68 @@ class RemoteDatabase final : public Database {
     return std::string(View(Reply(*frame).getText()));
   }
 
+  // An nng context and its aio, reused across calls (opening them costs
+  // more than a round trip's own work).
+  struct Slot {
+    nng_ctx ctx;
+    nng_aio* aio;
+  };
+  Result<Slot> TakeSlot() {
+    {
+      std::lock_guard<std::mutex> lock(slots_mu_);
+      if (!slots_.empty()) {
+        Slot s = slots_.back();
+        slots_.pop_back();
+        return s;
+      }
+    }
+    Slot s{};
+    if (int rv = nng_ctx_open(&s.ctx, sock_); rv != 0) {
+      return protocol::NngStatus(rv, "request to " + url_);
+    }
+    if (int rv = nng_aio_alloc(&s.aio, nullptr, nullptr); rv != 0) {
+      nng_ctx_close(s.ctx);
+      return protocol::NngStatus(rv, "request to " + url_);
+    }
+    return s;
+  }
+  void ReturnSlot(Slot s, bool healthy) {
+    if (healthy) {
+      std::lock_guard<std::mutex> lock(slots_mu_);
+      if (slots_.size() < 64) {
+        slots_.push_back(s);
+        return;
+      }
+    }
+    nng_aio_free(s.aio);
+    nng_ctx_close(s.ctx);
+  }
+
   // Sends one frame and waits for its reply, on a context of its own.
   Result<std::unique_ptr<Frame>> RoundTrip(nng_msg* msg, std::chrono::milliseconds timeout) {
-    nng_ctx ctx;
-    if (int rv = nng_ctx_open(&ctx, sock_); rv != 0) {
+    auto slot = TakeSlot();
+    if (!slot.ok()) {
       nng_msg_free(msg);
-      return protocol::NngStatus(rv, "request to " + url_);
+      return slot.status();
     }
-    nng_aio* aio = nullptr;
-    if (int rv = nng_aio_alloc(&aio, nullptr, nullptr); rv != 0) {
-      nng_msg_free(msg);
-      nng_ctx_close(ctx);
-      return protocol::NngStatus(rv, "request to " + url_);
-    }
+    nng_aio* aio = slot->aio;
     nng_aio_set_timeout(aio, static_cast<nng_duration>(timeout.count()));
     nng_aio_set_msg(aio, msg);
-    nng_ctx_send(ctx, aio);
+    nng_ctx_send(slot->ctx, aio);
     nng_aio_wait(aio);
     int rv = nng_aio_result(aio);
     nng_msg* reply = nullptr;
     if (rv != 0) {
       nng_msg_free(msg);
     } else {
-      nng_ctx_recv(ctx, aio);
+      nng_ctx_recv(slot->ctx, aio);
       nng_aio_wait(aio);
       rv = nng_aio_result(aio);
       if (rv == 0) reply = nng_aio_get_msg(aio);
     }
-    nng_aio_free(aio);
-    nng_ctx_close(ctx);
+    // A context whose request timed out may still get its late reply:
+    // close it rather than reuse it.
+    ReturnSlot(*slot, rv == 0);
     if (rv == NNG_ETIMEDOUT) {
       return Unavailable("no reply from " + url_ + " within " + std::to_string(timeout.count()) +
                          " ms");
@@ -386,6 +424,8 @@ class RemoteDatabase final : public Database {
   std::atomic<uint64_t> next_id_{1};
   uint64_t max_request_bytes_ = 0;
   protocol::FrameCounters counters_;
+  std::mutex slots_mu_;
+  std::vector<Slot> slots_;  // GUARDED_BY(slots_mu_)
 };
 
 }  // namespace

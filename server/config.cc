@@ -78,6 +78,9 @@ Status ParseServerConfig(std::string_view json, ServerOptions* server, OpenOptio
     } else if (key == "contexts") {
       ORMDB_ASSIGN_OR_RETURN(server->contexts, Count(key, v));
       if (server->contexts == 0) return Bad(key, "must be at least 1");
+    } else if (key == "inline_reads") {
+      if (!v.is_bool()) return Bad(key, "needs true or false");
+      server->inline_reads = v.as_bool();
     } else if (key == "read_threads") {
       ORMDB_ASSIGN_OR_RETURN(server->read_threads, Count(key, v));
     } else if (key == "max_request_bytes") {

@@ -65,6 +65,14 @@ bool WaitsMostly(wire::Request::Which w) {
          w == wire::Request::WATCH;
 }
 
+// Reads whose cost is bounded by the fetch budget or smaller: answered on
+// the nng thread that received them unless ServerOptions::inline_reads is
+// off. Scans of a whole entity (export) and of the store (check) go to the
+// read pool.
+bool ShortRead(wire::Request::Which w) {
+  return w != wire::Request::EXPORT_ROWS && w != wire::Request::CHECK;
+}
+
 bool Idempotent(wire::Request::Which w) {
   return w != wire::Request::MUTATE && w != wire::Request::IMPORT_ROWS &&
          w != wire::Request::SCHEMA_APPLY && w != wire::Request::VACUUM;
@@ -261,7 +269,7 @@ void ServerImpl::Completed(Context* c) {
     std::lock_guard<std::mutex> lock(flight_mu_);
     ++in_flight_;
   }
-  reads_->Post([this, c, msg] { Process(c, msg); });
+  Process(c, msg);  // checks and classifies the frame; hands long work to a pool
 }
 
 void ServerImpl::Send(Context* c, nng_msg* msg) {
@@ -316,9 +324,10 @@ void ServerImpl::Process(Context* c, nng_msg* msg) {
     waits_->Post([this, c, f, key] { RunWrite(c, std::move(*f), key); });
     return;
   }
-  if (WaitsMostly(which)) {
+  if (WaitsMostly(which) || !o_.inline_reads || !ShortRead(which)) {
+    ThreadPool* pool = WaitsMostly(which) ? waits_.get() : reads_.get();
     auto f = std::make_shared<std::unique_ptr<Frame>>(std::move(*frame));
-    waits_->Post([this, c, f] { Run(c, std::move(*f)); });
+    pool->Post([this, c, f] { Run(c, std::move(*f)); });
     return;
   }
   Run(c, std::move(*frame));

@@ -2,10 +2,12 @@
 // REP socket with many contexts, answering the requests of protocol/
 // ormdb.capnp on a database opened in this process.
 //
-// Threads: nng's own threads receive and send; a read pool runs fetches,
-// explains and other reads (CPU bound, sized to the cores); a wait pool runs
-// what mostly waits — mutations (queued to the storage writer, which group
-// commits them) and long-poll watches. A request resent with the same
+// Threads: nng's own threads receive and send. Short reads (fetch, explain,
+// get, stats: bounded by the fetch budget) are answered on the nng thread
+// that received them, unless inline_reads is off; a read pool (sized to the
+// cores) runs long reads (export, check); a wait pool runs what mostly
+// waits — mutations (queued to the storage writer, which group commits
+// them) and long-poll watches. A request resent with the same
 // (client, id) — nng resends after a lost pipe — is answered from the
 // first execution and never applied twice.
 //
@@ -45,6 +47,12 @@ struct ServerOptions {
   size_t contexts = 64;
   // Threads for reads; 0 = twice the cores (at least 4).
   size_t read_threads = 0;
+  // Answer short reads on the receiving nng thread instead of the read
+  // pool. The hop to a pool thread and back costs two thread wake-ups per
+  // request (measured on a 2-core VM: 160 µs -> 105 µs per small request;
+  // docs/PERFORMANCE.md); the price is that a long fetch holds one of nng's
+  // I/O threads meanwhile. Default true.
+  bool inline_reads = true;
   // The largest request accepted (NNG_OPT_RECVMAXSZ); a larger one closes
   // its connection. Default 64 MiB (imports are sent whole).
   size_t max_request_bytes = size_t{64} << 20;
