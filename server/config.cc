@@ -155,7 +155,24 @@ bool IsLocalUrl(std::string_view url) {
   } else {
     host = rest.substr(0, rest.rfind(':'));
   }
-  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+  if (host == "localhost" || host == "::1") return true;
+  // 127.0.0.0/8 written as a dotted quad; "127.example.com" is a name.
+  int parts = 0;
+  size_t start = 0;
+  while (start <= host.size()) {
+    size_t dot = host.find('.', start);
+    std::string_view part = host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
+    if (part.empty() || part.size() > 3) return false;
+    for (char ch : part) {
+      if (ch < '0' || ch > '9') return false;
+    }
+    if (std::stoi(std::string(part)) > 255) return false;
+    if (parts == 0 && part != "127") return false;
+    ++parts;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return parts == 4;
 }
 
 }  // namespace ormdb::server
