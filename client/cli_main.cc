@@ -69,8 +69,8 @@ int Fail(const Status& s) {
 struct Args {
   std::string data = "./ormdb-data";
   bool data_given = false;
-  std::string connect;                                      // --connect URL
-  std::vector<std::string> entities;                        // watch --entity E
+  std::string connect;                // --connect URL
+  std::vector<std::string> entities;  // watch --entity E
   std::vector<std::string> positional;
   std::map<std::string, std::string> options;               // --format json -> {"format": "json"}
   std::vector<std::pair<std::string, std::string>> params;  // --param NAME=VALUE, in order

@@ -1,17 +1,16 @@
 // The remote implementation of ormdb::Database: every call is one request
 // to an `ormdb serve` over nng REQ/REP (protocol/ormdb.capnp), with the
 // same results and errors as the embedded database.
+#include <capnp/message.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
 
 #include <atomic>
-#include <mutex>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <sstream>
-
-#include <capnp/message.h>
 
 #include "client/wire_result.h"
 #include "ormdb/database.h"
@@ -43,23 +42,22 @@ class RemoteDatabase final : public Database {
  public:
   RemoteDatabase(std::string url, ConnectOptions o) : url_(std::move(url)), o_(std::move(o)) {
     std::random_device rd;
-    client_ = (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(
-                                                   std::chrono::steady_clock::now()
-                                                       .time_since_epoch()
-                                                       .count());
+    client_ = (uint64_t{rd()} << 32) ^ rd() ^
+              static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
   ~RemoteDatabase() override {
     for (Slot& s : slots_) {
       nng_aio_free(s.aio);
       nng_ctx_close(s.ctx);
     }
-    if (open_) nng_close(sock_);
+    if (open_) protocol::CloseSocket(sock_, std::chrono::seconds(5));
   }
 
   Status Connect() {
     if (url_.find("://") == std::string::npos) {
-      return InvalidArgument("server URL '" + url_ +
-                             "' needs a scheme: tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT");
+      return InvalidArgument(
+          "server URL '" + url_ +
+          "' needs a scheme: tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT");
     }
     if (int rv = nng_req0_open(&sock_); rv != 0) return protocol::NngStatus(rv, "open socket");
     open_ = true;
@@ -133,8 +131,8 @@ class RemoteDatabase final : public Database {
     ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
     std::vector<SchemaVersionInfo> out;
     for (auto v : Reply(*frame).getHistory()) {
-      out.push_back(SchemaVersionInfo{v.getSchemaVersion(), v.getCommitVersion(),
-                                      v.getTimeMicros(), static_cast<char>(v.getGrade()),
+      out.push_back(SchemaVersionInfo{v.getSchemaVersion(), v.getCommitVersion(), v.getTimeMicros(),
+                                      static_cast<char>(v.getGrade()),
                                       std::string(View(v.getSummary()))});
     }
     return out;
@@ -183,8 +181,8 @@ class RemoteDatabase final : public Database {
     auto imp = Init(b).initImportRows();
     imp.setWhat(Text(what));
     imp.setCsv(options.format == ImportOptions::Format::kCsv);
-    imp.setData(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(data.data()),
-                                    data.size()));
+    imp.setData(
+        capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(data.data()), data.size()));
     ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
     auto r = Reply(*frame).getImportRows();
     return ImportReport{r.getRows(), r.getVersion()};

@@ -37,7 +37,7 @@ ResultValue Cell(wire::Column::Reader col, uint32_t row) {
     case wire::ValueKind::STRING:
     case wire::ValueKind::JSON:
       v.kind = col.getKind() == wire::ValueKind::STRING ? ResultValue::Kind::kString
-                                                       : ResultValue::Kind::kJson;
+                                                        : ResultValue::Kind::kJson;
       v.string_value = View(col.getTexts()[row]);
       return v;
     case wire::ValueKind::BYTES: {

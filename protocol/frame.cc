@@ -1,9 +1,12 @@
 #include "protocol/frame.h"
 
-#include <cstring>
-#include <string>
-
 #include <kj/io.h>
+
+#include <cstring>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
 
 namespace ormdb::protocol {
 
@@ -40,8 +43,8 @@ nng_pipe Frame::pipe() const {
   return NNG_PIPE_INITIALIZER;
 }
 
-Result<std::unique_ptr<Frame>> Frame::Open(nng_msg* msg, size_t max_bytes,
-                                           FrameCounters* counters, bool trusted) {
+Result<std::unique_ptr<Frame>> Frame::Open(nng_msg* msg, size_t max_bytes, FrameCounters* counters,
+                                           bool trusted) {
   std::unique_ptr<Frame> f(new Frame());
   f->msg_ = msg;
   size_t len = nng_msg_len(msg);
@@ -97,6 +100,16 @@ Result<std::unique_ptr<Frame>> Frame::Read(std::unique_ptr<Frame> f, const capnp
     return InvalidArgument(std::string("malformed message: ") + e.getDescription().cStr());
   }
   return f;
+}
+
+bool CloseSocket(nng_socket sock, std::chrono::milliseconds timeout) {
+  auto closed = std::make_shared<std::promise<void>>();
+  std::future<void> done = closed->get_future();
+  std::thread([sock, closed] {
+    nng_close(sock);
+    closed->set_value();
+  }).detach();
+  return done.wait_for(timeout) == std::future_status::ready;
 }
 
 Status NngStatus(int rv, std::string_view what) {

@@ -14,15 +14,15 @@
 // catches it at the request boundary (INVALID_ARGUMENT).
 #pragma once
 
+#include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <nng/nng.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
-
-#include <capnp/message.h>
-#include <capnp/serialize.h>
 
 #include "common/status.h"
 
@@ -85,6 +85,13 @@ class Frame {
   uint8_t version_ = 0;
   size_t size_bytes_ = 0;
 };
+
+// nng_close(sock), given at most `timeout`. nng 1.5.2's pipe reaper can
+// wedge under connection churn (nng issues #1543, #1813), and then
+// nng_close never returns; past the timeout the socket is left to a
+// detached thread and false is returned (the caller must then keep alive
+// whatever the socket's callbacks reference).
+bool CloseSocket(nng_socket sock, std::chrono::milliseconds timeout);
 
 // An nng error as a Status: ETIMEDOUT / ECONNREFUSED / ECLOSED ->
 // UNAVAILABLE, ENOMEM / EMSGSIZE -> RESOURCE_EXHAUSTED, else INTERNAL.

@@ -161,7 +161,8 @@ bool IsLocalUrl(std::string_view url) {
   size_t start = 0;
   while (start <= host.size()) {
     size_t dot = host.find('.', start);
-    std::string_view part = host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
+    std::string_view part =
+        host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
     if (part.empty() || part.size() > 3) return false;
     for (char ch : part) {
       if (ch < '0' || ch > '9') return false;

@@ -73,8 +73,9 @@ void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder re
   switch (request.which()) {
     case wire::Request::FETCH: {
       auto f = request.getFetch();
-      return SetFetch(reply, db.Fetch(View(f.getQuery()), f.hasParams() ? View(f.getParams()) : "{}",
-                                      protocol::FetchOptionsFromWire(f.getOptions())));
+      return SetFetch(reply,
+                      db.Fetch(View(f.getQuery()), f.hasParams() ? View(f.getParams()) : "{}",
+                               protocol::FetchOptionsFromWire(f.getOptions())));
     }
     case wire::Request::EXPLAIN: {
       auto e = request.getExplain();
@@ -82,8 +83,8 @@ void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder re
       o.analyze = e.getAnalyze();
       o.json = e.getJson();
       o.fetch = protocol::FetchOptionsFromWire(e.getOptions());
-      return SetText(reply, db.Explain(View(e.getQuery()),
-                                       e.hasParams() ? View(e.getParams()) : "{}", o));
+      return SetText(reply,
+                     db.Explain(View(e.getQuery()), e.hasParams() ? View(e.getParams()) : "{}", o));
     }
     case wire::Request::MUTATE: {
       auto r = db.Mutate(View(request.getMutate()));

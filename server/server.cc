@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <capnp/serialize.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
@@ -7,16 +8,16 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
-
-#include <capnp/serialize.h>
 
 #include "common/json.h"
 #include "protocol/frame.h"
@@ -147,6 +148,7 @@ class ServerImpl final : public Server {
   ServerOptions o_;
   std::string url_;
   nng_socket sock_ = NNG_SOCKET_INITIALIZER;
+  nng_listener listener_ = NNG_LISTENER_INITIALIZER;
   bool open_ = false;
   std::vector<std::unique_ptr<Context>> contexts_;
   std::unique_ptr<ThreadPool> reads_, waits_;
@@ -157,8 +159,8 @@ class ServerImpl final : public Server {
   size_t in_flight_ = 0;  // GUARDED_BY(flight_mu_)
 
   mutable std::mutex cont_mu_;
-  std::map<uint64_t, Continuation> continuations_;  // GUARDED_BY(cont_mu_)
-  uint64_t next_handle_ = 1;                        // GUARDED_BY(cont_mu_)
+  std::map<uint64_t, Continuation> continuations_;      // GUARDED_BY(cont_mu_)
+  std::mt19937_64 handle_rng_{std::random_device{}()};  // GUARDED_BY(cont_mu_)
 
   std::mutex ids_mu_;
   std::unordered_map<RequestKey, Written, KeyHash> written_;  // GUARDED_BY(ids_mu_)
@@ -186,12 +188,13 @@ Status ServerImpl::Listen() {
   }
   bool tls = url.rfind("tls+", 0) == 0;
   if (tls && (o_.tls_cert_file.empty() || o_.tls_key_file.empty())) {
-    return InvalidArgument("tls+tcp:// needs \"tls\": {\"cert\": FILE, \"key\": FILE} in the config");
+    return InvalidArgument(
+        "tls+tcp:// needs \"tls\": {\"cert\": FILE, \"key\": FILE} in the config");
   }
   if (int rv = nng_rep0_open(&sock_); rv != 0) return protocol::NngStatus(rv, "open socket");
   open_ = true;
   nng_socket_set_size(sock_, NNG_OPT_RECVMAXSZ, o_.max_request_bytes + protocol::kHeaderBytes);
-  nng_listener listener;
+  nng_listener& listener = listener_;
   if (int rv = nng_listener_create(&listener, sock_, url.c_str()); rv != 0) {
     return protocol::NngStatus(rv, "listen on " + url);
   }
@@ -261,13 +264,14 @@ void ServerImpl::Completed(Context* c) {
     return;
   }
   nng_msg* msg = nng_aio_get_msg(c->aio);
-  if (stopping_) {
-    nng_msg_free(msg);  // not started: the client resends it to the next server
-    return;
-  }
   {
     std::lock_guard<std::mutex> lock(flight_mu_);
     ++in_flight_;
+  }
+  if (stopping_) {
+    // Not started: say so at once rather than let the client time out.
+    nng_msg_free(msg);
+    return Send(c, EncodeError(0, Unavailable("the server is shutting down; retry later")));
   }
   Process(c, msg);  // checks and classifies the frame; hands long work to a pool
 }
@@ -304,10 +308,11 @@ void ServerImpl::Process(Context* c, nng_msg* msg) {
   auto frame = Frame::Open(msg, o_.max_request_bytes + protocol::kHeaderBytes, &frames_);
   if (!frame.ok()) return Send(c, EncodeError(0, frame.status()));
   if ((*frame)->version() != protocol::kProtocolVersion) {
-    return Send(c, EncodeError(0, InvalidArgument(
-                                      "protocol version " + std::to_string((*frame)->version()) +
-                                      " is not spoken by this server (it speaks version " +
-                                      std::to_string(protocol::kProtocolVersion) + ")")));
+    return Send(
+        c,
+        EncodeError(0, InvalidArgument("protocol version " + std::to_string((*frame)->version()) +
+                                       " is not spoken by this server (it speaks version " +
+                                       std::to_string(protocol::kProtocolVersion) + ")")));
   }
   wire::Request::Which which;
   RequestKey key{0, 0};
@@ -435,8 +440,8 @@ void ServerImpl::RunWrite(Context* c, std::unique_ptr<Frame> frame, RequestKey k
     if (reply.isError()) errors_.fetch_add(1, std::memory_order_relaxed);
     out = Encode(b, key.id);
   } catch (const kj::Exception& e) {
-    out = EncodeError(key.id, InvalidArgument(std::string("malformed request: ") +
-                                              e.getDescription().cStr()));
+    out = EncodeError(
+        key.id, InvalidArgument(std::string("malformed request: ") + e.getDescription().cStr()));
   }
   std::vector<Context*> waiting;
   {
@@ -452,8 +457,12 @@ void ServerImpl::RunWrite(Context* c, std::unique_ptr<Frame> frame, RequestKey k
     }
   }
   for (Context* other : waiting) {
-    auto copy = protocol::FrameFromBytes(nng_msg_body(out), nng_msg_len(out));
-    Send(other, copy.ok() ? *copy : nullptr);
+    nng_msg* copy = nullptr;
+    if (out) {
+      auto m = protocol::FrameFromBytes(nng_msg_body(out), nng_msg_len(out));
+      if (m.ok()) copy = *m;
+    }
+    Send(other, copy);
   }
   Send(c, out);
 }
@@ -469,14 +478,16 @@ nng_msg* ServerImpl::Encode(capnp::MessageBuilder& reply, uint64_t id) {
   {
     std::lock_guard<std::mutex> lock(cont_mu_);
     if (continuations_.size() >= o_.max_continuations) {
-      return EncodeError(id, ResourceExhausted(
-                                 "too many large results are being read (" +
-                                 std::to_string(o_.max_continuations) +
-                                 "); read them to the end, or retry when they expire"));
+      return EncodeError(id,
+                         ResourceExhausted("too many large results are being read (" +
+                                           std::to_string(o_.max_continuations) +
+                                           "); read them to the end, or retry when they expire"));
     }
-    handle = next_handle_++;
-    continuations_[handle] =
-        Continuation{capnp::messageToFlatArray(reply), Clock::now()};
+    // Unguessable: a handle is a capability to read someone's result.
+    do {
+      handle = handle_rng_();
+    } while (handle == 0 || continuations_.count(handle));
+    continuations_[handle] = Continuation{capnp::messageToFlatArray(reply), Clock::now()};
   }
   chunked_.fetch_add(1, std::memory_order_relaxed);
   capnp::MallocMessageBuilder b;
@@ -503,9 +514,9 @@ void ServerImpl::AnswerMore(wire::Request::Reader req, wire::Reply::Builder repl
   auto bytes = it->second.bytes.asBytes();
   uint64_t offset = more.getOffset();
   if (offset >= bytes.size()) {
-    return SetError(reply, InvalidArgument("continuation offset " + std::to_string(offset) +
-                                           " is past the result's " +
-                                           std::to_string(bytes.size()) + " bytes"));
+    return SetError(
+        reply, InvalidArgument("continuation offset " + std::to_string(offset) +
+                               " is past the result's " + std::to_string(bytes.size()) + " bytes"));
   }
   size_t n = std::min<size_t>(bytes.size() - offset, o_.max_frame_bytes - kChunkOverhead);
   auto chunk = reply.initChunk();
@@ -541,18 +552,28 @@ void ServerImpl::Stop() {
     flight_cv_.wait_for(lock, std::chrono::milliseconds(o_.shutdown_grace_ms),
                         [&] { return in_flight_ == 0; });
   }
-  {
-    std::lock_guard<std::mutex> lock(reaper_mu_);
-  }
+  { std::lock_guard<std::mutex> lock(reaper_mu_); }
   reaper_cv_.notify_all();
   if (reaper_.joinable()) reaper_.join();
-  if (open_) nng_close(sock_);
+  // Quiesce nng before closing the socket: no new connections, every
+  // context's operation stopped and the context closed. Closing a socket
+  // with live context operations can wedge nng 1.5.2's pipe reaper
+  // (nng issues #1543, #1813).
+  if (open_) nng_listener_close(listener_);
   for (auto& c : contexts_) nng_aio_stop(c->aio);
+  for (auto& c : contexts_) nng_ctx_close(c->ctx);
   if (reads_) reads_->Shutdown();
   if (waits_) waits_->Shutdown();
+  db_.reset();  // finishes every queued commit
+  if (open_ && !protocol::CloseSocket(sock_, std::chrono::seconds(5))) {
+    // nng's reaper is wedged: leave the socket, and what its callbacks
+    // point at, to it. The data is already closed.
+    std::fprintf(stderr, "ormdb: nng did not close the server socket within 5 s; leaving it\n");
+    new std::vector<std::unique_ptr<Context>>(std::move(contexts_));  // deliberately leaked
+    return;
+  }
   for (auto& c : contexts_) nng_aio_free(c->aio);
   contexts_.clear();
-  db_.reset();  // finishes every queued commit
 }
 
 }  // namespace

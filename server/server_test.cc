@@ -6,7 +6,10 @@
 // client's fetch compared with the expected result.
 #include "server/server.h"
 
+#include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <poll.h>
@@ -18,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -29,10 +33,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <capnp/message.h>
-#include <capnp/serialize.h>
-#include <gtest/gtest.h>
 
 #include "common/json.h"
 #include "ormdb/database.h"
@@ -59,7 +59,8 @@ entity Item {
 )";
 
 // The query every "is the server still serving" check runs.
-constexpr const char* kProbeQuery = R"(Item(where: tag == "probe", order: [n asc]) { tag, n, body })";
+constexpr const char* kProbeQuery =
+    R"(Item(where: tag == "probe", order: [n asc]) { tag, n, body })";
 constexpr int kProbeRows = 20;
 
 // ---------------------------------------------------------------------------
@@ -83,10 +84,12 @@ class Watchdog {
       : what_(std::move(what)), thread_([this, limit] {
           std::unique_lock<std::mutex> lock(mu_);
           if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-            std::fprintf(stderr, "WATCHDOG: %s did not finish within %lld s (deadlock?)\n",
+            std::fprintf(stderr,
+                         "WATCHDOG: %s did not finish within %lld s (a deadlock, e.g. a hang "
+                         "in nng_close); failing the test binary\n",
                          what_.c_str(), static_cast<long long>(limit.count()));
             std::fflush(stderr);
-            std::abort();
+            std::_Exit(1);
           }
         }) {}
   ~Watchdog() {
@@ -105,6 +108,25 @@ class Watchdog {
   std::string what_;
   std::thread thread_;
 };
+
+// Every test gets a watchdog: a test that hangs fails the binary (with its
+// name) instead of running into ctest's timeout.
+class PerTestWatchdog : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestStart(const ::testing::TestInfo& info) override {
+    dog_ = std::make_unique<Watchdog>(std::chrono::seconds(60),
+                                      std::string(info.test_suite_name()) + "." + info.name());
+  }
+  void OnTestEnd(const ::testing::TestInfo&) override { dog_.reset(); }
+
+ private:
+  std::unique_ptr<Watchdog> dog_;
+};
+
+[[maybe_unused]] const bool kPerTestWatchdog = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new PerTestWatchdog);
+  return true;
+}();
 
 std::string InsertOp(std::string_view tag, int64_t n, std::string_view body) {
   return R"({"op": "insert", "entity": "Item", "values": {"tag": ")" + std::string(tag) +
@@ -232,9 +254,8 @@ std::vector<uint64_t> RequestWords(uint16_t tag, uint64_t union_ptr,
   out.insert(out.end(), seg.begin(), seg.end());
   return out;
 }
-// Word index (in the segment) of the union pointer: the pointer to rest[0]
-// from there has offset 0.
-constexpr uint16_t kTagFetch = 1, kTagMore = 2, kTagMutate = 3, kTagWatch = 8;
+// Union tags of Request (capnp compile -ocapnp protocol/ormdb.capnp).
+constexpr uint16_t kTagFetch = 1, kTagMutate = 3, kTagWatch = 8;
 
 wire::Request::Builder InitRequest(capnp::MessageBuilder& b, uint64_t client, uint64_t id,
                                    std::string_view key = "") {
@@ -424,6 +445,10 @@ Decoded ExpectError(RawClient& c, const std::string& frame, ErrorCode code,
     return {};
   }
   Decoded d = Decode(*reply);
+  // SERVER_TEST_VERBOSE=1 prints every case's answer.
+  if (std::getenv("SERVER_TEST_VERBOSE")) {
+    std::printf("  %s -> %s\n", std::string(what).c_str(), Describe(d).c_str());
+  }
   EXPECT_TRUE(d.valid && d.is_error && d.code == static_cast<uint16_t>(code))
       << what << ": expected " << ErrorCodeName(code) << ", got " << Describe(d);
   if (!contains.empty()) {
@@ -517,13 +542,12 @@ TEST_F(BadInputTest, RandomWordsBehindValidHeader) {
 TEST_F(BadInputTest, MutatedValidRequests) {
   RawClient c(url_);
   std::mt19937_64 rng(4242);
-  std::vector<std::string> bases = {
-      FetchFrame(kProbeQuery),
-      FetchFrame("Item(where: tag == $t) { n }", R"({"t": "probe"})"),
-      MoreFrame(1, 0),
-      WatchFrame(1),
-      HelloFrame(1, 1),
-  };
+  std::vector<std::string> bases;
+  bases.push_back(FetchFrame(kProbeQuery));
+  bases.push_back(FetchFrame("Item(where: tag == $t) { n }", R"({"t": "probe"})"));
+  bases.push_back(MoreFrame(1, 0));
+  bases.push_back(WatchFrame(1));
+  bases.push_back(HelloFrame(1, 1));
   for (int i = 0; i < 1500; ++i) {
     std::string f = bases[i % bases.size()];
     int flips = std::uniform_int_distribution<int>(1, 4)(rng);
@@ -593,10 +617,9 @@ TEST_F(BadInputTest, WrongHeaderVersion) {
   for (int v : {0, 2, 255}) {
     std::string f = FetchFrame(kProbeQuery);
     f[2] = static_cast<char>(v);
-    ExpectError(c, f, ErrorCode::kInvalidArgument, "protocol version " + std::to_string(v));
-    std::string f2 = FetchFrame(kProbeQuery);
-    f2[2] = static_cast<char>(v);
-    ExpectError(c, f2, ErrorCode::kInvalidArgument, "speaks version 1");
+    Decoded d =
+        ExpectError(c, f, ErrorCode::kInvalidArgument, "protocol version " + std::to_string(v));
+    EXPECT_NE(d.message.find("speaks version 1"), std::string::npos) << d.message;
   }
   ExpectServing(url_, expected_);
 }
@@ -629,8 +652,61 @@ TEST_F(BadInputTest, OversizedFrameClosesThePipe) {
     Decoded d = Decode(*reply);
     EXPECT_TRUE(d.valid && !d.is_error) << Describe(d);
   }
+  // The oversized frames are sent from a child process (this binary, re-run):
+  // nng closes the pipe of an oversized message and the REQ socket resends,
+  // and under that churn nng 1.5.2's pipe reaper can wedge its own process
+  // (nng issues #1543, #1813). The server's side must not care; a client
+  // wedged that way is the client's nng, so it is reported, and killed.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  env_strings.push_back("ORMDB_SERVER_TEST_URL=" + url_);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string exe = "/proc/self/exe", arg0 = "server_test",
+              arg1 = "--gtest_also_run_disabled_tests",
+              arg2 = "--gtest_filter=OversizedSender.DISABLED_Child";
+  char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    execve(exe.c_str(), argv, envp.data());
+    _exit(127);
+  }
+  int status = 0;
+  bool exited = false;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10); Clock::now() < deadline;) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    std::printf("note: the oversized-frame sender's nng wedged and was killed\n");
+  } else {
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "the oversized-frame sender failed (status " << status << ")";
+  }
+  ExpectServing(url_, expected_);
+  auto remote = Database::Connect(url_, Quick());
+  ASSERT_TRUE(remote.ok());
+  EXPECT_EQ(CountTag(**remote, "near-limit"), 1u);
+  EXPECT_EQ(CountTag(**remote, "oversized"), 0u);
+}
+
+// Run by OversizedFrameClosesThePipe in a child process: sends frames above
+// the server's 64 KiB limit to ORMDB_SERVER_TEST_URL; each must go unserved.
+TEST(OversizedSender, DISABLED_Child) {
+  const char* url = std::getenv("ORMDB_SERVER_TEST_URL");
+  if (url == nullptr) GTEST_SKIP() << "only run as a child of OversizedFrameClosesThePipe";
+  const size_t limit = size_t{64} << 10;
   for (size_t size : {limit + protocol::kHeaderBytes + 8, limit * 2, limit * 16}) {
-    RawClient c(url_, 1000);
+    RawClient c(url, 1000);
     std::string body(size, 'z');
     std::string f = MutateFrame(Batch({InsertOp("oversized", 1, body)}), 5, 2);
     int rv = 0;
@@ -638,19 +714,14 @@ TEST_F(BadInputTest, OversizedFrameClosesThePipe) {
     if (reply) {
       // An error frame is acceptable too; the request must not be served.
       Decoded d = Decode(*reply);
-      EXPECT_TRUE(d.valid && d.is_error) << "oversized frame of " << f.size() << " bytes was served: "
-                                         << Describe(d);
+      EXPECT_TRUE(d.valid && d.is_error)
+          << "oversized frame of " << f.size() << " bytes was served: " << Describe(d);
     } else {
       EXPECT_TRUE(rv == NNG_ETIMEDOUT || rv == NNG_ECLOSED || rv == NNG_ECONNRESET ||
                   rv == NNG_ECONNSHUT)
           << nng_strerror(rv);
     }
-    ExpectServing(url_, expected_);
   }
-  auto remote = Database::Connect(url_, Quick());
-  ASSERT_TRUE(remote.ok());
-  EXPECT_EQ(CountTag(**remote, "near-limit"), 1u);
-  EXPECT_EQ(CountTag(**remote, "oversized"), 0u);
 }
 
 TEST_F(BadInputTest, SegmentTablesClaimingTooMuch) {
@@ -677,10 +748,10 @@ TEST_F(BadInputTest, SegmentTablesClaimingTooMuch) {
   ExpectError(c, WordsFrame({OneSegment(1), FarPtr(0, 1000)}), ErrorCode::kInvalidArgument, "",
               "far pointer out of the segment");
   // A root pointer pointing outside the segment.
-  ExpectError(c, WordsFrame({OneSegment(1), StructPtr(1000, 3, 2)}),
-              ErrorCode::kInvalidArgument, "", "root outside the segment");
-  ExpectError(c, WordsFrame({OneSegment(1), StructPtr(-5, 3, 2)}), ErrorCode::kInvalidArgument,
-              "", "root before the segment");
+  ExpectError(c, WordsFrame({OneSegment(1), StructPtr(1000, 3, 2)}), ErrorCode::kInvalidArgument,
+              "", "root outside the segment");
+  ExpectError(c, WordsFrame({OneSegment(1), StructPtr(-5, 3, 2)}), ErrorCode::kInvalidArgument, "",
+              "root before the segment");
   ExpectServing(url_, expected_);
 }
 
@@ -750,9 +821,9 @@ TEST_F(BadInputTest, HugeListPointers) {
        RequestWords(kTagWatch, StructPtr(0, 3, 2),
                     {1, 1, 0, ListPtr(1, 7, 0), 0, StructPtr(static_cast<int32_t>(huge), 0, 0)})},
       {"watch entities as 2^29 pointer structs in 1 word",
-       RequestWords(kTagWatch, StructPtr(0, 3, 2),
-                    {1, 1, 0, ListPtr(1, 7, 1), 0, StructPtr(static_cast<int32_t>(huge), 0, 1),
-                     0})},
+       RequestWords(
+           kTagWatch, StructPtr(0, 3, 2),
+           {1, 1, 0, ListPtr(1, 7, 1), 0, StructPtr(static_cast<int32_t>(huge), 0, 1), 0})},
   };
   for (const Case& k : cases) {
     ExpectError(c, WordsFrame(k.words), ErrorCode::kInvalidArgument, "", k.name);
@@ -767,13 +838,15 @@ TEST_F(BadInputTest, ValidMessagesWithInvalidContent) {
   ExpectError(c, FetchFrame("Itm { tag }"), ErrorCode::kSchemaError, "Item", "unknown entity");
   ExpectError(c, FetchFrame("Item(where: tag == $t) { n }", "not json"),
               ErrorCode::kInvalidArgument, "", "params not JSON");
-  ExpectError(c, FetchFrame("Item(where: tag == $t) { n }", "{}"), ErrorCode::kInvalidArgument,
-              "", "missing parameter");
+  ExpectError(c, FetchFrame("Item(where: tag == $t) { n }", "{}"), ErrorCode::kInvalidArgument, "",
+              "missing parameter");
   ExpectError(c, MutateFrame("{\"ops\": [", 3, 1), ErrorCode::kInvalidArgument, "", "bad JSON");
-  ExpectError(c, MutateFrame(R"({"ops": [{"op": "explode"}]})", 3, 2),
-              ErrorCode::kInvalidArgument, "", "unknown op");
-  ExpectError(c, MutateFrame(R"({"ops": [{"op": "insert", "entity": "Item", "values": {"n": "x"}}]})", 3, 3),
-              ErrorCode::kConstraintViolation, "not an integer", "a string for an int64");
+  ExpectError(c, MutateFrame(R"({"ops": [{"op": "explode"}]})", 3, 2), ErrorCode::kInvalidArgument,
+              "", "unknown op");
+  ExpectError(
+      c,
+      MutateFrame(R"({"ops": [{"op": "insert", "entity": "Item", "values": {"n": "x"}}]})", 3, 3),
+      ErrorCode::kConstraintViolation, "not an integer", "a string for an int64");
   ExpectError(c, MoreFrame(987654321, 0), ErrorCode::kNotFound, "987654321", "unknown handle");
   ExpectError(c, WatchFrame(1u << 30), ErrorCode::kInvalidArgument, "", "watch from the future");
   {
@@ -784,8 +857,8 @@ TEST_F(BadInputTest, ValidMessagesWithInvalidContent) {
     ASSERT_EQ(static_cast<uint8_t>(f[tag_at]), kTagFetch);
     f[tag_at] = static_cast<char>(999 & 0xff);
     f[tag_at + 1] = static_cast<char>(999 >> 8);
-    Decoded d = ExpectError(c, f, ErrorCode::kInvalidArgument, "unknown request kind 999",
-                            "tag 999");
+    Decoded d =
+        ExpectError(c, f, ErrorCode::kInvalidArgument, "unknown request kind 999", "tag 999");
     EXPECT_EQ(d.id, 1u);
   }
   {
@@ -1018,11 +1091,10 @@ TEST(ServerConfigTest, IsLocalUrl) {
                           "tls+tcp://localhost:1", "ipc:///tmp/ormdb.sock", "inproc://ormdb"}) {
     EXPECT_TRUE(IsLocalUrl(url)) << url;
   }
-  for (const char* url :
-       {"tcp://0.0.0.0:7411", "tcp://[::]:7411", "tcp://10.1.2.3:7411", "tcp://192.168.0.1:1",
-        "tcp://example.com:7411", "tcp://:7411", "tcp://*:7411", "127.0.0.1:7411", "",
-        "tcp://localhost.example.com:1", "tcp://[::1:1", "tls+tcp://0.0.0.0:1",
-        "tcp://[::ffff:10.0.0.1]:1"}) {
+  for (const char* url : {"tcp://0.0.0.0:7411", "tcp://[::]:7411", "tcp://10.1.2.3:7411",
+                          "tcp://192.168.0.1:1", "tcp://example.com:7411", "tcp://:7411",
+                          "tcp://*:7411", "127.0.0.1:7411", "", "tcp://localhost.example.com:1",
+                          "tcp://[::1:1", "tls+tcp://0.0.0.0:1", "tcp://[::ffff:10.0.0.1]:1"}) {
     EXPECT_FALSE(IsLocalUrl(url)) << url;
   }
 }
@@ -1369,7 +1441,6 @@ TEST_P(LoadTest, ThirtyTwoClientsMixingReadsAndWrites) {
   ServerOptions o;
   o.inline_reads = GetParam();
   ASSERT_NO_FATAL_FAILURE(Start(o));
-  Watchdog watchdog(std::chrono::seconds(60), "LoadTest");
   const int kThreads = 32, kRounds = 40;
   // Warm up, then measure.
   {
@@ -1415,9 +1486,9 @@ TEST_P(LoadTest, ThirtyTwoClientsMixingReadsAndWrites) {
         if (round % 3 == 1) {
           int64_t n = round;  // an earlier row
           std::string nb = tag + "-updated-" + std::to_string(round);
-          auto u = (*db)->Mutate(R"({"ops": [{"op": "update", "entity": "Item", "id": )" +
-                                 std::to_string(ids[n]) + R"(, "set": {"body": ")" + nb +
-                                 R"("}}]})");
+          auto u =
+              (*db)->Mutate(R"({"ops": [{"op": "update", "entity": "Item", "id": )" +
+                            std::to_string(ids[n]) + R"(, "set": {"body": ")" + nb + R"("}}]})");
           if (!u.ok()) {
             fail = "update: " + u.status().ToString();
             break;
@@ -1458,7 +1529,7 @@ TEST_P(LoadTest, ThirtyTwoClientsMixingReadsAndWrites) {
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   EXPECT_EQ((*all)->roots().size(), static_cast<size_t>(kThreads * kRounds * 2));
   size_t rss_after = RssBytes();
-  EXPECT_LT(rss_after, rss_before + (size_t{256} << 20))
+  EXPECT_LT(rss_after, rss_before + (size_t{128} << 20))
       << "RSS grew from " << rss_before / 1024 << " KiB to " << rss_after / 1024 << " KiB";
   EXPECT_EQ(server_->stats().open_continuations, 0u);
   std::printf("load: %d clients, %d rows, %lld ms, RSS %zu -> %zu KiB\n", kThreads,
@@ -1478,7 +1549,6 @@ TEST(ServerStopTest, AcknowledgedCommitsSurviveStop) {
   auto s = Serve(dir.path(), o);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   const std::string url = (*s)->url();
-  Watchdog watchdog(std::chrono::seconds(60), "ServerStopTest");
 
   const int kThreads = 8;
   const milliseconds kTimeout(2000);
@@ -1690,8 +1760,7 @@ TEST(ServerStartTest, DataDirectoryInUseByAnotherProcess) {
     auto db = Database::Open(dir.path());
     ASSERT_FALSE(db.ok());
     EXPECT_EQ(db.status().code(), ErrorCode::kUnavailable) << db.status().ToString();
-    EXPECT_NE(db.status().message().find("in use by pid " + std::to_string(pid)),
-              std::string::npos)
+    EXPECT_NE(db.status().message().find("in use by pid " + std::to_string(pid)), std::string::npos)
         << db.status().ToString();
   }
   close(to_child[1]);  // the child exits

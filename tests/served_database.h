@@ -67,9 +67,7 @@ class ServedDatabase final : public Database {
                               const ExplainOptions& options = {}) override {
     return remote_->Explain(query, params_json, options);
   }
-  Result<WatchBatch> Watch(const WatchOptions& options) override {
-    return remote_->Watch(options);
-  }
+  Result<WatchBatch> Watch(const WatchOptions& options) override { return remote_->Watch(options); }
   Result<std::string> Stats() override { return remote_->Stats(); }
   Result<std::string> Vacuum() override { return remote_->Vacuum(); }
   Result<CheckResult> Check() override { return remote_->Check(); }

@@ -82,8 +82,8 @@ TEST_F(WatchServerTest, FourWritersThreeSubscribersOneResumingSeeEveryTransactio
     for (int i = 0; i < kTxnsPerWriter; ++i) {
       std::string email = "w" + std::to_string(w) + "_" + std::to_string(i) + "@x";
       // One transaction, two events: an insert of a user and one of a post.
-      auto r = db->Mutate(R"({"ops":[{"op":"insert","entity":"User","values":{"email":")" +
-                          email + R"(","name":"n"},"as":"u"},{"op":"insert","entity":"Post",)" +
+      auto r = db->Mutate(R"({"ops":[{"op":"insert","entity":"User","values":{"email":")" + email +
+                          R"(","name":"n"},"as":"u"},{"op":"insert","entity":"Post",)" +
                           R"("values":{"title":"t","author":{"ref":"u"}}}]})");
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       std::lock_guard<std::mutex> lock(committed_mu);
