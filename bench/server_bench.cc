@@ -1130,6 +1130,8 @@ void PreparePostgres() {
 std::unique_ptr<server::Server> StartServer(std::unique_ptr<Database> db) {
   server::ServerOptions options;
   options.listen = "tcp://127.0.0.1:0";
+  // ORMDB_BENCH_INLINE_READS=0 measures the read pool instead.
+  if (const char* v = std::getenv("ORMDB_BENCH_INLINE_READS")) options.inline_reads = *v != '0';
   auto started = server::Server::Start(std::move(db), options);
   if (!started.ok()) Die("cannot start an ormdb server: " + started.status().ToString());
   return std::move(started).value();
