@@ -60,12 +60,6 @@ class WatchServerTest : public ::testing::Test {
   std::unique_ptr<testing::ServedDatabase> served_;
 };
 
-int64_t VersionOf(const std::string& event) {
-  auto j = ParseJson(event);
-  if (!j.ok() || !j->is_object() || j->Find("version") == nullptr) return -1;
-  return j->Find("version")->as_int();
-}
-
 TEST_F(WatchServerTest, FourWritersThreeSubscribersOneResumingSeeEveryTransactionOnce) {
   ASSERT_NO_FATAL_FAILURE(Serve());
   const uint64_t start = served_->CurrentVersion();
