@@ -151,4 +151,20 @@ bool EnsureBlogJsonl(const BlogData& data, const std::string& dir, bool* reused,
 bool ImportBlogJsonl(Database* db, const std::string& dir, const std::string& schema_path,
                      std::string* detail, std::string* error);
 
+// The four blog queries every fetch benchmark runs (fetch_bench against
+// SQLite, server_bench against PostgreSQL), so their texts cannot drift.
+inline constexpr const char* kUserPageQuery =
+    "User(where: id == $u) { name, posts(order: created_at desc, limit: 10) { title, "
+    "created_at, tags { name }, comments(order: created_at desc, limit: 5) { body, "
+    "created_at, author { name } } } }";
+inline constexpr const char* kFeedQuery =
+    "Post(where: status == \"published\", order: created_at desc, limit: 20) { title, "
+    "created_at, author { name }, tags { name } }";
+inline constexpr const char* kTagPageQuery =
+    "Tag(where: id == $t) { name, posts(order: created_at desc, limit: 20) { title, "
+    "created_at, author { name }, comments(order: created_at desc, limit: 3) { body, "
+    "created_at } } }";
+inline constexpr const char* kPointQuery =
+    "Post(where: id == $p) { title, status, created_at, author { name } }";
+
 }  // namespace ormdb::bench

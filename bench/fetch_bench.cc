@@ -1279,28 +1279,18 @@ void Setup(double scale) {
     g->queries.push_back(std::move(q));
   };
   const BlogData& d = g->data;
-  make(QueryKind::kUserPage, "user_page",
-       "User(where: id == $u) { name, posts(order: created_at desc, limit: 10) { title, "
-       "created_at, tags { name }, comments(order: created_at desc, limit: 5) { body, "
-       "created_at, author { name } } } }",
-       "u", VariedIds(d.users_by_rank, kParamsPerQuery, rng),
+  make(QueryKind::kUserPage, "user_page", kUserPageQuery, "u",
+       VariedIds(d.users_by_rank, kParamsPerQuery, rng),
        VariedIds(d.users_by_rank, g_extra_checks, rng));
-  make(QueryKind::kFeed, "feed",
-       "Post(where: status == \"published\", order: created_at desc, limit: 20) { title, "
-       "created_at, author { name }, tags { name } }",
-       nullptr, {0}, {});
-  make(QueryKind::kTagPage, "tag_page",
-       "Tag(where: id == $t) { name, posts(order: created_at desc, limit: 20) { title, "
-       "created_at, author { name }, comments(order: created_at desc, limit: 3) { body, "
-       "created_at } } }",
-       "t", VariedIds(d.tags_by_rank, kParamsPerQuery, rng),
+  make(QueryKind::kFeed, "feed", kFeedQuery, nullptr, {0}, {});
+  make(QueryKind::kTagPage, "tag_page", kTagPageQuery, "t",
+       VariedIds(d.tags_by_rank, kParamsPerQuery, rng),
        VariedIds(d.tags_by_rank, g_extra_checks, rng));
   // Point fetches: posts uniform over all ids.
   std::vector<int64_t> posts, extra;
   for (size_t i = 0; i < kParamsPerQuery; ++i) posts.push_back(1 + rng.Below(d.posts.size()));
   for (size_t i = 0; i < g_extra_checks; ++i) extra.push_back(1 + rng.Below(d.posts.size()));
-  make(QueryKind::kPoint, "point",
-       "Post(where: id == $p) { title, status, created_at, author { name } }", "p", posts, extra);
+  make(QueryKind::kPoint, "point", kPointQuery, "p", posts, extra);
 
   CheckResults();
   ChooseForms();

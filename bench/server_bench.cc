@@ -178,9 +178,9 @@ std::string Tail(const std::string& path, size_t max = 3000) {
 class PgCluster;
 
 std::mutex g_cleanup_mu;
-bool g_cleaned = false;                // guarded by g_cleanup_mu
-PgCluster* g_cluster = nullptr;        // set once before anything can fail
-std::vector<std::string> g_temp_dirs;  // ormdb directories; guarded by g_cleanup_mu
+bool g_cleaned = false;                  // guarded by g_cleanup_mu
+PgCluster* g_cluster = nullptr;          // set once before anything can fail
+std::vector<std::string> g_temp_dirs;    // ormdb directories; guarded by g_cleanup_mu
 std::atomic<bool> g_interrupted{false};  // a signal arrived: SignalThread ends the process
 
 void Cleanup();
@@ -745,21 +745,20 @@ std::string PgSql(QueryKind kind) {
 struct Query {
   QueryKind kind;
   std::string name;
-  std::string text;                       // the ormdb fetch (fetch_bench's)
-  const char* param_name;                 // nullptr: no parameter
-  std::vector<int64_t> params;            // timed, cycled
-  std::vector<int64_t> check_params;      // compared before timing (params + extra)
-  std::vector<std::string> params_json;   // ormdb, per check param
-  std::vector<std::string> params_text;   // PostgreSQL, per check param
+  std::string text;                      // the ormdb fetch (fetch_bench's)
+  const char* param_name;                // nullptr: no parameter
+  std::vector<int64_t> params;           // timed, cycled
+  std::vector<int64_t> check_params;     // compared before timing (params + extra)
+  std::vector<std::string> params_json;  // ormdb, per check param
+  std::vector<std::string> params_text;  // PostgreSQL, per check param
   std::string pg_sql;
-  std::string pg_statement;               // the prepared statement's name
+  std::string pg_statement;  // the prepared statement's name
 };
 
 // Picks n ids of varied sizes: a quarter from the top 1% by rank, a quarter
 // from the top 10%, half uniform over all ids (fetch_bench's VariedIds; with
 // the same seed and counts the parameters are fetch_bench's).
-std::vector<int64_t> PickVariedIds(const std::vector<int64_t>& by_rank, size_t n,
-                                   SplitMix64& rng) {
+std::vector<int64_t> PickVariedIds(const std::vector<int64_t>& by_rank, size_t n, SplitMix64& rng) {
   std::vector<int64_t> out;
   const uint64_t all = by_rank.size();
   for (size_t i = 0; i < n; ++i) {
@@ -923,8 +922,7 @@ class Reference {
   }
 
   const BlogData& d_;
-  std::vector<std::vector<int64_t>> posts_of_user_, posts_of_tag_, comments_of_post_,
-      tags_of_post_;
+  std::vector<std::vector<int64_t>> posts_of_user_, posts_of_tag_, comments_of_post_, tags_of_post_;
   std::vector<int64_t> published_;
 };
 
@@ -1082,9 +1080,9 @@ void StartPostgres() {
   g->cluster.Create(parent, bin);
   Note("PostgreSQL cluster", g->cluster.dir() + " (" + FilesystemName(g->cluster.dir()) + ")" +
                                  (g->cluster.as_postgres() ? ", run as user postgres" : ""));
-  Note("PostgreSQL initdb + start",
-       FormatSeconds(g->cluster.init_seconds()) + " + " + FormatSeconds(g->cluster.start_seconds()) +
-           ", 127.0.0.1:" + std::to_string(g->cluster.port()));
+  Note("PostgreSQL initdb + start", FormatSeconds(g->cluster.init_seconds()) + " + " +
+                                        FormatSeconds(g->cluster.start_seconds()) +
+                                        ", 127.0.0.1:" + std::to_string(g->cluster.port()));
   g->pg = PgConnect(g->cluster.ConnInfo());
   Note("PostgreSQL version", PgValue(g->pg, "SHOW server_version"));
 
@@ -1164,8 +1162,8 @@ void StartOrmdb(const std::string& cache) {
   bool reused = false;
   std::string error, detail;
   if (!EnsureBlogJsonl(g->data, cache, &reused, &error)) Die(error);
-  Note("JSONL cache", cache + (reused ? " (reused)" : " (written, " +
-                                                          FormatSeconds(Since(start)) + ")"));
+  Note("JSONL cache",
+       cache + (reused ? " (reused)" : " (written, " + FormatSeconds(Since(start)) + ")"));
 
   const std::string parent = Env("ORMDB_BENCH_DIR", "/tmp");
   auto tmp = MakeTempDir(parent, "ormdb_server_bench_");
@@ -1255,7 +1253,8 @@ void CalibrateOpenCases() {
   large.label = "10MB";
   std::string ids;
   for (int64_t t : tags) ids += (ids.empty() ? "" : ", ") + std::to_string(t);
-  large.text = "Tag(where: id in [" + ids + "], order: id asc) { name, posts(order: created_at desc" +
+  large.text = "Tag(where: id in [" + ids +
+               "], order: id asc) { name, posts(order: created_at desc" +
                (limit ? ", limit: " + std::to_string(*limit) : std::string()) +
                ") { title, created_at, author { name }, comments(order: created_at desc) { body, "
                "created_at } } }";
@@ -1279,8 +1278,7 @@ void CalibrateOpenCases() {
     std::snprintf(buf, sizeof buf,
                   "%" PRIu64 " bytes of JSON, %" PRIu64 " in blocks, %" PRIu64
                   " entities, %zu roots, first fetch %.1f ms",
-                  c->json_bytes, c->block_bytes, c->entities, roots.size(),
-                  c->fetch_seconds * 1e3);
+                  c->json_bytes, c->block_bytes, c->entities, roots.size(), c->fetch_seconds * 1e3);
     Note("open result " + c->label, buf);
   }
   Note("open result 10MB query", large.text);
@@ -1387,27 +1385,17 @@ void Setup(double scale) {
     g->queries.push_back(std::move(q));
   };
   const BlogData& d = g->data;
-  make(QueryKind::kUserPage, "user_page",
-       "User(where: id == $u) { name, posts(order: created_at desc, limit: 10) { title, "
-       "created_at, tags { name }, comments(order: created_at desc, limit: 5) { body, "
-       "created_at, author { name } } } }",
-       "u", PickVariedIds(d.users_by_rank, kParamsPerQuery, rng),
+  make(QueryKind::kUserPage, "user_page", kUserPageQuery, "u",
+       PickVariedIds(d.users_by_rank, kParamsPerQuery, rng),
        PickVariedIds(d.users_by_rank, g_extra_checks, rng));
-  make(QueryKind::kFeed, "feed",
-       "Post(where: status == \"published\", order: created_at desc, limit: 20) { title, "
-       "created_at, author { name }, tags { name } }",
-       nullptr, {0}, {});
-  make(QueryKind::kTagPage, "tag_page",
-       "Tag(where: id == $t) { name, posts(order: created_at desc, limit: 20) { title, "
-       "created_at, author { name }, comments(order: created_at desc, limit: 3) { body, "
-       "created_at } } }",
-       "t", PickVariedIds(d.tags_by_rank, kParamsPerQuery, rng),
+  make(QueryKind::kFeed, "feed", kFeedQuery, nullptr, {0}, {});
+  make(QueryKind::kTagPage, "tag_page", kTagPageQuery, "t",
+       PickVariedIds(d.tags_by_rank, kParamsPerQuery, rng),
        PickVariedIds(d.tags_by_rank, g_extra_checks, rng));
   std::vector<int64_t> posts, extra;
   for (size_t i = 0; i < kParamsPerQuery; ++i) posts.push_back(1 + rng.Below(d.posts.size()));
   for (size_t i = 0; i < g_extra_checks; ++i) extra.push_back(1 + rng.Below(d.posts.size()));
-  make(QueryKind::kPoint, "point",
-       "Post(where: id == $p) { title, status, created_at, author { name } }", "p", posts, extra);
+  make(QueryKind::kPoint, "point", kPointQuery, "p", posts, extra);
 
   PreparePostgres();
   CheckResults();
@@ -1527,27 +1515,27 @@ void Register() {
   for (size_t ci = 0; ci < g->open_cases.size(); ++ci) {
     const OpenCase& c = g->open_cases[ci];
     // (i) The whole Fetch call; the result is destroyed outside the timing.
-    benchmark::RegisterBenchmark(
-        ("BM_OpenResult/" + c.label + "/fetch").c_str(),
-        [ci](benchmark::State& state) {
-          const OpenCase& c = g->open_cases[ci];
-          std::unique_ptr<FetchResult> keep;
-          TimeEach(state, "open/" + c.label + "/fetch", [&](size_t) {
-            keep.reset();
-            auto r = g->client->Fetch(c.text, c.params);
-            if (!r.ok()) Die("ormdb Fetch: " + r.status().ToString());
-            keep = std::move(r).value();
-          });
-          keep.reset();
-          state.counters["result_json_bytes"] = static_cast<double>(c.json_bytes);
-        })
+    benchmark::RegisterBenchmark(("BM_OpenResult/" + c.label + "/fetch").c_str(),
+                                 [ci](benchmark::State& state) {
+                                   const OpenCase& c = g->open_cases[ci];
+                                   std::unique_ptr<FetchResult> keep;
+                                   TimeEach(state, "open/" + c.label + "/fetch", [&](size_t) {
+                                     keep.reset();
+                                     auto r = g->client->Fetch(c.text, c.params);
+                                     if (!r.ok()) Die("ormdb Fetch: " + r.status().ToString());
+                                     keep = std::move(r).value();
+                                   });
+                                   keep.reset();
+                                   state.counters["result_json_bytes"] =
+                                       static_cast<double>(c.json_bytes);
+                                 })
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
     // (ii) From the FetchResult in hand to the first root's field read; the
     // Fetch itself is outside the timing, so the iteration count is fixed
     // (the run takes about as long as `iterations` fetches).
-    int64_t iterations = std::clamp<int64_t>(
-        static_cast<int64_t>(2.0 / std::max(c.fetch_seconds, 1e-6)), 20, 5000);
+    int64_t iterations =
+        std::clamp<int64_t>(static_cast<int64_t>(2.0 / std::max(c.fetch_seconds, 1e-6)), 20, 5000);
     benchmark::RegisterBenchmark(
         ("BM_OpenResult/" + c.label + "/first_field").c_str(),
         [ci](benchmark::State& state) {
@@ -1616,8 +1604,7 @@ void Summary(std::FILE* out) {
     };
     std::fprintf(out, "%-10s %-20s %-20s %-20s %-12s %-12s\n", q.name.c_str(),
                  Cell(q.name + "/ormdb").c_str(), Cell(q.name + "/ormdb_json").c_str(),
-                 Cell(q.name + "/pg").c_str(), ratio("ormdb").c_str(),
-                 ratio("ormdb_json").c_str());
+                 Cell(q.name + "/pg").c_str(), ratio("ormdb").c_str(), ratio("ormdb_json").c_str());
   }
   std::fprintf(out,
                "Ratios: ormdb p50 / PostgreSQL p50 (above 1: ormdb is slower). PostgreSQL's time "
@@ -1634,8 +1621,9 @@ void Summary(std::FILE* out) {
     }
   }
   if (!g->commit_rates.empty()) {
-    std::fprintf(out, "\nDurable single-row insert commits over TCP loopback (one connection "
-                      "per client thread):\n");
+    std::fprintf(out,
+                 "\nDurable single-row insert commits over TCP loopback (one connection "
+                 "per client thread):\n");
     for (const auto& [threads, rate] : g->commit_rates) {
       std::fprintf(out, "  %2d client threads  %10.0f commits/s\n", threads, rate);
     }

@@ -322,7 +322,8 @@ class RawClient {
     int rv = nng_dial(sock_, url.c_str(), nullptr, 0);
     EXPECT_EQ(rv, 0) << "dial " << url << ": " << nng_strerror(rv);
   }
-  ~RawClient() { nng_close(sock_); }
+  // Bounded: see protocol::CloseSocket (nng 1.5.2 can wedge its reaper).
+  ~RawClient() { protocol::CloseSocket(sock_, std::chrono::seconds(5)); }
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
 
@@ -1614,7 +1615,9 @@ TEST(ServerStopTest, AcknowledgedCommitsSurviveStop) {
   auto stop_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
   stopped.store(true);
   for (auto& t : threads) t.join();
-  EXPECT_LT(stop_ms, 5000) << "Stop took " << stop_ms << " ms";
+  // Draining takes milliseconds; the socket close is bounded at 5 s (nng
+  // 1.5.2 can wedge closing a socket whose clients are still sending).
+  EXPECT_LT(stop_ms, 8000) << "Stop took " << stop_ms << " ms";
   s->reset();
 
   for (int t = 0; t < kThreads; ++t) {
