@@ -21,6 +21,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -150,6 +151,22 @@ bool EnsureBlogJsonl(const BlogData& data, const std::string& dir, bool* reused,
 // failure.
 bool ImportBlogJsonl(Database* db, const std::string& dir, const std::string& schema_path,
                      std::string* detail, std::string* error);
+
+// Picks n ids of varied sizes: a quarter from the top 1% by rank, a quarter
+// from the top 10%, half uniform over all ids. With the same seed and counts
+// every benchmark gets the same parameters.
+inline std::vector<int64_t> VariedIds(const std::vector<int64_t>& by_rank, size_t n,
+                                      SplitMix64& rng) {
+  std::vector<int64_t> out;
+  const uint64_t all = by_rank.size();
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t range = i % 4 == 0   ? std::max<uint64_t>(1, all / 100)
+                     : i % 4 == 1 ? std::max<uint64_t>(1, all / 10)
+                                  : all;
+    out.push_back(by_rank[rng.Below(range)]);
+  }
+  return out;
+}
 
 // The four blog queries every fetch benchmark runs (fetch_bench against
 // SQLite, server_bench against PostgreSQL), so their texts cannot drift.

@@ -103,36 +103,6 @@ void Cleanup() {
   std::exit(1);
 }
 
-double Since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string Env(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
-std::string FormatSeconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f s", s);
-  return buf;
-}
-
-uint64_t DirectoryBytes(const std::string& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
-    if (e.is_regular_file(ec)) total += e.file_size(ec);
-  }
-  return total;
-}
-
-std::string Mb(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
-  return buf;
-}
-
 // ------------------------------------------------------ canonical JSON trees
 
 // Re-renders a JSON text in one canonical form: no whitespace, strings
@@ -1023,20 +993,6 @@ struct Query {
   Form form = Form::kPerParent;  // the per-level form timed
 };
 
-// Picks n ids of varied sizes: a quarter from the top 1% by rank, a quarter
-// from the top 10%, half uniform over all ids.
-std::vector<int64_t> VariedIds(const std::vector<int64_t>& by_rank, size_t n, SplitMix64& rng) {
-  std::vector<int64_t> out;
-  const uint64_t all = by_rank.size();
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t range = i % 4 == 0   ? std::max<uint64_t>(1, all / 100)
-                     : i % 4 == 1 ? std::max<uint64_t>(1, all / 10)
-                                  : all;
-    out.push_back(by_rank[rng.Below(range)]);
-  }
-  return out;
-}
-
 // ------------------------------------------------------------- the state
 
 struct Stat {
@@ -1061,12 +1017,6 @@ Bench* g = nullptr;
 void Note(const std::string& key, const std::string& value) {
   std::fprintf(stderr, "  %-28s %s\n", key.c_str(), value.c_str());
   g->context.emplace_back(key, value);
-}
-
-std::string ScaleText(double scale) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", scale);
-  return buf;
 }
 
 // The cache of generated files: JSONL for ormdb and the SQLite database.
@@ -1425,24 +1375,12 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
 int main(int argc, char** argv) {
   using namespace ormdb::bench;
-  bool console = true;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg.starts_with("--benchmark_format=") && arg != "--benchmark_format=console") {
-      console = false;
-    }
-  }
+  bool console = ConsoleOutput(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-
-  char* end = nullptr;
-  std::string scale_text = Env("ORMDB_BENCH_SCALE", "1");
-  double scale = std::strtod(scale_text.c_str(), &end);
-  if (*end != '\0' || !(scale > 0) || scale > 100) {
-    std::fprintf(stderr, "fetch_bench: ORMDB_BENCH_SCALE must be a number in (0, 100], not %s\n",
-                 scale_text.c_str());
-    return 2;
-  }
+  std::optional<double> scale_or = BenchScale("fetch_bench");
+  if (!scale_or) return 2;
+  double scale = *scale_or;
   g_keep = Env("ORMDB_BENCH_KEEP", "0") == "1";
   g_extra_checks = std::strtoull(Env("ORMDB_BENCH_EXTRA_CHECKS", "32").c_str(), nullptr, 10);
   Bench bench;

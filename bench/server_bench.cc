@@ -119,42 +119,6 @@ constexpr size_t kParamsPerQuery = 64;  // the timed parameter list (as fetch_be
 size_t g_extra_checks = 32;             // checked, not timed (as fetch_bench)
 bool g_keep = false;
 
-double Since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string Env(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
-std::string FormatSeconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f s", s);
-  return buf;
-}
-
-std::string Mb(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
-  return buf;
-}
-
-std::string ScaleText(double scale) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", scale);
-  return buf;
-}
-
-[[maybe_unused]] uint64_t DirectoryBytes(const std::string& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
-    if (e.is_regular_file(ec)) total += e.file_size(ec);
-  }
-  return total;
-}
-
 // A fresh directory "<parent>/<prefix>XXXXXX".
 std::optional<std::string> MakeTempDir(const std::string& parent, const std::string& prefix) {
   std::string pattern = parent + "/" + prefix + "XXXXXX";
@@ -754,21 +718,6 @@ struct Query {
   std::string pg_sql;
   std::string pg_statement;  // the prepared statement's name
 };
-
-// Picks n ids of varied sizes: a quarter from the top 1% by rank, a quarter
-// from the top 10%, half uniform over all ids (fetch_bench's VariedIds; with
-// the same seed and counts the parameters are fetch_bench's).
-std::vector<int64_t> PickVariedIds(const std::vector<int64_t>& by_rank, size_t n, SplitMix64& rng) {
-  std::vector<int64_t> out;
-  const uint64_t all = by_rank.size();
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t range = i % 4 == 0   ? std::max<uint64_t>(1, all / 100)
-                     : i % 4 == 1 ? std::max<uint64_t>(1, all / 10)
-                                  : all;
-    out.push_back(by_rank[rng.Below(range)]);
-  }
-  return out;
-}
 
 // ----------------------------------------------- the reference results
 
@@ -1386,12 +1335,12 @@ void Setup(double scale) {
   };
   const BlogData& d = g->data;
   make(QueryKind::kUserPage, "user_page", kUserPageQuery, "u",
-       PickVariedIds(d.users_by_rank, kParamsPerQuery, rng),
-       PickVariedIds(d.users_by_rank, g_extra_checks, rng));
+       VariedIds(d.users_by_rank, kParamsPerQuery, rng),
+       VariedIds(d.users_by_rank, g_extra_checks, rng));
   make(QueryKind::kFeed, "feed", kFeedQuery, nullptr, {0}, {});
   make(QueryKind::kTagPage, "tag_page", kTagPageQuery, "t",
-       PickVariedIds(d.tags_by_rank, kParamsPerQuery, rng),
-       PickVariedIds(d.tags_by_rank, g_extra_checks, rng));
+       VariedIds(d.tags_by_rank, kParamsPerQuery, rng),
+       VariedIds(d.tags_by_rank, g_extra_checks, rng));
   std::vector<int64_t> posts, extra;
   for (size_t i = 0; i < kParamsPerQuery; ++i) posts.push_back(1 + rng.Below(d.posts.size()));
   for (size_t i = 0; i < g_extra_checks; ++i) extra.push_back(1 + rng.Below(d.posts.size()));
@@ -1655,24 +1604,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::thread(SignalThread, set).detach();
 
-  bool console = true;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg.starts_with("--benchmark_format=") && arg != "--benchmark_format=console") {
-      console = false;
-    }
-  }
+  bool console = ConsoleOutput(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-
-  char* end = nullptr;
-  std::string scale_text = Env("ORMDB_BENCH_SCALE", "1");
-  double scale = std::strtod(scale_text.c_str(), &end);
-  if (*end != '\0' || !(scale > 0) || scale > 100) {
-    std::fprintf(stderr, "server_bench: ORMDB_BENCH_SCALE must be a number in (0, 100], not %s\n",
-                 scale_text.c_str());
-    return 2;
-  }
+  std::optional<double> scale_or = BenchScale("server_bench");
+  if (!scale_or) return 2;
+  double scale = *scale_or;
   g_keep = Env("ORMDB_BENCH_KEEP", "0") == "1";
   g_extra_checks = std::strtoull(Env("ORMDB_BENCH_EXTRA_CHECKS", "32").c_str(), nullptr, 10);
   static Bench bench;  // never destroyed before Cleanup
