@@ -305,14 +305,19 @@ int WatchCommand(const Args& args) {
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   o.wait = std::chrono::milliseconds(500);
-  if (!o.from) o.from = (*db)->CurrentVersion();
+  // Without --from the first pull starts at the current version and its
+  // token says which.
+  auto resume_hint = [&] {
+    if (o.from) {
+      std::fprintf(stderr, "resume with: --from %llu\n", static_cast<unsigned long long>(*o.from));
+    }
+  };
   while (!g_interrupted) {
     auto batch = (*db)->Watch(o);
     if (!batch.ok()) {
       if (g_interrupted) break;
-      Status st = batch.status();
-      std::fprintf(stderr, "resume with: --from %llu\n", static_cast<unsigned long long>(*o.from));
-      return Fail(st);
+      resume_hint();
+      return Fail(batch.status());
     }
     for (const std::string& e : batch->events) {
       std::fwrite(e.data(), 1, e.size(), stdout);
@@ -322,7 +327,7 @@ int WatchCommand(const Args& args) {
     if (std::ferror(stdout)) return Fail(ormdb::Unavailable("write error on stdout"));
     o.from = batch->token;
   }
-  std::fprintf(stderr, "resume with: --from %llu\n", static_cast<unsigned long long>(*o.from));
+  resume_hint();
   return 0;
 }
 

@@ -10,8 +10,8 @@
 
 namespace ormdb::protocol {
 
-Result<nng_msg*> EncodeFrame(capnp::MessageBuilder& message) {
-  size_t words = capnp::computeSerializedSizeInWords(message);
+Result<nng_msg*> EncodeFrame(capnp::MessageBuilder& message, size_t words) {
+  if (words == 0) words = capnp::computeSerializedSizeInWords(message);
   nng_msg* msg = nullptr;
   if (int rv = nng_msg_alloc(&msg, kHeaderBytes + words * sizeof(capnp::word)); rv != 0) {
     return NngStatus(rv, "allocate a reply");
@@ -36,11 +36,6 @@ Result<nng_msg*> FrameFromBytes(const void* data, size_t size) {
 Frame::~Frame() {
   reader_.reset();
   if (msg_) nng_msg_free(msg_);
-}
-
-nng_pipe Frame::pipe() const {
-  if (msg_) return nng_msg_get_pipe(msg_);
-  return NNG_PIPE_INITIALIZER;
 }
 
 Result<std::unique_ptr<Frame>> Frame::Open(nng_msg* msg, size_t max_bytes, FrameCounters* counters,

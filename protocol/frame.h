@@ -45,7 +45,9 @@ struct FrameCounters {
 // Serializes `message` behind a frame header into a new nng message. The
 // caller owns the result (nng_msg_free, or hand it to nng_send/aio).
 // RESOURCE_EXHAUSTED when nng cannot allocate it.
-Result<nng_msg*> EncodeFrame(capnp::MessageBuilder& message);
+// `words`: the message's serialized size when the caller already computed
+// it (capnp::computeSerializedSizeInWords), so it is not walked twice.
+Result<nng_msg*> EncodeFrame(capnp::MessageBuilder& message, size_t words = 0);
 
 // The bytes of a frame (header included) copied into a new nng message.
 Result<nng_msg*> FrameFromBytes(const void* data, size_t size);
@@ -71,8 +73,6 @@ class Frame {
   // caller, which knows how to answer a mismatch).
   uint8_t version() const { return version_; }
   capnp::MessageReader& reader() { return *reader_; }
-  // The pipe the frame arrived on (nng_pipe id 0 for reassembled frames).
-  nng_pipe pipe() const;
   size_t size_bytes() const { return size_bytes_; }
 
  private:

@@ -14,10 +14,10 @@ namespace ormdb::server {
 enum class Access { kNone, kRead, kWrite, kAdmin };
 Access RequiredAccess(wire::Request::Which which);
 
-// Writes the answer to `request` (not hello, more or watch's waiting, which
-// the server handles) into `reply`. Reading a malformed request throws
-// kj::Exception; the caller turns that into INVALID_ARGUMENT.
-// `max_watch_wait` caps a watch's long-poll.
+// Writes the answer to `request` (every kind but hello and more, which the
+// server answers itself) into `reply`; a watch blocks here for its long-poll. Reading a malformed
+// request throws kj::Exception; the caller turns that into INVALID_ARGUMENT. `max_watch_wait` caps
+// a watch's long-poll.
 void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder reply,
             std::chrono::milliseconds max_watch_wait);
 

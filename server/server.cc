@@ -91,6 +91,7 @@ class ServerImpl final : public Server {
     ServerStats s;
     s.requests = requests_.load();
     s.errors = errors_.load();
+    s.frames = frames_.frames.load();
     s.unaligned_copies = frames_.unaligned_copies.load();
     s.resends_answered = resends_.load();
     s.chunked_replies = chunked_.load();
@@ -185,6 +186,10 @@ Status ServerImpl::Listen() {
                            " without API keys: only loopback addresses (127.0.0.1, ::1, "
                            "localhost) and ipc:// are served without keys; configure \"keys\" "
                            "in the config file");
+  }
+  if (o_.max_frame_bytes < 4096) {
+    return InvalidArgument("max_frame_bytes must be at least 4096, not " +
+                           std::to_string(o_.max_frame_bytes));
   }
   bool tls = url.rfind("tls+", 0) == 0;
   if (tls && (o_.tls_cert_file.empty() || o_.tls_key_file.empty())) {
@@ -369,6 +374,7 @@ void ServerImpl::Answer(wire::Request::Reader req, wire::Reply::Builder reply) {
     srv.Set("url", url_);
     srv.Set("requests", st.requests);
     srv.Set("errors", st.errors);
+    srv.Set("frames", st.frames);
     srv.Set("unaligned_copies", st.unaligned_copies);
     srv.Set("resends_answered", st.resends_answered);
     srv.Set("chunked_replies", st.chunked_replies);
@@ -450,10 +456,18 @@ void ServerImpl::RunWrite(Context* c, std::unique_ptr<Frame> frame, RequestKey k
     w.done = true;
     if (out) w.frame.assign(static_cast<const char*>(nng_msg_body(out)), nng_msg_len(out));
     waiting.swap(w.waiting);
-    while (written_order_.size() > o_.request_id_cache) {
-      auto old = written_.find(written_order_.front());
-      if (old != written_.end() && old->second.done) written_.erase(old);
+    // Forget the oldest finished writes; one still running keeps its place
+    // (its resends are waiting on it) and is looked at again later.
+    for (size_t n = written_order_.size(); n > 0 && written_order_.size() > o_.request_id_cache;
+         --n) {
+      RequestKey oldest = written_order_.front();
       written_order_.pop_front();
+      auto old = written_.find(oldest);
+      if (old != written_.end() && !old->second.done) {
+        written_order_.push_back(oldest);
+      } else if (old != written_.end()) {
+        written_.erase(old);
+      }
     }
   }
   for (Context* other : waiting) {
@@ -468,9 +482,9 @@ void ServerImpl::RunWrite(Context* c, std::unique_ptr<Frame> frame, RequestKey k
 }
 
 nng_msg* ServerImpl::Encode(capnp::MessageBuilder& reply, uint64_t id) {
-  size_t bytes = capnp::computeSerializedSizeInWords(reply) * sizeof(capnp::word);
-  if (bytes + protocol::kHeaderBytes <= o_.max_frame_bytes) {
-    auto msg = protocol::EncodeFrame(reply);
+  const size_t words = capnp::computeSerializedSizeInWords(reply);
+  if (words * sizeof(capnp::word) + protocol::kHeaderBytes <= o_.max_frame_bytes) {
+    auto msg = protocol::EncodeFrame(reply, words);
     return msg.ok() ? *msg : EncodeError(id, msg.status());
   }
   // Too large for one frame: keep it and send the first chunk.

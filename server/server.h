@@ -83,7 +83,8 @@ bool IsLocalUrl(std::string_view url);
 struct ServerStats {
   uint64_t requests = 0;
   uint64_t errors = 0;
-  uint64_t unaligned_copies = 0;  // request frames copied to be aligned
+  uint64_t frames = 0;            // well-formed request frames received
+  uint64_t unaligned_copies = 0;  // of them, copied to be aligned
   uint64_t resends_answered = 0;  // requests answered from the id cache
   uint64_t chunked_replies = 0;
   uint64_t open_continuations = 0;

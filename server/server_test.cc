@@ -1040,6 +1040,21 @@ TEST_F(AuthTest, RolesAreEnforced) {
   EXPECT_EQ(CountTag(**reader, "by-admin"), 1u);
 }
 
+// A frame limit too small to hold a chunk and its header is refused at
+// start, not discovered as an arithmetic wrap when a large reply comes.
+TEST(ServerListenTest, TinyFrameLimitIsRefused) {
+  TempDir dir;
+  LoadProbeData(dir.path());
+  ServerOptions o;
+  o.listen = "tcp://127.0.0.1:0";
+  o.max_frame_bytes = 200;
+  auto s = Serve(dir.path(), o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument) << s.status().ToString();
+  EXPECT_NE(s.status().message().find("max_frame_bytes"), std::string::npos)
+      << s.status().ToString();
+}
+
 TEST(ServerListenTest, NonLoopbackNeedsKeys) {
   TempDir dir;
   LoadProbeData(dir.path());

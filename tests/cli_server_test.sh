@@ -88,7 +88,7 @@ both "import" import User "$WORK/users.jsonl"
 both "query after import" query 'User { name }' --format json
 both "vacuum" vacuum
 
-expect "server counters in stats" 0 '"server":\{"url":"tcp://127.0.0.1:[0-9]+","requests":[0-9]+,"errors":[0-9]+,"unaligned_copies":0,' \
+expect "server counters in stats" 0 '"server":\{"url":"tcp://127.0.0.1:[0-9]+","requests":[0-9]+,"errors":[0-9]+,"frames":[0-9]+,"unaligned_copies":0,' \
   -- "$ORMDB" --connect "$URL" stats
 
 # ORMDB_URL selects the server; --data overrides it.
