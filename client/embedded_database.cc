@@ -83,19 +83,62 @@ class EmbeddedDatabase final : public Database {
     return out;
   }
 
-  Result<MutationResult> Mutate(std::string_view batch_json) override {
+  Result<MutationResult> Mutate(std::string_view batch_json, const WriteOptions& options) override {
+    ORMDB_RETURN_IF_ERROR(CheckRequestKey(options.request_key));
+    if (auto done = FindOutcome(options.request_key)) return *done;
     ORMDB_ASSIGN_OR_RETURN(query::MutationBatch batch, query::ParseMutationBatch(batch_json));
-    return Run(batch);
+    return Run(batch, options.request_key);
   }
 
-  Result<MutationResult> Run(const query::MutationBatch& batch) {
+  // A write with a request key records its outcome in its own transaction;
+  // a write whose key is already recorded (a resend that raced the first
+  // into the same or a later group) is not applied: it fails with this
+  // marker and returns the recorded outcome.
+  static constexpr std::string_view kAlreadyApplied = "request already applied";
+
+  Status CheckRequestKey(const std::string& key) {
+    if (key.size() > storage::kMaxRequestKeyBytes) {
+      return InvalidArgument("a request key is at most " +
+                             std::to_string(storage::kMaxRequestKeyBytes) + " bytes, not " +
+                             std::to_string(key.size()));
+    }
+    return Status::Ok();
+  }
+
+  // The outcome recorded for `key`, if any (nullopt also for an empty key).
+  std::optional<Result<MutationResult>> FindOutcome(const std::string& key) {
+    if (key.empty()) return std::nullopt;
+    auto txn = store_->BeginRead();
+    if (!txn.ok()) return Result<MutationResult>(txn.status());
+    auto found = (*txn)->FindRequest(key);
+    if (!found.ok()) return Result<MutationResult>(found.status());
+    if (!found->has_value()) return std::nullopt;
+    return Result<MutationResult>(MutationResult{(*found)->version, (*found)->outcome});
+  }
+
+  Result<MutationResult> Run(const query::MutationBatch& batch, const std::string& request_key) {
     query::MutationResult result;
     catalog::LayoutLookup layouts = catalog_->layouts();
     auto version = store_->Commit([&](storage::WriteTxn& txn) -> Status {
+      if (!request_key.empty()) {
+        ORMDB_ASSIGN_OR_RETURN(auto earlier, txn.FindRequest(request_key));
+        if (earlier) return Status(ErrorCode::kConflict, std::string(kAlreadyApplied));
+      }
+      result = query::MutationResult();
       ORMDB_ASSIGN_OR_RETURN(auto schema, catalog_->SchemaIn(txn));
-      return query::ApplyMutations(txn, *schema, layouts, batch, &result);
+      ORMDB_RETURN_IF_ERROR(query::ApplyMutations(txn, *schema, layouts, batch, &result));
+      if (request_key.empty()) return Status::Ok();
+      result.version = txn.version();
+      return txn.RecordRequest(request_key, result.ToJsonText());
     });
-    if (!version.ok()) return version.status();
+    if (!version.ok()) {
+      if (version.status().code() == ErrorCode::kConflict &&
+          version.status().message() == kAlreadyApplied) {
+        if (auto done = FindOutcome(request_key)) return *done;
+        return Internal("request outcome vanished after it was found");
+      }
+      return version.status();
+    }
     result.version = *version;
     return MutationResult{*version, result.ToJsonText()};
   }
@@ -229,6 +272,11 @@ class EmbeddedDatabase final : public Database {
 
   Result<ImportReport> Import(std::string_view what, std::istream& in,
                               const ImportOptions& options) override {
+    ORMDB_RETURN_IF_ERROR(CheckRequestKey(options.request_key));
+    if (auto done = FindOutcome(options.request_key)) {
+      if (!done->ok()) return done->status();
+      return ImportFromOutcome(**done);
+    }
     auto schema = catalog_->current();
     if (!schema) return SchemaError("no schema has been applied");
     std::function<void(uint64_t)> progress;
@@ -248,7 +296,8 @@ class EmbeddedDatabase final : public Database {
       return report;
     }
     if (options.progress) options.progress("write", 0, report.rows);
-    ORMDB_ASSIGN_OR_RETURN(MutationResult r, Run(batch));
+    ORMDB_ASSIGN_OR_RETURN(MutationResult r, Run(batch, options.request_key));
+    if (!options.request_key.empty()) return ImportFromOutcome(r);
     if (options.progress) options.progress("write", report.rows, report.rows);
     report.version = r.version;
     return report;
@@ -265,7 +314,22 @@ class EmbeddedDatabase final : public Database {
     return fetch_->Explain(query, params_json, options.fetch, options.analyze, options.json);
   }
 
+  // An import's outcome is its batch's: one result per row written.
+  static Result<ImportReport> ImportFromOutcome(const MutationResult& r) {
+    ORMDB_ASSIGN_OR_RETURN(Json j, ParseJson(r.json));
+    ImportReport report;
+    report.version = r.version;
+    if (const Json* results = j.Find("results"); results && results->is_array()) {
+      report.rows = results->as_array().size();
+    }
+    return report;
+  }
+
   Result<WatchBatch> Watch(const WatchOptions& options) override { return streams_->Pull(options); }
+
+  uint64_t WaitForVersionAfter(uint64_t version, std::chrono::milliseconds timeout) override {
+    return store_->WaitForVersionAfter(version, timeout);
+  }
 
   Result<std::string> Stats() override {
     storage::StoreStats st = store_->stats();

@@ -6,6 +6,8 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include <sys/random.h>
+
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -38,12 +40,19 @@ Status FromWire(wire::Error::Reader e) {
   return Status(code, std::move(message));
 }
 
+uint64_t Random64() {
+  uint64_t v = 0;
+  if (getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) {
+    std::random_device rd;
+    v = (uint64_t{rd()} << 32) ^ rd();
+  }
+  return v;
+}
+
 class RemoteDatabase final : public Database {
  public:
   RemoteDatabase(std::string url, ConnectOptions o) : url_(std::move(url)), o_(std::move(o)) {
-    std::random_device rd;
-    client_ = (uint64_t{rd()} << 32) ^ rd() ^
-              static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    client_ = Random64();
   }
   ~RemoteDatabase() override {
     for (Slot& s : slots_) {
@@ -95,6 +104,7 @@ class RemoteDatabase final : public Database {
     ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b, kHelloTimeout));
     auto hello = Reply(*frame).getHello();
     max_request_bytes_ = hello.getMaxRequestBytes();
+    max_frame_bytes_ = hello.getMaxFrameBytes();
     return Status::Ok();
   }
 
@@ -138,9 +148,11 @@ class RemoteDatabase final : public Database {
     return out;
   }
 
-  Result<MutationResult> Mutate(std::string_view batch_json) override {
+  Result<MutationResult> Mutate(std::string_view batch_json, const WriteOptions& options) override {
     capnp::MallocMessageBuilder b;
-    Init(b).setMutate(Text(batch_json));
+    auto req = Init(b);
+    req.setMutate(Text(batch_json));
+    if (!options.request_key.empty()) req.setRequestKey(Text(options.request_key));
     ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
     auto m = Reply(*frame).getMutate();
     return MutationResult{m.getVersion(), std::string(View(m.getJson()))};
@@ -178,7 +190,9 @@ class RemoteDatabase final : public Database {
                                " bytes; split the file or raise max_request_bytes");
     }
     capnp::MallocMessageBuilder b;
-    auto imp = Init(b).initImportRows();
+    auto req = Init(b);
+    if (!options.request_key.empty()) req.setRequestKey(Text(options.request_key));
+    auto imp = req.initImportRows();
     imp.setWhat(Text(what));
     imp.setCsv(options.format == ImportOptions::Format::kCsv);
     imp.setData(
@@ -264,6 +278,18 @@ class RemoteDatabase final : public Database {
     Init(b).setCurrentVersion();
     auto frame = Call(b);
     return frame.ok() ? Reply(**frame).getVersion() : 0;
+  }
+
+  uint64_t WaitForVersionAfter(uint64_t version, std::chrono::milliseconds timeout) override {
+    // A watch of every event after `version` returns at the first commit;
+    // its token is then the newest version it saw.
+    WatchOptions o;
+    o.from = version;
+    o.wait = timeout;
+    o.max_events = 1;
+    auto batch = Watch(o);
+    if (!batch.ok()) return 0;
+    return std::max(batch->token, version);
   }
 
  private:
@@ -366,12 +392,81 @@ class RemoteDatabase final : public Database {
   }
 
   // Sends a request; returns the reply frame (reassembled when it came in
-  // chunks) or the error it carries.
+  // chunks) or the error it carries. A request larger than the server's
+  // frame limit goes as an upload in pieces. A large reply whose
+  // continuation the server dropped (its connection was lost meanwhile) is
+  // asked for again once: reads are idempotent, and a write is answered
+  // from its recorded outcome.
   Result<std::unique_ptr<Frame>> Call(capnp::MessageBuilder& b,
                                       std::optional<std::chrono::milliseconds> timeout = {}) {
     auto deadline = timeout.value_or(o_.request_timeout);
-    ORMDB_ASSIGN_OR_RETURN(nng_msg * msg, protocol::EncodeFrame(b));
-    ORMDB_ASSIGN_OR_RETURN(auto frame, RoundTrip(msg, deadline));
+    const size_t words = capnp::computeSerializedSizeInWords(b);
+    const size_t bytes = words * sizeof(capnp::word);
+    if (max_request_bytes_ != 0 && bytes > max_request_bytes_) {
+      return ResourceExhausted("a request of " + std::to_string(bytes) +
+                               " bytes exceeds the server's limit of " +
+                               std::to_string(max_request_bytes_) +
+                               " bytes (max_request_bytes); split it or raise the limit");
+    }
+    Status last;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      Result<std::unique_ptr<Frame>> frame =
+          max_frame_bytes_ != 0 && bytes > max_frame_bytes_ ? Upload(b, deadline)
+                                                            : Send(b, words, deadline);
+      if (!frame.ok()) return frame.status();
+      bool lost = false;
+      auto r = Pull(std::move(*frame), deadline, &lost);
+      if (r.ok() || !lost) return r;
+      last = r.status();
+    }
+    return last;
+  }
+
+  Result<std::unique_ptr<Frame>> Send(capnp::MessageBuilder& b, size_t words,
+                                      std::chrono::milliseconds deadline) {
+    ORMDB_ASSIGN_OR_RETURN(nng_msg * msg, protocol::EncodeFrame(b, words));
+    return RoundTrip(msg, deadline);
+  }
+
+  // Sends the request in pieces of at most the server's frame limit. A
+  // server that lost the upload (it restarted, or the connection dropped)
+  // says NOT_FOUND; the upload then starts over once.
+  Result<std::unique_ptr<Frame>> Upload(capnp::MessageBuilder& b,
+                                        std::chrono::milliseconds deadline) {
+    kj::Array<capnp::word> whole = capnp::messageToFlatArray(b);
+    auto bytes = whole.asBytes();
+    const size_t piece = max_frame_bytes_ > 1024 ? max_frame_bytes_ - 512 : 512;
+    for (int attempt = 0;; ++attempt) {
+      uint64_t handle = Random64();
+      for (uint64_t offset = 0; offset < bytes.size();) {
+        size_t n = std::min<size_t>(piece, bytes.size() - offset);
+        capnp::MallocMessageBuilder mb;
+        auto up = Init(mb).initUpload();
+        up.setHandle(handle);
+        up.setOffset(offset);
+        up.setTotal(bytes.size());
+        up.setData(capnp::Data::Reader(bytes.begin() + offset, n));
+        ORMDB_ASSIGN_OR_RETURN(nng_msg * m, protocol::EncodeFrame(mb));
+        ORMDB_ASSIGN_OR_RETURN(auto frame, RoundTrip(m, deadline));
+        offset += n;
+        auto reply = Reply(*frame);
+        if (offset == bytes.size()) return frame;  // the whole request's reply
+        if (reply.isError()) {
+          Status st = FromWire(reply.getError());
+          if (st.code() == ErrorCode::kNotFound && attempt == 0) break;  // start over
+          return st;
+        }
+        if (!reply.isUploaded()) return Internal("the server answered an upload piece oddly");
+      }
+      if (attempt > 0) return Unavailable("the server lost the upload twice");
+    }
+  }
+
+  // Reads a reply: an error, a whole reply, or the first chunk of one,
+  // whose rest it pulls and reassembles. Sets *lost when the continuation
+  // vanished midway.
+  Result<std::unique_ptr<Frame>> Pull(std::unique_ptr<Frame> frame,
+                                      std::chrono::milliseconds deadline, bool* lost) {
     try {
       auto reply = Reply(*frame);
       if (reply.isError()) return FromWire(reply.getError());
@@ -401,7 +496,11 @@ class RemoteDatabase final : public Database {
         ORMDB_ASSIGN_OR_RETURN(nng_msg * m, protocol::EncodeFrame(mb));
         ORMDB_ASSIGN_OR_RETURN(frame, RoundTrip(m, deadline));
         auto r = Reply(*frame);
-        if (r.isError()) return FromWire(r.getError());
+        if (r.isError()) {
+          Status st = FromWire(r.getError());
+          *lost = st.code() == ErrorCode::kNotFound;
+          return st;
+        }
         if (!r.isChunk()) return Internal("the server broke off a chunked reply");
       }
       ORMDB_ASSIGN_OR_RETURN(auto whole, Frame::FromWords(std::move(words), true));
@@ -421,6 +520,8 @@ class RemoteDatabase final : public Database {
   uint64_t client_ = 0;
   std::atomic<uint64_t> next_id_{1};
   uint64_t max_request_bytes_ = 0;
+  uint64_t max_frame_bytes_ = 0;  // 0: the server takes any frame up to max_request_bytes_
+
   protocol::FrameCounters counters_;
   std::mutex slots_mu_;
   std::vector<Slot> slots_;  // GUARDED_BY(slots_mu_)

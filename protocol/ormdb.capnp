@@ -43,7 +43,27 @@ struct Request {
     vacuum @16 :Void;
     check @17 :Void;
     currentVersion @18 :Void;
+    upload @19 :UploadRequest;
   }
+
+  # A write's idempotency key, chosen by the application (empty: none).
+  # A write whose key an earlier committed write of the same principal
+  # carried, within the history retention, is not applied again: the
+  # earlier outcome is returned, across server restarts too.
+  requestKey @20 :Text;
+}
+
+struct UploadRequest {
+  # A request larger than the server's frame limit (HelloReply.
+  # maxFrameBytes), sent in pieces. `total` is the size of the whole
+  # request (a flat Cap'n Proto Request message, without frame header,
+  # a whole number of 8-byte words); pieces come in order. Every piece is
+  # authenticated before the server keeps it; the reply to the last piece
+  # is the reply to the whole request, the others are `uploaded`.
+  handle @0 :UInt64;                 # the client's random number for this upload
+  offset @1 :UInt64;
+  total @2 :UInt64;
+  data @3 :Data;
 }
 
 struct Hello {
@@ -131,6 +151,7 @@ struct Reply {
     importRows @12 :ImportReply;
     check @13 :CheckReply;
     version @14 :UInt64;
+    uploaded @15 :UInt64;            # bytes of an upload received so far
   }
 }
 
@@ -144,6 +165,10 @@ struct HelloReply {
   server @1 :Text;                   # "ormdb 0.5.0"
   currentVersion @2 :UInt64;
   maxRequestBytes @3 :UInt64;        # larger requests are refused
+  # Request frames larger than this are refused (the connection is
+  # closed): send larger requests as an upload. 0 from servers that
+  # predate uploads.
+  maxFrameBytes @4 :UInt64;
 }
 
 struct Chunk {

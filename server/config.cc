@@ -47,6 +47,7 @@ Status ParseKeys(const Json& v, ServerOptions* server) {
     }
     if (key.key.size() < 16) return Bad("keys[].key", "must be at least 16 characters");
     if (key.principal.empty()) key.principal = "key" + std::to_string(server->keys.size() + 1);
+    if (key.principal.size() > 128) return Bad("keys[].principal", "is at most 128 characters");
     if (key.roles.empty()) key.roles = {"read"};
     server->keys.push_back(std::move(key));
   }
@@ -88,8 +89,28 @@ Status ParseServerConfig(std::string_view json, ServerOptions* server, OpenOptio
     } else if (key == "max_frame_bytes") {
       ORMDB_ASSIGN_OR_RETURN(server->max_frame_bytes, Count(key, v));
       if (server->max_frame_bytes < 4096) return Bad(key, "must be at least 4096");
+    } else if (key == "max_request_frame_bytes") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_request_frame_bytes, Count(key, v));
+      if (server->max_request_frame_bytes < 4096) return Bad(key, "must be at least 4096");
+    } else if (key == "max_connections") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_connections, Count(key, v));
+      if (server->max_connections == 0) return Bad(key, "must be at least 1");
     } else if (key == "max_continuations") {
       ORMDB_ASSIGN_OR_RETURN(server->max_continuations, Count(key, v));
+      if (server->max_continuations == 0) return Bad(key, "must be at least 1");
+    } else if (key == "max_continuations_per_principal") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_continuations_per_principal, Count(key, v));
+      if (server->max_continuations_per_principal == 0) return Bad(key, "must be at least 1");
+    } else if (key == "max_continuation_bytes") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_continuation_bytes, Count(key, v));
+    } else if (key == "max_upload_bytes") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_upload_bytes, Count(key, v));
+    } else if (key == "max_watches") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_watches, Count(key, v));
+    } else if (key == "max_watches_per_principal") {
+      ORMDB_ASSIGN_OR_RETURN(server->max_watches_per_principal, Count(key, v));
+    } else if (key == "request_id_cache") {
+      ORMDB_ASSIGN_OR_RETURN(server->request_id_cache, Count(key, v));
     } else if (key == "continuation_idle_ms") {
       ORMDB_ASSIGN_OR_RETURN(uint64_t ms, Count(key, v));
       server->continuation_idle_ms = static_cast<int64_t>(ms);

@@ -69,7 +69,7 @@ void SetError(wire::Reply::Builder reply, const Status& status) {
 }
 
 void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder reply,
-            std::chrono::milliseconds max_watch_wait) {
+            std::chrono::milliseconds max_watch_wait, std::string_view request_key) {
   switch (request.which()) {
     case wire::Request::FETCH: {
       auto f = request.getFetch();
@@ -87,7 +87,9 @@ void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder re
                      db.Explain(View(e.getQuery()), e.hasParams() ? View(e.getParams()) : "{}", o));
     }
     case wire::Request::MUTATE: {
-      auto r = db.Mutate(View(request.getMutate()));
+      WriteOptions wo;
+      wo.request_key = std::string(request_key);
+      auto r = db.Mutate(View(request.getMutate()), wo);
       if (!r.ok()) return SetError(reply, r.status());
       auto m = reply.initMutate();
       m.setVersion(r->version);
@@ -159,6 +161,7 @@ void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder re
       std::istringstream in(std::string(reinterpret_cast<const char*>(data.begin()), data.size()));
       ImportOptions o;
       o.format = imp.getCsv() ? ImportOptions::Format::kCsv : ImportOptions::Format::kJsonLines;
+      o.request_key = std::string(request_key);
       auto r = db.Import(View(imp.getWhat()), in, o);
       if (!r.ok()) return SetError(reply, r.status());
       auto out = reply.initImportRows();
@@ -184,7 +187,8 @@ void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder re
       return;
     case wire::Request::HELLO:
     case wire::Request::MORE:
-      return SetError(reply, Internal("hello and more are answered by the server"));
+    case wire::Request::UPLOAD:
+      return SetError(reply, Internal("hello, more and upload are answered by the server"));
   }
   SetError(reply, InvalidArgument("unknown request kind " +
                                   std::to_string(static_cast<int>(request.which())) +

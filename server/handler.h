@@ -14,12 +14,14 @@ namespace ormdb::server {
 enum class Access { kNone, kRead, kWrite, kAdmin };
 Access RequiredAccess(wire::Request::Which which);
 
-// Writes the answer to `request` (every kind but hello and more, which the
-// server answers itself) into `reply`; a watch blocks here for its long-poll. Reading a malformed
-// request throws kj::Exception; the caller turns that into INVALID_ARGUMENT. `max_watch_wait` caps
-// a watch's long-poll.
+// Writes the answer to `request` (every kind but hello, more and upload,
+// which the server answers itself) into `reply`; a watch blocks here for
+// its long-poll, at most `max_watch_wait`. Reading a malformed request
+// throws kj::Exception; the caller turns that into INVALID_ARGUMENT.
+// `request_key`: the idempotency key a mutate or import records in its
+// transaction (WriteOptions::request_key); empty for none.
 void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder reply,
-            std::chrono::milliseconds max_watch_wait);
+            std::chrono::milliseconds max_watch_wait, std::string_view request_key = {});
 
 // Sets reply to an error.
 void SetError(wire::Reply::Builder reply, const Status& status);

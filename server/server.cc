@@ -14,7 +14,8 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <random>
+#include <list>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -23,15 +24,18 @@
 #include "protocol/frame.h"
 #include "protocol/ormdb.capnp.h"
 #include "server/handler.h"
+#include "server/parked.h"
 #include "server/thread_pool.h"
 
 namespace ormdb::server {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using protocol::Frame;
 
 constexpr const char* kServerName = "ormdb 0.5";
+// An application's request key, and a principal's name: together with the
+// server's prefix they stay under the storage's 400-byte request keys.
+constexpr size_t kMaxRequestKeyBytes = 256;
 // Room for a chunk reply's own fields beside its data.
 constexpr size_t kChunkOverhead = 256;
 
@@ -60,12 +64,6 @@ bool HasRole(const ApiKey& key, Access need) {
   return need == Access::kNone;
 }
 
-bool WaitsMostly(wire::Request::Which w) {
-  return w == wire::Request::MUTATE || w == wire::Request::IMPORT_ROWS ||
-         w == wire::Request::SCHEMA_APPLY || w == wire::Request::VACUUM ||
-         w == wire::Request::WATCH;
-}
-
 // Reads whose cost is bounded by the fetch budget or smaller: answered on
 // the nng thread that received them unless ServerOptions::inline_reads is
 // off. Scans of a whole entity (export) and of the store (check) go to the
@@ -79,9 +77,23 @@ bool Idempotent(wire::Request::Which w) {
          w != wire::Request::SCHEMA_APPLY && w != wire::Request::VACUUM;
 }
 
+// The authenticated sender of a request.
+struct Principal {
+  std::string name;             // "" for the anonymous principal of a keyless server
+  const ApiKey* key = nullptr;  // nullptr when the server has no keys
+};
+
 class ServerImpl final : public Server {
  public:
-  ServerImpl(std::unique_ptr<Database> db, const ServerOptions& o) : db_(std::move(db)), o_(o) {}
+  ServerImpl(std::unique_ptr<Database> db, const ServerOptions& o)
+      : db_(std::move(db)),
+        o_(o),
+        continuations_(Continuations::Limits{o.max_continuations,
+                                             o.max_continuations_per_principal,
+                                             o.max_continuation_bytes,
+                                             std::chrono::milliseconds(o.continuation_idle_ms)}),
+        uploads_(Uploads::Limits{o.max_request_bytes, o.max_upload_bytes,
+                                 std::chrono::milliseconds(o.continuation_idle_ms)}) {}
   ~ServerImpl() override { Stop(); }
 
   Status Listen();
@@ -95,8 +107,21 @@ class ServerImpl final : public Server {
     s.unaligned_copies = frames_.unaligned_copies.load();
     s.resends_answered = resends_.load();
     s.chunked_replies = chunked_.load();
-    std::lock_guard<std::mutex> lock(cont_mu_);
-    s.open_continuations = continuations_.size();
+    s.open_continuations = continuations_.count();
+    s.continuation_bytes = continuations_.bytes();
+    s.continuations_evicted = continuations_.evicted();
+    s.open_uploads = uploads_.count();
+    s.upload_bytes = uploads_.bytes();
+    {
+      std::lock_guard<std::mutex> lock(watch_mu_);
+      s.waiting_watches = parked_.size();
+    }
+    {
+      std::lock_guard<std::mutex> lock(pipes_mu_);
+      s.connections = pipes_.size();
+    }
+    s.connections_refused = refused_.load();
+    s.receiving_contexts = receiving_.load();
     return s;
   }
 
@@ -106,10 +131,22 @@ class ServerImpl final : public Server {
     nng_ctx ctx = NNG_CTX_INITIALIZER;
     nng_aio* aio = nullptr;
     bool sending = false;
+    // Taken out of the receiving set (its request is a parked watch):
+    // closed once its reply is sent instead of receiving again.
+    bool retire = false;
   };
-  struct Continuation {
-    kj::Array<capnp::word> bytes;
-    Clock::time_point last_used;
+  // A request being answered: where to reply and who asked.
+  struct Call {
+    Context* c = nullptr;
+    std::unique_ptr<Frame> frame;
+    Principal who;
+    uint32_t pipe = 0;
+  };
+  // A long-poll watch with nothing to deliver yet.
+  struct ParkedWatch {
+    Call call;
+    WatchOptions options;  // options.from: the token to continue from
+    Clock::time_point deadline;
   };
   // A write request seen before: its reply once done, and the contexts of
   // resends waiting for it meanwhile.
@@ -118,29 +155,37 @@ class ServerImpl final : public Server {
     std::string frame;
     std::vector<Context*> waiting;
   };
-  struct RequestKey {
-    uint64_t client, id;
-    bool operator==(const RequestKey&) const = default;
-  };
-  struct KeyHash {
-    size_t operator()(const RequestKey& k) const { return k.client * 0x9e3779b97f4a7c15ULL ^ k.id; }
-  };
 
   static void OnAio(void* arg) {
     auto* c = static_cast<Context*>(arg);
     c->server->Completed(c);
   }
+  static void OnPipe(nng_pipe p, nng_pipe_ev ev, void* arg) {
+    static_cast<ServerImpl*>(arg)->PipeEvent(p, ev);
+  }
+  void PipeEvent(nng_pipe p, nng_pipe_ev ev);
+  Result<Context*> NewContext();
   void Completed(Context* c);
   void Receive(Context* c);
   void Process(Context* c, nng_msg* msg);
-  void Run(Context* c, std::unique_ptr<Frame> frame);
-  void RunWrite(Context* c, std::unique_ptr<Frame> frame, RequestKey key);
-  // Builds the answer to a request (every kind but `more`).
+  // Authenticates and dispatches a decoded request.
+  void Dispatch(Call call);
+  void Run(Call call);
+  void RunWrite(Call call, std::string key);
+  // Builds the answer to a request (every kind but more, upload, watch).
   void Answer(wire::Request::Reader req, wire::Reply::Builder reply);
-  Status Authorize(wire::Request::Reader req);
-  void AnswerMore(wire::Request::Reader req, wire::Reply::Builder reply);
+  Result<Principal> Authenticate(wire::Request::Reader req);
+  void AnswerMore(const Principal& who, wire::Request::Reader req, wire::Reply::Builder reply);
+  void Upload(Call call);
+  // Watches: the first pull, parking, the watcher thread.
+  void StartWatch(Call call);
+  void PullWatch(ParkedWatch w);
+  void Park(ParkedWatch w);
+  void Watcher();
+  void AnswerWatch(ParkedWatch& w, const Result<WatchBatch>& batch);
+  void DropContext(Context* c);
   // Encodes `reply`; a reply larger than a frame becomes a continuation.
-  nng_msg* Encode(capnp::MessageBuilder& reply, uint64_t id);
+  nng_msg* Encode(capnp::MessageBuilder& reply, uint64_t id, const Call& call);
   nng_msg* EncodeError(uint64_t id, const Status& s);
   void Send(Context* c, nng_msg* msg);
   void Reaper();
@@ -151,21 +196,37 @@ class ServerImpl final : public Server {
   nng_socket sock_ = NNG_SOCKET_INITIALIZER;
   nng_listener listener_ = NNG_LISTENER_INITIALIZER;
   bool open_ = false;
-  std::vector<std::unique_ptr<Context>> contexts_;
-  std::unique_ptr<ThreadPool> reads_, waits_;
+  std::unique_ptr<ThreadPool> reads_, writes_;
+
+  // Every context ever opened (receiving, parked or retired); retired ones
+  // are closed and freed by the reaper.
+  std::mutex ctx_mu_;
+  std::vector<std::unique_ptr<Context>> contexts_;  // GUARDED_BY(ctx_mu_)
+  std::vector<Context*> retired_;                   // GUARDED_BY(ctx_mu_)
+  std::atomic<uint64_t> receiving_{0};
 
   std::atomic<bool> stopping_{false};
   std::mutex flight_mu_;
   std::condition_variable flight_cv_;
-  size_t in_flight_ = 0;  // GUARDED_BY(flight_mu_)
+  size_t in_flight_ = 0;  // GUARDED_BY(flight_mu_) requests being answered (not parked)
 
-  mutable std::mutex cont_mu_;
-  std::map<uint64_t, Continuation> continuations_;      // GUARDED_BY(cont_mu_)
-  std::mt19937_64 handle_rng_{std::random_device{}()};  // GUARDED_BY(cont_mu_)
+  Continuations continuations_;
+  Uploads uploads_;
 
   std::mutex ids_mu_;
-  std::unordered_map<RequestKey, Written, KeyHash> written_;  // GUARDED_BY(ids_mu_)
-  std::deque<RequestKey> written_order_;                      // GUARDED_BY(ids_mu_)
+  std::unordered_map<std::string, Written> written_;  // GUARDED_BY(ids_mu_)
+  std::deque<std::string> written_order_;             // GUARDED_BY(ids_mu_)
+
+  mutable std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  std::list<ParkedWatch> parked_;                        // GUARDED_BY(watch_mu_)
+  std::map<std::string, size_t> parked_per_principal_;   // GUARDED_BY(watch_mu_) (parked or pulling)
+  std::map<uint32_t, Clock::time_point> closed_pipes_;  // GUARDED_BY(watch_mu_) recently closed
+  std::thread watcher_;
+
+  mutable std::mutex pipes_mu_;
+  std::set<uint32_t> pipes_;  // GUARDED_BY(pipes_mu_) open connections
+  std::atomic<uint64_t> refused_{0};
 
   std::mutex reaper_mu_;
   std::condition_variable reaper_cv_;
@@ -191,6 +252,10 @@ Status ServerImpl::Listen() {
     return InvalidArgument("max_frame_bytes must be at least 4096, not " +
                            std::to_string(o_.max_frame_bytes));
   }
+  if (o_.max_request_frame_bytes < 4096) {
+    return InvalidArgument("max_request_frame_bytes must be at least 4096, not " +
+                           std::to_string(o_.max_request_frame_bytes));
+  }
   bool tls = url.rfind("tls+", 0) == 0;
   if (tls && (o_.tls_cert_file.empty() || o_.tls_key_file.empty())) {
     return InvalidArgument(
@@ -198,7 +263,13 @@ Status ServerImpl::Listen() {
   }
   if (int rv = nng_rep0_open(&sock_); rv != 0) return protocol::NngStatus(rv, "open socket");
   open_ = true;
-  nng_socket_set_size(sock_, NNG_OPT_RECVMAXSZ, o_.max_request_bytes + protocol::kHeaderBytes);
+  // What a peer can make the server buffer before its key is read: one
+  // frame per connection and per context.
+  nng_socket_set_size(sock_, NNG_OPT_RECVMAXSZ,
+                      std::min(o_.max_request_frame_bytes, o_.max_request_bytes) +
+                          protocol::kHeaderBytes);
+  nng_pipe_notify(sock_, NNG_PIPE_EV_ADD_PRE, &ServerImpl::OnPipe, this);
+  nng_pipe_notify(sock_, NNG_PIPE_EV_REM_POST, &ServerImpl::OnPipe, this);
   nng_listener& listener = listener_;
   if (int rv = nng_listener_create(&listener, sock_, url.c_str()); rv != 0) {
     return protocol::NngStatus(rv, "listen on " + url);
@@ -231,25 +302,69 @@ Status ServerImpl::Listen() {
   size_t cores = std::max(1u, std::thread::hardware_concurrency());
   reads_ = std::make_unique<ThreadPool>(o_.read_threads ? o_.read_threads
                                                         : std::max<size_t>(4, 2 * cores));
-  waits_ = std::make_unique<ThreadPool>(o_.contexts);
+  writes_ = std::make_unique<ThreadPool>(o_.contexts);
   reaper_ = std::thread([this] { Reaper(); });
+  watcher_ = std::thread([this] { Watcher(); });
+  std::vector<Context*> fresh;
   for (size_t i = 0; i < o_.contexts; ++i) {
-    auto c = std::make_unique<Context>();
-    c->server = this;
-    if (int rv = nng_ctx_open(&c->ctx, sock_); rv != 0) return protocol::NngStatus(rv, "context");
-    if (int rv = nng_aio_alloc(&c->aio, &ServerImpl::OnAio, c.get()); rv != 0) {
-      nng_ctx_close(c->ctx);
-      return protocol::NngStatus(rv, "aio");
-    }
-    contexts_.push_back(std::move(c));
+    ORMDB_ASSIGN_OR_RETURN(Context * c, NewContext());
+    fresh.push_back(c);
   }
-  for (auto& c : contexts_) Receive(c.get());
+  for (Context* c : fresh) Receive(c);
   return Status::Ok();
+}
+
+Result<ServerImpl::Context*> ServerImpl::NewContext() {
+  auto c = std::make_unique<Context>();
+  c->server = this;
+  if (int rv = nng_ctx_open(&c->ctx, sock_); rv != 0) return protocol::NngStatus(rv, "context");
+  if (int rv = nng_aio_alloc(&c->aio, &ServerImpl::OnAio, c.get()); rv != 0) {
+    nng_ctx_close(c->ctx);
+    return protocol::NngStatus(rv, "aio");
+  }
+  std::lock_guard<std::mutex> lock(ctx_mu_);
+  contexts_.push_back(std::move(c));
+  return contexts_.back().get();
+}
+
+void ServerImpl::PipeEvent(nng_pipe p, nng_pipe_ev ev) {
+  const uint32_t id = static_cast<uint32_t>(nng_pipe_id(p));
+  if (ev == NNG_PIPE_EV_ADD_PRE) {
+    std::lock_guard<std::mutex> lock(pipes_mu_);
+    if (pipes_.size() >= o_.max_connections) {
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      nng_pipe_close(p);
+      return;
+    }
+    pipes_.insert(id);
+    return;
+  }
+  if (ev != NNG_PIPE_EV_REM_POST) return;
+  {
+    std::lock_guard<std::mutex> lock(pipes_mu_);
+    if (pipes_.erase(id) == 0) return;  // refused at ADD_PRE: held nothing
+  }
+  // The client is gone: what it held goes now, not when it would expire.
+  continuations_.DropPipe(id);
+  uploads_.DropPipe(id);
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    closed_pipes_[id] = Clock::now();
+  }
+  watch_cv_.notify_all();
 }
 
 void ServerImpl::Receive(Context* c) {
   c->sending = false;
+  receiving_.fetch_add(1, std::memory_order_relaxed);
   nng_ctx_recv(c->ctx, c->aio);
+}
+
+void ServerImpl::DropContext(Context* c) {
+  // Its request is abandoned (the client left): the context is closed
+  // without a reply. The reaper frees it outside of any callback.
+  std::lock_guard<std::mutex> lock(ctx_mu_);
+  retired_.push_back(c);
 }
 
 void ServerImpl::Completed(Context* c) {
@@ -261,9 +376,11 @@ void ServerImpl::Completed(Context* c) {
       --in_flight_;
     }
     flight_cv_.notify_all();
+    if (c->retire) return DropContext(c);
     if (!stopping_) Receive(c);
     return;
   }
+  receiving_.fetch_sub(1, std::memory_order_relaxed);
   if (rv != 0) {
     if (rv != NNG_ECLOSED && rv != NNG_ECANCELED && !stopping_) Receive(c);
     return;
@@ -290,6 +407,7 @@ void ServerImpl::Send(Context* c, nng_msg* msg) {
       --in_flight_;
     }
     flight_cv_.notify_all();
+    if (c->retire) return DropContext(c);
     if (!stopping_) Receive(c);
     return;
   }
@@ -310,7 +428,8 @@ nng_msg* ServerImpl::EncodeError(uint64_t id, const Status& s) {
 
 void ServerImpl::Process(Context* c, nng_msg* msg) {
   requests_.fetch_add(1, std::memory_order_relaxed);
-  auto frame = Frame::Open(msg, o_.max_request_bytes + protocol::kHeaderBytes, &frames_);
+  const uint32_t pipe = static_cast<uint32_t>(nng_pipe_id(nng_msg_get_pipe(msg)));
+  auto frame = Frame::Open(msg, o_.max_request_frame_bytes + protocol::kHeaderBytes, &frames_);
   if (!frame.ok()) return Send(c, EncodeError(0, frame.status()));
   if ((*frame)->version() != protocol::kProtocolVersion) {
     return Send(
@@ -319,32 +438,143 @@ void ServerImpl::Process(Context* c, nng_msg* msg) {
                                        " is not spoken by this server (it speaks version " +
                                        std::to_string(protocol::kProtocolVersion) + ")")));
   }
+  Dispatch(Call{c, std::move(*frame), Principal{}, pipe});
+}
+
+void ServerImpl::Dispatch(Call call) {
   wire::Request::Which which;
-  RequestKey key{0, 0};
+  uint64_t id = 0;
+  std::string key;
   try {
-    auto req = (*frame)->reader().getRoot<wire::Request>();
+    auto req = call.frame->reader().getRoot<wire::Request>();
     which = req.which();
-    key = RequestKey{req.getClient(), req.getId()};
+    id = req.getId();
+    // Nothing is looked up for a request before its key is checked.
+    auto who = Authenticate(req);
+    if (!who.ok()) return Send(call.c, EncodeError(id, who.status()));
+    call.who = std::move(*who);
+    if (call.who.key != nullptr && !HasRole(*call.who.key, RequiredAccess(which))) {
+      return Send(call.c, EncodeError(id, Status(ErrorCode::kPermissionDenied,
+                                                 "principal '" + call.who.name +
+                                                     "' may not do this (roles needed: " +
+                                                     (RequiredAccess(which) == Access::kAdmin
+                                                          ? "admin"
+                                                          : "write") +
+                                                     ")")));
+    }
+    if (!Idempotent(which)) {
+      // Resends are recognized per principal, so one principal can neither
+      // read nor spoil another's outcome.
+      std::string_view rk(req.getRequestKey().begin(), req.getRequestKey().size());
+      if (rk.size() > kMaxRequestKeyBytes) {
+        return Send(call.c, EncodeError(id, InvalidArgument(
+                                                "a request key is at most " +
+                                                std::to_string(kMaxRequestKeyBytes) +
+                                                " bytes, not " + std::to_string(rk.size()))));
+      }
+      if (!rk.empty()) {
+        key = "k" + call.who.name + '\0' + std::string(rk);
+      } else if (id != 0) {
+        key = "r" + call.who.name + '\0';
+        char buf[16];
+        uint64_t client = req.getClient();
+        std::memcpy(buf, &client, 8);
+        std::memcpy(buf + 8, &id, 8);
+        key.append(buf, 16);
+      }
+    }
   } catch (const kj::Exception& e) {
-    return Send(c, EncodeError(0, InvalidArgument(std::string("malformed request: ") +
-                                                  e.getDescription().cStr())));
+    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
+                                                        e.getDescription().cStr())));
   }
-  if (!Idempotent(which) && key.id != 0) {
-    auto f = std::make_shared<std::unique_ptr<Frame>>(std::move(*frame));
-    waits_->Post([this, c, f, key] { RunWrite(c, std::move(*f), key); });
+  if (which == wire::Request::UPLOAD) return Upload(std::move(call));
+  if (which == wire::Request::WATCH) {
+    auto shared = std::make_shared<Call>(std::move(call));
+    reads_->Post([this, shared] { StartWatch(std::move(*shared)); });
     return;
   }
-  if (WaitsMostly(which) || !o_.inline_reads || !ShortRead(which)) {
-    ThreadPool* pool = WaitsMostly(which) ? waits_.get() : reads_.get();
-    auto f = std::make_shared<std::unique_ptr<Frame>>(std::move(*frame));
-    pool->Post([this, c, f] { Run(c, std::move(*f)); });
+  if (!Idempotent(which)) {
+    auto shared = std::make_shared<Call>(std::move(call));
+    writes_->Post([this, shared, key = std::move(key)]() mutable {
+      if (key.empty()) return Run(std::move(*shared));
+      RunWrite(std::move(*shared), std::move(key));
+    });
     return;
   }
-  Run(c, std::move(*frame));
+  if (!o_.inline_reads || !ShortRead(which)) {
+    auto shared = std::make_shared<Call>(std::move(call));
+    reads_->Post([this, shared] { Run(std::move(*shared)); });
+    return;
+  }
+  Run(std::move(call));
+}
+
+Result<Principal> ServerImpl::Authenticate(wire::Request::Reader req) {
+  if (o_.keys.empty()) return Principal{};
+  std::string_view given(req.getKey().begin(), req.getKey().size());
+  if (given.empty()) return Status(ErrorCode::kUnauthenticated, "this server requires an API key");
+  const ApiKey* match = nullptr;
+  for (const ApiKey& k : o_.keys) {
+    if (SameKey(k.key, given)) match = &k;
+  }
+  if (match == nullptr) return Status(ErrorCode::kUnauthenticated, "the API key is not valid");
+  return Principal{match->principal, match};
+}
+
+void ServerImpl::Upload(Call call) {
+  uint64_t id = 0;
+  Result<std::optional<kj::Array<capnp::word>>> whole{std::optional<kj::Array<capnp::word>>()};
+  try {
+    auto req = call.frame->reader().getRoot<wire::Request>();
+    id = req.getId();
+    auto up = req.getUpload();
+    auto data = up.getData();
+    whole = uploads_.Add(Owner{call.who.name, call.pipe}, req.getClient(), up.getHandle(),
+                         up.getOffset(), up.getTotal(),
+                         std::span<const capnp::byte>(data.begin(), data.size()));
+  } catch (const kj::Exception& e) {
+    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
+                                                        e.getDescription().cStr())));
+  }
+  if (!whole.ok()) return Send(call.c, EncodeError(id, whole.status()));
+  if (!whole->has_value()) {
+    capnp::MallocMessageBuilder b(64);
+    auto reply = b.initRoot<wire::Reply>();
+    reply.setId(id);
+    reply.setUploaded(0);
+    try {
+      auto up = call.frame->reader().getRoot<wire::Request>().getUpload();
+      reply.setUploaded(up.getOffset() + up.getData().size());
+    } catch (const kj::Exception&) {
+    }
+    auto msg = protocol::EncodeFrame(b);
+    return Send(call.c, msg.ok() ? *msg : nullptr);
+  }
+  // The whole request is in: it is answered as if it had come in one frame
+  // (authenticated again by its own key, which must be the uploader's).
+  auto inner = Frame::FromWords(std::move(**whole), false);
+  if (!inner.ok()) return Send(call.c, EncodeError(id, inner.status()));
+  try {
+    auto req = (*inner)->reader().getRoot<wire::Request>();
+    if (req.isUpload() || req.isMore()) {
+      return Send(call.c, EncodeError(id, InvalidArgument("an upload cannot carry " +
+                                                          std::string(req.isUpload() ? "an upload"
+                                                                                     : "a more"))));
+    }
+    auto who = Authenticate(req);
+    if (who.ok() && who->name != call.who.name) {
+      return Send(call.c, EncodeError(id, Status(ErrorCode::kUnauthenticated,
+                                                 "an upload's request carries another key")));
+    }
+  } catch (const kj::Exception& e) {
+    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
+                                                        e.getDescription().cStr())));
+  }
+  call.frame = std::move(*inner);
+  Dispatch(std::move(call));
 }
 
 void ServerImpl::Answer(wire::Request::Reader req, wire::Reply::Builder reply) {
-  if (Status auth = Authorize(req); !auth.ok()) return SetError(reply, auth);
   if (req.isHello()) {
     auto h = req.getHello();
     if (h.getMinVersion() > protocol::kProtocolVersion ||
@@ -360,9 +590,9 @@ void ServerImpl::Answer(wire::Request::Reader req, wire::Reply::Builder reply) {
     out.setServer(kServerName);
     out.setCurrentVersion(db_->CurrentVersion());
     out.setMaxRequestBytes(o_.max_request_bytes);
+    out.setMaxFrameBytes(std::min(o_.max_request_frame_bytes, o_.max_request_bytes));
     return;
   }
-  if (req.isMore()) return AnswerMore(req, reply);
   if (req.isStats()) {
     // The database's numbers and the server's own.
     auto db_stats = db_->Stats();
@@ -379,48 +609,44 @@ void ServerImpl::Answer(wire::Request::Reader req, wire::Reply::Builder reply) {
     srv.Set("resends_answered", st.resends_answered);
     srv.Set("chunked_replies", st.chunked_replies);
     srv.Set("open_continuations", st.open_continuations);
+    srv.Set("continuation_bytes", st.continuation_bytes);
+    srv.Set("continuations_evicted", st.continuations_evicted);
+    srv.Set("open_uploads", st.open_uploads);
+    srv.Set("upload_bytes", st.upload_bytes);
+    srv.Set("waiting_watches", st.waiting_watches);
+    srv.Set("connections", st.connections);
+    srv.Set("connections_refused", st.connections_refused);
+    srv.Set("receiving_contexts", st.receiving_contexts);
     j->Set("server", std::move(srv));
     reply.setText(ToJson(*j));
     return;
   }
-  Handle(*db_, req, reply, std::chrono::milliseconds(o_.max_watch_wait_ms));
+  Handle(*db_, req, reply, std::chrono::milliseconds(0));
 }
 
-Status ServerImpl::Authorize(wire::Request::Reader req) {
-  if (o_.keys.empty()) return Status::Ok();
-  std::string_view given(req.getKey().begin(), req.getKey().size());
-  if (given.empty()) return Status(ErrorCode::kUnauthenticated, "this server requires an API key");
-  const ApiKey* match = nullptr;
-  for (const ApiKey& k : o_.keys) {
-    if (SameKey(k.key, given)) match = &k;
-  }
-  if (match == nullptr) return Status(ErrorCode::kUnauthenticated, "the API key is not valid");
-  if (!HasRole(*match, RequiredAccess(req.which()))) {
-    return Status(ErrorCode::kPermissionDenied,
-                  "principal '" + match->principal + "' may not do this (roles needed: " +
-                      (RequiredAccess(req.which()) == Access::kAdmin ? "admin" : "write") + ")");
-  }
-  return Status::Ok();
-}
-
-void ServerImpl::Run(Context* c, std::unique_ptr<Frame> frame) {
+void ServerImpl::Run(Call call) {
   capnp::MallocMessageBuilder b;
   uint64_t id = 0;
   try {
-    auto req = frame->reader().getRoot<wire::Request>();
+    auto req = call.frame->reader().getRoot<wire::Request>();
     id = req.getId();
     auto reply = b.initRoot<wire::Reply>();
     reply.setId(id);
-    Answer(req, reply);
+    if (req.isMore()) {
+      AnswerMore(call.who, req, reply);
+    } else {
+      Answer(req, reply);
+    }
   } catch (const kj::Exception& e) {
-    return Send(c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
-                                                   e.getDescription().cStr())));
+    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
+                                                        e.getDescription().cStr())));
   }
   if (b.getRoot<wire::Reply>().isError()) errors_.fetch_add(1, std::memory_order_relaxed);
-  Send(c, Encode(b, id));
+  Send(call.c, Encode(b, id, call));
 }
 
-void ServerImpl::RunWrite(Context* c, std::unique_ptr<Frame> frame, RequestKey key) {
+void ServerImpl::RunWrite(Call call, std::string key) {
+  Context* c = call.c;
   {
     std::lock_guard<std::mutex> lock(ids_mu_);
     auto [it, fresh] = written_.try_emplace(key);
@@ -438,16 +664,20 @@ void ServerImpl::RunWrite(Context* c, std::unique_ptr<Frame> frame, RequestKey k
   }
   capnp::MallocMessageBuilder b;
   nng_msg* out = nullptr;
+  uint64_t id = 0;
   try {
-    auto req = frame->reader().getRoot<wire::Request>();
+    auto req = call.frame->reader().getRoot<wire::Request>();
+    id = req.getId();
     auto reply = b.initRoot<wire::Reply>();
-    reply.setId(key.id);
-    Answer(req, reply);
+    reply.setId(id);
+    // The key goes into the write's own transaction, so a resend that
+    // reaches a restarted server finds the outcome there.
+    Handle(*db_, req, reply, std::chrono::milliseconds(0), key);
     if (reply.isError()) errors_.fetch_add(1, std::memory_order_relaxed);
-    out = Encode(b, key.id);
+    out = Encode(b, id, call);
   } catch (const kj::Exception& e) {
-    out = EncodeError(
-        key.id, InvalidArgument(std::string("malformed request: ") + e.getDescription().cStr()));
+    out = EncodeError(id,
+                      InvalidArgument(std::string("malformed request: ") + e.getDescription().cStr()));
   }
   std::vector<Context*> waiting;
   {
@@ -460,11 +690,11 @@ void ServerImpl::RunWrite(Context* c, std::unique_ptr<Frame> frame, RequestKey k
     // (its resends are waiting on it) and is looked at again later.
     for (size_t n = written_order_.size(); n > 0 && written_order_.size() > o_.request_id_cache;
          --n) {
-      RequestKey oldest = written_order_.front();
+      std::string oldest = std::move(written_order_.front());
       written_order_.pop_front();
       auto old = written_.find(oldest);
       if (old != written_.end() && !old->second.done) {
-        written_order_.push_back(oldest);
+        written_order_.push_back(std::move(oldest));
       } else if (old != written_.end()) {
         written_.erase(old);
       }
@@ -481,84 +711,246 @@ void ServerImpl::RunWrite(Context* c, std::unique_ptr<Frame> frame, RequestKey k
   Send(c, out);
 }
 
-nng_msg* ServerImpl::Encode(capnp::MessageBuilder& reply, uint64_t id) {
+// ---- Watches ----
+
+void ServerImpl::StartWatch(Call call) {
+  ParkedWatch w;
+  uint64_t id = 0;
+  try {
+    auto req = call.frame->reader().getRoot<wire::Request>();
+    id = req.getId();
+    auto wr = req.getWatch();
+    for (auto e : wr.getEntities()) w.options.entities.emplace_back(e.begin(), e.size());
+    if (wr.getHasFrom()) w.options.from = wr.getFrom();
+    if (wr.getMaxEvents() > 0) w.options.max_events = wr.getMaxEvents();
+    w.options.subscriber = std::string(wr.getSubscriber().begin(), wr.getSubscriber().size());
+    auto wait = std::min<int64_t>(wr.getWaitMillis(), o_.max_watch_wait_ms);
+    w.deadline = Clock::now() + std::chrono::milliseconds(wait);
+  } catch (const kj::Exception& e) {
+    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
+                                                        e.getDescription().cStr())));
+  }
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    size_t& mine = parked_per_principal_[call.who.name];
+    size_t all = 0;
+    for (const auto& [name, n] : parked_per_principal_) all += n;
+    if (mine >= o_.max_watches_per_principal || all >= o_.max_watches) {
+      if (mine == 0) parked_per_principal_.erase(call.who.name);
+      return Send(call.c,
+                  EncodeError(id, ResourceExhausted(
+                                      "too many watches are waiting (" + std::to_string(mine) +
+                                      " of this principal, " + std::to_string(all) +
+                                      " in all); poll less often or share a subscription")));
+    }
+    ++mine;
+  }
+  w.call = std::move(call);
+  PullWatch(std::move(w));
+}
+
+void ServerImpl::AnswerWatch(ParkedWatch& w, const Result<WatchBatch>& batch) {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    auto it = parked_per_principal_.find(w.call.who.name);
+    if (it != parked_per_principal_.end() && --it->second == 0) parked_per_principal_.erase(it);
+  }
+  capnp::MallocMessageBuilder b;
+  uint64_t id = 0;
+  try {
+    id = w.call.frame->reader().getRoot<wire::Request>().getId();
+  } catch (const kj::Exception&) {
+  }
+  auto reply = b.initRoot<wire::Reply>();
+  reply.setId(id);
+  if (!batch.ok()) {
+    SetError(reply, batch.status());
+    errors_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    auto out = reply.initWatch();
+    auto events = out.initEvents(static_cast<unsigned>(batch->events.size()));
+    for (size_t i = 0; i < batch->events.size(); ++i) {
+      events.set(static_cast<unsigned>(i), batch->events[i]);
+    }
+    out.setToken(batch->token);
+  }
+  Send(w.call.c, Encode(b, id, w.call));
+}
+
+// Pulls what is there now; parks the watch when there is nothing and time
+// is left.
+void ServerImpl::PullWatch(ParkedWatch w) {
+  WatchOptions o = w.options;
+  o.wait = std::chrono::milliseconds(0);
+  auto batch = db_->Watch(o);
+  if (!batch.ok() || !batch->events.empty() || Clock::now() >= w.deadline || stopping_) {
+    return AnswerWatch(w, batch);
+  }
+  w.options.from = batch->token;
+  Park(std::move(w));
+}
+
+void ServerImpl::Park(ParkedWatch w) {
+  const uint64_t token = w.options.from.value_or(0);
+  if (stopping_) return AnswerWatch(w, WatchBatch{{}, token});
+  // Its context leaves the receiving set; a fresh one takes its place, so
+  // waiting watches never starve other requests of contexts.
+  auto fresh = NewContext();
+  if (!fresh.ok()) return AnswerWatch(w, WatchBatch{{}, token});
+  w.call.c->retire = true;
+  Receive(*fresh);
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    if (stopping_) {
+      // The watcher may be gone already: answer here.
+    } else {
+      parked_.push_back(std::move(w));
+      {
+        std::lock_guard<std::mutex> fl(flight_mu_);
+        --in_flight_;  // parked: Stop answers it rather than waiting for it
+      }
+      flight_cv_.notify_all();
+      watch_cv_.notify_all();
+      return;
+    }
+  }
+  AnswerWatch(w, WatchBatch{{}, token});
+}
+
+void ServerImpl::Watcher() {
+  constexpr auto kTick = std::chrono::milliseconds(50);
+  uint64_t seen = 0;
+  for (;;) {
+    std::optional<uint64_t> lowest;
+    {
+      std::unique_lock<std::mutex> lock(watch_mu_);
+      if (parked_.empty() && !stopping_) watch_cv_.wait_for(lock, std::chrono::milliseconds(500));
+      for (const ParkedWatch& w : parked_) {
+        uint64_t from = w.options.from.value_or(0);
+        if (!lowest || from < *lowest) lowest = from;
+      }
+    }
+    const bool stopping = stopping_.load();
+    if (lowest && !stopping) {
+      // Wakes at a commit after the lowest token (or after a tick, to see
+      // deadlines and closed connections).
+      seen = db_->WaitForVersionAfter(*lowest, kTick);
+    } else if (!stopping) {
+      continue;
+    }
+    std::vector<ParkedWatch> ready;
+    std::vector<Context*> dropped;
+    {
+      std::lock_guard<std::mutex> lock(watch_mu_);
+      auto now = Clock::now();
+      for (auto it = closed_pipes_.begin(); it != closed_pipes_.end();) {
+        it = now - it->second > std::chrono::milliseconds(2 * o_.max_watch_wait_ms + 1000)
+                 ? closed_pipes_.erase(it)
+                 : std::next(it);
+      }
+      for (auto it = parked_.begin(); it != parked_.end();) {
+        if (closed_pipes_.count(it->call.pipe)) {
+          // Its client is gone: nobody to answer.
+          auto p = parked_per_principal_.find(it->call.who.name);
+          if (p != parked_per_principal_.end() && --p->second == 0) parked_per_principal_.erase(p);
+          dropped.push_back(it->call.c);
+          it = parked_.erase(it);
+        } else if (stopping || it->options.from.value_or(0) < seen || now >= it->deadline) {
+          ready.push_back(std::move(*it));
+          it = parked_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (Context* c : dropped) DropContext(c);
+    for (ParkedWatch& w : ready) {
+      {
+        std::lock_guard<std::mutex> lock(flight_mu_);
+        ++in_flight_;
+      }
+      if (stopping) {
+        // Shutting down: the watch ends with what it has (nothing); the
+        // client's next poll learns the server is going.
+        AnswerWatch(w, WatchBatch{{}, w.options.from.value_or(0)});
+        continue;
+      }
+      auto shared = std::make_shared<ParkedWatch>(std::move(w));
+      reads_->Post([this, shared] { PullWatch(std::move(*shared)); });
+    }
+    if (stopping) return;
+  }
+}
+
+// ---- Large replies ----
+
+nng_msg* ServerImpl::Encode(capnp::MessageBuilder& reply, uint64_t id, const Call& call) {
   const size_t words = capnp::computeSerializedSizeInWords(reply);
   if (words * sizeof(capnp::word) + protocol::kHeaderBytes <= o_.max_frame_bytes) {
     auto msg = protocol::EncodeFrame(reply, words);
     return msg.ok() ? *msg : EncodeError(id, msg.status());
   }
-  // Too large for one frame: keep it and send the first chunk.
-  uint64_t handle;
-  {
-    std::lock_guard<std::mutex> lock(cont_mu_);
-    if (continuations_.size() >= o_.max_continuations) {
-      return EncodeError(id,
-                         ResourceExhausted("too many large results are being read (" +
-                                           std::to_string(o_.max_continuations) +
-                                           "); read them to the end, or retry when they expire"));
-    }
-    // Unguessable: a handle is a capability to read someone's result.
-    do {
-      handle = handle_rng_();
-    } while (handle == 0 || continuations_.count(handle));
-    continuations_[handle] = Continuation{capnp::messageToFlatArray(reply), Clock::now()};
-  }
+  // Too large for one frame: park it and send the first chunk.
+  auto handle = continuations_.Park(Owner{call.who.name, call.pipe}, capnp::messageToFlatArray(reply));
+  if (!handle.ok()) return EncodeError(id, handle.status());
   chunked_.fetch_add(1, std::memory_order_relaxed);
   capnp::MallocMessageBuilder b;
   auto out = b.initRoot<wire::Reply>();
   out.setId(id);
   capnp::MallocMessageBuilder req_b;
   auto more = req_b.initRoot<wire::Request>().initMore();
-  more.setHandle(handle);
+  more.setHandle(*handle);
   more.setOffset(0);
-  AnswerMore(req_b.getRoot<wire::Request>().asReader(), out);
+  AnswerMore(call.who, req_b.getRoot<wire::Request>().asReader(), out);
   auto msg = protocol::EncodeFrame(b);
   return msg.ok() ? *msg : EncodeError(id, msg.status());
 }
 
-void ServerImpl::AnswerMore(wire::Request::Reader req, wire::Reply::Builder reply) {
+void ServerImpl::AnswerMore(const Principal& who, wire::Request::Reader req,
+                            wire::Reply::Builder reply) {
   auto more = req.getMore();
-  std::lock_guard<std::mutex> lock(cont_mu_);
-  auto it = continuations_.find(more.getHandle());
-  if (it == continuations_.end()) {
-    return SetError(reply, NotFound("result continuation " + std::to_string(more.getHandle()) +
-                                    " is unknown or expired (idle more than " +
-                                    std::to_string(o_.continuation_idle_ms) + " ms)"));
-  }
-  auto bytes = it->second.bytes.asBytes();
-  uint64_t offset = more.getOffset();
-  if (offset >= bytes.size()) {
-    return SetError(
-        reply, InvalidArgument("continuation offset " + std::to_string(offset) +
-                               " is past the result's " + std::to_string(bytes.size()) + " bytes"));
-  }
-  size_t n = std::min<size_t>(bytes.size() - offset, o_.max_frame_bytes - kChunkOverhead);
-  auto chunk = reply.initChunk();
-  chunk.setHandle(more.getHandle());
-  chunk.setOffset(offset);
-  chunk.setTotal(bytes.size());
-  chunk.setData(capnp::Data::Reader(bytes.begin() + offset, n));
-  if (offset + n == bytes.size()) {
-    continuations_.erase(it);
-  } else {
-    it->second.last_used = Clock::now();
-  }
+  Status st = continuations_.Read(
+      who.name, more.getHandle(), more.getOffset(), o_.max_frame_bytes - kChunkOverhead,
+      [&](std::span<const capnp::byte> data, uint64_t total) {
+        auto chunk = reply.initChunk();
+        chunk.setHandle(more.getHandle());
+        chunk.setOffset(more.getOffset());
+        chunk.setTotal(total);
+        chunk.setData(capnp::Data::Reader(data.data(), data.size()));
+      });
+  if (!st.ok()) SetError(reply, st);
 }
 
 void ServerImpl::Reaper() {
   std::unique_lock<std::mutex> lock(reaper_mu_);
   while (!stopping_) {
     reaper_cv_.wait_for(lock, std::chrono::milliseconds(500));
-    auto limit = Clock::now() - std::chrono::milliseconds(o_.continuation_idle_ms);
-    std::lock_guard<std::mutex> cl(cont_mu_);
-    for (auto it = continuations_.begin(); it != continuations_.end();) {
-      it = it->second.last_used < limit ? continuations_.erase(it) : std::next(it);
+    auto now = Clock::now();
+    continuations_.Expire(now);
+    uploads_.Expire(now);
+    std::vector<Context*> retired;
+    {
+      std::lock_guard<std::mutex> cl(ctx_mu_);
+      retired.swap(retired_);
+    }
+    for (Context* c : retired) {
+      nng_ctx_close(c->ctx);
+      nng_aio_free(c->aio);  // waits for its callback to return
+      std::lock_guard<std::mutex> cl(ctx_mu_);
+      for (auto it = contexts_.begin(); it != contexts_.end(); ++it) {
+        if (it->get() == c) {
+          contexts_.erase(it);
+          break;
+        }
+      }
     }
   }
 }
 
 void ServerImpl::Stop() {
   if (stopping_.exchange(true)) return;
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();  // answers every parked watch
   {
     // In-flight requests finish and their replies go out (a commit that was
     // queued is acknowledged).
@@ -574,20 +966,25 @@ void ServerImpl::Stop() {
   // with live context operations can wedge nng 1.5.2's pipe reaper
   // (nng issues #1543, #1813).
   if (open_) nng_listener_close(listener_);
-  for (auto& c : contexts_) nng_aio_stop(c->aio);
-  for (auto& c : contexts_) nng_ctx_close(c->ctx);
+  std::vector<std::unique_ptr<Context>> contexts;
+  {
+    std::lock_guard<std::mutex> lock(ctx_mu_);
+    contexts.swap(contexts_);
+    retired_.clear();
+  }
+  for (auto& c : contexts) nng_aio_stop(c->aio);
+  for (auto& c : contexts) nng_ctx_close(c->ctx);
   if (reads_) reads_->Shutdown();
-  if (waits_) waits_->Shutdown();
+  if (writes_) writes_->Shutdown();
   db_.reset();  // finishes every queued commit
   if (open_ && !protocol::CloseSocket(sock_, std::chrono::seconds(5))) {
     // nng's reaper is wedged: leave the socket, and what its callbacks
     // point at, to it. The data is already closed.
     std::fprintf(stderr, "ormdb: nng did not close the server socket within 5 s; leaving it\n");
-    new std::vector<std::unique_ptr<Context>>(std::move(contexts_));  // deliberately leaked
+    new std::vector<std::unique_ptr<Context>>(std::move(contexts));  // deliberately leaked
     return;
   }
-  for (auto& c : contexts_) nng_aio_free(c->aio);
-  contexts_.clear();
+  for (auto& c : contexts) nng_aio_free(c->aio);
 }
 
 }  // namespace

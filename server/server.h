@@ -5,11 +5,17 @@
 // Threads: nng's own threads receive and send. Short reads (fetch, explain,
 // get, stats: bounded by the fetch budget) are answered on the nng thread
 // that received them, unless inline_reads is off; a read pool (sized to the
-// cores) runs long reads (export, check); a wait pool runs what mostly
-// waits — mutations (queued to the storage writer, which group commits
-// them) and long-poll watches. A request resent with the same
-// (client, id) — nng resends after a lost pipe — is answered from the
-// first execution and never applied twice.
+// cores) runs long reads (export, check) and change-stream pulls; a write
+// pool runs mutations (queued to the storage writer, which group commits
+// them). A long-poll watch with nothing to deliver is parked: it holds
+// neither a thread nor one of the receiving contexts, and one watcher
+// thread wakes it when a commit lands, its wait ends or its client leaves.
+//
+// Every request is authenticated before anything is looked up for it. A
+// write resent with the same (principal, client, id) — nng resends after a
+// lost pipe — is answered from the first execution and never applied
+// twice: from memory while the server runs, and after a restart from the
+// request outcome the write recorded in its own transaction.
 //
 // Thread-safety: Start/Stop from one thread; everything else is internal.
 #pragma once
@@ -53,19 +59,46 @@ struct ServerOptions {
   // docs/PERFORMANCE.md); the price is that a long fetch holds one of nng's
   // I/O threads meanwhile. Default true.
   bool inline_reads = true;
-  // The largest request accepted (NNG_OPT_RECVMAXSZ); a larger one closes
-  // its connection. Default 64 MiB (imports are sent whole).
+  // The largest request accepted, in bytes. Requests larger than one
+  // request frame arrive as an upload in pieces, each authenticated before
+  // it is kept. Default 64 MiB (imports are sent whole).
   size_t max_request_bytes = size_t{64} << 20;
+  // The largest request frame (NNG_OPT_RECVMAXSZ): what the server buffers
+  // before it can read the key inside. A larger frame closes its
+  // connection. Together with max_connections it bounds the memory
+  // unauthenticated peers can make the server hold (default: 256 × 1 MiB).
+  // Default 1 MiB; at least 4096.
+  size_t max_request_frame_bytes = size_t{1} << 20;
+  // Connections (nng pipes) accepted at once; more are closed on arrival.
+  // Default 256.
+  size_t max_connections = 256;
   // Replies larger than this are sent in chunks of this size that the
   // client pulls with a continuation handle. Default 4 MiB.
   size_t max_frame_bytes = size_t{4} << 20;
-  // Open continuations (large replies being pulled); past it a large reply
-  // fails with RESOURCE_EXHAUSTED. An idle one is dropped after
-  // continuation_idle_ms. Defaults 64 and 30 s.
-  size_t max_continuations = 64;
+  // Parked large replies (continuations): at most max_continuations in all
+  // and max_continuations_per_principal of one principal, together at most
+  // max_continuation_bytes; past a limit the least recently used are
+  // evicted (the principal's own first), so a reader who never pulls its
+  // results crowds out only itself. A continuation is dropped after
+  // continuation_idle_ms without a pull, and at once when its connection
+  // closes. Defaults 256, 16, 1 GiB, 30 s.
+  size_t max_continuations = 256;
+  size_t max_continuations_per_principal = 16;
+  size_t max_continuation_bytes = size_t{1} << 30;
   int64_t continuation_idle_ms = 30000;
+  // Uploads in progress (requests over max_request_frame_bytes): one
+  // principal at most max_request_bytes, everyone at most max_upload_bytes;
+  // dropped after continuation_idle_ms idle or when the connection closes.
+  // Default 256 MiB.
+  size_t max_upload_bytes = size_t{256} << 20;
   // A watch's long-poll wait is capped at this. Default 10 s.
   int64_t max_watch_wait_ms = 10000;
+  // Long-poll watches waiting at once, in all and per principal. A waiting
+  // watch holds no thread and no request context (a context is opened in
+  // its place), and ends at once when its client disconnects; past a
+  // limit a watch gets RESOURCE_EXHAUSTED. Defaults 4096 and 256.
+  size_t max_watches = 4096;
+  size_t max_watches_per_principal = 256;
   // Completed write requests remembered for resends. Default 16384.
   size_t request_id_cache = 16384;
   // On Stop, how long in-flight requests may take to finish. Default 30 s.
@@ -88,6 +121,14 @@ struct ServerStats {
   uint64_t resends_answered = 0;  // requests answered from the id cache
   uint64_t chunked_replies = 0;
   uint64_t open_continuations = 0;
+  uint64_t continuation_bytes = 0;
+  uint64_t continuations_evicted = 0;
+  uint64_t open_uploads = 0;
+  uint64_t upload_bytes = 0;
+  uint64_t waiting_watches = 0;
+  uint64_t connections = 0;
+  uint64_t connections_refused = 0;  // over max_connections
+  uint64_t receiving_contexts = 0;   // always ServerOptions::contexts while serving
 };
 
 class Server {

@@ -44,8 +44,9 @@ class ServedDatabase final : public Database {
   Result<std::vector<SchemaVersionInfo>> SchemaHistory() override {
     return remote_->SchemaHistory();
   }
-  Result<MutationResult> Mutate(std::string_view batch_json) override {
-    return remote_->Mutate(batch_json);
+  Result<MutationResult> Mutate(std::string_view batch_json,
+                                const WriteOptions& options = {}) override {
+    return remote_->Mutate(batch_json, options);
   }
   Result<std::optional<std::string>> Get(std::string_view entity, std::string_view id) override {
     return remote_->Get(entity, id);
@@ -72,6 +73,9 @@ class ServedDatabase final : public Database {
   Result<std::string> Vacuum() override { return remote_->Vacuum(); }
   Result<CheckResult> Check() override { return remote_->Check(); }
   uint64_t CurrentVersion() override { return remote_->CurrentVersion(); }
+  uint64_t WaitForVersionAfter(uint64_t version, std::chrono::milliseconds timeout) override {
+    return remote_->WaitForVersionAfter(version, timeout);
+  }
 
  private:
   ServedDatabase() = default;

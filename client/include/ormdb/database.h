@@ -142,6 +142,17 @@ struct SchemaVersionInfo {
   std::string summary;
 };
 
+struct WriteOptions {
+  // An idempotency key (empty: none): at most 400 bytes embedded, 256
+  // through a server, which scopes it to the principal. It is recorded in
+  // the write's own transaction: a later write with the same key, while
+  // that transaction is within the history retention (OpenOptions::
+  // retention_*), is not applied again and returns the first write's
+  // outcome — also after a crash or restart. Retry a write whose outcome
+  // you did not learn (a timeout, a lost connection) with the same key.
+  std::string request_key;
+};
+
 struct MutationResult {
   uint64_t version = 0;
   std::string json;  // {"version":..,"refs":{..},"results":[..]}
@@ -151,6 +162,9 @@ struct ImportOptions {
   enum class Format { kJsonLines, kCsv };
   Format format = Format::kJsonLines;
   ProgressFn progress;
+  // As WriteOptions::request_key: an import retried with the same key is
+  // written once.
+  std::string request_key;
 };
 
 struct ExplainOptions {
@@ -190,8 +204,10 @@ class Database {
   virtual Result<std::string> SchemaJson() = 0;
   virtual Result<std::vector<SchemaVersionInfo>> SchemaHistory() = 0;
 
-  // Applies a mutation batch (DESIGN.md §4) as one transaction.
-  virtual Result<MutationResult> Mutate(std::string_view batch_json) = 0;
+  // Applies a mutation batch (DESIGN.md §4) as one transaction. With a
+  // request key already recorded, returns the recorded outcome instead.
+  virtual Result<MutationResult> Mutate(std::string_view batch_json,
+                                        const WriteOptions& options = {}) = 0;
 
   // The row as a JSON object ("id" and every field), or nullopt when absent.
   // `id` is the row's id: 12, or for a uuid entity its uuid, quoted as JSON
@@ -241,6 +257,11 @@ class Database {
 
   // The newest committed version.
   virtual uint64_t CurrentVersion() = 0;
+
+  // Blocks until a version after `version` is committed or `timeout`
+  // passes; returns the newest committed version then (0 on a transport
+  // error of a remote database).
+  virtual uint64_t WaitForVersionAfter(uint64_t version, std::chrono::milliseconds timeout) = 0;
 };
 
 }  // namespace ormdb
