@@ -6,7 +6,11 @@
 // only after authentication and only for the same principal. Each counter
 // the server reports in stats is checked back to zero when the client is
 // gone.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -411,6 +415,60 @@ TEST_F(LimitsTest, ConnectionsAreCapped) {
   EXPECT_GE(server_->stats().connections_refused, 1u);
   EXPECT_EQ(server_->stats().connections, 2u);
   ASSERT_TRUE(a.Call(FetchFrame(kProbeQuery)));
+}
+
+// A raw TCP peer that speaks nng's SP handshake as a REQ socket, then
+// writes what it likes: a frame header claiming `claimed` bytes and the
+// first `sent` of them.
+int PartialFrame(int port, uint64_t claimed, size_t sent) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  const unsigned char hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};  // REQ v0
+  (void)!write(fd, hello, sizeof hello);
+  unsigned char theirs[8];
+  (void)!read(fd, theirs, sizeof theirs);
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(claimed >> (56 - 8 * i));
+  (void)!write(fd, len, sizeof len);
+  std::string body(sent, 'x');
+  (void)!write(fd, body.data(), body.size());
+  return fd;
+}
+
+int PortOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
+
+TEST_F(LimitsTest, FramesAreCappedBeforeTheyAreBuffered) {
+  ServerOptions o;
+  o.max_connections = 32;
+  ASSERT_NO_FATAL_FAILURE(Start(o));
+  const size_t rss_before = RssBytes();
+  // 16 peers each announce a 60 MB frame: refused on its header, never
+  // buffered (the default frame limit is 1 MiB).
+  std::vector<int> fds;
+  for (int i = 0; i < 16; ++i) {
+    int fd = PartialFrame(PortOf(server_->url()), 60u << 20, 1 << 20);
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+  }
+  EXPECT_TRUE(Eventually([&] { return server_->stats().connections == 0; }))
+      << "connections: " << server_->stats().connections;
+  EXPECT_LT(RssBytes(), rss_before + (64u << 20)) << "oversized frames were buffered";
+  for (int fd : fds) close(fd);
+  // Peers that stop mid-frame and go: nothing stays held.
+  fds.clear();
+  for (int i = 0; i < 8; ++i) fds.push_back(PartialFrame(PortOf(server_->url()), 100000, 5000));
+  EXPECT_TRUE(Eventually([&] { return server_->stats().connections == 8; }));
+  for (int fd : fds) close(fd);
+  EXPECT_TRUE(Eventually([&] { return server_->stats().connections == 0; }))
+      << "connections: " << server_->stats().connections;
+  ExpectServing(server_->url(), expected_);
 }
 
 // ---------------------------------------------------------------------------
