@@ -4,6 +4,7 @@
 #include <lmdb.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,10 +38,51 @@ Status LmdbError(int rc, std::string_view what) {
   std::string m(what);
   m += ": ";
   m += mdb_strerror(rc);
-  if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == MDB_READERS_FULL) {
+  if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == MDB_READERS_FULL || rc == ENOSPC ||
+      rc == EDQUOT) {
     return ResourceExhausted(std::move(m));
   }
   return Internal(std::move(m));
+}
+
+Status Env::Error(int rc, std::string_view what) const {
+  // LMDB's own codes are negative; positive ones are errno values from the
+  // file system (writes, fdatasync, ftruncate, mmap).
+  if (rc == MDB_PANIC) {
+    // Set when writing a meta page failed: LMDB refuses every later write
+    // transaction of this environment, so only reopening helps.
+    return Internal(std::string(what) + ": data directory " + dir_ +
+                    ": a write of the data file's meta page failed earlier (" + mdb_strerror(rc) +
+                    "); reopen the data directory (restart the server) once the cause is fixed");
+  }
+  if (rc <= 0) return LmdbError(rc, what);
+  std::string reason = std::strerror(rc);
+  std::string full;
+  if (rc == ENOSPC) {
+    full = "the file system holding data directory " + dir_ + " is full (" + reason + ")";
+  } else if (rc == EDQUOT) {
+    full = "the disk quota of data directory " + dir_ + " is exhausted (" + reason + ")";
+  } else if (rc == EIO && FreeBytes() < kDiskFullFreeBytes) {
+    // mdb_page_flush reports a short write (the file system ran out of
+    // space part way through) as EIO; a write that stored nothing at all
+    // gives ENOSPC. With the disk this full, a short write is what it was.
+    full = "the file system holding data directory " + dir_ + " is full (a short write: " + reason +
+           ")";
+  }
+  if (!full.empty()) {
+    return ResourceExhausted(std::string(what) + ": " + full +
+                             "; free space on the file system holding " + dir_ + ", then retry");
+  }
+  return Internal(std::string(what) + ": data directory " + dir_ + ": " + reason);
+}
+
+uint64_t Env::FreeBytes() const {
+  if (options_.faults.free_bytes) return options_.faults.free_bytes();
+  struct statvfs st;
+  if (statvfs(dir_.c_str(), &st) != 0) return UINT64_MAX;  // unknown: not "full"
+  // Root may write into the blocks ext4 reserves for it; others may not.
+  uint64_t blocks = geteuid() == 0 ? st.f_bfree : st.f_bavail;
+  return blocks * st.f_frsize;
 }
 
 Result<std::unique_ptr<Env>> Env::Open(const std::string& dir, const StoreOptions& options,
@@ -123,7 +165,7 @@ Status Env::OpenLmdb(bool creating) {
 Status Env::CreateTables() {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc != 0) return LmdbError(rc, "create data directory " + dir_);
+  if (rc != 0) return Error(rc, "create data directory " + dir_);
   for (const auto& [name, dbi] : Tables()) {
     rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
     if (rc != 0) {
@@ -141,7 +183,7 @@ Status Env::CreateTables() {
     rc = mdb_txn_commit(txn);
   else
     mdb_txn_abort(txn);
-  if (rc != 0) return LmdbError(rc, "write format record");
+  if (rc != 0) return Error(rc, "write format record");
   return LoadDatabaseId();
 }
 
@@ -213,7 +255,7 @@ Status Env::LoadDatabaseId() {
   } else {
     mdb_txn_abort(txn);
   }
-  return rc == 0 ? Status::Ok() : LmdbError(rc, "write database id");
+  return rc == 0 ? Status::Ok() : Error(rc, "write database id");
 }
 
 std::vector<std::pair<const char*, MDB_dbi*>> Env::Tables() {
@@ -236,8 +278,10 @@ Status Env::Grow() {
     return Unavailable("cannot grow the map of " + dir_ + ": read transactions stayed open for " +
                        std::to_string(options_.map_growth_wait_millis) + " ms; retry");
   }
-  int rc = mdb_env_set_mapsize(env_, next);
-  if (rc != 0) return LmdbError(rc, "grow map");
+  const auto& injected = options_.faults.grow_errno;
+  int rc = injected ? injected() : 0;
+  if (rc == 0) rc = mdb_env_set_mapsize(env_, next);
+  if (rc != 0) return Error(rc, "grow map");
   MDB_envinfo info;
   mdb_env_info(env_, &info);
   map_size_.store(info.me_mapsize);

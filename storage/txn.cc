@@ -351,12 +351,23 @@ WriteTxn::~WriteTxn() {
 
 Status WriteTxn::Fail(int rc, std::string_view what) {
   if (rc == MDB_MAP_FULL) map_full_ = true;
-  return LmdbError(rc, what);
+  // A put can write to the data file (LMDB spills dirty pages of a large
+  // transaction), so it can meet a full disk.
+  return env_->Error(rc, what);
 }
+
+namespace {
+// The errno FaultHooks::write_errno injects, or 0.
+int InjectedWriteErrno(const Env& env) {
+  const auto& hook = env.options().faults.write_errno;
+  return hook ? hook() : 0;
+}
+}  // namespace
 
 Status WriteTxn::Put(MDB_dbi dbi, std::string_view key, std::string_view value) {
   const auto& hook = env_->options().faults.fail_write;
   if (hook && hook()) return Internal("injected fault: write failed");
+  if (int injected = InjectedWriteErrno(*env_)) return Fail(injected, "write");
   MDB_val k = Val(key), v = Val(value);
   int rc = mdb_put(txn_, dbi, &k, &v, 0);
   return rc == 0 ? Status::Ok() : Fail(rc, "write");
@@ -365,6 +376,7 @@ Status WriteTxn::Put(MDB_dbi dbi, std::string_view key, std::string_view value) 
 Status WriteTxn::Del(MDB_dbi dbi, std::string_view key) {
   const auto& hook = env_->options().faults.fail_write;
   if (hook && hook()) return Internal("injected fault: delete failed");
+  if (int injected = InjectedWriteErrno(*env_)) return Fail(injected, "delete");
   MDB_val k = Val(key);
   int rc = mdb_del(txn_, dbi, &k, nullptr);
   return rc == 0 || rc == MDB_NOTFOUND ? Status::Ok() : Fail(rc, "delete");
