@@ -132,6 +132,7 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& dir, const StoreOption
 Status Env::OpenLmdb(bool creating) {
   int rc = mdb_env_create(&env_);
   if (rc != 0) return LmdbError(rc, "mdb_env_create");
+  // Six tables (see Tables, AddedTables) and room for two more.
   mdb_env_set_maxdbs(env_, 8);
   mdb_env_set_maxreaders(env_, options_.max_readers);
   size_t initial = std::min(options_.initial_map_size, options_.max_map_size);
@@ -166,7 +167,9 @@ Status Env::CreateTables() {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return Error(rc, "create data directory " + dir_);
-  for (const auto& [name, dbi] : Tables()) {
+  auto tables = Tables();
+  for (const auto& added : AddedTables()) tables.push_back(added);
+  for (const auto& [name, dbi] : tables) {
     rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
     if (rc != 0) {
       mdb_txn_abort(txn);
@@ -187,6 +190,22 @@ Status Env::CreateTables() {
   return LoadDatabaseId();
 }
 
+Status Env::CreateAddedTables() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) return Error(rc, "open data directory " + dir_);
+  for (const auto& [name, dbi] : AddedTables()) {
+    rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return Error(rc, "open data directory " + dir_ + ": create table " + name);
+    }
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc != 0) return Error(rc, "open data directory " + dir_ + ": create added tables");
+  return Status::Ok();
+}
+
 Status Env::OpenTables() {
   // Read-only: a foreign file is refused without being modified.
   MDB_txn* txn = nullptr;
@@ -199,6 +218,23 @@ Status Env::OpenTables() {
       mdb_txn_abort(txn);
       if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
         return Internal(what + "data.mdb is not an ormdb data file (no table '" + name + "')");
+      }
+      return LmdbError(rc, what + "open table " + name);
+    }
+  }
+  // Tables added after format 1 was released: a data file written by an
+  // earlier build lacks them; they are created below once the file is known
+  // to be ours.
+  bool missing_added = false;
+  for (const auto& [name, dbi] : AddedTables()) {
+    rc = mdb_dbi_open(txn, name, 0, dbi);
+    if (rc == MDB_NOTFOUND) {
+      missing_added = true;
+    } else if (rc != 0) {
+      mdb_txn_abort(txn);
+      if (rc == MDB_INCOMPATIBLE) {
+        return Internal(what + "data.mdb is not an ormdb data file (table '" + name +
+                        "' is not one of ours)");
       }
       return LmdbError(rc, what + "open table " + name);
     }
@@ -227,6 +263,7 @@ Status Env::OpenTables() {
     // Format 1 is the first; an upgrade path is added with format 2.
     return Internal(what + "unknown on-disk format " + std::to_string(version));
   }
+  if (missing_added) ORMDB_RETURN_IF_ERROR(CreateAddedTables());
   return LoadDatabaseId();
 }
 
@@ -264,6 +301,10 @@ std::vector<std::pair<const char*, MDB_dbi*>> Env::Tables() {
           {"indexes", &dbis_.indexes},
           {"edges", &dbis_.edges},
           {"changelog", &dbis_.changelog}};
+}
+
+std::vector<std::pair<const char*, MDB_dbi*>> Env::AddedTables() {
+  return {{"requests", &dbis_.requests}};
 }
 
 Status Env::Grow() {

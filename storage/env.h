@@ -33,6 +33,7 @@ struct Dbis {
   MDB_dbi indexes = 0;
   MDB_dbi edges = 0;
   MDB_dbi changelog = 0;
+  MDB_dbi requests = 0;
 };
 
 // Maps an LMDB return code to a Status: MDB_MAP_FULL / MDB_TXN_FULL /
@@ -97,12 +98,18 @@ class Env {
   Status OpenLmdb(bool creating);
   Status CreateTables();
   Status OpenTables();
+  // Creates the tables added after format 1 was first released (`requests`)
+  // in a data file written by an earlier build.
+  Status CreateAddedTables();
   // Reads the database id, creating it when the file has none yet.
   Status LoadDatabaseId();
   // Free bytes on the file system holding dir_ (FaultHooks::free_bytes when
   // set); UINT64_MAX when unknown.
   uint64_t FreeBytes() const;
+  // The tables every format-1 data file has, and those added since (created
+  // at open when missing).
   std::vector<std::pair<const char*, MDB_dbi*>> Tables();
+  std::vector<std::pair<const char*, MDB_dbi*>> AddedTables();
 
   std::string dir_;
   StoreOptions options_;

@@ -376,7 +376,8 @@ Result<TableSizes> Store::table_sizes() {
   const std::pair<MDB_dbi, uint64_t*> tables[] = {{env_->dbis().rows, &sizes.row_versions},
                                                   {env_->dbis().indexes, &sizes.index_entries},
                                                   {env_->dbis().edges, &sizes.edge_entries},
-                                                  {env_->dbis().changelog, &sizes.log_entries}};
+                                                  {env_->dbis().changelog, &sizes.log_entries},
+                                                  {env_->dbis().requests, &sizes.request_entries}};
   for (const auto& [dbi, count] : tables) {
     MDB_stat st;
     int rc = mdb_stat(txn->txn_, dbi, &st);
