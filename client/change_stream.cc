@@ -75,9 +75,10 @@ class ChangeSetRenderer {
         ORMDB_ASSIGN_OR_RETURN(event, RowEvent(*d));
       } else if (const auto* e = std::get_if<storage::EdgeDelta>(&rec)) {
         ORMDB_ASSIGN_OR_RETURN(event, EdgeEvent(*e));
-      } else if (IsSchemaAnnotation(std::get<storage::Annotation>(rec).data)) {
+      } else if (const auto* a = std::get_if<storage::Annotation>(&rec);
+                 a && IsSchemaAnnotation(a->data)) {
         event = Header("schema");
-      }  // Other annotations are not events.
+      }  // Other annotations and request records (exactly-once bookkeeping) are not events.
       if (event) events.push_back(ToJson(*event));
     }
     return events;

@@ -545,5 +545,23 @@ TEST_F(ChangeStreamRetentionTest, AnIdleSubscribersPinIsReleased) {
   EXPECT_EQ(r.status().code(), ErrorCode::kHistoryLost) << r.status().ToString();
 }
 
+// The server records each write's request key in the write's own
+// transaction (exactly-once writes); that record is bookkeeping, not an event.
+TEST(ChangeStreamRender, RequestRecordsAreNotEvents) {
+  storage::testing::TempDir dir;
+  auto store = storage::Store::Open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto catalog = catalog::Catalog::Open(store->get());
+  ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+  storage::ChangeSet cs;
+  cs.version = 1;
+  cs.records.emplace_back(storage::RequestRecord{"client-1/req-7"});
+  cs.records.emplace_back(storage::Annotation{"schema 1"});
+  cs.records.emplace_back(storage::RequestRecord{"client-1/req-8"});
+  auto events = RenderChangeSet(cs, **catalog, **store, {});
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  EXPECT_EQ(*events, (std::vector<std::string>{R"({"version":1,"op":"schema"})"}));
+}
+
 }  // namespace
 }  // namespace ormdb

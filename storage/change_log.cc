@@ -12,8 +12,11 @@ namespace {
 //                   [u32 len, bytes] before, [u32 len, bytes] after
 //     kind 2 edge:  u32 relation, u64 from, u64 to, u8 linked
 //     kind 3 note:  u32 len, bytes
+//     kind 4 request: u32 len, key bytes (added with the `requests` table;
+//                   a build that predates it reports such an entry as
+//                   corrupted: "unknown record kind")
 constexpr uint8_t kFormat = 1;
-enum : uint8_t { kKindRow = 1, kKindEdge = 2, kKindAnnotation = 3 };
+enum : uint8_t { kKindRow = 1, kKindEdge = 2, kKindAnnotation = 3, kKindRequest = 4 };
 
 template <typename T>
 void PutLE(std::string* out, T v) {
@@ -41,6 +44,18 @@ class Reader {
     uint32_t n;
     if (!Get(&n) || in_.size() < n) return false;
     out->assign(in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  // Skips a blob without copying it.
+  bool SkipBlob() {
+    uint32_t n;
+    if (!Get(&n) || in_.size() < n) return false;
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool Skip(size_t n) {
+    if (in_.size() < n) return false;
     in_.remove_prefix(n);
     return true;
   }
@@ -75,9 +90,12 @@ std::string EncodeChangeSet(const ChangeSet& cs) {
       PutLE<uint64_t>(&out, edge->from);
       PutLE<uint64_t>(&out, edge->to);
       out.push_back(edge->linked ? 1 : 0);
-    } else {
+    } else if (const auto* note = std::get_if<Annotation>(&r)) {
       out.push_back(static_cast<char>(kKindAnnotation));
-      PutBlob(&out, std::get<Annotation>(r).data);
+      PutBlob(&out, note->data);
+    } else {
+      out.push_back(static_cast<char>(kKindRequest));
+      PutBlob(&out, std::get<RequestRecord>(r).key);
     }
   }
   return out;
@@ -144,12 +162,64 @@ Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes) {
         cs.records.emplace_back(std::move(a));
         break;
       }
+      case kKindRequest: {
+        RequestRecord r;
+        if (!in.GetBlob(&r.key)) return Corrupted(version, "bad request record");
+        cs.records.emplace_back(std::move(r));
+        break;
+      }
       default:
         return Corrupted(version, "unknown record kind");
     }
   }
   if (!in.empty()) return Corrupted(version, "trailing bytes");
   return cs;
+}
+
+Result<std::vector<std::string>> PeekRequestKeys(Version version, std::string_view bytes) {
+  Reader in(bytes);
+  uint8_t format;
+  int64_t time;
+  uint32_t count;
+  if (!in.Get(&format)) return Corrupted(version, "empty");
+  if (format != kFormat) return Corrupted(version, "unknown entry format");
+  if (!in.Get(&time) || !in.Get(&count)) return Corrupted(version, "truncated header");
+  std::vector<std::string> keys;
+  for (uint32_t i = 0; i < count; ++i) {
+    uint8_t kind;
+    if (!in.Get(&kind)) return Corrupted(version, "truncated record");
+    switch (kind) {
+      case kKindRow: {
+        uint8_t flags;
+        if (!in.Skip(4 + 8) || !in.Get(&flags) || flags > 3) {
+          return Corrupted(version, "bad row record");
+        }
+        if ((flags & 1) && !in.SkipBlob()) return Corrupted(version, "bad before image");
+        if ((flags & 2) && !in.SkipBlob()) return Corrupted(version, "bad after image");
+        break;
+      }
+      case kKindEdge: {
+        uint8_t linked;
+        if (!in.Skip(4 + 8 + 8) || !in.Get(&linked) || linked > 1) {
+          return Corrupted(version, "bad edge record");
+        }
+        break;
+      }
+      case kKindAnnotation:
+        if (!in.SkipBlob()) return Corrupted(version, "bad annotation");
+        break;
+      case kKindRequest: {
+        std::string key;
+        if (!in.GetBlob(&key)) return Corrupted(version, "bad request record");
+        keys.push_back(std::move(key));
+        break;
+      }
+      default:
+        return Corrupted(version, "unknown record kind");
+    }
+  }
+  if (!in.empty()) return Corrupted(version, "trailing bytes");
+  return keys;
 }
 
 }  // namespace ormdb::storage

@@ -41,7 +41,15 @@ struct Annotation {
   bool operator==(const Annotation&) const = default;
 };
 
-using ChangeRecord = std::variant<RowDelta, EdgeDelta, Annotation>;
+// "This transaction is client request `key`" (exactly-once writes): written by
+// WriteTxn::RecordRequest next to the `requests` table entry, so the log
+// entry of a version names the request keys it answers. Not a user event.
+struct RequestRecord {
+  std::string key;
+  bool operator==(const RequestRecord&) const = default;
+};
+
+using ChangeRecord = std::variant<RowDelta, EdgeDelta, Annotation, RequestRecord>;
 
 struct ChangeSet {
   Version version = 0;
@@ -57,5 +65,9 @@ std::string EncodeChangeSet(const ChangeSet& cs);
 Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes);
 // The commit time alone, without decoding the records.
 Result<int64_t> PeekCommitTime(std::string_view bytes);
+// The keys of the entry's request records, in order, without copying row
+// images (vacuum and Check need only these). INTERNAL on malformed bytes,
+// like DecodeChangeSet.
+Result<std::vector<std::string>> PeekRequestKeys(Version version, std::string_view bytes);
 
 }  // namespace ormdb::storage

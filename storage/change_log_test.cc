@@ -18,7 +18,17 @@ ChangeSet Sample() {
   cs.records.emplace_back(EdgeDelta{RelationId{3}, 1, 2, true});
   cs.records.emplace_back(EdgeDelta{RelationId{3}, 1, 2, false});
   cs.records.emplace_back(Annotation{"schema:2"});
+  cs.records.emplace_back(RequestRecord{"client-7/req-19"});
+  cs.records.emplace_back(RequestRecord{std::string("\0bin\xff", 5)});
   return cs;
+}
+
+std::vector<std::string> RequestKeysOf(const ChangeSet& cs) {
+  std::vector<std::string> keys;
+  for (const ChangeRecord& r : cs.records) {
+    if (const auto* req = std::get_if<RequestRecord>(&r)) keys.push_back(req->key);
+  }
+  return keys;
 }
 
 TEST(ChangeLog, RoundTrips) {
@@ -35,6 +45,26 @@ TEST(ChangeLog, RoundTrips) {
   EXPECT_EQ(*again, cs);
 }
 
+TEST(ChangeLog, RequestRecordsRoundTripAndPeekWithoutDecoding) {
+  ChangeSet cs = Sample();
+  std::string bytes = EncodeChangeSet(cs);
+  auto keys = PeekRequestKeys(42, bytes);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(*keys, (std::vector<std::string>{"client-7/req-19", std::string("\0bin\xff", 5)}));
+  EXPECT_EQ(*keys, RequestKeysOf(cs));
+  // An entry without request records, and one with nothing but one.
+  ChangeSet plain;
+  plain.records.emplace_back(RowDelta{EntityTypeId{1}, 1, std::nullopt, std::string("r")});
+  EXPECT_TRUE(PeekRequestKeys(1, EncodeChangeSet(plain))->empty());
+  ChangeSet only;
+  only.records.emplace_back(RequestRecord{"k"});
+  auto back = DecodeChangeSet(0, EncodeChangeSet(only));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, only);
+  // The record kind byte 4 follows the header (1 + 8 + 4 bytes).
+  EXPECT_EQ(EncodeChangeSet(only)[13], '\x04');
+}
+
 TEST(ChangeLog, EveryTruncationAndRandomDamageIsAnErrorOrValid) {
   std::string bytes = EncodeChangeSet(Sample());
   for (size_t n = 0; n < bytes.size(); ++n) {
@@ -42,6 +72,11 @@ TEST(ChangeLog, EveryTruncationAndRandomDamageIsAnErrorOrValid) {
     EXPECT_FALSE(r.ok()) << n;
     if (!r.ok()) {
       EXPECT_EQ(r.status().code(), ErrorCode::kInternal);
+    }
+    auto keys = PeekRequestKeys(1, std::string_view(bytes).substr(0, n));
+    EXPECT_FALSE(keys.ok()) << n;
+    if (!keys.ok()) {
+      EXPECT_EQ(keys.status().code(), ErrorCode::kInternal);
     }
   }
   std::mt19937_64 rng(7);
@@ -53,6 +88,12 @@ TEST(ChangeLog, EveryTruncationAndRandomDamageIsAnErrorOrValid) {
     if (r.ok()) {
       EXPECT_EQ(DecodeChangeSet(1, EncodeChangeSet(*r))->records, r->records);
     }
+    // The peek accepts exactly what the decoder accepts, with the same keys.
+    auto keys = PeekRequestKeys(1, damaged);
+    ASSERT_EQ(keys.ok(), r.ok()) << i;
+    if (r.ok()) {
+      EXPECT_EQ(*keys, RequestKeysOf(*r));
+    }
   }
 }
 
@@ -61,6 +102,25 @@ TEST(ChangeLog, HugeCountIsRejectedBeforeAllocating) {
   bytes[9] = bytes[10] = bytes[11] = bytes[12] = '\xff';  // record count
   auto r = DecodeChangeSet(1, bytes);
   EXPECT_FALSE(r.ok());
+  EXPECT_FALSE(PeekRequestKeys(1, bytes).ok());
+}
+
+TEST(ChangeLog, ADamagedRequestRecordIsAnError) {
+  ChangeSet cs;
+  cs.records.emplace_back(RequestRecord{"abc"});
+  std::string bytes = EncodeChangeSet(cs);
+  // The key's length runs past the end.
+  std::string longer = bytes;
+  longer[14] = '\x09';
+  EXPECT_FALSE(DecodeChangeSet(1, longer).ok());
+  EXPECT_FALSE(PeekRequestKeys(1, longer).ok());
+  // An unknown record kind.
+  std::string unknown = bytes;
+  unknown[13] = '\x05';
+  auto r = DecodeChangeSet(1, unknown);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("unknown record kind"), std::string::npos);
+  EXPECT_FALSE(PeekRequestKeys(1, unknown).ok());
 }
 
 }  // namespace

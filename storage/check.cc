@@ -2,7 +2,10 @@
 // consistent snapshot.
 #include <lmdb.h>
 
+#include <algorithm>
+
 #include "storage/key_encoding.h"
+#include "storage/keys.h"
 #include "storage/store.h"
 
 namespace ormdb::storage {
@@ -23,6 +26,25 @@ Status ForEach(MDB_txn* txn, MDB_dbi dbi, Fn fn) {
   }
   mdb_cursor_close(cur);
   return rc == MDB_NOTFOUND ? Status::Ok() : LmdbError(rc, "check");
+}
+
+// A request key as a problem report shows it: printable ASCII kept, other
+// bytes as \xNN, at most 64 bytes.
+std::string Printable(std::string_view key) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (size_t i = 0; i < key.size() && i < 64; ++i) {
+    unsigned char c = static_cast<unsigned char>(key[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  if (key.size() > 64) out += "...";
+  return out + "'";
 }
 
 }  // namespace
@@ -104,8 +126,53 @@ Result<CheckReport> Store::Check() {
         if (expect != 0 && ver != expect)
           problem("change log gap before version " + std::to_string(ver));
         expect = ver + 1;
-        if (!DecodeChangeSet(ver, v).ok())
-          problem("change log entry " + std::to_string(ver) + " undecodable");
+        auto cs = DecodeChangeSet(ver, v);
+        if (!cs.ok()) return problem("change log entry " + std::to_string(ver) + " undecodable");
+        // Each request the entry records has its outcome, naming this version.
+        for (const ChangeRecord& rec : cs->records) {
+          const auto* request = std::get_if<RequestRecord>(&rec);
+          if (!request) continue;
+          MDB_val rk{request->key.size(), const_cast<char*>(request->key.data())}, rv;
+          int rc = mdb_get(raw, env_->dbis().requests, &rk, &rv);
+          if (rc == MDB_NOTFOUND) {
+            problem("change log entry " + std::to_string(ver) + " records request " +
+                    Printable(request->key) + ", which has no outcome");
+          } else if (rc != 0) {
+            problem("reading the outcome of request " + Printable(request->key) + ": " +
+                    LmdbError(rc, "check").message());
+          } else if (rv.mv_size >= 8 && GetU64BE(static_cast<const char*>(rv.mv_data)) != ver) {
+            problem("request " + Printable(request->key) + " is recorded by change log entries " +
+                    std::to_string(ver) + " and " +
+                    std::to_string(GetU64BE(static_cast<const char*>(rv.mv_data))));
+          }
+        }
+      }));
+  // Each recorded outcome points at a version whose log entry holds its key.
+  ORMDB_RETURN_IF_ERROR(
+      ForEach(raw, env_->dbis().requests, [&](std::string_view k, std::string_view v) {
+        ++report.request_entries;
+        if (k.empty() || k.size() > kMaxRequestKeyBytes) {
+          return problem("request key of " + std::to_string(k.size()) + " bytes");
+        }
+        if (v.size() < 8) return problem("request " + Printable(k) + " has a malformed value");
+        Version ver = GetU64BE(v.data());
+        std::string log_key = VersionKey(ver);
+        MDB_val lk{log_key.size(), log_key.data()}, lv;
+        int rc = mdb_get(raw, env_->dbis().changelog, &lk, &lv);
+        if (rc == MDB_NOTFOUND) {
+          return problem("request " + Printable(k) + " names version " + std::to_string(ver) +
+                         ", which has no change log entry");
+        }
+        if (rc != 0) {
+          return problem("reading change log entry " + std::to_string(ver) + ": " +
+                         LmdbError(rc, "check").message());
+        }
+        auto keys = PeekRequestKeys(ver, View(lv));
+        if (!keys.ok()) return;  // reported as undecodable above
+        if (std::find(keys->begin(), keys->end(), k) == keys->end()) {
+          problem("request " + Printable(k) + " names version " + std::to_string(ver) +
+                  ", whose change log entry does not record it");
+        }
       }));
   if (report.log_entries > 0 && expect != current + 1) {
     problem("change log ends at " + std::to_string(expect - 1) + ", current version is " +

@@ -4,7 +4,8 @@
 // lines never interleave), until it is killed.
 //
 // Transaction n writes RowsOf(n) rows with ids n*8+j, each with an index
-// entry, so the parent can tell a complete transaction from a partial one.
+// entry, so the parent can tell a complete transaction from a partial one,
+// and records request "req-<n>" with its outcome.
 #include <unistd.h>
 
 #include <atomic>

@@ -1,7 +1,9 @@
 // Crash test: a child process commits numbered transactions as fast as it
 // can, reporting each acknowledged one; we SIGKILL it at a random moment,
 // reopen, and check that every acknowledged transaction is present in full
-// and that no transaction is partially visible. Seeded: ORMDB_CRASH_SEED
+// and that no transaction is partially visible, and that request outcomes
+// agree with the data: an acknowledged transaction's request key is found
+// with its version, a key is found exactly when its rows are there. Seeded: ORMDB_CRASH_SEED
 // reproduces a run, ORMDB_CRASH_ROUNDS changes the number of rounds.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -97,6 +99,10 @@ TEST(CrashTest, AcknowledgedCommitsSurviveSigkillAndNothingIsPartial) {
         ASSERT_EQ((*row)->bytes_in_txn, crash::RowOf(n, j));
         ASSERT_EQ((*row)->version, version);
       }
+      auto outcome = (*txn)->FindRequest(crash::RequestKeyOf(n));
+      ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+      ASSERT_TRUE(outcome->has_value()) << "acknowledged txn " << n << " has no request outcome";
+      ASSERT_EQ(**outcome, (RequestOutcome{version, crash::OutcomeOf(n)}));
     }
     // No transaction is partial: rows group into complete transactions, each
     // with its index entries, and the change log has every version.
@@ -123,12 +129,45 @@ TEST(CrashTest, AcknowledgedCommitsSurviveSigkillAndNothingIsPartial) {
     for (const auto& [n, count] : rows_per_txn) rows += static_cast<size_t>(count);
     ASSERT_EQ(index_entries, rows);
     ASSERT_EQ(rows_per_txn.size(), current);  // one transaction per version
+    // Rows there => request found, with the rows' version; no rows => no
+    // request, whether the child was acknowledged or not.
+    uint64_t probe_end =
+        std::max(next_txn, rows_per_txn.empty() ? 0 : rows_per_txn.rbegin()->first + 1);
+    for (uint64_t n = 1; n < probe_end; ++n) {
+      auto outcome = (*txn)->FindRequest(crash::RequestKeyOf(n));
+      ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+      auto present = rows_per_txn.find(n);
+      if (present == rows_per_txn.end()) {
+        ASSERT_FALSE(outcome->has_value()) << "txn " << n << " has an outcome but no rows";
+        continue;
+      }
+      ASSERT_TRUE(outcome->has_value()) << "txn " << n << " has rows but no outcome";
+      auto row = (*txn)->Get(crash::kType, crash::RowIdOf(n, 0));
+      ASSERT_TRUE(row.ok() && row->has_value());
+      ASSERT_EQ((*outcome)->version, (*row)->version) << "txn " << n;
+      ASSERT_EQ((*outcome)->outcome, crash::OutcomeOf(n));
+    }
+    auto sizes = (*store)->table_sizes();
+    ASSERT_TRUE(sizes.ok());
+    ASSERT_EQ(sizes->request_entries, current);
+    // Each version's log entry names the request of the rows it wrote.
     Version expect = 1;
     ASSERT_TRUE((*store)
                     ->ReadChanges(0,
                                   [&](const ChangeSet& cs) {
                                     EXPECT_EQ(cs.version, expect);
                                     ++expect;
+                                    std::vector<std::string> keys;
+                                    uint64_t txn_of_rows = 0;
+                                    for (const ChangeRecord& r : cs.records) {
+                                      if (const auto* q = std::get_if<RequestRecord>(&r)) {
+                                        keys.push_back(q->key);
+                                      } else if (const auto* d = std::get_if<RowDelta>(&r)) {
+                                        txn_of_rows = d->id / 8;
+                                      }
+                                    }
+                                    EXPECT_EQ(keys, std::vector<std::string>{
+                                                        crash::RequestKeyOf(txn_of_rows)});
                                     return true;
                                   })
                     .ok());

@@ -28,12 +28,17 @@ inline std::string IndexValueOf(uint64_t txn, int j) {
   return k;
 }
 
+// Each transaction is a client request too (exactly-once writes): its key
+// and the outcome recorded with it.
+inline std::string RequestKeyOf(uint64_t txn) { return "req-" + std::to_string(txn); }
+inline std::string OutcomeOf(uint64_t txn) { return "ok " + std::to_string(txn); }
+
 inline Status WriteTxnRows(WriteTxn& txn, uint64_t n) {
   for (int j = 0; j < RowsOf(n); ++j) {
     ORMDB_RETURN_IF_ERROR(txn.PutRow(kType, RowIdOf(n, j), RowOf(n, j)));
     ORMDB_RETURN_IF_ERROR(txn.IndexInsert(kIndex, IndexValueOf(n, j), RowIdOf(n, j), true));
   }
-  return Status::Ok();
+  return txn.RecordRequest(RequestKeyOf(n), OutcomeOf(n));
 }
 
 }  // namespace ormdb::storage::crash

@@ -4,6 +4,7 @@
 #include <lmdb.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,10 +38,51 @@ Status LmdbError(int rc, std::string_view what) {
   std::string m(what);
   m += ": ";
   m += mdb_strerror(rc);
-  if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == MDB_READERS_FULL) {
+  if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == MDB_READERS_FULL || rc == ENOSPC ||
+      rc == EDQUOT) {
     return ResourceExhausted(std::move(m));
   }
   return Internal(std::move(m));
+}
+
+Status Env::Error(int rc, std::string_view what) const {
+  // LMDB's own codes are negative; positive ones are errno values from the
+  // file system (writes, fdatasync, ftruncate, mmap).
+  if (rc == MDB_PANIC) {
+    // Set when writing a meta page failed: LMDB refuses every later write
+    // transaction of this environment, so only reopening helps.
+    return Internal(std::string(what) + ": data directory " + dir_ +
+                    ": a write of the data file's meta page failed earlier (" + mdb_strerror(rc) +
+                    "); reopen the data directory (restart the server) once the cause is fixed");
+  }
+  if (rc <= 0) return LmdbError(rc, what);
+  std::string reason = std::strerror(rc);
+  std::string full;
+  if (rc == ENOSPC) {
+    full = "the file system holding data directory " + dir_ + " is full (" + reason + ")";
+  } else if (rc == EDQUOT) {
+    full = "the disk quota of data directory " + dir_ + " is exhausted (" + reason + ")";
+  } else if (rc == EIO && FreeBytes() < kDiskFullFreeBytes) {
+    // mdb_page_flush reports a short write (the file system ran out of
+    // space part way through) as EIO; a write that stored nothing at all
+    // gives ENOSPC. With the disk this full, a short write is what it was.
+    full = "the file system holding data directory " + dir_ + " is full (a short write: " + reason +
+           ")";
+  }
+  if (!full.empty()) {
+    return ResourceExhausted(std::string(what) + ": " + full +
+                             "; free space on the file system holding " + dir_ + ", then retry");
+  }
+  return Internal(std::string(what) + ": data directory " + dir_ + ": " + reason);
+}
+
+uint64_t Env::FreeBytes() const {
+  if (options_.faults.free_bytes) return options_.faults.free_bytes();
+  struct statvfs st;
+  if (statvfs(dir_.c_str(), &st) != 0) return UINT64_MAX;  // unknown: not "full"
+  // Root may write into the blocks ext4 reserves for it; others may not.
+  uint64_t blocks = geteuid() == 0 ? st.f_bfree : st.f_bavail;
+  return blocks * st.f_frsize;
 }
 
 Result<std::unique_ptr<Env>> Env::Open(const std::string& dir, const StoreOptions& options,
@@ -90,6 +132,7 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& dir, const StoreOption
 Status Env::OpenLmdb(bool creating) {
   int rc = mdb_env_create(&env_);
   if (rc != 0) return LmdbError(rc, "mdb_env_create");
+  // Six tables (see Tables, AddedTables) and room for two more.
   mdb_env_set_maxdbs(env_, 8);
   mdb_env_set_maxreaders(env_, options_.max_readers);
   size_t initial = std::min(options_.initial_map_size, options_.max_map_size);
@@ -123,8 +166,10 @@ Status Env::OpenLmdb(bool creating) {
 Status Env::CreateTables() {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc != 0) return LmdbError(rc, "create data directory " + dir_);
-  for (const auto& [name, dbi] : Tables()) {
+  if (rc != 0) return Error(rc, "create data directory " + dir_);
+  auto tables = Tables();
+  for (const auto& added : AddedTables()) tables.push_back(added);
+  for (const auto& [name, dbi] : tables) {
     rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
     if (rc != 0) {
       mdb_txn_abort(txn);
@@ -141,8 +186,24 @@ Status Env::CreateTables() {
     rc = mdb_txn_commit(txn);
   else
     mdb_txn_abort(txn);
-  if (rc != 0) return LmdbError(rc, "write format record");
+  if (rc != 0) return Error(rc, "write format record");
   return LoadDatabaseId();
+}
+
+Status Env::CreateAddedTables() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) return Error(rc, "open data directory " + dir_);
+  for (const auto& [name, dbi] : AddedTables()) {
+    rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return Error(rc, "open data directory " + dir_ + ": create table " + name);
+    }
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc != 0) return Error(rc, "open data directory " + dir_ + ": create added tables");
+  return Status::Ok();
 }
 
 Status Env::OpenTables() {
@@ -157,6 +218,23 @@ Status Env::OpenTables() {
       mdb_txn_abort(txn);
       if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
         return Internal(what + "data.mdb is not an ormdb data file (no table '" + name + "')");
+      }
+      return LmdbError(rc, what + "open table " + name);
+    }
+  }
+  // Tables added after format 1 was released: a data file written by an
+  // earlier build lacks them; they are created below once the file is known
+  // to be ours.
+  bool missing_added = false;
+  for (const auto& [name, dbi] : AddedTables()) {
+    rc = mdb_dbi_open(txn, name, 0, dbi);
+    if (rc == MDB_NOTFOUND) {
+      missing_added = true;
+    } else if (rc != 0) {
+      mdb_txn_abort(txn);
+      if (rc == MDB_INCOMPATIBLE) {
+        return Internal(what + "data.mdb is not an ormdb data file (table '" + name +
+                        "' is not one of ours)");
       }
       return LmdbError(rc, what + "open table " + name);
     }
@@ -185,6 +263,7 @@ Status Env::OpenTables() {
     // Format 1 is the first; an upgrade path is added with format 2.
     return Internal(what + "unknown on-disk format " + std::to_string(version));
   }
+  if (missing_added) ORMDB_RETURN_IF_ERROR(CreateAddedTables());
   return LoadDatabaseId();
 }
 
@@ -213,7 +292,7 @@ Status Env::LoadDatabaseId() {
   } else {
     mdb_txn_abort(txn);
   }
-  return rc == 0 ? Status::Ok() : LmdbError(rc, "write database id");
+  return rc == 0 ? Status::Ok() : Error(rc, "write database id");
 }
 
 std::vector<std::pair<const char*, MDB_dbi*>> Env::Tables() {
@@ -222,6 +301,10 @@ std::vector<std::pair<const char*, MDB_dbi*>> Env::Tables() {
           {"indexes", &dbis_.indexes},
           {"edges", &dbis_.edges},
           {"changelog", &dbis_.changelog}};
+}
+
+std::vector<std::pair<const char*, MDB_dbi*>> Env::AddedTables() {
+  return {{"requests", &dbis_.requests}};
 }
 
 Status Env::Grow() {
@@ -236,8 +319,10 @@ Status Env::Grow() {
     return Unavailable("cannot grow the map of " + dir_ + ": read transactions stayed open for " +
                        std::to_string(options_.map_growth_wait_millis) + " ms; retry");
   }
-  int rc = mdb_env_set_mapsize(env_, next);
-  if (rc != 0) return LmdbError(rc, "grow map");
+  const auto& injected = options_.faults.grow_errno;
+  int rc = injected ? injected() : 0;
+  if (rc == 0) rc = mdb_env_set_mapsize(env_, next);
+  if (rc != 0) return Error(rc, "grow map");
   MDB_envinfo info;
   mdb_env_info(env_, &info);
   map_size_.store(info.me_mapsize);

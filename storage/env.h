@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -32,11 +33,17 @@ struct Dbis {
   MDB_dbi indexes = 0;
   MDB_dbi edges = 0;
   MDB_dbi changelog = 0;
+  MDB_dbi requests = 0;
 };
 
 // Maps an LMDB return code to a Status: MDB_MAP_FULL / MDB_TXN_FULL /
-// MDB_READERS_FULL to RESOURCE_EXHAUSTED, the rest to INTERNAL.
+// MDB_READERS_FULL / ENOSPC / EDQUOT to RESOURCE_EXHAUSTED, the rest to
+// INTERNAL. Env::Error says more where the data directory is known.
 Status LmdbError(int rc, std::string_view what);
+
+// Below this many free bytes on its file system, an EIO from a write of the
+// data file is taken for the short write LMDB reports when the disk fills.
+inline constexpr uint64_t kDiskFullFreeBytes = uint64_t{1} << 20;
 
 class Env {
  public:
@@ -56,6 +63,20 @@ class Env {
   const std::string& dir() const { return dir_; }
   const StoreOptions& options() const { return options_; }
   size_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
+
+  // Maps the return code `rc` of a write, commit or map growth on this data
+  // directory to a Status (LmdbError's mapping, plus the directory and what
+  // to do):
+  //   - ENOSPC and EDQUOT, and EIO while the file system holding the
+  //     directory has less than kDiskFullFreeBytes free (LMDB turns a short
+  //     write into EIO; with the disk that full, that is what it was), give
+  //     RESOURCE_EXHAUSTED "...; free space on the file system holding DIR,
+  //     then retry". Nothing of the failed transaction remains, and the next
+  //     write succeeds once space is free.
+  //   - any other system error (an EIO on a disk with room) stays INTERNAL,
+  //     naming the directory.
+  // Thread-safe.
+  Status Error(int rc, std::string_view what) const;
   // 16 random bytes chosen when the data file was first opened by a build
   // that knows them; they tell one database from another (cursor checksums).
   const std::string& database_id() const { return database_id_; }
@@ -77,9 +98,18 @@ class Env {
   Status OpenLmdb(bool creating);
   Status CreateTables();
   Status OpenTables();
+  // Creates the tables added after format 1 was first released (`requests`)
+  // in a data file written by an earlier build.
+  Status CreateAddedTables();
   // Reads the database id, creating it when the file has none yet.
   Status LoadDatabaseId();
+  // Free bytes on the file system holding dir_ (FaultHooks::free_bytes when
+  // set); UINT64_MAX when unknown.
+  uint64_t FreeBytes() const;
+  // The tables every format-1 data file has, and those added since (created
+  // at open when missing).
   std::vector<std::pair<const char*, MDB_dbi*>> Tables();
+  std::vector<std::pair<const char*, MDB_dbi*>> AddedTables();
 
   std::string dir_;
   StoreOptions options_;

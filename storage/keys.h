@@ -8,7 +8,13 @@
 //   indexes:   [index u32][encoded values][id u64][~begin u64] -> end u64
 //   edges:     [relation u32][dir u8][from u64][to u64][~begin u64] -> end u64
 //   changelog: [version u64]                                 -> encoded ChangeSet
+//   requests:  [request key bytes, 1..400]                   -> [version u64] + outcome bytes
 //   meta:      text keys ("format", "current_version", ...)  -> values
+//
+// A `requests` entry says "request K was committed as version V with this
+// outcome" (exactly-once writes). It is written in the transaction of V,
+// whose change log entry holds a request record with K, and it is vacuumed
+// with that log entry.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +31,10 @@ inline constexpr size_t kMaxKeySize = 511;
 // Index values longer than this are truncated and followed by a hash (see
 // IndexKey); callers must recheck such entries against the row.
 inline constexpr size_t kMaxIndexValueBytes = kMaxKeySize - 4 - 16 - 1 - 8;
+
+// The longest request key RecordRequest accepts (well under kMaxKeySize, so
+// a caller may prefix keys with a principal or client id).
+inline constexpr size_t kMaxRequestKeyBytes = 400;
 
 // A live row value starts with kRowTag; a tombstone is the single byte kTombstoneTag.
 inline constexpr char kTombstoneTag = 0;
@@ -83,6 +93,15 @@ inline std::string EdgeKey(RelationId rel, EdgeDirection dir, RowId from, RowId 
   PutU64BE(&k, to);
   PutU64BE(&k, ~begin);
   return k;
+}
+
+// The value of a `requests` entry: [version u64][outcome bytes].
+inline std::string RequestValue(Version v, std::string_view outcome) {
+  std::string value;
+  value.reserve(8 + outcome.size());
+  PutU64BE(&value, v);
+  value.append(outcome);
+  return value;
 }
 
 inline std::string VersionKey(Version v) {

@@ -21,11 +21,20 @@ enum class SyncMode : uint8_t {
 };
 
 // Test seam: lets a test make the Nth LMDB write or commit fail, so error paths
-// are exercised rather than hoped for. Each hook returns true to inject a
-// failure (reported as INTERNAL "injected fault").
+// are exercised rather than hoped for. The fail_* hooks return true to inject
+// a failure (reported as INTERNAL "injected fault"). The *_errno hooks return
+// 0 to go on, or an errno (ENOSPC, EIO, ...) that the operation then reports
+// as if LMDB had returned it, so the mapping of system errors (disk full) and
+// the recovery after them are tested without filling a disk.
 struct FaultHooks {
   std::function<bool()> fail_write;   // before every put / delete
   std::function<bool()> fail_commit;  // before every LMDB (group) commit
+  std::function<int()> write_errno;   // before every put / delete
+  std::function<int()> commit_errno;  // before every LMDB (group) commit
+  std::function<int()> grow_errno;    // before every map growth (mdb_env_set_mapsize)
+  // Free bytes on the data directory's file system as the disk-full test of
+  // an EIO sees them (see Env::Error); unset = statvfs.
+  std::function<uint64_t()> free_bytes;
 };
 
 struct StoreOptions {

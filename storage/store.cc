@@ -204,7 +204,7 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
   MDB_txn* parent = nullptr;
   int rc = mdb_txn_begin(env_->raw(), nullptr, 0, &parent);
   if (rc != 0) {
-    out.error = LmdbError(rc, "begin write");
+    out.error = env_->Error(rc, "begin write");
     return out;
   }
   Version base = current_version();
@@ -217,7 +217,7 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
     rc = mdb_txn_begin(env_->raw(), parent, 0, &child);
     if (rc != 0) {
       mdb_txn_abort(parent);
-      out.error = LmdbError(rc, "begin nested write");
+      out.error = env_->Error(rc, "begin nested write");
       return out;
     }
     Status st;
@@ -243,7 +243,7 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
         out.map_full_at = static_cast<int>(i);
         return out;
       }
-      if (rc != 0) st = LmdbError(rc, "commit nested write");
+      if (rc != 0) st = env_->Error(rc, "commit nested write");
     } else {
       mdb_txn_abort(child);
     }
@@ -254,19 +254,29 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
       results[i] = st;
     }
   }
-  const auto& fail_commit = env_->options().faults.fail_commit;
-  if (fail_commit && fail_commit()) {
+  const FaultHooks& faults = env_->options().faults;
+  if (faults.fail_commit && faults.fail_commit()) {
     mdb_txn_abort(parent);
     out.error = Internal("injected fault: commit failed");
     return out;
   }
-  rc = mdb_txn_commit(parent);
+  int injected = faults.commit_errno ? faults.commit_errno() : 0;
+  if (injected != 0) {
+    mdb_txn_abort(parent);
+    rc = injected;
+  } else {
+    // Frees the transaction whether or not it succeeds: on a failure (a full
+    // disk: ENOSPC, or EIO for a short write) LMDB aborts it, the data file's
+    // valid meta page still names the previous commit, and the next write
+    // transaction starts from there.
+    rc = mdb_txn_commit(parent);
+  }
   if (rc == MDB_MAP_FULL) {
     out.map_full = true;
     return out;
   }
   if (rc != 0) {
-    out.error = LmdbError(rc, "commit");
+    out.error = env_->Error(rc, "commit");
     return out;
   }
   group_commits_.fetch_add(1);
@@ -366,7 +376,8 @@ Result<TableSizes> Store::table_sizes() {
   const std::pair<MDB_dbi, uint64_t*> tables[] = {{env_->dbis().rows, &sizes.row_versions},
                                                   {env_->dbis().indexes, &sizes.index_entries},
                                                   {env_->dbis().edges, &sizes.edge_entries},
-                                                  {env_->dbis().changelog, &sizes.log_entries}};
+                                                  {env_->dbis().changelog, &sizes.log_entries},
+                                                  {env_->dbis().requests, &sizes.request_entries}};
   for (const auto& [dbi, count] : tables) {
     MDB_stat st;
     int rc = mdb_stat(txn->txn_, dbi, &st);

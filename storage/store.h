@@ -51,6 +51,7 @@ struct TableSizes {
   uint64_t index_entries = 0;  // current and ended
   uint64_t edge_entries = 0;   // both directions
   uint64_t log_entries = 0;
+  uint64_t request_entries = 0;  // recorded request outcomes (exactly-once writes)
 };
 
 struct VacuumStats {
@@ -59,6 +60,7 @@ struct VacuumStats {
   uint64_t index_entries_removed = 0;
   uint64_t edges_removed = 0;
   uint64_t log_entries_removed = 0;
+  uint64_t request_entries_removed = 0;
   uint64_t steps = 0;  // write transactions used
 };
 
@@ -69,6 +71,7 @@ struct CheckReport {
   uint64_t index_entries = 0;
   uint64_t edge_entries = 0;  // both directions
   uint64_t log_entries = 0;
+  uint64_t request_entries = 0;
   std::vector<std::string> problems;  // empty when every invariant holds (first 100 kept)
 };
 
@@ -137,8 +140,10 @@ class Store {
   Result<VacuumStats> Vacuum();
 
   // Verifies the storage invariants (key and value shapes, interval order,
-  // edge mirrors, a gap-free change log up to the current version) on one
-  // snapshot. Problems found are reported, not errors; errors are I/O.
+  // edge mirrors, a gap-free change log up to the current version, every
+  // recorded request outcome backed by a request record in the log entry of
+  // its version and the reverse) on one snapshot. Problems found are reported, not errors; errors
+  // are I/O.
   Result<CheckReport> Check();
 
   StoreStats stats() const;

@@ -53,6 +53,16 @@ int SeekLt(MDB_cursor* cur, std::string_view key, MDB_val* k, MDB_val* v) {
   return mdb_cursor_get(cur, k, v, MDB_PREV);
 }
 
+Status CheckRequestKey(std::string_view key) {
+  if (key.empty()) return InvalidArgument("request key is empty");
+  if (key.size() > kMaxRequestKeyBytes) {
+    return InvalidArgument("request key of " + std::to_string(key.size()) +
+                           " bytes is longer than the limit of " +
+                           std::to_string(kMaxRequestKeyBytes));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string IndexValuePart(std::string_view encoded_values, bool* truncated) {
@@ -304,6 +314,23 @@ Result<std::optional<std::string>> TxnReader::GetMeta(std::string_view key) {
   return std::optional<std::string>(std::string(View(mv)));
 }
 
+Result<std::optional<RequestOutcome>> TxnReader::FindRequest(std::string_view key) {
+  ORMDB_RETURN_IF_ERROR(CheckRequestKey(key));
+  MDB_val k = Val(key), v;
+  int rc = mdb_get(txn_, env_->dbis().requests, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<RequestOutcome>();
+  if (rc != 0) return LmdbError(rc, "read request outcome");
+  std::string_view value = View(v);
+  if (value.size() < 8) {
+    return Internal("corrupted request entry: a value of " + std::to_string(value.size()) +
+                    " bytes");
+  }
+  Version version = GetU64BE(value.data());
+  // The LMDB snapshot may hold commits newer than the snapshot version.
+  if (version > at_) return std::optional<RequestOutcome>();
+  return std::optional<RequestOutcome>(RequestOutcome{version, std::string(value.substr(8))});
+}
+
 Status TxnReader::ChangesBetween(Version after,
                                  const std::function<bool(const ChangeSet&)>& visit) {
   std::string start = VersionKey(after + 1);
@@ -351,12 +378,23 @@ WriteTxn::~WriteTxn() {
 
 Status WriteTxn::Fail(int rc, std::string_view what) {
   if (rc == MDB_MAP_FULL) map_full_ = true;
-  return LmdbError(rc, what);
+  // A put can write to the data file (LMDB spills dirty pages of a large
+  // transaction), so it can meet a full disk.
+  return env_->Error(rc, what);
 }
+
+namespace {
+// The errno FaultHooks::write_errno injects, or 0.
+int InjectedWriteErrno(const Env& env) {
+  const auto& hook = env.options().faults.write_errno;
+  return hook ? hook() : 0;
+}
+}  // namespace
 
 Status WriteTxn::Put(MDB_dbi dbi, std::string_view key, std::string_view value) {
   const auto& hook = env_->options().faults.fail_write;
   if (hook && hook()) return Internal("injected fault: write failed");
+  if (int injected = InjectedWriteErrno(*env_)) return Fail(injected, "write");
   MDB_val k = Val(key), v = Val(value);
   int rc = mdb_put(txn_, dbi, &k, &v, 0);
   return rc == 0 ? Status::Ok() : Fail(rc, "write");
@@ -365,6 +403,7 @@ Status WriteTxn::Put(MDB_dbi dbi, std::string_view key, std::string_view value) 
 Status WriteTxn::Del(MDB_dbi dbi, std::string_view key) {
   const auto& hook = env_->options().faults.fail_write;
   if (hook && hook()) return Internal("injected fault: delete failed");
+  if (int injected = InjectedWriteErrno(*env_)) return Fail(injected, "delete");
   MDB_val k = Val(key);
   int rc = mdb_del(txn_, dbi, &k, nullptr);
   return rc == 0 || rc == MDB_NOTFOUND ? Status::Ok() : Fail(rc, "delete");
@@ -521,6 +560,24 @@ Status WriteTxn::PutMeta(std::string_view key, std::string_view value) {
 
 void WriteTxn::Annotate(std::string data) {
   changes_.records.emplace_back(Annotation{std::move(data)});
+}
+
+Status WriteTxn::RecordRequest(std::string_view key, std::string_view outcome) {
+  ORMDB_RETURN_IF_ERROR(CheckRequestKey(key));
+  MDB_val k = Val(key), v;
+  int rc = mdb_get(txn_, env_->dbis().requests, &k, &v);
+  if (rc == 0) {
+    std::string_view value = View(v);
+    std::string by = value.size() >= 8 ? "version " + std::to_string(GetU64BE(value.data()))
+                                       : "a malformed entry";
+    return Internal("request key of " + std::to_string(key.size()) +
+                    " bytes is already recorded (by " + by +
+                    "): look it up with FindRequest before writing");
+  }
+  if (rc != MDB_NOTFOUND) return Fail(rc, "read request outcome");
+  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().requests, key, RequestValue(at_, outcome)));
+  changes_.records.emplace_back(RequestRecord{std::string(key)});
+  return Status::Ok();
 }
 
 Status WriteTxn::CheckRowUnchangedSince(EntityTypeId type, RowId id, Version version) {

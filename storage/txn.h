@@ -52,6 +52,15 @@ struct IndexEntry {
 
 enum class ScanDirection : uint8_t { kForward, kBackward };
 
+// What a committed write answered (exactly-once writes, DESIGN.md §7): the
+// version it committed as and its outcome, opaque bytes chosen by the caller
+// (the server keeps the reply it sent).
+struct RequestOutcome {
+  Version version = 0;
+  std::string outcome;
+  bool operator==(const RequestOutcome&) const = default;
+};
+
 // Read methods shared by ReadTxn and WriteTxn, all at one snapshot version.
 // Not thread-safe: one thread uses a transaction at a time.
 class TxnReader {
@@ -94,6 +103,14 @@ class TxnReader {
   // Non-versioned metadata stored by upper layers (the catalog); keys are
   // namespaced under "x:" internally. nullopt when absent.
   Result<std::optional<std::string>> GetMeta(std::string_view key);
+
+  // The outcome recorded for request `key` by a transaction visible at the
+  // snapshot: committed at or before it, or, in a WriteTxn, an earlier
+  // transaction of the same group or this one. nullopt when none is, which
+  // includes a request whose version was vacuumed (an outcome is kept exactly
+  // as long as its change log entry). INVALID_ARGUMENT for an empty key or one
+  // longer than kMaxRequestKeyBytes; INTERNAL for a malformed entry.
+  Result<std::optional<RequestOutcome>> FindRequest(std::string_view key);
 
   // Visits the change sets with versions in (after, snapshot] that are still
   // in the change log, in order, until `visit` returns false. Used to
@@ -168,6 +185,18 @@ class WriteTxn : public TxnReader {
   Status PutMeta(std::string_view key, std::string_view value);
   // Attaches an opaque record to this transaction's change set.
   void Annotate(std::string data);
+
+  // Records that this transaction is request `key` with `outcome`: from its
+  // commit on, FindRequest(key) returns {version(), outcome}, and the change
+  // log entry of version() holds a RequestRecord with the key. Rolled back
+  // with the transaction. A replayed transaction (see TxnFn) records afresh:
+  // the attempt that is rolled back leaves nothing behind.
+  // INVALID_ARGUMENT for an empty key or one longer than kMaxRequestKeyBytes.
+  // INTERNAL when the key is already recorded (by a committed transaction,
+  // an earlier one of this group, or this one): a caller bug, since callers
+  // look the key up with FindRequest first, in the same transaction, and
+  // answer with the recorded outcome instead of writing.
+  Status RecordRequest(std::string_view key, std::string_view outcome);
 
   // OK when the row's last change is at or before `version` (optimistic
   // concurrency); CONFLICT otherwise, NOT_FOUND when the row is absent.

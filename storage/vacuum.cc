@@ -7,7 +7,16 @@
 // same), and for index entries and edges we drop only those whose end <= H,
 // which no read at v >= H can see (visibility needs v < end). Change log
 // entries <= H are dropped: a resume token T needs entries after T, and tokens
-// below H are refused with HISTORY_LOST.
+// below H are refused with HISTORY_LOST. A `requests` entry goes with the log
+// entry of its version, in the same step: an outcome is answerable exactly as
+// long as the history that produced it.
+//
+// Finding the request keys of a doomed log entry: the entry is walked for its
+// request records (PeekRequestKeys skips row images without copying them)
+// rather than keeping a second [version][key] table. The walk costs vacuum a
+// read of entries it deletes anyway, in the background; a second table would
+// cost every exactly-once write one more B-tree insert (and vacuum one more
+// delete) on the commit path, and could disagree with the log.
 #include <lmdb.h>
 
 #include <chrono>
@@ -83,6 +92,8 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
                                        env_->dbis().changelog};
   size_t budget = std::max<size_t>(env_->options().vacuum_batch, 1);
   std::vector<std::string> doomed;
+  // Request keys of the doomed log entries, with their versions.
+  std::vector<std::pair<std::string, Version>> doomed_requests;
   while (vacuum_table_ < kTableCount && budget > 0) {
     MDB_cursor* cur = nullptr;
     int rc = mdb_cursor_open(txn.txn_, tables[vacuum_table_], &cur);
@@ -132,9 +143,17 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
         }
       } else if (vacuum_table_ == kLog) {
         if (key.size() != 8) return Internal("vacuum: corrupted change log key");
-        if (GetU64BE(key.data()) > horizon) {
+        Version ver = GetU64BE(key.data());
+        if (ver > horizon) {
           finished_table = true;  // the log is in version order
           break;
+        }
+        // An undecodable entry (which Check reports) still goes: blocking
+        // vacuum on it would grow the file forever. Request entries it may
+        // have named stay, and Check reports them as naming a lost version.
+        auto keys = PeekRequestKeys(ver, val);
+        if (keys.ok()) {
+          for (std::string& request : *keys) doomed_requests.emplace_back(std::move(request), ver);
         }
         doomed.emplace_back(key);
         stats->log_entries_removed++;
@@ -165,6 +184,19 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
       if (rc != 0 && rc != MDB_NOTFOUND) return txn.Fail(rc, "vacuum");
     }
     doomed.clear();
+    for (const auto& [request, ver] : doomed_requests) {
+      // Only the entry this log entry wrote: a key recorded again after its
+      // first outcome was vacuumed belongs to a later version.
+      MDB_val rk = Val(request), rv;
+      rc = mdb_get(txn.txn_, env_->dbis().requests, &rk, &rv);
+      if (rc == MDB_NOTFOUND) continue;
+      if (rc != 0) return txn.Fail(rc, "vacuum");
+      if (rv.mv_size < 8 || GetU64BE(static_cast<const char*>(rv.mv_data)) != ver) continue;
+      rc = mdb_del(txn.txn_, env_->dbis().requests, &rk, nullptr);
+      if (rc != 0 && rc != MDB_NOTFOUND) return txn.Fail(rc, "vacuum");
+      stats->request_entries_removed++;
+    }
+    doomed_requests.clear();
     if (finished_table) {
       ++vacuum_table_;
       vacuum_resume_key_.clear();
