@@ -5,9 +5,11 @@
 // Exit status: 0 success, 1 a database error (printed as "error: CODE:
 // message"), 2 a usage error.
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -173,9 +175,9 @@ std::string ServerUrl(const Args& args) {
 
 // The database the command runs on: a server (--connect / ORMDB_URL) or the
 // data directory (--data), created when missing only if `create`.
-ormdb::Result<std::unique_ptr<ormdb::Database>> OpenDb(const Args& args, bool create) {
+ormdb::Result<std::unique_ptr<ormdb::Database>> OpenDb(const Args& args, bool create,
+                                                       ormdb::ConnectOptions c = {}) {
   if (std::string url = ServerUrl(args); !url.empty()) {
-    ormdb::ConnectOptions c;
     c.key = EnvOr("ORMDB_KEY");
     c.tls_ca_file = EnvOr("ORMDB_TLS_CA");
     return ormdb::Database::Connect(url, c);
@@ -286,8 +288,32 @@ int StoreCommand(const Args& args) {
 volatile sig_atomic_t g_interrupted = 0;
 void OnInterrupt(int) { g_interrupted = 1; }
 
+// How long a watch pull may go without its reply (beyond its long-poll
+// wait) before it counts as a lost server: also the longest SIGINT may wait
+// while a pull is stuck on a server that is gone.
+constexpr std::chrono::milliseconds kWatchReplyTimeout{2000};
+// The pause between pulls while the server is unavailable: doubling from the
+// first to the last.
+constexpr std::chrono::milliseconds kWatchFirstRetry{100};
+constexpr std::chrono::milliseconds kWatchMaxRetry{2000};
+
+// Sleeps `d` in short steps; returns early on SIGINT/SIGTERM.
+void SleepUnlessInterrupted(std::chrono::milliseconds d) {
+  constexpr std::chrono::milliseconds kStep{50};
+  for (auto left = d; left.count() > 0 && !g_interrupted; left -= kStep) {
+    auto step = std::min(left, kStep);
+    struct timespec ts {};
+    ts.tv_nsec = static_cast<long>(step.count()) * 1000000L;
+    nanosleep(&ts, nullptr);
+  }
+}
+
 // `ormdb watch`: long-polls for events, one JSON line each, flushed; on
 // SIGINT/SIGTERM prints the token to resume from (stderr) and exits 0.
+// Through a server, UNAVAILABLE (the server stopping or restarting, the
+// connection lost, no reply) is waited out: one note on stderr, pulls again
+// with a bounded backoff, and resumes from the token it holds, so the events
+// continue with no gap and no duplicate when the server is back.
 int WatchCommand(const Args& args) {
   if (args.positional.size() != 1) return Usage("watch takes no arguments (use --entity)");
   ormdb::WatchOptions o;
@@ -297,7 +323,10 @@ int WatchCommand(const Args& args) {
     if (!v) return Usage("--from needs a version number, not '" + it->second + "'");
     o.from = *v;
   }
-  auto db = OpenDb(args, false);
+  const bool remote = !ServerUrl(args).empty();
+  ormdb::ConnectOptions c;
+  c.request_timeout = kWatchReplyTimeout;
+  auto db = OpenDb(args, false, c);
   if (!db.ok()) return Fail(db.status());
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
@@ -312,13 +341,27 @@ int WatchCommand(const Args& args) {
       std::fprintf(stderr, "resume with: --from %llu\n", static_cast<unsigned long long>(*o.from));
     }
   };
+  std::chrono::milliseconds retry{0};  // nonzero while the server is unavailable
   while (!g_interrupted) {
     auto batch = (*db)->Watch(o);
     if (!batch.ok()) {
       if (g_interrupted) break;
+      if (remote && batch.status().code() == ormdb::ErrorCode::kUnavailable) {
+        if (retry.count() == 0) {
+          std::string from = o.from ? "version " + std::to_string(*o.from) : "the current version";
+          std::fprintf(stderr, "ormdb: watch: %s; waiting for the server, then resuming after %s\n",
+                       batch.status().ToString().c_str(), from.c_str());
+          retry = kWatchFirstRetry;
+        } else {
+          retry = std::min(retry * 2, kWatchMaxRetry);
+        }
+        SleepUnlessInterrupted(retry);
+        continue;
+      }
       resume_hint();
       return Fail(batch.status());
     }
+    retry = std::chrono::milliseconds(0);
     for (const std::string& e : batch->events) {
       std::fwrite(e.data(), 1, e.size(), stdout);
       std::fputc('\n', stdout);

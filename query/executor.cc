@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "query/cursor.h"
+#include "query/limit_math.h"
 #include "storage/key_encoding.h"
 #include "storage/keys.h"
 
@@ -528,7 +529,7 @@ class Executor {
                             });
     };
     std::string lower = range.lower, upper = range.upper;
-    size_t batch = want >= 0 && covered > 0 ? static_cast<size_t>(want) + 8 : SIZE_MAX;
+    size_t batch = covered > 0 ? RangeBatch(want) : SIZE_MAX;
     std::unordered_set<RowId> seen;
     while (true) {
       std::string resume;
@@ -572,7 +573,7 @@ class Executor {
       } else {
         lower = resume;
       }
-      batch *= 2;
+      batch = DoubleBatch(batch);
     }
     return Status::Ok();
   }
@@ -857,7 +858,7 @@ class Executor {
       next.entities += 1;
       next.bytes += bytes;
     }
-    if (is_edge) next.edges += occ;
+    if (is_edge) next.edges = SaturatingAdd(next.edges, occ);
     const FetchBudget& bud = opt_.budget;
     const char* what = nullptr;
     uint64_t count = 0, limit = 0;
@@ -942,7 +943,7 @@ class Executor {
           dist_rows_[idx].push_back(row);
           dist_occ_[idx].push_back(occ);
         } else {
-          dist_occ_[idx][it->second] += occ;
+          dist_occ_[idx][it->second] = SaturatingAdd(dist_occ_[idx][it->second], occ);
         }
       } else {
         dist_rows_[idx].push_back(row);
@@ -972,7 +973,7 @@ class Executor {
     NodeStats* ns = stats_ ? &(*stats_)[0] : nullptr;
     ORMDB_ASSIGN_OR_RETURN(std::optional<CursorPosition> cursor, NodeCursor(n));
     int64_t limit = Limit(n);
-    int64_t want = limit >= 0 ? limit + 1 : -1;
+    int64_t want = WantFor(limit);
     std::vector<Candidate> list;
     auto consider = [&](RowId id, const RowData* row) -> Status {
       if (row == nullptr) return Status::Ok();
@@ -1031,7 +1032,7 @@ class Executor {
         // Rows are decoded in the visitor and filtered after it, chunk by
         // chunk: a predicate may read other rows, which must not happen
         // while the scan's cursor is open.
-        size_t chunk = early ? std::max<size_t>(64, static_cast<size_t>(want) * 2) : 4096;
+        size_t chunk = early ? ScanChunk(want) : 4096;
         bool more = true;
         // The rows' bytes stay valid in the read transaction; each is first
         // decoded only as far as the predicate and the order need, and in
@@ -1163,7 +1164,7 @@ class Executor {
     }
     ORMDB_ASSIGN_OR_RETURN(std::optional<CursorPosition> cursor, NodeCursor(n));
     int64_t limit = Limit(n);
-    int64_t want = limit >= 0 ? limit + 1 : -1;
+    int64_t want = WantFor(limit);
     const EntityInfo& pe = *plan_->nodes[n.parent].entity;
     // Parent rows' data (cached when they were admitted).
     auto parent_data = [&](uint32_t row) -> Result<const RowData*> {

@@ -10,7 +10,9 @@ namespace {
 
 std::string Num(double v) {
   char buf[32];
-  if (v >= 100 || v == std::floor(v)) {
+  if (v >= 1e15) {
+    std::snprintf(buf, sizeof buf, "%.3g", v);  // "%.0f" would not fit the buffer
+  } else if (v >= 100 || v == std::floor(v)) {
     std::snprintf(buf, sizeof buf, "%.0f", v);
   } else {
     std::snprintf(buf, sizeof buf, "%.2g", v);

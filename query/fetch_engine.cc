@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "query/explain.h"
+#include "query/limit_math.h"
 #include "query/parser.h"
 
 namespace ormdb::query {
@@ -127,7 +128,7 @@ Status FetchEngine::CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& 
   auto over = [&](double est, uint64_t limit, std::string_view what) -> Status {
     if (est > kEstimateMargin * static_cast<double>(limit) && est >= 1) {
       return BudgetExceeded("budget exceeded before running: the plan is estimated at " +
-                            std::to_string(static_cast<uint64_t>(std::llround(est))) + " " +
+                            EstimateText(est) + " " +
                             std::string(what) + ", more than ten times the limit of " +
                             std::to_string(limit) + " (add a limit, a narrower where, or " +
                             "on_exceed truncate)");

@@ -10,7 +10,7 @@
 //   item       = name [ "(" args ")" ] [ "{" selection "}" ]
 //   args       = arg { "," arg }                  each argument at most once
 //   arg        = "where" ":" or_expr | "order" ":" order
-//              | "limit" ":" integer              (>= 0)
+//              | "limit" ":" integer              0 .. 2^63-1 (INT64_MAX)
 //              | "after" ":" string               (a cursor)
 //   order      = key | "[" key { "," key } "]"
 //   key        = name { "." name } [ "asc" | "desc" ]          asc by default
@@ -26,6 +26,12 @@
 //   element    = literal | param                  (not null)
 //   literal    = integer | float | string | "true" | "false" | "null"
 //   param      = "$" name
+//
+// A limit is any integer from 0 to INT64_MAX, in the text and in the JSON
+// IR; a negative one, one past INT64_MAX (a JSON number past it reads as a
+// double) or a non-integer is INVALID_ARGUMENT. `limit: 0` returns no rows
+// and a cursor (at the start) when rows exist; a limit at or above the
+// number of rows returns them all with a null cursor.
 //
 // An item written with parentheses or braces is an include (a relation with
 // its own arguments and selection, Selection::is_include); a bare name is a

@@ -126,6 +126,53 @@ grep -q "resume with: --from $((FROM + 2))" "$WORK/watch.err" && ok ||
 expect "watch --from replays" 0 '"op":"insert","entity":"Tag"' -- \
   timeout --preserve-status -s INT 1 "$ORMDB" --connect "$URL" watch --from "$FROM"
 
+# watch across a server restart. Two watchers: the server's stop waits for
+# requests in flight, so a pull that returns while the other is still in
+# flight pulls again and is answered UNAVAILABLE "shutting down"; a pull
+# that finds the connection gone gets no reply within watch's 2.5 s. Either
+# way each watcher keeps its token, says once that it waits, and resumes
+# when the server is back on the same port and data. The event written while
+# the server was down (embedded) and the one after the restart both arrive:
+# no gap, no duplicate.
+tag() { echo "{\"ops\":[{\"op\":\"insert\",\"entity\":\"Tag\",\"values\":{\"name\":\"$1\"}}]}"; }
+FROM="$("$ORMDB" --connect "$URL" stats | sed 's/.*"current_version":\([0-9]*\).*/\1/')"
+WATCHERS=()
+for w in 1 2; do
+  "$ORMDB" --connect "$URL" watch --entity Tag --from "$FROM" >"$WORK/rewatch$w.out" 2>"$WORK/rewatch$w.err" &
+  WATCHERS+=($!)
+done
+tag before-stop | "$ORMDB" --connect "$URL" mutate - >/dev/null
+for _ in $(seq 100); do
+  grep -q 'before-stop' "$WORK/rewatch1.out" && grep -q 'before-stop' "$WORK/rewatch2.out" && break
+  sleep 0.05
+done
+sleep 0.2
+stop_server && ok || fail "serve did not exit 0 on SIGTERM under a watch"
+tag while-down | "$ORMDB" --data "$S" mutate - >/dev/null
+sleep 3.2  # past watch's reply timeout, so every watcher has noticed
+for w in 1 2; do
+  kill -0 "${WATCHERS[$((w - 1))]}" 2>/dev/null && ok ||
+    fail "watch $w ended when the server stopped: $(cat "$WORK/rewatch$w.err")"
+done
+start_server "$WORK/serve_again.log" --data "$S" --listen "$URL" || exit 1
+tag after-restart | "$ORMDB" --connect "$URL" mutate - >/dev/null
+for _ in $(seq 200); do
+  grep -q 'after-restart' "$WORK/rewatch1.out" && grep -q 'after-restart' "$WORK/rewatch2.out" && break
+  sleep 0.05
+done
+want="$(printf '%s\n' "$((FROM + 1)) before-stop" "$((FROM + 2)) while-down" "$((FROM + 3)) after-restart")"
+for w in 1 2; do
+  kill -INT "${WATCHERS[$((w - 1))]}"
+  wait "${WATCHERS[$((w - 1))]}" && ok || fail "watch $w did not exit 0 on SIGINT after a restart"
+  got="$(sed -E 's/^\{"version":([0-9]+),"op":"insert","entity":"Tag",.*"name":"([^"]*)".*/\1 \2/' "$WORK/rewatch$w.out")"
+  [[ "$got" == "$want" ]] && ok || fail "watch $w across a restart: $(cat "$WORK/rewatch$w.out")"
+  [[ "$(grep -c 'waiting for the server' "$WORK/rewatch$w.err")" -eq 1 ]] &&
+    grep -q "^ormdb: watch: UNAVAILABLE: .*; waiting for the server, then resuming after version $((FROM + 1))\$" \
+      "$WORK/rewatch$w.err" && ok || fail "watch $w: not one note for one outage: $(cat "$WORK/rewatch$w.err")"
+  grep -q "resume with: --from $((FROM + 3))" "$WORK/rewatch$w.err" && ok ||
+    fail "watch $w resume token after a restart: $(cat "$WORK/rewatch$w.err")"
+done
+
 # Graceful shutdown: SIGTERM exits 0 and the data is intact.
 stop_server && ok || fail "serve did not exit 0 on SIGTERM"
 grep -q 'stopped' "$WORK/serve.log" && ok || fail "no shutdown message: $(cat "$WORK/serve.log")"
