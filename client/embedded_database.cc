@@ -342,6 +342,7 @@ class EmbeddedDatabase final : public Database {
     out.Set("index_entries", static_cast<int64_t>(sizes.index_entries));
     out.Set("edge_entries", static_cast<int64_t>(sizes.edge_entries));
     out.Set("log_entries", static_cast<int64_t>(sizes.log_entries));
+    out.Set("request_entries", static_cast<int64_t>(sizes.request_entries));
     out.Set("map_size", static_cast<int64_t>(st.map_size));
     out.Set("transactions_committed", static_cast<int64_t>(st.transactions_committed));
     out.Set("group_commits", static_cast<int64_t>(st.group_commits));
