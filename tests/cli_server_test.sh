@@ -43,9 +43,9 @@ both() {  # both NAME COMMAND ARGS... (run remote, then embedded; compare)
   local rs=$?
   "$ORMDB" --data "$E" "$@" >"$WORK/embedded.out" 2>&1
   local es=$?
-  # Stats name their directory and count this process's commits: compare
-  # without those.
-  sed -i 's/"data":"[^"]*",//; s/"transactions_committed":[0-9]*,"group_commits":[0-9]*,//; s/,"server":{[^}]*}//' \
+  # Stats name their directory and count this process's commits and the
+  # request outcomes its server-side writes record: compare without those.
+  sed -i 's/"data":"[^"]*",//; s/"request_entries":[0-9]*,//; s/"transactions_committed":[0-9]*,"group_commits":[0-9]*,//; s/,"server":{[^}]*}//' \
     "$WORK/remote.out" "$WORK/embedded.out"
   if [[ $rs -eq $es ]] && cmp -s "$WORK/remote.out" "$WORK/embedded.out"; then
     ok
