@@ -41,7 +41,7 @@
 
 #include "bench/bench_util.h"
 #include "common/ids.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "common/value.h"
 #include "storage/key_encoding.h"
 #include "storage/options.h"

@@ -49,7 +49,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "common/value.h"
 
 namespace ormdb::catalog {

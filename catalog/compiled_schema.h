@@ -26,7 +26,7 @@
 #include "catalog/check_expr.h"
 #include "catalog/schema.h"
 #include "common/ids.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "common/value.h"
 
 namespace ormdb::catalog {

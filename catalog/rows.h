@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "catalog/compiled_schema.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "common/value.h"
 #include "storage/row_codec.h"
 

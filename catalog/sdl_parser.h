@@ -53,7 +53,7 @@
 #include <string_view>
 
 #include "catalog/schema.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 
 namespace ormdb::catalog {
 

@@ -25,7 +25,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 
 namespace ormdb {
 

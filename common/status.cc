@@ -1,4 +1,4 @@
-#include "common/status.h"
+#include "ormdb/status.h"
 
 #include <array>
 #include <cstdio>

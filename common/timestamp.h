@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 
 namespace ormdb {
 

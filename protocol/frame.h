@@ -24,7 +24,7 @@
 #include <memory>
 #include <optional>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 
 namespace ormdb::protocol {
 

@@ -3,7 +3,7 @@
 // intermediate buffer). The client reads them in place (client/wire_result).
 #pragma once
 
-#include "common/fetch_options.h"
+#include "ormdb/fetch_options.h"
 #include "protocol/ormdb.capnp.h"
 #include "query/result_blocks.h"
 

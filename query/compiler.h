@@ -23,7 +23,7 @@
 
 #include "catalog/compiled_schema.h"
 #include "common/json.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "query/ir.h"
 #include "query/plan.h"
 #include "query/statistics.h"

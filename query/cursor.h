@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "common/ids.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "common/value.h"
 
 namespace ormdb::query {

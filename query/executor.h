@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "catalog/rows.h"
-#include "common/fetch_options.h"
+#include "ormdb/fetch_options.h"
 #include "query/compiler.h"
 #include "query/plan.h"
 #include "query/result_blocks.h"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/fetch_options.h"
+#include "ormdb/fetch_options.h"
 #include "query/executor.h"
 #include "query/plan.h"
 #include "query/result_blocks.h"

@@ -22,7 +22,7 @@
 #include <unordered_map>
 
 #include "catalog/catalog.h"
-#include "common/fetch_options.h"
+#include "ormdb/fetch_options.h"
 #include "query/executor.h"
 #include "query/plan.h"
 #include "query/result_blocks.h"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "catalog/compiled_schema.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "query/mutation.h"
 
 namespace ormdb::query {

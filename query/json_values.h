@@ -22,7 +22,7 @@
 
 #include "catalog/compiled_schema.h"
 #include "common/json.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "common/value.h"
 
 namespace ormdb::query {

@@ -22,7 +22,7 @@
 #include "catalog/compiled_schema.h"
 #include "catalog/rows.h"
 #include "common/json.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "storage/txn.h"
 
 namespace ormdb::query {

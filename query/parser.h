@@ -101,7 +101,7 @@
 #include <vector>
 
 #include "common/json.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "query/ir.h"
 
 namespace ormdb::query {

@@ -21,7 +21,7 @@
 
 #include "catalog/catalog.h"
 #include "common/ids.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "storage/store.h"
 
 namespace ormdb::query {

@@ -3,7 +3,7 @@
 #include <sstream>
 #include <string>
 
-#include "client/blocks_result.h"
+#include "db/blocks_result.h"
 #include "protocol/result_wire.h"
 
 namespace ormdb::server {

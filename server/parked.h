@@ -22,7 +22,7 @@
 #include <span>
 #include <string>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 
 namespace ormdb::server {
 

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "ormdb/database.h"
 
 namespace ormdb::server {

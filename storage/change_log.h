@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/ids.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 
 namespace ormdb::storage {
 

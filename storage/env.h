@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "storage/options.h"
 
 typedef struct MDB_env MDB_env;

@@ -42,7 +42,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "common/value.h"
 
 namespace ormdb::storage {

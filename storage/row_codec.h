@@ -39,7 +39,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "common/value.h"
 
 namespace ormdb::storage {

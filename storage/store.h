@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "common/ids.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "storage/change_log.h"
 #include "storage/env.h"
 #include "storage/options.h"

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "ormdb/database.h"
 #include "ormdb/fetch.h"
 

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "ormdb/fetch.h"
 
 namespace ormdb {

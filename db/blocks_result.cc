@@ -1,4 +1,4 @@
-#include "client/blocks_result.h"
+#include "db/blocks_result.h"
 
 #include <algorithm>
 

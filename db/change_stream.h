@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
-#include "common/status.h"
+#include "ormdb/status.h"
 #include "ormdb/database.h"
 #include "storage/change_log.h"
 #include "storage/store.h"

@@ -1,5 +1,5 @@
 // Change streams through the public API (DESIGN.md §6, §9 "Change events").
-#include "client/change_stream.h"
+#include "db/change_stream.h"
 
 #include <gtest/gtest.h>
 

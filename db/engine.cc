@@ -4,8 +4,8 @@
 
 #include "catalog/catalog.h"
 #include "catalog/schema_json.h"
-#include "client/blocks_result.h"
-#include "client/change_stream.h"
+#include "db/blocks_result.h"
+#include "db/change_stream.h"
 #include "common/json.h"
 #include "ormdb/database.h"
 #include "query/fetch_engine.h"

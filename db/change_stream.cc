@@ -1,4 +1,4 @@
-#include "client/change_stream.h"
+#include "db/change_stream.h"
 
 #include <algorithm>
 #include <optional>

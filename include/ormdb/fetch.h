@@ -28,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/fetch_options.h"
+#include "ormdb/fetch_options.h"
 
 namespace ormdb {
 
