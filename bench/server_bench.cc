@@ -1074,7 +1074,7 @@ void PreparePostgres() {
 
 // Starts a server for `db` on 127.0.0.1, port 0: the system picks a free
 // port and url() names it.
-std::unique_ptr<server::Server> StartServer(std::unique_ptr<Database> db) {
+std::unique_ptr<server::Server> StartServer(std::unique_ptr<db::Engine> db) {
   server::ServerOptions options;
   options.listen = "tcp://127.0.0.1:0";
   // ORMDB_BENCH_INLINE_READS=0 measures the read pool instead.
@@ -1100,8 +1100,8 @@ OpenOptions BenchOpenOptions() {
   return o;
 }
 
-std::unique_ptr<Database> OpenOrDie(const std::string& dir, const OpenOptions& options) {
-  auto opened = Database::Open(dir, options);
+std::unique_ptr<db::Engine> OpenOrDie(const std::string& dir, const OpenOptions& options) {
+  auto opened = db::Engine::Open(dir, options);
   if (!opened.ok()) Die("open " + dir + ": " + opened.status().ToString());
   return std::move(opened).value();
 }

@@ -129,11 +129,6 @@ class BlocksResult final : public FetchResult {
 
 }  // namespace
 
-const query::ResultBlocks* BlocksOf(const FetchResult& result) {
-  const auto* b = dynamic_cast<const BlocksResult*>(&result);
-  return b ? &b->blocks() : nullptr;
-}
-
 std::unique_ptr<FetchResult> MakeBlocksResult(std::shared_ptr<const query::ResultBlocks> blocks) {
   return std::make_unique<BlocksResult>(std::move(blocks));
 }

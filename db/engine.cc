@@ -1,5 +1,7 @@
-// The embedded implementation of ormdb::Database: the storage engine, the
-// catalog and the query layer in the application's process.
+// The embedded implementation of ormdb::Database (db::Engine): the storage
+// engine, the catalog and the query layer in the application's process.
+#include "db/engine.h"
+
 #include <chrono>
 
 #include "catalog/catalog.h"
@@ -34,7 +36,7 @@ MigrationReport ToReport(const catalog::ApplyResult& r) {
   return out;
 }
 
-class EmbeddedDatabase final : public Database {
+class EmbeddedDatabase final : public db::Engine {
  public:
   EmbeddedDatabase(std::unique_ptr<storage::Store> store, std::unique_ptr<catalog::Catalog> catalog,
                    const OpenOptions& options)
@@ -309,6 +311,12 @@ class EmbeddedDatabase final : public Database {
     return MakeBlocksResult(std::move(blocks));
   }
 
+  Result<std::shared_ptr<const query::ResultBlocks>> FetchBlocks(
+      std::string_view query, std::string_view params_json, const FetchOptions& options) override {
+    ORMDB_ASSIGN_OR_RETURN(auto blocks, fetch_->Fetch(query, params_json, options));
+    return std::shared_ptr<const query::ResultBlocks>(std::move(blocks));
+  }
+
   Result<std::string> Explain(std::string_view query, std::string_view params_json,
                               const ExplainOptions& options) override {
     return fetch_->Explain(query, params_json, options.fetch, options.analyze, options.json);
@@ -418,6 +426,12 @@ std::string MigrationReport::ToJson() const {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
                                                  const OpenOptions& options) {
+  ORMDB_ASSIGN_OR_RETURN(auto engine, db::Engine::Open(dir, options));
+  return std::unique_ptr<Database>(std::move(engine));
+}
+
+Result<std::unique_ptr<db::Engine>> db::Engine::Open(const std::string& dir,
+                                                     const OpenOptions& options) {
   storage::StoreOptions so;
   so.initial_map_size = options.initial_map_size;
   so.max_map_size = options.max_map_size;
@@ -427,7 +441,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
                          storage::Store::Open(dir, so, options.create_if_missing));
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<catalog::Catalog> catalog,
                          catalog::Catalog::Open(store.get()));
-  return std::unique_ptr<Database>(
+  return std::unique_ptr<db::Engine>(
       new EmbeddedDatabase(std::move(store), std::move(catalog), options));
 }
 

@@ -3,7 +3,6 @@
 #include <sstream>
 #include <string>
 
-#include "db/blocks_result.h"
 #include "protocol/result_wire.h"
 
 namespace ormdb::server {
@@ -30,11 +29,10 @@ void SetText(wire::Reply::Builder reply, const Result<std::string>& r) {
   reply.setText(*r);
 }
 
-void SetFetch(wire::Reply::Builder reply, const Result<std::unique_ptr<FetchResult>>& r) {
+void SetFetch(wire::Reply::Builder reply,
+              const Result<std::shared_ptr<const query::ResultBlocks>>& r) {
   if (!r.ok()) return SetError(reply, r.status());
-  const query::ResultBlocks* blocks = BlocksOf(**r);
-  if (blocks == nullptr) return SetError(reply, Internal("the served database is not embedded"));
-  protocol::BuildResultBlocks(*blocks, reply.initFetch());
+  protocol::BuildResultBlocks(**r, reply.initFetch());
 }
 
 void SetWatch(wire::Reply::Builder reply, const Result<WatchBatch>& r) {
@@ -68,13 +66,13 @@ void SetError(wire::Reply::Builder reply, const Status& status) {
   e.setMessage(status.message());
 }
 
-void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder reply,
+void Handle(db::Engine& db, wire::Request::Reader request, wire::Reply::Builder reply,
             std::chrono::milliseconds max_watch_wait, std::string_view request_key) {
   switch (request.which()) {
     case wire::Request::FETCH: {
       auto f = request.getFetch();
       return SetFetch(reply,
-                      db.Fetch(View(f.getQuery()), f.hasParams() ? View(f.getParams()) : "{}",
+                      db.FetchBlocks(View(f.getQuery()), f.hasParams() ? View(f.getParams()) : "{}",
                                protocol::FetchOptionsFromWire(f.getOptions())));
     }
     case wire::Request::EXPLAIN: {

@@ -1,11 +1,11 @@
-// Answers one decoded request on a Database: the protocol's operations
+// Answers one decoded request on the engine: the protocol's operations
 // mapped onto the ormdb::Database API, results and errors written into the
 // reply. No transport here (server.cc owns nng), so it is tested directly.
 #pragma once
 
 #include <capnp/message.h>
 
-#include "ormdb/database.h"
+#include "db/engine.h"
 #include "protocol/ormdb.capnp.h"
 
 namespace ormdb::server {
@@ -20,7 +20,7 @@ Access RequiredAccess(wire::Request::Which which);
 // throws kj::Exception; the caller turns that into INVALID_ARGUMENT.
 // `request_key`: the idempotency key a mutate or import records in its
 // transaction (WriteOptions::request_key); empty for none.
-void Handle(Database& db, wire::Request::Reader request, wire::Reply::Builder reply,
+void Handle(db::Engine& db, wire::Request::Reader request, wire::Reply::Builder reply,
             std::chrono::milliseconds max_watch_wait, std::string_view request_key = {});
 
 // Sets reply to an error.

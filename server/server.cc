@@ -85,7 +85,7 @@ struct Principal {
 
 class ServerImpl final : public Server {
  public:
-  ServerImpl(std::unique_ptr<Database> db, const ServerOptions& o)
+  ServerImpl(std::unique_ptr<db::Engine> db, const ServerOptions& o)
       : db_(std::move(db)),
         o_(o),
         continuations_(Continuations::Limits{o.max_continuations,
@@ -190,7 +190,7 @@ class ServerImpl final : public Server {
   void Send(Context* c, nng_msg* msg);
   void Reaper();
 
-  std::unique_ptr<Database> db_;
+  std::unique_ptr<db::Engine> db_;
   ServerOptions o_;
   std::string url_;
   nng_socket sock_ = NNG_SOCKET_INITIALIZER;
@@ -989,7 +989,7 @@ void ServerImpl::Stop() {
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::Start(std::unique_ptr<Database> db,
+Result<std::unique_ptr<Server>> Server::Start(std::unique_ptr<db::Engine> db,
                                               const ServerOptions& options) {
   auto server = std::make_unique<ServerImpl>(std::move(db), options);
   Status st = server->Listen();

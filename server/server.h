@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ormdb/status.h"
+#include "db/engine.h"
 #include "ormdb/database.h"
 
 namespace ormdb::server {
@@ -133,10 +134,10 @@ struct ServerStats {
 
 class Server {
  public:
-  // Starts serving `db`. INVALID_ARGUMENT for a bad URL, a non-loopback
+  // Starts serving the engine `db`. INVALID_ARGUMENT for a bad URL, a non-loopback
   // address without keys, or TLS without certificate files; UNAVAILABLE
   // when the address is in use.
-  static Result<std::unique_ptr<Server>> Start(std::unique_ptr<Database> db,
+  static Result<std::unique_ptr<Server>> Start(std::unique_ptr<db::Engine> db,
                                                const ServerOptions& options);
   // Stops taking requests, lets in-flight ones finish (their commits are
   // durable and acknowledged), then closes. Idempotent.

@@ -150,7 +150,7 @@ inline std::string LoadProbeData(const std::string& dir, int extra_rows = 0, siz
 
 inline Result<std::unique_ptr<Server>> Serve(const std::string& dir, ServerOptions o = {}) {
   if (o.listen == ServerOptions{}.listen) o.listen = "tcp://127.0.0.1:0";
-  ORMDB_ASSIGN_OR_RETURN(auto db, Database::Open(dir));
+  ORMDB_ASSIGN_OR_RETURN(auto db, db::Engine::Open(dir));
   return Server::Start(std::move(db), o);
 }
 

@@ -18,7 +18,7 @@ class ServedDatabase final : public Database {
   static Result<std::unique_ptr<ServedDatabase>> Start(
       const std::string& dir, const OpenOptions& open = {},
       server::ServerOptions serve = server::ServerOptions{}, const ConnectOptions& connect = {}) {
-    ORMDB_ASSIGN_OR_RETURN(auto db, Database::Open(dir, open));
+    ORMDB_ASSIGN_OR_RETURN(auto db, db::Engine::Open(dir, open));
     if (serve.listen == server::ServerOptions{}.listen) serve.listen = "tcp://127.0.0.1:0";
     ORMDB_ASSIGN_OR_RETURN(auto srv, server::Server::Start(std::move(db), serve));
     ORMDB_ASSIGN_OR_RETURN(auto remote, Database::Connect(srv->url(), connect));

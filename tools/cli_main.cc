@@ -395,7 +395,7 @@ int ServeCommand(const Args& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  auto db = ormdb::Database::Open(args.data, oo);
+  auto db = ormdb::db::Engine::Open(args.data, oo);
   if (!db.ok()) return Fail(db.status().WithContext("open " + args.data));
   auto server = ormdb::server::Server::Start(std::move(*db), so);
   if (!server.ok()) return Fail(server.status());
