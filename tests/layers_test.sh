@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The module layering (README "Layout"): a module includes only modules below
+# it, LMDB stays inside storage/, and Cap'n Proto and nng stay inside
+# protocol/. Fails naming every include that breaks a rule.
+set -uo pipefail
+ROOT="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
+cd "$ROOT"
+# Top to bottom. The public headers (include/ormdb, "ormdb/...") are usable
+# everywhere; tests/, bench/ and examples/ stand outside the layers.
+LAYERS=(tools server client db protocol query catalog storage observability common)
+rank() {
+  local i
+  for i in "${!LAYERS[@]}"; do [[ "${LAYERS[$i]}" == "$1" ]] && { echo "$i"; return; }; done
+  echo -1
+}
+bad=0
+while IFS= read -r line; do
+  file="${line%%:*}"
+  rest="${line#*:}"
+  inc="$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$rest")"
+  from="${file%%/*}"
+  to="${inc%%/*}"
+  [[ "$to" == "ormdb" || "$to" == "$from" ]] && continue
+  rf="$(rank "$from")"
+  rt="$(rank "$to")"
+  [[ "$rf" -lt 0 || "$rt" -lt 0 ]] && continue
+  if [[ "$rt" -lt "$rf" ]]; then
+    echo "upward include: $file includes \"$inc\" ($from sits below $to)"
+    bad=1
+  fi
+done < <(grep -rn --include=*.h --include=*.cc '^#include "' "${LAYERS[@]}" 2>/dev/null | sed -E 's/^([^:]+):[0-9]+:/\1:/')
+while IFS= read -r line; do
+  echo "LMDB outside storage/: $line"
+  bad=1
+done < <(grep -rln --include=*.h --include=*.cc '#include <lmdb.h>' "${LAYERS[@]}" 2>/dev/null | grep -v '^storage/')
+if [[ $bad -ne 0 ]]; then
+  echo "layers_test: FAILED"
+  exit 1
+fi
+echo "layers_test: ok"
