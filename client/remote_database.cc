@@ -1,11 +1,6 @@
 // The remote implementation of ormdb::Database: every call is one request
 // to an `ormdb serve` over nng REQ/REP (protocol/ormdb.capnp), with the
 // same results and errors as the embedded database.
-#include <capnp/message.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
-#include <nng/supplemental/tls/tls.h>
-
 #include <sys/random.h>
 
 #include <atomic>
@@ -16,29 +11,21 @@
 
 #include "client/wire_result.h"
 #include "ormdb/database.h"
-#include "protocol/frame.h"
-#include "protocol/ormdb.capnp.h"
-#include "protocol/result_wire.h"
+#include "protocol/codec.h"
+#include "protocol/transport.h"
 
 namespace ormdb {
 namespace {
 
-using protocol::Frame;
+using protocol::Message;
+using protocol::Reply;
+using protocol::ReplyKind;
+using protocol::Request;
+using protocol::RequestKind;
 
 // Replies are trusted but not unbounded.
 constexpr size_t kMaxReplyBytes = size_t{1} << 30;
 constexpr std::chrono::milliseconds kHelloTimeout{10000};
-
-std::string_view View(capnp::Text::Reader t) { return std::string_view(t.begin(), t.size()); }
-
-Status FromWire(wire::Error::Reader e) {
-  auto code = static_cast<ErrorCode>(e.getCode());
-  std::string message(View(e.getMessage()));
-  if (e.getCode() == 0 || e.getCode() > static_cast<uint16_t>(ErrorCode::kInternal)) {
-    return Internal("server error code " + std::to_string(e.getCode()) + ": " + message);
-  }
-  return Status(code, std::move(message));
-}
 
 uint64_t Random64() {
   uint64_t v = 0;
@@ -49,18 +36,15 @@ uint64_t Random64() {
   return v;
 }
 
+Status Unexpected(const Reply& r, std::string_view what) {
+  return Internal("the server answered " + std::string(what) + " with reply kind " +
+                  std::to_string(static_cast<int>(r.kind)));
+}
+
 class RemoteDatabase final : public Database {
  public:
-  RemoteDatabase(std::string url, ConnectOptions o) : url_(std::move(url)), o_(std::move(o)) {
-    client_ = Random64();
-  }
-  ~RemoteDatabase() override {
-    for (Slot& s : slots_) {
-      nng_aio_free(s.aio);
-      nng_ctx_close(s.ctx);
-    }
-    if (open_) protocol::CloseSocket(sock_, std::chrono::seconds(5));
-  }
+  RemoteDatabase(std::string url, ConnectOptions o)
+      : url_(std::move(url)), o_(std::move(o)), client_(Random64()) {}
 
   Status Connect() {
     if (url_.find("://") == std::string::npos) {
@@ -68,113 +52,69 @@ class RemoteDatabase final : public Database {
           "server URL '" + url_ +
           "' needs a scheme: tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT");
     }
-    if (int rv = nng_req0_open(&sock_); rv != 0) return protocol::NngStatus(rv, "open socket");
-    open_ = true;
-    nng_socket_set_size(sock_, NNG_OPT_RECVMAXSZ, kMaxReplyBytes);
-    nng_dialer dialer;
-    if (int rv = nng_dialer_create(&dialer, sock_, url_.c_str()); rv != 0) {
-      return protocol::NngStatus(rv, "connect to " + url_);
-    }
-    if (url_.rfind("tls+", 0) == 0) {
-      nng_tls_config* cfg = nullptr;
-      int rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT);
-      if (rv == 0 && !o_.tls_ca_file.empty()) {
-        rv = nng_tls_config_ca_file(cfg, o_.tls_ca_file.c_str());
-        if (rv == 0) rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED);
-      } else if (rv == 0) {
-        rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_NONE);
-      }
-      if (rv == 0 && !o_.tls_server_name.empty()) {
-        rv = nng_tls_config_server_name(cfg, o_.tls_server_name.c_str());
-      }
-      if (rv == 0) rv = nng_dialer_set_ptr(dialer, NNG_OPT_TLS_CONFIG, cfg);
-      if (cfg) nng_tls_config_free(cfg);
-      if (rv != 0) return protocol::NngStatus(rv, "TLS setup for " + url_);
-    }
-    // A synchronous first dial: a refused connection is reported now; later
-    // losses are redialed in the background and requests resent.
-    if (int rv = nng_dialer_start(dialer, 0); rv != 0) {
-      return protocol::NngStatus(rv, "connect to " + url_);
-    }
-    capnp::MallocMessageBuilder b;
-    auto h = Init(b).initHello();
-    h.setMinVersion(protocol::kProtocolVersion);
-    h.setMaxVersion(protocol::kProtocolVersion);
-    h.setClientName("ormdb client");
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b, kHelloTimeout));
-    auto hello = Reply(*frame).getHello();
-    max_request_bytes_ = hello.getMaxRequestBytes();
-    max_frame_bytes_ = hello.getMaxFrameBytes();
+    protocol::ConnectionOptions co;
+    co.url = url_;
+    co.tls_ca_file = o_.tls_ca_file;
+    co.tls_server_name = o_.tls_server_name;
+    co.max_reply_bytes = kMaxReplyBytes;
+    ORMDB_ASSIGN_OR_RETURN(conn_, protocol::Connection::Dial(co));
+    Request q = New(RequestKind::kHello);
+    q.min_version = protocol::kProtocolVersion;
+    q.max_version = protocol::kProtocolVersion;
+    q.client_name = "ormdb client";
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q, kHelloTimeout));
+    if (r.kind != ReplyKind::kHello) return Unexpected(r, "hello");
+    max_request_bytes_ = r.max_request_bytes;
+    max_frame_bytes_ = r.max_frame_bytes;
     return Status::Ok();
   }
 
   Result<MigrationReport> ApplySchema(std::string_view text,
                                       const ApplySchemaOptions& options) override {
-    capnp::MallocMessageBuilder b;
-    auto a = Init(b).initSchemaApply();
-    a.setText(Text(text));
-    a.setDryRun(options.dry_run);
-    a.setAllowDestructive(options.allow_destructive);
-    a.setFileName(options.file_name);
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
-    auto m = Reply(*frame).getMigration();
-    MigrationReport r;
-    r.grade = static_cast<char>(m.getGrade());
-    for (auto c : m.getChanges()) {
-      r.changes.push_back(
-          SchemaChange{static_cast<char>(c.getGrade()), std::string(View(c.getDescription()))});
-    }
-    r.applied = m.getApplied();
-    r.schema_version = m.getSchemaVersion();
-    r.commit_version = m.getCommitVersion();
-    r.indexes_built = m.getIndexesBuilt();
-    r.rows_indexed = m.getRowsIndexed();
-    return r;
+    Request q = New(RequestKind::kSchemaApply);
+    q.text = std::string(text);
+    q.schema.dry_run = options.dry_run;
+    q.schema.allow_destructive = options.allow_destructive;
+    q.schema.file_name = options.file_name;
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q));
+    if (r.kind != ReplyKind::kMigration) return Unexpected(r, "schema apply");
+    return std::move(r.migration);
   }
 
   Result<std::string> SchemaText() override { return SchemaShow(false); }
   Result<std::string> SchemaJson() override { return SchemaShow(true); }
 
   Result<std::vector<SchemaVersionInfo>> SchemaHistory() override {
-    capnp::MallocMessageBuilder b;
-    Init(b).setSchemaHistory();
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
-    std::vector<SchemaVersionInfo> out;
-    for (auto v : Reply(*frame).getHistory()) {
-      out.push_back(SchemaVersionInfo{v.getSchemaVersion(), v.getCommitVersion(), v.getTimeMicros(),
-                                      static_cast<char>(v.getGrade()),
-                                      std::string(View(v.getSummary()))});
-    }
-    return out;
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(New(RequestKind::kSchemaHistory)));
+    if (r.kind != ReplyKind::kHistory) return Unexpected(r, "schema history");
+    return std::move(r.history);
   }
 
   Result<MutationResult> Mutate(std::string_view batch_json, const WriteOptions& options) override {
-    capnp::MallocMessageBuilder b;
-    auto req = Init(b);
-    req.setMutate(Text(batch_json));
-    if (!options.request_key.empty()) req.setRequestKey(Text(options.request_key));
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
-    auto m = Reply(*frame).getMutate();
-    return MutationResult{m.getVersion(), std::string(View(m.getJson()))};
+    Request q = New(RequestKind::kMutate);
+    q.text = std::string(batch_json);
+    q.request_key = options.request_key;
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q));
+    if (r.kind != ReplyKind::kMutate) return Unexpected(r, "mutate");
+    return std::move(r.mutate);
   }
 
   Result<std::optional<std::string>> Get(std::string_view entity, std::string_view id) override {
-    capnp::MallocMessageBuilder b;
-    auto g = Init(b).initGet();
-    g.setEntity(Text(entity));
-    g.setId(Text(id));
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
-    auto r = Reply(*frame).getGet();
-    if (!r.getFound()) return std::optional<std::string>();
-    return std::optional<std::string>(std::string(View(r.getJson())));
+    Request q = New(RequestKind::kGet);
+    q.entity = std::string(entity);
+    q.row_id = std::string(id);
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q));
+    if (r.kind != ReplyKind::kGet) return Unexpected(r, "get");
+    return std::move(r.row);
   }
 
   Status Export(std::string_view what,
                 const std::function<Status(std::string_view line)>& sink) override {
-    capnp::MallocMessageBuilder b;
-    Init(b).setExportRows(Text(what));
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
-    for (auto line : Reply(*frame).getExportRows()) ORMDB_RETURN_IF_ERROR(sink(View(line)));
+    Request q = New(RequestKind::kExportRows);
+    q.text = std::string(what);
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q));
+    if (r.kind != ReplyKind::kExportRows) return Unexpected(r, "export");
+    for (const std::string& line : r.lines) ORMDB_RETURN_IF_ERROR(sink(line));
     return Status::Ok();
   }
 
@@ -189,95 +129,57 @@ class RemoteDatabase final : public Database {
                                std::to_string(max_request_bytes_) +
                                " bytes; split the file or raise max_request_bytes");
     }
-    capnp::MallocMessageBuilder b;
-    auto req = Init(b);
-    if (!options.request_key.empty()) req.setRequestKey(Text(options.request_key));
-    auto imp = req.initImportRows();
-    imp.setWhat(Text(what));
-    imp.setCsv(options.format == ImportOptions::Format::kCsv);
-    imp.setData(
-        capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(data.data()), data.size()));
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
-    auto r = Reply(*frame).getImportRows();
-    return ImportReport{r.getRows(), r.getVersion()};
+    Request q = New(RequestKind::kImportRows);
+    q.text = std::string(what);
+    q.csv = options.format == ImportOptions::Format::kCsv;
+    q.data = std::move(data);
+    q.request_key = options.request_key;
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q));
+    if (r.kind != ReplyKind::kImportRows) return Unexpected(r, "import");
+    return r.import;
   }
 
   Result<std::unique_ptr<FetchResult>> Fetch(std::string_view query, std::string_view params_json,
                                              const FetchOptions& options) override {
-    capnp::MallocMessageBuilder b;
-    auto f = Init(b).initFetch();
-    f.setQuery(Text(query));
-    f.setParams(Text(params_json));
-    protocol::FetchOptionsToWire(options, f.initOptions());
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
-    if (!Reply(*frame).isFetch()) return Internal("the server answered a fetch with another reply");
-    return MakeWireResult(std::move(frame));
+    Request q = New(RequestKind::kFetch);
+    q.query = std::string(query);
+    q.params = std::string(params_json);
+    q.explain.fetch = options;
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q));
+    if (r.kind != ReplyKind::kFetch) return Unexpected(r, "a fetch");
+    return MakeWireResult(std::move(r.frame));
   }
 
   Result<std::string> Explain(std::string_view query, std::string_view params_json,
                               const ExplainOptions& options) override {
-    capnp::MallocMessageBuilder b;
-    auto e = Init(b).initExplain();
-    e.setQuery(Text(query));
-    e.setParams(Text(params_json));
-    e.setAnalyze(options.analyze);
-    e.setJson(options.json);
-    protocol::FetchOptionsToWire(options.fetch, e.initOptions());
-    return TextCall(b);
+    Request q = New(RequestKind::kExplain);
+    q.query = std::string(query);
+    q.params = std::string(params_json);
+    q.explain = options;
+    return TextCall(q);
   }
 
   Result<WatchBatch> Watch(const WatchOptions& options) override {
-    capnp::MallocMessageBuilder b;
-    auto w = Init(b).initWatch();
-    auto entities = w.initEntities(static_cast<unsigned>(options.entities.size()));
-    for (size_t i = 0; i < options.entities.size(); ++i) {
-      entities.set(static_cast<unsigned>(i), Text(options.entities[i]));
-    }
-    if (options.from) {
-      w.setFrom(*options.from);
-      w.setHasFrom(true);
-    }
-    w.setWaitMillis(static_cast<uint32_t>(
-        std::min<int64_t>(options.wait.count(), std::numeric_limits<uint32_t>::max())));
-    w.setMaxEvents(static_cast<uint32_t>(
-        std::min<size_t>(options.max_events, std::numeric_limits<uint32_t>::max())));
-    w.setSubscriber(options.subscriber);
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b, o_.request_timeout + options.wait));
-    auto r = Reply(*frame).getWatch();
-    WatchBatch out;
-    for (auto e : r.getEvents()) out.events.emplace_back(View(e));
-    out.token = r.getToken();
-    return out;
+    Request q = New(RequestKind::kWatch);
+    q.watch = options;
+    q.watch.wait = std::min(options.wait, std::chrono::milliseconds(UINT32_MAX));
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q, o_.request_timeout + options.wait));
+    if (r.kind != ReplyKind::kWatch) return Unexpected(r, "watch");
+    return std::move(r.watch);
   }
 
-  Result<std::string> Stats() override {
-    capnp::MallocMessageBuilder b;
-    Init(b).setStats();
-    return TextCall(b);
-  }
-
-  Result<std::string> Vacuum() override {
-    capnp::MallocMessageBuilder b;
-    Init(b).setVacuum();
-    return TextCall(b);
-  }
+  Result<std::string> Stats() override { return TextCall(New(RequestKind::kStats)); }
+  Result<std::string> Vacuum() override { return TextCall(New(RequestKind::kVacuum)); }
 
   Result<CheckResult> Check() override {
-    capnp::MallocMessageBuilder b;
-    Init(b).setCheck();
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
-    auto c = Reply(*frame).getCheck();
-    CheckResult out;
-    for (auto p : c.getProblems()) out.problems.emplace_back(View(p));
-    out.summary = std::string(View(c.getSummary()));
-    return out;
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(New(RequestKind::kCheck)));
+    if (r.kind != ReplyKind::kCheck) return Unexpected(r, "check");
+    return std::move(r.check);
   }
 
   uint64_t CurrentVersion() override {
-    capnp::MallocMessageBuilder b;
-    Init(b).setCurrentVersion();
-    auto frame = Call(b);
-    return frame.ok() ? Reply(**frame).getVersion() : 0;
+    auto r = Call(New(RequestKind::kCurrentVersion));
+    return r.ok() && r->kind == ReplyKind::kVersion ? r->version : 0;
   }
 
   uint64_t WaitForVersionAfter(uint64_t version, std::chrono::milliseconds timeout) override {
@@ -293,115 +195,50 @@ class RemoteDatabase final : public Database {
   }
 
  private:
-  static capnp::Text::Reader Text(std::string_view s) { return {s.data(), s.size()}; }
-  static wire::Reply::Reader Reply(Frame& f) { return f.reader().getRoot<wire::Reply>(); }
-
-  wire::Request::Builder Init(capnp::MessageBuilder& b) {
-    auto req = b.initRoot<wire::Request>();
-    req.setClient(client_);
-    req.setId(next_id_.fetch_add(1, std::memory_order_relaxed));
-    if (!o_.key.empty()) req.setKey(o_.key);
-    return req;
+  Request New(RequestKind kind) {
+    Request q;
+    q.kind = kind;
+    q.client = client_;
+    q.id = next_id_.fetch_add(1, std::memory_order_relaxed);
+    q.key = o_.key;
+    return q;
   }
 
   Result<std::string> SchemaShow(bool json) {
-    capnp::MallocMessageBuilder b;
-    Init(b).initSchemaShow().setJson(json);
-    return TextCall(b);
+    Request q = New(RequestKind::kSchemaShow);
+    q.json = json;
+    return TextCall(q);
   }
 
-  Result<std::string> TextCall(capnp::MessageBuilder& b) {
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Call(b));
-    return std::string(View(Reply(*frame).getText()));
+  Result<std::string> TextCall(const Request& q) {
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q));
+    if (r.kind != ReplyKind::kText) return Unexpected(r, "a request for text");
+    return std::move(r.text);
   }
 
-  // An nng context and its aio, reused across calls (opening them costs
-  // more than a round trip's own work).
-  struct Slot {
-    nng_ctx ctx;
-    nng_aio* aio;
-  };
-  Result<Slot> TakeSlot() {
-    {
-      std::lock_guard<std::mutex> lock(slots_mu_);
-      if (!slots_.empty()) {
-        Slot s = slots_.back();
-        slots_.pop_back();
-        return s;
-      }
-    }
-    Slot s{};
-    if (int rv = nng_ctx_open(&s.ctx, sock_); rv != 0) {
-      return protocol::NngStatus(rv, "request to " + url_);
-    }
-    if (int rv = nng_aio_alloc(&s.aio, nullptr, nullptr); rv != 0) {
-      nng_ctx_close(s.ctx);
-      return protocol::NngStatus(rv, "request to " + url_);
-    }
-    return s;
-  }
-  void ReturnSlot(Slot s, bool healthy) {
-    if (healthy) {
-      std::lock_guard<std::mutex> lock(slots_mu_);
-      if (slots_.size() < 64) {
-        slots_.push_back(s);
-        return;
-      }
-    }
-    nng_aio_free(s.aio);
-    nng_ctx_close(s.ctx);
-  }
-
-  // Sends one frame and waits for its reply, on a context of its own.
-  Result<std::unique_ptr<Frame>> RoundTrip(nng_msg* msg, std::chrono::milliseconds timeout) {
-    auto slot = TakeSlot();
-    if (!slot.ok()) {
-      nng_msg_free(msg);
-      return slot.status();
-    }
-    nng_aio* aio = slot->aio;
-    nng_aio_set_timeout(aio, static_cast<nng_duration>(timeout.count()));
-    nng_aio_set_msg(aio, msg);
-    nng_ctx_send(slot->ctx, aio);
-    nng_aio_wait(aio);
-    int rv = nng_aio_result(aio);
-    nng_msg* reply = nullptr;
-    if (rv != 0) {
-      nng_msg_free(msg);
-    } else {
-      nng_ctx_recv(slot->ctx, aio);
-      nng_aio_wait(aio);
-      rv = nng_aio_result(aio);
-      if (rv == 0) reply = nng_aio_get_msg(aio);
-    }
-    // A context whose request timed out may still get its late reply:
-    // close it rather than reuse it.
-    ReturnSlot(*slot, rv == 0);
-    if (rv == NNG_ETIMEDOUT) {
-      return Unavailable("no reply from " + url_ + " within " + std::to_string(timeout.count()) +
-                         " ms");
-    }
-    if (rv != 0) return protocol::NngStatus(rv, "request to " + url_);
-    ORMDB_ASSIGN_OR_RETURN(auto frame, Frame::Open(reply, kMaxReplyBytes, &counters_, true));
+  // One frame there and back; the reply decoded. An error reply is
+  // returned as a Reply of kind kError.
+  Result<Reply> RoundTrip(Message m, std::chrono::milliseconds deadline) {
+    ORMDB_ASSIGN_OR_RETURN(Message raw, conn_->RoundTrip(std::move(m), deadline));
+    ORMDB_ASSIGN_OR_RETURN(auto frame,
+                           protocol::OpenReplyFrame(std::move(raw), kMaxReplyBytes, &counters_));
     if (frame->version() != protocol::kProtocolVersion) {
       return InvalidArgument("the server at " + url_ + " speaks protocol version " +
                              std::to_string(frame->version()) + "; this client speaks " +
                              std::to_string(protocol::kProtocolVersion));
     }
-    return frame;
+    return protocol::DecodeReply(std::move(frame), url_);
   }
 
-  // Sends a request; returns the reply frame (reassembled when it came in
+  // Sends a request; returns its reply (reassembled when it came in
   // chunks) or the error it carries. A request larger than the server's
   // frame limit goes as an upload in pieces. A large reply whose
   // continuation the server dropped (its connection was lost meanwhile) is
   // asked for again once: reads are idempotent, and a write is answered
   // from its recorded outcome.
-  Result<std::unique_ptr<Frame>> Call(capnp::MessageBuilder& b,
-                                      std::optional<std::chrono::milliseconds> timeout = {}) {
+  Result<Reply> Call(const Request& q, std::optional<std::chrono::milliseconds> timeout = {}) {
     auto deadline = timeout.value_or(o_.request_timeout);
-    const size_t words = capnp::computeSerializedSizeInWords(b);
-    const size_t bytes = words * sizeof(capnp::word);
+    const size_t bytes = protocol::RequestFrameBytes(q) - protocol::kHeaderBytes;
     if (max_request_bytes_ != 0 && bytes > max_request_bytes_) {
       return ResourceExhausted("a request of " + std::to_string(bytes) +
                                " bytes exceeds the server's limit of " +
@@ -410,53 +247,47 @@ class RemoteDatabase final : public Database {
     }
     Status last;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      Result<std::unique_ptr<Frame>> frame =
-          max_frame_bytes_ != 0 && bytes > max_frame_bytes_ ? Upload(b, deadline)
-                                                            : Send(b, words, deadline);
-      if (!frame.ok()) return frame.status();
+      Result<Reply> first = Status(ErrorCode::kInternal, "not sent");
+      if (max_frame_bytes_ != 0 && bytes > max_frame_bytes_) {
+        first = Upload(q, deadline);
+      } else {
+        ORMDB_ASSIGN_OR_RETURN(Message m, protocol::EncodeRequest(q));
+        first = RoundTrip(std::move(m), deadline);
+      }
+      if (!first.ok()) return first.status();
       bool lost = false;
-      auto r = Pull(std::move(*frame), deadline, &lost);
+      auto r = Pull(std::move(*first), deadline, &lost);
       if (r.ok() || !lost) return r;
       last = r.status();
     }
     return last;
   }
 
-  Result<std::unique_ptr<Frame>> Send(capnp::MessageBuilder& b, size_t words,
-                                      std::chrono::milliseconds deadline) {
-    ORMDB_ASSIGN_OR_RETURN(nng_msg * msg, protocol::EncodeFrame(b, words));
-    return RoundTrip(msg, deadline);
-  }
-
   // Sends the request in pieces of at most the server's frame limit. A
   // server that lost the upload (it restarted, or the connection dropped)
   // says NOT_FOUND; the upload then starts over once.
-  Result<std::unique_ptr<Frame>> Upload(capnp::MessageBuilder& b,
-                                        std::chrono::milliseconds deadline) {
-    kj::Array<capnp::word> whole = capnp::messageToFlatArray(b);
-    auto bytes = whole.asBytes();
+  Result<Reply> Upload(const Request& q, std::chrono::milliseconds deadline) {
+    protocol::Words whole = protocol::FlattenRequest(q);
+    auto bytes = whole.bytes();
     const size_t piece = max_frame_bytes_ > 1024 ? max_frame_bytes_ - 512 : 512;
     for (int attempt = 0;; ++attempt) {
       uint64_t handle = Random64();
       for (uint64_t offset = 0; offset < bytes.size();) {
         size_t n = std::min<size_t>(piece, bytes.size() - offset);
-        capnp::MallocMessageBuilder mb;
-        auto up = Init(mb).initUpload();
-        up.setHandle(handle);
-        up.setOffset(offset);
-        up.setTotal(bytes.size());
-        up.setData(capnp::Data::Reader(bytes.begin() + offset, n));
-        ORMDB_ASSIGN_OR_RETURN(nng_msg * m, protocol::EncodeFrame(mb));
-        ORMDB_ASSIGN_OR_RETURN(auto frame, RoundTrip(m, deadline));
+        Request up = New(RequestKind::kUpload);
+        up.handle = handle;
+        up.offset = offset;
+        up.total = bytes.size();
+        up.data.assign(reinterpret_cast<const char*>(bytes.data()) + offset, n);
+        ORMDB_ASSIGN_OR_RETURN(Message m, protocol::EncodeRequest(up));
+        ORMDB_ASSIGN_OR_RETURN(Reply reply, RoundTrip(std::move(m), deadline));
         offset += n;
-        auto reply = Reply(*frame);
-        if (offset == bytes.size()) return frame;  // the whole request's reply
-        if (reply.isError()) {
-          Status st = FromWire(reply.getError());
-          if (st.code() == ErrorCode::kNotFound && attempt == 0) break;  // start over
-          return st;
+        if (offset == bytes.size()) return reply;  // the whole request's reply
+        if (reply.kind == ReplyKind::kError) {
+          if (reply.error.code() == ErrorCode::kNotFound && attempt == 0) break;  // start over
+          return reply.error;
         }
-        if (!reply.isUploaded()) return Internal("the server answered an upload piece oddly");
+        if (reply.kind != ReplyKind::kUploaded) return Unexpected(reply, "an upload piece");
       }
       if (attempt > 0) return Unavailable("the server lost the upload twice");
     }
@@ -465,66 +296,49 @@ class RemoteDatabase final : public Database {
   // Reads a reply: an error, a whole reply, or the first chunk of one,
   // whose rest it pulls and reassembles. Sets *lost when the continuation
   // vanished midway.
-  Result<std::unique_ptr<Frame>> Pull(std::unique_ptr<Frame> frame,
-                                      std::chrono::milliseconds deadline, bool* lost) {
-    try {
-      auto reply = Reply(*frame);
-      if (reply.isError()) return FromWire(reply.getError());
-      if (!reply.isChunk()) return frame;
-      // A large reply: pull the rest, then read the whole in place.
-      auto first = reply.getChunk();
-      const uint64_t handle = first.getHandle(), total = first.getTotal();
-      if (total % sizeof(capnp::word) != 0 || total > kMaxReplyBytes) {
-        return Internal("the server sent a malformed chunked reply");
-      }
-      kj::Array<capnp::word> words = kj::heapArray<capnp::word>(total / sizeof(capnp::word));
-      auto* dest = reinterpret_cast<capnp::byte*>(words.begin());
-      uint64_t have = 0;
-      for (;;) {
-        auto chunk = Reply(*frame).getChunk();
-        auto data = chunk.getData();
-        if (chunk.getOffset() != have || have + data.size() > total || data.size() == 0) {
-          return Internal("the server sent a chunk out of order");
-        }
-        std::memcpy(dest + have, data.begin(), data.size());
-        have += data.size();
-        if (have == total) break;
-        capnp::MallocMessageBuilder mb;
-        auto more = Init(mb).initMore();
-        more.setHandle(handle);
-        more.setOffset(have);
-        ORMDB_ASSIGN_OR_RETURN(nng_msg * m, protocol::EncodeFrame(mb));
-        ORMDB_ASSIGN_OR_RETURN(frame, RoundTrip(m, deadline));
-        auto r = Reply(*frame);
-        if (r.isError()) {
-          Status st = FromWire(r.getError());
-          *lost = st.code() == ErrorCode::kNotFound;
-          return st;
-        }
-        if (!r.isChunk()) return Internal("the server broke off a chunked reply");
-      }
-      ORMDB_ASSIGN_OR_RETURN(auto whole, Frame::FromWords(std::move(words), true));
-      auto inner = Reply(*whole);
-      if (inner.isError()) return FromWire(inner.getError());
-      return whole;
-    } catch (const kj::Exception& e) {
-      return Internal(std::string("malformed reply from ") + url_ + ": " +
-                      e.getDescription().cStr());
+  Result<Reply> Pull(Reply first, std::chrono::milliseconds deadline, bool* lost) {
+    if (first.kind == ReplyKind::kError) return first.error;
+    if (first.kind != ReplyKind::kChunk) return first;
+    // A large reply: pull the rest, then read the whole in place.
+    const uint64_t handle = first.handle, total = first.total;
+    if (total % sizeof(uint64_t) != 0 || total > kMaxReplyBytes) {
+      return Internal("the server sent a malformed chunked reply");
     }
+    protocol::Words words(total / sizeof(uint64_t));
+    uint64_t have = 0;
+    Reply chunk = std::move(first);
+    for (;;) {
+      if (chunk.offset != have || have + chunk.data.size() > total || chunk.data.empty()) {
+        return Internal("the server sent a chunk out of order");
+      }
+      std::memcpy(words.byte_data() + have, chunk.data.data(), chunk.data.size());
+      have += chunk.data.size();
+      if (have == total) break;
+      Request more = New(RequestKind::kMore);
+      more.handle = handle;
+      more.offset = have;
+      ORMDB_ASSIGN_OR_RETURN(Message m, protocol::EncodeRequest(more));
+      ORMDB_ASSIGN_OR_RETURN(chunk, RoundTrip(std::move(m), deadline));
+      if (chunk.kind == ReplyKind::kError) {
+        *lost = chunk.error.code() == ErrorCode::kNotFound;
+        return chunk.error;
+      }
+      if (chunk.kind != ReplyKind::kChunk) return Internal("the server broke off a chunked reply");
+    }
+    ORMDB_ASSIGN_OR_RETURN(auto whole, protocol::OpenReplyWords(std::move(words)));
+    ORMDB_ASSIGN_OR_RETURN(Reply inner, protocol::DecodeReply(std::move(whole), url_));
+    if (inner.kind == ReplyKind::kError) return inner.error;
+    return inner;
   }
 
   std::string url_;
   ConnectOptions o_;
-  nng_socket sock_ = NNG_SOCKET_INITIALIZER;
-  bool open_ = false;
-  uint64_t client_ = 0;
+  std::unique_ptr<protocol::Connection> conn_;
+  const uint64_t client_;
   std::atomic<uint64_t> next_id_{1};
   uint64_t max_request_bytes_ = 0;
   uint64_t max_frame_bytes_ = 0;  // 0: the server takes any frame up to max_request_bytes_
-
   protocol::FrameCounters counters_;
-  std::mutex slots_mu_;
-  std::vector<Slot> slots_;  // GUARDED_BY(slots_mu_)
 };
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 namespace ormdb::protocol {
 
-Result<nng_msg*> EncodeFrame(capnp::MessageBuilder& message, size_t words) {
+Result<Message> EncodeFrame(capnp::MessageBuilder& message, size_t words) {
   if (words == 0) words = capnp::computeSerializedSizeInWords(message);
   nng_msg* msg = nullptr;
   if (int rv = nng_msg_alloc(&msg, kHeaderBytes + words * sizeof(capnp::word)); rv != 0) {
@@ -23,27 +23,17 @@ Result<nng_msg*> EncodeFrame(capnp::MessageBuilder& message, size_t words) {
   body[3] = 0;
   kj::ArrayOutputStream out(kj::arrayPtr(body + kHeaderBytes, words * sizeof(capnp::word)));
   capnp::writeMessage(out, message);
-  return msg;
+  return Message(msg);
 }
 
-Result<nng_msg*> FrameFromBytes(const void* data, size_t size) {
-  nng_msg* msg = nullptr;
-  if (int rv = nng_msg_alloc(&msg, size); rv != 0) return NngStatus(rv, "allocate a frame");
-  if (size) std::memcpy(nng_msg_body(msg), data, size);
-  return msg;
-}
+Frame::~Frame() { reader_.reset(); }
 
-Frame::~Frame() {
-  reader_.reset();
-  if (msg_) nng_msg_free(msg_);
-}
-
-Result<std::unique_ptr<Frame>> Frame::Open(nng_msg* msg, size_t max_bytes, FrameCounters* counters,
+Result<std::unique_ptr<Frame>> Frame::Open(Message msg, size_t max_bytes, FrameCounters* counters,
                                            bool trusted) {
   std::unique_ptr<Frame> f(new Frame());
-  f->msg_ = msg;
-  size_t len = nng_msg_len(msg);
-  const auto* body = static_cast<const uint8_t*>(nng_msg_body(msg));
+  f->msg_ = std::move(msg);
+  size_t len = f->msg_.bytes().size();
+  const uint8_t* body = f->msg_.bytes().data();
   f->size_bytes_ = len;
   if (len > max_bytes) {
     return InvalidArgument("frame of " + std::to_string(len) + " bytes exceeds the limit of " +
@@ -71,13 +61,13 @@ Result<std::unique_ptr<Frame>> Frame::Open(nng_msg* msg, size_t max_bytes, Frame
   return Read(std::move(f), reinterpret_cast<const capnp::word*>(data), count, trusted);
 }
 
-Result<std::unique_ptr<Frame>> Frame::FromWords(kj::Array<capnp::word> words, bool trusted) {
+Result<std::unique_ptr<Frame>> Frame::FromWords(Words words, bool trusted) {
   std::unique_ptr<Frame> f(new Frame());
   f->version_ = kProtocolVersion;
-  f->size_bytes_ = words.size() * sizeof(capnp::word);
-  f->copy_ = std::move(words);
-  const capnp::word* begin = f->copy_.begin();
-  size_t count = f->copy_.size();
+  f->size_bytes_ = words.size_bytes();
+  f->words_ = std::move(words);
+  const auto* begin = reinterpret_cast<const capnp::word*>(f->words_.data());
+  size_t count = f->words_.count();
   return Read(std::move(f), begin, count, trusted);
 }
 

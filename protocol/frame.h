@@ -25,32 +25,19 @@
 #include <optional>
 
 #include "ormdb/status.h"
+#include "protocol/message.h"
 
 namespace ormdb::protocol {
 
-constexpr uint8_t kMagic0 = 'O';
-constexpr uint8_t kMagic1 = 'R';
-// The major version in every frame header. Minor evolution (appended
-// fields) needs no bump; see protocol/ormdb.capnp.
-constexpr uint8_t kProtocolVersion = 1;
-constexpr size_t kHeaderBytes = 4;
+
 // Nesting of the protocol's own structures is at most 4; 16 leaves room.
 constexpr int kNestingLimit = 16;
 
-struct FrameCounters {
-  std::atomic<uint64_t> frames{0};
-  std::atomic<uint64_t> unaligned_copies{0};
-};
-
-// Serializes `message` behind a frame header into a new nng message. The
-// caller owns the result (nng_msg_free, or hand it to nng_send/aio).
-// RESOURCE_EXHAUSTED when nng cannot allocate it.
+// Serializes `message` behind a frame header into a new Message.
+// RESOURCE_EXHAUSTED when it cannot be allocated.
 // `words`: the message's serialized size when the caller already computed
 // it (capnp::computeSerializedSizeInWords), so it is not walked twice.
-Result<nng_msg*> EncodeFrame(capnp::MessageBuilder& message, size_t words = 0);
-
-// The bytes of a frame (header included) copied into a new nng message.
-Result<nng_msg*> FrameFromBytes(const void* data, size_t size);
+Result<Message> EncodeFrame(capnp::MessageBuilder& message, size_t words = 0);
 
 // A received frame, read in place. Owns the nng message (or the aligned
 // copy). Move-only.
@@ -61,10 +48,11 @@ class Frame {
   // message says what is wrong). Takes ownership of `msg` in every case.
   // `trusted` replies (the client reading its server) get no traversal
   // limit, so results can be walked any number of times.
-  static Result<std::unique_ptr<Frame>> Open(nng_msg* msg, size_t max_bytes,
+  static Result<std::unique_ptr<Frame>> Open(Message msg, size_t max_bytes,
                                              FrameCounters* counters, bool trusted = false);
-  // The same over words already in memory (a reply reassembled from chunks).
-  static Result<std::unique_ptr<Frame>> FromWords(kj::Array<capnp::word> words, bool trusted);
+  // The same over a flat message already in memory, without frame header
+  // (a reply reassembled from chunks, an upload).
+  static Result<std::unique_ptr<Frame>> FromWords(Words words, bool trusted);
   ~Frame();
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
@@ -79,8 +67,9 @@ class Frame {
   Frame() = default;
   static Result<std::unique_ptr<Frame>> Read(std::unique_ptr<Frame> f, const capnp::word* words,
                                              size_t count, bool trusted);
-  nng_msg* msg_ = nullptr;
+  Message msg_;
   kj::Array<capnp::word> copy_;
+  Words words_;
   std::optional<capnp::FlatArrayMessageReader> reader_;
   uint8_t version_ = 0;
   size_t size_bytes_ = 0;

@@ -30,15 +30,15 @@ size_t Continuations::CountOfLocked(const std::string& principal) const {
 }
 
 void Continuations::EraseLocked(List::iterator it) {
-  bytes_ -= it->reply.size() * sizeof(capnp::word);
+  bytes_ -= it->reply.size_bytes();
   auto p = per_principal_.find(it->owner.principal);
   if (p != per_principal_.end() && --p->second == 0) per_principal_.erase(p);
   by_handle_.erase(it->handle);
   lru_.erase(it);
 }
 
-Result<uint64_t> Continuations::Park(const Owner& owner, kj::Array<capnp::word> reply) {
-  const size_t size = reply.size() * sizeof(capnp::word);
+Result<uint64_t> Continuations::Park(const Owner& owner, protocol::Words reply) {
+  const size_t size = reply.size_bytes();
   if (size > limits_.max_bytes) {
     return ResourceExhausted("the result is " + std::to_string(size) +
                              " bytes, more than the server parks for a reader (" +
@@ -74,7 +74,7 @@ Result<uint64_t> Continuations::Park(const Owner& owner, kj::Array<capnp::word> 
 
 Status Continuations::Read(
     const std::string& principal, uint64_t handle, uint64_t offset, size_t max_chunk,
-    const std::function<void(std::span<const capnp::byte>, uint64_t)>& emit) {
+    const std::function<void(std::span<const uint8_t>, uint64_t)>& emit) {
   std::lock_guard<std::mutex> lock(mu_);
   auto found = by_handle_.find(handle);
   if (found == by_handle_.end() || found->second->owner.principal != principal) {
@@ -85,13 +85,13 @@ Status Continuations::Read(
                     "request again");
   }
   auto it = found->second;
-  auto bytes = it->reply.asBytes();
+  auto bytes = it->reply.bytes();
   if (offset >= bytes.size()) {
     return InvalidArgument("continuation offset " + std::to_string(offset) +
                            " is past the result's " + std::to_string(bytes.size()) + " bytes");
   }
   size_t n = std::min<size_t>(bytes.size() - offset, max_chunk);
-  emit(std::span<const capnp::byte>(bytes.begin() + offset, n), bytes.size());
+  emit(bytes.subspan(offset, n), bytes.size());
   if (offset + n == bytes.size()) {
     EraseLocked(it);
   } else {
@@ -145,16 +145,15 @@ void Uploads::EraseLocked(std::map<Key, Entry>::iterator it) {
   uploads_.erase(it);
 }
 
-Result<std::optional<kj::Array<capnp::word>>> Uploads::Add(const Owner& owner, uint64_t client,
-                                                           uint64_t handle, uint64_t offset,
-                                                           uint64_t total,
-                                                           std::span<const capnp::byte> data) {
+Result<std::optional<protocol::Words>> Uploads::Add(const Owner& owner, uint64_t client,
+                                                    uint64_t handle, uint64_t offset,
+                                                    uint64_t total, std::span<const uint8_t> data) {
   if (total > limits_.max_request_bytes) {
     return ResourceExhausted("a request of " + std::to_string(total) +
                              " bytes exceeds the server's max_request_bytes (" +
                              std::to_string(limits_.max_request_bytes) + ")");
   }
-  if (total == 0 || total % sizeof(capnp::word) != 0) {
+  if (total == 0 || total % sizeof(uint64_t) != 0) {
     return InvalidArgument("an upload's total must be a positive whole number of 8-byte words, not " +
                            std::to_string(total));
   }
@@ -179,7 +178,7 @@ Result<std::optional<kj::Array<capnp::word>>> Uploads::Add(const Owner& owner, u
           "too many large requests are being uploaded at once (" + std::to_string(bytes_) +
           " bytes in progress); retry when they finish");
     }
-    Entry e{owner, kj::heapArray<capnp::word>(total / sizeof(capnp::word)), total, 0, Clock::now()};
+    Entry e{owner, protocol::Words(total / sizeof(uint64_t)), total, 0, Clock::now()};
     it = uploads_.emplace(key, std::move(e)).first;
     per_principal_[owner.principal] += total;
     bytes_ += total;
@@ -194,16 +193,15 @@ Result<std::optional<kj::Array<capnp::word>>> Uploads::Add(const Owner& owner, u
     return InvalidArgument("upload piece at " + std::to_string(offset) + " is out of order (" +
                            std::to_string(e.received) + " bytes received)");
   } else {
-    std::memcpy(reinterpret_cast<capnp::byte*>(e.words.begin()) + offset, data.data(),
-                data.size());
+    std::memcpy(e.words.byte_data() + offset, data.data(), data.size());
     e.received += data.size();
   }
   e.last_used = Clock::now();
   e.owner.pipe = owner.pipe;
-  if (e.received < total) return std::optional<kj::Array<capnp::word>>();
-  kj::Array<capnp::word> whole = std::move(e.words);
+  if (e.received < total) return std::optional<protocol::Words>();
+  protocol::Words whole = std::move(e.words);
   EraseLocked(it);
-  return std::optional<kj::Array<capnp::word>>(std::move(whole));
+  return std::optional<protocol::Words>(std::move(whole));
 }
 
 void Uploads::DropPipe(uint32_t pipe) {

@@ -9,9 +9,6 @@
 // Thread-safety: every method is thread-safe.
 #pragma once
 
-#include <capnp/common.h>
-#include <kj/array.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -23,6 +20,7 @@
 #include <string>
 
 #include "ormdb/status.h"
+#include "protocol/message.h"
 
 namespace ormdb::server {
 
@@ -52,14 +50,14 @@ class Continuations {
   // Makes room by evicting the owner's least recently used replies past its
   // share, then anyone's past the totals; RESOURCE_EXHAUSTED only when this
   // reply alone is larger than max_bytes.
-  Result<uint64_t> Park(const Owner& owner, kj::Array<capnp::word> reply);
+  Result<uint64_t> Park(const Owner& owner, protocol::Words reply);
 
   // Hands `emit` the bytes [offset, offset + at most max_chunk) of the reply
   // and the reply's total size; the reply is dropped once its last byte has
   // been read. NOT_FOUND for an unknown, expired, evicted or foreign handle;
   // INVALID_ARGUMENT for an offset past the end.
   Status Read(const std::string& principal, uint64_t handle, uint64_t offset, size_t max_chunk,
-              const std::function<void(std::span<const capnp::byte> chunk, uint64_t total)>& emit);
+              const std::function<void(std::span<const uint8_t> chunk, uint64_t total)>& emit);
 
   // Drops the replies parked by requests of `pipe` (its client went away).
   void DropPipe(uint32_t pipe);
@@ -74,7 +72,7 @@ class Continuations {
   struct Entry {
     uint64_t handle;
     Owner owner;
-    kj::Array<capnp::word> reply;
+    protocol::Words reply;
     Clock::time_point last_used;
   };
   using List = std::list<Entry>;  // least recently used first
@@ -109,10 +107,9 @@ class Uploads {
   // names an upload the server does not hold (it expired, its connection
   // closed, or the server restarted: start it again); INVALID_ARGUMENT for
   // pieces out of order, a total that is not whole words or changes.
-  Result<std::optional<kj::Array<capnp::word>>> Add(const Owner& owner, uint64_t client,
-                                                    uint64_t handle, uint64_t offset,
-                                                    uint64_t total,
-                                                    std::span<const capnp::byte> data);
+  Result<std::optional<protocol::Words>> Add(const Owner& owner, uint64_t client, uint64_t handle,
+                                             uint64_t offset, uint64_t total,
+                                             std::span<const uint8_t> data);
 
   void DropPipe(uint32_t pipe);
   void Expire(Clock::time_point now);
@@ -127,7 +124,7 @@ class Uploads {
   };
   struct Entry {
     Owner owner;
-    kj::Array<capnp::word> words;
+    protocol::Words words;
     uint64_t total = 0;  // bytes reserved
     uint64_t received = 0;
     Clock::time_point last_used;

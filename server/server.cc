@@ -1,28 +1,21 @@
 #include "server/server.h"
 
-#include <capnp/serialize.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/supplemental/tls/tls.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <fstream>
+#include <list>
 #include <map>
 #include <mutex>
-#include <list>
 #include <set>
-#include <sstream>
 #include <thread>
 #include <unordered_map>
 
 #include "common/json.h"
-#include "protocol/frame.h"
-#include "protocol/ormdb.capnp.h"
+#include "protocol/codec.h"
+#include "protocol/transport.h"
 #include "server/handler.h"
 #include "server/parked.h"
 #include "server/thread_pool.h"
@@ -30,22 +23,17 @@
 namespace ormdb::server {
 namespace {
 
-using protocol::Frame;
+using protocol::Message;
+using protocol::Request;
+using protocol::RequestKind;
+using Exchange = protocol::Listener::Exchange;
 
-constexpr const char* kServerName = "ormdb 0.5";
+constexpr const char* kServerName = "ormdb 0.6";
 // An application's request key, and a principal's name: together with the
 // server's prefix they stay under the storage's 400-byte request keys.
 constexpr size_t kMaxRequestKeyBytes = 256;
 // Room for a chunk reply's own fields beside its data.
 constexpr size_t kChunkOverhead = 256;
-
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 // Constant-time comparison: a key's prefix must not be guessable by timing.
 bool SameKey(std::string_view a, std::string_view b) {
@@ -68,13 +56,11 @@ bool HasRole(const ApiKey& key, Access need) {
 // the nng thread that received them unless ServerOptions::inline_reads is
 // off. Scans of a whole entity (export) and of the store (check) go to the
 // read pool.
-bool ShortRead(wire::Request::Which w) {
-  return w != wire::Request::EXPORT_ROWS && w != wire::Request::CHECK;
-}
+bool ShortRead(RequestKind k) { return k != RequestKind::kExportRows && k != RequestKind::kCheck; }
 
-bool Idempotent(wire::Request::Which w) {
-  return w != wire::Request::MUTATE && w != wire::Request::IMPORT_ROWS &&
-         w != wire::Request::SCHEMA_APPLY && w != wire::Request::VACUUM;
+bool Idempotent(RequestKind k) {
+  return k != RequestKind::kMutate && k != RequestKind::kImportRows &&
+         k != RequestKind::kSchemaApply && k != RequestKind::kVacuum;
 }
 
 // The authenticated sender of a request.
@@ -98,7 +84,7 @@ class ServerImpl final : public Server {
 
   Status Listen();
   void Stop() override;
-  const std::string& url() const override { return url_; }
+  const std::string& url() const override { return listener_ ? listener_->url() : o_.listen; }
   ServerStats stats() const override {
     ServerStats s;
     s.requests = requests_.load();
@@ -116,29 +102,20 @@ class ServerImpl final : public Server {
       std::lock_guard<std::mutex> lock(watch_mu_);
       s.waiting_watches = parked_.size();
     }
-    {
-      std::lock_guard<std::mutex> lock(pipes_mu_);
-      s.connections = pipes_.size();
+    if (listener_) {
+      protocol::ListenerStats ls = listener_->stats();
+      s.connections = ls.connections;
+      s.connections_refused = ls.connections_refused;
+      s.receiving_contexts = ls.receiving;
     }
-    s.connections_refused = refused_.load();
-    s.receiving_contexts = receiving_.load();
     return s;
   }
 
  private:
-  struct Context {
-    ServerImpl* server = nullptr;
-    nng_ctx ctx = NNG_CTX_INITIALIZER;
-    nng_aio* aio = nullptr;
-    bool sending = false;
-    // Taken out of the receiving set (its request is a parked watch):
-    // closed once its reply is sent instead of receiving again.
-    bool retire = false;
-  };
   // A request being answered: where to reply and who asked.
   struct Call {
-    Context* c = nullptr;
-    std::unique_ptr<Frame> frame;
+    Exchange* ex = nullptr;
+    Request req;
     Principal who;
     uint32_t pipe = 0;
   };
@@ -148,34 +125,24 @@ class ServerImpl final : public Server {
     WatchOptions options;  // options.from: the token to continue from
     Clock::time_point deadline;
   };
-  // A write request seen before: its reply once done, and the contexts of
-  // resends waiting for it meanwhile.
+  // A write request seen before: its reply once done, and the exchanges
+  // of resends waiting for it meanwhile.
   struct Written {
     bool done = false;
     std::string frame;
-    std::vector<Context*> waiting;
+    std::vector<Exchange*> waiting;
   };
 
-  static void OnAio(void* arg) {
-    auto* c = static_cast<Context*>(arg);
-    c->server->Completed(c);
-  }
-  static void OnPipe(nng_pipe p, nng_pipe_ev ev, void* arg) {
-    static_cast<ServerImpl*>(arg)->PipeEvent(p, ev);
-  }
-  void PipeEvent(nng_pipe p, nng_pipe_ev ev);
-  Result<Context*> NewContext();
-  void Completed(Context* c);
-  void Receive(Context* c);
-  void Process(Context* c, nng_msg* msg);
+  void OnRequest(Exchange* ex, Message msg, uint32_t pipe);
+  void OnSent();
+  void OnClosed(uint32_t pipe);
   // Authenticates and dispatches a decoded request.
   void Dispatch(Call call);
   void Run(Call call);
   void RunWrite(Call call, std::string key);
   // Builds the answer to a request (every kind but more, upload, watch).
-  void Answer(wire::Request::Reader req, wire::Reply::Builder reply);
-  Result<Principal> Authenticate(wire::Request::Reader req);
-  void AnswerMore(const Principal& who, wire::Request::Reader req, wire::Reply::Builder reply);
+  void Answer(const Call& call, protocol::ReplyWriter& reply);
+  Result<Principal> Authenticate(const Request& req);
   void Upload(Call call);
   // Watches: the first pull, parking, the watcher thread.
   void StartWatch(Call call);
@@ -183,27 +150,16 @@ class ServerImpl final : public Server {
   void Park(ParkedWatch w);
   void Watcher();
   void AnswerWatch(ParkedWatch& w, const Result<WatchBatch>& batch);
-  void DropContext(Context* c);
-  // Encodes `reply`; a reply larger than a frame becomes a continuation.
-  nng_msg* Encode(capnp::MessageBuilder& reply, uint64_t id, const Call& call);
-  nng_msg* EncodeError(uint64_t id, const Status& s);
-  void Send(Context* c, nng_msg* msg);
+  // Encodes a reply; one larger than a frame becomes a continuation.
+  Message Encode(protocol::ReplyWriter& reply, const Call& call);
+  Message EncodeError(uint64_t id, const Status& s);
+  void Send(Exchange* ex, Message msg);
   void Reaper();
 
   std::unique_ptr<db::Engine> db_;
   ServerOptions o_;
-  std::string url_;
-  nng_socket sock_ = NNG_SOCKET_INITIALIZER;
-  nng_listener listener_ = NNG_LISTENER_INITIALIZER;
-  bool open_ = false;
+  std::unique_ptr<protocol::Listener> listener_;
   std::unique_ptr<ThreadPool> reads_, writes_;
-
-  // Every context ever opened (receiving, parked or retired); retired ones
-  // are closed and freed by the reaper.
-  std::mutex ctx_mu_;
-  std::vector<std::unique_ptr<Context>> contexts_;  // GUARDED_BY(ctx_mu_)
-  std::vector<Context*> retired_;                   // GUARDED_BY(ctx_mu_)
-  std::atomic<uint64_t> receiving_{0};
 
   std::atomic<bool> stopping_{false};
   std::mutex flight_mu_;
@@ -223,10 +179,6 @@ class ServerImpl final : public Server {
   std::map<std::string, size_t> parked_per_principal_;   // GUARDED_BY(watch_mu_) (parked or pulling)
   std::map<uint32_t, Clock::time_point> closed_pipes_;  // GUARDED_BY(watch_mu_) recently closed
   std::thread watcher_;
-
-  mutable std::mutex pipes_mu_;
-  std::set<uint32_t> pipes_;  // GUARDED_BY(pipes_mu_) open connections
-  std::atomic<uint64_t> refused_{0};
 
   std::mutex reaper_mu_;
   std::condition_variable reaper_cv_;
@@ -256,244 +208,127 @@ Status ServerImpl::Listen() {
     return InvalidArgument("max_request_frame_bytes must be at least 4096, not " +
                            std::to_string(o_.max_request_frame_bytes));
   }
-  bool tls = url.rfind("tls+", 0) == 0;
-  if (tls && (o_.tls_cert_file.empty() || o_.tls_key_file.empty())) {
+  if (url.rfind("tls+", 0) == 0 && (o_.tls_cert_file.empty() || o_.tls_key_file.empty())) {
     return InvalidArgument(
         "tls+tcp:// needs \"tls\": {\"cert\": FILE, \"key\": FILE} in the config");
   }
-  if (int rv = nng_rep0_open(&sock_); rv != 0) return protocol::NngStatus(rv, "open socket");
-  open_ = true;
-  // What a peer can make the server buffer before its key is read: one
-  // frame per connection and per context.
-  nng_socket_set_size(sock_, NNG_OPT_RECVMAXSZ,
-                      std::min(o_.max_request_frame_bytes, o_.max_request_bytes) +
-                          protocol::kHeaderBytes);
-  nng_pipe_notify(sock_, NNG_PIPE_EV_ADD_PRE, &ServerImpl::OnPipe, this);
-  nng_pipe_notify(sock_, NNG_PIPE_EV_REM_POST, &ServerImpl::OnPipe, this);
-  nng_listener& listener = listener_;
-  if (int rv = nng_listener_create(&listener, sock_, url.c_str()); rv != 0) {
-    return protocol::NngStatus(rv, "listen on " + url);
-  }
-  if (tls) {
-    ORMDB_ASSIGN_OR_RETURN(std::string cert, ReadFile(o_.tls_cert_file));
-    ORMDB_ASSIGN_OR_RETURN(std::string key, ReadFile(o_.tls_key_file));
-    nng_tls_config* cfg = nullptr;
-    int rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER);
-    if (rv == 0) rv = nng_tls_config_own_cert(cfg, cert.c_str(), key.c_str(), nullptr);
-    if (rv == 0) rv = nng_listener_set_ptr(listener, NNG_OPT_TLS_CONFIG, cfg);
-    if (cfg) nng_tls_config_free(cfg);
-    if (rv != 0) return protocol::NngStatus(rv, "TLS certificate " + o_.tls_cert_file);
-  }
-  if (int rv = nng_listener_start(listener, 0); rv != 0) {
-    if (rv == NNG_EADDRINUSE) {
-      return Unavailable("cannot listen on " + url +
-                         ": the address is in use (is another server running there?)");
-    }
-    return protocol::NngStatus(rv, "listen on " + url);
-  }
-  url_ = url;
-  if (url.rfind("ipc", 0) != 0 && url.rfind("inproc", 0) != 0) {
-    int port = 0;
-    if (nng_listener_get_int(listener, NNG_OPT_TCP_BOUND_PORT, &port) == 0) {
-      url_ = url.substr(0, url.rfind(':') + 1) + std::to_string(port);
-    }
-  }
-
   size_t cores = std::max(1u, std::thread::hardware_concurrency());
   reads_ = std::make_unique<ThreadPool>(o_.read_threads ? o_.read_threads
                                                         : std::max<size_t>(4, 2 * cores));
   writes_ = std::make_unique<ThreadPool>(o_.contexts);
+  protocol::ListenerOptions lo;
+  lo.url = url;
+  lo.tls_cert_file = o_.tls_cert_file;
+  lo.tls_key_file = o_.tls_key_file;
+  lo.contexts = o_.contexts;
+  lo.max_frame_bytes =
+      std::min(o_.max_request_frame_bytes, o_.max_request_bytes) + protocol::kHeaderBytes;
+  lo.max_connections = o_.max_connections;
+  protocol::Listener::Callbacks cb;
+  cb.on_request = [this](Exchange* ex, Message msg, uint32_t pipe) {
+    OnRequest(ex, std::move(msg), pipe);
+  };
+  cb.on_sent = [this] { OnSent(); };
+  cb.on_closed = [this](uint32_t pipe) { OnClosed(pipe); };
+  ORMDB_ASSIGN_OR_RETURN(listener_, protocol::Listener::Start(lo, std::move(cb)));
   reaper_ = std::thread([this] { Reaper(); });
   watcher_ = std::thread([this] { Watcher(); });
-  std::vector<Context*> fresh;
-  for (size_t i = 0; i < o_.contexts; ++i) {
-    ORMDB_ASSIGN_OR_RETURN(Context * c, NewContext());
-    fresh.push_back(c);
-  }
-  for (Context* c : fresh) Receive(c);
   return Status::Ok();
 }
 
-Result<ServerImpl::Context*> ServerImpl::NewContext() {
-  auto c = std::make_unique<Context>();
-  c->server = this;
-  if (int rv = nng_ctx_open(&c->ctx, sock_); rv != 0) return protocol::NngStatus(rv, "context");
-  if (int rv = nng_aio_alloc(&c->aio, &ServerImpl::OnAio, c.get()); rv != 0) {
-    nng_ctx_close(c->ctx);
-    return protocol::NngStatus(rv, "aio");
-  }
-  std::lock_guard<std::mutex> lock(ctx_mu_);
-  contexts_.push_back(std::move(c));
-  return contexts_.back().get();
-}
-
-void ServerImpl::PipeEvent(nng_pipe p, nng_pipe_ev ev) {
-  const uint32_t id = static_cast<uint32_t>(nng_pipe_id(p));
-  if (ev == NNG_PIPE_EV_ADD_PRE) {
-    std::lock_guard<std::mutex> lock(pipes_mu_);
-    if (pipes_.size() >= o_.max_connections) {
-      refused_.fetch_add(1, std::memory_order_relaxed);
-      nng_pipe_close(p);
-      return;
-    }
-    pipes_.insert(id);
-    return;
-  }
-  if (ev != NNG_PIPE_EV_REM_POST) return;
-  {
-    std::lock_guard<std::mutex> lock(pipes_mu_);
-    if (pipes_.erase(id) == 0) return;  // refused at ADD_PRE: held nothing
-  }
+void ServerImpl::OnClosed(uint32_t pipe) {
   // The client is gone: what it held goes now, not when it would expire.
-  continuations_.DropPipe(id);
-  uploads_.DropPipe(id);
+  continuations_.DropPipe(pipe);
+  uploads_.DropPipe(pipe);
   {
     std::lock_guard<std::mutex> lock(watch_mu_);
-    closed_pipes_[id] = Clock::now();
+    closed_pipes_[pipe] = Clock::now();
   }
   watch_cv_.notify_all();
 }
 
-void ServerImpl::Receive(Context* c) {
-  c->sending = false;
-  receiving_.fetch_add(1, std::memory_order_relaxed);
-  nng_ctx_recv(c->ctx, c->aio);
+void ServerImpl::OnSent() {
+  {
+    std::lock_guard<std::mutex> lock(flight_mu_);
+    --in_flight_;
+  }
+  flight_cv_.notify_all();
 }
 
-void ServerImpl::DropContext(Context* c) {
-  // Its request is abandoned (the client left): the context is closed
-  // without a reply. The reaper frees it outside of any callback.
-  std::lock_guard<std::mutex> lock(ctx_mu_);
-  retired_.push_back(c);
-}
-
-void ServerImpl::Completed(Context* c) {
-  int rv = nng_aio_result(c->aio);
-  if (c->sending) {
-    if (rv != 0) nng_msg_free(nng_aio_get_msg(c->aio));  // the peer left: drop the reply
-    {
-      std::lock_guard<std::mutex> lock(flight_mu_);
-      --in_flight_;
-    }
-    flight_cv_.notify_all();
-    if (c->retire) return DropContext(c);
-    if (!stopping_) Receive(c);
-    return;
-  }
-  receiving_.fetch_sub(1, std::memory_order_relaxed);
-  if (rv != 0) {
-    if (rv != NNG_ECLOSED && rv != NNG_ECANCELED && !stopping_) Receive(c);
-    return;
-  }
-  nng_msg* msg = nng_aio_get_msg(c->aio);
+void ServerImpl::OnRequest(Exchange* ex, Message msg, uint32_t pipe) {
   {
     std::lock_guard<std::mutex> lock(flight_mu_);
     ++in_flight_;
   }
   if (stopping_) {
     // Not started: say so at once rather than let the client time out.
-    nng_msg_free(msg);
-    return Send(c, EncodeError(0, Unavailable("the server is shutting down; retry later")));
+    return Send(ex, EncodeError(0, Unavailable("the server is shutting down; retry later")));
   }
-  Process(c, msg);  // checks and classifies the frame; hands long work to a pool
-}
-
-void ServerImpl::Send(Context* c, nng_msg* msg) {
-  if (msg == nullptr) msg = EncodeError(0, ResourceExhausted("out of memory for the reply"));
-  if (msg == nullptr) {
-    // Nothing can be sent: drop the request (the client times out).
-    {
-      std::lock_guard<std::mutex> lock(flight_mu_);
-      --in_flight_;
-    }
-    flight_cv_.notify_all();
-    if (c->retire) return DropContext(c);
-    if (!stopping_) Receive(c);
-    return;
-  }
-  c->sending = true;
-  nng_aio_set_msg(c->aio, msg);
-  nng_ctx_send(c->ctx, c->aio);
-}
-
-nng_msg* ServerImpl::EncodeError(uint64_t id, const Status& s) {
-  errors_.fetch_add(1, std::memory_order_relaxed);
-  capnp::MallocMessageBuilder b(64);
-  auto reply = b.initRoot<wire::Reply>();
-  reply.setId(id);
-  SetError(reply, s);
-  auto msg = protocol::EncodeFrame(b);
-  return msg.ok() ? *msg : nullptr;
-}
-
-void ServerImpl::Process(Context* c, nng_msg* msg) {
   requests_.fetch_add(1, std::memory_order_relaxed);
-  const uint32_t pipe = static_cast<uint32_t>(nng_pipe_id(nng_msg_get_pipe(msg)));
-  auto frame = Frame::Open(msg, o_.max_request_frame_bytes + protocol::kHeaderBytes, &frames_);
-  if (!frame.ok()) return Send(c, EncodeError(0, frame.status()));
-  if ((*frame)->version() != protocol::kProtocolVersion) {
-    return Send(
-        c,
-        EncodeError(0, InvalidArgument("protocol version " + std::to_string((*frame)->version()) +
-                                       " is not spoken by this server (it speaks version " +
-                                       std::to_string(protocol::kProtocolVersion) + ")")));
+  auto req = protocol::DecodeRequest(
+      std::move(msg), o_.max_request_frame_bytes + protocol::kHeaderBytes, &frames_);
+  if (!req.ok()) return Send(ex, EncodeError(0, req.status()));
+  Dispatch(Call{ex, std::move(*req), Principal{}, pipe});
+}
+
+void ServerImpl::Send(Exchange* ex, Message msg) {
+  if (msg.empty()) {
+    auto err = protocol::ErrorFrame(0, ResourceExhausted("out of memory for the reply"));
+    if (err.ok()) msg = std::move(*err);
   }
-  Dispatch(Call{c, std::move(*frame), Principal{}, pipe});
+  listener_->Reply(ex, std::move(msg));  // an empty one drops the request
+}
+
+Message ServerImpl::EncodeError(uint64_t id, const Status& s) {
+  errors_.fetch_add(1, std::memory_order_relaxed);
+  auto msg = protocol::ErrorFrame(id, s);
+  return msg.ok() ? std::move(*msg) : Message();
 }
 
 void ServerImpl::Dispatch(Call call) {
-  wire::Request::Which which;
-  uint64_t id = 0;
-  std::string key;
-  try {
-    auto req = call.frame->reader().getRoot<wire::Request>();
-    which = req.which();
-    id = req.getId();
-    // Nothing is looked up for a request before its key is checked.
-    auto who = Authenticate(req);
-    if (!who.ok()) return Send(call.c, EncodeError(id, who.status()));
-    call.who = std::move(*who);
-    if (call.who.key != nullptr && !HasRole(*call.who.key, RequiredAccess(which))) {
-      return Send(call.c, EncodeError(id, Status(ErrorCode::kPermissionDenied,
-                                                 "principal '" + call.who.name +
-                                                     "' may not do this (roles needed: " +
-                                                     (RequiredAccess(which) == Access::kAdmin
-                                                          ? "admin"
-                                                          : "write") +
-                                                     ")")));
-    }
-    if (!Idempotent(which)) {
-      // Resends are recognized per principal, so one principal can neither
-      // read nor spoil another's outcome.
-      std::string_view rk(req.getRequestKey().begin(), req.getRequestKey().size());
-      if (rk.size() > kMaxRequestKeyBytes) {
-        return Send(call.c, EncodeError(id, InvalidArgument(
-                                                "a request key is at most " +
-                                                std::to_string(kMaxRequestKeyBytes) +
-                                                " bytes, not " + std::to_string(rk.size()))));
-      }
-      if (!rk.empty()) {
-        key = "k" + call.who.name + '\0' + std::string(rk);
-      } else if (id != 0) {
-        key = "r" + call.who.name + '\0';
-        char buf[16];
-        uint64_t client = req.getClient();
-        std::memcpy(buf, &client, 8);
-        std::memcpy(buf + 8, &id, 8);
-        key.append(buf, 16);
-      }
-    }
-  } catch (const kj::Exception& e) {
-    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
-                                                        e.getDescription().cStr())));
+  const Request& req = call.req;
+  const uint64_t id = req.id;
+  // Nothing is looked up for a request before its key is checked.
+  auto who = Authenticate(req);
+  if (!who.ok()) return Send(call.ex, EncodeError(id, who.status()));
+  call.who = std::move(*who);
+  if (call.who.key != nullptr && !HasRole(*call.who.key, RequiredAccess(req.kind))) {
+    return Send(call.ex,
+                EncodeError(id, Status(ErrorCode::kPermissionDenied,
+                                       "principal '" + call.who.name +
+                                           "' may not do this (roles needed: " +
+                                           (RequiredAccess(req.kind) == Access::kAdmin ? "admin"
+                                                                                       : "write") +
+                                           ")")));
   }
-  if (which == wire::Request::UPLOAD) return Upload(std::move(call));
-  if (which == wire::Request::WATCH) {
+  std::string key;
+  if (!Idempotent(req.kind)) {
+    // Resends are recognized per principal, so one principal can neither
+    // read nor spoil another's outcome.
+    if (req.request_key.size() > kMaxRequestKeyBytes) {
+      return Send(call.ex, EncodeError(id, InvalidArgument(
+                                               "a request key is at most " +
+                                               std::to_string(kMaxRequestKeyBytes) +
+                                               " bytes, not " +
+                                               std::to_string(req.request_key.size()))));
+    }
+    if (!req.request_key.empty()) {
+      key = "k" + call.who.name + '\0' + req.request_key;
+    } else if (id != 0) {
+      key = "r" + call.who.name + '\0';
+      char buf[16];
+      std::memcpy(buf, &req.client, 8);
+      std::memcpy(buf + 8, &id, 8);
+      key.append(buf, 16);
+    }
+  }
+  if (req.kind == RequestKind::kUpload) return Upload(std::move(call));
+  if (req.kind == RequestKind::kWatch) {
     auto shared = std::make_shared<Call>(std::move(call));
     reads_->Post([this, shared] { StartWatch(std::move(*shared)); });
     return;
   }
-  if (!Idempotent(which)) {
+  if (!Idempotent(req.kind)) {
     auto shared = std::make_shared<Call>(std::move(call));
     writes_->Post([this, shared, key = std::move(key)]() mutable {
       if (key.empty()) return Run(std::move(*shared));
@@ -501,7 +336,7 @@ void ServerImpl::Dispatch(Call call) {
     });
     return;
   }
-  if (!o_.inline_reads || !ShortRead(which)) {
+  if (!o_.inline_reads || !ShortRead(req.kind)) {
     auto shared = std::make_shared<Call>(std::move(call));
     reads_->Post([this, shared] { Run(std::move(*shared)); });
     return;
@@ -509,99 +344,78 @@ void ServerImpl::Dispatch(Call call) {
   Run(std::move(call));
 }
 
-Result<Principal> ServerImpl::Authenticate(wire::Request::Reader req) {
+Result<Principal> ServerImpl::Authenticate(const Request& req) {
   if (o_.keys.empty()) return Principal{};
-  std::string_view given(req.getKey().begin(), req.getKey().size());
-  if (given.empty()) return Status(ErrorCode::kUnauthenticated, "this server requires an API key");
+  if (req.key.empty()) {
+    return Status(ErrorCode::kUnauthenticated, "this server requires an API key");
+  }
   const ApiKey* match = nullptr;
   for (const ApiKey& k : o_.keys) {
-    if (SameKey(k.key, given)) match = &k;
+    if (SameKey(k.key, req.key)) match = &k;
   }
   if (match == nullptr) return Status(ErrorCode::kUnauthenticated, "the API key is not valid");
   return Principal{match->principal, match};
 }
 
 void ServerImpl::Upload(Call call) {
-  uint64_t id = 0;
-  Result<std::optional<kj::Array<capnp::word>>> whole{std::optional<kj::Array<capnp::word>>()};
-  try {
-    auto req = call.frame->reader().getRoot<wire::Request>();
-    id = req.getId();
-    auto up = req.getUpload();
-    auto data = up.getData();
-    whole = uploads_.Add(Owner{call.who.name, call.pipe}, req.getClient(), up.getHandle(),
-                         up.getOffset(), up.getTotal(),
-                         std::span<const capnp::byte>(data.begin(), data.size()));
-  } catch (const kj::Exception& e) {
-    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
-                                                        e.getDescription().cStr())));
-  }
-  if (!whole.ok()) return Send(call.c, EncodeError(id, whole.status()));
+  const Request& req = call.req;
+  auto whole = uploads_.Add(
+      Owner{call.who.name, call.pipe}, req.client, req.handle, req.offset, req.total,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(req.data.data()), req.data.size()));
+  if (!whole.ok()) return Send(call.ex, EncodeError(req.id, whole.status()));
   if (!whole->has_value()) {
-    capnp::MallocMessageBuilder b(64);
-    auto reply = b.initRoot<wire::Reply>();
-    reply.setId(id);
-    reply.setUploaded(0);
-    try {
-      auto up = call.frame->reader().getRoot<wire::Request>().getUpload();
-      reply.setUploaded(up.getOffset() + up.getData().size());
-    } catch (const kj::Exception&) {
-    }
-    auto msg = protocol::EncodeFrame(b);
-    return Send(call.c, msg.ok() ? *msg : nullptr);
+    protocol::ReplyWriter reply(req.id);
+    reply.Uploaded(req.offset + req.data.size());
+    reply.FrameBytes();
+    auto msg = reply.ToFrame();
+    return Send(call.ex, msg.ok() ? std::move(*msg) : Message());
   }
   // The whole request is in: it is answered as if it had come in one frame
   // (authenticated again by its own key, which must be the uploader's).
-  auto inner = Frame::FromWords(std::move(**whole), false);
-  if (!inner.ok()) return Send(call.c, EncodeError(id, inner.status()));
-  try {
-    auto req = (*inner)->reader().getRoot<wire::Request>();
-    if (req.isUpload() || req.isMore()) {
-      return Send(call.c, EncodeError(id, InvalidArgument("an upload cannot carry " +
-                                                          std::string(req.isUpload() ? "an upload"
-                                                                                     : "a more"))));
-    }
-    auto who = Authenticate(req);
-    if (who.ok() && who->name != call.who.name) {
-      return Send(call.c, EncodeError(id, Status(ErrorCode::kUnauthenticated,
-                                                 "an upload's request carries another key")));
-    }
-  } catch (const kj::Exception& e) {
-    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
-                                                        e.getDescription().cStr())));
+  const uint64_t id = req.id;
+  auto inner = protocol::DecodeRequestWords(std::move(**whole));
+  if (!inner.ok()) return Send(call.ex, EncodeError(id, inner.status()));
+  if (inner->kind == RequestKind::kUpload || inner->kind == RequestKind::kMore) {
+    return Send(call.ex, EncodeError(id, InvalidArgument("an upload cannot carry an upload or a "
+                                                         "more")));
   }
-  call.frame = std::move(*inner);
+  auto who = Authenticate(*inner);
+  if (who.ok() && who->name != call.who.name) {
+    return Send(call.ex, EncodeError(id, Status(ErrorCode::kUnauthenticated,
+                                                "an upload's request carries another key")));
+  }
+  call.req = std::move(*inner);
   Dispatch(std::move(call));
 }
 
-void ServerImpl::Answer(wire::Request::Reader req, wire::Reply::Builder reply) {
-  if (req.isHello()) {
-    auto h = req.getHello();
-    if (h.getMinVersion() > protocol::kProtocolVersion ||
-        h.getMaxVersion() < protocol::kProtocolVersion) {
-      return SetError(reply, InvalidArgument("the client speaks protocol versions " +
-                                             std::to_string(h.getMinVersion()) + " to " +
-                                             std::to_string(h.getMaxVersion()) +
-                                             "; this server speaks version " +
-                                             std::to_string(protocol::kProtocolVersion)));
+void ServerImpl::Answer(const Call& call, protocol::ReplyWriter& reply) {
+  const Request& req = call.req;
+  if (req.kind == RequestKind::kHello) {
+    if (req.min_version > protocol::kProtocolVersion ||
+        req.max_version < protocol::kProtocolVersion) {
+      return reply.Error(InvalidArgument("the client speaks protocol versions " +
+                                         std::to_string(req.min_version) + " to " +
+                                         std::to_string(req.max_version) +
+                                         "; this server speaks version " +
+                                         std::to_string(protocol::kProtocolVersion)));
     }
-    auto out = reply.initHello();
-    out.setVersion(protocol::kProtocolVersion);
-    out.setServer(kServerName);
-    out.setCurrentVersion(db_->CurrentVersion());
-    out.setMaxRequestBytes(o_.max_request_bytes);
-    out.setMaxFrameBytes(std::min(o_.max_request_frame_bytes, o_.max_request_bytes));
-    return;
+    return reply.Hello(protocol::kProtocolVersion, kServerName, db_->CurrentVersion(),
+                       o_.max_request_bytes,
+                       std::min(o_.max_request_frame_bytes, o_.max_request_bytes));
   }
-  if (req.isStats()) {
+  if (req.kind == RequestKind::kMore) {
+    // Answered by Run from the continuation itself.
+    return reply.Error(Internal("more is answered from the continuation"));
+  }
+  if (req.kind == RequestKind::kStats) {
     // The database's numbers and the server's own.
     auto db_stats = db_->Stats();
-    if (!db_stats.ok()) return SetError(reply, db_stats.status());
+    if (!db_stats.ok()) return reply.Error(db_stats.status());
     auto j = ParseJson(*db_stats);
-    if (!j.ok()) return SetError(reply, Internal("stats: " + j.status().message()));
+    if (!j.ok()) return reply.Error(Internal("stats: " + j.status().message()));
     ServerStats st = stats();
     Json srv = Json::Object();
-    srv.Set("url", url_);
+    srv.Set("url", url());
     srv.Set("requests", st.requests);
     srv.Set("errors", st.errors);
     srv.Set("frames", st.frames);
@@ -618,73 +432,67 @@ void ServerImpl::Answer(wire::Request::Reader req, wire::Reply::Builder reply) {
     srv.Set("connections_refused", st.connections_refused);
     srv.Set("receiving_contexts", st.receiving_contexts);
     j->Set("server", std::move(srv));
-    reply.setText(ToJson(*j));
-    return;
+    return reply.Text(ToJson(*j));
   }
-  Handle(*db_, req, reply, std::chrono::milliseconds(0));
+  Handle(*db_, req, reply);
+}
+
+// A piece of a parked reply, or the error why not.
+Message MoreFrame(Continuations& continuations, const std::string& principal, uint64_t id,
+                  uint64_t handle, uint64_t offset, size_t max_chunk) {
+  Result<Message> out = Message();
+  Status st = continuations.Read(principal, handle, offset, max_chunk,
+                                 [&](std::span<const uint8_t> data, uint64_t total) {
+                                   out = protocol::ChunkFrame(id, handle, offset, total, data);
+                                 });
+  if (!st.ok()) out = protocol::ErrorFrame(id, st);
+  return out.ok() ? std::move(*out) : Message();
 }
 
 void ServerImpl::Run(Call call) {
-  capnp::MallocMessageBuilder b;
-  uint64_t id = 0;
-  try {
-    auto req = call.frame->reader().getRoot<wire::Request>();
-    id = req.getId();
-    auto reply = b.initRoot<wire::Reply>();
-    reply.setId(id);
-    if (req.isMore()) {
-      AnswerMore(call.who, req, reply);
-    } else {
-      Answer(req, reply);
-    }
-  } catch (const kj::Exception& e) {
-    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
-                                                        e.getDescription().cStr())));
+  const Request& req = call.req;
+  if (req.kind == RequestKind::kMore) {
+    Message m = MoreFrame(continuations_, call.who.name, req.id, req.handle, req.offset,
+                          o_.max_frame_bytes - kChunkOverhead);
+    return Send(call.ex, std::move(m));
   }
-  if (b.getRoot<wire::Reply>().isError()) errors_.fetch_add(1, std::memory_order_relaxed);
-  Send(call.c, Encode(b, id, call));
+  protocol::ReplyWriter reply(req.id);
+  Answer(call, reply);
+  if (reply.is_error()) errors_.fetch_add(1, std::memory_order_relaxed);
+  Send(call.ex, Encode(reply, call));
 }
 
 void ServerImpl::RunWrite(Call call, std::string key) {
-  Context* c = call.c;
+  Exchange* ex = call.ex;
   {
     std::lock_guard<std::mutex> lock(ids_mu_);
     auto [it, fresh] = written_.try_emplace(key);
     if (!fresh) {
       resends_.fetch_add(1, std::memory_order_relaxed);
       if (!it->second.done) {
-        it->second.waiting.push_back(c);  // answered when the first one finishes
+        it->second.waiting.push_back(ex);  // answered when the first one finishes
         return;
       }
-      auto msg = protocol::FrameFromBytes(it->second.frame.data(), it->second.frame.size());
-      Send(c, msg.ok() ? *msg : nullptr);
+      auto msg = Message::Copy(std::span<const uint8_t>(
+          reinterpret_cast<const uint8_t*>(it->second.frame.data()), it->second.frame.size()));
+      Send(ex, msg.ok() ? std::move(*msg) : Message());
       return;
     }
     written_order_.push_back(key);
   }
-  capnp::MallocMessageBuilder b;
-  nng_msg* out = nullptr;
-  uint64_t id = 0;
-  try {
-    auto req = call.frame->reader().getRoot<wire::Request>();
-    id = req.getId();
-    auto reply = b.initRoot<wire::Reply>();
-    reply.setId(id);
-    // The key goes into the write's own transaction, so a resend that
-    // reaches a restarted server finds the outcome there.
-    Handle(*db_, req, reply, std::chrono::milliseconds(0), key);
-    if (reply.isError()) errors_.fetch_add(1, std::memory_order_relaxed);
-    out = Encode(b, id, call);
-  } catch (const kj::Exception& e) {
-    out = EncodeError(id,
-                      InvalidArgument(std::string("malformed request: ") + e.getDescription().cStr()));
-  }
-  std::vector<Context*> waiting;
+  protocol::ReplyWriter reply(call.req.id);
+  // The key goes into the write's own transaction, so a resend that reaches
+  // a restarted server finds the outcome there.
+  Handle(*db_, call.req, reply, key);
+  if (reply.is_error()) errors_.fetch_add(1, std::memory_order_relaxed);
+  Message out = Encode(reply, call);
+  std::vector<Exchange*> waiting;
   {
     std::lock_guard<std::mutex> lock(ids_mu_);
     Written& w = written_[key];
     w.done = true;
-    if (out) w.frame.assign(static_cast<const char*>(nng_msg_body(out)), nng_msg_len(out));
+    auto bytes = out.bytes();
+    w.frame.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     waiting.swap(w.waiting);
     // Forget the oldest finished writes; one still running keeps its place
     // (its resends are waiting on it) and is looked at again later.
@@ -700,36 +508,22 @@ void ServerImpl::RunWrite(Call call, std::string key) {
       }
     }
   }
-  for (Context* other : waiting) {
-    nng_msg* copy = nullptr;
-    if (out) {
-      auto m = protocol::FrameFromBytes(nng_msg_body(out), nng_msg_len(out));
-      if (m.ok()) copy = *m;
-    }
-    Send(other, copy);
+  for (Exchange* other : waiting) {
+    auto copy = Message::Copy(out.bytes());
+    Send(other, copy.ok() ? std::move(*copy) : Message());
   }
-  Send(c, out);
+  Send(ex, std::move(out));
 }
 
 // ---- Watches ----
 
 void ServerImpl::StartWatch(Call call) {
   ParkedWatch w;
-  uint64_t id = 0;
-  try {
-    auto req = call.frame->reader().getRoot<wire::Request>();
-    id = req.getId();
-    auto wr = req.getWatch();
-    for (auto e : wr.getEntities()) w.options.entities.emplace_back(e.begin(), e.size());
-    if (wr.getHasFrom()) w.options.from = wr.getFrom();
-    if (wr.getMaxEvents() > 0) w.options.max_events = wr.getMaxEvents();
-    w.options.subscriber = std::string(wr.getSubscriber().begin(), wr.getSubscriber().size());
-    auto wait = std::min<int64_t>(wr.getWaitMillis(), o_.max_watch_wait_ms);
-    w.deadline = Clock::now() + std::chrono::milliseconds(wait);
-  } catch (const kj::Exception& e) {
-    return Send(call.c, EncodeError(id, InvalidArgument(std::string("malformed request: ") +
-                                                        e.getDescription().cStr())));
-  }
+  const uint64_t id = call.req.id;
+  w.options = call.req.watch;
+  auto wait = std::min<int64_t>(w.options.wait.count(), o_.max_watch_wait_ms);
+  w.options.wait = std::chrono::milliseconds(0);
+  w.deadline = Clock::now() + std::chrono::milliseconds(wait);
   {
     std::lock_guard<std::mutex> lock(watch_mu_);
     size_t& mine = parked_per_principal_[call.who.name];
@@ -737,7 +531,7 @@ void ServerImpl::StartWatch(Call call) {
     for (const auto& [name, n] : parked_per_principal_) all += n;
     if (mine >= o_.max_watches_per_principal || all >= o_.max_watches) {
       if (mine == 0) parked_per_principal_.erase(call.who.name);
-      return Send(call.c,
+      return Send(call.ex,
                   EncodeError(id, ResourceExhausted(
                                       "too many watches are waiting (" + std::to_string(mine) +
                                       " of this principal, " + std::to_string(all) +
@@ -755,34 +549,20 @@ void ServerImpl::AnswerWatch(ParkedWatch& w, const Result<WatchBatch>& batch) {
     auto it = parked_per_principal_.find(w.call.who.name);
     if (it != parked_per_principal_.end() && --it->second == 0) parked_per_principal_.erase(it);
   }
-  capnp::MallocMessageBuilder b;
-  uint64_t id = 0;
-  try {
-    id = w.call.frame->reader().getRoot<wire::Request>().getId();
-  } catch (const kj::Exception&) {
-  }
-  auto reply = b.initRoot<wire::Reply>();
-  reply.setId(id);
+  protocol::ReplyWriter reply(w.call.req.id);
   if (!batch.ok()) {
-    SetError(reply, batch.status());
+    reply.Error(batch.status());
     errors_.fetch_add(1, std::memory_order_relaxed);
   } else {
-    auto out = reply.initWatch();
-    auto events = out.initEvents(static_cast<unsigned>(batch->events.size()));
-    for (size_t i = 0; i < batch->events.size(); ++i) {
-      events.set(static_cast<unsigned>(i), batch->events[i]);
-    }
-    out.setToken(batch->token);
+    reply.Watch(*batch);
   }
-  Send(w.call.c, Encode(b, id, w.call));
+  Send(w.call.ex, Encode(reply, w.call));
 }
 
 // Pulls what is there now; parks the watch when there is nothing and time
 // is left.
 void ServerImpl::PullWatch(ParkedWatch w) {
-  WatchOptions o = w.options;
-  o.wait = std::chrono::milliseconds(0);
-  auto batch = db_->Watch(o);
+  auto batch = db_->Watch(w.options);
   if (!batch.ok() || !batch->events.empty() || Clock::now() >= w.deadline || stopping_) {
     return AnswerWatch(w, batch);
   }
@@ -795,15 +575,10 @@ void ServerImpl::Park(ParkedWatch w) {
   if (stopping_) return AnswerWatch(w, WatchBatch{{}, token});
   // Its context leaves the receiving set; a fresh one takes its place, so
   // waiting watches never starve other requests of contexts.
-  auto fresh = NewContext();
-  if (!fresh.ok()) return AnswerWatch(w, WatchBatch{{}, token});
-  w.call.c->retire = true;
-  Receive(*fresh);
+  if (!listener_->Detach(w.call.ex).ok()) return AnswerWatch(w, WatchBatch{{}, token});
   {
     std::lock_guard<std::mutex> lock(watch_mu_);
-    if (stopping_) {
-      // The watcher may be gone already: answer here.
-    } else {
+    if (!stopping_) {
       parked_.push_back(std::move(w));
       {
         std::lock_guard<std::mutex> fl(flight_mu_);
@@ -814,6 +589,7 @@ void ServerImpl::Park(ParkedWatch w) {
       return;
     }
   }
+  // The watcher may be gone already: answer here.
   AnswerWatch(w, WatchBatch{{}, token});
 }
 
@@ -839,7 +615,7 @@ void ServerImpl::Watcher() {
       continue;
     }
     std::vector<ParkedWatch> ready;
-    std::vector<Context*> dropped;
+    std::vector<Exchange*> dropped;
     {
       std::lock_guard<std::mutex> lock(watch_mu_);
       auto now = Clock::now();
@@ -853,7 +629,7 @@ void ServerImpl::Watcher() {
           // Its client is gone: nobody to answer.
           auto p = parked_per_principal_.find(it->call.who.name);
           if (p != parked_per_principal_.end() && --p->second == 0) parked_per_principal_.erase(p);
-          dropped.push_back(it->call.c);
+          dropped.push_back(it->call.ex);
           it = parked_.erase(it);
         } else if (stopping || it->options.from.value_or(0) < seen || now >= it->deadline) {
           ready.push_back(std::move(*it));
@@ -863,7 +639,7 @@ void ServerImpl::Watcher() {
         }
       }
     }
-    for (Context* c : dropped) DropContext(c);
+    for (Exchange* ex : dropped) listener_->Drop(ex);
     for (ParkedWatch& w : ready) {
       {
         std::lock_guard<std::mutex> lock(flight_mu_);
@@ -884,41 +660,18 @@ void ServerImpl::Watcher() {
 
 // ---- Large replies ----
 
-nng_msg* ServerImpl::Encode(capnp::MessageBuilder& reply, uint64_t id, const Call& call) {
-  const size_t words = capnp::computeSerializedSizeInWords(reply);
-  if (words * sizeof(capnp::word) + protocol::kHeaderBytes <= o_.max_frame_bytes) {
-    auto msg = protocol::EncodeFrame(reply, words);
-    return msg.ok() ? *msg : EncodeError(id, msg.status());
+Message ServerImpl::Encode(protocol::ReplyWriter& reply, const Call& call) {
+  const uint64_t id = call.req.id;
+  if (reply.FrameBytes() <= o_.max_frame_bytes) {
+    auto msg = reply.ToFrame();
+    return msg.ok() ? std::move(*msg) : EncodeError(id, msg.status());
   }
   // Too large for one frame: park it and send the first chunk.
-  auto handle = continuations_.Park(Owner{call.who.name, call.pipe}, capnp::messageToFlatArray(reply));
+  auto handle = continuations_.Park(Owner{call.who.name, call.pipe}, reply.ToWords());
   if (!handle.ok()) return EncodeError(id, handle.status());
   chunked_.fetch_add(1, std::memory_order_relaxed);
-  capnp::MallocMessageBuilder b;
-  auto out = b.initRoot<wire::Reply>();
-  out.setId(id);
-  capnp::MallocMessageBuilder req_b;
-  auto more = req_b.initRoot<wire::Request>().initMore();
-  more.setHandle(*handle);
-  more.setOffset(0);
-  AnswerMore(call.who, req_b.getRoot<wire::Request>().asReader(), out);
-  auto msg = protocol::EncodeFrame(b);
-  return msg.ok() ? *msg : EncodeError(id, msg.status());
-}
-
-void ServerImpl::AnswerMore(const Principal& who, wire::Request::Reader req,
-                            wire::Reply::Builder reply) {
-  auto more = req.getMore();
-  Status st = continuations_.Read(
-      who.name, more.getHandle(), more.getOffset(), o_.max_frame_bytes - kChunkOverhead,
-      [&](std::span<const capnp::byte> data, uint64_t total) {
-        auto chunk = reply.initChunk();
-        chunk.setHandle(more.getHandle());
-        chunk.setOffset(more.getOffset());
-        chunk.setTotal(total);
-        chunk.setData(capnp::Data::Reader(data.data(), data.size()));
-      });
-  if (!st.ok()) SetError(reply, st);
+  return MoreFrame(continuations_, call.who.name, id, *handle, 0,
+                   o_.max_frame_bytes - kChunkOverhead);
 }
 
 void ServerImpl::Reaper() {
@@ -928,22 +681,7 @@ void ServerImpl::Reaper() {
     auto now = Clock::now();
     continuations_.Expire(now);
     uploads_.Expire(now);
-    std::vector<Context*> retired;
-    {
-      std::lock_guard<std::mutex> cl(ctx_mu_);
-      retired.swap(retired_);
-    }
-    for (Context* c : retired) {
-      nng_ctx_close(c->ctx);
-      nng_aio_free(c->aio);  // waits for its callback to return
-      std::lock_guard<std::mutex> cl(ctx_mu_);
-      for (auto it = contexts_.begin(); it != contexts_.end(); ++it) {
-        if (it->get() == c) {
-          contexts_.erase(it);
-          break;
-        }
-      }
-    }
+    if (listener_) listener_->Reap();
   }
 }
 
@@ -961,30 +699,16 @@ void ServerImpl::Stop() {
   { std::lock_guard<std::mutex> lock(reaper_mu_); }
   reaper_cv_.notify_all();
   if (reaper_.joinable()) reaper_.join();
-  // Quiesce nng before closing the socket: no new connections, every
-  // context's operation stopped and the context closed. Closing a socket
-  // with live context operations can wedge nng 1.5.2's pipe reaper
-  // (nng issues #1543, #1813).
-  if (open_) nng_listener_close(listener_);
-  std::vector<std::unique_ptr<Context>> contexts;
-  {
-    std::lock_guard<std::mutex> lock(ctx_mu_);
-    contexts.swap(contexts_);
-    retired_.clear();
-  }
-  for (auto& c : contexts) nng_aio_stop(c->aio);
-  for (auto& c : contexts) nng_ctx_close(c->ctx);
+  if (listener_) listener_->Quiesce();
   if (reads_) reads_->Shutdown();
   if (writes_) writes_->Shutdown();
   db_.reset();  // finishes every queued commit
-  if (open_ && !protocol::CloseSocket(sock_, std::chrono::seconds(5))) {
-    // nng's reaper is wedged: leave the socket, and what its callbacks
-    // point at, to it. The data is already closed.
+  if (listener_ && !listener_->Close(std::chrono::seconds(5))) {
+    // nng's reaper is wedged: the socket is left to it. The data is
+    // already closed.
     std::fprintf(stderr, "ormdb: nng did not close the server socket within 5 s; leaving it\n");
-    new std::vector<std::unique_ptr<Context>>(std::move(contexts));  // deliberately leaked
-    return;
+    (void)listener_.release();  // deliberately leaked: nng's callbacks point into it
   }
-  for (auto& c : contexts) nng_aio_free(c->aio);
 }
 
 }  // namespace
