@@ -3,20 +3,30 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
+TSA_BUILD  ?= build-thread-safety
 JOBS       ?= 2
 DATA       ?= ./ormdb-data
+# make fuzz: seconds per fuzz target (tests/fuzz/run.sh has the other knobs).
+FUZZ_SECONDS ?= 60
 
 # Every Debian package the build, the tests and the benchmarks need.
 APT_PACKAGES := build-essential cmake ccache pkg-config \
   liblmdb-dev lmdb-utils libcapnp-dev capnproto libnng-dev libmimalloc-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev postgresql libpq-dev openssl
+# What fuzz, tsan and thread-safety add: clang with libFuzzer and the
+# sanitizer runtimes.
+CLANG_PACKAGES := clang-14 libclang-rt-14-dev
 
-.PHONY: deps build test asan bench run clean
+.PHONY: deps deps-clang build test asan fuzz tsan thread-safety bench run clean
 
 # Installs the missing packages only; a no-op when everything is present.
-deps:
+deps: PACKAGES = $(APT_PACKAGES)
+deps-clang: PACKAGES = $(CLANG_PACKAGES)
+deps deps-clang:
 	@missing=""; \
-	for p in $(APT_PACKAGES); do \
+	for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -41,6 +51,40 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure
 
+# libFuzzer + ASan + UBSan (clang 14): builds the fuzz targets of tests/fuzz
+# and runs each for FUZZ_SECONDS; fails on a crash (input in
+# $(FUZZ_BUILD)/fuzz-artifacts). Prints executions per target.
+fuzz: deps deps-clang
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DORMDB_FUZZ=ON -DORMDB_BENCH=OFF \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g"
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# ThreadSanitizer (gcc 12, benchmarks and mimalloc off): the tests that run
+# threads against each other (storage writer and crash tests, server, change
+# streams, pagination under concurrent writes). Any report fails the run.
+# tests/tsan/tsan.supp silences third-party code only.
+TSAN_TARGETS := storage_test storage_crash_child client_test server_test watch_server_test fetch_test
+TSAN_CTESTS  := ^(storage_test|client_test|server_test|server_stop_test|watch_server_test)$$
+TSAN_OPTIONS ?= halt_on_error=0 exitcode=66 second_deadlock_stack=1 history_size=4 \
+  suppressions=$(CURDIR)/tests/tsan/tsan.supp
+tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORMDB_TSAN=ON -DORMDB_BENCH=OFF \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g"
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TARGETS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="$(TSAN_OPTIONS)" ctest --output-on-failure -R '$(TSAN_CTESTS)'
+	TSAN_OPTIONS="$(TSAN_OPTIONS)" $(TSAN_BUILD)/tests/fetch_test --gtest_filter='FetchPaginationTest.*'
+
+# clang's thread-safety analysis as errors (-Wthread-safety
+# -Werror=thread-safety, see common/mutex.h): the libraries and the CLI,
+# compiled without optimization or debug information (only the diagnostics
+# matter).
+thread-safety: deps deps-clang
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(TSA_BUILD) -DORMDB_THREAD_SAFETY=ON -DORMDB_BENCH=OFF \
+	  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g0" -DCMAKE_C_FLAGS_DEBUG="-O0 -g0"
+	cmake --build $(TSA_BUILD) -j$(JOBS) --target ormdb
+
 bench: build
 	$(BUILD)/bench/storage_bench --benchmark_counters_tabular=true
 	$(BUILD)/bench/import_bench
@@ -52,4 +96,4 @@ run: build
 	$(BUILD)/ormdb serve --data $(DATA)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD) $(TSA_BUILD)
