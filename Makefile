@@ -63,18 +63,14 @@ fuzz: deps deps-clang
 
 # ThreadSanitizer (gcc 12, benchmarks and mimalloc off): the tests that run
 # threads against each other (storage writer and crash tests, server, change
-# streams, pagination under concurrent writes). Any report fails the run.
-# tests/tsan/tsan.supp silences third-party code only.
+# streams, pagination under concurrent writes), by tests/tsan/run.sh. Any
+# report fails the run; tests/tsan/tsan.supp silences third-party code only.
 TSAN_TARGETS := storage_test storage_crash_child client_test server_test watch_server_test fetch_test
-TSAN_CTESTS  := ^(storage_test|client_test|server_test|server_stop_test|watch_server_test)$$
-TSAN_OPTIONS ?= halt_on_error=0 exitcode=66 second_deadlock_stack=1 history_size=4 \
-  suppressions=$(CURDIR)/tests/tsan/tsan.supp
 tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORMDB_TSAN=ON -DORMDB_BENCH=OFF \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g"
 	cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TARGETS)
-	cd $(TSAN_BUILD) && TSAN_OPTIONS="$(TSAN_OPTIONS)" ctest --output-on-failure -R '$(TSAN_CTESTS)'
-	TSAN_OPTIONS="$(TSAN_OPTIONS)" $(TSAN_BUILD)/tests/fetch_test --gtest_filter='FetchPaginationTest.*'
+	tests/tsan/run.sh $(TSAN_BUILD)
 
 # clang's thread-safety analysis as errors (-Wthread-safety
 # -Werror=thread-safety, see common/mutex.h): the libraries and the CLI,
