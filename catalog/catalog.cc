@@ -271,7 +271,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(storage::Store* store) {
   ORMDB_RETURN_IF_ERROR(c->Load());
   auto cur = c->current();
   if (cur && !cur->building_indexes().empty()) {
-    std::lock_guard apply_lock(c->apply_mu_);
+    MutexLock apply_lock(&c->apply_mu_);
     ApplyResult ignored;
     Status st = c->BuildIndexes(cur->number(), ApplyOptions{}, &ignored);
     // A unique index that data written during its build violates has been
@@ -287,7 +287,7 @@ Status Catalog::Load() {
   ORMDB_ASSIGN_OR_RETURN(std::optional<std::string> cur, txn->GetMeta(kCurrentKey));
   if (!cur) return Status::Ok();
   uint32_t current = static_cast<uint32_t>(std::strtoul(cur->c_str(), nullptr, 10));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (uint32_t n = 1; n <= current; ++n) {
     ORMDB_ASSIGN_OR_RETURN(std::optional<std::string> rec, txn->GetMeta(VersionKey(n)));
     if (!rec) continue;  // a version whose commit failed leaves no record
@@ -302,19 +302,19 @@ Status Catalog::Load() {
 }
 
 std::shared_ptr<const CompiledSchema> Catalog::current() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = versions_.find(current_);
   return it == versions_.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<const CompiledSchema> Catalog::VersionByNumber(uint32_t number) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = versions_.find(number);
   return it == versions_.end() ? nullptr : it->second;
 }
 
 Result<std::shared_ptr<const CompiledSchema>> Catalog::SchemaAt(Version version) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   uint32_t best = 0;
   Version best_commit = 0;
   for (const auto& [n, e] : history_) {
@@ -351,20 +351,20 @@ LayoutLookup Catalog::layouts() const {
 }
 
 std::vector<SchemaHistoryEntry> Catalog::History() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<SchemaHistoryEntry> out;
   for (const auto& [n, e] : history_) out.push_back(e);
   return out;
 }
 
 std::string Catalog::CurrentText() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = texts_.find(current_);
   return it == texts_.end() ? "" : it->second;
 }
 
 void Catalog::Install(std::shared_ptr<const CompiledSchema> s) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   versions_[s->number()] = std::move(s);
 }
 
@@ -470,7 +470,7 @@ Status Catalog::RecheckChanged(storage::WriteTxn& txn, const CompiledSchema& nex
 }
 
 Result<ApplyResult> Catalog::Apply(std::string_view text, const ApplyOptions& options) {
-  std::lock_guard apply_lock(apply_mu_);
+  MutexLock apply_lock(&apply_mu_);
   return ApplyLocked(text, options);
 }
 
@@ -510,12 +510,12 @@ Result<ApplyResult> Catalog::ApplyLocked(std::string_view text, const ApplyOptio
     return Status::Ok();
   });
   if (!committed.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     versions_.erase(number);
     return committed.status();
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     current_ = number;
     history_[number] = entry;
     texts_[number] = canonical;
@@ -561,7 +561,7 @@ Status Catalog::BuildIndexes(uint32_t number, const ApplyOptions& options, Apply
     std::string text;
     SchemaHistoryEntry entry;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       text = texts_[number];
       entry = history_[number];
     }

@@ -17,13 +17,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "catalog/compiled_schema.h"
 #include "catalog/migration.h"
 #include "catalog/rows.h"
+#include "common/mutex.h"
 #include "storage/store.h"
 
 namespace ormdb::catalog {
@@ -66,15 +66,16 @@ class Catalog {
   static Result<std::unique_ptr<Catalog>> Open(storage::Store* store);
 
   // The current schema; nullptr when none was ever applied.
-  std::shared_ptr<const CompiledSchema> current() const;
+  std::shared_ptr<const CompiledSchema> current() const EXCLUDES(mu_);
   // The schema current at `txn`'s snapshot (for a write transaction: the one
   // its writes must follow). SCHEMA_ERROR when no schema was applied.
-  Result<std::shared_ptr<const CompiledSchema>> SchemaIn(storage::TxnReader& txn) const;
+  Result<std::shared_ptr<const CompiledSchema>> SchemaIn(storage::TxnReader& txn) const
+      EXCLUDES(mu_);
   // The schema current at commit version `version` (the newest applied at
   // or before it), for reads of past snapshots. SCHEMA_ERROR when none was.
-  Result<std::shared_ptr<const CompiledSchema>> SchemaAt(Version version) const;
+  Result<std::shared_ptr<const CompiledSchema>> SchemaAt(Version version) const EXCLUDES(mu_);
   // A version by number; nullptr when unknown.
-  std::shared_ptr<const CompiledSchema> VersionByNumber(uint32_t number) const;
+  std::shared_ptr<const CompiledSchema> VersionByNumber(uint32_t number) const EXCLUDES(mu_);
   // Layouts of every version, for DecodeEntityRow.
   LayoutLookup layouts() const;
 
@@ -83,35 +84,36 @@ class Catalog {
   // builds. Errors: SCHEMA_ERROR (the text), MIGRATION_REFUSED (grade D
   // without consent), CONSTRAINT_VIOLATION (rows that fail a B or C step,
   // listed by id; nothing changes).
-  Result<ApplyResult> Apply(std::string_view text, const ApplyOptions& options);
+  Result<ApplyResult> Apply(std::string_view text, const ApplyOptions& options)
+      EXCLUDES(apply_mu_, mu_);
 
-  std::vector<SchemaHistoryEntry> History() const;
+  std::vector<SchemaHistoryEntry> History() const EXCLUDES(mu_);
 
   // The canonical schema text of the current version ("" when none).
-  std::string CurrentText() const;
+  std::string CurrentText() const EXCLUDES(mu_);
 
  private:
   explicit Catalog(storage::Store* store) : store_(store) {}
-  Status Load();
-  // REQUIRES: apply_mu_ held.
-  Result<ApplyResult> ApplyLocked(std::string_view text, const ApplyOptions& options);
+  Status Load() EXCLUDES(mu_);
+  Result<ApplyResult> ApplyLocked(std::string_view text, const ApplyOptions& options)
+      REQUIRES(apply_mu_) EXCLUDES(mu_);
   Status ValidateExisting(const CompiledSchema& next, const MigrationPlan& plan,
                           const ApplyOptions& options, Version* snapshot);
   Status RecheckChanged(storage::WriteTxn& txn, const CompiledSchema& next,
                         const MigrationPlan& plan, Version since);
-  // REQUIRES: apply_mu_ held.
-  Status BuildIndexes(uint32_t number, const ApplyOptions& options, ApplyResult* result);
+  Status BuildIndexes(uint32_t number, const ApplyOptions& options, ApplyResult* result)
+      REQUIRES(apply_mu_) EXCLUDES(mu_);
   Status BuildIndex(const std::string& entity, IndexId index, const ApplyOptions& options,
                     uint64_t* rows);
-  void Install(std::shared_ptr<const CompiledSchema> s);
+  void Install(std::shared_ptr<const CompiledSchema> s) EXCLUDES(mu_);
 
   storage::Store* store_;
-  std::mutex apply_mu_;  // one Apply at a time
-  mutable std::mutex mu_;
-  std::map<uint32_t, std::shared_ptr<const CompiledSchema>> versions_;  // GUARDED_BY(mu_)
-  uint32_t current_ = 0;                                                // GUARDED_BY(mu_)
-  std::map<uint32_t, SchemaHistoryEntry> history_;                      // GUARDED_BY(mu_)
-  std::map<uint32_t, std::string> texts_;                               // GUARDED_BY(mu_)
+  Mutex apply_mu_;  // one Apply at a time; taken before mu_
+  mutable Mutex mu_;
+  std::map<uint32_t, std::shared_ptr<const CompiledSchema>> versions_ GUARDED_BY(mu_);
+  uint32_t current_ GUARDED_BY(mu_) = 0;
+  std::map<uint32_t, SchemaHistoryEntry> history_ GUARDED_BY(mu_);
+  std::map<uint32_t, std::string> texts_ GUARDED_BY(mu_);
 };
 
 }  // namespace ormdb::catalog

@@ -338,7 +338,7 @@ Result<WatchBatch> ChangeStreams::Pull(const WatchOptions& options) {
   }
   if (!options.subscriber.empty()) {
     ORMDB_ASSIGN_OR_RETURN(storage::SnapshotPin pin, store_->Pin(batch.token));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Subscriber& sub = subscribers_[options.subscriber];
     sub.pin = std::move(pin);  // releases the previous one
     sub.last_poll = std::chrono::steady_clock::now();
@@ -349,7 +349,7 @@ Result<WatchBatch> ChangeStreams::Pull(const WatchOptions& options) {
 void ChangeStreams::ExpirePins() {
   const auto now = std::chrono::steady_clock::now();
   const uint64_t current = store_->current_version();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (auto it = subscribers_.begin(); it != subscribers_.end();) {
     const Subscriber& sub = it->second;
     bool idle = now - sub.last_poll > std::chrono::seconds(idle_seconds_);

@@ -17,11 +17,11 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "common/mutex.h"
 #include "ormdb/status.h"
 #include "ormdb/database.h"
 #include "storage/change_log.h"
@@ -95,13 +95,13 @@ class ChangeStreams {
   // A named subscriber (options.subscriber) gets its new token pinned,
   // replacing its previous pin, until it expires (ExpirePins).
   // REQUIRES: the calling thread holds no read transaction.
-  Result<WatchBatch> Pull(const WatchOptions& options);
+  Result<WatchBatch> Pull(const WatchOptions& options) EXCLUDES(mu_);
 
   // Releases the pins of subscribers that have not polled for idle_seconds
   // or whose token is more than max_lag_versions behind the current version
   // (once vacuum passes such a token, the subscriber gets HISTORY_LOST).
   // Called by Pull and before a vacuum.
-  void ExpirePins();
+  void ExpirePins() EXCLUDES(mu_);
 
   // Change sets one pull examines at most (bounds its work when a filter
   // skips a long run of versions).
@@ -124,8 +124,8 @@ class ChangeStreams {
   catalog::Catalog* catalog_;
   uint64_t max_lag_;
   int64_t idle_seconds_;
-  std::mutex mu_;
-  std::map<std::string, Subscriber> subscribers_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, Subscriber> subscribers_ GUARDED_BY(mu_);
 };
 
 }  // namespace ormdb
