@@ -28,6 +28,21 @@ expect "schema errors give file:line:col and a suggestion" 1 \
   "error: SCHEMA_ERROR: typo.ormdb:3:10: .*'strng'.*did you mean 'string'" \
   -- "$ORMDB" --data "$D" schema apply "$WORK/typo.ormdb"
 
+# A schema apply that fails on a missing directory leaves nothing behind (nor
+# the parents it created); on an empty directory, leaves it empty. A dry run
+# plans against an empty database and leaves nothing either.
+expect "a bad schema on a missing directory" 1 "error: SCHEMA_ERROR: typo.ormdb:3:10" \
+  -- "$ORMDB" --data "$WORK/fresh/nested/db" schema apply "$WORK/typo.ormdb"
+[[ ! -e "$WORK/fresh" ]] && ok || fail "a failed schema apply left $(find "$WORK/fresh")"
+mkdir "$WORK/empty"
+expect "a bad schema on an empty directory" 1 "error: SCHEMA_ERROR: typo.ormdb:3:10" \
+  -- "$ORMDB" --data "$WORK/empty" schema apply "$WORK/typo.ormdb"
+[[ -d "$WORK/empty" && -z "$(ls -A "$WORK/empty")" ]] && ok ||
+  fail "a failed schema apply left files in an empty directory: $(ls -A "$WORK/empty")"
+expect "a dry run on a missing directory" 0 $'grade: A\n\\[A\\] add enum Status' \
+  -- "$ORMDB" --data "$WORK/fresh/db" schema apply "$DATA_DIR/blog.ormdb" --dry-run
+[[ ! -e "$WORK/fresh" ]] && ok || fail "a dry run left $(find "$WORK/fresh")"
+
 # --- data -------------------------------------------------------------------
 # 2000 users, 4000 posts, 50 tags, 4000 links, 3000 comments, generated
 # deterministically in the form export writes (every field, ids given).

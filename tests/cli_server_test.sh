@@ -106,6 +106,30 @@ expect "non-loopback without keys" 1 'error: INVALID_ARGUMENT: refusing to liste
 echo '{"listen": "tcp://127.0.0.1:0", "bogus": 1}' >"$WORK/bad.json"
 expect "unknown config key" 1 'error: INVALID_ARGUMENT: .*"bogus" is not a server option' \
   -- "$ORMDB" serve --data "$WORK/other" --config "$WORK/bad.json"
+expect "listen URL without scheme" 1 "error: INVALID_ARGUMENT: listen URL '127.0.0.1:0' needs a scheme" \
+  -- "$ORMDB" serve --data "$WORK/other" --listen 127.0.0.1:0
+echo '{"listen": "tls+tcp://127.0.0.1:0"}' >"$WORK/tls_nocert.json"
+expect "tls without a certificate" 1 'error: INVALID_ARGUMENT: tls\+tcp:// needs "tls"' \
+  -- "$ORMDB" serve --data "$WORK/other" --config "$WORK/tls_nocert.json"
+# A serve that fails creates nothing: the listen URL is checked before the
+# data directory is opened, and what a failed start created (the directory,
+# its parents) is removed; a directory that was there stays, as it was.
+[[ ! -e "$WORK/other" ]] && ok || fail "a failed serve left $WORK/other: $(ls -A "$WORK/other")"
+expect "port taken, nested directory" 1 'error: UNAVAILABLE: .*in use' \
+  -- "$ORMDB" serve --data "$WORK/new/nested/data" --listen "$URL"
+[[ ! -e "$WORK/new" ]] && ok || fail "a serve that could not bind left $(find "$WORK/new")"
+expect "non-loopback, nested directory" 1 'error: INVALID_ARGUMENT: refusing to listen on tcp://0.0.0.0:7411' \
+  -- "$ORMDB" serve --data "$WORK/new/nested/data" --listen tcp://0.0.0.0:7411
+[[ ! -e "$WORK/new" ]] && ok || fail "a refused serve left $(find "$WORK/new")"
+mkdir "$WORK/empty"
+expect "port taken, existing empty directory" 1 'error: UNAVAILABLE: .*in use' \
+  -- "$ORMDB" serve --data "$WORK/empty" --listen "$URL"
+[[ -d "$WORK/empty" && -z "$(ls -A "$WORK/empty")" ]] && ok ||
+  fail "a failed serve changed an existing empty directory: $(ls -A "$WORK/empty")"
+mkdir "$WORK/notes" && echo keep >"$WORK/notes/README"
+expect "non-loopback, existing directory" 1 'error: INVALID_ARGUMENT: refusing to listen' \
+  -- "$ORMDB" serve --data "$WORK/notes" --listen tcp://0.0.0.0:7411
+[[ "$(ls -A "$WORK/notes")" == README ]] && ok || fail "a refused serve wrote into $WORK/notes: $(ls -A "$WORK/notes")"
 
 # watch: follows, one JSON line per event, SIGINT exits 0 with the token.
 FROM="$("$ORMDB" --connect "$URL" stats | sed 's/.*"current_version":\([0-9]*\).*/\1/')"

@@ -4,7 +4,9 @@
 //
 // Exit status: 0 success, 1 a database error (printed as "error: CODE:
 // message"), 2 a usage error.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -54,7 +57,8 @@ constexpr const char* kUsage =
     "  check                 verify the storage invariants\n"
     "  watch [--entity E]... [--from TOKEN]\n"
     "                        follow change events as JSON lines until interrupted\n"
-    "DIR defaults to ./ormdb-data; `schema apply`, `stats` and `serve` create it when missing.\n"
+    "DIR defaults to ./ormdb-data; `schema apply` and `serve` create it when missing (and\n"
+    "remove it again when they fail, as a dry run does); every other command needs it.\n"
     "--connect URL (or the environment's ORMDB_URL) runs the command on a server;\n"
     "ORMDB_KEY holds its API key, ORMDB_TLS_CA the CA file for tls+tcp:// URLs.\n";
 
@@ -187,6 +191,67 @@ ormdb::Result<std::unique_ptr<ormdb::Database>> OpenDb(const Args& args, bool cr
   return ormdb::Database::Open(args.data, o);
 }
 
+// The data directory a command may create. Remembers which directories of
+// its path are missing before the command runs (or that the directory is
+// there but empty), so that a command that fails removes what it created
+// and nothing else: never a directory that existed before, never a file that
+// was there. The path is taken lexically (a `..` or a symlink can only make
+// it remove less). Nothing is removed while another process holds the
+// database's lock. Declare it before the database it guards: the database
+// must be closed first.
+class NewDirectoryGuard {
+ public:
+  explicit NewDirectoryGuard(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path p = fs::absolute(dir, ec).lexically_normal();
+    if (ec) return;
+    if (p.filename().empty()) p = p.parent_path();  // a trailing '/'
+    if (fs::is_directory(fs::symlink_status(p, ec))) {
+      if (fs::is_empty(p, ec) && !ec) empty_ = p;
+      return;
+    }
+    while (!p.empty() && !fs::exists(fs::symlink_status(p, ec))) {
+      if (ec && ec != std::errc::no_such_file_or_directory) break;
+      missing_.push_back(p);
+      if (p == p.parent_path()) break;
+      p = p.parent_path();
+    }
+  }
+  NewDirectoryGuard(const NewDirectoryGuard&) = delete;
+  NewDirectoryGuard& operator=(const NewDirectoryGuard&) = delete;
+  // The command succeeded: keep what it created.
+  void Keep() {
+    missing_.clear();
+    empty_.clear();
+  }
+  ~NewDirectoryGuard() {
+    namespace fs = std::filesystem;
+    const fs::path& dir = missing_.empty() ? empty_ : missing_.front();
+    if (dir.empty()) return;
+    // The lock the database takes (storage/env.cc): held by another process
+    // means that process has the directory open now; leave it.
+    int lock = ::open((dir / "ormdb.lock").c_str(), O_RDWR | O_CLOEXEC);
+    if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0) {
+      ::close(lock);
+      return;
+    }
+    std::error_code ec;
+    if (missing_.empty()) {
+      for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
+    } else {
+      fs::remove_all(dir, ec);
+      // The parents created for it, while empty.
+      for (size_t i = 1; i < missing_.size(); ++i) fs::remove(missing_[i], ec);
+    }
+    if (lock >= 0) ::close(lock);
+  }
+
+ private:
+  std::vector<std::filesystem::path> missing_;  // the data directory first, then its parents
+  std::filesystem::path empty_;                 // or: the data directory, there but empty
+};
+
 int SchemaCommand(const Args& args) {
   if (args.positional.size() < 2) return Usage("schema needs apply, show or history");
   const std::string& sub = args.positional[1];
@@ -195,6 +260,9 @@ int SchemaCommand(const Args& args) {
     bool json = args.Has("json") || (args.Has("format") && args.options.at("format") == "json");
     auto text = ReadInput(args.positional[2]);
     if (!text.ok()) return Fail(text.status());
+    // A schema that fails to apply, or a dry run, leaves no new directory.
+    std::optional<NewDirectoryGuard> created;
+    if (ServerUrl(args).empty()) created.emplace(args.data);
     auto db = OpenDb(args, /*create=*/true);
     if (!db.ok()) return Fail(db.status());
     ormdb::ApplySchemaOptions o;
@@ -218,6 +286,7 @@ int SchemaCommand(const Args& args) {
     auto applied = (*db)->ApplySchema(*text, o);
     EndProgress();
     if (!applied.ok()) return Fail(applied.status());
+    if (created) created->Keep();
     if (json) {
       std::printf("%s\n", applied->ToJson().c_str());
     } else if (applied->applied) {
@@ -265,8 +334,9 @@ std::optional<uint64_t> ParseCount(const std::string& s);
 int StoreCommand(const Args& args) {
   const std::string& command = args.positional[0];
   if (args.positional.size() != 1) return Usage(command + " takes no arguments");
-  // Only `stats` (what `make run` uses) creates a missing data directory.
-  auto db = OpenDb(args, /*create=*/command == "stats");
+  // Read commands and vacuum: a missing data directory is NOT_FOUND and
+  // stays missing (DESIGN.md §9).
+  auto db = OpenDb(args, /*create=*/false);
   if (!db.ok()) return Fail(db.status());
   if (command == "stats" || command == "vacuum") {
     auto r = command == "stats" ? (*db)->Stats() : (*db)->Vacuum();
@@ -374,6 +444,28 @@ int WatchCommand(const Args& args) {
   return 0;
 }
 
+// The rules of a listen URL that need no socket, as Server::Start words them:
+// a scheme, and without API keys a loopback address or ipc://.
+Status CheckListenUrl(const ormdb::server::ServerOptions& so) {
+  const std::string& url = so.listen;
+  if (url.find("://") == std::string::npos) {
+    return ormdb::InvalidArgument(
+        "listen URL '" + url +
+        "' needs a scheme: tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT");
+  }
+  if (so.keys.empty() && !ormdb::server::IsLocalUrl(url)) {
+    return ormdb::InvalidArgument(
+        "refusing to listen on " + url +
+        " without API keys: only loopback addresses (127.0.0.1, ::1, localhost) and ipc:// are "
+        "served without keys; configure \"keys\" in the config file");
+  }
+  if (url.rfind("tls+", 0) == 0 && (so.tls_cert_file.empty() || so.tls_key_file.empty())) {
+    return ormdb::InvalidArgument(
+        "tls+tcp:// needs \"tls\": {\"cert\": FILE, \"key\": FILE} in the config");
+  }
+  return Status::Ok();
+}
+
 // `ormdb serve`: runs the server until SIGINT or SIGTERM, then stops
 // gracefully (in-flight requests finish, queued commits are made durable).
 int ServeCommand(const Args& args) {
@@ -388,6 +480,9 @@ int ServeCommand(const Args& args) {
     if (!st.ok()) return Fail(st.WithContext(it->second));
   }
   if (auto it = args.options.find("listen"); it != args.options.end()) so.listen = it->second;
+  // The listen URL's rules are checked before the data directory is opened
+  // (and perhaps created); Server::Start checks them again.
+  if (Status st = CheckListenUrl(so); !st.ok()) return Fail(st);
   // Signals are taken by sigwait below, on this thread only.
   sigset_t signals;
   sigemptyset(&signals);
@@ -395,10 +490,14 @@ int ServeCommand(const Args& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A server that fails to start (the address in use, ...) leaves no new
+  // directory.
+  NewDirectoryGuard created(args.data);
   auto db = ormdb::db::Engine::Open(args.data, oo);
   if (!db.ok()) return Fail(db.status().WithContext("open " + args.data));
   auto server = ormdb::server::Server::Start(std::move(*db), so);
   if (!server.ok()) return Fail(server.status());
+  created.Keep();
   std::printf("ormdb serving %s on %s\n", args.data.c_str(), (*server)->url().c_str());
   std::fflush(stdout);
   int sig = 0;
