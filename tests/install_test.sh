@@ -5,6 +5,7 @@
 set -euo pipefail
 BUILD="$1"
 SRC="$2"
+APP_FLAGS="${3:-}"  # compile and link flags the application needs (a sanitized build's)
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cmake --install "$BUILD" --prefix "$WORK/prefix" >"$WORK/install.log"
@@ -14,7 +15,8 @@ test -x "$WORK/prefix/bin/ormdb"
 extra="$(find "$WORK/prefix/include" -type f ! -path '*/include/ormdb/*' | head -1)"
 if [[ -n "$extra" ]]; then echo "FAIL: a non-public header was installed: $extra"; exit 1; fi
 cmake -S "$SRC/examples/outside" -B "$WORK/app" -DCMAKE_PREFIX_PATH="$WORK/prefix" \
-  -DCMAKE_BUILD_TYPE=Release >"$WORK/configure.log" 2>&1 || { cat "$WORK/configure.log"; exit 1; }
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="$APP_FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$APP_FLAGS" \
+  >"$WORK/configure.log" 2>&1 || { cat "$WORK/configure.log"; exit 1; }
 cmake --build "$WORK/app" -j2 >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
 out="$("$WORK/app/outside" "$WORK/data")"
 want='"data":[{"id":1,"text":"from outside"}]'
