@@ -12,6 +12,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/mutex.h"
 #include "protocol/frame.h"
 
 namespace ormdb::protocol {
@@ -89,7 +90,7 @@ class ListenerImpl final : public Listener {
   ListenerStats stats() const override {
     ListenerStats s;
     {
-      std::lock_guard<std::mutex> lock(pipes_mu_);
+      MutexLock lock(&pipes_mu_);
       s.connections = pipes_.size();
     }
     s.connections_refused = refused_.load();
@@ -119,13 +120,13 @@ class ListenerImpl final : public Listener {
   bool closed_ = false;
   std::atomic<bool> quiesced_{false};
 
-  std::mutex ex_mu_;
-  std::vector<std::unique_ptr<Exchange>> exchanges_;  // GUARDED_BY(ex_mu_) every context
-  std::vector<Exchange*> retired_;                    // GUARDED_BY(ex_mu_) to be freed
+  Mutex ex_mu_;
+  std::vector<std::unique_ptr<Exchange>> exchanges_ GUARDED_BY(ex_mu_);  // every context
+  std::vector<Exchange*> retired_ GUARDED_BY(ex_mu_);  // to be freed
   std::atomic<uint64_t> receiving_{0};
 
-  mutable std::mutex pipes_mu_;
-  std::set<uint32_t> pipes_;  // GUARDED_BY(pipes_mu_) open connections
+  mutable Mutex pipes_mu_;
+  std::set<uint32_t> pipes_ GUARDED_BY(pipes_mu_);  // open connections
   std::atomic<uint64_t> refused_{0};
 };
 
@@ -190,7 +191,7 @@ Result<Listener::Exchange*> ListenerImpl::NewExchange() {
     nng_ctx_close(ex->ctx);
     return NngStatus(rv, "aio");
   }
-  std::lock_guard<std::mutex> lock(ex_mu_);
+  MutexLock lock(&ex_mu_);
   exchanges_.push_back(std::move(ex));
   return exchanges_.back().get();
 }
@@ -242,20 +243,20 @@ Status ListenerImpl::Detach(Exchange* ex) {
 
 void ListenerImpl::Drop(Exchange* ex) {
   // Freed by Reap, outside of any callback of its own aio.
-  std::lock_guard<std::mutex> lock(ex_mu_);
+  MutexLock lock(&ex_mu_);
   retired_.push_back(ex);
 }
 
 void ListenerImpl::Reap() {
   std::vector<Exchange*> retired;
   {
-    std::lock_guard<std::mutex> lock(ex_mu_);
+    MutexLock lock(&ex_mu_);
     retired.swap(retired_);
   }
   for (Exchange* ex : retired) {
     nng_ctx_close(ex->ctx);
     nng_aio_free(ex->aio);  // waits for its callback to return
-    std::lock_guard<std::mutex> lock(ex_mu_);
+    MutexLock lock(&ex_mu_);
     for (auto it = exchanges_.begin(); it != exchanges_.end(); ++it) {
       if (it->get() == ex) {
         exchanges_.erase(it);
@@ -268,7 +269,7 @@ void ListenerImpl::Reap() {
 void ListenerImpl::PipeEvent(nng_pipe p, nng_pipe_ev ev) {
   const uint32_t id = static_cast<uint32_t>(nng_pipe_id(p));
   if (ev == NNG_PIPE_EV_ADD_PRE) {
-    std::lock_guard<std::mutex> lock(pipes_mu_);
+    MutexLock lock(&pipes_mu_);
     if (pipes_.size() >= o_.max_connections) {
       refused_.fetch_add(1, std::memory_order_relaxed);
       nng_pipe_close(p);
@@ -279,7 +280,7 @@ void ListenerImpl::PipeEvent(nng_pipe p, nng_pipe_ev ev) {
   }
   if (ev != NNG_PIPE_EV_REM_POST) return;
   {
-    std::lock_guard<std::mutex> lock(pipes_mu_);
+    MutexLock lock(&pipes_mu_);
     if (pipes_.erase(id) == 0) return;  // refused at ADD_PRE: held nothing
   }
   if (cb_.on_closed) cb_.on_closed(id);
@@ -293,7 +294,7 @@ void ListenerImpl::Quiesce() {
   if (open_) nng_listener_close(listener_);
   std::vector<Exchange*> all;
   {
-    std::lock_guard<std::mutex> lock(ex_mu_);
+    MutexLock lock(&ex_mu_);
     for (auto& ex : exchanges_) all.push_back(ex.get());
     retired_.clear();
   }
@@ -307,11 +308,11 @@ bool ListenerImpl::Close(std::chrono::milliseconds timeout) {
   if (!CloseSocket(sock_, timeout)) {
     // nng's reaper is wedged: leave the socket, and what its callbacks
     // point at, to it.
-    std::lock_guard<std::mutex> lock(ex_mu_);
+    MutexLock lock(&ex_mu_);
     new std::vector<std::unique_ptr<Exchange>>(std::move(exchanges_));  // deliberately leaked
     return false;
   }
-  std::lock_guard<std::mutex> lock(ex_mu_);
+  MutexLock lock(&ex_mu_);
   for (auto& ex : exchanges_) nng_aio_free(ex->aio);
   exchanges_.clear();
   return true;
@@ -400,7 +401,7 @@ class ConnectionImpl final : public Connection {
   };
   Result<Slot> TakeSlot() {
     {
-      std::lock_guard<std::mutex> lock(slots_mu_);
+      MutexLock lock(&slots_mu_);
       if (!slots_.empty()) {
         Slot s = slots_.back();
         slots_.pop_back();
@@ -417,7 +418,7 @@ class ConnectionImpl final : public Connection {
   }
   void ReturnSlot(Slot s, bool healthy) {
     if (healthy) {
-      std::lock_guard<std::mutex> lock(slots_mu_);
+      MutexLock lock(&slots_mu_);
       if (slots_.size() < 64) {
         slots_.push_back(s);
         return;
@@ -430,8 +431,8 @@ class ConnectionImpl final : public Connection {
   ConnectionOptions o_;
   nng_socket sock_ = NNG_SOCKET_INITIALIZER;
   bool open_ = false;
-  std::mutex slots_mu_;
-  std::vector<Slot> slots_;  // GUARDED_BY(slots_mu_)
+  Mutex slots_mu_;
+  std::vector<Slot> slots_ GUARDED_BY(slots_mu_);
 };
 
 }  // namespace

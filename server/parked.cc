@@ -45,7 +45,7 @@ Result<uint64_t> Continuations::Park(const Owner& owner, protocol::Words reply) 
                              std::to_string(limits_.max_bytes) +
                              "); lower the fetch budget's max_bytes or raise max_continuation_bytes");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   // The owner's oldest first: a principal that leaves results unread only
   // crowds out its own.
   for (auto it = lru_.begin();
@@ -75,7 +75,7 @@ Result<uint64_t> Continuations::Park(const Owner& owner, protocol::Words reply) 
 Status Continuations::Read(
     const std::string& principal, uint64_t handle, uint64_t offset, size_t max_chunk,
     const std::function<void(std::span<const uint8_t>, uint64_t)>& emit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto found = by_handle_.find(handle);
   if (found == by_handle_.end() || found->second->owner.principal != principal) {
     return NotFound("result continuation " + std::to_string(handle) +
@@ -102,7 +102,7 @@ Status Continuations::Read(
 }
 
 void Continuations::DropPipe(uint32_t pipe) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto it = lru_.begin(); it != lru_.end();) {
     auto next = std::next(it);
     if (it->owner.pipe == pipe) EraseLocked(it);
@@ -111,7 +111,7 @@ void Continuations::DropPipe(uint32_t pipe) {
 }
 
 void Continuations::Expire(Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto it = lru_.begin(); it != lru_.end();) {
     auto next = std::next(it);
     if (now - it->last_used > limits_.idle) EraseLocked(it);
@@ -120,15 +120,15 @@ void Continuations::Expire(Clock::time_point now) {
 }
 
 size_t Continuations::count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return lru_.size();
 }
 size_t Continuations::bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return bytes_;
 }
 uint64_t Continuations::evicted() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return evicted_;
 }
 
@@ -162,7 +162,7 @@ Result<std::optional<protocol::Words>> Uploads::Add(const Owner& owner, uint64_t
                            std::to_string(data.size()) + ") is outside its " +
                            std::to_string(total) + " bytes");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Key key{owner.principal, client, handle};
   auto it = uploads_.find(key);
   if (it == uploads_.end()) {
@@ -205,7 +205,7 @@ Result<std::optional<protocol::Words>> Uploads::Add(const Owner& owner, uint64_t
 }
 
 void Uploads::DropPipe(uint32_t pipe) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto it = uploads_.begin(); it != uploads_.end();) {
     auto next = std::next(it);
     if (it->second.owner.pipe == pipe) EraseLocked(it);
@@ -214,7 +214,7 @@ void Uploads::DropPipe(uint32_t pipe) {
 }
 
 void Uploads::Expire(Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto it = uploads_.begin(); it != uploads_.end();) {
     auto next = std::next(it);
     if (now - it->second.last_used > limits_.idle) EraseLocked(it);
@@ -223,11 +223,11 @@ void Uploads::Expire(Clock::time_point now) {
 }
 
 size_t Uploads::count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return uploads_.size();
 }
 size_t Uploads::bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return bytes_;
 }
 

@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 
+#include "common/mutex.h"
 #include "ormdb/status.h"
 #include "protocol/message.h"
 
@@ -76,16 +77,16 @@ class Continuations {
     Clock::time_point last_used;
   };
   using List = std::list<Entry>;  // least recently used first
-  void EraseLocked(List::iterator it);
-  size_t CountOfLocked(const std::string& principal) const;
+  void EraseLocked(List::iterator it) REQUIRES(mu_);
+  size_t CountOfLocked(const std::string& principal) const REQUIRES(mu_);
 
   const Limits limits_;
-  mutable std::mutex mu_;
-  List lru_;                                    // GUARDED_BY(mu_)
-  std::map<uint64_t, List::iterator> by_handle_;  // GUARDED_BY(mu_)
-  std::map<std::string, size_t> per_principal_;   // GUARDED_BY(mu_)
-  size_t bytes_ = 0;                              // GUARDED_BY(mu_)
-  uint64_t evicted_ = 0;                          // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  List lru_ GUARDED_BY(mu_);
+  std::map<uint64_t, List::iterator> by_handle_ GUARDED_BY(mu_);
+  std::map<std::string, size_t> per_principal_ GUARDED_BY(mu_);
+  size_t bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t evicted_ GUARDED_BY(mu_) = 0;
 };
 
 class Uploads {
@@ -129,13 +130,13 @@ class Uploads {
     uint64_t received = 0;
     Clock::time_point last_used;
   };
-  void EraseLocked(std::map<Key, Entry>::iterator it);
+  void EraseLocked(std::map<Key, Entry>::iterator it) REQUIRES(mu_);
 
   const Limits limits_;
-  mutable std::mutex mu_;
-  std::map<Key, Entry> uploads_;                  // GUARDED_BY(mu_)
-  std::map<std::string, size_t> per_principal_;  // GUARDED_BY(mu_) bytes reserved
-  size_t bytes_ = 0;                             // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<Key, Entry> uploads_ GUARDED_BY(mu_);
+  std::map<std::string, size_t> per_principal_ GUARDED_BY(mu_);  // bytes reserved
+  size_t bytes_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ormdb::server

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -14,6 +13,7 @@
 #include <unordered_map>
 
 #include "common/json.h"
+#include "common/mutex.h"
 #include "protocol/codec.h"
 #include "protocol/transport.h"
 #include "server/handler.h"
@@ -99,7 +99,7 @@ class ServerImpl final : public Server {
     s.open_uploads = uploads_.count();
     s.upload_bytes = uploads_.bytes();
     {
-      std::lock_guard<std::mutex> lock(watch_mu_);
+      MutexLock lock(&watch_mu_);
       s.waiting_watches = parked_.size();
     }
     if (listener_) {
@@ -162,26 +162,26 @@ class ServerImpl final : public Server {
   std::unique_ptr<ThreadPool> reads_, writes_;
 
   std::atomic<bool> stopping_{false};
-  std::mutex flight_mu_;
-  std::condition_variable flight_cv_;
-  size_t in_flight_ = 0;  // GUARDED_BY(flight_mu_) requests being answered (not parked)
+  Mutex flight_mu_;
+  CondVar flight_cv_;
+  size_t in_flight_ GUARDED_BY(flight_mu_) = 0;  // requests being answered (not parked)
 
   Continuations continuations_;
   Uploads uploads_;
 
-  std::mutex ids_mu_;
-  std::unordered_map<std::string, Written> written_;  // GUARDED_BY(ids_mu_)
-  std::deque<std::string> written_order_;             // GUARDED_BY(ids_mu_)
+  Mutex ids_mu_;
+  std::unordered_map<std::string, Written> written_ GUARDED_BY(ids_mu_);
+  std::deque<std::string> written_order_ GUARDED_BY(ids_mu_);
 
-  mutable std::mutex watch_mu_;
-  std::condition_variable watch_cv_;
-  std::list<ParkedWatch> parked_;                        // GUARDED_BY(watch_mu_)
-  std::map<std::string, size_t> parked_per_principal_;   // GUARDED_BY(watch_mu_) (parked or pulling)
-  std::map<uint32_t, Clock::time_point> closed_pipes_;  // GUARDED_BY(watch_mu_) recently closed
+  mutable Mutex watch_mu_;
+  CondVar watch_cv_;
+  std::list<ParkedWatch> parked_ GUARDED_BY(watch_mu_);
+  std::map<std::string, size_t> parked_per_principal_ GUARDED_BY(watch_mu_);  // (parked or pulling)
+  std::map<uint32_t, Clock::time_point> closed_pipes_ GUARDED_BY(watch_mu_);  // recently closed
   std::thread watcher_;
 
-  std::mutex reaper_mu_;
-  std::condition_variable reaper_cv_;
+  Mutex reaper_mu_;
+  CondVar reaper_cv_;
   std::thread reaper_;
 
   protocol::FrameCounters frames_;
@@ -241,23 +241,23 @@ void ServerImpl::OnClosed(uint32_t pipe) {
   continuations_.DropPipe(pipe);
   uploads_.DropPipe(pipe);
   {
-    std::lock_guard<std::mutex> lock(watch_mu_);
+    MutexLock lock(&watch_mu_);
     closed_pipes_[pipe] = Clock::now();
   }
-  watch_cv_.notify_all();
+  watch_cv_.SignalAll();
 }
 
 void ServerImpl::OnSent() {
   {
-    std::lock_guard<std::mutex> lock(flight_mu_);
+    MutexLock lock(&flight_mu_);
     --in_flight_;
   }
-  flight_cv_.notify_all();
+  flight_cv_.SignalAll();
 }
 
 void ServerImpl::OnRequest(Exchange* ex, Message msg, uint32_t pipe) {
   {
-    std::lock_guard<std::mutex> lock(flight_mu_);
+    MutexLock lock(&flight_mu_);
     ++in_flight_;
   }
   if (stopping_) {
@@ -465,7 +465,7 @@ void ServerImpl::Run(Call call) {
 void ServerImpl::RunWrite(Call call, std::string key) {
   Exchange* ex = call.ex;
   {
-    std::lock_guard<std::mutex> lock(ids_mu_);
+    MutexLock lock(&ids_mu_);
     auto [it, fresh] = written_.try_emplace(key);
     if (!fresh) {
       resends_.fetch_add(1, std::memory_order_relaxed);
@@ -488,7 +488,7 @@ void ServerImpl::RunWrite(Call call, std::string key) {
   Message out = Encode(reply, call);
   std::vector<Exchange*> waiting;
   {
-    std::lock_guard<std::mutex> lock(ids_mu_);
+    MutexLock lock(&ids_mu_);
     Written& w = written_[key];
     w.done = true;
     auto bytes = out.bytes();
@@ -525,7 +525,7 @@ void ServerImpl::StartWatch(Call call) {
   w.options.wait = std::chrono::milliseconds(0);
   w.deadline = Clock::now() + std::chrono::milliseconds(wait);
   {
-    std::lock_guard<std::mutex> lock(watch_mu_);
+    MutexLock lock(&watch_mu_);
     size_t& mine = parked_per_principal_[call.who.name];
     size_t all = 0;
     for (const auto& [name, n] : parked_per_principal_) all += n;
@@ -545,7 +545,7 @@ void ServerImpl::StartWatch(Call call) {
 
 void ServerImpl::AnswerWatch(ParkedWatch& w, const Result<WatchBatch>& batch) {
   {
-    std::lock_guard<std::mutex> lock(watch_mu_);
+    MutexLock lock(&watch_mu_);
     auto it = parked_per_principal_.find(w.call.who.name);
     if (it != parked_per_principal_.end() && --it->second == 0) parked_per_principal_.erase(it);
   }
@@ -577,15 +577,15 @@ void ServerImpl::Park(ParkedWatch w) {
   // waiting watches never starve other requests of contexts.
   if (!listener_->Detach(w.call.ex).ok()) return AnswerWatch(w, WatchBatch{{}, token});
   {
-    std::lock_guard<std::mutex> lock(watch_mu_);
+    MutexLock lock(&watch_mu_);
     if (!stopping_) {
       parked_.push_back(std::move(w));
       {
-        std::lock_guard<std::mutex> fl(flight_mu_);
+        MutexLock fl(&flight_mu_);
         --in_flight_;  // parked: Stop answers it rather than waiting for it
       }
-      flight_cv_.notify_all();
-      watch_cv_.notify_all();
+      flight_cv_.SignalAll();
+      watch_cv_.SignalAll();
       return;
     }
   }
@@ -599,8 +599,10 @@ void ServerImpl::Watcher() {
   for (;;) {
     std::optional<uint64_t> lowest;
     {
-      std::unique_lock<std::mutex> lock(watch_mu_);
-      if (parked_.empty() && !stopping_) watch_cv_.wait_for(lock, std::chrono::milliseconds(500));
+      MutexLock lock(&watch_mu_);
+      if (parked_.empty() && !stopping_) {
+        watch_cv_.WaitUntil(&watch_mu_, Clock::now() + std::chrono::milliseconds(500));
+      }
       for (const ParkedWatch& w : parked_) {
         uint64_t from = w.options.from.value_or(0);
         if (!lowest || from < *lowest) lowest = from;
@@ -617,7 +619,7 @@ void ServerImpl::Watcher() {
     std::vector<ParkedWatch> ready;
     std::vector<Exchange*> dropped;
     {
-      std::lock_guard<std::mutex> lock(watch_mu_);
+      MutexLock lock(&watch_mu_);
       auto now = Clock::now();
       for (auto it = closed_pipes_.begin(); it != closed_pipes_.end();) {
         it = now - it->second > std::chrono::milliseconds(2 * o_.max_watch_wait_ms + 1000)
@@ -642,7 +644,7 @@ void ServerImpl::Watcher() {
     for (Exchange* ex : dropped) listener_->Drop(ex);
     for (ParkedWatch& w : ready) {
       {
-        std::lock_guard<std::mutex> lock(flight_mu_);
+        MutexLock lock(&flight_mu_);
         ++in_flight_;
       }
       if (stopping) {
@@ -675,9 +677,9 @@ Message ServerImpl::Encode(protocol::ReplyWriter& reply, const Call& call) {
 }
 
 void ServerImpl::Reaper() {
-  std::unique_lock<std::mutex> lock(reaper_mu_);
+  MutexLock lock(&reaper_mu_);
   while (!stopping_) {
-    reaper_cv_.wait_for(lock, std::chrono::milliseconds(500));
+    reaper_cv_.WaitUntil(&reaper_mu_, Clock::now() + std::chrono::milliseconds(500));
     auto now = Clock::now();
     continuations_.Expire(now);
     uploads_.Expire(now);
@@ -687,17 +689,18 @@ void ServerImpl::Reaper() {
 
 void ServerImpl::Stop() {
   if (stopping_.exchange(true)) return;
-  watch_cv_.notify_all();
+  watch_cv_.SignalAll();
   if (watcher_.joinable()) watcher_.join();  // answers every parked watch
   {
     // In-flight requests finish and their replies go out (a commit that was
     // queued is acknowledged).
-    std::unique_lock<std::mutex> lock(flight_mu_);
-    flight_cv_.wait_for(lock, std::chrono::milliseconds(o_.shutdown_grace_ms),
-                        [&] { return in_flight_ == 0; });
+    MutexLock lock(&flight_mu_);
+    auto deadline = Clock::now() + std::chrono::milliseconds(o_.shutdown_grace_ms);
+    while (in_flight_ != 0 && flight_cv_.WaitUntil(&flight_mu_, deadline)) {
+    }
   }
-  { std::lock_guard<std::mutex> lock(reaper_mu_); }
-  reaper_cv_.notify_all();
+  { MutexLock lock(&reaper_mu_); }
+  reaper_cv_.SignalAll();
   if (reaper_.joinable()) reaper_.join();
   if (listener_) listener_->Quiesce();
   if (reads_) reads_->Shutdown();

@@ -78,10 +78,10 @@ Status Store::LoadState() {
 
 Store::~Store() {
   {
-    std::lock_guard lock(queue_mu_);
+    MutexLock lock(&queue_mu_);
     stopping_ = true;
   }
-  queue_cv_.notify_all();
+  queue_cv_.SignalAll();
   if (writer_.joinable()) writer_.join();
 }
 
@@ -119,14 +119,14 @@ std::future<Result<Version>> Store::Submit(TxnFn fn) {
   p->fn = std::move(fn);
   std::future<Result<Version>> f = p->done.get_future();
   {
-    std::lock_guard lock(queue_mu_);
+    MutexLock lock(&queue_mu_);
     if (stopping_) {
       p->done.set_value(Unavailable("the store is shutting down"));
       return f;
     }
     queue_.push_back(std::move(p));
   }
-  queue_cv_.notify_one();
+  queue_cv_.Signal();
   return f;
 }
 
@@ -134,8 +134,8 @@ void Store::WriterLoop() {
   std::vector<std::unique_ptr<Pending>> group;
   while (true) {
     {
-      std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      MutexLock lock(&queue_mu_);
+      while (queue_.empty() && !stopping_) queue_cv_.Wait(&queue_mu_);
       if (queue_.empty()) return;  // stopping, and everything queued is done
       // Gather window: when fewer transactions wait than the last group had,
       // the clients of that group are likely about to resubmit; waiting a
@@ -143,8 +143,10 @@ void Store::WriterLoop() {
       // group of one) never waits.
       auto window = std::chrono::microseconds(env_->options().group_commit_window_micros);
       if (window.count() > 0 && !queue_.front()->maintenance && queue_.size() < last_group_size_) {
-        queue_cv_.wait_for(lock, window,
-                           [&] { return queue_.size() >= last_group_size_ || stopping_; });
+        auto until = std::chrono::steady_clock::now() + window;
+        while (queue_.size() < last_group_size_ && !stopping_ &&
+               queue_cv_.WaitUntil(&queue_mu_, until)) {
+        }
       }
       // Maintenance work runs alone; client transactions are grouped.
       if (queue_.front()->maintenance) {
@@ -285,17 +287,19 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
   }
   if (next - 1 != base) {
     {
-      std::lock_guard lock(version_mu_);
+      MutexLock lock(&version_mu_);
       current_.store(next - 1, std::memory_order_release);
     }
-    version_cv_.notify_all();
+    version_cv_.SignalAll();
   }
   return out;
 }
 
 Version Store::WaitForVersionAfter(Version v, std::chrono::milliseconds timeout) {
-  std::unique_lock lock(version_mu_);
-  version_cv_.wait_for(lock, timeout, [&] { return current_version() > v; });
+  MutexLock lock(&version_mu_);
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (current_version() <= v && version_cv_.WaitUntil(&version_mu_, until)) {
+  }
   return current_version();
 }
 
@@ -352,7 +356,7 @@ Status Store::ReadChanges(Version after, const std::function<bool(const ChangeSe
 }
 
 Result<SnapshotPin> Store::Pin(Version v) {
-  std::lock_guard lock(pins_mu_);
+  MutexLock lock(&pins_mu_);
   if (v < oldest_readable_version()) {
     return HistoryLost("version " + std::to_string(v) + " is below the oldest readable version " +
                        std::to_string(oldest_readable_version()));
@@ -365,7 +369,7 @@ Result<SnapshotPin> Store::Pin(Version v) {
 }
 
 void Store::Unpin(Version v) {
-  std::lock_guard lock(pins_mu_);
+  MutexLock lock(&pins_mu_);
   auto it = pins_.find(v);
   if (it != pins_.end()) pins_.erase(it);
 }
@@ -397,7 +401,7 @@ StoreStats Store::stats() const {
   s.map_grows = map_grows_.load();
   s.map_size = env_->map_size();
   {
-    std::lock_guard lock(pins_mu_);
+    MutexLock lock(&pins_mu_);
     s.pinned_versions = pins_.size();
   }
   return s;

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <future>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "common/mutex.h"
 #include "ormdb/status.h"
 #include "storage/change_log.h"
 #include "storage/env.h"
@@ -180,21 +180,21 @@ class Store {
   std::atomic<Version> current_{0};
   std::atomic<Version> oldest_{0};
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<std::unique_ptr<Pending>> queue_;  // GUARDED_BY(queue_mu_)
-  bool stopping_ = false;                       // GUARDED_BY(queue_mu_)
+  Mutex queue_mu_;
+  CondVar queue_cv_;
+  std::deque<std::unique_ptr<Pending>> queue_ GUARDED_BY(queue_mu_);
+  bool stopping_ GUARDED_BY(queue_mu_) = false;
 
-  std::mutex version_mu_;
-  std::condition_variable version_cv_;
+  Mutex version_mu_;
+  CondVar version_cv_;
 
-  mutable std::mutex pins_mu_;
-  std::multiset<Version> pins_;  // GUARDED_BY(pins_mu_)
+  mutable Mutex pins_mu_;
+  std::multiset<Version> pins_ GUARDED_BY(pins_mu_);
 
   // Size of the last client group, touched only on the writer thread.
   size_t last_group_size_ = 1;
   // One Vacuum() at a time; it owns the vacuum position below.
-  std::mutex vacuum_mu_;
+  Mutex vacuum_mu_;
   // Vacuum position, touched only by steps on the writer thread.
   int vacuum_table_ = 0;
   std::string vacuum_resume_key_;

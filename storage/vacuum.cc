@@ -72,7 +72,7 @@ Version Store::ComputeHorizon(Version current) {
     }
     horizon = std::min(horizon, by_time);
   }
-  std::lock_guard lock(pins_mu_);
+  MutexLock lock(&pins_mu_);
   if (!pins_.empty()) horizon = std::min(horizon, *pins_.begin());
   horizon = std::max(horizon, oldest_readable_version());
   // Raised before any data goes, under pins_mu_: a Pin() from now on sees it.
@@ -211,7 +211,7 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
 }
 
 Result<VacuumStats> Store::Vacuum() {
-  std::lock_guard vacuum_lock(vacuum_mu_);
+  MutexLock vacuum_lock(&vacuum_mu_);
   VacuumStats stats;
   stats.horizon = ComputeHorizon(current_version());
   vacuum_table_ = 0;
@@ -231,11 +231,11 @@ Result<VacuumStats> Store::Vacuum() {
     };
     std::future<Result<Version>> f = p->done.get_future();
     {
-      std::lock_guard lock(queue_mu_);
+      MutexLock lock(&queue_mu_);
       if (stopping_) return Unavailable("the store is shutting down");
       queue_.push_back(std::move(p));
     }
-    queue_cv_.notify_one();
+    queue_cv_.Signal();
     Result<Version> r = f.get();
     if (!r.ok()) return r.status().WithContext("vacuum");
     stats.steps++;
