@@ -7,4 +7,8 @@ if [[ $# -lt 2 ]]; then
   echo "usage: $0 ORMDB DOCS_DIR [PAGE.md ...]" >&2
   exit 2
 fi
+if ! command -v python3 > /dev/null; then
+  echo "docs_examples_test needs python3 (Debian package python3-minimal)" >&2
+  exit 1
+fi
 exec python3 "$(dirname "$0")/docs_examples.py" "$@"
