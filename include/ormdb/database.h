@@ -3,7 +3,7 @@
 // One interface, two implementations: Database::Open runs the database in
 // this process on a data directory (embedded); a remote implementation over
 // the network serves the same calls with the same results. Requests and
-// results are the JSON forms of DESIGN.md (§4 mutations, §5 results), so a
+// results are the JSON forms of docs/reference (mutations.md, json.md), so a
 // program can move between embedded and remote use without changes.
 //
 // Errors are Status codes (common/status.h): INVALID_ARGUMENT and
@@ -76,7 +76,7 @@ struct ConnectOptions {
   std::chrono::milliseconds request_timeout{60000};
 };
 
-// A change-stream pull (DESIGN.md §6, §9).
+// A change-stream pull (docs/reference/json.md).
 struct WatchOptions {
   // Entities whose events are wanted, with the relations that have one of
   // them on either side; empty = every event.
@@ -97,7 +97,7 @@ struct WatchOptions {
 };
 
 struct WatchBatch {
-  // One JSON object per event, in commit order (DESIGN.md §9 "Change events").
+  // One JSON object per event, in commit order (docs/reference/json.md).
   std::vector<std::string> events;
   // The resume token: every event at or below it has been delivered (or
   // filtered out). Pass it as WatchOptions::from to continue.
@@ -110,7 +110,7 @@ struct CheckResult {
 };
 
 struct SchemaChange {
-  char grade = 'A';  // 'A'..'D', see DESIGN.md §3
+  char grade = 'A';  // 'A'..'D', see docs/reference/schema.md
   std::string description;
 };
 
@@ -122,7 +122,7 @@ struct MigrationReport {
   uint64_t commit_version = 0;  // the schema change's commit (0 when not applied)
   uint64_t indexes_built = 0;
   uint64_t rows_indexed = 0;
-  // "grade: B\n[A] ...\n[B] ...\n" (DESIGN.md §9).
+  // "grade: B\n[A] ...\n[B] ...\n" (docs/reference/schema.md).
   std::string ToText() const;
   std::string ToJson() const;
 };
@@ -194,7 +194,7 @@ class Database {
                                                    const ConnectOptions& options = {});
   virtual ~Database() = default;
 
-  // Plans and applies a schema (see DESIGN.md §3). MIGRATION_REFUSED for a
+  // Plans and applies a schema (see docs/reference/schema.md). MIGRATION_REFUSED for a
   // destructive plan without consent; CONSTRAINT_VIOLATION (listing rows)
   // when existing data fails a B or C step: then nothing changes.
   virtual Result<MigrationReport> ApplySchema(std::string_view text,
@@ -204,7 +204,7 @@ class Database {
   virtual Result<std::string> SchemaJson() = 0;
   virtual Result<std::vector<SchemaVersionInfo>> SchemaHistory() = 0;
 
-  // Applies a mutation batch (DESIGN.md §4) as one transaction. With a
+  // Applies a mutation batch (docs/reference/mutations.md) as one transaction. With a
   // request key already recorded, returns the recorded outcome instead.
   virtual Result<MutationResult> Mutate(std::string_view batch_json,
                                         const WriteOptions& options = {}) = 0;
@@ -226,7 +226,7 @@ class Database {
   virtual Result<ImportReport> Import(std::string_view what, std::istream& in,
                                       const ImportOptions& options = {}) = 0;
 
-  // Runs a graph fetch (DESIGN.md §4): `query` is the text form, or the JSON
+  // Runs a graph fetch (docs/reference/queries.md): `query` is the text form, or the JSON
   // IR when it starts with '{'. `params_json` is a JSON object binding the
   // query's $params. Errors: INVALID_ARGUMENT (syntax with its position, a
   // bad parameter, value or cursor), SCHEMA_ERROR (an unknown name, with a
@@ -240,7 +240,7 @@ class Database {
   virtual Result<std::string> Explain(std::string_view query, std::string_view params_json = "{}",
                                       const ExplainOptions& options = {}) = 0;
 
-  // Pulls change events (DESIGN.md §6): every event after `options.from`
+  // Pulls change events (docs/reference/json.md): every event after `options.from`
   // in commit order, no gaps, no duplicates, whole transactions.
   // HISTORY_LOST when `from` is below retention; INVALID_ARGUMENT when it
   // is beyond the current version; SCHEMA_ERROR for an unknown entity.

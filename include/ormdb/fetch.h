@@ -1,4 +1,4 @@
-// Graph-fetch results as the application sees them (DESIGN.md §4, §5).
+// Graph-fetch results as the application sees them (docs/reference/queries.md).
 //
 // A fetch returns one FetchResult: the snapshot version it read, the root
 // cursor, budget statistics and the result blocks (per entity type a
@@ -11,7 +11,7 @@
 //     for (ormdb::ResultObject post : user.Related("posts")) ...
 //   }
 //
-// or renders it: ToJson() is the tree of DESIGN.md §5, ToBlocksJson() the
+// or renders it: ToJson() is the tree of docs/reference/json.md, ToBlocksJson() the
 // blocks themselves. Entities are deduplicated: a row reached along several
 // paths is stored once, and every ResultObject naming it reads the same
 // values.
@@ -62,7 +62,7 @@ struct ResultValue {
   std::array<uint8_t, 16> uuid_value{};
 
   bool is_null() const { return kind == Kind::kNull; }
-  // The value as DESIGN.md §5 renders it: numbers, quoted strings, RFC 3339
+  // The value as docs/reference/json.md renders it: numbers, quoted strings, RFC 3339
   // timestamps, uuids as text, bytes as base64, JSON as written.
   std::string ToJson() const;
 };
@@ -113,7 +113,7 @@ class FetchResult {
   // The root objects in the requested order.
   std::vector<ResultObject> roots() const;
 
-  // DESIGN.md §5: {"version", "data", "next", "stats"}.
+  // docs/reference/json.md: {"version", "data", "next", "stats"}.
   virtual std::string ToJson() const = 0;
   // The blocks: {"version", "entities": {"User": {"ids": [...], "fields":
   // {"name": [...]}}}, "edges": {"posts": [[parent_row, child_row], ...]},

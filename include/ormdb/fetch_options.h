@@ -1,4 +1,4 @@
-// The options of a graph fetch (DESIGN.md §4, §9): its snapshot and its
+// The options of a graph fetch (docs/reference/queries.md): its snapshot and its
 // budget. Shared by the engine (query/) and the public API (ormdb/fetch.h),
 // which re-exports them.
 #pragma once
@@ -14,7 +14,7 @@ enum class OnExceed : uint8_t {
   kTruncate,  // a partial, consistent result with stats.truncated set
 };
 
-// Limits on one fetch (DESIGN.md §9): distinct entities in the result (roots
+// Limits on one fetch (docs/reference/queries.md): distinct entities in the result (roots
 // included), edges as rendered parent-child pairs, include levels below the
 // root, and result bytes (the size of the ids and field values in the
 // blocks). A limit is inclusive.

@@ -15,7 +15,7 @@
 
 namespace ormdb {
 
-// The error codes of DESIGN.md §7. The numeric values are part of the wire
+// The error codes of docs/reference/errors.md. The numeric values are part of the wire
 // protocol: append only.
 enum class ErrorCode : int {
   kOk = 0,
