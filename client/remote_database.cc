@@ -8,6 +8,7 @@
 #include <mutex>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "client/wire_result.h"
 #include "ormdb/database.h"
@@ -120,15 +121,37 @@ class RemoteDatabase final : public Database {
 
   Result<ImportReport> Import(std::string_view what, std::istream& in,
                               const ImportOptions& options) override {
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    std::string data = buf.str();
-    if (data.size() + 4096 > max_request_bytes_) {
-      return ResourceExhausted("an import of " + std::to_string(data.size()) +
+    // The import goes in one request, which must fit the server's limit
+    // (from its hello) with room for the rest of the frame. A seekable input
+    // (a file) is measured before any of it is read; any other is read no
+    // further than the limit.
+    constexpr uint64_t kFrameRoom = 4096;
+    const uint64_t limit = max_request_bytes_ > kFrameRoom ? max_request_bytes_ - kFrameRoom : 0;
+    auto too_big = [&](const std::string& size) {
+      return ResourceExhausted("an import of " + size +
                                " bytes exceeds the server's request limit of " +
                                std::to_string(max_request_bytes_) +
                                " bytes; split the file or raise max_request_bytes");
+    };
+    std::string data;
+    if (std::streampos start = in.tellg(); start != std::streampos(-1)) {
+      if (in.seekg(0, std::ios::end)) {
+        std::streampos end = in.tellg();
+        in.seekg(start);
+        if (end != std::streampos(-1) && end >= start) {
+          const uint64_t size = static_cast<uint64_t>(end - start);
+          if (size > limit) return too_big(std::to_string(size));
+          data.reserve(size);
+        }
+      }
+      in.clear();
     }
+    std::vector<char> chunk(size_t{64} << 10);
+    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+      data.append(chunk.data(), static_cast<size_t>(in.gcount()));
+      if (data.size() > limit) return too_big("more than " + std::to_string(limit));
+    }
+    if (in.bad()) return InvalidArgument("import: read error");
     Request q = New(RequestKind::kImportRows);
     q.text = std::string(what);
     q.csv = options.format == ImportOptions::Format::kCsv;

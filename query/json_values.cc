@@ -164,9 +164,18 @@ Result<Value> FieldValueFromJson(std::string_view entity, const catalog::FieldIn
 }
 
 Result<Value> FieldValueFromText(std::string_view entity, const catalog::FieldInfo& f,
-                                 std::string_view text) {
+                                 std::string_view text, bool quoted) {
   using catalog::FieldType;
-  if (text.empty()) return Value();
+  if (text.empty()) {
+    if (!quoted) return Value();
+    if (f.type != FieldType::kString && f.type != FieldType::kBytes) {
+      return Refuse(entity, f, "\"\"",
+                    "(a quoted empty cell, the empty string) is not a " +
+                        std::string(f.type == FieldType::kEnum ? "value of the enum"
+                                                               : ValueTypeName(f.physical)) +
+                        "; an empty cell without quotes is null");
+    }
+  }
   switch (f.type) {
     case FieldType::kTimestamp: {
       // ISO-8601, or integer microseconds as in JSON.

@@ -31,11 +31,13 @@ namespace ormdb::query {
 Result<Value> FieldValueFromJson(std::string_view entity, const catalog::FieldInfo& f,
                                  const Json& j);
 
-// Parses a CSV cell (already unquoted) for field f: empty = null; numbers,
-// true/false, timestamps (ISO-8601 or integer microseconds), uuids, base64
-// bytes, JSON text for json fields; then the rules of FieldValueFromJson.
+// Parses a CSV cell (already unquoted) for field f: an unquoted empty cell
+// is null, a quoted one the empty string (CONSTRAINT_VIOLATION for a field
+// that is neither a string nor bytes); numbers, true/false, timestamps
+// (ISO-8601 or integer microseconds), uuids, base64 bytes, JSON text for
+// json fields, quoted or not; then the rules of FieldValueFromJson.
 Result<Value> FieldValueFromText(std::string_view entity, const catalog::FieldInfo& f,
-                                 std::string_view text);
+                                 std::string_view text, bool quoted);
 
 // Renders a stored value (not a reference) as JSON.
 Json ValueToJson(const Value& v);

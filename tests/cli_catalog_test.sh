@@ -94,6 +94,29 @@ expect "a bad line reports its number" 1 \
 printf '{"id":50000,"email":"ok@x","name":"ok"}\n{"id": 50001, "email": \n' > "$WORK/broken.jsonl"
 expect "malformed JSON reports its line" 1 'error: INVALID_ARGUMENT: line 2: invalid JSON' \
   -- "$ORMDB" --data "$D" import User "$WORK/broken.jsonl"
+# Input is streamed: a line past the limit (64 MiB) is refused as soon as it
+# passes it, naming its line, with memory bounded by the limit, not by the
+# input (1 GiB here, a sparse file of NUL bytes after two good lines).
+printf '{"id":60001,"email":"s1@x","name":"s"}\n{"id":60002,"email":"s2@x","name":"s"}\n' >"$WORK/huge.jsonl"
+truncate -s 1G "$WORK/huge.jsonl"
+expect "a line past the limit is refused with its number" 1 \
+  '^error: INVALID_ARGUMENT: line 3: longer than 67108864 bytes, the longest line an import reads' \
+  -- /usr/bin/time -f '%M' -o "$WORK/huge.rss" "$ORMDB" --data "$D" import User "$WORK/huge.jsonl"
+rss_kb="$(tail -1 "$WORK/huge.rss")"
+[[ "$rss_kb" =~ ^[0-9]+$ && "$rss_kb" -lt 262144 ]] && ok || fail "import of a 1 GiB line took $rss_kb KB"
+rm -f "$WORK/huge.jsonl"
+# The same from a pipe: the import stops reading, whatever follows.
+expect "a line past the limit, from a pipe" 1 \
+  '^error: INVALID_ARGUMENT: line 2: longer than 67108864 bytes' \
+  -- bash -c "{ printf '{\"id\":60003}\n'; head -c 1G /dev/zero; } |
+    /usr/bin/time -f '%M' -o '$WORK/pipe.rss' '$ORMDB' --data '$D' import User -"
+rss_kb="$(tail -1 "$WORK/pipe.rss")"
+[[ "$rss_kb" =~ ^[0-9]+$ && "$rss_kb" -lt 262144 ]] && ok || fail "import of a 1 GiB line from a pipe took $rss_kb KB"
+printf 'id,email,name\n' >"$WORK/huge.csv"
+truncate -s 1G "$WORK/huge.csv"
+expect "a CSV record past the limit" 1 '^error: INVALID_ARGUMENT: line 2: longer than 67108864 bytes' \
+  -- "$ORMDB" --data "$D" import User "$WORK/huge.csv"
+rm -f "$WORK/huge.csv"
 after="$("$ORMDB" --data "$D" stats)"
 [[ "$before" == "$after" ]] && ok || fail "a failed import changed the database"
 expect "no partial batch" 1 "NOT_FOUND" -- "$ORMDB" --data "$D" get User 10001
@@ -169,6 +192,31 @@ expect "--format takes text or json" 2 "--format is text or json" \
 expect "a CSV timestamp may be integer microseconds" 0 '"rows": 1' \
   -- bash -c "printf 'id,email,name,created_at\n90001,csv@x,C,1714566600000000\n' > '$WORK/ts.csv' && '$ORMDB' --data '$D' import User '$WORK/ts.csv'"
 expect "and reads back as RFC 3339" 0 '"created_at":"2024-05-01T12:30:00Z"' -- "$ORMDB" --data "$D" get User 90001
+
+# CSV cells: invalid UTF-8 is refused like in JSON lines (nothing is
+# replaced), naming the line and the field; a quoted empty cell is the empty
+# string, an unquoted one null.
+printf 'id,email,name\n90002,u1@x,ok\n90003,u2@x,"b\377d"\n' >"$WORK/bad_utf8.csv"
+expect "invalid UTF-8 in a CSV cell" 1 \
+  '^error: INVALID_ARGUMENT: line 3, field 3 \(name\): expected valid UTF-8, found byte 0xff at byte 2 of the field$' \
+  -- "$ORMDB" --data "$D" import User "$WORK/bad_utf8.csv"
+expect "nothing of it was written" 1 "NOT_FOUND" -- "$ORMDB" --data "$D" get User 90002
+printf 'id,em\303ail,name\n' >"$WORK/bad_header.csv"
+expect "invalid UTF-8 in a CSV header" 1 \
+  '^error: INVALID_ARGUMENT: line 1, field 2 of the header: expected valid UTF-8, found byte 0xc3' \
+  -- "$ORMDB" --data "$D" import User "$WORK/bad_header.csv"
+printf 'id,email,name,age\n90004,"u4@x","",\n90005,u5@x,"say ""hi""",""\n' >"$WORK/empty_age.csv"
+expect "a quoted empty cell is not a number" 1 \
+  '^error: CONSTRAINT_VIOLATION: line 3: field User.age: "" \(a quoted empty cell, the empty string\) is not a int32; an empty cell without quotes is null$' \
+  -- "$ORMDB" --data "$D" import User "$WORK/empty_age.csv"
+printf 'id,email,name,age\n90004,"u4@x","",\n90005,u5@x,"say ""hi""",7\n' >"$WORK/empty.csv"
+expect "quoted and unquoted empty cells" 0 '"rows": 2' -- "$ORMDB" --data "$D" import User "$WORK/empty.csv"
+expect "a quoted empty cell is the empty string, an unquoted one null" 0 \
+  '^\{"id":90004,"email":"u4@x","name":"","age":null,' -- "$ORMDB" --data "$D" get User 90004
+printf 'id,email,name\n90006,u6@x,\n' >"$WORK/null_name.csv"
+expect "an unquoted empty cell is null, so a required field refuses it" 1 \
+  'error: CONSTRAINT_VIOLATION: line 2 \(insert User\): field User.name is required' \
+  -- "$ORMDB" --data "$D" import User "$WORK/null_name.csv"
 expect "get needs two arguments" 2 "get needs ENTITY and ID" -- "$ORMDB" --data "$D" get User
 expect "unknown entity" 1 "SCHEMA_ERROR: unknown entity 'Usr' \(did you mean 'User'\?\)" \
   -- "$ORMDB" --data "$D" export Usr
