@@ -20,43 +20,18 @@
 namespace ormdb::catalog {
 namespace {
 
-// DESIGN.md §3, exactly as written there.
-constexpr std::string_view kBlogSchema = R"(enum Status { draft, published }
-
-entity User {
-  id: id                              // int64 assigned by the database (or uuid: `id: uuid`)
-  email: string @unique
-  name: string @index
-  age: int32?                          // ? = optional (nullable)
-  created_at: timestamp @default(now)
-  posts: [Post] @inverse(author)       // one-to-many, stores nothing
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
 }
 
-entity Post {
-  id: id
-  title: string @check(length(title) > 0)
-  status: Status @default(draft)
-  created_at: timestamp @default(now)
-  author: User @on_delete(cascade)     // many-to-one, stored in the row, indexed
-  tags: [Tag] @many(post_tags)         // many-to-many through the edge store
-  comments: [Comment] @inverse(post)
-  @@index(author, created_at)          // composite: per-author newest-first without sorting
+// DESIGN.md §3, exactly as written there (tests/data/blog.ormdb).
+const std::string& BlogSchema() {
+  static const std::string text = ReadFile(ORMDB_BLOG_SCHEMA);
+  return text;
 }
-
-entity Comment {
-  id: id
-  body: string
-  created_at: timestamp @default(now)
-  post: Post @on_delete(cascade)
-  author: User? @on_delete(set_null)
-}
-
-entity Tag {
-  id: id
-  name: string @unique
-  posts: [Post] @many(post_tags)
-}
-)";
 
 // Every construct of the language at least once.
 constexpr std::string_view kKitchenSink = R"(// Everything the language has.
@@ -127,7 +102,7 @@ std::vector<std::string> IndexFields(const Index& index) { return index.fields; 
 // --- The blog schema of DESIGN.md -------------------------------------------
 
 TEST(SdlParserTest, BlogSchemaEnumsAndEntities) {
-  Schema s = MustParse(kBlogSchema);
+  Schema s = MustParse(BlogSchema());
   ASSERT_EQ(s.enums.size(), 1u);
   EXPECT_EQ(s.enums[0].name, "Status");
   EXPECT_EQ(s.enums[0].values, (std::vector<std::string>{"draft", "published"}));
@@ -144,7 +119,7 @@ TEST(SdlParserTest, BlogSchemaEnumsAndEntities) {
 }
 
 TEST(SdlParserTest, BlogSchemaUser) {
-  Schema s = MustParse(kBlogSchema);
+  Schema s = MustParse(BlogSchema());
   const Entity& user = *s.FindEntity("User");
   EXPECT_EQ(user.pos.line, 3);
   EXPECT_EQ(user.pos.column, 8);
@@ -185,7 +160,7 @@ TEST(SdlParserTest, BlogSchemaUser) {
 }
 
 TEST(SdlParserTest, BlogSchemaPost) {
-  Schema s = MustParse(kBlogSchema);
+  Schema s = MustParse(BlogSchema());
   const Entity& post = *s.FindEntity("Post");
   const Field& title = *post.FindField("title");
   EXPECT_EQ(title.check, "length(title) > 0");
@@ -220,7 +195,7 @@ TEST(SdlParserTest, BlogSchemaPost) {
 }
 
 TEST(SdlParserTest, BlogSchemaCommentAndTag) {
-  Schema s = MustParse(kBlogSchema);
+  Schema s = MustParse(BlogSchema());
   const Entity& comment = *s.FindEntity("Comment");
   const Field& post = *comment.FindField("post");
   EXPECT_EQ(post.target, "Post");
@@ -288,7 +263,7 @@ entity Tag {
   posts: [Post] @many(post_tags)
 }
 )";
-  EXPECT_EQ(PrintSchema(MustParse(kBlogSchema)), kCanonical);
+  EXPECT_EQ(PrintSchema(MustParse(BlogSchema())), kCanonical);
 }
 
 // --- Constructs -----------------------------------------------------------------
@@ -502,7 +477,7 @@ TEST(SdlParserTest, ColumnsCountCharacters) {
 }
 
 TEST(SdlParserTest, FindMethods) {
-  Schema s = MustParse(kBlogSchema);
+  Schema s = MustParse(BlogSchema());
   EXPECT_NE(s.FindEnum("Status"), nullptr);
   EXPECT_EQ(s.FindEnum("User"), nullptr);
   EXPECT_EQ(s.FindEntity("Status"), nullptr);
@@ -519,7 +494,7 @@ TEST(SdlPrinterTest, RoundTrips) {
   const std::string_view schemas[] = {
       "",
       "// nothing but a comment\n",
-      kBlogSchema,
+      BlogSchema(),
       kKitchenSink,
       "entity A { id: id }",
       "enum E { x }\nentity A { id: uuid, e: E? @default(null), f: float64 @default(-0.5e-3) }",
@@ -550,11 +525,11 @@ TEST(SdlPrinterTest, SameDefinitionIgnoresPositionsOnly) {
 // --- Errors ---------------------------------------------------------------------
 
 TEST(SdlParserTest, ErrorExamplesOfTheContract) {
-  std::string blog(kBlogSchema);
+  std::string blog(BlogSchema());
   blog.replace(blog.find("author: User @on_delete"), 12, "author: Usr");
   EXPECT_EQ(ErrorOf(blog, "blog.ormdb"),
             "blog.ormdb:17:11: unknown type 'Usr' (did you mean 'User'?)");
-  blog = kBlogSchema;
+  blog = BlogSchema();
   blog.replace(blog.find("@inverse(author)"), 16, "@inverse(autor)");
   EXPECT_EQ(ErrorOf(blog, "blog.ormdb"),
             "blog.ormdb:9:26: entity Post has no field 'autor' (did you mean 'author'?)");
@@ -587,13 +562,6 @@ TEST(SdlParserTest, Limits) {
   EXPECT_EQ(ErrorOf(nested(kMaxCheckNesting)), "OK");
   EXPECT_EQ(ErrorOf(nested(kMaxCheckNesting + 1)),
             "t.ormdb:1:100: parentheses in @check(...) nest deeper than 64 levels");
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 // Each NAME.ormdb in the directory must fail with exactly the message in
@@ -723,7 +691,7 @@ void ExpectWellFormedError(const Status& status, const std::string& text) {
 }
 
 TEST(SdlParserFuzzTest, MutatedSchemasNeverCrash) {
-  const std::string seeds[] = {std::string(kBlogSchema), std::string(kKitchenSink)};
+  const std::string seeds[] = {std::string(BlogSchema()), std::string(kKitchenSink)};
   SchemaMutator mutator(20240611);
   int accepted = 0;
   constexpr int kIterations = 20000;

@@ -7,6 +7,7 @@
 #include "common/timestamp.h"
 #include "common/utf8.h"
 #include "common/uuid.h"
+#include "observability/number_format.h"
 #include "query/json_values.h"
 
 namespace ormdb::query {
@@ -59,6 +60,7 @@ using catalog::EntityInfo;
 using catalog::FieldInfo;
 using catalog::FieldType;
 using catalog::IndexInfo;
+using observability::FormatEstimate;
 
 constexpr double kSeek = 2.0;
 constexpr double kAdvance = 0.2;
@@ -868,7 +870,7 @@ class Compiler {
         n.est_examined = examined;
         n.reason = index_considered
                        ? "a scan of " + std::to_string(rows_u) +
-                             " rows costs less than any index range (" + Fmt(cost) + ")"
+                             " rows costs less than any index range (" + FormatEstimate(cost) + ")"
                    : cj.empty() ? "no predicate to narrow the rows"
                                 : "no index matches the predicate's fields";
         if (id_order && limit > 0) n.reason += "; id order, stops after the limit";
@@ -929,13 +931,13 @@ class Compiler {
             n.range = best_r;
             n.est_examined = parents * examined;
             n.est_cost = cost;
-            n.reason = "per parent, a range of " + best_ix->name + " (" + Fmt(fanout) +
+            n.reason = "per parent, a range of " + best_ix->name + " (" + FormatEstimate(fanout) +
                        " children per parent on average, max " + std::to_string(fo.max) + ")";
             if (best_r.order_covered > 0) {
               n.reason += "; the index gives the order";
               if (limit > 0) n.reason += ", so each range stops after the limit";
             }
-            n.reason += "; cost " + Fmt(cost) + " against " + Fmt(scan_cost) +
+            n.reason += "; cost " + FormatEstimate(cost) + " against " + FormatEstimate(scan_cost) +
                         " for one scan of all " + std::to_string(rows_u) +
                         " rows (a scan must win by half: it decodes every row)";
             break;
@@ -944,9 +946,9 @@ class Compiler {
         n.access = Access::kChildScanHash;
         n.est_examined = rows;
         n.est_cost = scan_cost;
-        n.reason = "the parents cover most of " + child->name + " (" + Fmt(parents) +
-                   " parents x " + Fmt(fanout) + " children of " + std::to_string(rows_u) +
-                   " rows): one scan hashed by parent costs " + Fmt(scan_cost) +
+        n.reason = "the parents cover most of " + child->name + " (" + FormatEstimate(parents) +
+                   " parents x " + FormatEstimate(fanout) + " children of " + std::to_string(rows_u) +
+                   " rows): one scan hashed by parent costs " + FormatEstimate(scan_cost) +
                    ", under half of a range per parent";
         n.est_rows_per_parent = matched;
         break;
@@ -961,7 +963,7 @@ class Compiler {
         }
         n.est_examined = parents * examined;
         n.est_cost = parents * (kSeek + examined * (kAdvance + kFetch));
-        n.reason = "many-to-many: per parent, the edge range (" + Fmt(fo.average) +
+        n.reason = "many-to-many: per parent, the edge range (" + FormatEstimate(fo.average) +
                    " linked per parent on average, max " + std::to_string(fo.max) +
                    "), then the distinct linked rows looked up in id order in one batch";
         if (n.order_is_id_only && limit > 0)
@@ -985,18 +987,6 @@ class Compiler {
     n.est_rows = parents * per;
     (void)cj;
     return Status::Ok();
-  }
-
-  static std::string Fmt(double v) {
-    char buf[32];
-    if (v >= 1e15) {
-      std::snprintf(buf, sizeof buf, "%.3g", v);  // "%.0f" would not fit the buffer
-    } else if (v >= 100 || v == std::floor(v)) {
-      std::snprintf(buf, sizeof buf, "%.0f", v);
-    } else {
-      std::snprintf(buf, sizeof buf, "%.2g", v);
-    }
-    return buf;
   }
 
   std::shared_ptr<const catalog::CompiledSchema> schema_;

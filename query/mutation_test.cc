@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 
 #include "catalog/catalog.h"
 #include "query/json_values.h"
@@ -14,43 +17,9 @@ namespace {
 
 using storage::testing::TempDir;
 
-constexpr std::string_view kBlog = R"(
-enum Status { draft, published }
-
-entity User {
-  id: id
-  email: string @unique
-  name: string @index
-  age: int32? @check(age >= 0)
-  created_at: timestamp @default(now)
-  posts: [Post] @inverse(author)
-}
-
-entity Post {
-  id: id
-  title: string @check(length(title) > 0)
-  status: Status @default(draft)
-  created_at: timestamp @default(now)
-  author: User @on_delete(cascade)
-  tags: [Tag] @many(post_tags)
-  comments: [Comment] @inverse(post)
-  @@index(author, created_at)
-}
-
-entity Comment {
-  id: id
-  body: string
-  created_at: timestamp @default(now)
-  post: Post @on_delete(cascade)
-  author: User? @on_delete(set_null)
-}
-
-entity Tag {
-  id: id
-  name: string @unique
-  posts: [Post] @many(post_tags)
-}
-
+// The entities the blog schema lacks: a composite unique key, a restricting
+// reference, a cascade cycle and a uuid entity.
+constexpr std::string_view kMoreEntities = R"(
 entity Team {
   id: id
   name: string
@@ -87,6 +56,20 @@ entity Device {
 }
 )";
 
+// The blog schema (tests/data/blog.ormdb) with a check on User.age, then
+// kMoreEntities.
+std::string Schema() {
+  std::ifstream in(ORMDB_BLOG_SCHEMA);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string schema = text.str();
+  const std::string_view age = "age: int32?";
+  const size_t at = schema.find(age);
+  EXPECT_NE(at, std::string::npos) << "the blog schema has no User.age";
+  if (at != std::string::npos) schema.insert(at + age.size(), " @check(age >= 0)");
+  return schema + std::string(kMoreEntities);
+}
+
 class MutationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -98,7 +81,7 @@ class MutationTest : public ::testing::Test {
     catalog_ = std::move(*catalog);
     catalog::ApplyOptions o;
     o.file_name = "blog.ormdb";
-    ASSERT_OK(catalog_->Apply(kBlog, o));
+    ASSERT_OK(catalog_->Apply(Schema(), o));
   }
 
   // Applies a batch; returns the result JSON or the error.
