@@ -49,7 +49,7 @@ run() {
 run storage_test no "$build/storage/storage_test"
 run db_test no "$build/db/db_test"
 run server_test no "$build/server/server_test" --gtest_filter='-ServerStopTest.*:*LoadTest*'
-run server_load_test yes "$build/server/server_test" --gtest_filter='*LoadTest*'
+run server_load_test no "$build/server/server_test" --gtest_filter='*LoadTest*'
 run server_stop_test no "$build/server/server_test" --gtest_filter='ServerStopTest.*'
 run watch_server_test no "$build/tests/watch_server_test"
 run fetch_pagination no "$build/tests/fetch_test" --gtest_filter='FetchPaginationTest.*'
