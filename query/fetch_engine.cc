@@ -128,10 +128,9 @@ Status FetchEngine::CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& 
   auto over = [&](double est, uint64_t limit, std::string_view what) -> Status {
     if (est > kEstimateMargin * static_cast<double>(limit) && est >= 1) {
       return BudgetExceeded("budget exceeded before running: the plan is estimated at " +
-                            EstimateText(est) + " " +
-                            std::string(what) + ", more than ten times the limit of " +
-                            std::to_string(limit) + " (add a limit, a narrower where, or " +
-                            "on_exceed truncate)");
+                            EstimateText(est) + " " + std::string(what) +
+                            ", more than ten times the limit of " + std::to_string(limit) +
+                            " (add a limit, a narrower where, or " + "on_exceed truncate)");
     }
     return Status::Ok();
   };

@@ -61,8 +61,8 @@ Result<bool> ReadImportLine(std::istream& in, size_t max_bytes, std::string* lin
   return r == LineRead::kLine;
 }
 
-Result<std::vector<CsvField>> ReadCsvRecord(std::string line, std::istream& in,
-                                            size_t* lines_used, size_t max_bytes) {
+Result<std::vector<CsvField>> ReadCsvRecord(std::string line, std::istream& in, size_t* lines_used,
+                                            size_t max_bytes) {
   std::vector<CsvField> fields;
   CsvField cur;
   bool quoted = false, after_quote = false;

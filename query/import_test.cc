@@ -214,7 +214,9 @@ TEST_F(ImportTest, ALineLongerThanTheLimitIsRefusedWithItsNumber) {
 }
 
 TEST_F(ImportTest, CsvFieldsMustBeUtf8) {
-  auto b = Read("User", ImportFormat::kCsv, "id,name\n1,ok\n2,\"b\xff" "d\"\n");
+  auto b = Read("User", ImportFormat::kCsv,
+                "id,name\n1,ok\n2,\"b\xff"
+                "d\"\n");
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().ToString(),
             "INVALID_ARGUMENT: line 3, field 2 (name): expected valid UTF-8, found byte 0xff at "
@@ -238,15 +240,20 @@ TEST_F(ImportTest, CsvFieldsMustBeUtf8) {
   // Valid multi-byte text passes as it is.
   b = Read("User", ImportFormat::kCsv, "id,name\n1,\"Z\xc3\xbcrich \xe2\x82\xac\"\n");
   ASSERT_OK(b);
-  EXPECT_EQ(ToJson(*b->ops.as_array()[0].Find("values")), "{\"id\":1,\"name\":\"Z\xc3\xbcrich \xe2\x82\xac\"}");
+  EXPECT_EQ(ToJson(*b->ops.as_array()[0].Find("values")),
+            "{\"id\":1,\"name\":\"Z\xc3\xbcrich \xe2\x82\xac\"}");
 }
 
 TEST_F(ImportTest, CsvQuotedEmptyIsTheEmptyStringUnquotedEmptyIsNull) {
-  auto b = Read("User", ImportFormat::kCsv, "id,name,nick,age\n1,\"\",,\n2,x,\"\",\n3,,\"\"\"\",7\n");
+  auto b =
+      Read("User", ImportFormat::kCsv, "id,name,nick,age\n1,\"\",,\n2,x,\"\",\n3,,\"\"\"\",7\n");
   ASSERT_OK(b);
-  EXPECT_EQ(ToJson(*b->ops.as_array()[0].Find("values")), R"({"id":1,"name":"","nick":null,"age":null})");
-  EXPECT_EQ(ToJson(*b->ops.as_array()[1].Find("values")), R"({"id":2,"name":"x","nick":"","age":null})");
-  EXPECT_EQ(ToJson(*b->ops.as_array()[2].Find("values")), R"({"id":3,"name":null,"nick":"\"","age":7})");
+  EXPECT_EQ(ToJson(*b->ops.as_array()[0].Find("values")),
+            R"({"id":1,"name":"","nick":null,"age":null})");
+  EXPECT_EQ(ToJson(*b->ops.as_array()[1].Find("values")),
+            R"({"id":2,"name":"x","nick":"","age":null})");
+  EXPECT_EQ(ToJson(*b->ops.as_array()[2].Find("values")),
+            R"({"id":3,"name":null,"nick":"\"","age":7})");
   // The empty string is not a number: a quoted empty cell there is refused.
   b = Read("User", ImportFormat::kCsv, "id,name,age\n1,a,\"\"\n");
   ASSERT_FALSE(b.ok());
