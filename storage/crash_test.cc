@@ -6,6 +6,7 @@
 // with its version, a key is found exactly when its rows are there. Seeded: ORMDB_CRASH_SEED
 // reproduces a run, ORMDB_CRASH_ROUNDS changes the number of rounds.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,12 +44,19 @@ ChildRun RunAndKill(const std::string& dir, uint64_t first_txn, std::chrono::mil
     _exit(127);
   }
   close(out[1]);
-  std::this_thread::sleep_for(run_for);
-  kill(pid, SIGKILL);
-  // Everything the child wrote before dying is in the pipe.
+  // The clock starts at the child's first acknowledgement, so a slow start
+  // (a sanitized build, a loaded machine) never turns a round into a kill
+  // before any work.
   std::string text;
   char buf[65536];
   ssize_t n;
+  pollfd first{out[0], POLLIN, 0};
+  if (poll(&first, 1, 120000) == 1 && (n = read(out[0], buf, sizeof buf)) > 0) {
+    text.append(buf, static_cast<size_t>(n));
+  }
+  std::this_thread::sleep_for(run_for);
+  kill(pid, SIGKILL);
+  // Everything the child wrote before dying is in the pipe.
   while ((n = read(out[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
   close(out[0]);
   int status = 0;
