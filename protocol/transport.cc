@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "common/mutex.h"
+#include "protocol/direct_transport.h"
+#include "protocol/exchange.h"
 #include "protocol/frame.h"
 
 namespace ormdb::protocol {
@@ -58,9 +60,13 @@ Result<std::string> ReadFile(const std::string& path) {
 
 // ---- Listener ----
 
-class Listener::Exchange {
+class ListenerImpl;
+
+// An nng context receiving and answering one request at a time.
+class NngExchange final : public Listener::Exchange {
  public:
-  class ListenerImpl* listener = nullptr;
+  explicit NngExchange(Listener* owner) : Exchange(owner) {}
+  ListenerImpl* listener = nullptr;
   nng_ctx ctx = NNG_CTX_INITIALIZER;
   nng_aio* aio = nullptr;
   bool sending = false;
@@ -100,15 +106,16 @@ class ListenerImpl final : public Listener {
 
  private:
   static void OnAio(void* arg) {
-    auto* ex = static_cast<Exchange*>(arg);
-    static_cast<ListenerImpl*>(ex->listener)->Completed(ex);
+    auto* ex = static_cast<NngExchange*>(arg);
+    ex->listener->Completed(ex);
   }
   static void OnPipe(nng_pipe p, nng_pipe_ev ev, void* arg) {
     static_cast<ListenerImpl*>(arg)->PipeEvent(p, ev);
   }
-  Result<Exchange*> NewExchange();
-  void Receive(Exchange* ex);
-  void Completed(Exchange* ex);
+  Result<NngExchange*> NewExchange();
+  void Receive(NngExchange* ex);
+  void Completed(NngExchange* ex);
+  void Retire(NngExchange* ex);
   void PipeEvent(nng_pipe p, nng_pipe_ev ev);
 
   ListenerOptions o_;
@@ -121,8 +128,8 @@ class ListenerImpl final : public Listener {
   std::atomic<bool> quiesced_{false};
 
   Mutex ex_mu_;
-  std::vector<std::unique_ptr<Exchange>> exchanges_ GUARDED_BY(ex_mu_);  // every context
-  std::vector<Exchange*> retired_ GUARDED_BY(ex_mu_);  // to be freed
+  std::vector<std::unique_ptr<NngExchange>> exchanges_ GUARDED_BY(ex_mu_);  // every context
+  std::vector<NngExchange*> retired_ GUARDED_BY(ex_mu_);  // to be freed
   std::atomic<uint64_t> receiving_{0};
 
   mutable Mutex pipes_mu_;
@@ -130,11 +137,76 @@ class ListenerImpl final : public Listener {
   std::atomic<uint64_t> refused_{0};
 };
 
+namespace {
+
+// An nng listener and a direct one serving the same requests: each reply
+// goes out through the listener that received its request.
+class BothListeners final : public Listener {
+ public:
+  BothListeners(std::unique_ptr<Listener> nng, std::unique_ptr<Listener> direct)
+      : nng_(std::move(nng)), direct_(std::move(direct)) {}
+  const std::string& url() const override { return nng_->url(); }
+  const std::string& direct_url() const override { return direct_->url(); }
+  void Reply(Exchange* ex, Message reply) override { ex->owner()->Reply(ex, std::move(reply)); }
+  Status Detach(Exchange* ex) override { return ex->owner()->Detach(ex); }
+  void Drop(Exchange* ex) override { ex->owner()->Drop(ex); }
+  void Reap() override {
+    nng_->Reap();
+    direct_->Reap();
+  }
+  void Quiesce() override {
+    direct_->Quiesce();
+    nng_->Quiesce();
+  }
+  bool Close(std::chrono::milliseconds timeout) override {
+    bool direct = direct_->Close(timeout);
+    if (!direct) (void)direct_.release();  // deliberately leaked: threads point into it
+    bool nng = nng_->Close(timeout);
+    if (!nng) (void)nng_.release();  // deliberately leaked: nng's callbacks point into it
+    return direct && nng;
+  }
+  ListenerStats stats() const override {
+    ListenerStats a = nng_ ? nng_->stats() : ListenerStats{};
+    ListenerStats b = direct_ ? direct_->stats() : ListenerStats{};
+    return {a.connections + b.connections, a.connections_refused + b.connections_refused,
+            a.receiving + b.receiving};
+  }
+
+ private:
+  std::unique_ptr<Listener> nng_, direct_;
+};
+
+}  // namespace
+
+const std::string& Listener::direct_url() const {
+  static const std::string kNone;
+  return kNone;
+}
+
 Result<std::unique_ptr<Listener>> Listener::Start(const ListenerOptions& options,
                                                   Callbacks callbacks) {
+  if (IsDirectUrl(options.url)) {
+    if (!options.direct_url.empty()) {
+      return InvalidArgument("the direct transport is served at " + options.url +
+                             " already; direct_url names a second one");
+    }
+    return StartDirectListener(options, std::move(callbacks));
+  }
+  if (!options.direct_url.empty() && !IsDirectUrl(options.direct_url)) {
+    return InvalidArgument("the direct transport's URL must be ormdb://HOST:PORT, not '" +
+                           options.direct_url + "'");
+  }
+  std::unique_ptr<Listener> direct;
+  if (!options.direct_url.empty()) {
+    ListenerOptions d = options;
+    d.url = options.direct_url;
+    d.direct_url.clear();
+    ORMDB_ASSIGN_OR_RETURN(direct, StartDirectListener(d, callbacks));
+  }
   auto l = std::make_unique<ListenerImpl>(options, std::move(callbacks));
   ORMDB_RETURN_IF_ERROR(l->Listen());
-  return std::unique_ptr<Listener>(std::move(l));
+  if (!direct) return std::unique_ptr<Listener>(std::move(l));
+  return std::unique_ptr<Listener>(std::make_unique<BothListeners>(std::move(l), std::move(direct)));
 }
 
 Status ListenerImpl::Listen() {
@@ -174,17 +246,17 @@ Status ListenerImpl::Listen() {
       url_ = url.substr(0, url.rfind(':') + 1) + std::to_string(port);
     }
   }
-  std::vector<Exchange*> fresh;
+  std::vector<NngExchange*> fresh;
   for (size_t i = 0; i < o_.contexts; ++i) {
-    ORMDB_ASSIGN_OR_RETURN(Exchange * ex, NewExchange());
+    ORMDB_ASSIGN_OR_RETURN(NngExchange * ex, NewExchange());
     fresh.push_back(ex);
   }
-  for (Exchange* ex : fresh) Receive(ex);
+  for (NngExchange* ex : fresh) Receive(ex);
   return Status::Ok();
 }
 
-Result<Listener::Exchange*> ListenerImpl::NewExchange() {
-  auto ex = std::make_unique<Exchange>();
+Result<NngExchange*> ListenerImpl::NewExchange() {
+  auto ex = std::make_unique<NngExchange>(this);
   ex->listener = this;
   if (int rv = nng_ctx_open(&ex->ctx, sock_); rv != 0) return NngStatus(rv, "context");
   if (int rv = nng_aio_alloc(&ex->aio, &ListenerImpl::OnAio, ex.get()); rv != 0) {
@@ -196,18 +268,18 @@ Result<Listener::Exchange*> ListenerImpl::NewExchange() {
   return exchanges_.back().get();
 }
 
-void ListenerImpl::Receive(Exchange* ex) {
+void ListenerImpl::Receive(NngExchange* ex) {
   ex->sending = false;
   receiving_.fetch_add(1, std::memory_order_relaxed);
   nng_ctx_recv(ex->ctx, ex->aio);
 }
 
-void ListenerImpl::Completed(Exchange* ex) {
+void ListenerImpl::Completed(NngExchange* ex) {
   int rv = nng_aio_result(ex->aio);
   if (ex->sending) {
     if (rv != 0) nng_msg_free(nng_aio_get_msg(ex->aio));  // the peer left: drop the reply
     if (cb_.on_sent) cb_.on_sent();
-    if (ex->retire) return Drop(ex);
+    if (ex->retire) return Retire(ex);
     if (!quiesced_) Receive(ex);
     return;
   }
@@ -221,11 +293,12 @@ void ListenerImpl::Completed(Exchange* ex) {
   cb_.on_request(ex, Message(msg), pipe);
 }
 
-void ListenerImpl::Reply(Exchange* ex, Message reply) {
+void ListenerImpl::Reply(Exchange* exchange, Message reply) {
+  auto* ex = static_cast<NngExchange*>(exchange);
   if (reply.empty()) {
     // Nothing can be sent: drop the request (the client times out).
     if (cb_.on_sent) cb_.on_sent();
-    if (ex->retire) return Drop(ex);
+    if (ex->retire) return Retire(ex);
     if (!quiesced_) Receive(ex);
     return;
   }
@@ -234,26 +307,29 @@ void ListenerImpl::Reply(Exchange* ex, Message reply) {
   nng_ctx_send(ex->ctx, ex->aio);
 }
 
-Status ListenerImpl::Detach(Exchange* ex) {
-  ORMDB_ASSIGN_OR_RETURN(Exchange * fresh, NewExchange());
+Status ListenerImpl::Detach(Exchange* exchange) {
+  auto* ex = static_cast<NngExchange*>(exchange);
+  ORMDB_ASSIGN_OR_RETURN(NngExchange * fresh, NewExchange());
   ex->retire = true;
   Receive(fresh);
   return Status::Ok();
 }
 
-void ListenerImpl::Drop(Exchange* ex) {
+void ListenerImpl::Drop(Exchange* ex) { Retire(static_cast<NngExchange*>(ex)); }
+
+void ListenerImpl::Retire(NngExchange* ex) {
   // Freed by Reap, outside of any callback of its own aio.
   MutexLock lock(&ex_mu_);
   retired_.push_back(ex);
 }
 
 void ListenerImpl::Reap() {
-  std::vector<Exchange*> retired;
+  std::vector<NngExchange*> retired;
   {
     MutexLock lock(&ex_mu_);
     retired.swap(retired_);
   }
-  for (Exchange* ex : retired) {
+  for (NngExchange* ex : retired) {
     nng_ctx_close(ex->ctx);
     nng_aio_free(ex->aio);  // waits for its callback to return
     MutexLock lock(&ex_mu_);
@@ -292,14 +368,14 @@ void ListenerImpl::Quiesce() {
   // 1.5.2's pipe reaper (nng issues #1543, #1813).
   if (quiesced_.exchange(true)) return;
   if (open_) nng_listener_close(listener_);
-  std::vector<Exchange*> all;
+  std::vector<NngExchange*> all;
   {
     MutexLock lock(&ex_mu_);
     for (auto& ex : exchanges_) all.push_back(ex.get());
     retired_.clear();
   }
-  for (Exchange* ex : all) nng_aio_stop(ex->aio);
-  for (Exchange* ex : all) nng_ctx_close(ex->ctx);
+  for (NngExchange* ex : all) nng_aio_stop(ex->aio);
+  for (NngExchange* ex : all) nng_ctx_close(ex->ctx);
 }
 
 bool ListenerImpl::Close(std::chrono::milliseconds timeout) {
@@ -309,7 +385,7 @@ bool ListenerImpl::Close(std::chrono::milliseconds timeout) {
     // nng's reaper is wedged: leave the socket, and what its callbacks
     // point at, to it.
     MutexLock lock(&ex_mu_);
-    new std::vector<std::unique_ptr<Exchange>>(std::move(exchanges_));  // deliberately leaked
+    new std::vector<std::unique_ptr<NngExchange>>(std::move(exchanges_));  // deliberately leaked
     return false;
   }
   MutexLock lock(&ex_mu_);
@@ -438,6 +514,7 @@ class ConnectionImpl final : public Connection {
 }  // namespace
 
 Result<std::unique_ptr<Connection>> Connection::Dial(const ConnectionOptions& options) {
+  if (IsDirectUrl(options.url)) return DialDirect(options);
   auto c = std::make_unique<ConnectionImpl>(options);
   ORMDB_RETURN_IF_ERROR(c->Dial());
   return std::unique_ptr<Connection>(std::move(c));

@@ -19,8 +19,12 @@ namespace ormdb::protocol {
 // ---- Server side ----
 
 struct ListenerOptions {
-  // tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT; port 0 picks one.
+  // tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT (nng), or
+  // ormdb://HOST:PORT (the direct transport); port 0 picks one.
   std::string url;
+  // A second address carrying the same frames over the direct transport
+  // (ormdb://HOST:PORT), served beside `url`. Empty: none.
+  std::string direct_url;
   // PEM files for tls+tcp:// (both required there).
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -61,6 +65,8 @@ class Listener {
 
   // The URL actually bound (the port chosen for port 0).
   virtual const std::string& url() const = 0;
+  // The direct transport's URL actually bound; empty when it is not served.
+  virtual const std::string& direct_url() const;
   // Sends `reply`; an empty Message drops the request (its client times
   // out). The exchange must not be used afterwards.
   virtual void Reply(Exchange* ex, Message reply) = 0;
@@ -85,6 +91,7 @@ class Listener {
 // ---- Client side ----
 
 struct ConnectionOptions {
+  // tcp://, ipc://, tls+tcp:// (nng) or ormdb:// (the direct transport).
   std::string url;
   // tls+tcp://: the CA file to verify the server against (empty: not
   // verified) and the name its certificate must carry (empty: the host).

@@ -63,6 +63,8 @@ Status ParseServerConfig(std::string_view json, ServerOptions* server, OpenOptio
   for (const auto& [key, v] : parsed->as_object()) {
     if (key == "listen") {
       ORMDB_ASSIGN_OR_RETURN(server->listen, Text(key, v));
+    } else if (key == "listen_direct") {
+      ORMDB_ASSIGN_OR_RETURN(server->listen_direct, Text(key, v));
     } else if (key == "keys") {
       ORMDB_RETURN_IF_ERROR(ParseKeys(v, server));
     } else if (key == "tls") {

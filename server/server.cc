@@ -85,6 +85,9 @@ class ServerImpl final : public Server {
   Status Listen();
   void Stop() override;
   const std::string& url() const override { return listener_ ? listener_->url() : o_.listen; }
+  const std::string& direct_url() const override {
+    return listener_ ? listener_->direct_url() : o_.listen_direct;
+  }
   ServerStats stats() const override {
     ServerStats s;
     s.requests = requests_.load();
@@ -192,13 +195,20 @@ Status ServerImpl::Listen() {
   const std::string& url = o_.listen;
   if (url.find("://") == std::string::npos) {
     return InvalidArgument("listen URL '" + url +
-                           "' needs a scheme: tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT");
+                           "' needs a scheme: tcp://HOST:PORT, ipc:///path, tls+tcp://HOST:PORT "
+                           "or ormdb://HOST:PORT");
   }
-  if (o_.keys.empty() && !IsLocalUrl(url)) {
-    return InvalidArgument("refusing to listen on " + url +
-                           " without API keys: only loopback addresses (127.0.0.1, ::1, "
-                           "localhost) and ipc:// are served without keys; configure \"keys\" "
-                           "in the config file");
+  for (const std::string& u : {url, o_.listen_direct}) {
+    if (!u.empty() && o_.keys.empty() && !IsLocalUrl(u)) {
+      return InvalidArgument("refusing to listen on " + u +
+                             " without API keys: only loopback addresses (127.0.0.1, ::1, "
+                             "localhost) and ipc:// are served without keys; configure \"keys\" "
+                             "in the config file");
+    }
+  }
+  if (!o_.listen_direct.empty() && o_.listen_direct.rfind("ormdb://", 0) != 0) {
+    return InvalidArgument("listen_direct '" + o_.listen_direct +
+                           "' needs the direct transport's scheme: ormdb://HOST:PORT");
   }
   if (o_.max_frame_bytes < 4096) {
     return InvalidArgument("max_frame_bytes must be at least 4096, not " +
@@ -218,6 +228,7 @@ Status ServerImpl::Listen() {
   writes_ = std::make_unique<ThreadPool>(o_.contexts);
   protocol::ListenerOptions lo;
   lo.url = url;
+  lo.direct_url = o_.listen_direct;
   lo.tls_cert_file = o_.tls_cert_file;
   lo.tls_key_file = o_.tls_key_file;
   lo.contexts = o_.contexts;

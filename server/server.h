@@ -44,6 +44,13 @@ struct ServerOptions {
   // tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT. Port 0 picks a
   // free port (Server::url() tells which).
   std::string listen = "tcp://127.0.0.1:7411";
+  // A second address serving the same requests over the direct transport
+  // (ormdb://HOST:PORT: the same frames over a plain TCP socket, answered
+  // on the connection's own thread; docs/PROTOCOL.md "Transports"). It
+  // saves nng's thread hand-offs: about 100 µs per small request on a
+  // 2-core VM (docs/PERFORMANCE.md). Empty (the default): not served. The
+  // same key and loopback rules apply as for `listen`; no TLS.
+  std::string listen_direct;
   // With no keys the server refuses every non-loopback address; with keys
   // every request must carry one of them (UNAUTHENTICATED otherwise).
   std::vector<ApiKey> keys;
@@ -145,6 +152,8 @@ class Server {
   virtual ~Server() = default;
   // The URL actually listened on (the bound port when 0 was asked).
   virtual const std::string& url() const = 0;
+  // The direct transport's URL actually listened on; empty when not served.
+  virtual const std::string& direct_url() const = 0;
   virtual ServerStats stats() const = 0;
 };
 

@@ -29,13 +29,23 @@ std::unique_ptr<Database> OpenEmbedded(const std::string& dir) {
   return std::move(db).value();
 }
 
-std::unique_ptr<Database> OpenServed(const std::string& dir) {
-  auto db = testing::ServedDatabase::Start(dir);
+std::unique_ptr<Database> OpenServedAt(const std::string& dir, const std::string& listen) {
+  server::ServerOptions serve;
+  serve.listen = listen;
+  auto db = testing::ServedDatabase::Start(dir, {}, serve);
   if (!db.ok()) {
-    ADD_FAILURE() << "serve " << dir << ": " << db.status().ToString();
+    ADD_FAILURE() << "serve " << dir << " on " << listen << ": " << db.status().ToString();
     return nullptr;
   }
   return std::move(db).value();
+}
+
+std::unique_ptr<Database> OpenServed(const std::string& dir) {
+  return OpenServedAt(dir, "tcp://127.0.0.1:0");
+}
+
+std::unique_ptr<Database> OpenServedDirect(const std::string& dir) {
+  return OpenServedAt(dir, "ormdb://127.0.0.1:0");
 }
 
 class FetchSuite : public ::testing::TestWithParam<std::string> {};
@@ -44,6 +54,9 @@ TEST_P(FetchSuite, File) { RunSuiteFile(GetParam(), OpenEmbedded); }
 
 // The same files through `ormdb serve`'s server and the remote client.
 TEST_P(FetchSuite, FileOverTcp) { RunSuiteFile(GetParam(), OpenServed); }
+
+// And through the direct transport (ormdb://).
+TEST_P(FetchSuite, FileOverDirect) { RunSuiteFile(GetParam(), OpenServedDirect); }
 
 std::string FileTestName(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = std::filesystem::path(info.param).stem().string();
