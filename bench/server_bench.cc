@@ -14,10 +14,13 @@
 //   point      Post(where: id == $p) { title, status, created_at, author { name } }
 //
 // Strategies, each timed per query (BM_Server/<query>/<strategy>):
+//   embedded     Database::Fetch on the served engine itself, in process
+//                (what the wire adds is the other columns minus this one)
 //   ormdb        Database::Fetch on a client from Database::Connect to an
 //                ormdb server running in this process (server::Server over
-//                tcp://127.0.0.1), the result blocks in hand
-//   ormdb_json   the same plus FetchResult::ToJson()
+//                nng, tcp://127.0.0.1), the result blocks in hand
+//   direct       the same over the direct transport (ormdb://127.0.0.1)
+//   direct_json  the same plus FetchResult::ToJson()
 //   pg           PQexecPrepared of one statement that builds the whole
 //                result as one JSON value (json_agg / json_build_object,
 //                correlated subqueries with the per-parent LIMIT inside),
@@ -32,6 +35,9 @@
 // fields; timestamps compared as instants; "@next" and "next" as null or
 // not), and PostgreSQL's also with a reference computed in C++ from the
 // generated rows; any difference stops the run.
+//
+// BM_Server/tcp_rtt/echo: a 64-byte round trip over a plain TCP loopback
+// socket to an echo thread in this process (the floor any transport pays).
 //
 // Two more groups, ormdb only:
 //   BM_OpenResult/<size>/fetch        a Fetch whose result is ~1 KB / ~10 MB
@@ -60,6 +66,7 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -987,7 +994,9 @@ struct Bench {
   bool with_ormdb = false;
 #if ORMDB_BENCH_WITH_SERVER
   std::unique_ptr<server::Server> server;         // the blog, for the fetches
-  std::unique_ptr<Database> client;               // connected to `server`
+  db::Engine* engine = nullptr;                   // served by `server`
+  std::unique_ptr<Database> client;               // connected to `server` over nng
+  std::unique_ptr<Database> direct;               // connected over ormdb://
   std::unique_ptr<server::Server> commit_server;  // a fresh directory, for the commits
   std::vector<std::unique_ptr<Database>> writers;
   std::vector<OpenCase> open_cases;
@@ -1077,6 +1086,7 @@ void PreparePostgres() {
 std::unique_ptr<server::Server> StartServer(std::unique_ptr<db::Engine> db) {
   server::ServerOptions options;
   options.listen = "tcp://127.0.0.1:0";
+  options.listen_direct = "ormdb://127.0.0.1:0";
   // ORMDB_BENCH_INLINE_READS=0 measures the read pool instead.
   if (const char* v = std::getenv("ORMDB_BENCH_INLINE_READS")) options.inline_reads = *v != '0';
   auto started = server::Server::Start(std::move(db), options);
@@ -1128,9 +1138,15 @@ void StartOrmdb(const std::string& cache) {
   Note("ormdb import", FormatSeconds(Since(start)) + " (" + detail + ")");
   Note("ormdb data size", Mb(DirectoryBytes(dir)));
 
-  g->server = StartServer(OpenOrDie(dir, BenchOpenOptions()));
+  {
+    auto engine = OpenOrDie(dir, BenchOpenOptions());
+    g->engine = engine.get();
+    g->server = StartServer(std::move(engine));
+  }
   g->client = ConnectClient(g->server->url());
-  Note("ormdb server", g->server->url() + " (in this process)");
+  g->direct = ConnectClient(g->server->direct_url());
+  Note("ormdb server",
+       g->server->url() + " and " + g->server->direct_url() + " (in this process)");
 
   // The commits get a fresh directory and a server of their own.
   const std::string commit_dir = *tmp + "/commits";
@@ -1357,6 +1373,7 @@ void Teardown() {
 #if ORMDB_BENCH_WITH_SERVER
   g->writers.clear();
   g->client.reset();
+  g->direct.reset();
   if (g->server) g->server->Stop();
   if (g->commit_server) g->commit_server->Stop();
   g->server.reset();
@@ -1425,28 +1442,84 @@ void BM_ServerCommit(benchmark::State& state) {
 }
 #endif
 
-const char* const kStrategies[] = {"ormdb", "ormdb_json", "pg"};
+// A plain TCP loopback echo of 64-byte messages, for the round trip floor.
+class Echo {
+ public:
+  Echo() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(listen_fd_, 1) != 0) {
+      Die("echo: cannot listen");
+    }
+    socklen_t len = sizeof a;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    thread_ = std::thread([this] {
+      int c = accept(listen_fd_, nullptr, nullptr);
+      int one = 1;
+      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      char buf[64];
+      while (recv(c, buf, sizeof buf, MSG_WAITALL) == sizeof buf) {
+        if (send(c, buf, sizeof buf, MSG_NOSIGNAL) != sizeof buf) break;
+      }
+      close(c);
+    });
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) Die("echo: cannot connect");
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~Echo() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+    close(listen_fd_);
+  }
+  void RoundTrip() {
+    char buf[64] = {1};
+    if (send(fd_, buf, sizeof buf, MSG_NOSIGNAL) != sizeof buf ||
+        recv(fd_, buf, sizeof buf, MSG_WAITALL) != sizeof buf) {
+      Die("echo: round trip failed");
+    }
+  }
+
+ private:
+  int listen_fd_ = -1, fd_ = -1;
+  std::thread thread_;
+};
+
+enum Strategy { kEmbedded, kNng, kDirect, kDirectJson, kPg, kStrategyCount };
+const char* const kStrategies[] = {"embedded", "ormdb", "direct", "direct_json", "pg"};
 
 void Register() {
+  benchmark::RegisterBenchmark("BM_Server/tcp_rtt/echo", [](benchmark::State& state) {
+    Echo echo;
+    TimeEach(state, "tcp_rtt", [&](size_t) { echo.RoundTrip(); });
+  })->UseManualTime()->Unit(benchmark::kMicrosecond);
   for (size_t qi = 0; qi < g->queries.size(); ++qi) {
-    for (int s = 0; s < 3; ++s) {
-      if (s < 2 && !g->with_ormdb) continue;
+    for (int s = 0; s < kStrategyCount; ++s) {
+      if (s != kPg && !g->with_ormdb) continue;
       std::string key = g->queries[qi].name + "/" + kStrategies[s];
       benchmark::RegisterBenchmark(("BM_Server/" + key).c_str(),
                                    [qi, s, key](benchmark::State& state) {
                                      const Query& q = g->queries[qi];
                                      TimeEach(state, key, [&](size_t n) {
                                        size_t i = n % q.params.size();
-                                       if (s == 2) {
+                                       if (s == kPg) {
                                          PGresult* r = PgRun(q, i);
                                          benchmark::DoNotOptimize(PQgetvalue(r, 0, 0));
                                          PQclear(r);
                                          return;
                                        }
 #if ORMDB_BENCH_WITH_SERVER
-                                       auto r = g->client->Fetch(q.text, q.params_json[i]);
+                                       Database* db = s == kEmbedded ? g->engine
+                                                      : s == kNng    ? g->client.get()
+                                                                     : g->direct.get();
+                                       auto r = db->Fetch(q.text, q.params_json[i]);
                                        if (!r.ok()) Die("ormdb Fetch: " + r.status().ToString());
-                                       if (s == 1) {
+                                       if (s == kDirectJson) {
                                          std::string json = (*r)->ToJson();
                                          benchmark::DoNotOptimize(json.data());
                                        } else {
@@ -1533,31 +1606,43 @@ std::string Cell(const std::string& key) {
 
 void Summary(std::FILE* out) {
   std::fprintf(out,
-               "\nFetch latency over TCP loopback in microseconds, p50 / p95 per fetch (scale %s; "
-               "parameters cycle over %zu values):\n",
+               "\nFetch latency in microseconds, p50 / p95 per fetch (scale %s; parameters cycle "
+               "over %zu values). embedded: the served engine in process; ormdb: over nng "
+               "(tcp://127.0.0.1); direct: over ormdb://127.0.0.1; PostgreSQL over TCP "
+               "loopback:\n",
                ScaleText(g->scale).c_str(), kParamsPerQuery);
-  std::fprintf(out, "%-10s %-20s %-20s %-20s %-12s %-12s\n", "query", "ormdb Fetch",
-               "ormdb Fetch+ToJson", "PostgreSQL JSON", "ormdb/pg", "+ToJson/pg");
+  std::fprintf(out, "%-10s %-18s %-18s %-18s %-18s %-18s %-9s %-9s %-10s\n", "query", "embedded",
+               "ormdb (nng)", "direct", "direct+ToJson", "PostgreSQL JSON", "nng/pg",
+               "direct/pg", "wire/rtt");
+  auto p50 = [&](const std::string& key) -> std::optional<double> {
+    auto it = g->stats.find(key);
+    if (it == g->stats.end()) return std::nullopt;
+    return it->second.p50;
+  };
+  auto ratio = [](std::optional<double> a, std::optional<double> b) {
+    if (!a || !b || *b <= 0) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2fx", *a / *b);
+    return std::string(buf);
+  };
+  std::optional<double> rtt = p50("tcp_rtt");
   for (const Query& q : g->queries) {
-    auto p50 = [&](const char* s) -> std::optional<double> {
-      auto it = g->stats.find(q.name + "/" + s);
-      if (it == g->stats.end()) return std::nullopt;
-      return it->second.p50;
-    };
-    auto ratio = [&](const char* s) {
-      std::optional<double> v = p50(s), pg = p50("pg");
-      if (!v || !pg || *pg <= 0) return std::string("-");
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.2fx", *v / *pg);
-      return std::string(buf);
-    };
-    std::fprintf(out, "%-10s %-20s %-20s %-20s %-12s %-12s\n", q.name.c_str(),
-                 Cell(q.name + "/ormdb").c_str(), Cell(q.name + "/ormdb_json").c_str(),
-                 Cell(q.name + "/pg").c_str(), ratio("ormdb").c_str(), ratio("ormdb_json").c_str());
+    std::optional<double> wire;
+    if (auto d = p50(q.name + "/direct"), e = p50(q.name + "/embedded"); d && e) wire = *d - *e;
+    std::fprintf(out, "%-10s %-18s %-18s %-18s %-18s %-18s %-9s %-9s %-10s\n", q.name.c_str(),
+                 Cell(q.name + "/embedded").c_str(), Cell(q.name + "/ormdb").c_str(),
+                 Cell(q.name + "/direct").c_str(), Cell(q.name + "/direct_json").c_str(),
+                 Cell(q.name + "/pg").c_str(),
+                 ratio(p50(q.name + "/ormdb"), p50(q.name + "/pg")).c_str(),
+                 ratio(p50(q.name + "/direct"), p50(q.name + "/pg")).c_str(),
+                 ratio(wire, rtt).c_str());
   }
   std::fprintf(out,
-               "Ratios: ormdb p50 / PostgreSQL p50 (above 1: ormdb is slower). PostgreSQL's time "
-               "ends with the JSON text in hand, unparsed.\n");
+               "Plain TCP loopback round trip (64 bytes): %s us p50 / p95.\n"
+               "Ratios: p50 / PostgreSQL p50 (above 1: ormdb is slower); wire/rtt: (direct p50 - "
+               "embedded p50) / the TCP round trip p50. PostgreSQL's time ends with the JSON "
+               "text in hand, unparsed.\n",
+               Cell("tcp_rtt").c_str());
 #if ORMDB_BENCH_WITH_SERVER
   if (!g->open_cases.empty()) {
     std::fprintf(out, "\nOpening a result, microseconds p50 / p95:\n");
