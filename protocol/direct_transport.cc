@@ -241,6 +241,7 @@ class DirectListener final : public Listener {
   }
 
   Status Listen();
+  void Begin() override { acceptor_ = std::thread([this] { Accept(); }); }
   const std::string& url() const override { return url_; }
   const std::string& direct_url() const override { return url_; }
   void Reply(Exchange* ex, Message reply) override;
@@ -316,7 +317,6 @@ Status DirectListener::Listen() {
                       ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                       : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   url_ = o_.url.substr(0, o_.url.rfind(':') + 1) + std::to_string(port);
-  acceptor_ = std::thread([this] { Accept(); });
   return Status::Ok();
 }
 

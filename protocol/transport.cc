@@ -86,6 +86,7 @@ class ListenerImpl final : public Listener {
   }
 
   Status Listen();
+  void Begin() override;
   const std::string& url() const override { return url_; }
   void Reply(Exchange* ex, Message reply) override;
   Status Detach(Exchange* ex) override;
@@ -130,6 +131,7 @@ class ListenerImpl final : public Listener {
   Mutex ex_mu_;
   std::vector<std::unique_ptr<NngExchange>> exchanges_ GUARDED_BY(ex_mu_);  // every context
   std::vector<NngExchange*> retired_ GUARDED_BY(ex_mu_);  // to be freed
+  std::vector<NngExchange*> fresh_;  // made by Listen, receiving from Begin
   std::atomic<uint64_t> receiving_{0};
 
   mutable Mutex pipes_mu_;
@@ -145,6 +147,10 @@ class BothListeners final : public Listener {
  public:
   BothListeners(std::unique_ptr<Listener> nng, std::unique_ptr<Listener> direct)
       : nng_(std::move(nng)), direct_(std::move(direct)) {}
+  void Begin() override {
+    nng_->Begin();
+    direct_->Begin();
+  }
   const std::string& url() const override { return nng_->url(); }
   const std::string& direct_url() const override { return direct_->url(); }
   void Reply(Exchange* ex, Message reply) override { ex->owner()->Reply(ex, std::move(reply)); }
@@ -246,13 +252,16 @@ Status ListenerImpl::Listen() {
       url_ = url.substr(0, url.rfind(':') + 1) + std::to_string(port);
     }
   }
-  std::vector<NngExchange*> fresh;
   for (size_t i = 0; i < o_.contexts; ++i) {
     ORMDB_ASSIGN_OR_RETURN(NngExchange * ex, NewExchange());
-    fresh.push_back(ex);
+    fresh_.push_back(ex);
   }
-  for (NngExchange* ex : fresh) Receive(ex);
   return Status::Ok();
+}
+
+void ListenerImpl::Begin() {
+  for (NngExchange* ex : fresh_) Receive(ex);
+  fresh_.clear();
 }
 
 Result<NngExchange*> ListenerImpl::NewExchange() {

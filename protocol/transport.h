@@ -57,12 +57,16 @@ class Listener {
     std::function<void(uint32_t pipe)> on_closed;
   };
 
-  // Listens on options.url. UNAVAILABLE when the address is in use;
+  // Listens on options.url (and options.direct_url). No request reaches the
+  // callbacks before Begin. UNAVAILABLE when an address is in use;
   // INVALID_ARGUMENT for a bad URL or TLS files.
   static Result<std::unique_ptr<Listener>> Start(const ListenerOptions& options,
                                                  Callbacks callbacks);
   virtual ~Listener() = default;
 
+  // Starts handing requests to the callbacks. Call once, after keeping the
+  // listener where the callbacks can reach it (they reply through it).
+  virtual void Begin() = 0;
   // The URL actually bound (the port chosen for port 0).
   virtual const std::string& url() const = 0;
   // The direct transport's URL actually bound; empty when it is not served.

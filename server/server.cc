@@ -242,6 +242,7 @@ Status ServerImpl::Listen() {
   cb.on_sent = [this] { OnSent(); };
   cb.on_closed = [this](uint32_t pipe) { OnClosed(pipe); };
   ORMDB_ASSIGN_OR_RETURN(listener_, protocol::Listener::Start(lo, std::move(cb)));
+  listener_->Begin();  // requests reply through listener_, so it is set first
   reaper_ = std::thread([this] { Reaper(); });
   watcher_ = std::thread([this] { Watcher(); });
   return Status::Ok();
