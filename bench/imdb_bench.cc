@@ -954,7 +954,8 @@ std::string PrepareCache() {
     std::ofstream(stamp) << "ok\n";
     Note("cache", dir + " (new: JSONL written in " + FormatSeconds(Since(start)) + ")");
   }
-  for (const auto& [what, file] : kImdbImportFiles) g->jsonl_bytes += fs::file_size(dir + "/" + file);
+  for (const auto& [what, file] : kImdbImportFiles)
+    g->jsonl_bytes += fs::file_size(dir + "/" + file);
   Note("JSONL size", Mb(g->jsonl_bytes));
   return dir;
 }
@@ -995,8 +996,9 @@ void ImportOrmdb(const std::string& cache) {
   if (!ImportImdbJsonl(g->db.get(), cache, ORMDB_IMDB_SCHEMA, &detail, &error)) Die(error);
   g->ormdb_load_s = Since(start);
   g->ormdb_bytes = DirectoryBytes(dir);
-  Note("ormdb import", FormatSeconds(g->ormdb_load_s) + " (Database::Import of the JSONL, one "
-                                                        "durable transaction per file: " +
+  Note("ormdb import", FormatSeconds(g->ormdb_load_s) +
+                           " (Database::Import of the JSONL, one "
+                           "durable transaction per file: " +
                            detail + ")");
   Note("ormdb data size", Mb(g->ormdb_bytes));
 }
@@ -1095,8 +1097,8 @@ void Setup(double scale) {
   std::snprintf(buf, sizeof buf,
                 "%zu movies, %zu persons, %zu users, %zu reviews, %zu cast rows, %zu director "
                 "links",
-                d.movies.size(), d.persons.size(), d.users.size(), d.reviews.size(),
-                d.casts.size(), d.directors.size());
+                d.movies.size(), d.persons.size(), d.users.size(), d.reviews.size(), d.casts.size(),
+                d.directors.size());
   Note("scale " + ScaleText(scale), buf);
   Note("generate (in memory)", FormatSeconds(Since(start)));
   const std::string cache = PrepareCache();
@@ -1232,15 +1234,14 @@ void Summary(std::FILE* out) {
   std::fprintf(out,
                "Ratios: ormdb p50 / p50 of the better SQLite strategy (above 1: ormdb is "
                "slower). (pp) per-parent LIMIT, (w) ROW_NUMBER() window.\n");
-  std::fprintf(out,
-               "\nLoad (JSONL %s): ormdb Database::Import %.2f s, %s; SQLite bulk load %.2f s, "
-               "%s; ormdb/SQLite: time %.2fx, size %.2fx\n",
-               Mb(g->jsonl_bytes).c_str(), g->ormdb_load_s, Mb(g->ormdb_bytes).c_str(),
-               g->sqlite_load_s, Mb(g->sqlite_bytes).c_str(),
-               g->sqlite_load_s > 0 ? g->ormdb_load_s / g->sqlite_load_s : 0.0,
-               g->sqlite_bytes ? static_cast<double>(g->ormdb_bytes) /
-                                     static_cast<double>(g->sqlite_bytes)
-                               : 0.0);
+  std::fprintf(
+      out,
+      "\nLoad (JSONL %s): ormdb Database::Import %.2f s, %s; SQLite bulk load %.2f s, "
+      "%s; ormdb/SQLite: time %.2fx, size %.2fx\n",
+      Mb(g->jsonl_bytes).c_str(), g->ormdb_load_s, Mb(g->ormdb_bytes).c_str(), g->sqlite_load_s,
+      Mb(g->sqlite_bytes).c_str(), g->sqlite_load_s > 0 ? g->ormdb_load_s / g->sqlite_load_s : 0.0,
+      g->sqlite_bytes ? static_cast<double>(g->ormdb_bytes) / static_cast<double>(g->sqlite_bytes)
+                      : 0.0);
 }
 
 // Console output plus the summary tables at the end.

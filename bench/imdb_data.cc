@@ -60,11 +60,11 @@ const char* const kLastNames[] = {"Smith",  "O'Brien", "Müller", "Nguyen",  "Ga
                                   "Cruz",   "Diaz",    "Evans",  "Fischer", "Gray",   "Hall"};
 // Words of titles and texts; a few need escaping in JSON or are not ASCII.
 const char* const kWords[] = {
-    "the",    "a",          "of",        "night",  "city",    "love",   "war",    "return",
-    "last",   "first",      "dark",      "river",  "king",    "queen",  "ghost",  "storm",
-    "naïve",  "a \"quote\"", "back\\slash", "tab\there", "🎬", "日本語", "café",  "story",
-    "with",   "brilliant",  "dull",      "plot",   "actor",   "scene",  "music",  "score",
-    "camera", "ending",     "sequel",    "classic", "runtime", "cast",  "director", "script"};
+    "the",    "a",           "of",          "night",     "city",    "love",   "war",      "return",
+    "last",   "first",       "dark",        "river",     "king",    "queen",  "ghost",    "storm",
+    "naïve",  "a \"quote\"", "back\\slash", "tab\there", "🎬",       "日本語", "café",     "story",
+    "with",   "brilliant",   "dull",        "plot",      "actor",   "scene",  "music",    "score",
+    "camera", "ending",      "sequel",      "classic",   "runtime", "cast",   "director", "script"};
 
 template <size_t N>
 const char* Pick(const char* const (&words)[N], SplitMix64& rng) {

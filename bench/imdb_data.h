@@ -107,9 +107,9 @@ bool WriteImdbJsonl(const ImdbData& data, const std::string& dir, std::string* e
 // What ImportImdbJsonl loads, in order (parents first): the name given to
 // Database::Import and the file.
 inline constexpr std::pair<const char*, const char*> kImdbImportFiles[] = {
-    {"Movie", "movies.jsonl"},         {"Person", "persons.jsonl"},
-    {"User", "users.jsonl"},           {"Movie.directors", "movie_directors.jsonl"},
-    {"Cast", "casts.jsonl"},           {"Review", "reviews.jsonl"}};
+    {"Movie", "movies.jsonl"}, {"Person", "persons.jsonl"},
+    {"User", "users.jsonl"},   {"Movie.directors", "movie_directors.jsonl"},
+    {"Cast", "casts.jsonl"},   {"Review", "reviews.jsonl"}};
 
 // Applies the schema file `schema_path` (bench/imdb.ormdb) to `db`, an empty
 // database, then loads the files of `dir` with Database::Import, one call
