@@ -6,9 +6,9 @@
 
 #include "catalog/catalog.h"
 #include "catalog/schema_json.h"
+#include "common/json.h"
 #include "db/blocks_result.h"
 #include "db/change_stream.h"
-#include "common/json.h"
 #include "ormdb/database.h"
 #include "query/fetch_engine.h"
 #include "query/import.h"
@@ -355,6 +355,20 @@ class EmbeddedDatabase final : public db::Engine {
     out.Set("transactions_committed", static_cast<int64_t>(st.transactions_committed));
     out.Set("group_commits", static_cast<int64_t>(st.group_commits));
     out.Set("pinned_versions", static_cast<int64_t>(st.pinned_versions));
+    // Live rows per entity of the current schema, in declaration order, from
+    // the store's counters (no scan).
+    ORMDB_ASSIGN_OR_RETURN(std::vector<storage::RowCount> counts, store_->RowCounts());
+    Json rows = Json::Object();
+    if (auto schema = catalog_->current()) {
+      for (const catalog::EntityInfo& e : schema->entities()) {
+        uint64_t n = 0;
+        for (const storage::RowCount& c : counts) {
+          if (c.type == e.id) n = c.rows;
+        }
+        rows.Set(e.name, static_cast<int64_t>(n));
+      }
+    }
+    out.Set("rows", std::move(rows));
     return ToJson(out);
   }
 
@@ -375,11 +389,11 @@ class EmbeddedDatabase final : public db::Engine {
     ORMDB_ASSIGN_OR_RETURN(storage::CheckReport r, store_->Check());
     CheckResult out;
     out.problems = r.problems;
-    out.summary = "ok: version " + std::to_string(r.current_version) + ", " +
-                  std::to_string(r.row_versions) + " row versions, " +
-                  std::to_string(r.index_entries) + " index entries, " +
-                  std::to_string(r.edge_entries) + " edge entries, " +
-                  std::to_string(r.log_entries) + " log entries";
+    out.summary =
+        "ok: version " + std::to_string(r.current_version) + ", " + std::to_string(r.row_versions) +
+        " row versions, " + std::to_string(r.index_entries) + " index entries, " +
+        std::to_string(r.edge_entries) + " edge entries, " + std::to_string(r.log_entries) +
+        " log entries, " + std::to_string(r.live_rows) + " live rows";
     return out;
   }
 

@@ -1171,6 +1171,11 @@ Result<std::vector<BoundSlot>> BindSlots(const Plan& plan, const FetchQuery& que
       if (st.message().starts_with("query:")) return st;
       return Status(st.code(), At(s.pos) + st.message());
     };
+    // A value that came from a parameter: the message names it.
+    auto named = [](Status st, const std::string& param) {
+      if (param.empty()) return st;
+      return Status(st.code(), "parameter $" + param + ": " + st.message());
+    };
     switch (s.kind) {
       case Slot::Kind::kValue: {
         const Json* v = lit ? lit->value : nullptr;
@@ -1183,7 +1188,7 @@ Result<std::vector<BoundSlot>> BindSlots(const Plan& plan, const FetchQuery& que
                                  "matches nothing (use is null)");
         }
         auto cv = ConvertForDomain(*v, s.domain, s.enum_def, s.subject);
-        if (!cv.ok()) return located(cv.status());
+        if (!cv.ok()) return located(named(cv.status(), s.param));
         b.value = std::move(*cv);
         break;
       }
@@ -1191,17 +1196,19 @@ Result<std::vector<BoundSlot>> BindSlots(const Plan& plan, const FetchQuery& que
         if (lit == nullptr || lit->list == nullptr) return Internal("plan and query differ");
         for (const Json& el : *lit->list) {
           const Json* v = &el;
+          std::string param_name;
           if (el.is_object()) {
             const Json* name = el.Find("$param");
             if (name == nullptr || !name->is_string()) return Internal("bad list parameter");
             ORMDB_ASSIGN_OR_RETURN(v, param(name->as_string(), s.pos));
+            param_name = name->as_string();
             if (v->is_null()) {
               return InvalidArgument(At(s.pos) + "$" + name->as_string() +
                                      " is null: null cannot be in an in-list");
             }
           }
           auto cv = ConvertForDomain(*v, s.domain, s.enum_def, s.subject);
-          if (!cv.ok()) return located(cv.status());
+          if (!cv.ok()) return located(named(cv.status(), param_name));
           b.list.push_back(std::move(*cv));
         }
         break;

@@ -3,6 +3,7 @@
 #include <lmdb.h>
 
 #include <algorithm>
+#include <map>
 
 #include "storage/key_encoding.h"
 #include "storage/keys.h"
@@ -58,10 +59,21 @@ Result<CheckReport> Store::Check() {
     if (report.problems.size() < 100) report.problems.push_back(std::move(p));
   };
 
+  // Live rows per type, recounted: the first key of each row is its newest
+  // version.
+  std::map<uint32_t, uint64_t> live;
+  std::string last_row;
   ORMDB_RETURN_IF_ERROR(
       ForEach(raw, env_->dbis().rows, [&](std::string_view k, std::string_view v) {
         ++report.row_versions;
         if (k.size() != 20) return problem("row key of " + std::to_string(k.size()) + " bytes");
+        if (k.substr(0, 12) != last_row) {
+          last_row.assign(k.substr(0, 12));
+          if (!v.empty() && v[0] == kRowTag) {
+            ++live[GetU32BE(k.data())];
+            ++report.live_rows;
+          }
+        }
         Version ver = ~GetU64BE(k.data() + 12);
         if (ver > current)
           problem("row version " + std::to_string(ver) + " beyond current " +
@@ -87,6 +99,29 @@ Result<CheckReport> Store::Check() {
       ForEach(raw, env_->dbis().indexes, [&](std::string_view k, std::string_view v) {
         check_interval("index", k, v, &report.index_entries);
       }));
+  // Each type's counter (Store::RowCounts) equals its live rows.
+  {
+    std::map<uint32_t, uint64_t> counted;
+    MDB_val mk{kRowCountsMarker.size(), const_cast<char*>(kRowCountsMarker.data())}, mv;
+    if (mdb_get(raw, env_->dbis().meta, &mk, &mv) != 0) problem("the row counters are missing");
+    ORMDB_RETURN_IF_ERROR(
+        ForEach(raw, env_->dbis().meta, [&](std::string_view k, std::string_view v) {
+          if (k.substr(0, kRowCountPrefix.size()) != kRowCountPrefix) return;
+          if (k.size() != kRowCountPrefix.size() + 4 || v.size() != 8) {
+            return problem("row count record malformed");
+          }
+          counted[GetU32BE(k.data() + kRowCountPrefix.size())] = GetU64BE(v.data());
+        }));
+    for (const auto& [type, rows] : live) counted.try_emplace(type, 0);
+    for (const auto& [type, count] : counted) {
+      uint64_t rows = live.count(type) ? live[type] : 0;
+      if (count != rows) {
+        problem("row count of entity type " + std::to_string(type) + " is " +
+                std::to_string(count) + " but " + std::to_string(rows) + " rows are live");
+      }
+    }
+  }
+
   // Each edge has its mirror in the other direction with the same interval.
   std::map<std::string, std::string> forward, backward;
   ORMDB_RETURN_IF_ERROR(

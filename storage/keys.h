@@ -10,6 +10,13 @@
 //   changelog: [version u64]                                 -> encoded ChangeSet
 //   requests:  [request key bytes, 1..400]                   -> [version u64] + outcome bytes
 //   meta:      text keys ("format", "current_version", ...)  -> values
+//              "row_count:" + [type u32]                    -> live rows u64
+//
+// The live row count of a type (rows whose newest version is not a
+// tombstone) is kept in `meta` and changed in the write transaction that
+// inserts or deletes, so it is exact after a crash. "row_counts" marks a
+// data file whose counters are kept; one written before them is counted
+// once when it is opened.
 //
 // A `requests` entry says "request K was committed as version V with this
 // outcome" (exactly-once writes). It is written in the transaction of V,
@@ -102,6 +109,15 @@ inline std::string RequestValue(Version v, std::string_view outcome) {
   PutU64BE(&value, v);
   value.append(outcome);
   return value;
+}
+
+inline constexpr std::string_view kRowCountPrefix = "row_count:";
+inline constexpr std::string_view kRowCountsMarker = "row_counts";
+
+inline std::string RowCountKey(EntityTypeId type) {
+  std::string k(kRowCountPrefix);
+  PutU32BE(&k, type.value);
+  return k;
 }
 
 inline std::string VersionKey(Version v) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 
 #include "storage/key_encoding.h"
 
@@ -58,6 +59,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<Env> env, Env::Open(dir, options, create_if_missing));
   std::unique_ptr<Store> store(new Store(std::move(env)));
   ORMDB_RETURN_IF_ERROR(store->LoadState());
+  ORMDB_RETURN_IF_ERROR(store->EnsureRowCounts());
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
 }
@@ -74,6 +76,77 @@ Status Store::LoadState() {
   current_.store(*current);
   oldest_.store(*oldest);
   return Status::Ok();
+}
+
+Status Store::EnsureRowCounts() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_->raw(), nullptr, 0, &txn);
+  if (rc != 0) return env_->Error(rc, "begin row count");
+  MDB_val mk = Val(kRowCountsMarker), mv;
+  rc = mdb_get(txn, env_->dbis().meta, &mk, &mv);
+  if (rc == 0) {
+    mdb_txn_abort(txn);
+    return Status::Ok();
+  }
+  // Rows sort by [type][id][~version]: the first key of a row is its newest
+  // version (none is above the current version).
+  std::map<uint32_t, uint64_t> live;
+  MDB_cursor* cur = nullptr;
+  rc = rc == MDB_NOTFOUND ? mdb_cursor_open(txn, env_->dbis().rows, &cur) : rc;
+  if (rc == 0) {
+    MDB_val k, v;
+    std::string last_row;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      std::string_view key = View(k), value = View(v);
+      if (key.size() != 20 || key.substr(0, 12) == last_row) continue;
+      last_row.assign(key.substr(0, 12));
+      if (!value.empty() && value[0] == kRowTag) ++live[GetU32BE(key.data())];
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) rc = 0;
+  }
+  for (auto it = live.begin(); rc == 0 && it != live.end(); ++it) {
+    std::string key = RowCountKey(EntityTypeId{it->first}), value;
+    PutU64BE(&value, it->second);
+    MDB_val k = Val(key), v = Val(value);
+    rc = mdb_put(txn, env_->dbis().meta, &k, &v, 0);
+  }
+  if (rc == 0) {
+    MDB_val v = Val("1");
+    rc = mdb_put(txn, env_->dbis().meta, &mk, &v, 0);
+  }
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return env_->Error(rc, "count rows");
+  }
+  rc = mdb_txn_commit(txn);
+  return rc == 0 ? Status::Ok() : env_->Error(rc, "commit row counts");
+}
+
+Result<std::vector<RowCount>> Store::RowCounts() {
+  ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> txn, BeginRead());
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn->txn_, env_->dbis().meta, &cur);
+  if (rc != 0) return LmdbError(rc, "read row counts");
+  std::vector<RowCount> out;
+  MDB_val k = Val(kRowCountPrefix), v;
+  Status st;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string_view key = View(k);
+    if (key.substr(0, kRowCountPrefix.size()) != kRowCountPrefix) break;
+    if (key.size() != kRowCountPrefix.size() + 4 || v.mv_size != 8) {
+      st = Internal("corrupted row count record");
+      break;
+    }
+    out.push_back(RowCount{EntityTypeId{GetU32BE(key.data() + kRowCountPrefix.size())},
+                           GetU64BE(static_cast<const char*>(v.mv_data))});
+  }
+  mdb_cursor_close(cur);
+  if (st.ok() && rc != 0 && rc != MDB_NOTFOUND) st = LmdbError(rc, "read row counts");
+  if (!st.ok()) return st;
+  return out;
 }
 
 Store::~Store() {
@@ -227,7 +300,7 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
     {
       WriteTxn txn(env_.get(), child, p.maintenance ? base : next, now);
       st = p.fn(txn);
-      if (st.ok() && !p.maintenance) st = txn.Finish();
+      if (st.ok()) st = p.maintenance ? txn.FlushRowCounts() : txn.Finish();
       map_full = txn.map_full();
     }
     if (map_full) {

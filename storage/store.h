@@ -54,6 +54,13 @@ struct TableSizes {
   uint64_t request_entries = 0;  // recorded request outcomes (exactly-once writes)
 };
 
+// The live rows of one entity type (rows whose newest version is not a
+// tombstone), from the counter the store keeps.
+struct RowCount {
+  EntityTypeId type{0};
+  uint64_t rows = 0;
+};
+
 struct VacuumStats {
   Version horizon = 0;  // the oldest readable version after this run
   uint64_t row_versions_removed = 0;
@@ -72,6 +79,7 @@ struct CheckReport {
   uint64_t edge_entries = 0;  // both directions
   uint64_t log_entries = 0;
   uint64_t request_entries = 0;
+  uint64_t live_rows = 0;             // counted from the rows (and compared with the counters)
   std::vector<std::string> problems;  // empty when every invariant holds (first 100 kept)
 };
 
@@ -142,12 +150,17 @@ class Store {
   // Verifies the storage invariants (key and value shapes, interval order,
   // edge mirrors, a gap-free change log up to the current version, every
   // recorded request outcome backed by a request record in the log entry of
-  // its version and the reverse) on one snapshot. Problems found are reported, not errors; errors
-  // are I/O.
+  // its version and the reverse, every type's live row counter equal to its
+  // live rows) on one snapshot. Problems found are reported, not errors;
+  // errors are I/O.
   Result<CheckReport> Check();
 
   StoreStats stats() const;
   Result<TableSizes> table_sizes();
+  // The live row count of every entity type that has had rows, in type id
+  // order, read from the counters each write transaction updates (one meta
+  // read per type, no row scan). Exact at the current version.
+  Result<std::vector<RowCount>> RowCounts();
   const std::string& dir() const { return env_->dir(); }
   // 16 bytes that identify this database (see Env::database_id).
   const std::string& database_id() const { return env_->database_id(); }
@@ -162,6 +175,9 @@ class Store {
 
   explicit Store(std::unique_ptr<Env> env);
   Status LoadState();
+  // A data file written before the row counters were kept: counts the live
+  // rows once and writes the counters. REQUIRES: the writer is not running.
+  Status EnsureRowCounts();
   void WriterLoop();
   void RunGroup(std::vector<std::unique_ptr<Pending>>& group);
   struct GroupAttempt {

@@ -755,6 +755,89 @@ TEST(StoreCheck, ReportsBrokenInvariantsAndTableSizes) {
   EXPECT_NE(all.find("change log"), std::string::npos) << all;
 }
 
+// The live row count of `type` from the store's counters.
+uint64_t LiveRows(Store& store, EntityTypeId type) {
+  auto counts = store.RowCounts();
+  EXPECT_OK(counts);
+  if (!counts.ok()) return ~0ull;
+  for (const RowCount& c : *counts) {
+    if (c.type == type) return c.rows;
+  }
+  return 0;
+}
+
+TEST(StoreRowCounts, InsertsAndDeletesCountInTheirTransaction) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 1, Row("a", 1)));
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 2, Row("b", 1)));
+    return t.PutRow(kPost, 1, Row("p", 1));
+  }));
+  EXPECT_EQ(LiveRows(*store, kUser), 2u);
+  EXPECT_EQ(LiveRows(*store, kPost), 1u);
+  // An update is not an insert; a delete and a reinsert of one id cancel out.
+  ASSERT_OK(store->Commit([](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 1, Row("a2", 1)));
+    ORMDB_RETURN_IF_ERROR(t.DeleteRow(kUser, 2));
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 2, Row("b2", 1)));
+    return t.DeleteRow(kPost, 1);
+  }));
+  EXPECT_EQ(LiveRows(*store, kUser), 2u);
+  EXPECT_EQ(LiveRows(*store, kPost), 0u);
+  // A transaction that fails leaves the counters as they were.
+  auto failed = store->Commit([](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 3, Row("c", 1)));
+    return InvalidArgument("rolled back");
+  });
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(LiveRows(*store, kUser), 2u);
+  auto report = store->Check();
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+  EXPECT_EQ(report->live_rows, 2u);
+}
+
+TEST(StoreRowCounts, CheckReportsAWrongCounterAndOpenCountsAnOldFile) {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    ASSERT_OK(store->Commit([](WriteTxn& t) {
+      ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, 1, Row("a", 1)));
+      return t.PutRow(kUser, 2, Row("b", 1));
+    }));
+  }
+  WriteRawLmdb(dir.path(), [](MDB_txn* txn, MDB_env*) {
+    MDB_dbi meta;
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    std::string key = RowCountKey(kUser), value;
+    PutU64BE(&value, 5);
+    MDB_val k{key.size(), key.data()}, v{value.size(), value.data()};
+    ASSERT_EQ(mdb_put(txn, meta, &k, &v, 0), 0);
+  });
+  {
+    auto store = OpenStore(dir.path());
+    auto report = store->Check();
+    ASSERT_OK(report);
+    ASSERT_EQ(report->problems.size(), 1u);
+    EXPECT_EQ(report->problems[0], "row count of entity type 1 is 5 but 2 rows are live");
+  }
+  // A data file from before the counters (no marker, no counters) is
+  // counted when opened.
+  WriteRawLmdb(dir.path(), [](MDB_txn* txn, MDB_env*) {
+    MDB_dbi meta;
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    std::string key = RowCountKey(kUser);
+    MDB_val k{key.size(), key.data()};
+    MDB_val marker{kRowCountsMarker.size(), const_cast<char*>(kRowCountsMarker.data())};
+    ASSERT_EQ(mdb_del(txn, meta, &k, nullptr), 0);
+    ASSERT_EQ(mdb_del(txn, meta, &marker, nullptr), 0);
+  });
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(LiveRows(*store, kUser), 2u);
+  EXPECT_TRUE(store->Check()->problems.empty());
+}
+
 TEST(StoreWriter, MetaRoundTrips) {
   TempDir dir;
   auto store = OpenStore(dir.path());

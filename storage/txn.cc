@@ -418,6 +418,7 @@ Status WriteTxn::PutRow(EntityTypeId type, RowId id, std::string_view row) {
   value.push_back(kRowTag);
   value.append(row);
   ORMDB_RETURN_IF_ERROR(Put(env_->dbis().rows, RowKey(type, id, at_), value));
+  if (!before) ++row_count_deltas_[type.value];
   changes_.records.emplace_back(std::move(delta));
   return Status::Ok();
 }
@@ -431,6 +432,7 @@ Status WriteTxn::DeleteRow(EntityTypeId type, RowId id) {
   RowDelta delta{type, id, std::string(before->bytes_in_txn), std::nullopt};
   ORMDB_RETURN_IF_ERROR(
       Put(env_->dbis().rows, RowKey(type, id, at_), std::string(1, kTombstoneTag)));
+  --row_count_deltas_[type.value];
   changes_.records.emplace_back(std::move(delta));
   return Status::Ok();
 }
@@ -590,7 +592,33 @@ Status WriteTxn::CheckRowUnchangedSince(EntityTypeId type, RowId id, Version ver
   return Status::Ok();
 }
 
+Status WriteTxn::FlushRowCounts() {
+  for (const auto& [type, delta] : row_count_deltas_) {
+    if (delta == 0) continue;
+    std::string key = RowCountKey(EntityTypeId{type});
+    MDB_val k = Val(key), v;
+    int rc = mdb_get(txn_, env_->dbis().meta, &k, &v);
+    uint64_t count = 0;
+    if (rc == 0 && v.mv_size == 8) {
+      count = GetU64BE(static_cast<const char*>(v.mv_data));
+    } else if (rc == 0) {
+      return Internal("corrupted row count record of entity type " + std::to_string(type));
+    } else if (rc != MDB_NOTFOUND) {
+      return Fail(rc, "read row count");
+    }
+    // A count below zero is a bug (a delete of a row that was not live);
+    // ormdb check reports a counter that disagrees with the rows.
+    count = delta < 0 && count < static_cast<uint64_t>(-delta) ? 0 : count + delta;
+    std::string value;
+    PutU64BE(&value, count);
+    ORMDB_RETURN_IF_ERROR(Put(env_->dbis().meta, key, value));
+  }
+  row_count_deltas_.clear();
+  return Status::Ok();
+}
+
 Status WriteTxn::Finish() {
+  ORMDB_RETURN_IF_ERROR(FlushRowCounts());
   ORMDB_RETURN_IF_ERROR(Put(env_->dbis().changelog, VersionKey(at_), EncodeChangeSet(changes_)));
   return Put(env_->dbis().meta, "current_version", VersionKey(at_));
 }

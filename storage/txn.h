@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -157,9 +158,11 @@ class WriteTxn : public TxnReader {
   // the value of @default(now).
   int64_t commit_time_micros() const { return changes_.commit_time_micros; }
 
-  // Writes the row (insert or update). `row` is a row encoding.
+  // Writes the row (insert or update). `row` is a row encoding. An insert
+  // (no live row before) adds one to the type's live row count.
   Status PutRow(EntityTypeId type, RowId id, std::string_view row);
-  // Deletes the row; NOT_FOUND when it is absent.
+  // Deletes the row and subtracts one from the type's live row count;
+  // NOT_FOUND when it is absent.
   Status DeleteRow(EntityTypeId type, RowId id);
 
   // Adds an index entry for (values, id). With unique, fails with
@@ -221,10 +224,16 @@ class WriteTxn : public TxnReader {
   Result<bool> SetPair(RelationId rel, RowId from, RowId to, bool link);
   Result<RowId> NextId(EntityTypeId type);
   Status SetNextId(EntityTypeId type, RowId next);
-  // Writes the change log entry and the new current version.
+  // Adds this transaction's changes of the live row counts to the counters
+  // in `meta` (see RowCountKey), in this transaction.
+  Status FlushRowCounts();
+  // Flushes the row counts, writes the change log entry and the new current
+  // version.
   Status Finish();
 
   ChangeSet changes_;
+  // Live rows added (inserts) minus removed (deletes) per entity type.
+  std::map<uint32_t, int64_t> row_count_deltas_;
   bool map_full_ = false;
 };
 

@@ -23,8 +23,9 @@ for word in "${read_commands[@]}"; do
 done
 
 : >"$WORK/empty.ormdb"
+# An empty schema file needs consent (it would drop every entity).
 expect "schema apply creates the directory" 0 'applied: schema version 1 at commit version 1' \
-  -- "$ORMDB" --data "$WORK/d" schema apply "$WORK/empty.ormdb"
+  -- "$ORMDB" --data "$WORK/d" schema apply "$WORK/empty.ormdb" --allow-destructive
 expect "stats reports version 1" 0 '"current_version":1' -- "$ORMDB" --data "$WORK/d" stats
 expect "options after the command" 0 '"current_version":1' -- "$ORMDB" stats --data "$WORK/d"
 expect "check on a fresh store" 0 "^ok: version 1" -- "$ORMDB" check --data "$WORK/d"

@@ -27,43 +27,18 @@
 #include "common/timestamp.h"
 #include "ormdb/database.h"
 #include "server/server.h"
+#include "tools/help.h"
+#include "tools/shell.h"
+#include "tools/table.h"
 
 namespace {
 
 using ormdb::Status;
 
-constexpr const char* kUsage =
-    "usage: ormdb [--data DIR | --connect URL] COMMAND [ARGS]\n"
-    "commands:\n"
-    "  serve [--listen URL] [--config FILE]\n"
-    "                        serve the data directory over the network\n"
-    "                        (default tcp://127.0.0.1:7411; see docs/PROTOCOL.md)\n"
-    "  schema apply FILE [--dry-run] [--allow-destructive] [--format text|json]\n"
-    "                        plan a schema change, print it, and apply it\n"
-    "  schema show [--json]  the current schema as schema text (or JSON)\n"
-    "  schema history        every applied schema version\n"
-    "  mutate FILE|-         apply a JSON mutation batch as one transaction\n"
-    "  import ENTITY FILE    load FILE.jsonl or FILE.csv (one transaction; lines up to\n"
-    "                        64 MiB); ENTITY may be a relation: Post.tags\n"
-    "  export ENTITY         every row as JSON lines, in id order (or Post.tags pairs)\n"
-    "  get ENTITY ID         one row as JSON\n"
-    "  query 'TEXT'          run a graph fetch (TEXT, or - for stdin; JSON IR accepted)\n"
-    "        [--param NAME=VALUE]... [--as-of VERSION] [--format json|table|blocks]\n"
-    "        [--budget-entities N] [--budget-edges N] [--budget-depth N] [--budget-bytes N]\n"
-    "        [--on-exceed error|truncate]\n"
-    "  explain [--analyze] 'TEXT'   the plan of a fetch (same options; --format text|json)\n"
-    "  stats                 versions, table sizes and map size\n"
-    "  vacuum                remove history older than the retention horizon\n"
-    "  check                 verify the storage invariants\n"
-    "  watch [--entity E]... [--from TOKEN]\n"
-    "                        follow change events as JSON lines until interrupted\n"
-    "DIR defaults to ./ormdb-data; `schema apply` and `serve` create it when missing (and\n"
-    "remove it again when they fail, as a dry run does); every other command needs it.\n"
-    "--connect URL (or the environment's ORMDB_URL) runs the command on a server;\n"
-    "ORMDB_KEY holds its API key, ORMDB_TLS_CA the CA file for tls+tcp:// URLs.\n";
-
-int Usage(const std::string& problem) {
-  std::fprintf(stderr, "ormdb: %s\n%s", problem.c_str(), kUsage);
+// A usage error: its cause on one line, then the command's usage (or the
+// general one for an unknown command). Exit status 2.
+int Usage(std::string_view command, const std::string& problem) {
+  std::fprintf(stderr, "ormdb: %s\n%s", problem.c_str(), ormdb::tools::ShortUsage(command).c_str());
   return 2;
 }
 
@@ -80,7 +55,19 @@ struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::string> options;               // --format json -> {"format": "json"}
   std::vector<std::pair<std::string, std::string>> params;  // --param NAME=VALUE, in order
+  bool help = false;                                        // --help
+  bool version = false;                                     // --version
   bool Has(const std::string& flag) const { return options.count(flag) > 0; }
+  // The command whose usage a usage error shows: "query", "schema apply";
+  // empty when none was given.
+  std::string HelpKey() const {
+    if (positional.empty()) return "";
+    if (positional[0] == "schema" && positional.size() > 1 &&
+        ormdb::tools::FindCommandHelp("schema " + positional[1]) != nullptr) {
+      return "schema " + positional[1];
+    }
+    return positional[0];
+  }
 };
 
 // Flags that take a value; every other flag is a switch.
@@ -113,7 +100,10 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
       if (i + 1 >= argc) return "--" + flag + " needs a value";
       value = argv[++i];
     }
-    if (flag == "help") return std::string("help");
+    if (flag == "help" || flag == "version") {
+      (flag == "help" ? args->help : args->version) = true;
+      continue;
+    }
     if (!KnownFlag(flag)) return "unknown option --" + flag;
     if (flag == "data") {
       args->data = value;
@@ -252,14 +242,43 @@ class NewDirectoryGuard {
   std::filesystem::path empty_;                 // or: the data directory, there but empty
 };
 
+// Whether a schema text holds nothing but whitespace and comments.
+bool SchemaIsBlank(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (text.substr(i, 2) == "//") {
+      i = text.find('\n', i);
+      if (i == std::string_view::npos) return true;
+      continue;
+    }
+    if (text.substr(i, 2) == "/*") {
+      size_t end = text.find("*/", i + 2);
+      if (end == std::string_view::npos) return false;  // the parser names the error
+      i = end + 1;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
 int SchemaCommand(const Args& args) {
-  if (args.positional.size() < 2) return Usage("schema needs apply, show or history");
+  if (args.positional.size() < 2) return Usage("schema", "schema needs apply, show or history");
   const std::string& sub = args.positional[1];
   if (sub == "apply") {
-    if (args.positional.size() != 3) return Usage("schema apply needs one FILE");
+    if (args.positional.size() != 3) return Usage(args.HelpKey(), "schema apply needs one FILE");
     bool json = args.Has("json") || (args.Has("format") && args.options.at("format") == "json");
     auto text = ReadInput(args.positional[2]);
     if (!text.ok()) return Fail(text.status());
+    // An empty file (a wrong path to a new file, a truncated copy) would
+    // drop every entity: only on explicit consent.
+    if (SchemaIsBlank(*text) && !args.Has("allow-destructive")) {
+      return Fail(ormdb::InvalidArgument(
+          "apply schema " + args.positional[2] +
+          ": the schema file is empty (nothing but whitespace and comments); applying it drops "
+          "every entity and its rows; pass --allow-destructive to do that"));
+    }
     // A schema that fails to apply, or a dry run, leaves no new directory.
     std::optional<NewDirectoryGuard> created;
     if (ServerUrl(args).empty()) created.emplace(args.data);
@@ -302,7 +321,7 @@ int SchemaCommand(const Args& args) {
     return 0;
   }
   if (sub == "show") {
-    if (args.positional.size() != 2) return Usage("schema show takes no arguments");
+    if (args.positional.size() != 2) return Usage(args.HelpKey(), "schema show takes no arguments");
     auto db = OpenDb(args, false);
     if (!db.ok()) return Fail(db.status());
     bool json = args.Has("json") || (args.Has("format") && args.options.at("format") == "json");
@@ -313,7 +332,8 @@ int SchemaCommand(const Args& args) {
     return 0;
   }
   if (sub == "history") {
-    if (args.positional.size() != 2) return Usage("schema history takes no arguments");
+    if (args.positional.size() != 2)
+      return Usage(args.HelpKey(), "schema history takes no arguments");
     auto db = OpenDb(args, false);
     if (!db.ok()) return Fail(db.status());
     auto h = (*db)->SchemaHistory();
@@ -326,14 +346,14 @@ int SchemaCommand(const Args& args) {
     }
     return 0;
   }
-  return Usage("unknown schema command " + sub);
+  return Usage("schema", "unknown schema command " + sub + " (apply, show or history)");
 }
 
 std::optional<uint64_t> ParseCount(const std::string& s);
 
 int StoreCommand(const Args& args) {
   const std::string& command = args.positional[0];
-  if (args.positional.size() != 1) return Usage(command + " takes no arguments");
+  if (args.positional.size() != 1) return Usage(args.HelpKey(), command + " takes no arguments");
   // Read commands and vacuum: a missing data directory is NOT_FOUND and
   // stays missing (DESIGN.md §9).
   auto db = OpenDb(args, /*create=*/false);
@@ -385,12 +405,13 @@ void SleepUnlessInterrupted(std::chrono::milliseconds d) {
 // with a bounded backoff, and resumes from the token it holds, so the events
 // continue with no gap and no duplicate when the server is back.
 int WatchCommand(const Args& args) {
-  if (args.positional.size() != 1) return Usage("watch takes no arguments (use --entity)");
+  if (args.positional.size() != 1)
+    return Usage(args.HelpKey(), "watch takes no arguments (use --entity)");
   ormdb::WatchOptions o;
   o.entities = args.entities;
   if (auto it = args.options.find("from"); it != args.options.end()) {
     auto v = ParseCount(it->second);
-    if (!v) return Usage("--from needs a version number, not '" + it->second + "'");
+    if (!v) return Usage(args.HelpKey(), "--from needs a version number, not '" + it->second + "'");
     o.from = *v;
   }
   const bool remote = !ServerUrl(args).empty();
@@ -469,8 +490,8 @@ Status CheckListenUrl(const ormdb::server::ServerOptions& so) {
 // `ormdb serve`: runs the server until SIGINT or SIGTERM, then stops
 // gracefully (in-flight requests finish, queued commits are made durable).
 int ServeCommand(const Args& args) {
-  if (args.positional.size() != 1) return Usage("serve takes no arguments");
-  if (!args.connect.empty()) return Usage("serve takes --data, not --connect");
+  if (args.positional.size() != 1) return Usage(args.HelpKey(), "serve takes no arguments");
+  if (!args.connect.empty()) return Usage(args.HelpKey(), "serve takes --data, not --connect");
   ormdb::server::ServerOptions so;
   ormdb::OpenOptions oo;
   if (auto it = args.options.find("config"); it != args.options.end()) {
@@ -525,6 +546,7 @@ std::optional<std::string> CheckFlags(const Args& args) {
   if (command == "query") allowed = fetch_flags;
   if (command == "serve") allowed = {"listen", "config"};
   if (command == "watch") allowed = {"entity", "from"};
+  if (command == "shell") allowed = {"format"};
   if (command == "explain") {
     allowed = fetch_flags;
     allowed.push_back("analyze");
@@ -534,10 +556,11 @@ std::optional<std::string> CheckFlags(const Args& args) {
       return "--" + flag + " does not apply to " + command;
     }
     if (flag == "format") {
-      if (command == "query" && value != "json" && value != "table" && value != "blocks") {
+      bool result = command == "query" || command == "shell";
+      if (result && value != "json" && value != "table" && value != "blocks") {
         return "--format is json, table or blocks";
       }
-      if (command != "query" && value != "text" && value != "json") {
+      if (!result && value != "text" && value != "json") {
         return "--format is text or json";
       }
     }
@@ -594,12 +617,31 @@ bool FetchArgs(const Args& args, ormdb::FetchOptions* o, std::string* params,
   return true;
 }
 
+// An error about a --param value that the CLI read as a JSON literal (a
+// number, true, false, null) where a string was wanted: says how to pass
+// the string instead.
+Status WithQuotingHint(const Status& st, const Args& args) {
+  if (st.code() != ormdb::ErrorCode::kInvalidArgument) return st;
+  for (const auto& [name, value] : args.params) {
+    if (st.message().find("parameter $" + name + ":") == std::string::npos) continue;
+    auto parsed = ormdb::ParseJson(value);
+    if (!parsed.ok() || parsed->is_string() || st.message().find("string") == std::string::npos) {
+      continue;
+    }
+    return Status(st.code(), st.message() + " (--param reads " + name + "=" + value +
+                                 " as JSON, not as a string; for the string write --param " + name +
+                                 "='\"" + value + "\"')");
+  }
+  return st;
+}
+
 int FetchCommand(const Args& args) {
   const std::string& command = args.positional[0];
-  if (args.positional.size() != 2) return Usage(command + " needs one query text (or - for stdin)");
+  if (args.positional.size() != 2)
+    return Usage(args.HelpKey(), command + " needs one query text (or - for stdin)");
   ormdb::FetchOptions o;
   std::string params, problem;
-  if (!FetchArgs(args, &o, &params, &problem)) return Usage(problem);
+  if (!FetchArgs(args, &o, &params, &problem)) return Usage(args.HelpKey(), problem);
   auto text =
       args.positional[1] == "-" ? ReadInput("-") : ormdb::Result<std::string>(args.positional[1]);
   if (!text.ok()) return Fail(text.status());
@@ -612,32 +654,80 @@ int FetchCommand(const Args& args) {
     e.json = format == "json";
     e.fetch = o;
     auto r = (*db)->Explain(*text, params, e);
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) return Fail(WithQuotingHint(r.status(), args));
     std::fputs(r->c_str(), stdout);
     if (e.json) std::fputs("\n", stdout);
     return 0;
   }
   if (format.empty()) format = isatty(STDOUT_FILENO) ? "table" : "json";
   auto r = (*db)->Fetch(*text, params, o);
-  if (!r.ok()) return Fail(r.status());
+  if (!r.ok()) return Fail(WithQuotingHint(r.status(), args));
   std::string out;
   if (format == "json") {
     out = (*r)->ToJson() + "\n";
   } else if (format == "blocks") {
     out = (*r)->ToBlocksJson() + "\n";
   } else {
-    out = (*r)->ToTable();
+    out = ormdb::tools::RenderTreeTable(**r);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
 
+int UnknownCommand(const std::string& command) {
+  std::string problem = "unknown command " + command;
+  std::string near = ormdb::tools::SuggestCommand(command);
+  if (!near.empty()) problem += " (did you mean '" + near + "'?)";
+  return Usage("", problem);
+}
+
+// `ormdb help [COMMAND]`.
+int HelpCommand(const Args& args) {
+  if (args.positional.size() == 1) {
+    std::fputs(ormdb::tools::OverviewHelp().c_str(), stdout);
+    return 0;
+  }
+  std::string topic = args.positional[1];
+  for (size_t i = 2; i < args.positional.size(); ++i) topic += " " + args.positional[i];
+  const auto* h = ormdb::tools::FindCommandHelp(topic);
+  if (h == nullptr && args.positional.size() > 2)
+    h = ormdb::tools::FindCommandHelp(args.positional[1]);
+  if (h == nullptr) return UnknownCommand(topic);
+  std::fputs(ormdb::tools::FullHelp(*h).c_str(), stdout);
+  return 0;
+}
+
+// `ormdb shell` (and no command on a terminal).
+int ShellCommand(const Args& args) {
+  if (args.positional.size() > 1) return Usage("shell", "shell takes no arguments");
+  if (!args.connect.empty() && args.data_given) {
+    return Usage("shell", "--data and --connect exclude each other");
+  }
+  ormdb::tools::ShellOptions o;
+  o.interactive = isatty(STDIN_FILENO);
+  if (auto it = args.options.find("format"); it != args.options.end()) {
+    o.format = it->second;
+  } else {
+    o.format = isatty(STDOUT_FILENO) ? "table" : "json";
+  }
+  std::string url = ServerUrl(args);
+  o.target = url.empty() ? args.data : url;
+  auto db = OpenDb(args, /*create=*/false);
+  if (!db.ok()) return Fail(db.status());
+  return ormdb::tools::RunShell(**db, o);
+}
+
 int Run(const Args& args) {
-  if (auto problem = CheckFlags(args)) return Usage(*problem);
   const std::string& command = args.positional[0];
+  if (command != "help" && ormdb::tools::FindCommandHelp(command) == nullptr) {
+    return UnknownCommand(command);
+  }
+  if (auto problem = CheckFlags(args)) return Usage(args.HelpKey(), *problem);
+  if (command == "help") return HelpCommand(args);
+  if (command == "shell") return ShellCommand(args);
   const size_t n = args.positional.size();
   if (!args.connect.empty() && args.data_given) {
-    return Usage("--data and --connect exclude each other");
+    return Usage(args.HelpKey(), "--data and --connect exclude each other");
   }
   if (command == "serve") return ServeCommand(args);
   if (command == "watch") return WatchCommand(args);
@@ -645,7 +735,7 @@ int Run(const Args& args) {
   if (command == "stats" || command == "vacuum" || command == "check") return StoreCommand(args);
   if (command == "query" || command == "explain") return FetchCommand(args);
   if (command == "mutate") {
-    if (n != 2) return Usage("mutate needs one FILE (or - for stdin)");
+    if (n != 2) return Usage(args.HelpKey(), "mutate needs one FILE (or - for stdin)");
     auto text = ReadInput(args.positional[1]);
     if (!text.ok()) return Fail(text.status());
     auto db = OpenDb(args, false);
@@ -656,7 +746,7 @@ int Run(const Args& args) {
     return 0;
   }
   if (command == "get") {
-    if (n != 3) return Usage("get needs ENTITY and ID");
+    if (n != 3) return Usage(args.HelpKey(), "get needs ENTITY and ID");
     auto db = OpenDb(args, false);
     if (!db.ok()) return Fail(db.status());
     auto r = (*db)->Get(args.positional[1], args.positional[2]);
@@ -669,7 +759,7 @@ int Run(const Args& args) {
     return 0;
   }
   if (command == "export") {
-    if (n != 2) return Usage("export needs ENTITY");
+    if (n != 2) return Usage(args.HelpKey(), "export needs ENTITY");
     auto db = OpenDb(args, false);
     if (!db.ok()) return Fail(db.status());
     Status st = (*db)->Export(args.positional[1], [](std::string_view line) {
@@ -682,7 +772,7 @@ int Run(const Args& args) {
     return 0;
   }
   if (command == "import") {
-    if (n != 3) return Usage("import needs ENTITY and FILE (.jsonl or .csv)");
+    if (n != 3) return Usage(args.HelpKey(), "import needs ENTITY and FILE (.jsonl or .csv)");
     const std::string& path = args.positional[2];
     ormdb::ImportOptions o;
     bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
@@ -704,20 +794,34 @@ int Run(const Args& args) {
                 static_cast<unsigned long long>(r->version));
     return 0;
   }
-  return Usage("unknown command " + command);
+  return UnknownCommand(command);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Args args;
-  if (auto problem = ParseArgs(argc, argv, &args)) {
-    if (*problem == "help") {
-      std::fputs(kUsage, stdout);
+  std::optional<std::string> problem = ParseArgs(argc, argv, &args);
+  if (args.version) {
+    std::printf("%s\n", ormdb::tools::VersionText().c_str());
+    return 0;
+  }
+  if (args.help) {
+    if (args.positional.empty() || args.positional[0] == "help") {
+      std::fputs(ormdb::tools::OverviewHelp().c_str(), stdout);
       return 0;
     }
-    return Usage(*problem);
+    if (const auto* h = ormdb::tools::FindCommandHelp(args.HelpKey())) {
+      std::fputs(ormdb::tools::FullHelp(*h).c_str(), stdout);
+      return 0;
+    }
+    return UnknownCommand(args.positional[0]);
   }
-  if (args.positional.empty()) return Usage("no command given");
+  if (problem) return Usage(args.HelpKey(), *problem);
+  if (args.positional.empty()) {
+    // On a terminal, no command is the shell.
+    if (!isatty(STDIN_FILENO)) return Usage("", "no command given");
+    args.positional.push_back("shell");
+  }
   return Run(args);
 }
