@@ -1,13 +1,14 @@
-#include "client/wire_result.h"
+#include "protocol/wire_result.h"
 
 #include <algorithm>
 #include <charconv>
 
 #include "common/json.h"
+#include "protocol/frame.h"
 #include "protocol/ormdb.capnp.h"
 #include "query/result_blocks.h"
 
-namespace ormdb {
+namespace ormdb::protocol {
 namespace {
 
 std::string_view View(capnp::Text::Reader t) { return std::string_view(t.begin(), t.size()); }
@@ -73,7 +74,7 @@ void AppendUint(std::string* out, uint64_t v) { *out += std::to_string(v); }
 
 class WireResult final : public FetchResult {
  public:
-  explicit WireResult(std::unique_ptr<protocol::Frame> frame)
+  explicit WireResult(std::unique_ptr<Frame> frame)
       : frame_(std::move(frame)),
         r_(frame_->reader().getRoot<wire::Reply>().getFetch()),
         entities_(r_.getEntities()),
@@ -365,7 +366,7 @@ class WireResult final : public FetchResult {
     *out += "}";
   }
 
-  std::unique_ptr<protocol::Frame> frame_;
+  std::unique_ptr<Frame> frame_;
   wire::ResultBlocks::Reader r_;
   capnp::List<wire::EntityBlock>::Reader entities_;
   capnp::List<wire::NodeBlock>::Reader nodes_;
@@ -373,8 +374,8 @@ class WireResult final : public FetchResult {
 
 }  // namespace
 
-std::unique_ptr<FetchResult> MakeWireResult(std::unique_ptr<protocol::Frame> frame) {
+std::unique_ptr<FetchResult> MakeWireResult(std::unique_ptr<Frame> frame) {
   return std::make_unique<WireResult>(std::move(frame));
 }
 
-}  // namespace ormdb
+}  // namespace ormdb::protocol
