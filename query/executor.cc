@@ -920,6 +920,7 @@ class Executor {
     size_t take = more ? static_cast<size_t>(limit) : list.size();
     uint32_t slot = static_cast<uint32_t>(nb.slot_begin.size());
     nb.slot_of.emplace(parent_row, slot);
+    nb.slot_parent.push_back(parent_row);
     nb.slot_begin.push_back(static_cast<uint32_t>(nb.children.size()));
     nb.slot_partial.push_back(0);
     bool is_root = n.kind == Node::Kind::kRoot;
