@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/lexer.h"
+#include "common/like_pattern.h"
 #include "common/suggest.h"
 #include "common/utf8.h"
 
@@ -26,34 +28,10 @@ namespace {
 // Shared vocabulary and messages
 // ===========================================================================
 
-std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-// User-written text is echoed in messages; a megabyte of it is not.
-std::string Shorten(std::string_view s) {
-  constexpr size_t kMax = 40;
-  if (s.size() <= kMax) return std::string(s);
-  size_t cut = kMax;
-  while (cut > 0 && IsContinuationByte(s[cut])) --cut;  // whole characters only
-  return std::string(s.substr(0, cut)) + "...";
-}
-
-// "2:7": where an earlier construct is, inside a message about a later one.
-std::string Where(QueryPos pos) {
-  return std::to_string(pos.line) + ":" + std::to_string(pos.column);
-}
-
 // " (did you mean 'x'?)" for a misspelt keyword, or "".
 std::string DidYouMean(std::string_view word, const std::vector<std::string_view>& candidates) {
   const std::string best = NearestName(word, candidates);
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
-}
-
-bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsNameChar(char c) { return IsNameStart(c) || IsDigit(c); }
-
-bool IsName(std::string_view s) {
-  return !s.empty() && IsNameStart(s[0]) && std::all_of(s.begin(), s.end(), IsNameChar);
 }
 
 // Words that mean something in a predicate; a path cannot start with one.
@@ -88,19 +66,6 @@ constexpr std::string_view kNullInListMessage =
 
 // DESIGN.md §9: a backslash escapes the next pattern character, so one at
 // the very end escapes nothing.
-bool EndsInLoneEscape(std::string_view pattern) {
-  size_t i = 0;
-  while (i < pattern.size()) {
-    if (pattern[i] == '\\') {
-      if (i + 1 == pattern.size()) return true;
-      i += 2;
-    } else {
-      ++i;
-    }
-  }
-  return false;
-}
-
 constexpr std::string_view kLoneEscapeMessage =
     "like pattern ends in an escape '\\' with nothing after it to escape";
 
@@ -162,7 +127,7 @@ std::string Describe(const Token& tok) {
 }
 
 Status ErrorAt(QueryPos pos, std::string_view message) {
-  return InvalidArgument("query:" + Where(pos) + ": " + std::string(message));
+  return InvalidArgument(FormatAt("query", pos, message));
 }
 
 struct Punctuation {
@@ -191,53 +156,29 @@ constexpr Misspelling kMisspellings[] = {
 // megabyte of query should not become a vector of tokens first.
 class Lexer {
  public:
-  explicit Lexer(std::string_view text) : text_(text) {}
+  explicit Lexer(std::string_view text) : cur_(text) {}
 
   // Reads the next token into *tok (kEnd at the end of the text).
   Status Next(Token* tok);
 
  private:
-  bool AtEnd() const { return offset_ >= text_.size(); }
-  // '\0' past the end; callers that care about a real NUL check AtEnd().
-  char Peek(size_t ahead = 0) const {
-    return offset_ + ahead < text_.size() ? text_[offset_ + ahead] : '\0';
-  }
-  QueryPos Here() const { return {line_, column_}; }
-  void Bump();
+  std::string_view text() const { return cur_.text(); }
+  bool AtEnd() const { return cur_.AtEnd(); }
+  char Peek(size_t ahead = 0) const { return cur_.Peek(ahead); }
+  QueryPos Here() const { return cur_.Here(); }
+  void Bump() { cur_.Bump(); }
 
   Status LexName(std::string_view what, Token* tok);
   Status LexNumber(Token* tok);
   Status LexString(Token* tok);
   Status LexOperator(Token* tok);
-  std::string DescribeCharHere() const;
+  std::string DescribeCharHere() const {
+    return AtEnd() ? "end of query" : DescribeCharAt(text(), cur_.offset());
+  }
   Status Unexpected(std::string_view hint) const;
 
-  std::string_view text_;
-  size_t offset_ = 0;
-  int line_ = 1;
-  int column_ = 1;
+  TextCursor cur_;
 };
-
-void Lexer::Bump() {
-  const char c = text_[offset_++];
-  if (c == '\n') {
-    ++line_;
-    column_ = 1;
-  } else if (!IsContinuationByte(c)) {
-    ++column_;
-  }
-}
-
-std::string Lexer::DescribeCharHere() const {
-  if (AtEnd()) return "end of query";
-  const auto c = static_cast<unsigned char>(Peek());
-  if (c < 0x20 || c == 0x7F) return "control character " + HexByte(c);
-  if (c == '\'') return "character \"'\"";
-  if (c < 0x80) return "character " + Quote(std::string(1, static_cast<char>(c)));
-  const size_t length = Utf8SequenceLength(text_, offset_);
-  if (length == 0) return "invalid UTF-8 byte " + HexByte(c);
-  return "character " + Quote(text_.substr(offset_, length));
-}
 
 Status Lexer::Unexpected(std::string_view hint) const {
   return ErrorAt(Here(), "unexpected " + DescribeCharHere() + std::string(hint));
@@ -248,7 +189,7 @@ Status Lexer::Next(Token* tok) {
     Bump();
   }
   tok->pos = Here();
-  tok->offset = offset_;
+  tok->offset = cur_.offset();
   tok->value.clear();
   if (AtEnd()) {
     tok->kind = Tok::kEnd;
@@ -266,7 +207,7 @@ Status Lexer::Next(Token* tok) {
     }
     ORMDB_RETURN_IF_ERROR(LexName("parameter name", tok));
     tok->kind = Tok::kParam;
-    tok->value = std::string(text_.substr(tok->offset + 1, offset_ - tok->offset - 1));
+    tok->value = std::string(text().substr(tok->offset + 1, cur_.offset() - tok->offset - 1));
   } else if (c == '=' || c == '!' || c == '<' || c == '>') {
     ORMDB_RETURN_IF_ERROR(LexOperator(tok));
   } else if (const auto punct = std::find_if(std::begin(kPunctuation), std::end(kPunctuation),
@@ -279,55 +220,45 @@ Status Lexer::Next(Token* tok) {
                                        [c](const Misspelling& m) { return m.c == c; });
     return Unexpected(misspelt == std::end(kMisspellings) ? "" : misspelt->hint);
   }
-  tok->end_offset = offset_;
-  tok->text = text_.substr(tok->offset, offset_ - tok->offset);
+  tok->end_offset = cur_.offset();
+  tok->text = text().substr(tok->offset, cur_.offset() - tok->offset);
   return Status::Ok();
 }
 
 Status Lexer::LexName(std::string_view what, Token* tok) {
-  const size_t begin = offset_;
-  while (!AtEnd() && IsNameChar(Peek())) Bump();
-  const size_t length = offset_ - begin;
-  if (length > kMaxNameBytes) {
-    return ErrorAt(tok->pos, std::string(what) + " " + Quote(Shorten(text_.substr(begin, length))) +
-                                 " is " + std::to_string(length) + " bytes long; the limit is " +
-                                 std::to_string(kMaxNameBytes));
+  const size_t begin = cur_.offset();
+  cur_.BumpTo(ScanName(text(), begin));
+  const std::string_view name = text().substr(begin, cur_.offset() - begin);
+  if (name.size() > kMaxNameBytes) {
+    return ErrorAt(tok->pos, NameTooLongMessage(what, name, kMaxNameBytes));
   }
   return Status::Ok();
 }
 
-// JSON number syntax: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// JSON number syntax (common/lexer ScanNumber).
 Status Lexer::LexNumber(Token* tok) {
-  const size_t begin = offset_;
-  bool is_float = false;
-  if (Peek() == '-') Bump();
-  const size_t int_begin = offset_;
-  while (IsDigit(Peek())) Bump();
-  const size_t int_length = offset_ - int_begin;
-  if (Peek() == '.') {
-    is_float = true;
-    Bump();
-    if (!IsDigit(Peek())) return Unexpected(" after '.' in a number: expected a digit");
-    while (IsDigit(Peek())) Bump();
+  const size_t begin = cur_.offset();
+  const NumberScan scan = ScanNumber(text(), begin);
+  const auto written = [&] { return Quote(Shorten(text().substr(begin, scan.end - begin))); };
+  switch (scan.problem) {
+    case NumberScan::Problem::kFractionDigit:
+      cur_.BumpTo(scan.error_offset);
+      return Unexpected(" after '.' in a number: expected a digit");
+    case NumberScan::Problem::kExponentDigit:
+      cur_.BumpTo(scan.error_offset);
+      return Unexpected(" in the exponent of a number: expected a digit");
+    case NumberScan::Problem::kTrailing:
+      return ErrorAt(tok->pos, "invalid number " + written());
+    case NumberScan::Problem::kNone:
+      break;
   }
-  if (Peek() == 'e' || Peek() == 'E') {
-    is_float = true;
-    Bump();
-    if (Peek() == '+' || Peek() == '-') Bump();
-    if (!IsDigit(Peek())) return Unexpected(" in the exponent of a number: expected a digit");
-    while (IsDigit(Peek())) Bump();
-  }
-  const auto written = [&] { return Quote(Shorten(text_.substr(begin, offset_ - begin))); };
-  if (IsNameChar(Peek()) || Peek() == '.') {
-    while (IsNameChar(Peek()) || Peek() == '.') Bump();
-    return ErrorAt(tok->pos, "invalid number " + written());
-  }
-  if (int_length > 1 && text_[int_begin] == '0') {
+  cur_.BumpTo(scan.end);
+  if (scan.leading_zero) {
     return ErrorAt(tok->pos, "invalid number " + written() + ": leading zeros are not allowed");
   }
-  const char* first = text_.data() + begin;
-  const char* last = text_.data() + offset_;
-  if (is_float) {
+  const char* first = text().data() + begin;
+  const char* last = text().data() + scan.end;
+  if (scan.is_float) {
     double d = 0;
     const auto [ptr, ec] = std::from_chars(first, last, d);
     if (ec != std::errc() || ptr != last || !std::isfinite(d)) {
@@ -350,21 +281,19 @@ Status Lexer::LexNumber(Token* tok) {
 }
 
 Status Lexer::LexString(Token* tok) {
-  size_t length = 0, error_offset = 0;
-  Result<std::string> decoded = DecodeJsonString(text_.substr(offset_), &length, &error_offset);
-  if (!decoded.ok()) {
-    const size_t at = offset_ + error_offset;
-    if (at >= text_.size() || text_[at] == '\n' || text_[at] == '\r') {
+  StringScan scan = ScanString(text(), cur_.offset());
+  if (!scan.ok) {
+    if (scan.unterminated) {
       return ErrorAt(tok->pos, "unterminated string: expected '\"' before the end of the line");
     }
     // The bytes before the problem are a valid part of the string on this
     // line: walk to it for its column.
-    while (offset_ < at) Bump();
-    return ErrorAt(Here(), decoded.status().message() + " in a string");
+    cur_.BumpTo(scan.error_offset);
+    return ErrorAt(Here(), scan.message + " in a string");
   }
-  for (size_t i = 0; i < length; ++i) Bump();
+  cur_.BumpTo(scan.end);
   tok->kind = Tok::kString;
-  tok->value = std::move(decoded).value();
+  tok->value = std::move(scan.value);
   return Status::Ok();
 }
 
@@ -507,7 +436,7 @@ Status TextParser::ParseBraces(Selection* sel, int depth) {
     ORMDB_RETURN_IF_ERROR(ParseItem(&item, depth));
     if (const auto [it, added] = seen.emplace(item.name, item.pos); !added) {
       return ErrorAt(item.pos, "duplicate selection " + Quote(item.name) + " (first at " +
-                                   Where(it->second) + ")");
+                                   FormatPos(it->second) + ")");
     }
     const bool was_field = !item.is_include;
     sel->children.push_back(std::move(item));
@@ -554,7 +483,7 @@ Status TextParser::ParseArgs(Selection* sel) {
     const auto index = static_cast<size_t>(found - std::begin(kArgNames));
     if (seen[index]) {
       return ErrorAt(tok_.pos, "duplicate argument " + Quote(*found) + " (first at " +
-                                   Where(first_at[index]) + ")");
+                                   FormatPos(first_at[index]) + ")");
     }
     seen[index] = true;
     first_at[index] = tok_.pos;
@@ -769,7 +698,7 @@ Status TextParser::ParsePredicate(Node* out) {
     ORMDB_RETURN_IF_ERROR(Advance());
     std::unique_ptr<Expr> pattern;
     if (tok_.kind == Tok::kString) {
-      if (EndsInLoneEscape(tok_.value)) return ErrorAt(tok_.pos, kLoneEscapeMessage);
+      if (LikePattern::EndsInLoneEscape(tok_.value)) return ErrorAt(tok_.pos, kLoneEscapeMessage);
       pattern = MakeExpr(Expr::Kind::kLiteral, tok_.pos);
       pattern->literal = tok_.value;
     } else if (tok_.kind == Tok::kParam) {
@@ -1550,7 +1479,7 @@ Status JsonReader::ReadPredicate(const Json& j, const std::string& path, int dep
                               ? std::string("a path")
                               : "a value of type " + std::string(pattern.literal.TypeName())));
       }
-      if (pattern.kind == Expr::Kind::kLiteral && EndsInLoneEscape(pattern.literal.as_string())) {
+      if (pattern.kind == Expr::Kind::kLiteral && LikePattern::EndsInLoneEscape(pattern.literal.as_string())) {
         return Error(MemberPath(pattern_path, "value"), kLoneEscapeMessage);
       }
     } else if (op == "is_null" || op == "is_not_null") {
