@@ -152,36 +152,4 @@ bool EnsureBlogJsonl(const BlogData& data, const std::string& dir, bool* reused,
 bool ImportBlogJsonl(Database* db, const std::string& dir, const std::string& schema_path,
                      std::string* detail, std::string* error);
 
-// Picks n ids of varied sizes: a quarter from the top 1% by rank, a quarter
-// from the top 10%, half uniform over all ids. With the same seed and counts
-// every benchmark gets the same parameters.
-inline std::vector<int64_t> VariedIds(const std::vector<int64_t>& by_rank, size_t n,
-                                      SplitMix64& rng) {
-  std::vector<int64_t> out;
-  const uint64_t all = by_rank.size();
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t range = i % 4 == 0   ? std::max<uint64_t>(1, all / 100)
-                     : i % 4 == 1 ? std::max<uint64_t>(1, all / 10)
-                                  : all;
-    out.push_back(by_rank[rng.Below(range)]);
-  }
-  return out;
-}
-
-// The four blog queries every fetch benchmark runs (fetch_bench against
-// SQLite, server_bench against PostgreSQL), so their texts cannot drift.
-inline constexpr const char* kUserPageQuery =
-    "User(where: id == $u) { name, posts(order: created_at desc, limit: 10) { title, "
-    "created_at, tags { name }, comments(order: created_at desc, limit: 5) { body, "
-    "created_at, author { name } } } }";
-inline constexpr const char* kFeedQuery =
-    "Post(where: status == \"published\", order: created_at desc, limit: 20) { title, "
-    "created_at, author { name }, tags { name } }";
-inline constexpr const char* kTagPageQuery =
-    "Tag(where: id == $t) { name, posts(order: created_at desc, limit: 20) { title, "
-    "created_at, author { name }, comments(order: created_at desc, limit: 3) { body, "
-    "created_at } } }";
-inline constexpr const char* kPointQuery =
-    "Post(where: id == $p) { title, status, created_at, author { name } }";
-
 }  // namespace ormdb::bench

@@ -70,6 +70,7 @@
 
 #include "bench/bench_util.h"
 #include "bench/blog_data.h"
+#include "bench/blog_queries.h"
 #include "ormdb/database.h"
 
 #ifndef ORMDB_BLOG_SCHEMA
@@ -84,7 +85,6 @@ using Clock = std::chrono::steady_clock;
 
 // Bump when the generator or the SQLite schema changes: the cache key.
 constexpr int kDataVersion = 1;
-constexpr size_t kParamsPerQuery = 64;  // the timed parameter list
 size_t g_extra_checks = 32;             // parameters checked but not timed, per query
 
 std::string g_data_dir;  // the ormdb data directory's parent (a fresh temp dir)
@@ -492,8 +492,6 @@ struct Page {
   std::vector<PostNode> posts;
   bool posts_more = false;
 };
-
-enum class QueryKind { kUserPage, kFeed, kTagPage, kPoint };
 
 // What the per-level strategy builds: pages (user_page, tag_page) or root
 // posts (feed, point).
@@ -982,14 +980,8 @@ class JsonStrategy {
 
 // ------------------------------------------------------------- the queries
 
-struct Query {
-  QueryKind kind;
-  std::string name;
-  std::string text;                   // the ormdb fetch
-  const char* param_name;             // nullptr: no parameter
-  std::vector<int64_t> params;        // timed, cycled
-  std::vector<int64_t> check_params;  // compared before timing (params + extra)
-  std::vector<std::string> params_json;
+// A blog query (bench/blog_queries) and how the per-level strategy reads it.
+struct Query : BlogQuery {
   Form form = Form::kPerParent;  // the per-level form timed
 };
 
@@ -1211,37 +1203,11 @@ void Setup(double scale) {
 
   if (Env("ORMDB_BENCH_SQLITE_ONLY", "0") != "1") ImportOrmdb(cache);
 
-  SplitMix64 rng(0xfe7c4be7c4ULL);
-  auto make = [&](QueryKind kind, const char* name, const char* text, const char* param,
-                  std::vector<int64_t> params, std::vector<int64_t> extra) {
+  for (BlogQuery& b : MakeBlogQueries(g->data, g_extra_checks)) {
     Query q;
-    q.kind = kind;
-    q.name = name;
-    q.text = text;
-    q.param_name = param;
-    q.params = std::move(params);
-    q.check_params = q.params;
-    q.check_params.insert(q.check_params.end(), extra.begin(), extra.end());
-    for (int64_t v : q.check_params) {
-      q.params_json.push_back(param ? "{\"" + std::string(param) + "\":" + std::to_string(v) + "}"
-                                    : "{}");
-    }
+    static_cast<BlogQuery&>(q) = std::move(b);
     g->queries.push_back(std::move(q));
-  };
-  const BlogData& d = g->data;
-  make(QueryKind::kUserPage, "user_page", kUserPageQuery, "u",
-       VariedIds(d.users_by_rank, kParamsPerQuery, rng),
-       VariedIds(d.users_by_rank, g_extra_checks, rng));
-  make(QueryKind::kFeed, "feed", kFeedQuery, nullptr, {0}, {});
-  make(QueryKind::kTagPage, "tag_page", kTagPageQuery, "t",
-       VariedIds(d.tags_by_rank, kParamsPerQuery, rng),
-       VariedIds(d.tags_by_rank, g_extra_checks, rng));
-  // Point fetches: posts uniform over all ids.
-  std::vector<int64_t> posts, extra;
-  for (size_t i = 0; i < kParamsPerQuery; ++i) posts.push_back(1 + rng.Below(d.posts.size()));
-  for (size_t i = 0; i < g_extra_checks; ++i) extra.push_back(1 + rng.Below(d.posts.size()));
-  make(QueryKind::kPoint, "point", kPointQuery, "p", posts, extra);
-
+  }
   CheckResults();
   ChooseForms();
 }

@@ -101,6 +101,7 @@
 
 #include "bench/bench_util.h"
 #include "bench/blog_data.h"
+#include "bench/blog_queries.h"
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "ormdb/database.h"
@@ -122,7 +123,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kParamsPerQuery = 64;  // the timed parameter list (as fetch_bench)
 size_t g_extra_checks = 32;             // checked, not timed (as fetch_bench)
 bool g_keep = false;
 
@@ -626,8 +626,6 @@ void LoadPostgres(PGconn* c, const BlogData& d, double* copy_seconds, double* in
 
 // ------------------------------------------------------------- queries
 
-enum class QueryKind { kUserPage, kFeed, kTagPage, kPoint };
-
 // The one-statement JSON form of each query. Every statement returns one
 // row, one column: {"data": [...], "next": true|null}, "data" shaped like
 // ormdb's (id, the selected fields, includes, "<relation>@next" after a
@@ -713,15 +711,9 @@ std::string PgSql(QueryKind kind) {
   return "";
 }
 
-struct Query {
-  QueryKind kind;
-  std::string name;
-  std::string text;                      // the ormdb fetch (fetch_bench's)
-  const char* param_name;                // nullptr: no parameter
-  std::vector<int64_t> params;           // timed, cycled
-  std::vector<int64_t> check_params;     // compared before timing (params + extra)
-  std::vector<std::string> params_json;  // ormdb, per check param
-  std::vector<std::string> params_text;  // PostgreSQL, per check param
+// A blog query (bench/blog_queries, as fetch_bench runs it) and its
+// PostgreSQL statement.
+struct Query : BlogQuery {
   std::string pg_sql;
   std::string pg_statement;  // the prepared statement's name
 };
@@ -1330,38 +1322,11 @@ void Setup(double scale) {
   Note("ormdb", "skipped: built without the server library (no ormdb_server target)");
 #endif
 
-  // The parameters: fetch_bench's, drawn from the same sequence.
-  SplitMix64 rng(0xfe7c4be7c4ULL);
-  auto make = [&](QueryKind kind, const char* name, const char* text, const char* param,
-                  std::vector<int64_t> params, std::vector<int64_t> extra) {
+  for (BlogQuery& b : MakeBlogQueries(g->data, g_extra_checks)) {
     Query q;
-    q.kind = kind;
-    q.name = name;
-    q.text = text;
-    q.param_name = param;
-    q.params = std::move(params);
-    q.check_params = q.params;
-    q.check_params.insert(q.check_params.end(), extra.begin(), extra.end());
-    for (int64_t v : q.check_params) {
-      q.params_json.push_back(param ? "{\"" + std::string(param) + "\":" + std::to_string(v) + "}"
-                                    : "{}");
-      q.params_text.push_back(std::to_string(v));
-    }
+    static_cast<BlogQuery&>(q) = std::move(b);
     g->queries.push_back(std::move(q));
-  };
-  const BlogData& d = g->data;
-  make(QueryKind::kUserPage, "user_page", kUserPageQuery, "u",
-       VariedIds(d.users_by_rank, kParamsPerQuery, rng),
-       VariedIds(d.users_by_rank, g_extra_checks, rng));
-  make(QueryKind::kFeed, "feed", kFeedQuery, nullptr, {0}, {});
-  make(QueryKind::kTagPage, "tag_page", kTagPageQuery, "t",
-       VariedIds(d.tags_by_rank, kParamsPerQuery, rng),
-       VariedIds(d.tags_by_rank, g_extra_checks, rng));
-  std::vector<int64_t> posts, extra;
-  for (size_t i = 0; i < kParamsPerQuery; ++i) posts.push_back(1 + rng.Below(d.posts.size()));
-  for (size_t i = 0; i < g_extra_checks; ++i) extra.push_back(1 + rng.Below(d.posts.size()));
-  make(QueryKind::kPoint, "point", kPointQuery, "p", posts, extra);
-
+  }
   PreparePostgres();
   CheckResults();
 #if ORMDB_BENCH_WITH_SERVER

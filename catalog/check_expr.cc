@@ -10,8 +10,8 @@
 #include <utility>
 
 #include "common/json.h"
-#include "common/timestamp.h"
-#include "common/uuid.h"
+#include "common/lexer.h"
+#include "common/value_compare.h"
 
 namespace ormdb::catalog {
 namespace {
@@ -48,34 +48,10 @@ struct Token {
   std::string value;      // kString: the unescaped string
 };
 
-bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 bool IsKeyword(std::string_view word) {
   static constexpr std::string_view kKeywords[] = {"and", "or",   "not",  "in",   "like",
                                                    "is",  "null", "true", "false"};
   return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
-}
-
-// A short form of some text for the "found ..." half of a message.
-std::string Shorten(std::string_view s) {
-  constexpr size_t kMax = 40;
-  if (s.size() <= kMax) return std::string(s);
-  size_t cut = kMax;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole characters
-  return std::string(s.substr(0, cut)) + "...";
-}
-
-// 's' in single quotes. Built by appending: GCC 12 at -O3 warns falsely
-// about "'" + std::string.
-std::string SingleQuoted(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('\'');
-  out.append(s);
-  out.push_back('\'');
-  return out;
 }
 
 std::string Describe(const Token& t) {
@@ -87,7 +63,7 @@ std::string Describe(const Token& t) {
     case Tok::kString:
       return "string " + Shorten(t.text);
     default:
-      return SingleQuoted(Shorten(t.text));
+      return ormdb::Quote(Shorten(t.text));
   }
 }
 
@@ -121,80 +97,6 @@ double DoubleOf(const Value& v) {
   return v.type() == ValueType::kFloat64 ? v.as_float64() : static_cast<double>(IntegerOf(v));
 }
 
-enum class Order : uint8_t { kLess, kEqual, kGreater, kUnordered, kIncompatible };
-
-template <typename T>
-Order Compare3(const T& a, const T& b) {
-  if (a < b) return Order::kLess;
-  if (b < a) return Order::kGreater;
-  return Order::kEqual;
-}
-
-// i <=> d exactly: converting a large int64 to double would round.
-Order CompareIntDouble(int64_t i, double d) {
-  if (std::isnan(d)) return Order::kUnordered;
-  constexpr double kTwo63 = 9223372036854775808.0;
-  if (d >= kTwo63) return Order::kLess;
-  if (d < -kTwo63) return Order::kGreater;
-  const double whole = std::trunc(d);  // in [-2^63, 2^63): fits int64
-  const auto whole_int = static_cast<int64_t>(whole);
-  if (i != whole_int) return i < whole_int ? Order::kLess : Order::kGreater;
-  const double fraction = d - whole;
-  if (fraction > 0) return Order::kLess;
-  if (fraction < 0) return Order::kGreater;
-  return Order::kEqual;
-}
-
-Order Flip(Order o) {
-  if (o == Order::kLess) return Order::kGreater;
-  if (o == Order::kGreater) return Order::kLess;
-  return o;
-}
-
-// REQUIRES: neither is null.
-Order CompareValues(const Value& a, const Value& b) {
-  const ValueType ta = a.type(), tb = b.type();
-  // A string against a timestamp or uuid: read the string as one.
-  if (ta == ValueType::kString && (tb == ValueType::kTimestamp || tb == ValueType::kUuid)) {
-    return Flip(CompareValues(b, a));
-  }
-  if (ta == ValueType::kTimestamp && tb == ValueType::kString) {
-    Result<int64_t> t = ParseTimestamp(b.as_string());
-    return t.ok() ? Compare3(a.as_int64(), *t) : Order::kIncompatible;
-  }
-  if (ta == ValueType::kUuid && tb == ValueType::kString) {
-    Result<Uuid> u = ParseUuid(b.as_string());
-    return u.ok() ? Compare3(a.as_uuid(), *u) : Order::kIncompatible;
-  }
-  if (IsNumeric(ta) && IsNumeric(tb)) {
-    const bool fa = ta == ValueType::kFloat64, fb = tb == ValueType::kFloat64;
-    if (!fa && !fb) return Compare3(IntegerOf(a), IntegerOf(b));
-    if (fa && fb) {
-      double x = a.as_float64(), y = b.as_float64();
-      if (std::isnan(x) || std::isnan(y)) return Order::kUnordered;
-      return Compare3(x, y);
-    }
-    if (fb) return CompareIntDouble(IntegerOf(a), b.as_float64());
-    return Flip(CompareIntDouble(IntegerOf(b), a.as_float64()));
-  }
-  if (ta != tb) return Order::kIncompatible;
-  switch (ta) {
-    case ValueType::kBool:
-      return Compare3(a.as_bool(), b.as_bool());
-    case ValueType::kString:
-    case ValueType::kBytes:
-    case ValueType::kJson: {
-      // std::string compares as unsigned bytes (char_traits<char>).
-      int c = a.as_string().compare(b.as_string());
-      return c < 0 ? Order::kLess : c > 0 ? Order::kGreater : Order::kEqual;
-    }
-    case ValueType::kUuid:
-      return Compare3(a.as_uuid(), b.as_uuid());
-    default:
-      return Order::kIncompatible;
-  }
-}
-
 // The truth of an operand of and/or/not: null is unknown, a non-boolean is
 // false (see Evaluate).
 enum class Truth : uint8_t { kFalse, kTrue, kUnknown };
@@ -207,14 +109,6 @@ Truth TruthOf(const Value& v) {
 
 Value FromTruth(Truth t) {
   return t == Truth::kUnknown ? Value::Null() : Value::Bool(t == Truth::kTrue);
-}
-
-// The length of the UTF-8 character at s[i]: the lead byte and the
-// continuation bytes after it (robust to malformed input: at least 1).
-size_t CharLength(std::string_view s, size_t i) {
-  size_t n = 1;
-  while (i + n < s.size() && n < 4 && (static_cast<unsigned char>(s[i + n]) & 0xC0) == 0x80) ++n;
-  return n;
 }
 
 int64_t CodePoints(std::string_view s) {
@@ -465,21 +359,21 @@ class CheckExprParser {
       const char c = text_[i];
       const char next = i + 1 < n ? text_[i + 1] : '\0';
       size_t len = 1;
-      if (IsIdentStart(c)) {
+      if (IsNameStart(c)) {
         t.type = Tok::kIdent;
-        while (i + len < n && IsIdentChar(text_[i + len])) ++len;
+        len = ScanName(text_, i) - i;
       } else if (IsDigit(c)) {
         t.type = Tok::kNumber;
         ORMDB_ASSIGN_OR_RETURN(len, NumberLength(i));
       } else if (c == '"') {
         t.type = Tok::kString;
-        size_t error_offset = 0;
-        Result<std::string> s = DecodeJsonString(text_.substr(i), &len, &error_offset);
-        if (!s.ok()) {
-          return InvalidArgument("column " + std::to_string(i + error_offset + 1) + ": " +
-                                 s.status().message());
+        StringScan scan = ScanString(text_, i);
+        if (!scan.ok) {
+          return InvalidArgument("column " + std::to_string(scan.error_offset + 1) + ": " +
+                                 scan.message);
         }
-        t.value = std::move(s).value();
+        len = scan.end - i;
+        t.value = std::move(scan.value);
       } else if (c == '=' && next == '=') {
         t.type = Tok::kEq;
         len = 2;
@@ -538,37 +432,25 @@ class CheckExprParser {
   // The length of the number literal at text_[start] (a digit), with JSON's
   // grammar: no leading zeros, digits on both sides of '.', optional exponent.
   Result<size_t> NumberLength(size_t start) const {
-    const size_t n = text_.size();
-    size_t i = start;
-    if (text_[i] == '0') {
-      ++i;
-      if (i < n && IsDigit(text_[i])) {
-        return ErrorAt(start, "a number without leading zeros", DescribeChar(text_[i]));
-      }
-    } else {
-      while (i < n && IsDigit(text_[i])) ++i;
+    const NumberScan scan = ScanNumber(text_, start);
+    const size_t at = scan.error_offset;
+    const auto found = [&] {
+      return at < text_.size() ? DescribeChar(text_[at]) : std::string("end of expression");
+    };
+    if (scan.leading_zero) {
+      return ErrorAt(start, "a number without leading zeros", DescribeChar(text_[start + 1]));
     }
-    if (i < n && text_[i] == '.') {
-      ++i;
-      if (i >= n || !IsDigit(text_[i])) {
-        return ErrorAt(i, "a digit after '.'",
-                       i < n ? DescribeChar(text_[i]) : "end of expression");
-      }
-      while (i < n && IsDigit(text_[i])) ++i;
+    switch (scan.problem) {
+      case NumberScan::Problem::kFractionDigit:
+        return ErrorAt(at, "a digit after '.'", found());
+      case NumberScan::Problem::kExponentDigit:
+        return ErrorAt(at, "a digit in the exponent", found());
+      case NumberScan::Problem::kTrailing:
+        return ErrorAt(at, "an operator after the number", found());
+      case NumberScan::Problem::kNone:
+        break;
     }
-    if (i < n && (text_[i] == 'e' || text_[i] == 'E')) {
-      ++i;
-      if (i < n && (text_[i] == '+' || text_[i] == '-')) ++i;
-      if (i >= n || !IsDigit(text_[i])) {
-        return ErrorAt(i, "a digit in the exponent",
-                       i < n ? DescribeChar(text_[i]) : "end of expression");
-      }
-      while (i < n && IsDigit(text_[i])) ++i;
-    }
-    if (i < n && (IsIdentChar(text_[i]) || text_[i] == '.')) {
-      return ErrorAt(i, "an operator after the number", DescribeChar(text_[i]));
-    }
-    return i - start;
+    return scan.end - start;
   }
 
   // -- Token stream --
@@ -619,7 +501,7 @@ class CheckExprParser {
   }
   void Leave() { --depth_; }
 
-  static std::string Quote(const CheckExpr& e) { return SingleQuoted(Shorten(e.ToString())); }
+  static std::string Quote(const CheckExpr& e) { return ormdb::Quote(Shorten(e.ToString())); }
 
   // The operand of and/or/not, or the whole expression.
   static Status RequireCondition(const CheckExpr& e) {
@@ -803,36 +685,13 @@ class CheckExprParser {
     }
   }
 
-  // Splits a like pattern into literal runs and wildcards.
-  static Status CompileLike(const Token& token, std::vector<CheckExpr::LikeToken>* out) {
-    using LK = CheckExpr::LikeToken::Kind;
-    const std::string& p = token.value;
-    auto literal = [&]() -> std::string& {
-      if (out->empty() || out->back().kind != LK::kLiteral) out->push_back({LK::kLiteral, ""});
-      return out->back().text;
-    };
-    for (size_t i = 0; i < p.size();) {
-      const char c = p[i];
-      if (c == '%') {
-        if (out->empty() || out->back().kind != LK::kAnyRun) out->push_back({LK::kAnyRun, ""});
-        ++i;
-      } else if (c == '_') {
-        out->push_back({LK::kAnyChar, ""});
-        ++i;
-      } else if (c == '\\') {
-        if (i + 1 >= p.size()) {
-          return ErrorAt(token.offset, "a character after the final '\\' of the like pattern",
-                         "end of pattern");
-        }
-        size_t len = CharLength(p, i + 1);
-        literal().append(p, i + 1, len);
-        i += 1 + len;
-      } else {
-        size_t len = CharLength(p, i);
-        literal().append(p, i, len);
-        i += len;
-      }
+  // Compiles a like pattern (common/like_pattern).
+  static Status CompileLike(const Token& token, std::optional<LikePattern>* out) {
+    if (LikePattern::EndsInLoneEscape(token.value)) {
+      return ErrorAt(token.offset, "a character after the final '\\' of the like pattern",
+                     "end of pattern");
     }
+    out->emplace(token.value);
     return Status::Ok();
   }
 
@@ -1053,23 +912,27 @@ Value CheckExpr::Eval(const std::function<Value(std::string_view)>& lookup) cons
       if (a.is_null()) return Value::Null();
       Value b = operands_[1]->Eval(lookup);
       if (b.is_null()) return Value::Null();
-      const Order o = CompareValues(a, b);
-      if (o == Order::kIncompatible) return Value::Bool(false);
-      if (o == Order::kUnordered) return Value::Bool(kind_ == Kind::kNe);
+      CompareOp op = CompareOp::kGe;
       switch (kind_) {
         case Kind::kEq:
-          return Value::Bool(o == Order::kEqual);
+          op = CompareOp::kEq;
+          break;
         case Kind::kNe:
-          return Value::Bool(o != Order::kEqual);
+          op = CompareOp::kNe;
+          break;
         case Kind::kLt:
-          return Value::Bool(o == Order::kLess);
+          op = CompareOp::kLt;
+          break;
         case Kind::kLe:
-          return Value::Bool(o != Order::kGreater);
+          op = CompareOp::kLe;
+          break;
         case Kind::kGt:
-          return Value::Bool(o == Order::kGreater);
+          op = CompareOp::kGt;
+          break;
         default:
-          return Value::Bool(o != Order::kLess);
+          break;
       }
+      return Value::Bool(Satisfies(CompareForPredicate(a, b), op));
     }
     case Kind::kIn:
     case Kind::kNotIn: {
@@ -1079,7 +942,7 @@ Value CheckExpr::Eval(const std::function<Value(std::string_view)>& lookup) cons
       for (const Value& element : list_) {
         if (element.is_null()) {
           found = Truth::kUnknown;
-        } else if (CompareValues(a, element) == Order::kEqual) {
+        } else if (CompareForPredicate(a, element) == ValueOrder::kEqual) {
           found = Truth::kTrue;
           break;
         }
@@ -1092,7 +955,7 @@ Value CheckExpr::Eval(const std::function<Value(std::string_view)>& lookup) cons
       Value a = operands_[0]->Eval(lookup);
       if (a.is_null()) return Value::Null();
       if (a.type() != ValueType::kString) return Value::Bool(false);
-      return Value::Bool(LikeMatches(a.as_string()) == (kind_ == Kind::kLike));
+      return Value::Bool(like_->Matches(a.as_string()) == (kind_ == Kind::kLike));
     }
     case Kind::kIsNull:
       return Value::Bool(operands_[0]->Eval(lookup).is_null());
@@ -1149,37 +1012,6 @@ Value CheckExpr::Eval(const std::function<Value(std::string_view)>& lookup) cons
     }
   }
   return Value::Null();
-}
-
-// Wildcard matching with one backtrack point (the last '%'): linear in the
-// common case and O(|s| * |pattern|) at worst, never exponential.
-bool CheckExpr::LikeMatches(std::string_view s) const {
-  using LK = LikeToken::Kind;
-  size_t p = 0, i = 0;
-  size_t star_p = std::string::npos, star_i = 0;
-  const size_t m = like_.size();
-  while (i < s.size()) {
-    if (p < m && like_[p].kind == LK::kAnyChar) {
-      i += CharLength(s, i);
-      ++p;
-    } else if (p < m && like_[p].kind == LK::kLiteral &&
-               s.substr(i, like_[p].text.size()) == like_[p].text) {
-      i += like_[p].text.size();
-      ++p;
-    } else if (p < m && like_[p].kind == LK::kAnyRun) {
-      star_p = p++;
-      star_i = i;
-    } else if (star_p != std::string::npos) {
-      // Let the last '%' swallow one more character and retry after it.
-      star_i += CharLength(s, star_i);
-      i = star_i;
-      p = star_p + 1;
-    } else {
-      return false;
-    }
-  }
-  while (p < m && like_[p].kind == LK::kAnyRun) ++p;
-  return p == m;
 }
 
 std::string CheckExpr::ToString() const {

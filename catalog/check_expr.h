@@ -45,11 +45,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ormdb/status.h"
+#include "common/like_pattern.h"
 #include "common/value.h"
 
 namespace ormdb::catalog {
@@ -160,15 +162,7 @@ class CheckExpr {
  private:
   friend class CheckExprParser;
 
-  // One element of a compiled like pattern.
-  struct LikeToken {
-    enum class Kind : uint8_t { kLiteral, kAnyChar, kAnyRun };
-    Kind kind = Kind::kLiteral;
-    std::string text;  // kLiteral: bytes to match exactly
-  };
-
   Value Eval(const std::function<Value(std::string_view)>& lookup) const;
-  bool LikeMatches(std::string_view s) const;
   void Print(std::string* out, int min_precedence) const;
   void CollectFields(std::vector<std::string>* names) const;
 
@@ -181,7 +175,7 @@ class CheckExpr {
   Function function_ = Function::kLength;
   std::vector<Value> list_;
   std::string pattern_;
-  std::vector<LikeToken> like_;
+  std::optional<LikePattern> like_;  // kLike, kNotLike
 };
 
 // Parses a check expression (the text between the parentheses of @check).

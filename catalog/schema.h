@@ -15,16 +15,14 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "common/lexer.h"
 #include "common/value.h"
 
 namespace ormdb::catalog {
 
 // Where a construct starts in the schema text (1-based); 0/0 when unknown
 // (a schema loaded from the database rather than parsed).
-struct SourcePos {
-  int line = 0;
-  int column = 0;
-};
+using SourcePos = TextPos;
 
 // The declared type of a scalar field.
 enum class FieldType : uint8_t {

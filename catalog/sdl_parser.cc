@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
+#include "common/lexer.h"
 #include "common/suggest.h"
 #include "common/utf8.h"
 
@@ -35,34 +37,15 @@ class Diagnostics {
   explicit Diagnostics(std::string_view file_name) : file_name_(file_name) {}
 
   Status At(SourcePos pos, std::string_view message) const {
-    std::string text(file_name_);
-    text += ':' + std::to_string(pos.line) + ':' + std::to_string(pos.column) + ": ";
-    text += message;
-    return SchemaError(std::move(text));
+    return SchemaError(FormatAt(file_name_, pos, message));
   }
 
  private:
   std::string_view file_name_;
 };
 
-// "12:3": where another declaration is, inside a message about this one.
-std::string Where(SourcePos pos) {
-  return std::to_string(pos.line) + ":" + std::to_string(pos.column);
-}
-
-std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
-
 std::string Qualified(std::string_view entity, std::string_view member) {
   return std::string(entity) + "." + std::string(member);
-}
-
-// User-written literals are echoed in messages; a megabyte-long one is not.
-std::string Shorten(std::string_view s) {
-  constexpr size_t kMax = 40;
-  if (s.size() <= kMax) return std::string(s);
-  size_t cut = kMax;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole chars
-  return std::string(s.substr(0, cut)) + "...";
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {
@@ -81,24 +64,6 @@ std::string DidYouMean(std::string_view name, const std::vector<std::string_view
   std::string best = NearestName(name, candidates);
   if (best.empty()) return "";
   return " (did you mean '" + std::string(prefix) + best + "'?)";
-}
-
-// ===========================================================================
-// UTF-8
-// ===========================================================================
-
-// The line and column of a byte offset (columns count code points).
-SourcePos PositionOf(std::string_view text, size_t offset) {
-  SourcePos pos{1, 1};
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++pos.line;
-      pos.column = 1;
-    } else if (!IsContinuationByte(text[i])) {
-      ++pos.column;
-    }
-  }
-  return pos;
 }
 
 // ===========================================================================
@@ -155,25 +120,13 @@ constexpr Punctuation kPunctuation[] = {
     {':', Tok::kColon},    {',', Tok::kComma},  {'?', Tok::kQuestion},
 };
 
-bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsIdentChar(char c) { return IsIdentStart(c) || IsDigit(c); }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Produces tokens on demand, so that the parser can take the raw text of a
 // @check expression at the point where it starts.
 // REQUIRES: the text is valid UTF-8 (columns count code points).
 class Lexer {
  public:
-  Lexer(std::string_view text, const Diagnostics& diag) : text_(text), diag_(diag) {
-    if (text_.substr(0, 3) == "\xEF\xBB\xBF") offset_ = 3;  // a byte-order mark is not content
+  Lexer(std::string_view text, const Diagnostics& diag) : cur_(text), diag_(diag) {
+    cur_.SkipByteOrderMark();
   }
 
   // Reads the next token into *tok (kEnd at the end of the text).
@@ -186,58 +139,32 @@ class Lexer {
   Status ReadBalanced(std::string_view attr, std::string* text, SourcePos* pos, SourcePos* end);
 
  private:
-  bool AtEnd() const { return offset_ >= text_.size(); }
-  // '\0' past the end; callers that care about a real NUL check AtEnd().
-  char Peek(size_t ahead = 0) const {
-    return offset_ + ahead < text_.size() ? text_[offset_ + ahead] : '\0';
-  }
-  SourcePos Here() const { return {line_, column_}; }
-  void Bump();
+  std::string_view text() const { return cur_.text(); }
+  bool AtEnd() const { return cur_.AtEnd(); }
+  char Peek(size_t ahead = 0) const { return cur_.Peek(ahead); }
+  SourcePos Here() const { return cur_.Here(); }
+  void Bump() { cur_.Bump(); }
 
   Status SkipSpaceAndComments(bool* newline);
   Status LexIdentifier(Token* tok);
   Status LexNumber(Token* tok);
   Status LexString(Token* tok);
-  Status LexEscape(std::string* out);
-  Status LexUnicodeEscape(SourcePos start, std::string* out);
-  Status LexHex4(uint32_t* cp);
   Status LexAttribute(Token* tok);
   Status SkipStringInExpression(std::string_view attr);
   // "unexpected character ..." for the character at the current offset.
   Status Unexpected(std::string_view context) const;
   std::string DescribeCharHere() const;
 
-  std::string_view text_;
+  TextCursor cur_;
   const Diagnostics& diag_;
-  size_t offset_ = 0;
-  int line_ = 1;
-  int column_ = 1;
 };
 
-void Lexer::Bump() {
-  const char c = text_[offset_++];
-  if (c == '\n') {
-    ++line_;
-    column_ = 1;
-  } else if (!IsContinuationByte(c)) {
-    ++column_;
-  }
-}
-
 std::string Lexer::DescribeCharHere() const {
-  if (AtEnd()) return "end of file";
-  const auto c = static_cast<unsigned char>(Peek());
-  if (c == '\n') return "end of line";
-  if (c < 0x20 || c == 0x7F) return "control character " + HexByte(c);
-  size_t length = 1;
-  while (offset_ + length < text_.size() && IsContinuationByte(text_[offset_ + length])) ++length;
-  return Quote(text_.substr(offset_, length));
+  return AtEnd() ? "end of file" : DescribeCharAt(text(), cur_.offset());
 }
 
 Status Lexer::Unexpected(std::string_view context) const {
-  std::string what = DescribeCharHere();
-  if (what.front() == '\'') what = "character " + what;
-  return diag_.At(Here(), "unexpected " + what + std::string(context));
+  return diag_.At(Here(), "unexpected " + DescribeCharHere() + std::string(context));
 }
 
 Status Lexer::SkipSpaceAndComments(bool* newline) {
@@ -276,7 +203,7 @@ Status Lexer::Next(Token* tok) {
   tok->value.clear();
   ORMDB_RETURN_IF_ERROR(SkipSpaceAndComments(&tok->newline_before));
   tok->pos = Here();
-  const size_t start = offset_;
+  const size_t start = cur_.offset();
   if (AtEnd()) {
     tok->kind = Tok::kEnd;
     tok->text = {};
@@ -284,7 +211,7 @@ Status Lexer::Next(Token* tok) {
     return Status::Ok();
   }
   const char c = Peek();
-  if (IsIdentStart(c)) {
+  if (IsNameStart(c)) {
     ORMDB_RETURN_IF_ERROR(LexIdentifier(tok));
   } else if (IsDigit(c) || (c == '-' && IsDigit(Peek(1)))) {
     ORMDB_RETURN_IF_ERROR(LexNumber(tok));
@@ -299,152 +226,67 @@ Status Lexer::Next(Token* tok) {
     tok->kind = punctuation->kind;
     Bump();
   }
-  tok->text = text_.substr(start, offset_ - start);
+  tok->text = text().substr(start, cur_.offset() - start);
   tok->end = Here();
   return Status::Ok();
 }
 
 Status Lexer::LexIdentifier(Token* tok) {
   const SourcePos start = Here();
-  const size_t begin = offset_;
-  while (!AtEnd() && IsIdentChar(Peek())) Bump();
-  const size_t length = offset_ - begin;
-  if (length > kMaxIdentifierBytes) {
-    return diag_.At(start, "identifier " + Quote(Shorten(text_.substr(begin, length))) + " is " +
-                               std::to_string(length) + " bytes long; the limit is " +
-                               std::to_string(kMaxIdentifierBytes));
+  const size_t begin = cur_.offset();
+  cur_.BumpTo(ScanName(text(), begin));
+  const std::string_view name = text().substr(begin, cur_.offset() - begin);
+  if (name.size() > kMaxIdentifierBytes) {
+    return diag_.At(start, NameTooLongMessage("identifier", name, kMaxIdentifierBytes));
   }
   tok->kind = Tok::kIdent;
   return Status::Ok();
 }
 
-// JSON number syntax: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// JSON number syntax (common/lexer ScanNumber).
 Status Lexer::LexNumber(Token* tok) {
   const SourcePos start = Here();
-  const size_t begin = offset_;
-  if (Peek() == '-') Bump();
-  const size_t int_begin = offset_;
-  while (IsDigit(Peek())) Bump();
-  const size_t int_length = offset_ - int_begin;
-  if (Peek() == '.') {
-    tok->is_float = true;
-    Bump();
-    if (!IsDigit(Peek())) return Unexpected(" after '.' in a number: expected a digit");
-    while (IsDigit(Peek())) Bump();
+  const size_t begin = cur_.offset();
+  const NumberScan scan = ScanNumber(text(), begin);
+  const auto written = [&] { return Quote(Shorten(text().substr(begin, scan.end - begin))); };
+  tok->is_float = scan.is_float;
+  switch (scan.problem) {
+    case NumberScan::Problem::kFractionDigit:
+      cur_.BumpTo(scan.error_offset);
+      return Unexpected(" after '.' in a number: expected a digit");
+    case NumberScan::Problem::kExponentDigit:
+      cur_.BumpTo(scan.error_offset);
+      return Unexpected(" in the exponent of a number: expected a digit");
+    case NumberScan::Problem::kTrailing:
+      return diag_.At(start, "invalid number " + written() +
+                                 (IsNameStart(text()[scan.error_offset])
+                                      ? " (a name starts with a letter or '_')"
+                                      : ""));
+    case NumberScan::Problem::kNone:
+      break;
   }
-  if (Peek() == 'e' || Peek() == 'E') {
-    tok->is_float = true;
-    Bump();
-    if (Peek() == '+' || Peek() == '-') Bump();
-    if (!IsDigit(Peek())) return Unexpected(" in the exponent of a number: expected a digit");
-    while (IsDigit(Peek())) Bump();
-  }
-  if (IsIdentChar(Peek()) || Peek() == '.') {
-    const bool looks_like_name = IsIdentStart(Peek());
-    while (IsIdentChar(Peek()) || Peek() == '.') Bump();
-    return diag_.At(start, "invalid number " +
-                               Quote(Shorten(text_.substr(begin, offset_ - begin))) +
-                               (looks_like_name ? " (a name starts with a letter or '_')" : ""));
-  }
-  if (int_length > 1 && text_[int_begin] == '0') {
-    return diag_.At(start, "invalid number " +
-                               Quote(Shorten(text_.substr(begin, offset_ - begin))) +
-                               ": leading zeros are not allowed");
+  cur_.BumpTo(scan.end);
+  if (scan.leading_zero) {
+    return diag_.At(start, "invalid number " + written() + ": leading zeros are not allowed");
   }
   tok->kind = Tok::kNumber;
   return Status::Ok();
 }
 
+// A double-quoted string with JSON escapes (common/lexer ScanString).
 Status Lexer::LexString(Token* tok) {
   const SourcePos start = Here();
-  Bump();  // the opening quote
-  while (true) {
-    if (AtEnd() || Peek() == '\n') {
+  StringScan scan = ScanString(text(), cur_.offset());
+  if (!scan.ok) {
+    if (scan.unterminated) {
       return diag_.At(start, "unterminated string: expected '\"' before the end of the line");
     }
-    const auto c = static_cast<unsigned char>(Peek());
-    if (c == '"') break;
-    if (c < 0x20) {
-      return diag_.At(Here(), "control character " + HexByte(c) +
-                                  " in a string: write it as an escape such as \\t or \\u00XX");
-    }
-    if (c == '\\') {
-      ORMDB_RETURN_IF_ERROR(LexEscape(&tok->value));
-    } else {
-      tok->value.push_back(static_cast<char>(c));
-      Bump();
-    }
+    cur_.BumpTo(scan.error_offset);
+    return diag_.At(Here(), scan.message + " in a string");
   }
-  Bump();  // the closing quote
+  cur_.BumpTo(scan.end);
+  tok->value = std::move(scan.value);
   tok->kind = Tok::kString;
-  return Status::Ok();
-}
-
-Status Lexer::LexHex4(uint32_t* cp) {
-  *cp = 0;
-  for (int i = 0; i < 4; ++i) {
-    const int digit = HexValue(Peek());
-    if (AtEnd() || digit < 0) return Unexpected(" in a \\u escape: expected 4 hex digits");
-    *cp = *cp * 16 + static_cast<uint32_t>(digit);
-    Bump();
-  }
-  return Status::Ok();
-}
-
-// JSON escapes other than \u: the character after the backslash, and what
-// it stands for.
-constexpr std::pair<char, char> kSimpleEscapes[] = {
-    {'"', '"'},  {'\\', '\\'}, {'/', '/'},  {'b', '\b'},
-    {'f', '\f'}, {'n', '\n'},  {'r', '\r'}, {'t', '\t'},
-};
-
-// The JSON escapes.
-Status Lexer::LexEscape(std::string* out) {
-  const SourcePos start = Here();
-  Bump();  // the backslash
-  const char c = Peek();
-  if (AtEnd() || c == '\n') {
-    return diag_.At(start, "unterminated string: expected '\"' before the end of the line");
-  }
-  if (c == 'u') return LexUnicodeEscape(start, out);
-  for (const auto& [written, meaning] : kSimpleEscapes) {
-    if (c == written) {
-      out->push_back(meaning);
-      Bump();
-      return Status::Ok();
-    }
-  }
-  const auto byte = static_cast<unsigned char>(c);
-  const std::string escape = byte > 0x20 && byte < 0x7F ? Quote("\\" + std::string(1, c))
-                                                        : "'\\' before " + DescribeCharHere();
-  return diag_.At(start, "invalid escape " + escape +
-                             " in a string; the escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t "
-                             "and \\uXXXX");
-}
-
-// \uXXXX, at the 'u'. A surrogate must come as a complete \uD8xx\uDCxx pair:
-// a lone one is not a character and has no UTF-8 form.
-Status Lexer::LexUnicodeEscape(SourcePos start, std::string* out) {
-  Bump();  // 'u'
-  uint32_t cp = 0;
-  ORMDB_RETURN_IF_ERROR(LexHex4(&cp));
-  const std::string written = "\\u" + std::string(text_.substr(offset_ - 4, 4));
-  if (cp >= 0xDC00 && cp <= 0xDFFF) {
-    return diag_.At(start, "invalid escape: " + written +
-                               " is a low surrogate without a high surrogate before it");
-  }
-  if (cp >= 0xD800 && cp <= 0xDBFF) {
-    const std::string unpaired =
-        "invalid escape: " + written + " is a high surrogate without a low surrogate after it";
-    if (Peek() != '\\' || Peek(1) != 'u') return diag_.At(start, unpaired);
-    Bump();
-    Bump();
-    uint32_t low = 0;
-    ORMDB_RETURN_IF_ERROR(LexHex4(&low));
-    if (low < 0xDC00 || low > 0xDFFF) return diag_.At(start, unpaired);
-    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-  }
-  AppendUtf8(out, cp);
   return Status::Ok();
 }
 
@@ -456,18 +298,19 @@ Status Lexer::LexAttribute(Token* tok) {
     Bump();
     tok->kind = Tok::kEntityAttr;
   }
-  if (!IsIdentStart(Peek()) || AtEnd()) {
+  if (!IsNameStart(Peek()) || AtEnd()) {
     return diag_.At(Here(), "expected an attribute name after '" +
                                 std::string(tok->kind == Tok::kAttr ? "@" : "@@") + "', found " +
                                 DescribeCharHere());
   }
-  const size_t begin = offset_;
-  while (!AtEnd() && IsIdentChar(Peek())) Bump();
-  if (offset_ - begin > kMaxIdentifierBytes) {
-    return diag_.At(start, "attribute name is " + std::to_string(offset_ - begin) +
+  const size_t begin = cur_.offset();
+  cur_.BumpTo(ScanName(text(), begin));
+  const size_t length = cur_.offset() - begin;
+  if (length > kMaxIdentifierBytes) {
+    return diag_.At(start, "attribute name is " + std::to_string(length) +
                                " bytes long; the limit is " + std::to_string(kMaxIdentifierBytes));
   }
-  tok->value = std::string(text_.substr(begin, offset_ - begin));
+  tok->value = std::string(text().substr(begin, length));
   return Status::Ok();
 }
 
@@ -493,7 +336,7 @@ Status Lexer::SkipStringInExpression(std::string_view attr) {
 Status Lexer::ReadBalanced(std::string_view attr, std::string* text, SourcePos* pos,
                            SourcePos* end) {
   while (!AtEnd() && IsSpace(Peek())) Bump();
-  const size_t begin = offset_;
+  const size_t begin = cur_.offset();
   *pos = Here();
   size_t trimmed_end = begin;  // just after the last non-space character
   int depth = 0;
@@ -505,7 +348,7 @@ Status Lexer::ReadBalanced(std::string_view attr, std::string* text, SourcePos* 
     const char c = Peek();
     if (c == '"') {
       ORMDB_RETURN_IF_ERROR(SkipStringInExpression(attr));
-      trimmed_end = offset_;
+      trimmed_end = cur_.offset();
       continue;
     }
     if (c == ')' && depth == 0) break;
@@ -519,9 +362,9 @@ Status Lexer::ReadBalanced(std::string_view attr, std::string* text, SourcePos* 
       return Unexpected(" in " + std::string(attr) + "(...)");
     }
     Bump();
-    if (!IsSpace(c)) trimmed_end = offset_;
+    if (!IsSpace(c)) trimmed_end = cur_.offset();
   }
-  *text = std::string(text_.substr(begin, trimmed_end - begin));
+  *text = std::string(this->text().substr(begin, trimmed_end - begin));
   if (text->empty()) {
     return diag_.At(Here(), "expected an expression in " + std::string(attr) + "(...), found ')'");
   }
@@ -808,7 +651,7 @@ Status Parser::ParseField(MemberDecl* out) {
       if (earlier.spec == attr.spec) {
         return diag_.At(attr.pos, "duplicate attribute '" + attr.Written() + "' on field " +
                                       Quote(out->name.text) + " (first written at " +
-                                      Where(earlier.pos) + ")");
+                                      FormatPos(earlier.pos) + ")");
       }
     }
     out->attrs.push_back(std::move(attr));
@@ -1183,11 +1026,11 @@ Status Resolver::DeclareTypes() {
       const Declaration& first = it->second;
       if (first.is_enum == d.is_enum) {
         return diag_.At(d.name->pos, "duplicate " + kind + " " + Quote(d.name->text) +
-                                         " (first declared at " + Where(first.name->pos) + ")");
+                                         " (first declared at " + FormatPos(first.name->pos) + ")");
       }
       return diag_.At(d.name->pos, kind + " " + Quote(d.name->text) + " has the same name as the " +
                                        (first.is_enum ? "enum" : "entity") + " declared at " +
-                                       Where(first.name->pos));
+                                       FormatPos(first.name->pos));
     }
   }
   for (const EnumDecl& e : decl_.enums) enums_.emplace(e.name.text, &e);
@@ -1212,7 +1055,7 @@ Status Resolver::CheckEnumValues(const EnumDecl& decl) {
     auto [it, inserted] = seen.emplace(v.text, v.pos);
     if (!inserted) {
       return diag_.At(v.pos, "duplicate value " + Quote(v.text) + " in enum " + decl.name.text +
-                                 " (first declared at " + Where(it->second) + ")");
+                                 " (first declared at " + FormatPos(it->second) + ")");
     }
   }
   return Status::Ok();
@@ -1243,7 +1086,7 @@ Status Resolver::ResolveEntity(const EntityDecl& decl, Entity* out) {
     auto [it, inserted] = names.emplace(m.name.text, m.name.pos);
     if (!inserted) {
       return diag_.At(m.name.pos, "duplicate field " + Quote(m.name.text) + " in entity " +
-                                      decl.name.text + " (first declared at " + Where(it->second) +
+                                      decl.name.text + " (first declared at " + FormatPos(it->second) +
                                       ")");
     }
     if (m.name.text == kIdMember) {
@@ -1570,7 +1413,7 @@ Status Resolver::BuildIndexes(const EntityDecl& decl, const std::vector<SourcePo
     auto [it, inserted] = defined.emplace(std::move(key), index.pos);
     if (!inserted) {
       return diag_.At(index.pos, "duplicate index: " + std::string(written) +
-                                     " repeats the index declared at " + Where(it->second));
+                                     " repeats the index declared at " + FormatPos(it->second));
     }
     out->indexes.push_back(std::move(index));
     return Status::Ok();
@@ -1644,7 +1487,7 @@ Status Resolver::CheckInverses(const Schema& schema) {
       if (!inserted) {
         return diag_.At(at, written + ": " + Qualified(target.name, field.name) +
                                 " already has the inverse collection " + it->second.first +
-                                " (declared at " + Where(it->second.second) + ")");
+                                " (declared at " + FormatPos(it->second.second) + ")");
       }
     }
   }
@@ -1662,7 +1505,7 @@ Status Resolver::BuildEdges(Schema* schema) {
   auto describe = [&](const Side& s) {
     const Entity& e = schema->entities[s.entity];
     const Collection& c = e.collections[s.collection];
-    return Qualified(e.name, c.name) + " (" + Where(c.pos) + ")";
+    return Qualified(e.name, c.name) + " (" + FormatPos(c.pos) + ")";
   };
   for (size_t e = 0; e < schema->entities.size(); ++e) {
     const std::vector<Collection>& collections = schema->entities[e].collections;
@@ -1720,24 +1563,9 @@ std::string_view BuiltinTypeKeyword(FieldType type) {
 }
 
 std::string QuoteString(std::string_view s) {
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : s) {
-    const auto byte = static_cast<unsigned char>(c);
-    const auto simple = std::find_if(std::begin(kSimpleEscapes), std::end(kSimpleEscapes),
-                                     [c](const auto& e) { return e.second == c && c != '/'; });
-    if (simple != std::end(kSimpleEscapes)) {
-      out += '\\';
-      out += simple->first;
-    } else if (byte < 0x20) {
-      out += "\\u00";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xF];
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
 }
 
 std::string_view OnDeleteKeyword(OnDelete action) {

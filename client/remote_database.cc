@@ -10,7 +10,6 @@
 #include <sstream>
 #include <vector>
 
-#include "client/wire_result.h"
 #include "ormdb/database.h"
 #include "protocol/codec.h"
 #include "protocol/transport.h"
@@ -128,10 +127,9 @@ class RemoteDatabase final : public Database {
     constexpr uint64_t kFrameRoom = 4096;
     const uint64_t limit = max_request_bytes_ > kFrameRoom ? max_request_bytes_ - kFrameRoom : 0;
     auto too_big = [&](const std::string& size) {
-      return ResourceExhausted("an import of " + size +
-                               " bytes exceeds the server's request limit of " +
-                               std::to_string(max_request_bytes_) +
-                               " bytes; split the file or raise max_request_bytes");
+      return ResourceExhausted(
+          "an import of " + size + " bytes exceeds the server's request limit of " +
+          std::to_string(max_request_bytes_) + " bytes; split the file or raise max_request_bytes");
     };
     std::string data;
     if (std::streampos start = in.tellg(); start != std::streampos(-1)) {
@@ -170,7 +168,7 @@ class RemoteDatabase final : public Database {
     q.explain.fetch = options;
     ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q));
     if (r.kind != ReplyKind::kFetch) return Unexpected(r, "a fetch");
-    return MakeWireResult(std::move(r.frame));
+    return std::move(r.fetch);
   }
 
   Result<std::string> Explain(std::string_view query, std::string_view params_json,
@@ -243,14 +241,7 @@ class RemoteDatabase final : public Database {
   // returned as a Reply of kind kError.
   Result<Reply> RoundTrip(Message m, std::chrono::milliseconds deadline) {
     ORMDB_ASSIGN_OR_RETURN(Message raw, conn_->RoundTrip(std::move(m), deadline));
-    ORMDB_ASSIGN_OR_RETURN(auto frame,
-                           protocol::OpenReplyFrame(std::move(raw), kMaxReplyBytes, &counters_));
-    if (frame->version() != protocol::kProtocolVersion) {
-      return InvalidArgument("the server at " + url_ + " speaks protocol version " +
-                             std::to_string(frame->version()) + "; this client speaks " +
-                             std::to_string(protocol::kProtocolVersion));
-    }
-    return protocol::DecodeReply(std::move(frame), url_);
+    return protocol::ReceiveReply(std::move(raw), kMaxReplyBytes, &counters_, url_);
   }
 
   // Sends a request; returns its reply (reassembled when it came in
@@ -348,8 +339,7 @@ class RemoteDatabase final : public Database {
       }
       if (chunk.kind != ReplyKind::kChunk) return Internal("the server broke off a chunked reply");
     }
-    ORMDB_ASSIGN_OR_RETURN(auto whole, protocol::OpenReplyWords(std::move(words)));
-    ORMDB_ASSIGN_OR_RETURN(Reply inner, protocol::DecodeReply(std::move(whole), url_));
+    ORMDB_ASSIGN_OR_RETURN(Reply inner, protocol::DecodeReplyWords(std::move(words), url_));
     if (inner.kind == ReplyKind::kError) return inner.error;
     return inner;
   }

@@ -7,7 +7,7 @@
 #include "catalog/catalog.h"
 #include "catalog/schema_json.h"
 #include "common/json.h"
-#include "db/blocks_result.h"
+#include "query/result_blocks.h"
 #include "db/change_stream.h"
 #include "ormdb/database.h"
 #include "query/fetch_engine.h"
@@ -308,7 +308,7 @@ class EmbeddedDatabase final : public db::Engine {
   Result<std::unique_ptr<FetchResult>> Fetch(std::string_view query, std::string_view params_json,
                                              const FetchOptions& options) override {
     ORMDB_ASSIGN_OR_RETURN(auto blocks, fetch_->Fetch(query, params_json, options));
-    return MakeBlocksResult(std::move(blocks));
+    return query::MakeFetchResult(query::ReadBlocks(std::move(blocks)));
   }
 
   Result<std::shared_ptr<const query::ResultBlocks>> FetchBlocks(

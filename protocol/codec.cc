@@ -8,6 +8,7 @@
 #include "protocol/frame.h"
 #include "protocol/ormdb.capnp.h"
 #include "protocol/result_wire.h"
+#include "protocol/wire_result.h"
 
 namespace ormdb::protocol {
 namespace {
@@ -303,9 +304,7 @@ struct ReplyWriter::Impl {
   size_t words = 0;  // the serialized size, once computed
 };
 
-ReplyWriter::ReplyWriter(uint64_t id) : impl_(std::make_unique<Impl>()) {
-  impl_->reply.setId(id);
-}
+ReplyWriter::ReplyWriter(uint64_t id) : impl_(std::make_unique<Impl>()) { impl_->reply.setId(id); }
 ReplyWriter::~ReplyWriter() = default;
 
 void ReplyWriter::Error(const Status& status) {
@@ -448,6 +447,22 @@ Result<std::unique_ptr<Frame>> OpenReplyWords(Words words) {
   return Frame::FromWords(std::move(words), true);
 }
 
+Result<Reply> ReceiveReply(Message msg, size_t max_bytes, FrameCounters* counters,
+                           std::string_view from) {
+  ORMDB_ASSIGN_OR_RETURN(auto frame, OpenReplyFrame(std::move(msg), max_bytes, counters));
+  if (frame->version() != kProtocolVersion) {
+    return InvalidArgument("the server at " + std::string(from) + " speaks protocol version " +
+                           std::to_string(frame->version()) + "; this client speaks " +
+                           std::to_string(kProtocolVersion));
+  }
+  return DecodeReply(std::move(frame), from);
+}
+
+Result<Reply> DecodeReplyWords(Words words, std::string_view from) {
+  ORMDB_ASSIGN_OR_RETURN(auto frame, OpenReplyWords(std::move(words)));
+  return DecodeReply(std::move(frame), from);
+}
+
 Result<Reply> DecodeReply(std::unique_ptr<Frame> frame, std::string_view from) {
   Reply out;
   try {
@@ -459,8 +474,7 @@ Result<Reply> DecodeReply(std::unique_ptr<Frame> frame, std::string_view from) {
         auto e = r.getError();
         std::string message = Str(e.getMessage());
         if (e.getCode() == 0 || e.getCode() > static_cast<uint16_t>(ErrorCode::kInternal)) {
-          out.error =
-              Internal("server error code " + std::to_string(e.getCode()) + ": " + message);
+          out.error = Internal("server error code " + std::to_string(e.getCode()) + ": " + message);
         } else {
           out.error = Status(static_cast<ErrorCode>(e.getCode()), std::move(message));
         }
@@ -477,7 +491,7 @@ Result<Reply> DecodeReply(std::unique_ptr<Frame> frame, std::string_view from) {
       }
       case wire::Reply::FETCH:
         out.kind = ReplyKind::kFetch;
-        out.frame = std::move(frame);
+        out.fetch = MakeWireResult(std::move(frame));
         return out;
       case wire::Reply::CHUNK: {
         auto c = r.getChunk();
@@ -515,10 +529,9 @@ Result<Reply> DecodeReply(std::unique_ptr<Frame> frame, std::string_view from) {
       case wire::Reply::HISTORY:
         out.kind = ReplyKind::kHistory;
         for (auto v : r.getHistory()) {
-          out.history.push_back(SchemaVersionInfo{v.getSchemaVersion(), v.getCommitVersion(),
-                                                  v.getTimeMicros(),
-                                                  static_cast<char>(v.getGrade()),
-                                                  Str(v.getSummary())});
+          out.history.push_back(
+              SchemaVersionInfo{v.getSchemaVersion(), v.getCommitVersion(), v.getTimeMicros(),
+                                static_cast<char>(v.getGrade()), Str(v.getSummary())});
         }
         break;
       case wire::Reply::WATCH:
@@ -557,8 +570,7 @@ Result<Reply> DecodeReply(std::unique_ptr<Frame> frame, std::string_view from) {
         break;
     }
   } catch (const kj::Exception& e) {
-    return Internal("malformed reply from " + std::string(from) + ": " +
-                    e.getDescription().cStr());
+    return Internal("malformed reply from " + std::string(from) + ": " + e.getDescription().cStr());
   }
   return out;
 }

@@ -146,8 +146,8 @@ enum class ReplyKind : uint8_t {
   kUnknown,
 };
 
-// A decoded reply (the client side). A fetch reply keeps its frame, read in
-// place by the FetchResult made from it.
+// A decoded reply (the client side). A fetch reply keeps its frame inside
+// the FetchResult that reads it in place (protocol/wire_result).
 struct Reply {
   uint64_t id = 0;
   ReplyKind kind = ReplyKind::kUnknown;
@@ -167,9 +167,9 @@ struct Reply {
   std::vector<std::string> lines;  // exportRows
   ImportReport import;
   CheckResult check;
-  uint64_t version = 0;   // version
-  uint64_t uploaded = 0;  // uploaded
-  std::unique_ptr<Frame> frame;  // fetch: the reply frame itself
+  uint64_t version = 0;                // version
+  uint64_t uploaded = 0;               // uploaded
+  std::unique_ptr<FetchResult> fetch;  // fetch: the result, over the reply frame
 };
 
 // Decodes a reply frame from a trusted server (no traversal limit). An
@@ -180,5 +180,12 @@ Result<Reply> DecodeReply(std::unique_ptr<Frame> frame, std::string_view from);
 Result<std::unique_ptr<Frame>> OpenReplyFrame(Message msg, size_t max_bytes,
                                               FrameCounters* counters);
 Result<std::unique_ptr<Frame>> OpenReplyWords(Words words);
+// What the remote client calls, so that it never holds a Frame: a reply
+// frame from the server at `from` opened (OpenReplyFrame), its protocol
+// version checked against this one's, and decoded (DecodeReply).
+Result<Reply> ReceiveReply(Message msg, size_t max_bytes, FrameCounters* counters,
+                           std::string_view from);
+// A reply reassembled from chunks, opened and decoded.
+Result<Reply> DecodeReplyWords(Words words, std::string_view from);
 
 }  // namespace ormdb::protocol

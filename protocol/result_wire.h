@@ -1,6 +1,6 @@
 // Graph-fetch results onto the wire: the engine's result blocks copied
 // column by column into the reply message as it is built (no JSON, no
-// intermediate buffer). The client reads them in place (client/wire_result).
+// intermediate buffer). The client reads them in place (protocol/wire_result).
 #pragma once
 
 #include "ormdb/fetch_options.h"

@@ -1034,62 +1034,6 @@ std::vector<LiteralRef> CollectLiterals(const FetchQuery& query) {
   return out;
 }
 
-LikePattern::LikePattern(std::string_view p) {
-  bool in_prefix = true;
-  for (size_t i = 0; i < p.size(); ++i) {
-    char c = p[i];
-    if (c == '%' || c == '_') {
-      in_prefix = false;
-      if (c == '%' && !tokens_.empty() && tokens_.back().kind == Token::Kind::kAny) continue;
-      tokens_.push_back(Token{c == '%' ? Token::Kind::kAny : Token::Kind::kOne, ""});
-      continue;
-    }
-    if (c == '\\' && i + 1 < p.size()) c = p[++i];
-    if (tokens_.empty() || tokens_.back().kind != Token::Kind::kText) {
-      tokens_.push_back(Token{Token::Kind::kText, ""});
-    }
-    tokens_.back().text += c;
-    if (in_prefix) prefix_ += c;
-  }
-}
-
-bool LikePattern::Matches(std::string_view s) const {
-  size_t t = 0, p = 0;
-  size_t star_t = SIZE_MAX, star_p = 0;
-  auto step = [&](size_t at) {
-    size_t n = Utf8SequenceLength(s, at);
-    return n == 0 ? 1 : std::min(n, s.size() - at);
-  };
-  while (t < tokens_.size() || p < s.size()) {
-    if (t < tokens_.size()) {
-      const Token& tok = tokens_[t];
-      if (tok.kind == Token::Kind::kAny) {
-        star_t = t++;
-        star_p = p;
-        continue;
-      }
-      if (tok.kind == Token::Kind::kOne && p < s.size()) {
-        p += step(p);
-        ++t;
-        continue;
-      }
-      if (tok.kind == Token::Kind::kText && s.substr(p).starts_with(tok.text)) {
-        p += tok.text.size();
-        ++t;
-        continue;
-      }
-    }
-    if (star_t != SIZE_MAX && star_p < s.size()) {
-      star_p += step(star_p);
-      p = star_p;
-      t = star_t + 1;
-      continue;
-    }
-    return false;
-  }
-  return true;
-}
-
 Result<Value> ConvertForDomain(const Json& v, Domain domain, const catalog::Enum* enum_def,
                                std::string_view subject) {
   auto mismatch = [&]() {

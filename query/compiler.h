@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "catalog/compiled_schema.h"
+#include "common/like_pattern.h"
 #include "common/json.h"
 #include "ormdb/status.h"
 #include "query/ir.h"
@@ -49,25 +50,6 @@ struct LiteralRef {
 // The literals of a query in the order the compiler numbers them. Two
 // queries with the same ShapeKey have lists of the same length and kinds.
 std::vector<LiteralRef> CollectLiterals(const FetchQuery& query);
-
-// A `like` pattern, compiled.
-class LikePattern {
- public:
-  // REQUIRES: the pattern does not end in a lone backslash (the parser and
-  // the binder reject it).
-  explicit LikePattern(std::string_view pattern);
-  bool Matches(std::string_view s) const;
-  // The literal text every match starts with (up to the first wildcard).
-  const std::string& prefix() const { return prefix_; }
-
- private:
-  struct Token {
-    enum class Kind : uint8_t { kText, kOne, kAny } kind;
-    std::string text;
-  };
-  std::vector<Token> tokens_;
-  std::string prefix_;
-};
 
 // The value of a slot for one run.
 struct BoundSlot {

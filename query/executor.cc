@@ -29,18 +29,6 @@ struct RowData {
   Version version = 0;
 };
 
-// Numbers compare across int64 and float64; everything else by the key order.
-int CompareDomain(const Value& a, const Value& b) {
-  if (a.type() == ValueType::kInt64 && b.type() == ValueType::kFloat64) {
-    double d = b.as_float64();
-    if (std::isnan(d)) return -1;
-    long double x = static_cast<long double>(a.as_int64());
-    return x < d ? -1 : (x > d ? 1 : 0);
-  }
-  if (a.type() == ValueType::kFloat64 && b.type() == ValueType::kInt64) return -CompareDomain(b, a);
-  return storage::CompareValues(a, b);
-}
-
 Value Normalize(const Value& v) {
   if (v.type() == ValueType::kInt32) return Value::Int64(v.as_int32());
   return v;
@@ -275,28 +263,7 @@ class Executor {
         ORMDB_ASSIGN_OR_RETURN(Value a, Operand(n, e.children[0], id, row));
         ORMDB_ASSIGN_OR_RETURN(Value b, Operand(n, e.children[1], id, row));
         if (a.is_null() || b.is_null()) return Tri::kUnknown;
-        int c = CompareDomain(a, b);
-        bool r = false;
-        switch (e.op) {
-          case Expr::CompareOp::kEq:
-            r = c == 0;
-            break;
-          case Expr::CompareOp::kNe:
-            r = c != 0;
-            break;
-          case Expr::CompareOp::kLt:
-            r = c < 0;
-            break;
-          case Expr::CompareOp::kLe:
-            r = c <= 0;
-            break;
-          case Expr::CompareOp::kGt:
-            r = c > 0;
-            break;
-          case Expr::CompareOp::kGe:
-            r = c >= 0;
-            break;
-        }
+        const bool r = Satisfies(CompareForPredicate(a, b), e.op);
         return r ? Tri::kTrue : Tri::kFalse;
       }
       case CExpr::Kind::kIn: {
@@ -304,7 +271,7 @@ class Executor {
         if (a.is_null()) return Tri::kUnknown;
         bool found = false;
         for (const Value& v : slots_[e.slot].list) {
-          if (CompareDomain(a, v) == 0) {
+          if (CompareForPredicate(a, v) == ValueOrder::kEqual) {
             found = true;
             break;
           }
@@ -727,36 +694,16 @@ class Executor {
     for (const QuickTest& t : q.tests) {
       if (quick_view_.IsNull(t.column)) return true;  // unknown: a conjunct that is not true
       const Value& lit = slots_[t.slot].value;
-      int c;
+      ValueOrder order;
       if (t.type == ValueType::kString) {
         if (lit.type() != ValueType::kString) return false;
-        c = quick_view_.GetStringView(t.column).compare(lit.as_string());
-        c = c < 0 ? -1 : (c > 0 ? 1 : 0);
+        const int c = quick_view_.GetStringView(t.column).compare(lit.as_string());
+        order = c < 0 ? ValueOrder::kLess : c > 0 ? ValueOrder::kGreater : ValueOrder::kEqual;
       } else {
-        c = CompareDomain(Normalize(quick_view_.Get(t.column)), lit);
+        order = CompareForPredicate(Normalize(quick_view_.Get(t.column)), lit);
       }
-      if (t.flipped) c = -c;
-      bool pass = false;
-      switch (t.op) {
-        case Expr::CompareOp::kEq:
-          pass = c == 0;
-          break;
-        case Expr::CompareOp::kNe:
-          pass = c != 0;
-          break;
-        case Expr::CompareOp::kLt:
-          pass = c < 0;
-          break;
-        case Expr::CompareOp::kLe:
-          pass = c <= 0;
-          break;
-        case Expr::CompareOp::kGt:
-          pass = c > 0;
-          break;
-        case Expr::CompareOp::kGe:
-          pass = c >= 0;
-          break;
-      }
+      if (t.flipped) order = Reverse(order);
+      const bool pass = Satisfies(order, t.op);
       if (!pass) return true;
     }
     if (use_heap) {
@@ -920,6 +867,7 @@ class Executor {
     size_t take = more ? static_cast<size_t>(limit) : list.size();
     uint32_t slot = static_cast<uint32_t>(nb.slot_begin.size());
     nb.slot_of.emplace(parent_row, slot);
+    nb.slot_parent.push_back(parent_row);
     nb.slot_begin.push_back(static_cast<uint32_t>(nb.children.size()));
     nb.slot_partial.push_back(0);
     bool is_root = n.kind == Node::Kind::kRoot;

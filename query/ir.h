@@ -18,14 +18,13 @@
 #include <vector>
 
 #include "common/json.h"
+#include "common/lexer.h"
+#include "common/value_compare.h"
 
 namespace ormdb::query {
 
 // Where a construct starts in the query text (1-based; 0/0 for JSON IR).
-struct QueryPos {
-  int line = 0;
-  int column = 0;
-};
+using QueryPos = TextPos;
 
 // A predicate expression. Paths go through to-one relations ("author.name").
 struct Expr {
@@ -41,7 +40,7 @@ struct Expr {
     kOr,       // children (2 or more)
     kNot,      // children[0]
   };
-  enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
+  using CompareOp = ormdb::CompareOp;
 
   Kind kind = Kind::kLiteral;
   CompareOp op = CompareOp::kEq;

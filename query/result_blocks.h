@@ -2,7 +2,7 @@
 // (row ids, external ids, one column per selected field), per plan node an
 // edge block (for each distinct parent row, its children in order). The tree
 // JSON of DESIGN.md §5 and the graph walk of ormdb::FetchResult are
-// renderings of these blocks; nothing else is kept.
+// renderings of these blocks (query/result_render); nothing else is kept.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +16,7 @@
 #include "common/ids.h"
 #include "common/value.h"
 #include "query/plan.h"
+#include "query/result_render.h"
 
 namespace ormdb::query {
 
@@ -35,6 +36,7 @@ struct NodeBlock {
   // Parent rows (rows of the parent node's entity block; the root has one
   // pseudo-parent 0) -> their slot.
   std::unordered_map<uint32_t, uint32_t> slot_of;
+  std::vector<uint32_t> slot_parent;  // the inverse: slot -> parent row
   std::vector<uint32_t> slot_begin;  // children of slot s: [slot_begin[s], slot_end[s])
   std::vector<uint32_t> slot_end;
   std::vector<uint32_t> children;                     // rows of `block`
@@ -60,17 +62,7 @@ struct ResultBlocks {
   std::vector<NodeBlock> nodes;  // one per plan node
 };
 
-// DESIGN.md §5 / docs/QUERIES.md "Result JSON".
-std::string RenderTreeJson(const ResultBlocks& r);
-// The blocks themselves (`--format blocks`).
-std::string RenderBlocksJson(const ResultBlocks& r);
-// One aligned table per entity block (`--format table`).
-std::string RenderTables(const ResultBlocks& r);
-
-// "TITLE (N rows)", the header, a rule and the rows, columns aligned, then
-// a blank line: the table form of one entity block (shared with the remote
-// client's rendering).
-std::string FormatTable(std::string_view title, const std::vector<std::string>& header,
-                        const std::vector<std::vector<std::string>>& cells);
+// A reader of the blocks (query/result_render renders it), sharing them.
+std::unique_ptr<ResultReader> ReadBlocks(std::shared_ptr<const ResultBlocks> blocks);
 
 }  // namespace ormdb::query

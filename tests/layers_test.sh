@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The module layering (README "Layout"): a module includes only modules below
-# it, LMDB stays inside storage/, and Cap'n Proto and nng stay inside
-# protocol/. Fails naming every include that breaks a rule.
+# it, LMDB stays inside storage/, and Cap'n Proto (<capnp/...>, <kj/...>, the
+# generated ormdb.capnp.h) and nng (<nng/...>) stay inside protocol/. Fails
+# naming every include that breaks a rule.
 set -uo pipefail
 ROOT="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
 cd "$ROOT"
@@ -33,6 +34,15 @@ while IFS= read -r line; do
   echo "LMDB outside storage/: $line"
   bad=1
 done < <(grep -rln --include=*.h --include=*.cc '#include <lmdb.h>' "${LAYERS[@]}" 2>/dev/null | grep -v '^storage/')
+# Unit tests beside the code (*_test.cc, *_test_util.h) may speak raw frames
+# to the server, as tests/ and bench/ may.
+while IFS= read -r line; do
+  echo "Cap'n Proto or nng outside protocol/: $line"
+  bad=1
+done < <(grep -rnE --include=*.h --include=*.cc \
+           '^[[:space:]]*#[[:space:]]*include[[:space:]]*(<(capnp|kj|nng)/|[<"]([^">]*/)?ormdb\.capnp\.h[">])' \
+           "${LAYERS[@]}" 2>/dev/null |
+         grep -v '^protocol/' | grep -vE '^[^:]*_test(_util)?\.(cc|h):')
 if [[ $bad -ne 0 ]]; then
   echo "layers_test: FAILED"
   exit 1
