@@ -85,7 +85,7 @@ using Clock = std::chrono::steady_clock;
 
 // Bump when the generator or the SQLite schema changes: the cache key.
 constexpr int kDataVersion = 1;
-size_t g_extra_checks = 32;             // parameters checked but not timed, per query
+size_t g_extra_checks = 32;  // parameters checked but not timed, per query
 
 std::string g_data_dir;  // the ormdb data directory's parent (a fresh temp dir)
 bool g_keep = false;

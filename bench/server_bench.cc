@@ -123,7 +123,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-size_t g_extra_checks = 32;             // checked, not timed (as fetch_bench)
+size_t g_extra_checks = 32;  // checked, not timed (as fetch_bench)
 bool g_keep = false;
 
 // A fresh directory "<parent>/<prefix>XXXXXX".
@@ -1137,8 +1137,7 @@ void StartOrmdb(const std::string& cache) {
   }
   g->client = ConnectClient(g->server->url());
   g->direct = ConnectClient(g->server->direct_url());
-  Note("ormdb server",
-       g->server->url() + " and " + g->server->direct_url() + " (in this process)");
+  Note("ormdb server", g->server->url() + " and " + g->server->direct_url() + " (in this process)");
 
   // The commits get a fresh directory and a server of their own.
   const std::string commit_dir = *tmp + "/commits";
@@ -1459,10 +1458,13 @@ enum Strategy { kEmbedded, kNng, kDirect, kDirectJson, kPg, kStrategyCount };
 const char* const kStrategies[] = {"embedded", "ormdb", "direct", "direct_json", "pg"};
 
 void Register() {
-  benchmark::RegisterBenchmark("BM_Server/tcp_rtt/echo", [](benchmark::State& state) {
-    Echo echo;
-    TimeEach(state, "tcp_rtt", [&](size_t) { echo.RoundTrip(); });
-  })->UseManualTime()->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_Server/tcp_rtt/echo",
+                               [](benchmark::State& state) {
+                                 Echo echo;
+                                 TimeEach(state, "tcp_rtt", [&](size_t) { echo.RoundTrip(); });
+                               })
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
   for (size_t qi = 0; qi < g->queries.size(); ++qi) {
     for (int s = 0; s < kStrategyCount; ++s) {
       if (s != kPg && !g->with_ormdb) continue;
@@ -1577,8 +1579,8 @@ void Summary(std::FILE* out) {
                "loopback:\n",
                ScaleText(g->scale).c_str(), kParamsPerQuery);
   std::fprintf(out, "%-10s %-18s %-18s %-18s %-18s %-18s %-9s %-9s %-10s\n", "query", "embedded",
-               "ormdb (nng)", "direct", "direct+ToJson", "PostgreSQL JSON", "nng/pg",
-               "direct/pg", "wire/rtt");
+               "ormdb (nng)", "direct", "direct+ToJson", "PostgreSQL JSON", "nng/pg", "direct/pg",
+               "wire/rtt");
   auto p50 = [&](const std::string& key) -> std::optional<double> {
     auto it = g->stats.find(key);
     if (it == g->stats.end()) return std::nullopt;
@@ -1594,13 +1596,12 @@ void Summary(std::FILE* out) {
   for (const Query& q : g->queries) {
     std::optional<double> wire;
     if (auto d = p50(q.name + "/direct"), e = p50(q.name + "/embedded"); d && e) wire = *d - *e;
-    std::fprintf(out, "%-10s %-18s %-18s %-18s %-18s %-18s %-9s %-9s %-10s\n", q.name.c_str(),
-                 Cell(q.name + "/embedded").c_str(), Cell(q.name + "/ormdb").c_str(),
-                 Cell(q.name + "/direct").c_str(), Cell(q.name + "/direct_json").c_str(),
-                 Cell(q.name + "/pg").c_str(),
-                 ratio(p50(q.name + "/ormdb"), p50(q.name + "/pg")).c_str(),
-                 ratio(p50(q.name + "/direct"), p50(q.name + "/pg")).c_str(),
-                 ratio(wire, rtt).c_str());
+    std::fprintf(
+        out, "%-10s %-18s %-18s %-18s %-18s %-18s %-9s %-9s %-10s\n", q.name.c_str(),
+        Cell(q.name + "/embedded").c_str(), Cell(q.name + "/ormdb").c_str(),
+        Cell(q.name + "/direct").c_str(), Cell(q.name + "/direct_json").c_str(),
+        Cell(q.name + "/pg").c_str(), ratio(p50(q.name + "/ormdb"), p50(q.name + "/pg")).c_str(),
+        ratio(p50(q.name + "/direct"), p50(q.name + "/pg")).c_str(), ratio(wire, rtt).c_str());
   }
   std::fprintf(out,
                "Plain TCP loopback round trip (64 bytes): %s us p50 / p95.\n"

@@ -50,9 +50,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ormdb/status.h"
 #include "common/like_pattern.h"
 #include "common/value.h"
+#include "ormdb/status.h"
 
 namespace ormdb::catalog {
 

@@ -1086,8 +1086,8 @@ Status Resolver::ResolveEntity(const EntityDecl& decl, Entity* out) {
     auto [it, inserted] = names.emplace(m.name.text, m.name.pos);
     if (!inserted) {
       return diag_.At(m.name.pos, "duplicate field " + Quote(m.name.text) + " in entity " +
-                                      decl.name.text + " (first declared at " + FormatPos(it->second) +
-                                      ")");
+                                      decl.name.text + " (first declared at " +
+                                      FormatPos(it->second) + ")");
     }
     if (m.name.text == kIdMember) {
       ORMDB_RETURN_IF_ERROR(ResolveIdMember(m, out));

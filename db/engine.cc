@@ -7,13 +7,13 @@
 #include "catalog/catalog.h"
 #include "catalog/schema_json.h"
 #include "common/json.h"
-#include "query/result_blocks.h"
 #include "db/change_stream.h"
 #include "ormdb/database.h"
 #include "query/fetch_engine.h"
 #include "query/import.h"
 #include "query/json_values.h"
 #include "query/mutation.h"
+#include "query/result_blocks.h"
 #include "storage/store.h"
 
 namespace ormdb {

@@ -138,8 +138,7 @@ bool WriteFrame(int fd, std::span<const uint8_t> frame) {
   uint8_t len[kLengthBytes];
   uint64_t n = frame.size();
   for (int i = 7; i >= 0; --i, n >>= 8) len[i] = static_cast<uint8_t>(n);
-  iovec iov[2] = {{len, kLengthBytes},
-                  {const_cast<uint8_t*>(frame.data()), frame.size()}};
+  iovec iov[2] = {{len, kLengthBytes}, {const_cast<uint8_t*>(frame.data()), frame.size()}};
   msghdr mh{};
   mh.msg_iov = iov;
   mh.msg_iovlen = 2;
@@ -227,7 +226,7 @@ struct DirectConnection {
   DirectExchange exchange;
   std::atomic<bool> done{false};
   std::atomic<bool> waiting{false};
-  std::atomic<bool> broken{false};  // a send failed: the peer is gone
+  std::atomic<bool> broken{false};    // a send failed: the peer is gone
   std::atomic<bool> finished{false};  // the thread has returned
   std::thread thread;
 };
@@ -241,7 +240,9 @@ class DirectListener final : public Listener {
   }
 
   Status Listen();
-  void Begin() override { acceptor_ = std::thread([this] { Accept(); }); }
+  void Begin() override {
+    acceptor_ = std::thread([this] { Accept(); });
+  }
   const std::string& url() const override { return url_; }
   const std::string& direct_url() const override { return url_; }
   void Reply(Exchange* ex, Message reply) override;
@@ -519,8 +520,8 @@ class DirectClient final : public Connection {
                              std::to_string(timeout.count()) + " ms");
         case ReadResult::kTooLarge:
           close(fd);
-          return ResourceExhausted("a reply of " + std::to_string(in.length) +
-                                   " bytes from " + o_.url + " is over this client's limit of " +
+          return ResourceExhausted("a reply of " + std::to_string(in.length) + " bytes from " +
+                                   o_.url + " is over this client's limit of " +
                                    std::to_string(o_.max_reply_bytes) + " bytes");
         case ReadResult::kClosed:
           // The server went away mid-call: resend on a new connection (a

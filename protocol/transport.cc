@@ -130,7 +130,7 @@ class ListenerImpl final : public Listener {
 
   Mutex ex_mu_;
   std::vector<std::unique_ptr<NngExchange>> exchanges_ GUARDED_BY(ex_mu_);  // every context
-  std::vector<NngExchange*> retired_ GUARDED_BY(ex_mu_);  // to be freed
+  std::vector<NngExchange*> retired_ GUARDED_BY(ex_mu_);                    // to be freed
   std::vector<NngExchange*> fresh_;  // made by Listen, receiving from Begin
   std::atomic<uint64_t> receiving_{0};
 
@@ -212,7 +212,8 @@ Result<std::unique_ptr<Listener>> Listener::Start(const ListenerOptions& options
   auto l = std::make_unique<ListenerImpl>(options, std::move(callbacks));
   ORMDB_RETURN_IF_ERROR(l->Listen());
   if (!direct) return std::unique_ptr<Listener>(std::move(l));
-  return std::unique_ptr<Listener>(std::make_unique<BothListeners>(std::move(l), std::move(direct)));
+  return std::unique_ptr<Listener>(
+      std::make_unique<BothListeners>(std::move(l), std::move(direct)));
 }
 
 Status ListenerImpl::Listen() {

@@ -127,9 +127,7 @@ class WireReader final : public query::ResultReader {
     if (parent_row >= slot_of_row.size() || slot_of_row[parent_row] == 0) return std::nullopt;
     return slot_of_row[parent_row] - 1;
   }
-  uint32_t SlotCount(uint32_t node) const override {
-    return nodes_[node].getSlotBegin().size();
-  }
+  uint32_t SlotCount(uint32_t node) const override { return nodes_[node].getSlotBegin().size(); }
   Slot NodeSlot(uint32_t node, uint32_t slot) const override {
     auto n = nodes_[node];
     auto partial = n.getSlotPartial();
@@ -147,9 +145,7 @@ class WireReader final : public query::ResultReader {
     return View(n.getSlotNext()[slot]);
   }
   uint32_t ChildCount(uint32_t node) const override { return nodes_[node].getChildren().size(); }
-  uint32_t Child(uint32_t node, uint32_t k) const override {
-    return nodes_[node].getChildren()[k];
-  }
+  uint32_t Child(uint32_t node, uint32_t k) const override { return nodes_[node].getChildren()[k]; }
 
  private:
   std::unique_ptr<Frame> frame_;

@@ -947,9 +947,9 @@ class Compiler {
         n.est_examined = rows;
         n.est_cost = scan_cost;
         n.reason = "the parents cover most of " + child->name + " (" + FormatEstimate(parents) +
-                   " parents x " + FormatEstimate(fanout) + " children of " + std::to_string(rows_u) +
-                   " rows): one scan hashed by parent costs " + FormatEstimate(scan_cost) +
-                   ", under half of a range per parent";
+                   " parents x " + FormatEstimate(fanout) + " children of " +
+                   std::to_string(rows_u) + " rows): one scan hashed by parent costs " +
+                   FormatEstimate(scan_cost) + ", under half of a range per parent";
         n.est_rows_per_parent = matched;
         break;
       }

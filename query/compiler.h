@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "catalog/compiled_schema.h"
-#include "common/like_pattern.h"
 #include "common/json.h"
+#include "common/like_pattern.h"
 #include "ormdb/status.h"
 #include "query/ir.h"
 #include "query/plan.h"

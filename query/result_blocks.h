@@ -37,7 +37,7 @@ struct NodeBlock {
   // pseudo-parent 0) -> their slot.
   std::unordered_map<uint32_t, uint32_t> slot_of;
   std::vector<uint32_t> slot_parent;  // the inverse: slot -> parent row
-  std::vector<uint32_t> slot_begin;  // children of slot s: [slot_begin[s], slot_end[s])
+  std::vector<uint32_t> slot_begin;   // children of slot s: [slot_begin[s], slot_end[s])
   std::vector<uint32_t> slot_end;
   std::vector<uint32_t> children;                     // rows of `block`
   std::vector<uint8_t> slot_partial;                  // cut by a truncation

@@ -151,7 +151,8 @@ TEST_F(DirectTest, ListenRulesApply) {
     o.listen_direct = bad;
     auto s = Serve(dir_.path(), o);
     ASSERT_FALSE(s.ok()) << bad;
-    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument) << bad << ": " << s.status().ToString();
+    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument)
+        << bad << ": " << s.status().ToString();
   }
   // The port is taken: UNAVAILABLE, as for nng.
   ServerOptions first;

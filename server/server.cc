@@ -74,8 +74,7 @@ class ServerImpl final : public Server {
   ServerImpl(std::unique_ptr<db::Engine> db, const ServerOptions& o)
       : db_(std::move(db)),
         o_(o),
-        continuations_(Continuations::Limits{o.max_continuations,
-                                             o.max_continuations_per_principal,
+        continuations_(Continuations::Limits{o.max_continuations, o.max_continuations_per_principal,
                                              o.max_continuation_bytes,
                                              std::chrono::milliseconds(o.continuation_idle_ms)}),
         uploads_(Uploads::Limits{o.max_request_bytes, o.max_upload_bytes,
@@ -277,8 +276,8 @@ void ServerImpl::OnRequest(Exchange* ex, Message msg, uint32_t pipe) {
     return Send(ex, EncodeError(0, Unavailable("the server is shutting down; retry later")));
   }
   requests_.fetch_add(1, std::memory_order_relaxed);
-  auto req = protocol::DecodeRequest(
-      std::move(msg), o_.max_request_frame_bytes + protocol::kHeaderBytes, &frames_);
+  auto req = protocol::DecodeRequest(std::move(msg),
+                                     o_.max_request_frame_bytes + protocol::kHeaderBytes, &frames_);
   if (!req.ok()) return Send(ex, EncodeError(0, req.status()));
   Dispatch(Call{ex, std::move(*req), Principal{}, pipe});
 }
@@ -305,24 +304,24 @@ void ServerImpl::Dispatch(Call call) {
   if (!who.ok()) return Send(call.ex, EncodeError(id, who.status()));
   call.who = std::move(*who);
   if (call.who.key != nullptr && !HasRole(*call.who.key, RequiredAccess(req.kind))) {
-    return Send(call.ex,
-                EncodeError(id, Status(ErrorCode::kPermissionDenied,
-                                       "principal '" + call.who.name +
-                                           "' may not do this (roles needed: " +
-                                           (RequiredAccess(req.kind) == Access::kAdmin ? "admin"
-                                                                                       : "write") +
-                                           ")")));
+    return Send(
+        call.ex,
+        EncodeError(
+            id,
+            Status(ErrorCode::kPermissionDenied,
+                   "principal '" + call.who.name + "' may not do this (roles needed: " +
+                       (RequiredAccess(req.kind) == Access::kAdmin ? "admin" : "write") + ")")));
   }
   std::string key;
   if (!Idempotent(req.kind)) {
     // Resends are recognized per principal, so one principal can neither
     // read nor spoil another's outcome.
     if (req.request_key.size() > kMaxRequestKeyBytes) {
-      return Send(call.ex, EncodeError(id, InvalidArgument(
-                                               "a request key is at most " +
-                                               std::to_string(kMaxRequestKeyBytes) +
-                                               " bytes, not " +
-                                               std::to_string(req.request_key.size()))));
+      return Send(
+          call.ex,
+          EncodeError(id, InvalidArgument("a request key is at most " +
+                                          std::to_string(kMaxRequestKeyBytes) + " bytes, not " +
+                                          std::to_string(req.request_key.size()))));
     }
     if (!req.request_key.empty()) {
       key = "k" + call.who.name + '\0' + req.request_key;
@@ -405,11 +404,10 @@ void ServerImpl::Answer(const Call& call, protocol::ReplyWriter& reply) {
   if (req.kind == RequestKind::kHello) {
     if (req.min_version > protocol::kProtocolVersion ||
         req.max_version < protocol::kProtocolVersion) {
-      return reply.Error(InvalidArgument("the client speaks protocol versions " +
-                                         std::to_string(req.min_version) + " to " +
-                                         std::to_string(req.max_version) +
-                                         "; this server speaks version " +
-                                         std::to_string(protocol::kProtocolVersion)));
+      return reply.Error(InvalidArgument(
+          "the client speaks protocol versions " + std::to_string(req.min_version) + " to " +
+          std::to_string(req.max_version) + "; this server speaks version " +
+          std::to_string(protocol::kProtocolVersion)));
     }
     return reply.Hello(protocol::kProtocolVersion, kServerName, db_->CurrentVersion(),
                        o_.max_request_bytes,

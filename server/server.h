@@ -25,9 +25,9 @@
 #include <string>
 #include <vector>
 
-#include "ormdb/status.h"
 #include "db/engine.h"
 #include "ormdb/database.h"
+#include "ormdb/status.h"
 
 namespace ormdb::server {
 
