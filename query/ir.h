@@ -59,12 +59,26 @@ struct OrderKey {
   QueryPos pos;
 };
 
-// One selected name inside braces: a field, or an include (a relation with
-// its own arguments and selection).
+// A named aggregate over a to-many relation of the selection's entity
+// (DESIGN.md §11): `name: fn(relation[.field...] [where p])`, computed per
+// parent row.
+struct Aggregate {
+  enum class Fn : uint8_t { kCount, kCountDistinct, kSum, kAvg, kMin, kMax };
+  Fn fn = Fn::kCount;
+  // The relation, then optionally a field of its entity (possibly through
+  // to-one relations): ["reviews"], ["reviews", "rating"].
+  std::vector<std::string> path;
+  std::unique_ptr<Expr> where;  // over the relation's entity
+  QueryPos pos;                 // of the function name
+};
+
+// One selected name inside braces: a field, an aggregate, or an include (a
+// relation with its own arguments and selection).
 struct Selection {
   std::string name;
   QueryPos pos;
-  bool is_include = false;  // written with ( ... ) or { ... }
+  bool is_include = false;             // written with ( ... ) or { ... }
+  std::optional<Aggregate> aggregate;  // written `name: fn(...)`
   // Include arguments (all optional).
   std::unique_ptr<Expr> where;
   std::vector<OrderKey> order;

@@ -16,6 +16,13 @@ bool SameSelection(const Selection& a, const Selection& b) {
     return false;
   }
   if (a.where && !SameExpr(*a.where, *b.where)) return false;
+  if (!a.aggregate != !b.aggregate) return false;
+  if (a.aggregate) {
+    const Aggregate& x = *a.aggregate;
+    const Aggregate& y = *b.aggregate;
+    if (x.fn != y.fn || x.path != y.path || !x.where != !y.where) return false;
+    if (x.where && !SameExpr(*x.where, *y.where)) return false;
+  }
   for (size_t i = 0; i < a.order.size(); ++i) {
     if (a.order[i].path != b.order[i].path || a.order[i].descending != b.order[i].descending) {
       return false;

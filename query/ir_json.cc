@@ -94,6 +94,15 @@ Json SelectionToJson(const Selection& sel, bool root) {
   if (root || !sel.children.empty()) {
     Json select = Json::Array();
     for (const Selection& child : sel.children) {
+      if (child.aggregate) {
+        const Aggregate& agg = *child.aggregate;
+        Json a = Json::Object();
+        a.Set("aggregate", AggregateFnName(agg.fn)).Set("name", child.name);
+        a.Set("path", JoinPath(agg.path));
+        if (agg.where) a.Set("where", ExprToJson(*agg.where));
+        select.Push(std::move(a));
+        continue;
+      }
       select.Push(child.is_include ? SelectionToJson(child, false) : Json(child.name));
     }
     out.Set("select", std::move(select));
@@ -143,6 +152,7 @@ class JsonReader {
   Status ReadSelection(const Json& j, const std::string& path, bool root, int depth,
                        Selection* out);
   Status ReadSelect(const Json& j, const std::string& path, int depth, Selection* out);
+  Status ReadAggregate(const Json& j, const std::string& path, Selection* out);
   Status ReadName(const Json& j, const std::string& path, std::string* out);
   Status ReadPath(const Json& j, const std::string& path, bool in_predicate,
                   std::vector<std::string>* out);
@@ -259,6 +269,35 @@ Status JsonReader::ReadSelection(const Json& j, const std::string& path, bool ro
   return Status::Ok();
 }
 
+Status JsonReader::ReadAggregate(const Json& j, const std::string& path, Selection* out) {
+  ORMDB_RETURN_IF_ERROR(CheckMembers(j, path, {"aggregate", "name", "path", "where"}));
+  const Json* fn = j.Find("aggregate");
+  const std::string fn_path = MemberPath(path, "aggregate");
+  if (!fn->is_string()) return WrongType(fn_path, "an aggregate function name (a string)", *fn);
+  const auto found = std::find(std::begin(kAggregateFns), std::end(kAggregateFns), fn->as_string());
+  if (found == std::end(kAggregateFns)) {
+    const std::vector<std::string_view> fns(std::begin(kAggregateFns), std::end(kAggregateFns));
+    return Error(fn_path, "expected an aggregate (" + std::string(kAggregateFnList) + "), found " +
+                              JsonQuote(fn->as_string()) + DidYouMean(fn->as_string(), fns));
+  }
+  Aggregate agg;
+  agg.fn = static_cast<Aggregate::Fn>(found - std::begin(kAggregateFns));
+  const Json* name = j.Find("name");
+  if (!name) return Error(path, "missing member \"name\"");
+  ORMDB_RETURN_IF_ERROR(ReadName(*name, MemberPath(path, "name"), &out->name));
+  const Json* rel = j.Find("path");
+  if (!rel) return Error(path, "missing member \"path\"");
+  ORMDB_RETURN_IF_ERROR(ReadPath(*rel, MemberPath(path, "path"), false, &agg.path));
+  if (agg.path.size() == 1 && agg.fn != Aggregate::Fn::kCount) {
+    return Error(MemberPath(path, "path"), AggregateNeedsField(agg.fn, agg.path[0]));
+  }
+  if (const Json* where = j.Find("where")) {
+    ORMDB_RETURN_IF_ERROR(ReadPredicate(*where, MemberPath(path, "where"), 1, &agg.where));
+  }
+  out->aggregate = std::move(agg);
+  return Status::Ok();
+}
+
 Status JsonReader::ReadSelect(const Json& j, const std::string& path, int depth, Selection* out) {
   if (!j.is_array()) return WrongType(path, "an array of fields and includes", j);
   const Json::Elements& items = j.as_array();
@@ -277,7 +316,11 @@ Status JsonReader::ReadSelect(const Json& j, const std::string& path, int depth,
         return Error(item_path,
                      "includes nest deeper than " + std::to_string(kMaxIncludeDepth) + " levels");
       }
-      ORMDB_RETURN_IF_ERROR(ReadSelection(items[i], item_path, false, depth + 1, &item));
+      if (items[i].is_object() && items[i].Find("aggregate")) {
+        ORMDB_RETURN_IF_ERROR(ReadAggregate(items[i], item_path, &item));
+      } else {
+        ORMDB_RETURN_IF_ERROR(ReadSelection(items[i], item_path, false, depth + 1, &item));
+      }
     }
     if (const auto [it, added] = seen.emplace(item.name, i); !added) {
       return Error(item_path, "duplicate selection " + JsonQuote(item.name) + " (first at " +

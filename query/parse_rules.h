@@ -40,6 +40,21 @@ enum class Arg : uint8_t { kWhere, kOrder, kLimit, kAfter };
 inline constexpr std::string_view kArgNames[] = {"where", "order", "limit", "after"};
 inline constexpr std::string_view kArgList = "where, order, limit or after";
 
+// Aggregate functions, in Aggregate::Fn order.
+inline constexpr std::string_view kAggregateFns[] = {"count", "count_distinct", "sum", "avg", "min",
+                                                     "max"};
+inline constexpr std::string_view kAggregateFnList = "count, count_distinct, sum, avg, min or max";
+
+inline std::string_view AggregateFnName(Aggregate::Fn fn) {
+  return kAggregateFns[static_cast<int>(fn)];
+}
+
+// The message for an aggregate without a field where one is needed.
+inline std::string AggregateNeedsField(Aggregate::Fn fn, std::string_view relation) {
+  return std::string(AggregateFnName(fn)) + " needs a field: " + std::string(AggregateFnName(fn)) +
+         "(" + std::string(relation) + ".<field>)";
+}
+
 inline constexpr std::string_view kCompareOps[] = {"==", "!=", "<", "<=", ">", ">="};
 
 inline std::string_view CompareOpText(Expr::CompareOp op) {

@@ -301,6 +301,7 @@ class TextParser {
   Status ParseBraces(Selection* sel, int depth);
   Status ParseItem(Selection* out, int depth);
   Status ParseArgs(Selection* sel);
+  Status ParseAggregate(Selection* out);
   Status ParseOrder(std::vector<OrderKey>* out);
   Status ParseOrderKey(Tok closer, OrderKey* out);
   Status ParsePath(std::vector<std::string>* out);
@@ -392,6 +393,7 @@ Status TextParser::ParseItem(Selection* out, int depth) {
   out->name = std::string(tok_.text);
   out->pos = tok_.pos;
   ORMDB_RETURN_IF_ERROR(Advance());
+  if (tok_.kind == Tok::kColon) return ParseAggregate(out);
   if (tok_.kind != Tok::kLParen && tok_.kind != Tok::kLBrace) return Status::Ok();
   if (depth + 1 > kMaxIncludeDepth) {
     return ErrorAt(out->pos,
@@ -401,6 +403,38 @@ Status TextParser::ParseItem(Selection* out, int depth) {
   if (tok_.kind == Tok::kLParen) ORMDB_RETURN_IF_ERROR(ParseArgs(out));
   if (tok_.kind == Tok::kLBrace) ORMDB_RETURN_IF_ERROR(ParseBraces(out, depth + 1));
   return Status::Ok();
+}
+
+// At the ':' after an item's name: fn "(" path [where p] ")".
+Status TextParser::ParseAggregate(Selection* out) {
+  ORMDB_RETURN_IF_ERROR(Advance());
+  const std::vector<std::string_view> fns(std::begin(kAggregateFns), std::end(kAggregateFns));
+  const std::string expected_fn = "an aggregate (" + std::string(kAggregateFnList) + ")";
+  if (tok_.kind != Tok::kName) return Expected(expected_fn);
+  const auto found = std::find(std::begin(kAggregateFns), std::end(kAggregateFns), tok_.text);
+  if (found == std::end(kAggregateFns)) return Expected(expected_fn, fns);
+  Aggregate agg;
+  agg.fn = static_cast<Aggregate::Fn>(found - std::begin(kAggregateFns));
+  agg.pos = tok_.pos;
+  ORMDB_RETURN_IF_ERROR(Advance());
+  if (tok_.kind != Tok::kLParen) return Expected("'(' after " + Quote(*found));
+  ORMDB_RETURN_IF_ERROR(Advance());
+  if (tok_.kind != Tok::kName) return Expected("a relation name");
+  ORMDB_RETURN_IF_ERROR(ParsePath(&agg.path));
+  if (agg.path.size() == 1 && agg.fn != Aggregate::Fn::kCount) {
+    return ErrorAt(agg.pos, AggregateNeedsField(agg.fn, agg.path[0]));
+  }
+  if (AtWord("where")) {
+    ORMDB_RETURN_IF_ERROR(Advance());
+    Node where;
+    ORMDB_RETURN_IF_ERROR(ParseOr(&where));
+    agg.where = std::move(where.expr);
+    if (tok_.kind != Tok::kRParen) return Expected("'and', 'or' or ')'", {"and", "or"});
+  } else if (tok_.kind != Tok::kRParen) {
+    return Expected("'where' or ')'", {"where"});
+  }
+  out->aggregate = std::move(agg);
+  return Advance();
 }
 
 // At '('; reads through the matching ')'.

@@ -8,6 +8,11 @@
 //   query      = entity [ "(" args ")" ] "{" selection "}"
 //   selection  = item { [","] item } [","]        commas between items optional
 //   item       = name [ "(" args ")" ] [ "{" selection "}" ]
+//              | name ":" aggregate
+//   aggregate  = ( "count" | "count_distinct" | "sum" | "avg" | "min" | "max" )
+//                "(" path [ "where" or_expr ] ")"
+//                path = a to-many relation, then (but for count: optionally)
+//                a field of its entity, possibly through to-one relations
 //   args       = arg { "," arg }                  each argument at most once
 //   arg        = "where" ":" or_expr | "order" ":" order
 //              | "limit" ":" integer              0 .. 2^63-1 (INT64_MAX)
@@ -66,6 +71,8 @@
 //   item     = name                                           a field
 //            | {"include": name, ["where": pred], ["order": [key, ...]],
 //               ["limit": integer], ["after": string], ["select": [item, ...]]}
+//            | {"aggregate": "count" | "count_distinct" | "sum" | "avg" | "min" | "max",
+//               "name": name, "path": "relation[.field]", ["where": pred]}
 //   key      = {"path": "a.b", ["desc": bool]}                desc defaults to false
 //   pred     = {"op": "and" | "or", "args": [pred, pred, ...]}      (2 or more)
 //            | {"op": "not", "args": [pred]}

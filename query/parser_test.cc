@@ -46,6 +46,10 @@ const std::vector<std::string>& Corpus() {
       "T(where: a == 1 and (b == 2 and (c == 3 and d == 4))) { id }",
       "T(where: (a == 1 or b == 2) and (c == 3 or d == 4) and not (e == 5 or f == 6)) { x }",
       "T(where: x == true or x == false or y == -0.0 or z == 1.5e300) { x }",
+      "Movie { title, n: count(reviews), avg_rating: avg(reviews.rating) }",
+      "User(order: posts_n desc) { posts_n: count(posts where status == \"published\"), "
+      "last: max(posts.created_at where title like $p), d: count_distinct(posts.author.name), "
+      "s: sum(posts.score where score > 1 and not score in [2, $x]), lo: min(posts.score) }",
   };
   return *corpus;
 }
@@ -669,6 +673,81 @@ TEST(ParseFetchJsonTest, MirrorsTheTextForm) {
          { id name posts(limit: 5) { title } author { name } })");
   EXPECT_TRUE(SameFetch(*q, text)) << FetchToText(*q);
   EXPECT_TRUE(RoundTrips(*q));
+}
+
+TEST(ParseFetchTextTest, Aggregates) {
+  const FetchQuery q = MustParse(
+      "Movie { title, avg_rating: avg(reviews.rating where rating > 2), "
+      "n: count(reviews) reviews(limit: 2) { body } }");
+  ASSERT_EQ(q.root.children.size(), 4u);
+  const Selection& avg = q.root.children[1];
+  EXPECT_EQ(avg.name, "avg_rating");
+  EXPECT_FALSE(avg.is_include);
+  ASSERT_TRUE(avg.aggregate);
+  EXPECT_EQ(avg.aggregate->fn, Aggregate::Fn::kAvg);
+  EXPECT_EQ(avg.aggregate->path, (std::vector<std::string>{"reviews", "rating"}));
+  ASSERT_TRUE(avg.aggregate->where);
+  EXPECT_EQ(Tree(*avg.aggregate->where), "(> rating 2)");
+  EXPECT_EQ(avg.aggregate->pos.column, 28u);
+  const Selection& n = q.root.children[2];
+  ASSERT_TRUE(n.aggregate);
+  EXPECT_EQ(n.aggregate->fn, Aggregate::Fn::kCount);
+  EXPECT_FALSE(n.aggregate->where);
+  EXPECT_TRUE(q.root.children[3].is_include);
+  EXPECT_FALSE(q.root.children[3].aggregate);
+  EXPECT_TRUE(RoundTrips(q));
+  // The where literals are lifted in selection order, like an include's.
+  EXPECT_EQ(ShapeKey(MustParse("M(where: a == 1) { n: count(r where x == 2), b(where: y == 3) }")),
+            "M(where: a == ?i) { n: count(r where x == ?i), b(where: y == ?i) }");
+  EXPECT_EQ(
+      ToJson(Json::Array(LiftedLiterals(MustParse("M(where: a == 1) { n: count(r where x == 2), "
+                                                  "b(where: y == 3) }")))),
+      "[1,2,3]");
+}
+
+TEST(ParseFetchTextTest, AggregateErrors) {
+  EXPECT_EQ(TextError("M { n: total(r) }"),
+            "query:1:8: expected an aggregate (count, count_distinct, sum, avg, min or max), "
+            "found 'total'");
+  EXPECT_EQ(TextError("M { n: cont(r) }"),
+            "query:1:8: expected an aggregate (count, count_distinct, sum, avg, min or max), "
+            "found 'cont' (did you mean 'count'?)");
+  EXPECT_EQ(TextError("M { n: count r }"), "query:1:14: expected '(' after 'count', found 'r'");
+  EXPECT_EQ(TextError("M { n: count() }"), "query:1:14: expected a relation name, found ')'");
+  EXPECT_EQ(TextError("M { n: avg(r) }"), "query:1:8: avg needs a field: avg(r.<field>)");
+  EXPECT_EQ(TextError("M { n: count(r x) }"), "query:1:16: expected 'where' or ')', found 'x'");
+  EXPECT_EQ(TextError("M { n: count(r where a == 1 b) }"),
+            "query:1:29: expected 'and', 'or' or ')', found 'b'");
+  EXPECT_EQ(TextError("M { n: count(r where) }"),
+            "query:1:21: expected a path, a value, a $param, 'not' or '(', found ')'");
+  EXPECT_EQ(TextError("M { n: count(r), n: count(s) }"),
+            "query:1:18: duplicate selection 'n' (first at 1:5)");
+}
+
+TEST(ParseFetchJsonTest, Aggregates) {
+  const Result<FetchQuery> q = ParseFetchJson(MustParseJson(R"({"entity": "Movie", "select": [
+      "title",
+      {"aggregate": "avg", "name": "r", "path": "reviews.rating",
+       "where": {"op": ">", "args": [{"path": "rating"}, {"value": 2}]}},
+      {"name": "n", "aggregate": "count", "path": "reviews"}]})"));
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_TRUE(SameFetch(*q, MustParse("Movie { title, r: avg(reviews.rating where rating > 2), "
+                                      "n: count(reviews) }")));
+  EXPECT_TRUE(RoundTrips(*q));
+  const std::string prefix = R"({"entity":"M","select":[)";
+  EXPECT_EQ(JsonError(prefix + R"({"aggregate":"avg","name":"a","path":"r"}]})"),
+            "select[0].path: avg needs a field: avg(r.<field>)");
+  EXPECT_EQ(JsonError(prefix + R"({"aggregate":"mean","name":"a","path":"r.x"}]})"),
+            "select[0].aggregate: expected an aggregate (count, count_distinct, sum, avg, min or "
+            "max), found \"mean\"");
+  EXPECT_EQ(JsonError(prefix + R"({"aggregate":"count","path":"r"}]})"),
+            "select[0]: missing member \"name\"");
+  EXPECT_EQ(JsonError(prefix + R"({"aggregate":"count","name":"a"}]})"),
+            "select[0]: missing member \"path\"");
+  EXPECT_EQ(JsonError(prefix + R"({"aggregate":"count","name":"a","path":"r","limit":1}]})"),
+            "select[0]: unknown member \"limit\"");
+  EXPECT_EQ(JsonError(prefix + R"({"aggregate":3,"name":"a","path":"r"}]})"),
+            "select[0].aggregate: expected an aggregate function name (a string), found integer");
 }
 
 TEST(ParseFetchJsonTest, NestedChainsFlatten) {

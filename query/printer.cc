@@ -79,11 +79,27 @@ class TextPrinter {
       const Selection& child = sel.children[i];
       if (child.is_include) {
         PrintSelection(child);
+      } else if (child.aggregate) {
+        PrintAggregate(child);
       } else {
         out_ += child.name;
       }
     }
     out_ += " }";
+  }
+
+  void PrintAggregate(const Selection& item) {
+    const Aggregate& agg = *item.aggregate;
+    out_ += item.name;
+    out_ += ": ";
+    out_ += AggregateFnName(agg.fn);
+    out_ += '(';
+    out_ += JoinPath(agg.path);
+    if (agg.where) {
+      out_ += " where ";
+      PrintExpr(*agg.where, Prec::kOr);
+    }
+    out_ += ')';
   }
 
   void PrintArgs(const Selection& sel) {
