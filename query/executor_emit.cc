@@ -1,0 +1,219 @@
+// The executor's output: entity blocks and their columns, the budgets
+// (entities, edges, bytes) counted as rows are admitted, and emitting one
+// parent's ordered children with its @next cursor.
+#include <algorithm>
+
+#include "query/executor_internal.h"
+#include "query/limit_math.h"
+
+namespace ormdb::query::executor_internal {
+namespace {
+
+uint64_t ValueBytes(const Value& v) {
+  switch (v.type()) {
+    case ValueType::kNull:
+    case ValueType::kBool:
+      return 1;
+    case ValueType::kString:
+    case ValueType::kBytes:
+    case ValueType::kJson:
+      return v.as_string().size();
+    case ValueType::kUuid:
+      return 16;
+    default:
+      return 8;
+  }
+}
+
+}  // namespace
+
+Status Executor::SetUpBlocks() {
+  const Plan& p = *plan_;
+  std::unordered_map<uint32_t, int> block_of;
+  for (size_t i = 0; i < p.nodes.size(); ++i) {
+    const Node& n = p.nodes[i];
+    auto [it, inserted] = block_of.emplace(n.entity->id.value, 0);
+    if (inserted) {
+      it->second = static_cast<int>(out_->entities.size());
+      EntityBlock b;
+      b.entity = n.entity;
+      out_->entities.push_back(std::move(b));
+    }
+    EntityBlock& b = out_->entities[it->second];
+    NodeBlock& nb = out_->nodes[i];
+    nb.block = it->second;
+    for (const OutputItem& item : n.items) {
+      int col = -1;
+      if (item.kind == OutputItem::Kind::kField || item.kind == OutputItem::Kind::kVersion) {
+        auto f = std::find(b.columns.begin(), b.columns.end(), item.name);
+        col = static_cast<int>(f - b.columns.begin());
+        if (f == b.columns.end()) b.columns.push_back(item.name);
+      }
+      nb.item_columns.push_back(col);
+    }
+  }
+  for (EntityBlock& b : out_->entities) b.values.resize(b.columns.size());
+  return Status::Ok();
+}
+
+Result<Value> Executor::ColumnValue(const EntityBlock& b, size_t c, const RowData& row) {
+  const std::string& name = b.columns[c];
+  if (name == "_version") return Value::Int64(static_cast<int64_t>(row.version));
+  int f = b.entity->FieldIndex(name);
+  const catalog::FieldInfo& fi = b.entity->fields[f];
+  const Value& v = row.row.fields[f];
+  if (fi.type == FieldType::kRef && !v.is_null()) {
+    const EntityInfo* target = plan_->schema->EntityById(fi.ref_target);
+    if (target->uuid_id) {
+      ORMDB_ASSIGN_OR_RETURN(const RowData* t, GetRow(*target, static_cast<RowId>(v.as_int64())));
+      return t ? t->row.uuid : Value();
+    }
+  }
+  return v;
+}
+
+uint64_t Executor::RowBytes(const EntityBlock& b, const RowData& row) {
+  uint64_t n = b.entity->uuid_id ? 16 : 8;
+  for (const std::string& name : b.columns) {
+    if (name == "_version") {
+      n += 8;
+      continue;
+    }
+    int f = b.entity->FieldIndex(name);
+    const catalog::FieldInfo& fi = b.entity->fields[f];
+    const Value& v = row.row.fields[f];
+    if (fi.type == FieldType::kRef && !v.is_null()) {
+      n += plan_->schema->EntityById(fi.ref_target)->uuid_id ? 16 : 8;
+    } else {
+      n += ValueBytes(v);
+    }
+  }
+  return n;
+}
+
+void Executor::MarkTruncated(const std::string& path) {
+  if (!out_->counters.truncated) {
+    out_->counters.truncated = true;
+    out_->counters.truncated_at = path;
+  }
+}
+
+Result<bool> Executor::Admit(int idx, const Candidate& c, uint64_t occ, bool is_edge,
+                             uint32_t* row_out) {
+  const Node& n = plan_->nodes[idx];
+  NodeBlock& nb = out_->nodes[idx];
+  EntityBlock& b = out_->entities[nb.block];
+  FetchCounters next = out_->counters;
+  auto it = b.row_of.find(c.id);
+  uint64_t bytes = 0;
+  if (it == b.row_of.end()) {
+    bytes = RowBytes(b, *c.row);
+    next.entities += 1;
+    next.bytes += bytes;
+  }
+  if (is_edge) next.edges = SaturatingAdd(next.edges, occ);
+  const FetchBudget& bud = opt_.budget;
+  const char* what = nullptr;
+  uint64_t count = 0, limit = 0;
+  if (next.entities > bud.max_entities) {
+    what = "entities", count = next.entities, limit = bud.max_entities;
+  } else if (next.edges > bud.max_edges) {
+    what = "edges", count = next.edges, limit = bud.max_edges;
+  } else if (next.bytes > bud.max_bytes) {
+    what = "bytes", count = next.bytes, limit = bud.max_bytes;
+  }
+  if (what != nullptr) {
+    if (bud.on_exceed == OnExceed::kError) {
+      return BudgetExceeded("budget exceeded: " + std::to_string(count) + " " + what +
+                            " is over the limit of " + std::to_string(limit) + " at " + n.path);
+    }
+    MarkTruncated(n.path);
+    stopped_ = true;
+    return false;
+  }
+  out_->counters = next;
+  if (it == b.row_of.end()) {
+    uint32_t row = static_cast<uint32_t>(b.rows.size());
+    b.rows.push_back(c.id);
+    b.ids.push_back(c.ext_id);
+    b.row_of.emplace(c.id, row);
+    block_rows_.push_back({nb.block, c.row});
+    *row_out = row;
+  } else {
+    *row_out = it->second;
+  }
+  return true;
+}
+
+Status Executor::FillColumns() {
+  std::vector<std::vector<const RowData*>> data(out_->entities.size());
+  for (auto& [block, row] : block_rows_) data[block].push_back(row);
+  for (size_t b = 0; b < out_->entities.size(); ++b) {
+    EntityBlock& eb = out_->entities[b];
+    for (size_t c = 0; c < eb.columns.size(); ++c) {
+      eb.values[c].reserve(data[b].size());
+      for (const RowData* row : data[b]) {
+        ORMDB_ASSIGN_OR_RETURN(Value v, ColumnValue(eb, c, *row));
+        eb.values[c].push_back(std::move(v));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Executor::Emit(int idx, uint32_t parent_row, RowId parent_id, uint64_t occ,
+                      std::vector<Candidate>& list, const std::optional<CursorPosition>& cursor) {
+  const Node& n = plan_->nodes[idx];
+  NodeBlock& nb = out_->nodes[idx];
+  int64_t limit = Limit(n);
+  bool more = limit >= 0 && static_cast<int64_t>(list.size()) > limit;
+  size_t take = more ? static_cast<size_t>(limit) : list.size();
+  uint32_t slot = static_cast<uint32_t>(nb.slot_begin.size());
+  nb.slot_of.emplace(parent_row, slot);
+  nb.slot_parent.push_back(parent_row);
+  nb.slot_begin.push_back(static_cast<uint32_t>(nb.children.size()));
+  nb.slot_partial.push_back(0);
+  bool is_root = n.kind == Node::Kind::kRoot;
+  const Candidate* last = nullptr;
+  size_t added = 0;
+  for (size_t i = 0; i < take; ++i) {
+    uint32_t row = 0;
+    ORMDB_ASSIGN_OR_RETURN(bool ok, Admit(idx, list[i], occ, !is_root, &row));
+    if (!ok) {
+      nb.slot_partial.back() = 1;
+      more = true;
+      break;
+    }
+    nb.children.push_back(row);
+    last = &list[i];
+    ++added;
+    if (stats_) ++(*stats_)[idx].rows;
+    if (!is_root) {
+      auto [it, inserted] = occ_index_[idx].emplace(row, dist_rows_[idx].size());
+      if (inserted) {
+        dist_rows_[idx].push_back(row);
+        dist_occ_[idx].push_back(occ);
+      } else {
+        dist_occ_[idx][it->second] = SaturatingAdd(dist_occ_[idx][it->second], occ);
+      }
+    } else {
+      dist_rows_[idx].push_back(row);
+      dist_occ_[idx].push_back(1);
+    }
+  }
+  nb.slot_end.push_back(static_cast<uint32_t>(nb.children.size()));
+  std::optional<std::string> next;
+  if (more && (limit >= 0 || nb.slot_partial.back())) {
+    const std::optional<CursorPosition>& from =
+        cursor && (is_root || cursor->parent == parent_id) ? cursor : std::nullopt;
+    next = CursorAfter(n, parent_id, last, from);
+  }
+  if (is_root) {
+    out_->next = next;
+  }
+  nb.slot_next.push_back(limit >= 0 || nb.slot_partial.back() ? next : std::nullopt);
+  (void)added;
+  return Status::Ok();
+}
+
+}  // namespace ormdb::query::executor_internal

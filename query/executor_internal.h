@@ -1,0 +1,235 @@
+// The fetch executor's class, shared by the files that implement it
+// (query/executor.h describes what it does). Internal to query/:
+//   executor.cc             Run, the row cache, and the runners (the root,
+//                           one include)
+//   executor_predicates.cc  predicates, order keys, cursors, and the quick
+//                           test on encoded rows
+//   executor_access.cc      index ranges, range scans, offering a row to a
+//                           candidate list, id lookups
+//   executor_emit.cc        entity blocks, budgets, emitting a parent's
+//                           children
+//
+// Thread-safety: an Executor runs one fetch on one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "query/cursor.h"
+#include "query/executor.h"
+#include "storage/row_codec.h"
+
+namespace ormdb::query::executor_internal {
+
+using catalog::EntityInfo;
+using catalog::FieldType;
+using storage::ScanDirection;
+
+// A predicate's three-valued truth (SQL's: null compares as unknown).
+enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
+
+// A row decoded once per fetch.
+struct RowData {
+  catalog::DecodedRow row;
+  Version version = 0;
+};
+
+// The candidates of one list (the roots, or one parent's children).
+struct Candidate {
+  RowId id = 0;
+  const RowData* row = nullptr;
+  std::vector<Value> key;  // sort key
+  Value ext_id;
+};
+
+// A range of an index's value parts, [lower, upper) (an empty upper: no
+// bound); `empty` when no entry can fall in it.
+struct Range {
+  std::string lower, upper;
+  bool empty = false;
+};
+
+// ---- a quick test on the encoded row ----
+//
+// Scans and many-row includes first test the predicate's simple conjuncts
+// (a field of the row compared with a value) and, for a full top-N, the
+// first sort key, directly on the encoded row: a row that fails is
+// skipped without decoding. A row that passes goes through the full
+// evaluation, so this only ever saves work.
+struct QuickTest {
+  size_t column = 0;
+  ValueType type = ValueType::kNull;
+  Expr::CompareOp op = Expr::CompareOp::kEq;
+  bool flipped = false;  // the value is on the left
+  int slot = -1;
+};
+
+struct QuickPlan {
+  std::vector<QuickTest> tests;
+  int order_column = -1;  // the first order key's column, when a plain field
+  bool order_desc = false;
+};
+
+class Executor {
+ public:
+  Executor(std::shared_ptr<const Plan> plan, const std::vector<BoundSlot>& slots,
+           storage::TxnReader& txn, const catalog::LayoutLookup& layouts,
+           const ExecOptions& options, std::vector<NodeStats>* stats)
+      : plan_(std::move(plan)),
+        slots_(slots),
+        txn_(txn),
+        layouts_(layouts),
+        opt_(options),
+        stats_(stats) {}
+
+  // Runs the whole fetch (ExecutePlan).
+  Result<std::shared_ptr<ResultBlocks>> Run();
+
+ private:
+  // ---- rows (executor.cc) ----
+  Result<const RowData*> GetRow(const EntityInfo& e, RowId id);
+
+  Result<const RowData*> Decode(const EntityInfo& e, std::string_view bytes, Version version);
+
+  // Caches a row read by a scan.
+  Result<const RowData*> Remember(const EntityInfo& e, RowId id, const storage::RowRecord& rec);
+
+  // Caches a row decoded by a scan (`data`, in rows_) for the rest of the
+  // fetch; returns the cached row (an earlier copy if there is one).
+  const RowData* Keep(const EntityInfo& e, RowId id, const RowData* data);
+
+  // The fields a predicate or order of `n` reads from the node's own row
+  // (the first hop of a path), plus the reference of an inverse include.
+  static std::vector<size_t> FilterFields(const Node& n);
+
+  Value ExternalId(const EntityInfo& e, RowId id, const RowData& row);
+
+  // ---- predicates (executor_predicates.cc) ----
+  Result<Value> EvalPath(const Node& n, int path, RowId id, const RowData& row);
+
+  Result<Value> Operand(const Node& n, const CExpr& e, RowId id, const RowData& row);
+
+  Result<Tri> Eval(const Node& n, const CExpr& e, RowId id, const RowData& row);
+
+  Result<bool> Matches(const Node& n, RowId id, const RowData& row);
+
+  // ---- order and cursors (executor_predicates.cc) ----
+  Status MakeCandidate(const Node& n, RowId id, const RowData* row, Candidate* c);
+
+  // <0 when (key, id) a comes before b in the node's order.
+  static int CompareKeys(const Node& n, const std::vector<Value>& ka, const Value& ia,
+                         const std::vector<Value>& kb, const Value& ib);
+
+  // Sorts the candidates; with want >= 0 only the first `want` need order
+  // (the rest are dropped).
+  static void SortCandidates(const Node& n, std::vector<Candidate>* list, int64_t want = -1);
+
+  ValueType IdType(const Node& n) const;
+
+  Result<std::optional<CursorPosition>> NodeCursor(const Node& n);
+
+  static bool AfterCursor(const Node& n, const Candidate& c, const CursorPosition& pos);
+
+  std::string CursorAfter(const Node& n, RowId parent, const Candidate* last,
+                          const std::optional<CursorPosition>& from);
+
+  int64_t Limit(const Node& n) const { return n.limit_slot < 0 ? -1 : slots_[n.limit_slot].limit; }
+
+  // ---- access paths: index ranges, scans, id lookups (executor_access.cc) ----
+  // The value-part range of `r` given the values of its equality fields.
+  Range BuildRange(const Node& n, const IndexRangePlan& r, const std::vector<Value>& eq,
+                   const std::optional<CursorPosition>& cursor);
+
+  // Scans an index range, collecting the rows that match the filter (and
+  // come after the cursor). With the scan giving the first `covered` order
+  // keys and `want` >= 0, stops once `want` rows matched and the order
+  // prefix moved past the last of them.
+  Status ScanRange(const Node& n, int idx, const IndexRangePlan& r, const Range& range,
+                   const std::optional<CursorPosition>& cursor, int64_t want,
+                   std::vector<Candidate>* out, NodeStats* ns);
+
+  // Offers a row to a candidate list: decodes only what the predicate and
+  // the order need, tests the predicate and the cursor, and keeps the row
+  // (decoded in full) when it can be among the first `want` rows; with
+  // `top_n` the list is a bounded max-heap (worst first) of at most `want`.
+  // A row already decoded by this fetch is used as it is.
+  Status Offer(const Node& n, int idx, RowId id, const CursorPosition* cursor, int64_t want,
+               bool top_n, std::vector<Candidate>* list);
+
+  // The row id of an external id value (an int64, or a uuid through the id
+  // index); nullopt when no such row can exist.
+  Result<std::optional<RowId>> ResolveId(const EntityInfo& e, const Value& v);
+
+  // ---- the quick test on encoded rows (executor_predicates.cc) ----
+  static QuickPlan MakeQuickPlan(const Node& n);
+
+  // True when the encoded row surely fails the predicate or cannot enter a
+  // full top-N list `heap` (worst on top).
+  bool QuickRejects(const Node& n, int idx, std::string_view bytes,
+                    const std::vector<Candidate>* heap, int64_t want);
+
+  // ---- entity blocks and budgets (executor_emit.cc) ----
+  Status SetUpBlocks();
+
+  // The value of block column `c` for a row.
+  Result<Value> ColumnValue(const EntityBlock& b, size_t c, const RowData& row);
+
+  // The bytes a row adds to its block (see docs/QUERIES.md, "Budgets"),
+  // without copying its values.
+  uint64_t RowBytes(const EntityBlock& b, const RowData& row);
+
+  void MarkTruncated(const std::string& path);
+
+  // Adds a row under node `idx` (occurring `occ` times); false when a budget
+  // stops it (truncate mode), BUDGET_EXCEEDED in error mode.
+  Result<bool> Admit(int idx, const Candidate& c, uint64_t occ, bool is_edge, uint32_t* row_out);
+
+  Status FillColumns();
+
+  // Emits one parent's ordered children into node `idx`: applies the limit,
+  // the @next cursor and the budget. `parent_row` is the parent's row in
+  // its block (0 for the root), `parent_id` its row id.
+  Status Emit(int idx, uint32_t parent_row, RowId parent_id, uint64_t occ,
+              std::vector<Candidate>& list, const std::optional<CursorPosition>& cursor);
+
+  // ---- the runners (executor.cc) ----
+  Status RunRoot();
+
+  static double Micros(std::chrono::steady_clock::time_point start);
+
+  Status RunInclude(int idx);
+
+  std::shared_ptr<const Plan> plan_;
+  const std::vector<BoundSlot>& slots_;
+  storage::TxnReader& txn_;
+  const catalog::LayoutLookup& layouts_;
+  const ExecOptions& opt_;
+  std::vector<NodeStats>* stats_;
+  std::shared_ptr<ResultBlocks> out_;
+  std::deque<RowData> rows_;
+  std::unordered_map<uint32_t, std::unordered_map<RowId, const RowData*>> cache_;
+  std::vector<std::pair<int, const RowData*>> block_rows_;
+  // Per node: its distinct child rows in first-appearance order and how
+  // often each is rendered (the next level's parents).
+  std::vector<std::vector<uint32_t>> dist_rows_;
+  std::vector<std::vector<uint64_t>> dist_occ_;
+  std::unordered_map<int, std::unordered_map<uint32_t, size_t>> occ_index_;
+  bool stopped_ = false;
+  // Scratch space for rows decoded only in part (Offer).
+  std::vector<std::vector<size_t>> wanted_;
+  RowData probe_;
+  storage::RowView view_;
+  Candidate scratch_;
+  std::vector<QuickPlan> quick_;
+  storage::RowView quick_view_;
+};
+
+}  // namespace ormdb::query::executor_internal

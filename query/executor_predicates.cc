@@ -1,0 +1,262 @@
+// The executor's predicates (three-valued, over paths that may follow
+// references), order keys and cursors, and the quick test on encoded rows.
+#include <algorithm>
+
+#include "common/value_compare.h"
+#include "query/executor_internal.h"
+
+namespace ormdb::query::executor_internal {
+namespace {
+
+Tri Not(Tri t) { return t == Tri::kUnknown ? t : (t == Tri::kTrue ? Tri::kFalse : Tri::kTrue); }
+
+Value Normalize(const Value& v) {
+  if (v.type() == ValueType::kInt32) return Value::Int64(v.as_int32());
+  return v;
+}
+
+}  // namespace
+
+Result<Value> Executor::EvalPath(const Node& n, int path, RowId id, const RowData& row) {
+  const BoundPath& p = n.paths[path];
+  const RowData* cur = &row;
+  RowId cur_id = id;
+  for (size_t h = 0; h < p.hops.size(); ++h) {
+    const Value& ref = cur->row.fields[p.hops[h]];
+    if (ref.is_null()) return Value();
+    cur_id = static_cast<RowId>(ref.as_int64());
+    ORMDB_ASSIGN_OR_RETURN(cur, GetRow(*p.entities[h + 1], cur_id));
+    if (cur == nullptr) return Value();
+  }
+  switch (p.terminal) {
+    case BoundPath::Terminal::kId:
+      return ExternalId(*p.entities.back(), cur_id, *cur);
+    case BoundPath::Terminal::kVersion:
+      return Value::Int64(static_cast<int64_t>(cur->version));
+    case BoundPath::Terminal::kField:
+      return Normalize(cur->row.fields[p.field]);
+  }
+  return Value();
+}
+
+Result<Value> Executor::Operand(const Node& n, const CExpr& e, RowId id, const RowData& row) {
+  if (e.kind == CExpr::Kind::kPath) return EvalPath(n, e.path, id, row);
+  return slots_[e.slot].value;
+}
+
+Result<Tri> Executor::Eval(const Node& n, const CExpr& e, RowId id, const RowData& row) {
+  switch (e.kind) {
+    case CExpr::Kind::kAnd: {
+      Tri acc = Tri::kTrue;
+      for (const CExpr& c : e.children) {
+        ORMDB_ASSIGN_OR_RETURN(Tri t, Eval(n, c, id, row));
+        if (t == Tri::kFalse) return Tri::kFalse;
+        if (t == Tri::kUnknown) acc = Tri::kUnknown;
+      }
+      return acc;
+    }
+    case CExpr::Kind::kOr: {
+      Tri acc = Tri::kFalse;
+      for (const CExpr& c : e.children) {
+        ORMDB_ASSIGN_OR_RETURN(Tri t, Eval(n, c, id, row));
+        if (t == Tri::kTrue) return Tri::kTrue;
+        if (t == Tri::kUnknown) acc = Tri::kUnknown;
+      }
+      return acc;
+    }
+    case CExpr::Kind::kNot: {
+      ORMDB_ASSIGN_OR_RETURN(Tri t, Eval(n, e.children[0], id, row));
+      return Not(t);
+    }
+    case CExpr::Kind::kCompare: {
+      ORMDB_ASSIGN_OR_RETURN(Value a, Operand(n, e.children[0], id, row));
+      ORMDB_ASSIGN_OR_RETURN(Value b, Operand(n, e.children[1], id, row));
+      if (a.is_null() || b.is_null()) return Tri::kUnknown;
+      const bool r = Satisfies(CompareForPredicate(a, b), e.op);
+      return r ? Tri::kTrue : Tri::kFalse;
+    }
+    case CExpr::Kind::kIn: {
+      ORMDB_ASSIGN_OR_RETURN(Value a, EvalPath(n, e.children[0].path, id, row));
+      if (a.is_null()) return Tri::kUnknown;
+      bool found = false;
+      for (const Value& v : slots_[e.slot].list) {
+        if (CompareForPredicate(a, v) == ValueOrder::kEqual) {
+          found = true;
+          break;
+        }
+      }
+      return found != e.negated ? Tri::kTrue : Tri::kFalse;
+    }
+    case CExpr::Kind::kLike: {
+      ORMDB_ASSIGN_OR_RETURN(Value a, EvalPath(n, e.children[0].path, id, row));
+      if (a.is_null()) return Tri::kUnknown;
+      return slots_[e.slot].pattern->Matches(a.as_string()) ? Tri::kTrue : Tri::kFalse;
+    }
+    case CExpr::Kind::kIsNull: {
+      ORMDB_ASSIGN_OR_RETURN(Value a, EvalPath(n, e.children[0].path, id, row));
+      return a.is_null() != e.negated ? Tri::kTrue : Tri::kFalse;
+    }
+    case CExpr::Kind::kPath:
+    case CExpr::Kind::kSlot:
+      break;
+  }
+  return Internal("bad predicate node");
+}
+
+Result<bool> Executor::Matches(const Node& n, RowId id, const RowData& row) {
+  if (!n.has_where) return true;
+  ORMDB_ASSIGN_OR_RETURN(Tri t, Eval(n, n.where, id, row));
+  return t == Tri::kTrue;
+}
+
+Status Executor::MakeCandidate(const Node& n, RowId id, const RowData* row, Candidate* c) {
+  c->id = id;
+  c->row = row;
+  c->ext_id = ExternalId(*n.entity, id, *row);
+  c->key.clear();
+  for (const OrderPlan& o : n.order) {
+    ORMDB_ASSIGN_OR_RETURN(Value v, EvalPath(n, o.path, id, *row));
+    c->key.push_back(std::move(v));
+  }
+  return Status::Ok();
+}
+
+int Executor::CompareKeys(const Node& n, const std::vector<Value>& ka, const Value& ia,
+                          const std::vector<Value>& kb, const Value& ib) {
+  for (size_t k = 0; k < n.order.size(); ++k) {
+    int c = storage::CompareValues(ka[k], kb[k]);
+    if (c != 0) return n.order[k].descending ? -c : c;
+  }
+  return storage::CompareValues(ia, ib);
+}
+
+void Executor::SortCandidates(const Node& n, std::vector<Candidate>* list, int64_t want) {
+  auto less = [&](const Candidate& a, const Candidate& b) {
+    return CompareKeys(n, a.key, a.ext_id, b.key, b.ext_id) < 0;
+  };
+  if (want >= 0 && static_cast<size_t>(want) < list->size()) {
+    std::partial_sort(list->begin(), list->begin() + want, list->end(), less);
+    list->resize(static_cast<size_t>(want));
+    return;
+  }
+  std::sort(list->begin(), list->end(), less);
+}
+
+ValueType Executor::IdType(const Node& n) const {
+  return n.entity->uuid_id ? ValueType::kUuid : ValueType::kInt64;
+}
+
+Result<std::optional<CursorPosition>> Executor::NodeCursor(const Node& n) {
+  if (n.after_slot < 0) return std::optional<CursorPosition>();
+  ORMDB_ASSIGN_OR_RETURN(
+      CursorPosition pos,
+      DecodeCursor(opt_.secret, slots_[n.after_slot].after, n.kind == Node::Kind::kRoot,
+                   n.cursor_shape, n.cursor_key_types, IdType(n)));
+  return std::optional<CursorPosition>(std::move(pos));
+}
+
+bool Executor::AfterCursor(const Node& n, const Candidate& c, const CursorPosition& pos) {
+  if (pos.start) return true;
+  return CompareKeys(n, c.key, c.ext_id, pos.key, pos.id) > 0;
+}
+
+std::string Executor::CursorAfter(const Node& n, RowId parent, const Candidate* last,
+                                  const std::optional<CursorPosition>& from) {
+  CursorPosition pos;
+  pos.root = n.kind == Node::Kind::kRoot;
+  pos.version = txn_.snapshot();
+  pos.shape = n.cursor_shape;
+  pos.parent = parent;
+  if (last != nullptr) {
+    pos.key = last->key;
+    pos.id = last->ext_id;
+  } else if (from && !from->start) {
+    pos.key = from->key;
+    pos.id = from->id;
+  } else {
+    pos.start = true;
+  }
+  return EncodeCursor(opt_.secret, pos);
+}
+
+QuickPlan Executor::MakeQuickPlan(const Node& n) {
+  QuickPlan q;
+  auto plain = [&](const CExpr& e) {
+    if (e.kind != CExpr::Kind::kPath) return false;
+    const BoundPath& p = n.paths[e.path];
+    return p.hops.empty() && p.terminal == BoundPath::Terminal::kField &&
+           p.domain != Domain::kBytes && p.domain != Domain::kJson;
+  };
+  if (n.has_where) {
+    std::vector<const CExpr*> conj;
+    if (n.where.kind == CExpr::Kind::kAnd) {
+      for (const CExpr& c : n.where.children) conj.push_back(&c);
+    } else {
+      conj.push_back(&n.where);
+    }
+    for (const CExpr* c : conj) {
+      if (c->kind != CExpr::Kind::kCompare) continue;
+      const CExpr& a = c->children[0];
+      const CExpr& b = c->children[1];
+      QuickTest t;
+      t.op = c->op;
+      const CExpr* path = nullptr;
+      if (plain(a) && b.kind == CExpr::Kind::kSlot) {
+        path = &a;
+        t.slot = b.slot;
+      } else if (plain(b) && a.kind == CExpr::Kind::kSlot) {
+        path = &b;
+        t.slot = a.slot;
+        t.flipped = true;
+      }
+      if (path == nullptr) continue;
+      const catalog::FieldInfo& f = n.entity->fields[n.paths[path->path].field];
+      t.column = f.column;
+      t.type = f.physical;
+      q.tests.push_back(t);
+    }
+  }
+  if (!n.order.empty()) {
+    const BoundPath& p = n.paths[n.order[0].path];
+    if (p.hops.empty() && p.terminal == BoundPath::Terminal::kField) {
+      q.order_column = static_cast<int>(n.entity->fields[p.field].column);
+      q.order_desc = n.order[0].descending;
+    }
+  }
+  return q;
+}
+
+bool Executor::QuickRejects(const Node& n, int idx, std::string_view bytes,
+                            const std::vector<Candidate>* heap, int64_t want) {
+  const QuickPlan& q = quick_[idx];
+  bool use_heap = heap != nullptr && want > 0 && static_cast<int64_t>(heap->size()) >= want &&
+                  q.order_column >= 0;
+  if (q.tests.empty() && !use_heap) return false;
+  auto number = storage::PeekRowSchemaVersion(bytes);
+  if (!number.ok() || *number != plan_->schema->number()) return false;
+  if (!storage::RowView::ParseInto(bytes, n.entity->layout, &quick_view_).ok()) return false;
+  for (const QuickTest& t : q.tests) {
+    if (quick_view_.IsNull(t.column)) return true;  // unknown: a conjunct that is not true
+    const Value& lit = slots_[t.slot].value;
+    ValueOrder order;
+    if (t.type == ValueType::kString) {
+      if (lit.type() != ValueType::kString) return false;
+      const int c = quick_view_.GetStringView(t.column).compare(lit.as_string());
+      order = c < 0 ? ValueOrder::kLess : c > 0 ? ValueOrder::kGreater : ValueOrder::kEqual;
+    } else {
+      order = CompareForPredicate(Normalize(quick_view_.Get(t.column)), lit);
+    }
+    if (t.flipped) order = Reverse(order);
+    const bool pass = Satisfies(order, t.op);
+    if (!pass) return true;
+  }
+  if (use_heap) {
+    int c =
+        storage::CompareValues(Normalize(quick_view_.Get(q.order_column)), heap->front().key[0]);
+    if (q.order_desc) c = -c;
+    if (c > 0) return true;  // after the worst kept row on the first key
+  }
+  return false;
+}
+
+}  // namespace ormdb::query::executor_internal
