@@ -1,0 +1,137 @@
+// The fetch compiler's class, shared by the files that implement it
+// (query/compiler.h describes what it does). Internal to query/:
+//   compiler.cc         names and validation: resolving the selection's
+//                       entities, fields, relations and paths, typing the
+//                       predicates, lifting literals into slots
+//   compiler_access.cc  choosing each node's access path by estimated cost
+//   compiler_bind.cc    binding parameter and literal values to slots
+//
+// Thread-safety: a Compiler compiles one query on one thread.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "query/compiler.h"
+
+namespace ormdb::query::compiler_internal {
+
+using catalog::EntityInfo;
+using catalog::FieldInfo;
+using catalog::FieldType;
+using catalog::IndexInfo;
+
+// "query:LINE:COL: " for a position in the query text, "" without one.
+inline std::string At(const QueryPos& pos) {
+  if (pos.line <= 0) return "";
+  return "query:" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": ";
+}
+
+// How a message names the kind of a JSON literal ("an integer", ...).
+inline std::string KindPhrase(const Json& v) {
+  if (v.is_int()) return "an integer";
+  if (v.is_double()) return "a float";
+  if (v.is_string()) return "a string";
+  if (v.is_bool()) return "a boolean";
+  return "a " + std::string(v.TypeName());
+}
+
+// One conjunct of a node's predicate, as the access path chooser sees it.
+struct Conjunct {
+  const CExpr* expr = nullptr;
+  int path = -1;  // a direct field or id of the node's entity
+  enum class Op : uint8_t { kEq, kLt, kLe, kGt, kGe, kIn, kLike, kOther } op = Op::kOther;
+  int slot = -1;
+};
+
+// An operand: a path, or a literal / parameter slot whose domain is set
+// later (`ordinal` is the literal's number, taken in query order).
+struct Operand {
+  const Expr* expr = nullptr;
+  int path = -1;
+  int ordinal = -1;
+};
+
+class Compiler {
+ public:
+  Compiler(std::shared_ptr<const catalog::CompiledSchema> schema, Statistics* stats,
+           Version snapshot)
+      : schema_(std::move(schema)), stats_(stats), snapshot_(snapshot) {}
+
+  Result<std::shared_ptr<Plan>> Run(const FetchQuery& query);
+
+ private:
+  // ---- names, validation and slots (compiler.cc) ----
+  Node& N(int i) { return plan_->nodes[i]; }
+
+  int NewSlot(Slot s);
+
+  Status CompileNode(const Selection& sel, int idx);
+
+  const catalog::Entity* SchemaEntity(const EntityInfo* e);
+
+  std::vector<std::string> RelationNames(const EntityInfo* e);
+
+  Status CompileField(const Selection& item, int idx);
+
+  Status CompileInclude(const Selection& item, int idx);
+
+  // Resolves a path from node `idx`'s entity; returns its index in paths.
+  Result<int> ResolvePath(int idx, const std::vector<std::string>& names, const QueryPos& pos);
+
+  std::string Subject(int idx, int path);
+
+  std::string Describe(int idx, int path);
+
+  Result<Operand> StartOperand(const Expr& e, int idx);
+
+  // The slot of a literal or parameter operand compared with path `path`.
+  Result<CExpr> FinishOperand(const Operand& o, int idx, int against, Slot::Kind kind);
+
+  Status TypeError(const QueryPos& pos, int idx, int path, const Json& literal);
+
+  // A slot whose value is compared with path `path` of node `idx`.
+  Slot SlotAgainst(int idx, int path, Slot::Kind kind, const QueryPos& pos);
+
+  static CExpr PathExpr(int path);
+
+  // An operand that must be a field path (`what` names it in the error).
+  Result<int> FieldOperand(const Expr& e, int idx, std::string_view what);
+
+  Result<CExpr> CompileExpr(const Expr& e, int idx);
+
+  // ---- access paths (compiler_access.cc) ----
+  std::vector<Conjunct> Conjuncts(const Node& n);
+
+  // Whether path `p` of node `n` is index field `field` of its entity.
+  static bool IsField(const Node& n, int p, size_t field);
+
+  // Order keys of `n` provided by scanning `ix` from field `from` on;
+  // *backward receives the direction.
+  static size_t OrderCovered(const Node& n, const IndexInfo& ix, size_t from, bool* backward);
+
+  // Complete at the snapshot the plan reads.
+  bool Usable(const IndexInfo& ix) const { return ix.ready && ix.ready_at <= snapshot_; }
+
+  double SortCost(double rows) const { return rows > 1 ? 0.05 * rows * std::log2(rows) : 0; }
+
+  Status ChooseAccess();
+
+  Status ChooseRoot(Node& n, uint64_t rows_u, const std::vector<Conjunct>& cj, double limit);
+
+  Status ChooseInclude(Node& n, uint64_t rows_u, const std::vector<Conjunct>& cj, double sel,
+                       double limit);
+
+  std::shared_ptr<const catalog::CompiledSchema> schema_;
+  Statistics* stats_;
+  Version snapshot_;
+  std::shared_ptr<Plan> plan_;
+  int literal_count_ = 0;
+};
+
+}  // namespace ormdb::query::compiler_internal
