@@ -6,7 +6,9 @@
 namespace ormdb::observability {
 namespace {
 
-std::string OnExceedText(const ExplainBudget& b) { return b.on_exceed_error ? "error" : "truncate"; }
+std::string OnExceedText(const ExplainBudget& b) {
+  return b.on_exceed_error ? "error" : "truncate";
+}
 
 std::string OperationText(const ExplainStep& s) {
   std::string op = s.operation;
@@ -26,11 +28,13 @@ std::string RenderExplainText(const ExplainReport& r) {
          std::to_string(r.schema) + "\n";
   out += std::string("plan cache: ") + (r.cache_hit ? "hit" : "miss (compiled)") + "\n";
   out += "budget: entities " + std::to_string(r.budget.entities) + ", edges " +
-         std::to_string(r.budget.edges) + ", depth " + std::to_string(r.budget.depth) +
-         ", bytes " + std::to_string(r.budget.bytes) + ", on exceed " + OnExceedText(r.budget) +
-         "\n";
+         std::to_string(r.budget.edges) + ", depth " + std::to_string(r.budget.depth) + ", bytes " +
+         std::to_string(r.budget.bytes) +
+         (r.has_aggregates ? ", scanned rows " + std::to_string(r.budget.scanned_rows) : "") +
+         ", on exceed " + OnExceedText(r.budget) + "\n";
   out += "estimate: " + FormatEstimate(r.estimated_entities) + " entities, " +
          FormatEstimate(r.estimated_edges) + " edges, depth " + std::to_string(r.max_depth) +
+         (r.has_aggregates ? ", " + FormatEstimate(r.estimated_scanned) + " scanned rows" : "") +
          "\n";
   for (size_t i = 0; i < r.steps.size(); ++i) {
     const ExplainStep& s = r.steps[i];
@@ -57,8 +61,11 @@ std::string RenderExplainText(const ExplainReport& r) {
     out += "budget used: entities " + std::to_string(u.entities) + "/" +
            std::to_string(r.budget.entities) + ", edges " + std::to_string(u.edges) + "/" +
            std::to_string(r.budget.edges) + ", bytes " + std::to_string(u.bytes) + "/" +
-           std::to_string(r.budget.bytes) + (u.truncated ? ", truncated at " + u.truncated_at : "") +
-           "\n";
+           std::to_string(r.budget.bytes) +
+           (r.has_aggregates ? ", scanned rows " + std::to_string(u.scanned_rows) + "/" +
+                                   std::to_string(r.budget.scanned_rows)
+                             : "") +
+           (u.truncated ? ", truncated at " + u.truncated_at : "") + "\n";
     out += "total: " + FormatMillis(u.total_micros) + "\n";
   }
   return out;
@@ -74,6 +81,9 @@ std::string RenderExplainJson(const ExplainReport& r) {
   budget.Set("edges", static_cast<int64_t>(r.budget.edges));
   budget.Set("depth", static_cast<int64_t>(r.budget.depth));
   budget.Set("bytes", static_cast<int64_t>(r.budget.bytes));
+  if (r.has_aggregates) {
+    budget.Set("scanned_rows", static_cast<int64_t>(r.budget.scanned_rows));
+  }
   budget.Set("on_exceed", OnExceedText(r.budget));
   root.Set("budget", std::move(budget));
   Json est = Json::Object();
@@ -117,6 +127,7 @@ std::string RenderExplainJson(const ExplainReport& r) {
     used.Set("entities", static_cast<int64_t>(u.entities));
     used.Set("edges", static_cast<int64_t>(u.edges));
     used.Set("bytes", static_cast<int64_t>(u.bytes));
+    if (r.has_aggregates) used.Set("scanned_rows", static_cast<int64_t>(u.scanned_rows));
     used.Set("truncated", u.truncated);
     if (u.truncated) used.Set("truncated_at", u.truncated_at);
     root.Set("budget_used", std::move(used));

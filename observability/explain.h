@@ -15,11 +15,11 @@ namespace ormdb::observability {
 
 // What running one step did (EXPLAIN ANALYZE).
 struct ExplainActual {
-  bool run = false;       // false: the fetch stopped before the step
-  uint64_t rows = 0;      // rows the step returned
-  uint64_t reads = 0;     // index entries, edges or rows read
-  uint64_t parents = 0;   // distinct parent rows expanded
-  uint64_t batches = 0;   // batches of lookups
+  bool run = false;      // false: the fetch stopped before the step
+  uint64_t rows = 0;     // rows the step returned
+  uint64_t reads = 0;    // index entries, edges or rows read
+  uint64_t parents = 0;  // distinct parent rows expanded
+  uint64_t batches = 0;  // batches of lookups
   double micros = 0;
 };
 
@@ -34,8 +34,8 @@ struct ExplainStep {
   // Appended to the operation in the text form only ("backward" for a scan
   // in descending id order, "(forward)" for an edge range); "": nothing.
   std::string note;
-  bool sort = false;      // the rows are sorted after they are read
-  std::string reason;     // why this access path
+  bool sort = false;   // the rows are sorted after they are read
+  std::string reason;  // why this access path
   double estimated_rows = 0;
   double estimated_reads = 0;
   double estimated_cost = 0;
@@ -49,6 +49,7 @@ struct ExplainBudget {
   uint64_t depth = 0;
   uint64_t bytes = 0;
   bool on_exceed_error = true;  // false: truncate
+  uint64_t scanned_rows = 0;    // shown when the plan has aggregates
 };
 
 // What a fetch used of its budget (EXPLAIN ANALYZE).
@@ -59,6 +60,7 @@ struct ExplainUsage {
   bool truncated = false;
   std::string truncated_at;  // the include path where a truncation stopped
   double total_micros = 0;
+  uint64_t scanned_rows = 0;  // read by aggregates
 };
 
 struct ExplainReport {
@@ -70,6 +72,10 @@ struct ExplainReport {
   double estimated_entities = 0;
   double estimated_edges = 0;
   int max_depth = 0;
+  // Aggregates are steps too (after the includes); the scanned rows budget
+  // is shown only when there are some.
+  bool has_aggregates = false;
+  double estimated_scanned = 0;
   std::vector<ExplainStep> steps;
   std::optional<ExplainUsage> used;  // ANALYZE only
 };

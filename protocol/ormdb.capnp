@@ -81,6 +81,7 @@ struct FetchOptions {
   maxDepth @3 :UInt64;
   maxBytes @4 :UInt64;
   onExceed @5 :UInt8;                # 0 not given, 1 error, 2 truncate
+  maxScannedRows @6 :UInt64;
 }
 
 struct FetchRequest {

@@ -213,6 +213,7 @@ void FetchOptionsToWire(const FetchOptions& o, wire::FetchOptions::Builder w) {
   w.setMaxEdges(Plus1(o.max_edges));
   w.setMaxDepth(Plus1(o.max_depth));
   w.setMaxBytes(Plus1(o.max_bytes));
+  w.setMaxScannedRows(Plus1(o.max_scanned_rows));
   if (o.on_exceed) w.setOnExceed(*o.on_exceed == OnExceed::kTruncate ? 2 : 1);
 }
 
@@ -223,6 +224,7 @@ FetchOptions FetchOptionsFromWire(wire::FetchOptions::Reader w) {
   o.max_edges = Minus1(w.getMaxEdges());
   o.max_depth = Minus1(w.getMaxDepth());
   o.max_bytes = Minus1(w.getMaxBytes());
+  o.max_scanned_rows = Minus1(w.getMaxScannedRows());
   if (w.getOnExceed() == 1) o.on_exceed = OnExceed::kError;
   if (w.getOnExceed() == 2) o.on_exceed = OnExceed::kTruncate;
   return o;

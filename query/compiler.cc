@@ -54,13 +54,14 @@ std::string_view AccessName(Access a) {
 }
 
 namespace compiler_internal {
-namespace {
 
 std::string TypeNameOf(const FieldInfo& f) {
   if (f.type == FieldType::kEnum && f.enum_def != nullptr) return f.enum_def->name;
   if (f.type == FieldType::kRef) return f.ref_target_name;
   return std::string(ValueTypeName(f.physical));
 }
+
+namespace {
 
 Domain FieldDomain(const FieldInfo& f) {
   switch (f.type) {
@@ -138,6 +139,7 @@ Result<std::shared_ptr<Plan>> Compiler::Run(const FetchQuery& query) {
   plan_->nodes.push_back(std::move(node));
   ORMDB_RETURN_IF_ERROR(CompileNode(query.root, 0));
   ORMDB_RETURN_IF_ERROR(ChooseAccess());
+  ORMDB_RETURN_IF_ERROR(ChooseAggregates());
   return plan_;
 }
 
@@ -152,7 +154,27 @@ Status Compiler::CompileNode(const Selection& sel, int idx) {
     N(idx).where = std::move(w);
     N(idx).has_where = true;
   }
+  // Order keys may name an aggregate of this selection; it is compiled with
+  // the items, so its path is completed after them.
+  std::vector<std::pair<int, std::string>> aggregate_keys;
   for (const OrderKey& k : sel.order) {
+    if (k.path.size() == 1) {
+      const auto named =
+          std::find_if(sel.children.begin(), sel.children.end(),
+                       [&](const Selection& c) { return c.aggregate && c.name == k.path[0]; });
+      if (named != sel.children.end()) {
+        BoundPath p;
+        p.entities.push_back(N(idx).entity);
+        p.terminal = BoundPath::Terminal::kAggregate;
+        p.text = k.path[0];
+        N(idx).paths.push_back(std::move(p));
+        const int path = static_cast<int>(N(idx).paths.size()) - 1;
+        aggregate_keys.emplace_back(path, k.path[0]);
+        N(idx).order.push_back(OrderPlan{path, k.descending});
+        N(idx).order_is_id_only = false;
+        continue;
+      }
+    }
     ORMDB_ASSIGN_OR_RETURN(int p, ResolvePath(idx, k.path, k.pos));
     if (N(idx).paths[p].domain == Domain::kJson) {
       return InvalidArgument(At(k.pos) + "cannot order by " + N(idx).paths[p].text +
@@ -160,15 +182,6 @@ Status Compiler::CompileNode(const Selection& sel, int idx) {
     }
     N(idx).order.push_back(OrderPlan{p, k.descending});
     if (N(idx).paths[p].terminal != BoundPath::Terminal::kId) N(idx).order_is_id_only = false;
-  }
-  {
-    // The cursor shape: entity, include path and order.
-    std::string shape = N(idx).entity->name + "|" + N(idx).path + "|";
-    for (const OrderPlan& o : N(idx).order) {
-      shape += N(idx).paths[o.path].text + (o.descending ? " desc," : " asc,");
-      N(idx).cursor_key_types.push_back(N(idx).paths[o.path].key_type);
-    }
-    N(idx).cursor_shape = Fnv1a(shape);
   }
   if (sel.limit) {
     Slot s;
@@ -190,9 +203,32 @@ Status Compiler::CompileNode(const Selection& sel, int idx) {
     seen.push_back(item.name);
     if (item.is_include) {
       ORMDB_RETURN_IF_ERROR(CompileInclude(item, idx));
+    } else if (item.aggregate) {
+      ORMDB_RETURN_IF_ERROR(CompileAggregate(item, idx));
     } else {
       ORMDB_RETURN_IF_ERROR(CompileField(item, idx));
     }
+  }
+  for (const auto& [path, name] : aggregate_keys) {
+    for (size_t a = 0; a < plan_->aggregates.size(); ++a) {
+      const AggregatePlan& ap = plan_->aggregates[a];
+      if (ap.holder != idx || ap.name != name) continue;
+      BoundPath& p = N(idx).paths[path];
+      p.field = a;
+      p.key_type = ap.result;
+      p.domain = ap.result == ValueType::kString      ? Domain::kString
+                 : ap.result == ValueType::kTimestamp ? Domain::kTimestamp
+                                                      : Domain::kNumber;
+    }
+  }
+  {
+    // The cursor shape: entity, include path and order.
+    std::string shape = N(idx).entity->name + "|" + N(idx).path + "|";
+    for (const OrderPlan& o : N(idx).order) {
+      shape += N(idx).paths[o.path].text + (o.descending ? " desc," : " asc,");
+      N(idx).cursor_key_types.push_back(N(idx).paths[o.path].key_type);
+    }
+    N(idx).cursor_shape = Fnv1a(shape);
   }
   return Status::Ok();
 }
@@ -267,35 +303,12 @@ Status Compiler::CompileInclude(const Selection& item, int idx) {
     return InvalidArgument(At(item.pos) + item.name + " is a field of " + e->name +
                            ", not a relation: select it without braces");
   } else {
-    const catalog::Entity* se = SchemaEntity(e);
-    const catalog::Collection* coll = nullptr;
-    if (se != nullptr) {
-      for (const catalog::Collection& c : se->collections) {
-        if (c.name == item.name) coll = &c;
-      }
-    }
-    if (coll == nullptr) {
-      std::string hint = NearestName(item.name, RelationNames(e));
-      return SchemaError(At(item.pos) + "unknown relation '" + item.name + "' of " + e->name +
-                         (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-    }
-    child.entity = schema_->FindEntity(coll->target);
-    if (coll->kind == catalog::Collection::Kind::kInverse) {
-      child.kind = Node::Kind::kInverse;
-      child.ref_field = static_cast<size_t>(child.entity->FieldIndex(coll->inverse_field));
-    } else {
-      child.kind = Node::Kind::kMany;
-      for (const catalog::EdgeInfo& edge : schema_->edges()) {
-        if (edge.from_entity == e->name && edge.from_collection == coll->name) {
-          child.edge = edge.id;
-          child.edge_forward = true;
-        } else if (edge.to_entity == e->name && edge.to_collection == coll->name) {
-          child.edge = edge.id;
-          child.edge_forward = false;
-        }
-      }
-      if (child.edge.value == 0) return Internal("relation " + child.path + " has no edge");
-    }
+    ORMDB_ASSIGN_OR_RETURN(Node many, RelationSource(idx, item.name, item.pos));
+    child.kind = many.kind;
+    child.entity = many.entity;
+    child.ref_field = many.ref_field;
+    child.edge = many.edge;
+    child.edge_forward = many.edge_forward;
   }
   if (child.entity == nullptr) return Internal("include " + child.path + " has no entity");
   int child_idx = static_cast<int>(plan_->nodes.size());
@@ -308,6 +321,45 @@ Status Compiler::CompileInclude(const Selection& item, int idx) {
   out.child = child_idx;
   N(idx).items.push_back(std::move(out));
   return CompileNode(item, child_idx);
+}
+
+Result<Node> Compiler::RelationSource(int idx, const std::string& relation, const QueryPos& pos) {
+  const EntityInfo* e = N(idx).entity;
+  const catalog::Entity* se = SchemaEntity(e);
+  const catalog::Collection* coll = nullptr;
+  if (se != nullptr) {
+    for (const catalog::Collection& c : se->collections) {
+      if (c.name == relation) coll = &c;
+    }
+  }
+  if (coll == nullptr) {
+    std::string hint = NearestName(relation, RelationNames(e));
+    return SchemaError(At(pos) + "unknown relation '" + relation + "' of " + e->name +
+                       (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  }
+  Node n;
+  n.parent = idx;
+  n.depth = N(idx).depth + 1;
+  n.relation = relation;
+  n.entity = schema_->FindEntity(coll->target);
+  if (n.entity == nullptr) return Internal("relation " + relation + " has no entity");
+  if (coll->kind == catalog::Collection::Kind::kInverse) {
+    n.kind = Node::Kind::kInverse;
+    n.ref_field = static_cast<size_t>(n.entity->FieldIndex(coll->inverse_field));
+    return n;
+  }
+  n.kind = Node::Kind::kMany;
+  for (const catalog::EdgeInfo& edge : schema_->edges()) {
+    if (edge.from_entity == e->name && edge.from_collection == coll->name) {
+      n.edge = edge.id;
+      n.edge_forward = true;
+    } else if (edge.to_entity == e->name && edge.to_collection == coll->name) {
+      n.edge = edge.id;
+      n.edge_forward = false;
+    }
+  }
+  if (n.edge.value == 0) return Internal("relation " + relation + " has no edge");
+  return n;
 }
 
 Result<int> Compiler::ResolvePath(int idx, const std::vector<std::string>& names,
@@ -575,6 +627,7 @@ void CollectFromSelection(const Selection& s, std::vector<LiteralRef>* out) {
   if (s.after) out->push_back(LiteralRef{nullptr, nullptr, -1, &*s.after});
   for (const Selection& c : s.children) {
     if (c.is_include) CollectFromSelection(c, out);
+    if (c.aggregate && c.aggregate->where) CollectFromExpr(*c.aggregate->where, out);
   }
 }
 

@@ -32,6 +32,10 @@ inline std::string At(const QueryPos& pos) {
   return "query:" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": ";
 }
 
+// How a message names a field's type: "int32", "string", an enum's or a
+// referenced entity's name.
+std::string TypeNameOf(const FieldInfo& f);
+
 // How a message names the kind of a JSON literal ("an integer", ...).
 inline std::string KindPhrase(const Json& v) {
   if (v.is_int()) return "an integer";
@@ -80,6 +84,16 @@ class Compiler {
   Status CompileField(const Selection& item, int idx);
 
   Status CompileInclude(const Selection& item, int idx);
+
+  // An aggregate item of node `idx` (compiler_aggregate.cc).
+  Status CompileAggregate(const Selection& item, int idx);
+  // Checks the aggregated path against the function; sets the result type.
+  Status CheckAggregateValue(const Aggregate& agg, const Node& source, AggregatePlan* ap);
+  // Resolves a to-many relation of node `idx`'s entity into an unrendered
+  // include node (kInverse or kMany), for an aggregate.
+  Result<Node> RelationSource(int idx, const std::string& relation, const QueryPos& pos);
+  // Chooses the aggregates' access paths (after the nodes').
+  Status ChooseAggregates();
 
   // Resolves a path from node `idx`'s entity; returns its index in paths.
   Result<int> ResolvePath(int idx, const std::vector<std::string>& names, const QueryPos& pos);

@@ -19,12 +19,16 @@ Result<std::shared_ptr<ResultBlocks>> Executor::Run() {
   out_->plan = plan_;
   out_->version = txn_.snapshot();
   out_->nodes.resize(p.nodes.size());
-  if (stats_) stats_->assign(p.nodes.size(), NodeStats{});
+  // Aggregates' stats follow the nodes'.
+  if (stats_) stats_->assign(p.nodes.size() + p.aggregates.size(), NodeStats{});
   ORMDB_RETURN_IF_ERROR(SetUpBlocks());
   for (const Node& n : p.nodes) {
     wanted_.push_back(FilterFields(n));
     quick_.push_back(MakeQuickPlan(n));
   }
+  agg_values_.resize(p.aggregates.size());
+  agg_grouped_.assign(p.aggregates.size(), false);
+  for (const AggregatePlan& a : p.aggregates) agg_wanted_.push_back(AggregateFields(a));
   dist_rows_.resize(p.nodes.size());
   dist_occ_.resize(p.nodes.size());
   // Depth: includes below the limit are left out (truncate) or refused.
@@ -49,6 +53,8 @@ Result<std::shared_ptr<ResultBlocks>> Executor::Run() {
       ORMDB_RETURN_IF_ERROR(RunInclude(static_cast<int>(i)));
     }
   }
+  ORMDB_RETURN_IF_ERROR(ComputeAggregates());
+  out_->counters.scanned = scanned_;
   ORMDB_RETURN_IF_ERROR(FillColumns());
   return out_;
 }

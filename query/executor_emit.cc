@@ -30,6 +30,7 @@ uint64_t ValueBytes(const Value& v) {
 Status Executor::SetUpBlocks() {
   const Plan& p = *plan_;
   std::unordered_map<uint32_t, int> block_of;
+  column_aggregate_.clear();
   for (size_t i = 0; i < p.nodes.size(); ++i) {
     const Node& n = p.nodes[i];
     auto [it, inserted] = block_of.emplace(n.entity->id.value, 0);
@@ -38,16 +39,31 @@ Status Executor::SetUpBlocks() {
       EntityBlock b;
       b.entity = n.entity;
       out_->entities.push_back(std::move(b));
+      column_aggregate_.emplace_back();
     }
     EntityBlock& b = out_->entities[it->second];
     NodeBlock& nb = out_->nodes[i];
     nb.block = it->second;
     for (const OutputItem& item : n.items) {
       int col = -1;
+      std::vector<int>& aggregate_of = column_aggregate_[it->second];
       if (item.kind == OutputItem::Kind::kField || item.kind == OutputItem::Kind::kVersion) {
         auto f = std::find(b.columns.begin(), b.columns.end(), item.name);
         col = static_cast<int>(f - b.columns.begin());
-        if (f == b.columns.end()) b.columns.push_back(item.name);
+        if (f == b.columns.end()) {
+          b.columns.push_back(item.name);
+          aggregate_of.push_back(-1);
+        }
+      } else if (item.kind == OutputItem::Kind::kAggregate) {
+        // A column of its own; its name is the item's, made unique within
+        // the block when another node's aggregate has taken it.
+        std::string name = item.name;
+        if (std::find(b.columns.begin(), b.columns.end(), name) != b.columns.end()) {
+          name += "@" + n.path;
+        }
+        col = static_cast<int>(b.columns.size());
+        b.columns.push_back(std::move(name));
+        aggregate_of.push_back(item.aggregate);
       }
       nb.item_columns.push_back(col);
     }
@@ -74,8 +90,10 @@ Result<Value> Executor::ColumnValue(const EntityBlock& b, size_t c, const RowDat
 
 uint64_t Executor::RowBytes(const EntityBlock& b, const RowData& row) {
   uint64_t n = b.entity->uuid_id ? 16 : 8;
-  for (const std::string& name : b.columns) {
-    if (name == "_version") {
+  const std::vector<int>& aggregate_of = column_aggregate_[&b - out_->entities.data()];
+  for (size_t c = 0; c < b.columns.size(); ++c) {
+    const std::string& name = b.columns[c];
+    if (name == "_version" || aggregate_of[c] >= 0) {  // an aggregate: 8 bytes
       n += 8;
       continue;
     }
@@ -152,6 +170,16 @@ Status Executor::FillColumns() {
     EntityBlock& eb = out_->entities[b];
     for (size_t c = 0; c < eb.columns.size(); ++c) {
       eb.values[c].reserve(data[b].size());
+      if (const int a = column_aggregate_[b][c]; a >= 0) {
+        // Computed for the holder's rows; null for rows of the block that
+        // only other nodes hold (they do not render it).
+        const auto& values = agg_values_[a];
+        for (RowId id : eb.rows) {
+          auto it = values.find(id);
+          eb.values[c].push_back(it == values.end() ? Value() : it->second);
+        }
+        continue;
+      }
       for (const RowData* row : data[b]) {
         ORMDB_ASSIGN_OR_RETURN(Value v, ColumnValue(eb, c, *row));
         eb.values[c].push_back(std::move(v));

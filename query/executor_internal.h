@@ -8,6 +8,7 @@
 //                           candidate list, id lookups
 //   executor_emit.cc        entity blocks, budgets, emitting a parent's
 //                           children
+//   executor_aggregate.cc   aggregates, per parent or grouped by one scan
 //
 // Thread-safety: an Executor runs one fetch on one thread.
 #pragma once
@@ -71,6 +72,8 @@ struct QuickTest {
   bool flipped = false;  // the value is on the left
   int slot = -1;
 };
+
+class Accumulator;  // executor_aggregate.cc
 
 struct QuickPlan {
   std::vector<QuickTest> tests;
@@ -200,6 +203,24 @@ class Executor {
   Status Emit(int idx, uint32_t parent_row, RowId parent_id, uint64_t occ,
               std::vector<Candidate>& list, const std::optional<CursorPosition>& cursor);
 
+  // ---- aggregates (executor_aggregate.cc) ----
+  // The value of aggregate `a` for holder row `parent`, computed when first
+  // asked for and kept.
+  Result<Value> AggregateValue(int a, RowId parent);
+  // Computes every aggregate for its holder's rows (the output).
+  Status ComputeAggregates();
+  // One parent's value through its per-parent access path.
+  Result<Value> AggregateOne(int a, RowId parent);
+  // Every parent's value by one scan of the related entity.
+  Status AggregateAllGroups(int a);
+  // A related row, decoded as far as the aggregate needs (cached rows as
+  // they are); nullptr when it does not exist.
+  Result<const RowData*> AggregateRow(int a, RowId id);
+  Status Accumulate(int a, RowId id, const RowData& row, Accumulator* acc);
+  // Counts `n` reads toward the scanned rows budget.
+  Status CountScanned(int a, uint64_t n);
+  static std::vector<size_t> AggregateFields(const AggregatePlan& a);
+
   // ---- the runners (executor.cc) ----
   Status RunRoot();
 
@@ -230,6 +251,16 @@ class Executor {
   Candidate scratch_;
   std::vector<QuickPlan> quick_;
   storage::RowView quick_view_;
+  // Aggregates: values per holder row id, whether grouped by a scan, the
+  // fields each decodes, and the rows read in all.
+  std::vector<std::unordered_map<RowId, Value>> agg_values_;
+  std::vector<bool> agg_grouped_;
+  std::vector<std::vector<size_t>> agg_wanted_;
+  RowData agg_probe_;
+  storage::RowView agg_view_;
+  uint64_t scanned_ = 0;
+  // Per entity block: the aggregate of each column (-1: a field or _version).
+  std::vector<std::vector<int>> column_aggregate_;
 };
 
 }  // namespace ormdb::query::executor_internal

@@ -19,6 +19,9 @@ Value Normalize(const Value& v) {
 
 Result<Value> Executor::EvalPath(const Node& n, int path, RowId id, const RowData& row) {
   const BoundPath& p = n.paths[path];
+  if (p.terminal == BoundPath::Terminal::kAggregate) {
+    return AggregateValue(static_cast<int>(p.field), id);
+  }
   const RowData* cur = &row;
   RowId cur_id = id;
   for (size_t h = 0; h < p.hops.size(); ++h) {
@@ -35,6 +38,8 @@ Result<Value> Executor::EvalPath(const Node& n, int path, RowId id, const RowDat
       return Value::Int64(static_cast<int64_t>(cur->version));
     case BoundPath::Terminal::kField:
       return Normalize(cur->row.fields[p.field]);
+    case BoundPath::Terminal::kAggregate:
+      break;  // handled above
   }
   return Value();
 }

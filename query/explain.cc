@@ -53,8 +53,14 @@ obs::ExplainReport Report(const ExplainInput& in) {
   r.version = in.snapshot;
   r.schema = p.schema->number();
   r.cache_hit = in.cache_hit;
-  r.budget = {in.budget.max_entities, in.budget.max_edges, in.budget.max_depth,
-              in.budget.max_bytes, in.budget.on_exceed == OnExceed::kError};
+  r.budget = {in.budget.max_entities,
+              in.budget.max_edges,
+              in.budget.max_depth,
+              in.budget.max_bytes,
+              in.budget.on_exceed == OnExceed::kError,
+              in.budget.max_scanned_rows};
+  r.has_aggregates = !p.aggregates.empty();
+  r.estimated_scanned = p.est_scanned;
   r.estimated_entities = p.est_entities;
   r.estimated_edges = p.est_edges;
   r.max_depth = p.max_depth;
@@ -77,15 +83,43 @@ obs::ExplainReport Report(const ExplainInput& in) {
     s.estimated_cost = n.est_cost;
     if (in.stats != nullptr) {
       const NodeStats& st = (*in.stats)[i];
-      s.actual = obs::ExplainActual{st.run, st.rows, st.examined, st.parents, st.batches,
-                                    st.micros};
+      s.actual =
+          obs::ExplainActual{st.run, st.rows, st.examined, st.parents, st.batches, st.micros};
+    }
+    r.steps.push_back(std::move(s));
+  }
+  // Each aggregate is a step under its holder: what it reads per holder row.
+  for (size_t a = 0; a < p.aggregates.size(); ++a) {
+    const AggregatePlan& ap = p.aggregates[a];
+    const Node& holder = p.nodes[ap.holder];
+    obs::ExplainStep s;
+    s.path = holder.path + "." + ap.name;
+    s.depth = holder.depth + 1;
+    s.arguments = ap.text;
+    s.operation = "aggregate: " +
+                  std::string(ap.count_only && ap.source.access == Access::kEdgeRange
+                                  ? "edge range"
+                                  : AccessName(ap.source.access)) +
+                  (ap.count_only ? ", entries counted" : "");
+    if (ReadsIndex(ap.source)) {
+      s.index = ap.source.range.index->name;
+      s.backward = false;
+    }
+    s.reason = ap.source.reason;
+    s.estimated_rows = holder.est_rows;
+    s.estimated_reads = ap.source.est_examined;
+    s.estimated_cost = ap.source.est_cost;
+    if (in.stats != nullptr && p.nodes.size() + a < in.stats->size()) {
+      const NodeStats& st = (*in.stats)[p.nodes.size() + a];
+      s.actual =
+          obs::ExplainActual{st.run, st.rows, st.examined, st.parents, st.batches, st.micros};
     }
     r.steps.push_back(std::move(s));
   }
   if (in.result != nullptr) {
     const FetchCounters& c = in.result->counters;
-    r.used = obs::ExplainUsage{c.entities, c.edges,        c.bytes,
-                               c.truncated, c.truncated_at, in.total_micros};
+    r.used = obs::ExplainUsage{c.entities,     c.edges,         c.bytes,  c.truncated,
+                               c.truncated_at, in.total_micros, c.scanned};
   }
   return r;
 }

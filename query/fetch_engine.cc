@@ -53,6 +53,7 @@ Result<FetchBudget> FetchEngine::EffectiveBudget(const FetchOptions& o) const {
   ORMDB_RETURN_IF_ERROR(lower("edges", o.max_edges, &b.max_edges));
   ORMDB_RETURN_IF_ERROR(lower("depth", o.max_depth, &b.max_depth));
   ORMDB_RETURN_IF_ERROR(lower("bytes", o.max_bytes, &b.max_bytes));
+  ORMDB_RETURN_IF_ERROR(lower("scanned rows", o.max_scanned_rows, &b.max_scanned_rows));
   if (o.on_exceed) b.on_exceed = *o.on_exceed;
   return b;
 }
@@ -117,6 +118,14 @@ Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
 }
 
 Status FetchEngine::CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& b) const {
+  // Scanned rows are refused in either mode: an aggregate cannot be cut.
+  if (plan.est_scanned > kEstimateMargin * static_cast<double>(b.max_scanned_rows) &&
+      plan.est_scanned >= 1) {
+    return BudgetExceeded(
+        "budget exceeded before running: the aggregates are estimated to read " +
+        EstimateText(plan.est_scanned) + " rows, more than ten times the scanned rows limit of " +
+        std::to_string(b.max_scanned_rows) + " (a narrower where, or a larger budget)");
+  }
   if (b.on_exceed != OnExceed::kError) return Status::Ok();
   for (const Node& n : plan.nodes) {
     if (static_cast<uint64_t>(n.depth) > b.max_depth) {

@@ -29,7 +29,9 @@ std::string_view DomainName(Domain d);
 // A field, `id` or `_version` of an entity, possibly reached through to-one
 // references ("author.name").
 struct BoundPath {
-  enum class Terminal : uint8_t { kField, kId, kVersion };
+  // kAggregate: an aggregate of the node (an order key), `field` its index
+  // in Plan::aggregates.
+  enum class Terminal : uint8_t { kField, kId, kVersion, kAggregate };
   std::vector<const catalog::EntityInfo*> entities;  // entities[0] is the node's entity
   std::vector<size_t> hops;                          // reference fields, one per hop
   Terminal terminal = Terminal::kField;
@@ -97,11 +99,12 @@ struct IndexRangePlan {
 
 // One item of an object in the result, in selection order.
 struct OutputItem {
-  enum class Kind : uint8_t { kId, kVersion, kField, kInclude };
+  enum class Kind : uint8_t { kId, kVersion, kField, kInclude, kAggregate };
   Kind kind = Kind::kField;
   std::string name;
-  size_t field = 0;  // kField
-  int child = -1;    // kInclude: the child node
+  size_t field = 0;    // kField
+  int child = -1;      // kInclude: the child node
+  int aggregate = -1;  // kAggregate: into Plan::aggregates
 };
 
 struct Node {
@@ -142,10 +145,34 @@ struct Node {
   double est_cost = 0;
 };
 
+// A named aggregate (DESIGN.md §11): per row of its holder node, `fn` over
+// the rows of a to-many relation that pass `source.where`. `source` is the
+// relation compiled as an include of the holder (kind, entity, reference
+// field or edge, predicate paths, access path); it is never rendered.
+struct AggregatePlan {
+  Aggregate::Fn fn = Aggregate::Fn::kCount;
+  std::string name;
+  std::string text;  // "avg(reviews.rating where ...)" for EXPLAIN
+  int holder = -1;   // the node whose rows it is computed for
+  Node source;
+  int value_path = -1;  // into source.paths; -1: count the rows
+  // The type of its values: Int64 (counts, sums of integers), Float64 (avg,
+  // sums of floats), or the field's for min and max.
+  ValueType result = ValueType::kInt64;
+  bool value_is_float = false;  // the aggregated field is a float64
+  // A count of every related row: index entries or edges are counted
+  // without reading a row.
+  bool count_only = false;
+  // For EXPLAIN: rows (or entries) read per holder row on average.
+  double est_examined_per_parent = 0;
+};
+
 struct Plan {
   std::shared_ptr<const catalog::CompiledSchema> schema;
   std::string shape_key;
   std::vector<Node> nodes;
+  std::vector<AggregatePlan> aggregates;
+  double est_scanned = 0;  // rows the aggregates read in all
   std::vector<Slot> slots;
   int max_depth = 0;
   double est_entities = 0;

@@ -51,6 +51,7 @@ struct FetchCounters {
   uint64_t bytes = 0;
   bool truncated = false;
   std::string truncated_at;
+  uint64_t scanned = 0;  // rows, index entries and edges the aggregates read
 };
 
 struct ResultBlocks {

@@ -152,9 +152,12 @@ Status ParseServerConfig(std::string_view json, ServerOptions* server, OpenOptio
           database->budget.max_depth = c;
         } else if (name == "max_bytes") {
           database->budget.max_bytes = c;
+        } else if (name == "max_scanned_rows") {
+          database->budget.max_scanned_rows = c;
         } else {
           return Bad("budget." + name,
-                     "is not a budget (max_entities, max_edges, max_depth, max_bytes, on_exceed)");
+                     "is not a budget (max_entities, max_edges, max_depth, max_bytes, "
+                     "max_scanned_rows, on_exceed)");
         }
       }
     } else {

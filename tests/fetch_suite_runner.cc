@@ -162,6 +162,8 @@ Status ParseOptions(const std::string& file, int line_no, const std::vector<std:
       c->options.max_depth = n;
     } else if (key == "budget-bytes") {
       c->options.max_bytes = n;
+    } else if (key == "budget-scanned") {
+      c->options.max_scanned_rows = n;
     } else {
       return FileError(file, line_no, "unknown option '" + key + "'");
     }
@@ -341,6 +343,9 @@ std::string OptionsText(const SuiteCase& c) {
   if (c.options.max_edges) add("budget-edges", std::to_string(*c.options.max_edges));
   if (c.options.max_depth) add("budget-depth", std::to_string(*c.options.max_depth));
   if (c.options.max_bytes) add("budget-bytes", std::to_string(*c.options.max_bytes));
+  if (c.options.max_scanned_rows) {
+    add("budget-scanned", std::to_string(*c.options.max_scanned_rows));
+  }
   if (c.options.on_exceed) {
     add("on-exceed", *c.options.on_exceed == OnExceed::kTruncate ? "truncate" : "error");
   }

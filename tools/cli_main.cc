@@ -80,8 +80,9 @@ bool KnownFlag(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "dry-run" || flag == "allow-destructive" ||
          flag == "json" || flag == "param" || flag == "as-of" || flag == "budget-entities" ||
          flag == "budget-edges" || flag == "budget-depth" || flag == "budget-bytes" ||
-         flag == "on-exceed" || flag == "analyze" || flag == "connect" || flag == "listen" ||
-         flag == "config" || flag == "entity" || flag == "from";
+         flag == "budget-scanned" || flag == "on-exceed" || flag == "analyze" ||
+         flag == "connect" || flag == "listen" || flag == "config" || flag == "entity" ||
+         flag == "from";
 }
 
 std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
@@ -540,9 +541,9 @@ std::optional<std::string> CheckFlags(const Args& args) {
     if (args.positional[1] == "apply") allowed = {"dry-run", "allow-destructive", "format"};
     if (args.positional[1] == "show") allowed = {"json", "format"};
   }
-  const std::vector<std::string> fetch_flags = {"param",           "as-of",        "format",
-                                                "budget-entities", "budget-edges", "budget-depth",
-                                                "budget-bytes",    "on-exceed"};
+  const std::vector<std::string> fetch_flags = {"param",           "as-of",          "format",
+                                                "budget-entities", "budget-edges",   "budget-depth",
+                                                "budget-bytes",    "budget-scanned", "on-exceed"};
   if (command == "query") allowed = fetch_flags;
   if (command == "serve") allowed = {"listen", "config"};
   if (command == "watch") allowed = {"entity", "from"};
@@ -596,7 +597,7 @@ bool FetchArgs(const Args& args, ormdb::FetchOptions* o, std::string* params,
   };
   if (!count("as-of", &o->as_of) || !count("budget-entities", &o->max_entities) ||
       !count("budget-edges", &o->max_edges) || !count("budget-depth", &o->max_depth) ||
-      !count("budget-bytes", &o->max_bytes)) {
+      !count("budget-bytes", &o->max_bytes) || !count("budget-scanned", &o->max_scanned_rows)) {
     return false;
   }
   if (auto it = args.options.find("on-exceed"); it != args.options.end()) {

@@ -72,7 +72,7 @@ const std::vector<CommandHelp> kCommands = {
     {"query",
      "ormdb query 'TEXT' [--param NAME=VALUE]... [--as-of V] [--format json|table|blocks]\n"
      "                   [--budget-entities N] [--budget-edges N] [--budget-depth N]\n"
-     "                   [--budget-bytes N] [--on-exceed error|truncate]",
+     "                   [--budget-bytes N] [--budget-scanned N] [--on-exceed error|truncate]",
      "run a graph fetch",
      "  TEXT                  the fetch, in the text form or the JSON IR (- for stdin)\n"
      "  --param NAME=VALUE    binds $NAME; VALUE is a JSON literal (30, true, \"30\"),\n"

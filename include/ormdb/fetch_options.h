@@ -17,12 +17,15 @@ enum class OnExceed : uint8_t {
 // Limits on one fetch (docs/reference/queries.md): distinct entities in the result (roots
 // included), edges as rendered parent-child pairs, include levels below the
 // root, and result bytes (the size of the ids and field values in the
-// blocks). A limit is inclusive.
+// blocks), and the rows, index entries and edges the query's aggregates read
+// (scanned rows: always an error when passed, since a partial aggregate
+// would be a wrong number). A limit is inclusive.
 struct FetchBudget {
   uint64_t max_entities = 100'000;
   uint64_t max_edges = 1'000'000;
   uint64_t max_depth = 16;
   uint64_t max_bytes = uint64_t{64} << 20;
+  uint64_t max_scanned_rows = 10'000'000;
   OnExceed on_exceed = OnExceed::kError;
 };
 
@@ -34,7 +37,7 @@ struct FetchOptions {
   std::optional<uint64_t> as_of;
   // Per-query budget limits. They may only lower the database's (see
   // OpenOptions::budget); a larger value is INVALID_ARGUMENT.
-  std::optional<uint64_t> max_entities, max_edges, max_depth, max_bytes;
+  std::optional<uint64_t> max_entities, max_edges, max_depth, max_bytes, max_scanned_rows;
   std::optional<OnExceed> on_exceed;
 };
 

@@ -1,0 +1,158 @@
+// The compiler's aggregates (DESIGN.md §11): `name: fn(relation[.field]
+// [where p])` resolved against the holder's entity, its predicate typed and
+// lifted like an include's, its value type checked against the function,
+// and its access path chosen as an unrendered include of the holder's.
+#include <algorithm>
+
+#include "observability/number_format.h"
+#include "query/compiler_internal.h"
+#include "query/parse_rules.h"
+
+namespace ormdb::query::compiler_internal {
+namespace {
+
+bool IsNumber(FieldType t) {
+  return t == FieldType::kInt32 || t == FieldType::kInt64 || t == FieldType::kFloat64;
+}
+
+bool IsOrdered(FieldType t) {
+  return IsNumber(t) || t == FieldType::kString || t == FieldType::kTimestamp;
+}
+
+}  // namespace
+
+Status Compiler::CompileAggregate(const Selection& item, int idx) {
+  const Aggregate& agg = *item.aggregate;
+  const EntityInfo* e = N(idx).entity;
+  // An aggregate is a column of the entity's block beside its fields, so it
+  // cannot take the name of one (or of a relation).
+  bool taken = item.name == "id" || item.name == "_version" || e->FieldIndex(item.name) >= 0;
+  if (const catalog::Entity* se = SchemaEntity(e)) {
+    for (const catalog::Collection& c : se->collections) taken = taken || c.name == item.name;
+  }
+  if (taken) {
+    return InvalidArgument(At(item.pos) + "'" + item.name + "' is a field of " + e->name +
+                           ": name the aggregate differently");
+  }
+  const std::string& relation = agg.path[0];
+  if (int f = e->FieldIndex(relation); f >= 0) {
+    if (e->fields[f].type == FieldType::kRef) {
+      return InvalidArgument(At(agg.pos) + relation + " is a to-one relation of " + e->name +
+                             ": an aggregate reads a to-many relation");
+    }
+    return InvalidArgument(At(agg.pos) + relation + " is a field of " + e->name +
+                           ", not a to-many relation");
+  }
+  ORMDB_ASSIGN_OR_RETURN(Node source, RelationSource(idx, relation, agg.pos));
+  source.path = N(idx).path + "." + item.name;
+  // Compiled in place as the last node so that paths and slots resolve
+  // against it, then moved out: it is never rendered.
+  const int sidx = static_cast<int>(plan_->nodes.size());
+  plan_->nodes.push_back(std::move(source));
+  AggregatePlan ap;
+  ap.fn = agg.fn;
+  ap.name = item.name;
+  ap.holder = idx;
+  ap.text = std::string(parse_rules::AggregateFnName(agg.fn)) + "(" +
+            parse_rules::JoinPath(agg.path) + (agg.where ? " where ...)" : ")");
+  Status st;
+  if (agg.path.size() > 1) {
+    const std::vector<std::string> rest(agg.path.begin() + 1, agg.path.end());
+    Result<int> p = ResolvePath(sidx, rest, agg.pos);
+    if (p.ok()) {
+      ap.value_path = *p;
+    } else {
+      st = p.status();
+    }
+  }
+  if (st.ok() && agg.where) {
+    Result<CExpr> w = CompileExpr(*agg.where, sidx);
+    if (w.ok()) {
+      N(sidx).where = std::move(*w);
+      N(sidx).has_where = true;
+    } else {
+      st = w.status();
+    }
+  }
+  ap.source = std::move(plan_->nodes.back());
+  plan_->nodes.pop_back();
+  ORMDB_RETURN_IF_ERROR(st);
+  ORMDB_RETURN_IF_ERROR(CheckAggregateValue(agg, ap.source, &ap));
+  OutputItem out;
+  out.kind = OutputItem::Kind::kAggregate;
+  out.name = item.name;
+  out.aggregate = static_cast<int>(plan_->aggregates.size());
+  N(idx).items.push_back(std::move(out));
+  plan_->aggregates.push_back(std::move(ap));
+  return Status::Ok();
+}
+
+Status Compiler::CheckAggregateValue(const Aggregate& agg, const Node& source, AggregatePlan* ap) {
+  const std::string_view fn = parse_rules::AggregateFnName(agg.fn);
+  if (ap->value_path < 0) {
+    ap->result = ValueType::kInt64;  // count(relation)
+    return Status::Ok();
+  }
+  const BoundPath& p = source.paths[ap->value_path];
+  const FieldInfo* field =
+      p.terminal == BoundPath::Terminal::kField ? &p.entities.back()->fields[p.field] : nullptr;
+  const std::string subject = source.entity->name + "." + p.text;
+  const std::string described =
+      subject + (field ? " is a " + TypeNameOf(*field) + " field" : " is an id");
+  switch (agg.fn) {
+    case Aggregate::Fn::kCount:
+    case Aggregate::Fn::kCountDistinct:
+      if (p.domain == Domain::kJson) {
+        return InvalidArgument(At(agg.pos) + std::string(fn) +
+                               " cannot compare json values: " + described);
+      }
+      ap->result = ValueType::kInt64;
+      return Status::Ok();
+    case Aggregate::Fn::kSum:
+    case Aggregate::Fn::kAvg:
+      if (field == nullptr || !IsNumber(field->type)) {
+        return InvalidArgument(At(agg.pos) + std::string(fn) +
+                               " needs a number field (int32, int64 or float64): " + described);
+      }
+      ap->value_is_float = field->type == FieldType::kFloat64;
+      ap->result = agg.fn == Aggregate::Fn::kAvg || ap->value_is_float ? ValueType::kFloat64
+                                                                       : ValueType::kInt64;
+      return Status::Ok();
+    case Aggregate::Fn::kMin:
+    case Aggregate::Fn::kMax:
+      if (field == nullptr || !IsOrdered(field->type)) {
+        return InvalidArgument(
+            At(agg.pos) + std::string(fn) +
+            " needs a field with an order (a number, string or timestamp): " + described);
+      }
+      ap->value_is_float = field->type == FieldType::kFloat64;
+      ap->result = field->type == FieldType::kInt32 ? ValueType::kInt64 : field->physical;
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+Status Compiler::ChooseAggregates() {
+  for (AggregatePlan& ap : plan_->aggregates) {
+    Node& n = ap.source;
+    ORMDB_ASSIGN_OR_RETURN(uint64_t rows, stats_->Rows(n.entity->id));
+    plan_->assumed_rows.emplace_back(n.entity->id, rows);
+    std::vector<Conjunct> cj = Conjuncts(n);
+    double sel = 1;
+    for (size_t i = 0; i < cj.size(); ++i) sel *= 0.5;
+    ORMDB_RETURN_IF_ERROR(ChooseInclude(n, rows, cj, sel, -1));
+    ap.count_only = ap.fn == Aggregate::Fn::kCount && ap.value_path < 0 && !n.has_where &&
+                    (n.access == Access::kChildIndex || n.access == Access::kEdgeRange);
+    if (ap.count_only && n.access == Access::kEdgeRange) {
+      n.reason = "many-to-many: per parent, the edge range counted (" +
+                 observability::FormatEstimate(n.est_rows_per_parent) +
+                 " linked per parent on average): no row is read";
+    } else if (ap.count_only) {
+      n.reason += "; a count of entries: no row is read";
+    }
+    plan_->est_scanned += n.est_examined;
+  }
+  return Status::Ok();
+}
+
+}  // namespace ormdb::query::compiler_internal

@@ -1,0 +1,297 @@
+// The executor's aggregates (DESIGN.md §11): per holder row, fn over the
+// related rows that pass the aggregate's where, on the fetch's snapshot.
+//
+// A per-parent aggregate (an index range led by the reference, or the edge
+// range of a many-to-many relation) is computed when first needed, by an
+// order key or by the output, and kept for the rest of the fetch; the output
+// computes the holder's rows in row id order, so the ranges are read in key
+// order. A count of every related row counts index entries or edges and
+// reads no row. An aggregate whose plan is one scan of the related entity
+// (no index led by the reference) groups every row by its parent in one pass
+// the first time any value is needed.
+//
+// Every index entry, edge and row read counts toward the scanned rows
+// budget; passing it is BUDGET_EXCEEDED in either mode, since a partial
+// aggregate would be a wrong number.
+#include <algorithm>
+#include <unordered_set>
+
+#include "query/executor_internal.h"
+#include "storage/key_encoding.h"
+
+namespace ormdb::query::executor_internal {
+
+// One aggregate's running state over the related rows of one parent.
+class Accumulator {
+ public:
+  explicit Accumulator(const AggregatePlan& a) : a_(a) {}
+
+  // Adds one related row's value (null for a count of rows: see AddRow).
+  void Add(const Value& v) {
+    if (v.is_null()) return;
+    ++count_;
+    switch (a_.fn) {
+      case Aggregate::Fn::kCount:
+        return;
+      case Aggregate::Fn::kCountDistinct: {
+        std::string key;
+        storage::AppendKey(&key, v);
+        distinct_.insert(std::move(key));
+        return;
+      }
+      case Aggregate::Fn::kSum:
+      case Aggregate::Fn::kAvg:
+        if (v.type() == ValueType::kFloat64) {
+          fsum_ += v.as_float64();
+        } else {
+          isum_ += v.type() == ValueType::kInt32 ? v.as_int32() : v.as_int64();
+        }
+        return;
+      case Aggregate::Fn::kMin:
+      case Aggregate::Fn::kMax: {
+        if (best_.is_null()) {
+          best_ = v;
+          return;
+        }
+        int c = storage::CompareValues(v, best_);
+        if (a_.fn == Aggregate::Fn::kMin ? c < 0 : c > 0) best_ = v;
+        return;
+      }
+    }
+  }
+
+  // count(relation): a related row, whatever its values.
+  void AddRow() { ++count_; }
+
+  // The value: SQL's rules (a count of nothing is 0, anything else of
+  // nothing is null); an int64 sum that does not fit is INVALID_ARGUMENT.
+  Result<Value> Finish(const std::string& holder, RowId parent) const {
+    switch (a_.fn) {
+      case Aggregate::Fn::kCount:
+        return Value::Int64(count_);
+      case Aggregate::Fn::kCountDistinct:
+        return Value::Int64(static_cast<int64_t>(distinct_.size()));
+      case Aggregate::Fn::kSum:
+        if (count_ == 0) return Value();
+        if (a_.result == ValueType::kFloat64) return Value::Float64(fsum_);
+        if (isum_ > INT64_MAX || isum_ < INT64_MIN) {
+          return InvalidArgument(a_.name + ": " + a_.text + " overflows int64 for " + holder +
+                                 " row " + std::to_string(parent) +
+                                 " (sum a float field, or use avg)");
+        }
+        return Value::Int64(static_cast<int64_t>(isum_));
+      case Aggregate::Fn::kAvg:
+        if (count_ == 0) return Value();
+        if (a_.value_is_float) return Value::Float64(fsum_ / static_cast<double>(count_));
+        return Value::Float64(static_cast<double>(isum_) / static_cast<double>(count_));
+      case Aggregate::Fn::kMin:
+      case Aggregate::Fn::kMax:
+        return best_;
+    }
+    return Value();
+  }
+
+ private:
+  const AggregatePlan& a_;
+  int64_t count_ = 0;
+  __int128 isum_ = 0;  // sums of up to 2^64 int64 values cannot overflow it
+  double fsum_ = 0;
+  Value best_;
+  std::unordered_set<std::string> distinct_;
+};
+
+Status Executor::CountScanned(int a, uint64_t n) {
+  scanned_ += n;
+  if (stats_) (*stats_)[plan_->nodes.size() + a].examined += n;
+  if (scanned_ <= opt_.budget.max_scanned_rows) return Status::Ok();
+  const AggregatePlan& ap = plan_->aggregates[a];
+  return BudgetExceeded(
+      "budget exceeded: " + std::to_string(scanned_) + " scanned rows is over the limit of " +
+      std::to_string(opt_.budget.max_scanned_rows) + " at " + plan_->nodes[ap.holder].path + "." +
+      ap.name + " (aggregates cannot be cut short: a narrower where, or a larger budget)");
+}
+
+Result<const RowData*> Executor::AggregateRow(int a, RowId id) {
+  const AggregatePlan& ap = plan_->aggregates[a];
+  const EntityInfo& e = *ap.source.entity;
+  auto& cache = cache_[e.id.value];
+  if (auto it = cache.find(id); it != cache.end()) return it->second;
+  ORMDB_ASSIGN_OR_RETURN(auto rec, txn_.Get(e.id, id));
+  if (!rec) return nullptr;
+  if (e.uuid_id) return Decode(e, rec->bytes_in_txn, rec->version);
+  // Only the fields the where and the value read.
+  ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(rec->bytes_in_txn, e, plan_->schema->number(),
+                                                    layouts_, agg_wanted_[a], &agg_view_,
+                                                    &agg_probe_.row));
+  agg_probe_.version = rec->version;
+  return &agg_probe_;
+}
+
+Status Executor::Accumulate(int a, RowId id, const RowData& row, Accumulator* acc) {
+  const AggregatePlan& ap = plan_->aggregates[a];
+  ORMDB_ASSIGN_OR_RETURN(bool m, Matches(ap.source, id, row));
+  if (!m) return Status::Ok();
+  if (ap.value_path < 0) {
+    acc->AddRow();
+    return Status::Ok();
+  }
+  ORMDB_ASSIGN_OR_RETURN(Value v, EvalPath(ap.source, ap.value_path, id, row));
+  acc->Add(v);
+  return Status::Ok();
+}
+
+Result<Value> Executor::AggregateOne(int a, RowId parent) {
+  const AggregatePlan& ap = plan_->aggregates[a];
+  const Node& src = ap.source;
+  Accumulator acc(ap);
+  std::vector<RowId> related;
+  uint64_t entries = 0;
+  if (src.access == Access::kChildIndex) {
+    Range range =
+        BuildRange(src, src.range, {Value::Int64(static_cast<int64_t>(parent))}, std::nullopt);
+    if (!range.empty) {
+      ORMDB_RETURN_IF_ERROR(txn_.ScanIndex(src.range.index->id, range.lower, range.upper,
+                                           ScanDirection::kForward,
+                                           [&](const storage::IndexEntry& e) {
+                                             ++entries;
+                                             if (!ap.count_only) related.push_back(e.id);
+                                             return true;
+                                           }));
+    }
+  } else if (src.access == Access::kEdgeRange) {
+    ORMDB_RETURN_IF_ERROR(txn_.ScanEdges(
+        src.edge,
+        src.edge_forward ? storage::EdgeDirection::kForward : storage::EdgeDirection::kBackward,
+        parent,
+        [&](RowId to) {
+          ++entries;
+          if (!ap.count_only) related.push_back(to);
+          return true;
+        },
+        ScanDirection::kForward));
+  } else {
+    return Internal("aggregate " + ap.name + " has no per-parent access path");
+  }
+  ORMDB_RETURN_IF_ERROR(CountScanned(a, entries));
+  if (ap.count_only) {
+    return Value::Int64(static_cast<int64_t>(entries));
+  }
+  std::sort(related.begin(), related.end());
+  for (RowId id : related) {
+    ORMDB_ASSIGN_OR_RETURN(const RowData* row, AggregateRow(a, id));
+    if (row == nullptr) continue;
+    ORMDB_RETURN_IF_ERROR(Accumulate(a, id, *row, &acc));
+  }
+  return acc.Finish(plan_->nodes[ap.holder].path, parent);
+}
+
+Status Executor::AggregateAllGroups(int a) {
+  const AggregatePlan& ap = plan_->aggregates[a];
+  const Node& src = ap.source;
+  const EntityInfo& e = *src.entity;
+  std::unordered_map<RowId, Accumulator> groups;
+  struct Scanned {
+    RowId id;
+    std::string_view bytes;
+    Version version;
+  };
+  std::vector<Scanned> batch;
+  RowId from = 0;
+  bool more = true;
+  RowData probe;
+  storage::RowView view;
+  while (more) {
+    more = false;
+    batch.clear();
+    ORMDB_RETURN_IF_ERROR(txn_.ScanRows(
+        e.id, from, ScanDirection::kForward, [&](RowId id, const storage::RowRecord& rec) {
+          if (batch.size() == 4096) {
+            more = true;
+            from = id;
+            return false;
+          }
+          batch.push_back(Scanned{id, rec.bytes_in_txn, rec.version});
+          return true;
+        }));
+    ORMDB_RETURN_IF_ERROR(CountScanned(a, batch.size()));
+    // Rows are decoded after the scan: a where may read other rows.
+    for (const Scanned& sc : batch) {
+      if (e.uuid_id) {
+        ORMDB_ASSIGN_OR_RETURN(
+            probe.row, catalog::DecodeEntityRow(sc.bytes, e, plan_->schema->number(), layouts_));
+      } else {
+        ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(
+            sc.bytes, e, plan_->schema->number(), layouts_, agg_wanted_[a], &view, &probe.row));
+      }
+      probe.version = sc.version;
+      const Value& ref = probe.row.fields[src.ref_field];
+      if (ref.is_null()) continue;
+      auto [it, added] = groups.try_emplace(static_cast<RowId>(ref.as_int64()), ap);
+      (void)added;
+      ORMDB_RETURN_IF_ERROR(Accumulate(a, sc.id, probe, &it->second));
+    }
+  }
+  auto& values = agg_values_[a];
+  for (auto& [parent, acc] : groups) {
+    ORMDB_ASSIGN_OR_RETURN(Value v, acc.Finish(plan_->nodes[ap.holder].path, parent));
+    values.emplace(parent, std::move(v));
+  }
+  agg_grouped_[a] = true;
+  return Status::Ok();
+}
+
+Result<Value> Executor::AggregateValue(int a, RowId parent) {
+  auto& values = agg_values_[a];
+  if (auto it = values.find(parent); it != values.end()) return it->second;
+  const AggregatePlan& ap = plan_->aggregates[a];
+  auto start = std::chrono::steady_clock::now();
+  NodeStats* ns = stats_ ? &(*stats_)[plan_->nodes.size() + a] : nullptr;
+  if (ns) {
+    ns->run = true;
+    ++ns->parents;
+    ++ns->rows;
+  }
+  Value v;
+  if (ap.source.access == Access::kChildScanHash) {
+    if (!agg_grouped_[a]) {
+      if (ns) ++ns->batches;
+      ORMDB_RETURN_IF_ERROR(AggregateAllGroups(a));
+    }
+    if (auto it = values.find(parent); it != values.end()) {
+      v = it->second;
+    } else {
+      ORMDB_ASSIGN_OR_RETURN(v, Accumulator(ap).Finish(plan_->nodes[ap.holder].path, parent));
+    }
+  } else {
+    if (ns) ++ns->batches;
+    ORMDB_ASSIGN_OR_RETURN(v, AggregateOne(a, parent));
+  }
+  if (ns) ns->micros += Micros(start);
+  values.emplace(parent, v);
+  return v;
+}
+
+Status Executor::ComputeAggregates() {
+  const Plan& p = *plan_;
+  for (size_t a = 0; a < p.aggregates.size(); ++a) {
+    const int holder = p.aggregates[a].holder;
+    const NodeBlock& nb = out_->nodes[holder];
+    if (!nb.processed) continue;
+    if (stats_) (*stats_)[p.nodes.size() + a].run = true;
+    const EntityBlock& b = out_->entities[nb.block];
+    std::vector<RowId> ids;
+    ids.reserve(dist_rows_[holder].size());
+    for (uint32_t row : dist_rows_[holder]) ids.push_back(b.rows[row]);
+    std::sort(ids.begin(), ids.end());
+    for (RowId id : ids) {
+      ORMDB_RETURN_IF_ERROR(AggregateValue(static_cast<int>(a), id).status());
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<size_t> Executor::AggregateFields(const AggregatePlan& a) {
+  return FilterFields(a.source);
+}
+
+}  // namespace ormdb::query::executor_internal
