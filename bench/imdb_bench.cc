@@ -79,6 +79,7 @@
 
 #include "bench/bench_util.h"
 #include "bench/blog_data.h"
+#include "bench/blog_queries.h"  // VariedIds
 #include "bench/imdb_data.h"
 #include "bench/json_canonical.h"
 #include "ormdb/database.h"

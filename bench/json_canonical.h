@@ -1,11 +1,10 @@
 // A canonical form of a JSON text, to compare a fetch result from ormdb with
-// the same result built another way (bench/imdb_bench.cc): no whitespace,
-// strings decoded and re-escaped one way (AppendJsonString), member order
-// kept (the order is part of a result), numbers as written, and the value of
-// a member whose name ends in "@next" reduced to null or true (a cursor is
-// opaque; what matters is whether more children remain).
-//
-// The same rules as fetch_bench's copy (that file is left as it is).
+// the same result built another way (bench/fetch_bench.cc,
+// bench/imdb_bench.cc): no whitespace, strings decoded and re-escaped one
+// way (AppendJsonString), member order kept (the order is part of a
+// result), numbers as written, and the value of a member whose name ends in
+// "@next" reduced to null or true (a cursor is opaque; what matters is
+// whether more children remain).
 //
 // Thread-safety: a Canonicalizer is used by one thread; it borrows `text`.
 #pragma once

@@ -1,7 +1,7 @@
 // How plans show their estimates: a number a person reads at a glance, not
 // a value to parse back. Shared by EXPLAIN (observability/explain.h) and the
-// compiler's reasons for its choices (query/compiler.cc), so that a reason
-// and the estimate beside it show a number the same way.
+// compiler's reasons for its choices (query/compiler_access.cc), so that a
+// reason and the estimate beside it show a number the same way.
 #pragma once
 
 #include <string>

@@ -244,6 +244,17 @@ sed 's|tcp://127.0.0.1:0|tcp://0.0.0.0:0|' "$WORK/keys.json" >"$WORK/keys_any.js
 start_server "$WORK/serve3.log" --data "$S" --config "$WORK/keys_any.json" && ok || fail "keys allow 0.0.0.0"
 [[ -n "$SERVER_PID" ]] && stop_server
 
+# listen_direct: serve prints the direct transport's URL on its second line,
+# and the same requests are answered there.
+cat >"$WORK/direct.json" <<'JSON'
+{"listen": "tcp://127.0.0.1:0", "listen_direct": "ormdb://127.0.0.1:0"}
+JSON
+start_server "$WORK/serve_direct.log" --data "$S" --config "$WORK/direct.json" || exit 1
+DIRECT_URL="$(sed -n 's/^ormdb direct transport on //p' "$WORK/serve_direct.log")"
+[[ "$DIRECT_URL" == ormdb://127.0.0.1:* ]] && ok || fail "no direct URL line: $(cat "$WORK/serve_direct.log")"
+expect "direct query" 0 '"Ann B"' -- "$ORMDB" --connect "$DIRECT_URL" query 'User { name }' --format json
+stop_server && ok || fail "server with listen_direct did not stop cleanly"
+
 # TLS: a self-signed certificate, verified by the client against it.
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1

@@ -473,7 +473,7 @@ Status CheckListenUrl(const ormdb::server::ServerOptions& so) {
   if (url.find("://") == std::string::npos) {
     return ormdb::InvalidArgument(
         "listen URL '" + url +
-        "' needs a scheme: tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT");
+        "' needs a scheme: tcp://HOST:PORT, ipc:///path, tls+tcp://HOST:PORT or ormdb://HOST:PORT");
   }
   if (so.keys.empty() && !ormdb::server::IsLocalUrl(url)) {
     return ormdb::InvalidArgument(
@@ -521,6 +521,11 @@ int ServeCommand(const Args& args) {
   if (!server.ok()) return Fail(server.status());
   created.Keep();
   std::printf("ormdb serving %s on %s\n", args.data.c_str(), (*server)->url().c_str());
+  // The direct transport's address (listen_direct in the config), on a line
+  // of its own: the first line names the main URL alone.
+  if (!(*server)->direct_url().empty()) {
+    std::printf("ormdb direct transport on %s\n", (*server)->direct_url().c_str());
+  }
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);

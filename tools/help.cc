@@ -43,8 +43,9 @@ const std::vector<CommandHelp> kCommands = {
      "{\"version\":2,\"data\":[{\"id\":1,\"name\":\"cpp\"}],\"next\":null,...}"},
     {"serve", "ormdb serve [--data DIR] [--listen URL] [--config FILE]",
      "serve the data directory over the network until SIGINT or SIGTERM",
-     "  --listen URL    where to listen (default tcp://127.0.0.1:7411; tcp://HOST:0 picks\n"
-     "                  a free port); without API keys only loopback and ipc://\n"
+     "  --listen URL    where to listen: tcp://, ipc://, tls+tcp:// or ormdb://HOST:PORT\n"
+     "                  (default tcp://127.0.0.1:7411; port 0 picks a free port);\n"
+     "                  without API keys only loopback and ipc://\n"
      "  --config FILE   JSON: listen address, API keys and roles, TLS, limits,\n"
      "                  retention, default budget (see docs/PROTOCOL.md)\n"
      "  DIR is created when missing.",
