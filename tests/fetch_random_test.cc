@@ -14,8 +14,10 @@
 // the test compares it with the engine's "data" (cursors only as null or
 // not), "next", "version" and stats (entities, edges), with the same tree
 // read through ResultObject, and follows root and include cursors for some
-// cases. Half of the graph's queries run after a random mutation batch, some
-// of them `as_of` the version before it against the saved copy.
+// cases. Selections hold aggregates (every function, with where filters,
+// over inverse and many-to-many relations, some ordered by) which the
+// reference computes per parent by nested loops. Half of the graph's queries run after a random
+// mutation batch, some of them `as_of` the version before it against the saved copy.
 //
 // The seed is random and printed (fixed, 20261121, when the CI variable is
 // set, so that a CI run is reproducible and lands or not on its merits);
@@ -889,9 +891,18 @@ struct OrderKey {
 };
 
 struct QNode;
+// An aggregate item: `name: fn(relation[.path] [where p])`.
+struct AggSpec {
+  std::string fn;                 // count, count_distinct, sum, avg, min, max
+  int rel = -1;                   // the to-many relation, in the entity's rels
+  std::vector<std::string> path;  // of the related entity; empty: count()
+  Ty type = Ty::kInt64;           // the path's type
+  std::optional<Expr> where;
+};
 struct Item {
-  std::string field;           // a field (or "id"), when inc is null
-  std::shared_ptr<QNode> inc;  // an include
+  std::string field;             // a field (or "id"), or the aggregate's name
+  std::shared_ptr<QNode> inc;    // an include
+  std::shared_ptr<AggSpec> agg;  // an aggregate
 };
 
 struct QNode {
@@ -940,7 +951,15 @@ std::string PrintNode(const QNode& n) {
     s += " { ";
     for (size_t i = 0; i < n.items.size(); ++i) {
       if (i) s += n.sep;
-      s += n.items[i].inc ? PrintNode(*n.items[i].inc) : n.items[i].field;
+      const Item& it = n.items[i];
+      if (it.agg) {
+        const AggSpec& a = *it.agg;
+        s += it.field + ": " + a.fn + "(" + Schema()[n.ent].rels[a.rel].name +
+             (a.path.empty() ? "" : "." + JoinPath(a.path)) +
+             (a.where ? " where " + PrintExpr(*a.where) : "") + ")";
+        continue;
+      }
+      s += it.inc ? PrintNode(*it.inc) : it.field;
     }
     s += " }";
   }
@@ -991,6 +1010,45 @@ struct QueryGen {
     }
     for (const FieldDef& f : e.fields)
       if (!included.count(f.name) && Chance(rng, 0.4)) items.push_back({f.name, nullptr});
+    // Aggregates over the to-many relations, sometimes ordered by.
+    std::vector<std::string> aggregates;
+    for (size_t r = 0; r < e.rels.size(); ++r) {
+      if (e.rels[r].kind == RelKind::kToOne || !Chance(rng, 0.3)) continue;
+      auto a = std::make_shared<AggSpec>();
+      a->rel = static_cast<int>(r);
+      static const std::vector<std::string> fns = {"count", "count", "count_distinct", "sum", "avg",
+                                                   "min",   "max"};
+      a->fn = Pick(rng, fns);
+      auto fits = [&](Ty t) {
+        if (a->fn == "sum" || a->fn == "avg") {
+          return t == Ty::kInt32 || t == Ty::kInt64 || t == Ty::kFloat;
+        }
+        if (a->fn == "min" || a->fn == "max") {
+          return t == Ty::kInt32 || t == Ty::kInt64 || t == Ty::kFloat || t == Ty::kStr ||
+                 t == Ty::kTs;
+        }
+        return true;
+      };
+      if (a->fn != "count" || Chance(rng, 0.4)) {
+        std::vector<PathSpec> paths;
+        for (const PathSpec& p : WherePaths(e.rels[r].target))
+          if (fits(p.type)) paths.push_back(p);
+        const PathSpec& p = Pick(rng, paths);
+        a->path = p.path;
+        a->type = p.type;
+      }
+      if (Chance(rng, 0.35)) a->where = GenExpr(rng, e.rels[r].target, lits, 0);
+      std::string name = "agg" + std::to_string(r);
+      aggregates.push_back(name);
+      items.push_back({name, nullptr, a});
+    }
+    if (!aggregates.empty() && (n.rel < 0 || n.kind != RelKind::kToOne) && Chance(rng, 0.35)) {
+      OrderKey k;
+      k.path = {Pick(rng, aggregates)};
+      k.desc = Chance(rng, 0.5);
+      k.explicit_dir = Chance(rng, 0.3);
+      n.order.insert(n.order.begin() + Uniform(rng, 0, static_cast<int64_t>(n.order.size())), k);
+    }
     if (Chance(rng, 0.15)) items.push_back({"id", nullptr});
     std::shuffle(items.begin(), items.end(), rng);
     bool has_args = n.where || !n.order.empty() || n.limit;
@@ -1022,12 +1080,89 @@ struct QueryGen {
 void RerollQuery(Rng& rng, QNode& n, LitGen& lits) {
   if (n.where) RerollLiterals(rng, *n.where, lits);
   if (n.limit) n.limit = Chance(rng, 0.04) ? 0 : Uniform(rng, 1, n.rel < 0 ? 12 : 4);
-  for (Item& it : n.items)
+  for (Item& it : n.items) {
     if (it.inc) RerollQuery(rng, *it.inc, lits);
+    if (it.agg && it.agg->where) RerollLiterals(rng, *it.agg->where, lits);
+  }
 }
 
 // ---------------------------------------------------------------------------
 // The reference evaluator.
+
+// The rows of relation `rel` of (ent, id), in id order.
+std::vector<int64_t> LinkedRows(const Data& d, int ent, int64_t id, int rel) {
+  const RelDef& r = Schema()[ent].rels[rel];
+  std::vector<int64_t> ids;
+  switch (r.kind) {
+    case RelKind::kToOne: {
+      const Val& v = d.rows[ent].at(id)[r.field];
+      if (!v.null()) ids.push_back(v.i);
+      break;
+    }
+    case RelKind::kInverse:
+      for (const auto& [cid, row] : d.rows[r.target])
+        if (!row[r.field].null() && row[r.field].i == id) ids.push_back(cid);
+      break;
+    case RelKind::kMany:
+      for (const auto& [node, tag] : d.node_tags) {
+        if (r.side == 0 && node == id) ids.push_back(tag);
+        if (r.side == 1 && tag == id) ids.push_back(node);
+      }
+      break;
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// An aggregate of (ent, id) by SQL's rules, summing in id order as the
+// engine does (so float sums agree to the bit).
+Val AggregateOf(const Data& d, int ent, int64_t id, const AggSpec& a) {
+  const int target = Schema()[ent].rels[a.rel].target;
+  int64_t count = 0, isum = 0;
+  double fsum = 0;
+  Val best;
+  std::set<std::string> distinct;
+  for (int64_t cid : LinkedRows(d, ent, id, a.rel)) {
+    if (a.where && Eval(*a.where, d, target, cid) != kT) continue;
+    if (a.path.empty()) {
+      ++count;
+      continue;
+    }
+    Val v = EvalPath(d, target, cid, a.path);
+    if (v.null()) continue;
+    ++count;
+    if (v.k == Val::kFloat) {
+      fsum += v.d;
+    } else if (v.k == Val::kInt) {
+      isum += v.i;
+    }
+    distinct.insert(std::to_string(v.k) + ":" + std::to_string(v.i) + ":" + std::to_string(v.d) +
+                    ":" + v.s + ":" + std::to_string(v.b));
+    if (best.null() || (a.fn == "min" ? Cmp3(v, best) < 0 : Cmp3(v, best) > 0)) best = v;
+  }
+  const bool is_float = a.type == Ty::kFloat;
+  if (a.fn == "count") return Val::Int(count);
+  if (a.fn == "count_distinct") return Val::Int(static_cast<int64_t>(distinct.size()));
+  if (count == 0) return Val::Null();
+  if (a.fn == "sum") return is_float ? Val::Float(fsum) : Val::Int(isum);
+  if (a.fn == "avg") {
+    return Val::Float(is_float ? fsum / static_cast<double>(count)
+                               : static_cast<double>(isum) / static_cast<double>(count));
+  }
+  return best;
+}
+
+Json AggregateJson(const AggSpec& a, const Val& v) {
+  if (a.fn == "min" || a.fn == "max") return ValueToResultJson(a.type, v);
+  return ValueToResultJson(Ty::kInt64, v);
+}
+
+const AggSpec* NamedAggregate(const QNode& n, const std::vector<std::string>& path) {
+  if (path.size() != 1) return nullptr;
+  for (const Item& it : n.items)
+    if (it.agg && it.field == path[0]) return it.agg.get();
+  return nullptr;
+}
 
 std::vector<int64_t> SortedRows(const Data& d, const QNode& n, std::vector<int64_t> ids) {
   std::vector<int64_t> out;
@@ -1036,7 +1171,10 @@ std::vector<int64_t> SortedRows(const Data& d, const QNode& n, std::vector<int64
   std::map<int64_t, std::vector<Val>> keys;
   for (int64_t id : out) {
     auto& k = keys[id];
-    for (const OrderKey& o : n.order) k.push_back(EvalPath(d, n.ent, id, o.path));
+    for (const OrderKey& o : n.order) {
+      const AggSpec* a = NamedAggregate(n, o.path);
+      k.push_back(a ? AggregateOf(d, n.ent, id, *a) : EvalPath(d, n.ent, id, o.path));
+    }
   }
   std::sort(out.begin(), out.end(), [&](int64_t x, int64_t y) {
     const auto& kx = keys[x];
@@ -1091,6 +1229,10 @@ Json RenderObject(RenderCtx& c, const QNode& n, int64_t id) {
   obj.Set("id", Json(id));
   if (!n.braces) return obj;
   for (const Item& it : n.items) {
+    if (it.agg) {
+      obj.Set(it.field, AggregateJson(*it.agg, AggregateOf(c.d, n.ent, id, *it.agg)));
+      continue;
+    }
     if (!it.inc) {
       if (it.field == "id") continue;
       int fi = FieldIndex(n.ent, it.field);
