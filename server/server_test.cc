@@ -746,7 +746,7 @@ TEST(ServerConfigTest, ParseGoodConfig) {
     "shutdown_grace_ms": 77, "retention_seconds": 60, "retention_versions": 10,
     "subscriber_max_lag_versions": 11, "subscriber_idle_seconds": 12,
     "budget": {"max_entities": 1, "max_edges": 2, "max_depth": 3, "max_bytes": 4,
-               "on_exceed": "truncate"}
+               "max_scanned_rows": 5, "on_exceed": "truncate"}
   })",
                                 &s, &d);
   ASSERT_TRUE(st.ok()) << st.ToString();
@@ -783,6 +783,7 @@ TEST(ServerConfigTest, ParseGoodConfig) {
   EXPECT_EQ(d.subscriber_idle_seconds, 12);
   EXPECT_EQ(d.budget.max_entities, 1u);
   EXPECT_EQ(d.budget.max_edges, 2u);
+  EXPECT_EQ(d.budget.max_scanned_rows, 5u);
   EXPECT_EQ(d.budget.max_depth, 3u);
   EXPECT_EQ(d.budget.max_bytes, 4u);
   EXPECT_EQ(d.budget.on_exceed, OnExceed::kTruncate);

@@ -95,6 +95,14 @@ expect "depth budget" 1 'BUDGET_EXCEEDED: budget exceeded: depth 2 is over the l
 expect "budget above the database's" 1 'INVALID_ARGUMENT: budget entities 100000000 is above' \
   -- "$ORMDB" --data "$D" query 'User { name }' --budget-entities 100000000
 
+# Aggregates, and the scanned rows budget they count toward.
+expect "aggregates" 0 '"data":\[\{"id":1,"name":"Ann","n":3,"last":"2024-03-01T00:00:00Z"\}' \
+  -- "$ORMDB" --data "$D" query 'User(order: [n desc, id]) { name, n: count(posts), last: max(posts.created_at) }'
+expect "scanned rows budget" 1 'error: BUDGET_EXCEEDED: budget exceeded: [0-9]+ scanned rows is over the limit of 1 at User.n' \
+  -- "$ORMDB" --data "$D" query 'User { n: count(posts) }' --budget-scanned 1
+expect "aggregate of a field" 1 'error: INVALID_ARGUMENT: query:1:11: sum needs a number field' \
+  -- "$ORMDB" --data "$D" query 'User { n: sum(posts.title) }'
+
 # Formats.
 expect "blocks" 0 '"entities":\{"User":\{"ids":\[1,2,3\],"fields":\{"name":\["Ann","Robert","Al"\]\}' \
   -- "$ORMDB" --data "$D" query 'User { name }' --format blocks

@@ -68,6 +68,9 @@ both "mutate" mutate "$WORK/batch.json"
 both "query" query 'User { name, posts { title, tags { name } } }' --format json
 both "query blocks" query 'User { name, posts { title } }' --format blocks
 both "query table" query 'User { name, email }' --format table
+both "query aggregates" query 'User { name, n: count(posts), t: count(posts where title == "Hello"), tags_n: max(posts.created_at) }' --format json
+both "query aggregates table" query 'User { name, n: count(posts) }' --format table
+both "explain aggregates" explain 'User { n: count(posts) }' 
 both "query params" query 'User(where: name == $n) { email }' --param n=Ann --format json
 both "query as-of" query 'User { name }' --as-of 1 --format json
 both "explain" explain 'User(where: email == "ann@example.com") { name }'
