@@ -140,6 +140,7 @@ Result<std::shared_ptr<Plan>> Compiler::Run(const FetchQuery& query) {
   ORMDB_RETURN_IF_ERROR(CompileNode(query.root, 0));
   ORMDB_RETURN_IF_ERROR(ChooseAccess());
   ORMDB_RETURN_IF_ERROR(ChooseAggregates());
+  CollectDecodeFields();
   return plan_;
 }
 

@@ -155,4 +155,38 @@ Status Compiler::ChooseAggregates() {
   return Status::Ok();
 }
 
+void Compiler::CollectDecodeFields() {
+  std::vector<std::pair<EntityTypeId, std::vector<size_t>>>& out = plan_->decode_fields;
+  auto entry = [&](const EntityInfo* e) -> std::vector<size_t>& {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == e->id; });
+    if (it != out.end()) return it->second;
+    return out.emplace_back(e->id, std::vector<size_t>{}).second;
+  };
+  auto add = [&](const EntityInfo* e, size_t field) {
+    std::vector<size_t>& fields = entry(e);
+    if (std::find(fields.begin(), fields.end(), field) == fields.end()) fields.push_back(field);
+  };
+  auto add_paths = [&](const Node& n) {
+    for (const BoundPath& p : n.paths) {
+      for (size_t h = 0; h < p.hops.size(); ++h) add(p.entities[h], p.hops[h]);
+      if (p.terminal == BoundPath::Terminal::kField) add(p.entities.back(), p.field);
+    }
+  };
+  for (const Node& n : plan_->nodes) {
+    entry(n.entity);  // an entry even when no field is needed
+    add_paths(n);
+    for (const OutputItem& item : n.items) {
+      if (item.kind == OutputItem::Kind::kField) add(n.entity, item.field);
+    }
+    if (n.kind == Node::Kind::kToOne) add(plan_->nodes[n.parent].entity, n.ref_field);
+    if (n.kind == Node::Kind::kInverse) add(n.entity, n.ref_field);
+  }
+  for (const AggregatePlan& a : plan_->aggregates) {
+    entry(a.source.entity);
+    add_paths(a.source);
+    if (a.source.kind == Node::Kind::kInverse) add(a.source.entity, a.source.ref_field);
+  }
+  for (auto& [entity, fields] : out) std::sort(fields.begin(), fields.end());
+}
+
 }  // namespace ormdb::query::compiler_internal

@@ -94,6 +94,8 @@ class Compiler {
   Result<Node> RelationSource(int idx, const std::string& relation, const QueryPos& pos);
   // Chooses the aggregates' access paths (after the nodes').
   Status ChooseAggregates();
+  // Fills Plan::decode_fields.
+  void CollectDecodeFields();
 
   // Resolves a path from node `idx`'s entity; returns its index in paths.
   Result<int> ResolvePath(int idx, const std::vector<std::string>& names, const QueryPos& pos);

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "common/ids.h"
-#include "ormdb/status.h"
 #include "common/value.h"
+#include "ormdb/status.h"
 
 namespace ormdb::query {
 

@@ -26,6 +26,10 @@ Result<std::shared_ptr<ResultBlocks>> Executor::Run() {
     wanted_.push_back(FilterFields(n));
     quick_.push_back(MakeQuickPlan(n));
   }
+  for (const auto& [entity, fields] : p.decode_fields) {
+    if (decode_fields_.size() <= entity.value) decode_fields_.resize(entity.value + 1, nullptr);
+    decode_fields_[entity.value] = &fields;
+  }
   agg_values_.resize(p.aggregates.size());
   agg_grouped_.assign(p.aggregates.size(), false);
   for (const AggregatePlan& a : p.aggregates) agg_wanted_.push_back(AggregateFields(a));
@@ -74,10 +78,20 @@ Result<const RowData*> Executor::GetRow(const EntityInfo& e, RowId id) {
 
 Result<const RowData*> Executor::Decode(const EntityInfo& e, std::string_view bytes,
                                         Version version) {
-  ORMDB_ASSIGN_OR_RETURN(catalog::DecodedRow row,
-                         catalog::DecodeEntityRow(bytes, e, plan_->schema->number(), layouts_));
-  rows_.push_back(RowData{std::move(row), version});
-  return &rows_.back();
+  const std::vector<size_t>* fields =
+      e.id.value < decode_fields_.size() ? decode_fields_[e.id.value] : nullptr;
+  if (fields == nullptr || e.uuid_id) {
+    ORMDB_ASSIGN_OR_RETURN(catalog::DecodedRow row,
+                           catalog::DecodeEntityRow(bytes, e, plan_->schema->number(), layouts_));
+    rows_.push_back(RowData{std::move(row), version});
+    return &rows_.back();
+  }
+  // Only what the plan reads; the other fields stay null.
+  RowData& data = rows_.emplace_back();
+  data.version = version;
+  ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(bytes, e, plan_->schema->number(), layouts_,
+                                                    *fields, &decode_view_, &data.row));
+  return &data;
 }
 
 Result<const RowData*> Executor::Remember(const EntityInfo& e, RowId id,

@@ -259,6 +259,10 @@ class Executor {
   RowData agg_probe_;
   storage::RowView agg_view_;
   uint64_t scanned_ = 0;
+  // Per entity type id: the fields rows are decoded to (Plan::decode_fields),
+  // or null for a whole row.
+  std::vector<const std::vector<size_t>*> decode_fields_;
+  storage::RowView decode_view_;
   // Per entity block: the aggregate of each column (-1: a field or _version).
   std::vector<std::vector<int>> column_aggregate_;
 };

@@ -22,8 +22,8 @@
 
 #include "catalog/compiled_schema.h"
 #include "common/json.h"
-#include "ormdb/status.h"
 #include "common/value.h"
+#include "ormdb/status.h"
 
 namespace ormdb::query {
 

@@ -173,6 +173,11 @@ struct Plan {
   std::vector<Node> nodes;
   std::vector<AggregatePlan> aggregates;
   double est_scanned = 0;  // rows the aggregates read in all
+  // Per entity the plan reads, the fields any step needs: selected fields,
+  // predicate and order paths (each hop's reference and the terminal
+  // field), references followed to includes. Rows are decoded that far and
+  // no further (uuid entities whole).
+  std::vector<std::pair<EntityTypeId, std::vector<size_t>>> decode_fields;
   std::vector<Slot> slots;
   int max_depth = 0;
   double est_entities = 0;
