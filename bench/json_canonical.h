@@ -6,11 +6,21 @@
 // "@next" reduced to null or true (a cursor is opaque; what matters is
 // whether more children remain).
 //
+// A float64 (an average) is printed differently by each side ("3.3333333333333335"
+// from ormdb, "3.33333333333333" from SQLite's JSON functions), so numbers are
+// kept as written and CanonicalDifference compares two canonical texts with a
+// tolerance for such numbers.
+//
 // Thread-safety: a Canonicalizer is used by one thread; it borrows `text`.
+// CanonicalDifference is a pure function.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -251,5 +261,67 @@ class Canonicalizer {
   size_t pos_ = 0;
   std::string error_;
 };
+
+// Where two canonical texts start to differ: an offset into each (they part
+// ways after two numbers of different lengths that compared equal).
+struct CanonicalMismatch {
+  size_t a = 0, b = 0;
+};
+
+// Compares two outputs of Canonicalizer: equal (nullopt) when they are the
+// same text, except that two numbers of which either has a fraction or an
+// exponent ("4.0" and "4", "3.3333333333333335" and "3.33333333333333") are
+// equal when they differ by at most `rel_tol` times the larger magnitude.
+// Integers (ids, ratings, years) and strings compare exactly, as text.
+inline std::optional<CanonicalMismatch> CanonicalDifference(std::string_view a, std::string_view b,
+                                                            double rel_tol) {
+  auto is_number_char = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.' ||
+           c == 'e' || c == 'E';
+  };
+  auto number_end = [&](std::string_view s, size_t from) {
+    while (from < s.size() && is_number_char(s[from])) ++from;
+    return from;
+  };
+  auto is_float = [](std::string_view n) {
+    return n.find_first_of(".eE") != std::string_view::npos;
+  };
+  auto close = [&](std::string_view x, std::string_view y) {
+    double u = std::strtod(std::string(x).c_str(), nullptr);
+    double v = std::strtod(std::string(y).c_str(), nullptr);
+    return std::fabs(u - v) <= rel_tol * std::max(std::fabs(u), std::fabs(v));
+  };
+  auto starts_number = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || c == '-';
+  };
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const char c = a[i];
+    if (c != b[j] && !(starts_number(c) && starts_number(b[j]))) return CanonicalMismatch{i, j};
+    if (c == '"') {  // a string, through its closing quote, byte for byte
+      for (++i, ++j;; ++i, ++j) {
+        if (i >= a.size() || j >= b.size() || a[i] != b[j]) return CanonicalMismatch{i, j};
+        if (a[i] == '\\') {
+          ++i, ++j;
+          if (i >= a.size() || j >= b.size() || a[i] != b[j]) return CanonicalMismatch{i, j};
+        } else if (a[i] == '"') {
+          break;
+        }
+      }
+      ++i, ++j;
+    } else if (starts_number(c)) {  // a number (outside strings, only numbers hold digits)
+      size_t ie = number_end(a, i), je = number_end(b, j);
+      std::string_view x = a.substr(i, ie - i), y = b.substr(j, je - j);
+      if (x != y && (!(is_float(x) || is_float(y)) || !close(x, y))) {
+        return CanonicalMismatch{i, j};
+      }
+      i = ie, j = je;
+    } else {
+      ++i, ++j;
+    }
+  }
+  if (i != a.size() || j != b.size()) return CanonicalMismatch{i, j};
+  return std::nullopt;
+}
 
 }  // namespace ormdb::bench
