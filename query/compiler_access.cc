@@ -13,10 +13,6 @@ namespace {
 
 using observability::FormatEstimate;
 
-constexpr double kSeek = 2.0;
-constexpr double kAdvance = 0.2;
-constexpr double kFetch = 1.0;
-constexpr double kScanRow = 0.6;
 constexpr double kAssumedLimit = 20;
 
 }  // namespace

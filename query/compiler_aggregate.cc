@@ -143,6 +143,9 @@ Status Compiler::ChooseAggregates() {
     ORMDB_RETURN_IF_ERROR(ChooseInclude(n, rows, cj, sel, -1));
     ap.count_only = ap.fn == Aggregate::Fn::kCount && ap.value_path < 0 && !n.has_where &&
                     (n.access == Access::kChildIndex || n.access == Access::kEdgeRange);
+    if (!ap.count_only && n.kind == Node::Kind::kInverse) {
+      ORMDB_RETURN_IF_ERROR(ChooseCoveringIndex(ap));
+    }
     if (ap.count_only && n.access == Access::kEdgeRange) {
       n.reason = "many-to-many: per parent, the edge range counted (" +
                  observability::FormatEstimate(n.est_rows_per_parent) +
@@ -152,6 +155,49 @@ Status Compiler::ChooseAggregates() {
     }
     plan_->est_scanned += n.est_examined;
   }
+  return Status::Ok();
+}
+
+Status Compiler::ChooseCoveringIndex(AggregatePlan& ap) {
+  Node& n = ap.source;
+  // The fields the aggregate reads from a related row.
+  std::vector<size_t> needed = {n.ref_field};
+  for (const BoundPath& p : n.paths) {
+    if (!p.hops.empty()) {
+      needed.push_back(p.hops[0]);
+    } else if (p.terminal == BoundPath::Terminal::kField) {
+      needed.push_back(p.field);
+    } else if (p.terminal == BoundPath::Terminal::kVersion) {
+      return Status::Ok();  // only rows know their version
+    }
+  }
+  const IndexInfo* best = nullptr;
+  for (const IndexInfo& ix : n.entity->indexes) {
+    if (!Usable(ix) || ix.fields.empty() || ix.fields[0] != n.ref_field) continue;
+    const bool covers = std::all_of(needed.begin(), needed.end(), [&](size_t f) {
+      return std::find(ix.fields.begin(), ix.fields.end(), f) != ix.fields.end();
+    });
+    if (covers && (best == nullptr || ix.fields.size() < best->fields.size())) best = &ix;
+  }
+  if (best == nullptr) return Status::Ok();
+  const Node& holder = plan_->nodes[n.parent];
+  const double parents = std::max(1.0, holder.est_rows);
+  ORMDB_ASSIGN_OR_RETURN(
+      Fanout fo,
+      stats_->ReferenceFanout(n.entity->id, n.entity->fields[n.ref_field].id, holder.entity->id));
+  const double fanout = fo.average;
+  const double cost = parents * (kSeek + fanout * kAdvance);
+  if (n.access == Access::kChildScanHash && cost > n.est_cost) return Status::Ok();
+  n.access = Access::kChildIndex;
+  n.range = IndexRangePlan{};
+  n.range.index = best;
+  n.range.eq_slots = {-1};
+  n.est_examined = parents * fanout;
+  n.est_cost = cost;
+  n.reason = "per parent, a range of " + best->name +
+             ", which holds every field the aggregate reads: no row is read (cost " +
+             observability::FormatEstimate(cost) + ")";
+  ap.index_only = true;
   return Status::Ok();
 }
 

@@ -45,6 +45,12 @@ inline std::string KindPhrase(const Json& v) {
   return "a " + std::string(v.TypeName());
 }
 
+// The cost model's units (query/compiler.h).
+inline constexpr double kSeek = 2.0;
+inline constexpr double kAdvance = 0.2;
+inline constexpr double kFetch = 1.0;
+inline constexpr double kScanRow = 0.6;
+
 // One conjunct of a node's predicate, as the access path chooser sees it.
 struct Conjunct {
   const CExpr* expr = nullptr;
@@ -94,6 +100,9 @@ class Compiler {
   Result<Node> RelationSource(int idx, const std::string& relation, const QueryPos& pos);
   // Chooses the aggregates' access paths (after the nodes').
   Status ChooseAggregates();
+  // An index led by the reference that holds every field an aggregate reads,
+  // when one exists and a range of it per parent is the cheaper path.
+  Status ChooseCoveringIndex(AggregatePlan& ap);
   // Fills Plan::decode_fields.
   void CollectDecodeFields();
 

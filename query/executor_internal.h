@@ -211,6 +211,8 @@ class Executor {
   Status ComputeAggregates();
   // One parent's value through its per-parent access path.
   Result<Value> AggregateOne(int a, RowId parent);
+  // One parent's value from a covering index's entries (AggregatePlan::index_only).
+  Result<Value> AggregateFromIndex(int a, RowId parent);
   // Every parent's value by one scan of the related entity.
   Status AggregateAllGroups(int a);
   // A related row, decoded as far as the aggregate needs (cached rows as

@@ -163,6 +163,11 @@ struct AggregatePlan {
   // A count of every related row: index entries or edges are counted
   // without reading a row.
   bool count_only = false;
+  // The per-parent index holds every field the aggregate reads (its
+  // reference, where and value): values are decoded from the index entries
+  // and no row is read (but for an entry whose values were too long for
+  // the key).
+  bool index_only = false;
   // For EXPLAIN: rows (or entries) read per holder row on average.
   double est_examined_per_parent = 0;
 };
