@@ -350,7 +350,7 @@ CREATE TABLE review (id INTEGER PRIMARY KEY, body TEXT NOT NULL,
   creation_time INTEGER NOT NULL,
   author INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,
   movie INTEGER NOT NULL REFERENCES movie(id) ON DELETE CASCADE);
-CREATE INDEX review_movie_time ON review(movie, creation_time);
+CREATE INDEX review_movie_time ON review(movie, creation_time, rating);
 CREATE INDEX review_author_time ON review(author, creation_time);
 )";
 

@@ -186,6 +186,15 @@ Result<Value> Executor::AggregateOne(int a, RowId parent) {
   return acc.Finish(plan_->nodes[ap.holder].path, parent);
 }
 
+int Executor::ValuePosition(const AggregatePlan& ap) {
+  const catalog::IndexInfo& ix = *ap.source.range.index;
+  if (ap.value_path < 0) return 0;  // a count: the reference is never null
+  const BoundPath& p = ap.source.paths[ap.value_path];
+  if (!p.hops.empty() || p.terminal != BoundPath::Terminal::kField) return -1;
+  auto at = std::find(ix.fields.begin(), ix.fields.end(), p.field);
+  return at == ix.fields.end() ? -1 : static_cast<int>(at - ix.fields.begin());
+}
+
 Result<Value> Executor::AggregateFromIndex(int a, RowId parent) {
   const AggregatePlan& ap = plan_->aggregates[a];
   const Node& src = ap.source;
@@ -200,16 +209,62 @@ Result<Value> Executor::AggregateFromIndex(int a, RowId parent) {
     bool truncated;
   };
   std::vector<Entry> entries;
+  const EntityInfo& e = *src.entity;
+  // The common case: no where, and the value a field of the entry (or a
+  // count). Values are decoded in the scan and, but for float sums (which
+  // add in id order, as the row path does, to agree to the bit), added at
+  // once; only entries too long for the key are kept to read their rows.
+  const int pos = ValuePosition(ap);
+  if (!src.has_where && pos >= 0) {
+    uint64_t scanned = 0;
+    std::vector<std::pair<RowId, Value>> floats;
+    Status st;
+    ORMDB_RETURN_IF_ERROR(txn_.ScanIndex(
+        ix.id, range.lower, range.upper, ScanDirection::kForward,
+        [&](const storage::IndexEntry& en) {
+          ++scanned;
+          if (en.truncated) {
+            entries.push_back({en.id, en.value_part_in_txn, true});
+            return true;
+          }
+          std::string_view in = en.value_part_in_txn;
+          Result<Value> v = Value();
+          for (int k = 0; k <= pos && v.ok(); ++k) {
+            v = storage::DecodeKey(&in, e.fields[ix.fields[k]].physical);
+          }
+          if (!v.ok()) {
+            st = v.status();
+            return false;
+          }
+          if (ap.value_is_float) {
+            floats.emplace_back(en.id, std::move(*v));
+          } else if (ap.value_path < 0) {
+            acc.AddRow();
+          } else {
+            acc.Add(*v);
+          }
+          return true;
+        }));
+    ORMDB_RETURN_IF_ERROR(st);
+    ORMDB_RETURN_IF_ERROR(CountScanned(a, scanned));
+    std::sort(floats.begin(), floats.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (const auto& [id, v] : floats) acc.Add(v);
+    for (const Entry& en : entries) {
+      ORMDB_ASSIGN_OR_RETURN(const RowData* row, AggregateRow(a, en.id));
+      if (row != nullptr) ORMDB_RETURN_IF_ERROR(Accumulate(a, en.id, *row, &acc));
+    }
+    return acc.Finish(plan_->nodes[ap.holder].path, parent);
+  }
   ORMDB_RETURN_IF_ERROR(txn_.ScanIndex(
-      ix.id, range.lower, range.upper, ScanDirection::kForward, [&](const storage::IndexEntry& e) {
-        entries.push_back({e.id, e.value_part_in_txn, e.truncated});
+      ix.id, range.lower, range.upper, ScanDirection::kForward, [&](const storage::IndexEntry& en) {
+        entries.push_back({en.id, en.value_part_in_txn, en.truncated});
         return true;
       }));
   ORMDB_RETURN_IF_ERROR(CountScanned(a, entries.size()));
   // In id order, as the row path sums (float sums agree to the bit).
   std::sort(entries.begin(), entries.end(),
             [](const Entry& x, const Entry& y) { return x.id < y.id; });
-  const EntityInfo& e = *src.entity;
   RowData& probe = agg_probe_;
   probe.row.fields.assign(e.fields.size(), Value());
   for (const Entry& en : entries) {

@@ -213,6 +213,9 @@ class Executor {
   Result<Value> AggregateOne(int a, RowId parent);
   // One parent's value from a covering index's entries (AggregatePlan::index_only).
   Result<Value> AggregateFromIndex(int a, RowId parent);
+  // The position in the covering index of a plain field aggregated (0 for a
+  // count of rows), or -1.
+  static int ValuePosition(const AggregatePlan& ap);
   // Every parent's value by one scan of the related entity.
   Status AggregateAllGroups(int a);
   // A related row, decoded as far as the aggregate needs (cached rows as
