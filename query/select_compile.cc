@@ -68,20 +68,16 @@ struct PathTrie {
   QueryPos pos;
 };
 
-Status AddToSelection(const PathTrie& trie, std::string_view owner, Selection* sel) {
+Status AddToSelection(const PathTrie& trie, Selection* sel) {
   for (const auto& [name, child] : trie.children) {
     Selection item;
     item.name = name;
     item.pos = child.pos;
     if (!child.children.empty()) {
-      if (child.leaf) {
-        return InvalidArgument(At(child.pos) + "'" + std::string(owner) + name +
-                               "' is used both as a value and as a relation to go through; "
-                               "select a field of it instead (" +
-                               name + ".id)");
-      }
+      // A relation that is also a value (`author` beside `author.name`):
+      // its value is the related row's id, read from the include.
       item.is_include = true;
-      ORMDB_RETURN_IF_ERROR(AddToSelection(child, std::string(owner) + name + ".", &item));
+      ORMDB_RETURN_IF_ERROR(AddToSelection(child, &item));
     }
     sel->children.push_back(std::move(item));
   }
@@ -234,11 +230,29 @@ Status SelectCompiler::Locate(Column* c) {
         const catalog::FieldInfo& f = holder.entity->fields[item.field];
         c->type = f.physical;
         c->enum_def = f.enum_def;
+        c->is_reference = f.type == catalog::FieldType::kRef;
         break;
       }
     }
   }
-  if (c->item < 0) return Internal("select: the fetch has no field for " + c->text);
+  if (c->item < 0) {
+    for (const OutputItem& item : holder.items) {
+      if (item.kind != OutputItem::Kind::kInclude || item.name != c->path.back()) continue;
+      // A to-one reference also walked through: the related row's id.
+      const query::Node& related = fp.nodes[item.child];
+      c->nodes.push_back(item.child);
+      c->is_id = c->is_reference = true;
+      c->item = 0;
+      c->type = related.entity->uuid_id ? ValueType::kUuid : ValueType::kInt64;
+    }
+  }
+  if (c->item < 0 && c->path.back() == "id") {
+    // Every row carries its id; the fetch keeps no item for it.
+    c->is_id = true;
+    c->type = holder.entity->uuid_id ? ValueType::kUuid : ValueType::kInt64;
+  } else if (c->item < 0) {
+    return Internal("select: the fetch has no field for " + c->text);
+  }
   std::vector<int> many;
   for (int n : c->nodes) {
     const auto kind = fp.nodes[n].kind;
@@ -277,9 +291,12 @@ Status SelectCompiler::TypeAggregates() {
         break;
       case Aggregate::Fn::kSum:
       case Aggregate::Fn::kAvg:
-        if (!IsNumber(c.type) || c.is_id || c.enum_def != nullptr) {
-          return InvalidArgument(At(c.pos) + a.text + " needs a number: " + c.text + " is " +
-                                 (c.is_id ? "an id" : std::string(ValueTypeName(c.type))));
+        if (!IsNumber(c.type) || c.is_id || c.is_reference || c.enum_def != nullptr) {
+          const std::string what = c.is_reference ? "a reference"
+                                   : c.is_id      ? "an id"
+                                   : c.enum_def   ? "an enum"
+                                                  : std::string(ValueTypeName(c.type));
+          return InvalidArgument(At(c.pos) + a.text + " needs a number: " + c.text + " is " + what);
         }
         a.float_input = c.type == ValueType::kFloat64;
         a.result =
@@ -575,7 +592,7 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
   }
   // A select of aggregates over the rows alone reads no field.
   if (trie.children.empty()) trie.children["id"].pos = q_.entity_pos;
-  ORMDB_RETURN_IF_ERROR(AddToSelection(trie, "", &fq.root));
+  ORMDB_RETURN_IF_ERROR(AddToSelection(trie, &fq.root));
   std::vector<std::string> where_params;
   if (q_.where) {
     p.where_text = parse_rules::ExprToText(*q_.where);

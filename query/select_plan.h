@@ -41,7 +41,8 @@ struct Column {
   // holds the value.
   std::vector<int> nodes;
   int item = -1;
-  bool is_id = false;  // the item is the entity's id
+  bool is_id = false;         // the entity's id
+  bool is_reference = false;  // a to-one field read as the related row's id
   ValueType type = ValueType::kNull;
   const catalog::Enum* enum_def = nullptr;
   bool expands = false;  // goes through the to-many node
