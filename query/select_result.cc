@@ -73,14 +73,14 @@ std::string SelectResult::ToCsv() const {
     if (c) out += ',';
     AppendCsvField(&out, column_name(c));
   }
-  out += "\r\n";
+  out += '\n';
   for (size_t r = 0; r < row_count(); ++r) {
     for (size_t c = 0; c < columns; ++c) {
       if (c) out += ',';
       const ResultValue v = Get(r, c);
       if (!v.is_null()) AppendCsvField(&out, query::TableCell(v));
     }
-    out += "\r\n";
+    out += '\n';
   }
   return out;
 }

@@ -63,8 +63,9 @@ class SelectResult {
   std::string ToJson() const;
   // An aligned text table with a "(N rows)" line (`--format table`).
   std::string ToTable() const;
-  // RFC 4180 CSV with a header line (`--format csv`): nulls are empty
-  // fields, other values as in JSON with strings unquoted unless needed.
+  // CSV with a header line (`--format csv`): RFC 4180 quoting, one record
+  // per line ended by '\n'; nulls are empty fields, strings as they are,
+  // other values as in JSON.
   std::string ToCsv() const;
 };
 
