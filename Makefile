@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 60
 # Every Debian package the build and the tests need.
 APT_PACKAGES := build-essential cmake ccache pkg-config \
   liblmdb-dev lmdb-utils libcapnp-dev capnproto libnng-dev libmimalloc-dev \
-  libgtest-dev libgmock-dev libedit-dev openssl python3
+  libgtest-dev libgmock-dev libedit-dev openssl python3 libsqlite3-dev
 # What the benchmarks add (make bench only): Google Benchmark and the
 # systems they measure against.
 BENCH_PACKAGES := libbenchmark-dev libsqlite3-dev postgresql libpq-dev

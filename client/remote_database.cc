@@ -180,6 +180,27 @@ class RemoteDatabase final : public Database {
     return TextCall(q);
   }
 
+  Result<std::unique_ptr<SelectResult>> Select(std::string_view text, std::string_view params_json,
+                                               const SelectOptions& options) override {
+    Request q = New(RequestKind::kSelect);
+    q.query = std::string(text);
+    q.params = std::string(params_json);
+    q.explain.select = options;
+    ORMDB_ASSIGN_OR_RETURN(Reply r, Call(q));
+    if (r.kind != ReplyKind::kSelect) return Unexpected(r, "a select");
+    return std::move(r.select);
+  }
+
+  Result<std::string> ExplainSelect(std::string_view text, std::string_view params_json,
+                                    const ExplainOptions& options) override {
+    Request q = New(RequestKind::kExplain);
+    q.query = std::string(text);
+    q.params = std::string(params_json);
+    q.explain = options;
+    q.select = true;
+    return TextCall(q);
+  }
+
   Result<WatchBatch> Watch(const WatchOptions& options) override {
     Request q = New(RequestKind::kWatch);
     q.watch = options;

@@ -14,6 +14,7 @@
 #include "query/json_values.h"
 #include "query/mutation.h"
 #include "query/result_blocks.h"
+#include "query/select_engine.h"
 #include "storage/store.h"
 
 namespace ormdb {
@@ -44,11 +45,13 @@ class EmbeddedDatabase final : public db::Engine {
         catalog_(std::move(catalog)),
         fetch_(std::make_unique<query::FetchEngine>(store_.get(), catalog_.get(), options.budget,
                                                     options.plan_cache_entries)),
+        select_(std::make_unique<query::SelectEngine>(fetch_.get(), store_->database_id())),
         streams_(std::make_unique<ChangeStreams>(store_.get(), catalog_.get(),
                                                  options.subscriber_max_lag_versions,
                                                  options.subscriber_idle_seconds)) {}
   ~EmbeddedDatabase() override {
     streams_.reset();
+    select_.reset();
     fetch_.reset();
     catalog_.reset();
     store_.reset();
@@ -322,6 +325,23 @@ class EmbeddedDatabase final : public db::Engine {
     return fetch_->Explain(query, params_json, options.fetch, options.analyze, options.json);
   }
 
+  Result<std::unique_ptr<SelectResult>> Select(std::string_view text, std::string_view params_json,
+                                               const SelectOptions& options) override {
+    ORMDB_ASSIGN_OR_RETURN(auto block, select_->Select(text, params_json, options));
+    return query::MakeSelectResult(std::move(block));
+  }
+
+  Result<std::shared_ptr<const query::SelectBlock>> SelectBlock(
+      std::string_view text, std::string_view params_json, const SelectOptions& options) override {
+    ORMDB_ASSIGN_OR_RETURN(auto block, select_->Select(text, params_json, options));
+    return std::shared_ptr<const query::SelectBlock>(std::move(block));
+  }
+
+  Result<std::string> ExplainSelect(std::string_view text, std::string_view params_json,
+                                    const ExplainOptions& options) override {
+    return select_->Explain(text, params_json, options.select, options.analyze, options.json);
+  }
+
   // An import's outcome is its batch's: one result per row written.
   static Result<ImportReport> ImportFromOutcome(const MutationResult& r) {
     ORMDB_ASSIGN_OR_RETURN(Json j, ParseJson(r.json));
@@ -403,6 +423,7 @@ class EmbeddedDatabase final : public db::Engine {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<query::FetchEngine> fetch_;
+  std::unique_ptr<query::SelectEngine> select_;
   std::unique_ptr<ChangeStreams> streams_;
 };
 

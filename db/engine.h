@@ -14,6 +14,7 @@
 
 #include "ormdb/database.h"
 #include "query/result_blocks.h"
+#include "query/select_result.h"
 
 namespace ormdb::db {
 
@@ -27,6 +28,10 @@ class Engine : public Database {
   // Database::Fetch, returning the engine's result blocks themselves.
   virtual Result<std::shared_ptr<const query::ResultBlocks>> FetchBlocks(
       std::string_view query, std::string_view params_json, const FetchOptions& options) = 0;
+
+  // Database::Select, returning the engine's columnar block itself.
+  virtual Result<std::shared_ptr<const query::SelectBlock>> SelectBlock(
+      std::string_view text, std::string_view params_json, const SelectOptions& options) = 0;
 };
 
 }  // namespace ormdb::db

@@ -83,6 +83,16 @@ Result<Request> Read(wire::Request::Reader r) {
       q.explain.analyze = e.getAnalyze();
       q.explain.json = e.getJson();
       q.explain.fetch = FetchOptionsFromWire(e.getOptions());
+      q.select = e.getSelect();
+      q.explain.select = SelectOptionsFromWire(e.getSelectOptions());
+      break;
+    }
+    case wire::Request::SELECT: {
+      auto f = r.getSelect();
+      q.kind = RequestKind::kSelect;
+      q.query = Str(f.getText());
+      q.params = f.hasParams() ? Str(f.getParams()) : "{}";
+      q.explain.select = SelectOptionsFromWire(f.getOptions());
       break;
     }
     case wire::Request::WATCH: {
@@ -198,6 +208,15 @@ void Write(const Request& q, wire::Request::Builder r) {
       e.setAnalyze(q.explain.analyze);
       e.setJson(q.explain.json);
       FetchOptionsToWire(q.explain.fetch, e.initOptions());
+      e.setSelect(q.select);
+      SelectOptionsToWire(q.explain.select, e.initSelectOptions());
+      break;
+    }
+    case RequestKind::kSelect: {
+      auto f = r.initSelect();
+      f.setText(AsText(q.query));
+      f.setParams(AsText(q.params));
+      SelectOptionsToWire(q.explain.select, f.initOptions());
       break;
     }
     case RequestKind::kWatch: {
@@ -325,6 +344,10 @@ void ReplyWriter::Hello(uint16_t version, std::string_view server, uint64_t curr
 
 void ReplyWriter::Fetch(const query::ResultBlocks& blocks) {
   BuildResultBlocks(blocks, impl_->reply.initFetch());
+}
+
+void ReplyWriter::Select(const query::SelectBlock& block) {
+  BuildSelectBlock(block, impl_->reply.initSelect());
 }
 
 void ReplyWriter::Text(std::string_view text) { impl_->reply.setText(AsText(text)); }
@@ -492,6 +515,10 @@ Result<Reply> DecodeReply(std::unique_ptr<Frame> frame, std::string_view from) {
       case wire::Reply::FETCH:
         out.kind = ReplyKind::kFetch;
         out.fetch = MakeWireResult(std::move(frame));
+        return out;
+      case wire::Reply::SELECT:
+        out.kind = ReplyKind::kSelect;
+        out.select = MakeWireSelectResult(std::move(frame));
         return out;
       case wire::Reply::CHUNK: {
         auto c = r.getChunk();

@@ -15,6 +15,7 @@
 #include "ormdb/status.h"
 #include "protocol/message.h"
 #include "query/result_blocks.h"
+#include "query/select_result.h"
 
 namespace ormdb::protocol {
 
@@ -39,6 +40,7 @@ enum class RequestKind : uint8_t {
   kCheck,
   kCurrentVersion,
   kUpload,
+  kSelect,
   kUnknown,  // from a newer client
 };
 
@@ -54,9 +56,11 @@ struct Request {
   // hello
   uint16_t min_version = 0, max_version = 0;
   std::string client_name;
-  // fetch, explain (query, params, fetch options; explain's analyze/json)
+  // fetch, select, explain (query, params, options; explain's analyze/json)
   std::string query, params;
-  ExplainOptions explain;  // explain.fetch is the fetch's options too
+  // explain.fetch is the fetch's options too, explain.select the select's
+  ExplainOptions explain;
+  bool select = false;  // explain: of a select statement
   // more, upload
   uint64_t handle = 0, offset = 0, total = 0;
   // mutate: the batch; exportRows and importRows: what; schemaApply: the text
@@ -97,6 +101,7 @@ class ReplyWriter {
   void Hello(uint16_t version, std::string_view server, uint64_t current_version,
              uint64_t max_request_bytes, uint64_t max_frame_bytes);
   void Fetch(const query::ResultBlocks& blocks);
+  void Select(const query::SelectBlock& block);
   void Text(std::string_view text);
   void Mutate(const MutationResult& result);
   void Migration(const MigrationReport& report);
@@ -143,6 +148,7 @@ enum class ReplyKind : uint8_t {
   kCheck,
   kVersion,
   kUploaded,
+  kSelect,
   kUnknown,
 };
 
@@ -167,9 +173,10 @@ struct Reply {
   std::vector<std::string> lines;  // exportRows
   ImportReport import;
   CheckResult check;
-  uint64_t version = 0;                // version
-  uint64_t uploaded = 0;               // uploaded
-  std::unique_ptr<FetchResult> fetch;  // fetch: the result, over the reply frame
+  uint64_t version = 0;                  // version
+  uint64_t uploaded = 0;                 // uploaded
+  std::unique_ptr<FetchResult> fetch;    // fetch: the result, over the reply frame
+  std::unique_ptr<SelectResult> select;  // select: the block, over the reply frame
 };
 
 // Decodes a reply frame from a trusted server (no traversal limit). An

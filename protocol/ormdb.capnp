@@ -44,6 +44,7 @@ struct Request {
     check @17 :Void;
     currentVersion @18 :Void;
     upload @19 :UploadRequest;
+    select @21 :SelectRequest;       # relational mode (DESIGN.md §11)
   }
 
   # A write's idempotency key, chosen by the application (empty: none).
@@ -84,6 +85,19 @@ struct FetchOptions {
   maxScannedRows @6 :UInt64;
 }
 
+struct SelectOptions {
+  # Each optional number is sent as value + 1; 0 means not given.
+  asOf @0 :UInt64;
+  maxScannedRows @1 :UInt64;
+  maxRows @2 :UInt64;
+}
+
+struct SelectRequest {
+  text @0 :Text;                     # a select statement
+  params @1 :Text;                   # a JSON object
+  options @2 :SelectOptions;
+}
+
 struct FetchRequest {
   query @0 :Text;                    # text form, or the JSON IR
   params @1 :Text;                   # a JSON object
@@ -113,6 +127,8 @@ struct ExplainRequest {
   options @2 :FetchOptions;
   analyze @3 :Bool;
   json @4 :Bool;
+  select @5 :Bool;                   # `query` is a select statement
+  selectOptions @6 :SelectOptions;   # its options (select only)
 }
 
 struct WatchRequest {
@@ -153,6 +169,7 @@ struct Reply {
     check @13 :CheckReply;
     version @14 :UInt64;
     uploaded @15 :UInt64;            # bytes of an upload received so far
+    select @16 :SelectBlock;
   }
 }
 
@@ -308,4 +325,15 @@ struct NodeBlock {
     column @2 :Int32;                # a field's column in the block (-1: id)
     child @3 :UInt32;                # an include's node
   }
+}
+
+# A select's result (relational mode): one columnar block, read by the
+# client in place. Every column has `rows` values (Column as in an entity
+# block; an all-null column has kind none and only `nulls`).
+struct SelectBlock {
+  version @0 :UInt64;
+  next @1 :Text;
+  hasNext @2 :Bool;
+  rows @3 :UInt64;
+  columns @4 :List(Column);
 }

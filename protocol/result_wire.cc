@@ -207,6 +207,33 @@ std::optional<uint64_t> Minus1(uint64_t v) {
 }
 }  // namespace
 
+void BuildSelectBlock(const query::SelectBlock& b, wire::SelectBlock::Builder out) {
+  out.setVersion(b.version);
+  if (b.next) {
+    out.setNext(*b.next);
+    out.setHasNext(true);
+  }
+  out.setRows(b.rows);
+  auto cols = out.initColumns(static_cast<unsigned>(b.columns.size()));
+  for (size_t c = 0; c < b.columns.size(); ++c) {
+    BuildColumn(b.columns[c], b.values[c], cols[static_cast<unsigned>(c)]);
+  }
+}
+
+void SelectOptionsToWire(const SelectOptions& o, wire::SelectOptions::Builder w) {
+  w.setAsOf(Plus1(o.as_of));
+  w.setMaxScannedRows(Plus1(o.max_scanned_rows));
+  w.setMaxRows(Plus1(o.max_rows));
+}
+
+SelectOptions SelectOptionsFromWire(wire::SelectOptions::Reader w) {
+  SelectOptions o;
+  o.as_of = Minus1(w.getAsOf());
+  o.max_scanned_rows = Minus1(w.getMaxScannedRows());
+  o.max_rows = Minus1(w.getMaxRows());
+  return o;
+}
+
 void FetchOptionsToWire(const FetchOptions& o, wire::FetchOptions::Builder w) {
   w.setAsOf(Plus1(o.as_of));
   w.setMaxEntities(Plus1(o.max_entities));

@@ -154,7 +154,39 @@ class WireReader final : public query::ResultReader {
   capnp::List<wire::NodeBlock>::Reader nodes_;
 };
 
+// A select's block read where it lies in the frame.
+class WireSelect final : public SelectResult {
+ public:
+  explicit WireSelect(std::unique_ptr<Frame> frame)
+      : frame_(std::move(frame)),
+        r_(frame_->reader().getRoot<wire::Reply>().getSelect()),
+        columns_(r_.getColumns()) {}
+
+  uint64_t version() const override { return r_.getVersion(); }
+  std::optional<std::string> next() const override {
+    if (!r_.getHasNext()) return std::nullopt;
+    return std::string(View(r_.getNext()));
+  }
+  size_t column_count() const override { return columns_.size(); }
+  std::string_view column_name(size_t column) const override {
+    return View(columns_[static_cast<unsigned>(column)].getName());
+  }
+  size_t row_count() const override { return static_cast<size_t>(r_.getRows()); }
+  ResultValue Get(size_t row, size_t column) const override {
+    return ReadCell(columns_[static_cast<unsigned>(column)], static_cast<uint32_t>(row));
+  }
+
+ private:
+  std::unique_ptr<Frame> frame_;
+  wire::SelectBlock::Reader r_;
+  capnp::List<wire::Column>::Reader columns_;
+};
+
 }  // namespace
+
+std::unique_ptr<SelectResult> MakeWireSelectResult(std::unique_ptr<Frame> frame) {
+  return std::make_unique<WireSelect>(std::move(frame));
+}
 
 std::unique_ptr<FetchResult> MakeWireResult(std::unique_ptr<Frame> frame) {
   return query::MakeFetchResult(std::make_unique<WireReader>(std::move(frame)));

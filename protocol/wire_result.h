@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "ormdb/fetch.h"
+#include "ormdb/select.h"
 
 namespace ormdb::protocol {
 
@@ -19,5 +20,9 @@ class Frame;
 // the frame came from the server this client trusts, and its structure was
 // checked when the frame was opened.
 std::unique_ptr<FetchResult> MakeWireResult(std::unique_ptr<Frame> frame);
+
+// `frame` holds a Reply whose union is `select`: the columnar block read in
+// place, the same way.
+std::unique_ptr<SelectResult> MakeWireSelectResult(std::unique_ptr<Frame> frame);
 
 }  // namespace ormdb::protocol

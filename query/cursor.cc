@@ -171,4 +171,17 @@ Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view te
   return pos;
 }
 
+Result<Version> PeekCursorVersion(std::string_view secret, std::string_view text) {
+  if (text.size() > kMaxCursorBytes) return Invalid("too long");
+  std::string raw;
+  if (!Base64UrlDecode(text, &raw)) return Invalid("not a cursor (bad encoding)");
+  constexpr size_t kHeader = 1 + 1 + 8 + 8 + 8 + 1;
+  if (raw.size() < kHeader + 8) return Invalid("not a cursor (too short)");
+  std::string_view body(raw.data(), raw.size() - 8);
+  if (storage::GetU64BE(raw.data() + body.size()) != SipHash24(secret, body)) {
+    return Invalid("checksum mismatch (altered, or from another database)");
+  }
+  return storage::GetU64BE(raw.data() + 2);
+}
+
 }  // namespace ormdb::query

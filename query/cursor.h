@@ -53,4 +53,10 @@ Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view te
                                     bool expect_root, uint64_t shape,
                                     const std::vector<ValueType>& key_types, ValueType id_type);
 
+// The snapshot version of a cursor, after verifying its checksum; the
+// caller decodes it with DecodeCursor once it knows the shape and key
+// types, which may depend on the version (relational mode reads the schema
+// of the cursor's snapshot). INVALID_ARGUMENT as DecodeCursor.
+Result<Version> PeekCursorVersion(std::string_view secret, std::string_view text);
+
 }  // namespace ormdb::query

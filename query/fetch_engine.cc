@@ -151,8 +151,7 @@ Status FetchEngine::CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& 
 Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
                                                    std::string_view params_json,
                                                    const FetchOptions& options) {
-  Prepared p;
-  ORMDB_ASSIGN_OR_RETURN(p.query, ParseAny(text));
+  ORMDB_ASSIGN_OR_RETURN(FetchQuery query, ParseAny(text));
   Json params = Json::Object();
   if (!params_json.empty()) {
     auto parsed = ParseJson(params_json);
@@ -160,7 +159,16 @@ Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
     params = std::move(*parsed);
     if (!params.is_object()) return InvalidArgument("parameters must be a JSON object");
   }
-  ORMDB_ASSIGN_OR_RETURN(p.budget, EffectiveBudget(options));
+  ORMDB_ASSIGN_OR_RETURN(FetchBudget budget, EffectiveBudget(options));
+  return PrepareParsed(std::move(query), params, options.as_of, budget);
+}
+
+Result<FetchEngine::Prepared> FetchEngine::PrepareParsed(FetchQuery query, const Json& params,
+                                                         std::optional<uint64_t> as_of,
+                                                         const FetchBudget& budget) {
+  Prepared p;
+  p.query = std::move(query);
+  p.budget = budget;
   auto schema = catalog_->current();
   if (!schema) return SchemaError("no schema has been applied");
   Version current = store_->current_version();
@@ -168,11 +176,11 @@ Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
   ORMDB_ASSIGN_OR_RETURN(p.slots, BindSlots(*p.plan, p.query, params));
   ORMDB_ASSIGN_OR_RETURN(Version cursor_version,
                          CursorVersion(*p.plan, p.slots, store_->database_id()));
-  if (cursor_version != 0 && options.as_of && *options.as_of != cursor_version) {
+  if (cursor_version != 0 && as_of && *as_of != cursor_version) {
     return InvalidArgument("invalid cursor: it reads version " + std::to_string(cursor_version) +
-                           " but as_of asks for " + std::to_string(*options.as_of));
+                           " but as_of asks for " + std::to_string(*as_of));
   }
-  p.snapshot = cursor_version != 0 ? cursor_version : options.as_of.value_or(current);
+  p.snapshot = cursor_version != 0 ? cursor_version : as_of.value_or(current);
   if (p.snapshot != current) {
     // A past snapshot is read with the schema current at that version, and
     // without indexes whose build finished after it. The version must be

@@ -17,6 +17,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -56,7 +57,7 @@ class FetchEngine {
   PlanCacheStats cache_stats();
   Statistics& statistics() { return stats_; }
 
- private:
+  // A fetch compiled, bound and given its snapshot, ready to run.
   struct Prepared {
     FetchQuery query;
     std::shared_ptr<const Plan> plan;
@@ -65,6 +66,18 @@ class FetchEngine {
     FetchBudget budget;
     bool cache_hit = false;
   };
+  // For relational mode (query/select_engine), which builds the fetch that
+  // reads its rows itself: prepares a parsed query with `budget` as given
+  // (not lowered from the database's: the caller has checked it) on the
+  // snapshot `as_of` (nullopt: the current version, or the cursors').
+  Result<Prepared> PrepareParsed(FetchQuery query, const Json& params,
+                                 std::optional<uint64_t> as_of, const FetchBudget& budget);
+  // Runs a prepared fetch; `stats` (optional) receives each node's counts.
+  Result<std::shared_ptr<ResultBlocks>> Execute(const Prepared& p, std::vector<NodeStats>* stats);
+  // The database's budget.
+  const FetchBudget& budget() const { return budget_; }
+
+ private:
   Result<Prepared> Prepare(std::string_view query, std::string_view params_json,
                            const FetchOptions& options);
   Result<std::shared_ptr<const Plan>> PlanFor(const FetchQuery& q,
@@ -72,7 +85,6 @@ class FetchEngine {
                                               Version snapshot, bool* hit);
   Result<FetchBudget> EffectiveBudget(const FetchOptions& options) const;
   Status CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& budget) const;
-  Result<std::shared_ptr<ResultBlocks>> Execute(const Prepared& p, std::vector<NodeStats>* stats);
 
   storage::Store* store_;
   catalog::Catalog* catalog_;

@@ -48,6 +48,10 @@ struct Expr {
   Json literal;                   // kLiteral (null, bool, number, string)
   std::string name;               // kParam
   std::vector<std::string> path;  // kPath: ["author", "name"]
+  // kPath in a select's having or order by only (query/select_ir.h): an
+  // aggregate call `fn(path)`, an Aggregate::Fn as an int (path may be
+  // empty for count()); -1 for a plain path. A fetch never has one.
+  int call = -1;
   std::vector<std::unique_ptr<Expr>> children;
   std::vector<Json> list;  // kIn: literals (or params as {"$param": name})
   QueryPos pos;

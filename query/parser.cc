@@ -21,45 +21,16 @@
 #include "common/suggest.h"
 #include "common/utf8.h"
 #include "query/parse_rules.h"
+#include "query/text_parser.h"
 
 namespace ormdb::query {
-namespace {
+namespace text_parser {
 
 using namespace parse_rules;
 
 // ===========================================================================
 // Lexer
 // ===========================================================================
-
-enum class Tok : uint8_t {
-  kEnd,
-  kName,
-  kInt,
-  kFloat,
-  kString,
-  kParam,  // $name
-  kCompare,
-  kLBrace,
-  kRBrace,
-  kLParen,
-  kRParen,
-  kLBracket,
-  kRBracket,
-  kComma,
-  kColon,
-  kDot,
-};
-
-struct Token {
-  Tok kind = Tok::kEnd;
-  std::string_view text;                      // as written
-  std::string value;                          // kString: the unescaped contents; kParam: the name
-  Json number;                                // kInt, kFloat
-  Expr::CompareOp op = Expr::CompareOp::kEq;  // kCompare
-  QueryPos pos;                               // of its first character
-  size_t offset = 0;                          // of its first byte
-  size_t end_offset = 0;                      // just after its last byte
-};
 
 // How a token is shown after "found ".
 std::string Describe(const Token& tok) {
@@ -101,31 +72,6 @@ constexpr Misspelling kMisspellings[] = {
 
 // Produces tokens on demand: the parser needs one token of lookahead, and a
 // megabyte of query should not become a vector of tokens first.
-class Lexer {
- public:
-  explicit Lexer(std::string_view text) : cur_(text) {}
-
-  // Reads the next token into *tok (kEnd at the end of the text).
-  Status Next(Token* tok);
-
- private:
-  std::string_view text() const { return cur_.text(); }
-  bool AtEnd() const { return cur_.AtEnd(); }
-  char Peek(size_t ahead = 0) const { return cur_.Peek(ahead); }
-  QueryPos Here() const { return cur_.Here(); }
-  void Bump() { cur_.Bump(); }
-
-  Status LexName(std::string_view what, Token* tok);
-  Status LexNumber(Token* tok);
-  Status LexString(Token* tok);
-  Status LexOperator(Token* tok);
-  std::string DescribeCharHere() const {
-    return AtEnd() ? "end of query" : DescribeCharAt(text(), cur_.offset());
-  }
-  Status Unexpected(std::string_view hint) const;
-
-  TextCursor cur_;
-};
 
 Status Lexer::Unexpected(std::string_view hint) const {
   return ErrorAt(Here(), "unexpected " + DescribeCharHere() + std::string(hint));
@@ -274,59 +220,6 @@ Status Lexer::LexOperator(Token* tok) {
 // ===========================================================================
 // Text parser
 // ===========================================================================
-
-// A parsed expression and the number of levels of its tree.
-struct Node {
-  std::unique_ptr<Expr> expr;
-  int depth = 0;
-};
-
-class TextParser {
- public:
-  explicit TextParser(std::string_view text) : text_(text), lexer_(text) {}
-
-  Status Parse(FetchQuery* out);
-
- private:
-  Status Advance() {
-    prev_end_ = tok_.end_offset;
-    return lexer_.Next(&tok_);
-  }
-  bool AtWord(std::string_view word) const { return tok_.kind == Tok::kName && tok_.text == word; }
-  // "expected WHAT, found <the current token>", with a suggestion when the
-  // token is a name close to one of `keywords`.
-  Status Expected(std::string_view what, const std::vector<std::string_view>& keywords = {},
-                  std::string_view hint = "") const;
-
-  Status ParseBraces(Selection* sel, int depth);
-  Status ParseItem(Selection* out, int depth);
-  Status ParseArgs(Selection* sel);
-  Status ParseAggregate(Selection* out);
-  Status ParseOrder(std::vector<OrderKey>* out);
-  Status ParseOrderKey(Tok closer, OrderKey* out);
-  Status ParsePath(std::vector<std::string>* out);
-  using ParseFn = Status (TextParser::*)(Node*);
-  Status ParseChain(Expr::Kind kind, std::string_view keyword, ParseFn operand, Node* out);
-  Status ParseOr(Node* out) {
-    return ParseChain(Expr::Kind::kOr, "or", &TextParser::ParseAnd, out);
-  }
-  Status ParseAnd(Node* out) {
-    return ParseChain(Expr::Kind::kAnd, "and", &TextParser::ParseNot, out);
-  }
-  Status ParseNot(Node* out);
-  Status ParsePredicate(Node* out);
-  Status ParseOperand(std::string_view what, Node* out);
-  Status ParseList(Expr* in);
-  Status ParseListElement(Json* out);
-  // Bounds the recursion through parentheses and `not`.
-  Status Nest();
-
-  std::string_view text_;
-  Lexer lexer_;
-  Token tok_;
-  size_t prev_end_ = 0;  // offset just after the previous token
-  int nesting_ = 0;
-};
 
 Status TextParser::Expected(std::string_view what, const std::vector<std::string_view>& keywords,
                             std::string_view hint) const {
@@ -711,7 +604,13 @@ Status TextParser::ParseOperand(std::string_view what, Node* out) {
       }
       if (IsPredicateKeyword(tok_.text)) return Expected(what);
       out->expr = MakeExpr(Expr::Kind::kPath, tok_.pos);
-      return ParsePath(&out->expr->path);
+      ORMDB_RETURN_IF_ERROR(ParsePath(&out->expr->path));
+      if (allow_calls_ && out->expr->path.size() == 1 && tok_.kind == Tok::kLParen) {
+        const std::string fn = std::move(out->expr->path[0]);
+        out->expr->path.clear();
+        return ParseCallArgs(fn, out->expr.get());
+      }
+      return Status::Ok();
     }
     case Tok::kInt:
     case Tok::kFloat:
@@ -777,11 +676,11 @@ Status TextParser::ParseListElement(Json* out) {
   }
 }
 
-}  // namespace
+}  // namespace text_parser
 
 Result<FetchQuery> ParseFetchText(std::string_view text) {
   FetchQuery query;
-  TextParser parser(text);
+  text_parser::TextParser parser(text);
   ORMDB_RETURN_IF_ERROR(parser.Parse(&query));
   return query;
 }

@@ -195,6 +195,11 @@ class TextPrinter {
         out_ += e.name;
         break;
       case Expr::Kind::kPath:
+        if (e.call >= 0) {  // a select's aggregate call
+          out_ += AggregateFnName(static_cast<Aggregate::Fn>(e.call));
+          out_ += '(' + JoinPath(e.path) + ')';
+          break;
+        }
         out_ += JoinPath(e.path);
         break;
       case Expr::Kind::kCompare:

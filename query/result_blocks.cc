@@ -5,9 +5,8 @@
 #include <algorithm>
 
 namespace ormdb::query {
-namespace {
 
-ResultValue FromValue(const Value& v) {
+ResultValue ToResultValue(const Value& v) {
   ResultValue r;
   switch (v.type()) {
     case ValueType::kNull:
@@ -53,6 +52,8 @@ ResultValue FromValue(const Value& v) {
   return r;
 }
 
+namespace {
+
 class BlocksReader final : public ResultReader {
  public:
   explicit BlocksReader(std::shared_ptr<const ResultBlocks> b) : b_(std::move(b)) {}
@@ -77,10 +78,10 @@ class BlocksReader final : public ResultReader {
     return b_->entities[block].columns[column];
   }
   ResultValue Id(uint32_t block, uint32_t row) const override {
-    return FromValue(b_->entities[block].ids[row]);
+    return ToResultValue(b_->entities[block].ids[row]);
   }
   ResultValue Cell(uint32_t block, uint32_t column, uint32_t row) const override {
-    return FromValue(b_->entities[block].values[column][row]);
+    return ToResultValue(b_->entities[block].values[column][row]);
   }
 
   uint32_t NodeCount() const override { return Size(b_->nodes); }

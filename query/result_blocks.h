@@ -63,6 +63,9 @@ struct ResultBlocks {
   std::vector<NodeBlock> nodes;  // one per plan node
 };
 
+// A value as a result shows it (strings, bytes and JSON borrow from `v`).
+ResultValue ToResultValue(const Value& v);
+
 // A reader of the blocks (query/result_render renders it), sharing them.
 std::unique_ptr<ResultReader> ReadBlocks(std::shared_ptr<const ResultBlocks> blocks);
 

@@ -101,45 +101,6 @@ void AppendObject(std::string* out, const ResultReader& r, uint32_t node, uint32
   *out += '}';
 }
 
-// A table cell: strings as they are, other values as JSON without quotes.
-std::string TableCell(const ResultValue& v) {
-  if (v.kind == ResultValue::Kind::kString) return std::string(v.string_value);
-  std::string s;
-  AppendResultValue(&s, v);
-  if (s.size() > 1 && s.front() == '"') s = s.substr(1, s.size() - 2);
-  return s;
-}
-
-// "TITLE (N rows)", the header, a rule and the rows, columns aligned, then
-// a blank line.
-std::string FormatTable(std::string_view title, const std::vector<std::string>& header,
-                        const std::vector<std::vector<std::string>>& cells) {
-  std::string out;
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) {
-    width[c] = header[c].size();
-    for (const auto& line : cells) width[c] = std::max(width[c], line[c].size());
-  }
-  auto row = [&](const std::vector<std::string>& line) {
-    for (size_t c = 0; c < line.size(); ++c) {
-      out += c ? " | " : "";
-      out += line[c];
-      if (c + 1 < line.size()) out.append(width[c] - line[c].size(), ' ');
-    }
-    out += '\n';
-  };
-  out += std::string(title) + " (" + std::to_string(cells.size()) + " rows)\n";
-  row(header);
-  for (size_t c = 0; c < header.size(); ++c) {
-    out += c ? "-+-" : "";
-    out.append(width[c], '-');
-  }
-  out += '\n';
-  for (const auto& line : cells) row(line);
-  out += '\n';
-  return out;
-}
-
 // ormdb::FetchResult over a reader.
 class ReaderResult final : public FetchResult {
  public:
@@ -212,6 +173,45 @@ class ReaderResult final : public FetchResult {
 };
 
 }  // namespace
+
+// A table cell: strings as they are, other values as JSON without quotes.
+std::string TableCell(const ResultValue& v) {
+  if (v.kind == ResultValue::Kind::kString) return std::string(v.string_value);
+  std::string s;
+  AppendResultValue(&s, v);
+  if (s.size() > 1 && s.front() == '"') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+// "TITLE (N rows)", the header, a rule and the rows, columns aligned, then
+// a blank line.
+std::string FormatTable(std::string_view title, const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& cells) {
+  std::string out;
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& line : cells) width[c] = std::max(width[c], line[c].size());
+  }
+  auto row = [&](const std::vector<std::string>& line) {
+    for (size_t c = 0; c < line.size(); ++c) {
+      out += c ? " | " : "";
+      out += line[c];
+      if (c + 1 < line.size()) out.append(width[c] - line[c].size(), ' ');
+    }
+    out += '\n';
+  };
+  out += std::string(title) + " (" + std::to_string(cells.size()) + " rows)\n";
+  row(header);
+  for (size_t c = 0; c < header.size(); ++c) {
+    out += c ? "-+-" : "";
+    out.append(width[c], '-');
+  }
+  out += '\n';
+  for (const auto& line : cells) row(line);
+  out += '\n';
+  return out;
+}
 
 void AppendResultValue(std::string* out, const ResultValue& v) {
   using Kind = ResultValue::Kind;

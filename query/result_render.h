@@ -81,6 +81,13 @@ class ResultReader {
 // Appends one value as docs/reference/json.md renders it (ResultValue::ToJson).
 void AppendResultValue(std::string* out, const ResultValue& v);
 
+// A table cell: strings as they are, other values as JSON without quotes.
+std::string TableCell(const ResultValue& v);
+// "TITLE (N rows)", the header, a rule and the rows, columns aligned, then
+// a blank line (`--format table`).
+std::string FormatTable(std::string_view title, const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& cells);
+
 // docs/reference/json.md: {"version", "data", "next", "stats"}.
 std::string RenderTreeJson(const ResultReader& r);
 // The blocks themselves (`--format blocks`; ormdb::FetchResult::ToBlocksJson).

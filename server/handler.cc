@@ -39,8 +39,13 @@ void Handle(db::Engine& db, const protocol::Request& q, protocol::ReplyWriter& r
       return Set(reply, db.FetchBlocks(q.query, q.params, q.explain.fetch),
                  [&](const auto& blocks) { reply.Fetch(*blocks); });
     case RequestKind::kExplain:
-      return Set(reply, db.Explain(q.query, q.params, q.explain),
+      return Set(reply,
+                 q.select ? db.ExplainSelect(q.query, q.params, q.explain)
+                          : db.Explain(q.query, q.params, q.explain),
                  [&](const std::string& text) { reply.Text(text); });
+    case RequestKind::kSelect:
+      return Set(reply, db.SelectBlock(q.query, q.params, q.explain.select),
+                 [&](const auto& block) { reply.Select(*block); });
     case RequestKind::kMutate: {
       WriteOptions wo;
       wo.request_key = std::string(request_key);

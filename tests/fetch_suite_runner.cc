@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "common/json.h"
+#include "query/select_parser.h"
 
 namespace ormdb::fetch_suite {
 namespace {
@@ -119,6 +120,21 @@ Result<uint64_t> ParseCount(const std::string& file, int line_no, std::string_vi
   return v;
 }
 
+// The options of a select case: as_of, budget-scanned and budget-rows.
+SelectOptions SelectOptionsOf(const SuiteCase& c) {
+  SelectOptions o;
+  o.as_of = c.options.as_of;
+  o.max_scanned_rows = c.options.max_scanned_rows;
+  o.max_rows = c.max_rows;
+  return o;
+}
+
+template <typename T>
+Result<std::string> ToJsonOf(const Result<std::unique_ptr<T>>& r) {
+  if (!r.ok()) return r.status();
+  return (*r)->ToJson();
+}
+
 // Applies the options of a query/explain directive (the words after the
 // directive name).
 Status ParseOptions(const std::string& file, int line_no, const std::vector<std::string>& words,
@@ -164,6 +180,8 @@ Status ParseOptions(const std::string& file, int line_no, const std::vector<std:
       c->options.max_bytes = n;
     } else if (key == "budget-scanned") {
       c->options.max_scanned_rows = n;
+    } else if (key == "budget-rows") {
+      c->max_rows = n;
     } else {
       return FileError(file, line_no, "unknown option '" + key + "'");
     }
@@ -623,7 +641,9 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
         ExplainOptions eo;
         eo.analyze = c.analyze;
         eo.fetch = c.options;
-        auto r = db->Explain(*query, c.params_json, eo);
+        eo.select = SelectOptionsOf(c);
+        auto r = query::IsSelectText(*query) ? db->ExplainSelect(*query, c.params_json, eo)
+                                             : db->Explain(*query, c.params_json, eo);
         if (c.error_code) {
           std::string why =
               r.ok() ? "expected an error, the explain succeeded" : CheckError(c, r.status());
@@ -653,13 +673,16 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
         continue;
       }
 
-      auto r = db->Fetch(*query, c.params_json, c.options);
+      // A select statement runs as one (tests/select), anything else as a fetch.
+      Result<std::string> r = query::IsSelectText(*query)
+                                  ? ToJsonOf(db->Select(*query, c.params_json, SelectOptionsOf(c)))
+                                  : ToJsonOf(db->Fetch(*query, c.params_json, c.options));
       if (c.error_code) {
         previous.reset();
         if (r.ok()) {
           ++failed;
-          ADD_FAILURE_AT(file, c.line) << "expected an error, the fetch succeeded\n"
-                                       << header << "actual:   " << (*r)->ToJson();
+          ADD_FAILURE_AT(file, c.line) << "expected an error, the query succeeded\n"
+                                       << header << "actual:   " << *r;
           continue;
         }
         std::string why = CheckError(c, r.status());
@@ -673,11 +696,11 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
       if (!r.ok()) {
         ++failed;
         previous.reset();
-        ADD_FAILURE_AT(file, c.line) << "the fetch failed\n"
+        ADD_FAILURE_AT(file, c.line) << "the query failed\n"
                                      << header << "actual:   " << r.status().ToString();
         continue;
       }
-      std::string actual = (*r)->ToJson();
+      std::string actual = *r;
       auto actual_json = ParseJson(actual);
       if (actual_json.ok()) {
         previous = std::move(actual_json).value();

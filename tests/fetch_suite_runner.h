@@ -40,7 +40,8 @@ struct SuiteCase {
   // kQuery / kExplain options.
   std::string params_json = "{}";
   FetchOptions options;
-  bool analyze = false;  // explain analyze
+  std::optional<uint64_t> max_rows;  // budget-rows (a select's)
+  bool analyze = false;              // explain analyze
 
   // Expectations. An error: the code name ("SCHEMA_ERROR") and a substring
   // of the message (may be empty). Otherwise, for kQuery, the expected

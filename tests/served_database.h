@@ -68,6 +68,15 @@ class ServedDatabase final : public Database {
                               const ExplainOptions& options = {}) override {
     return remote_->Explain(query, params_json, options);
   }
+  Result<std::unique_ptr<SelectResult>> Select(std::string_view text,
+                                               std::string_view params_json = "{}",
+                                               const SelectOptions& options = {}) override {
+    return remote_->Select(text, params_json, options);
+  }
+  Result<std::string> ExplainSelect(std::string_view text, std::string_view params_json = "{}",
+                                    const ExplainOptions& options = {}) override {
+    return remote_->ExplainSelect(text, params_json, options);
+  }
   Result<WatchBatch> Watch(const WatchOptions& options) override { return remote_->Watch(options); }
   Result<std::string> Stats() override { return remote_->Stats(); }
   Result<std::string> Vacuum() override { return remote_->Vacuum(); }

@@ -26,6 +26,7 @@
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "ormdb/database.h"
+#include "query/select_parser.h"
 #include "server/server.h"
 #include "tools/help.h"
 #include "tools/shell.h"
@@ -80,9 +81,9 @@ bool KnownFlag(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "dry-run" || flag == "allow-destructive" ||
          flag == "json" || flag == "param" || flag == "as-of" || flag == "budget-entities" ||
          flag == "budget-edges" || flag == "budget-depth" || flag == "budget-bytes" ||
-         flag == "budget-scanned" || flag == "on-exceed" || flag == "analyze" ||
-         flag == "connect" || flag == "listen" || flag == "config" || flag == "entity" ||
-         flag == "from";
+         flag == "budget-scanned" || flag == "budget-rows" || flag == "on-exceed" ||
+         flag == "analyze" || flag == "connect" || flag == "listen" || flag == "config" ||
+         flag == "entity" || flag == "from";
 }
 
 std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
@@ -550,12 +551,16 @@ std::optional<std::string> CheckFlags(const Args& args) {
                                                 "budget-entities", "budget-edges",   "budget-depth",
                                                 "budget-bytes",    "budget-scanned", "on-exceed"};
   if (command == "query") allowed = fetch_flags;
+  if (command == "select") {
+    allowed = {"param", "as-of", "format", "budget-scanned", "budget-rows"};
+  }
   if (command == "serve") allowed = {"listen", "config"};
   if (command == "watch") allowed = {"entity", "from"};
   if (command == "shell") allowed = {"format"};
   if (command == "explain") {
     allowed = fetch_flags;
     allowed.push_back("analyze");
+    allowed.push_back("budget-rows");  // a select's
   }
   for (const auto& [flag, value] : args.options) {
     if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
@@ -566,7 +571,11 @@ std::optional<std::string> CheckFlags(const Args& args) {
       if (result && value != "json" && value != "table" && value != "blocks") {
         return "--format is json, table or blocks";
       }
-      if (!result && value != "text" && value != "json") {
+      if (command == "select") {
+        if (value != "json" && value != "table" && value != "csv") {
+          return "--format is json, table or csv";
+        }
+      } else if (!result && value != "text" && value != "json") {
         return "--format is text or json";
       }
     }
@@ -641,6 +650,48 @@ Status WithQuotingHint(const Status& st, const Args& args) {
   return st;
 }
 
+// The options of `select` (and of `explain` of a select).
+bool SelectArgs(const Args& args, ormdb::SelectOptions* o, std::string* params,
+                std::string* problem) {
+  ormdb::FetchOptions f;
+  if (!FetchArgs(args, &f, params, problem)) return false;
+  o->as_of = f.as_of;
+  o->max_scanned_rows = f.max_scanned_rows;
+  if (auto it = args.options.find("budget-rows"); it != args.options.end()) {
+    o->max_rows = ParseCount(it->second);
+    if (!o->max_rows) {
+      *problem = "--budget-rows needs a whole number, not '" + it->second + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
+// `ormdb select 'TEXT'`: relational mode.
+int SelectCommand(const Args& args) {
+  if (args.positional.size() != 2)
+    return Usage(args.HelpKey(), "select needs one statement (or - for stdin)");
+  ormdb::SelectOptions o;
+  std::string params, problem;
+  if (!SelectArgs(args, &o, &params, &problem)) return Usage(args.HelpKey(), problem);
+  auto text =
+      args.positional[1] == "-" ? ReadInput("-") : ormdb::Result<std::string>(args.positional[1]);
+  if (!text.ok()) return Fail(text.status());
+  // `ormdb select 'title from Post'` reads as the statement it abbreviates.
+  std::string statement = ormdb::query::IsSelectText(*text) ? *text : "select " + *text;
+  auto db = OpenDb(args, false);
+  if (!db.ok()) return Fail(db.status());
+  std::string format = args.Has("format") ? args.options.at("format") : "";
+  if (format.empty()) format = isatty(STDOUT_FILENO) ? "table" : "json";
+  auto r = (*db)->Select(statement, params, o);
+  if (!r.ok()) return Fail(WithQuotingHint(r.status(), args));
+  std::string out = format == "json"  ? (*r)->ToJson() + "\n"
+                    : format == "csv" ? (*r)->ToCsv()
+                                      : (*r)->ToTable();
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
 int FetchCommand(const Args& args) {
   const std::string& command = args.positional[0];
   if (args.positional.size() != 2)
@@ -659,7 +710,14 @@ int FetchCommand(const Args& args) {
     e.analyze = args.Has("analyze");
     e.json = format == "json";
     e.fetch = o;
-    auto r = (*db)->Explain(*text, params, e);
+    const bool select = ormdb::query::IsSelectText(*text);
+    if (select && !SelectArgs(args, &e.select, &params, &problem)) {
+      return Usage(args.HelpKey(), problem);
+    }
+    if (!select && args.Has("budget-rows")) {
+      return Usage(args.HelpKey(), "--budget-rows applies to the explain of a select");
+    }
+    auto r = select ? (*db)->ExplainSelect(*text, params, e) : (*db)->Explain(*text, params, e);
     if (!r.ok()) return Fail(WithQuotingHint(r.status(), args));
     std::fputs(r->c_str(), stdout);
     if (e.json) std::fputs("\n", stdout);
@@ -740,6 +798,7 @@ int Run(const Args& args) {
   if (command == "schema") return SchemaCommand(args);
   if (command == "stats" || command == "vacuum" || command == "check") return StoreCommand(args);
   if (command == "query" || command == "explain") return FetchCommand(args);
+  if (command == "select") return SelectCommand(args);
   if (command == "mutate") {
     if (n != 2) return Usage(args.HelpKey(), "mutate needs one FILE (or - for stdin)");
     auto text = ReadInput(args.positional[1]);

@@ -87,10 +87,31 @@ const std::vector<CommandHelp> kCommands = {
      "  --on-exceed truncate  return a truncated result instead of failing",
      "$ ormdb query 'User(where: name like $p, limit: 20) { name, posts(limit: 5) { title } }' \\\n"
      "    --param p='A%' --format table"},
+    {"select",
+     "ormdb select 'TEXT' [--param NAME=VALUE]... [--as-of V] [--format json|table|csv]\n"
+     "                    [--budget-scanned N] [--budget-rows N]",
+     "run a select statement (relational mode): flat rows, groups and aggregates",
+     "  TEXT                  select ITEMS from ENTITY [where P] [group by PATHS]\n"
+     "                        [having P] [order by KEYS] [limit N] [after \"CURSOR\"]\n"
+     "                        (the leading 'select' may be left out; - reads stdin);\n"
+     "                        see docs/reference/select.md\n"
+     "  --param NAME=VALUE    binds $NAME, as for query\n"
+     "  --as-of V             read the snapshot at commit version V\n"
+     "  --format json         {\"version\", \"columns\", \"rows\", \"next\"} (the default when\n"
+     "                        stdout is not a terminal)\n"
+     "  --format table        an aligned table\n"
+     "  --format csv          CSV with a header line (nulls are empty fields)\n"
+     "  --budget-scanned N    the most rows, index entries and edges it may read\n"
+     "                        (default 10000000)\n"
+     "  --budget-rows N       the most rows it may return (default 100000)",
+     "$ ormdb select 'select author.name, count() as posts from Post\n"
+     "    where status == \"published\" group by author.name order by posts desc limit 10'"},
     {"explain", "ormdb explain [--analyze] 'TEXT' [--format text|json] [the options of query]",
-     "the plan of a graph fetch: each step's access path, why, and its estimate",
+     "the plan of a graph fetch or a select: each step's access path, why, and its estimate",
      "  --analyze       run the fetch and report actual rows and times per step\n"
-     "  --format json   the plan as JSON",
+     "  --format json   the plan as JSON\n"
+     "  TEXT may be a select statement ('select ... from ...'): then the options\n"
+     "  are those of select",
      "$ ormdb explain --analyze 'User(where: email == \"ann@example.com\") { name }'"},
     {"mutate", "ormdb mutate FILE|-", "apply a JSON mutation batch as one transaction",
      "  FILE   {\"ops\": [...]}: insert, update, upsert, delete, link, unlink\n"

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "common/json.h"
+#include "query/select_parser.h"
 #include "tools/help.h"
 #include "tools/table.h"
 
@@ -24,10 +25,11 @@ constexpr const char* kContinuePrompt = "  ...> ";
 constexpr int kHistoryLines = 1000;
 
 constexpr std::string_view kShellHelp =
-    "A statement is a graph fetch (text or JSON IR) or a mutation batch {\"ops\": [...]};\n"
+    "A statement is a graph fetch (text or JSON IR), a select statement (select ... from\n"
+    "...) or a mutation batch {\"ops\": [...]};\n"
     "it may span lines and ends at a blank line or a line ending in ';'.\n"
     "  \\schema                     the current schema\n"
-    "  \\explain QUERY              the plan of a query\n"
+    "  \\explain QUERY              the plan of a query or a select\n"
     "  \\format table|json|blocks   how results print\n"
     "  \\timing [on|off]            print each statement's time\n"
     "  \\help                       this text\n"
@@ -139,7 +141,9 @@ class Shell {
     if (text.empty()) return;
     Remember(Trim(statement));
     auto start = std::chrono::steady_clock::now();
-    Status st = IsBatch(text) ? Mutate(text) : Fetch(text);
+    Status st = IsBatch(text)               ? Mutate(text)
+                : query::IsSelectText(text) ? Select(text)
+                                            : Fetch(text);
     if (!st.ok()) {
       failed_ = true;
       Fail(st);
@@ -175,6 +179,14 @@ class Shell {
     return Status::Ok();
   }
 
+  // A select prints as a table, or as JSON for \format json and blocks.
+  Status Select(std::string_view text) {
+    ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<SelectResult> r, db_.Select(text));
+    std::string out = format_ == "table" ? r->ToTable() : r->ToJson() + "\n";
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return Status::Ok();
+  }
+
   void PrintTime(std::chrono::steady_clock::time_point start) {
     if (!timing_) return;
     double ms =
@@ -202,7 +214,8 @@ class Shell {
     } else if (name == "\\explain") {
       if (arg.empty()) {
         Problem("\\explain needs a query: \\explain User { name }");
-      } else if (auto plan = db_.Explain(arg); !plan.ok()) {
+      } else if (auto plan = query::IsSelectText(arg) ? db_.ExplainSelect(arg) : db_.Explain(arg);
+                 !plan.ok()) {
         failed_ = true;
         Fail(plan.status());
       } else {

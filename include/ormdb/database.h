@@ -26,6 +26,7 @@
 
 #include "ormdb/status.h"
 #include "ormdb/fetch.h"
+#include "ormdb/select.h"
 
 namespace ormdb {
 
@@ -170,7 +171,8 @@ struct ImportOptions {
 struct ExplainOptions {
   bool analyze = false;  // run the query and report actual rows and times
   bool json = false;     // JSON instead of text
-  FetchOptions fetch;
+  FetchOptions fetch;    // Explain
+  SelectOptions select;  // ExplainSelect
 };
 
 struct ImportReport {
@@ -239,6 +241,23 @@ class Database {
   // with analyze, also what running it did (rows, batches, time, budget use).
   virtual Result<std::string> Explain(std::string_view query, std::string_view params_json = "{}",
                                       const ExplainOptions& options = {}) = 0;
+
+  // Runs a select statement (relational mode, docs/reference/select.md):
+  // `params_json` binds its $params. Errors as Fetch: INVALID_ARGUMENT (syntax
+  // with its position, a type mismatch, an item neither grouped nor
+  // aggregated, a bad cursor, a sum past int64), SCHEMA_ERROR (an unknown
+  // name, with a suggestion), BUDGET_EXCEEDED (scanned or returned rows),
+  // HISTORY_LOST (as_of or a cursor below retention).
+  virtual Result<std::unique_ptr<SelectResult>> Select(std::string_view text,
+                                                       std::string_view params_json = "{}",
+                                                       const SelectOptions& options = {}) = 0;
+  // The plan of a select (options.select; options.fetch is ignored): the
+  // fetch that reads its rows (access path, index, estimated rows), then the
+  // where, join, group, having, sort and limit steps; with analyze, the rows
+  // each produced.
+  virtual Result<std::string> ExplainSelect(std::string_view text,
+                                            std::string_view params_json = "{}",
+                                            const ExplainOptions& options = {}) = 0;
 
   // Pulls change events (docs/reference/json.md): every event after `options.from`
   // in commit order, no gaps, no duplicates, whole transactions.

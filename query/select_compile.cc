@@ -1,0 +1,678 @@
+// The select compiler (query/select_plan.h): from the parsed statement to
+// the fetch that reads its rows, then every name resolved against that
+// fetch's plan, the grouping rules checked and the having's values bound.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "query/compiler.h"
+#include "query/cursor.h"
+#include "query/parse_rules.h"
+#include "query/select_parser.h"
+#include "query/select_plan.h"
+#include "query/select_result.h"
+
+namespace ormdb::query::select_plan {
+namespace {
+
+using parse_rules::AggregateFnName;
+using parse_rules::JoinPath;
+
+std::string At(const QueryPos& pos) {
+  if (pos.line <= 0) return "";
+  return "query:" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": ";
+}
+
+Domain DomainOf(ValueType t) {
+  switch (t) {
+    case ValueType::kBool:
+      return Domain::kBool;
+    case ValueType::kString:
+      return Domain::kString;
+    case ValueType::kBytes:
+      return Domain::kBytes;
+    case ValueType::kTimestamp:
+      return Domain::kTimestamp;
+    case ValueType::kUuid:
+      return Domain::kUuid;
+    case ValueType::kJson:
+      return Domain::kJson;
+    default:
+      return Domain::kNumber;
+  }
+}
+
+bool IsNumber(ValueType t) {
+  return t == ValueType::kInt32 || t == ValueType::kInt64 || t == ValueType::kFloat64;
+}
+
+// The parameters an expression names.
+void ParamsOf(const Expr& e, std::vector<std::string>* out) {
+  if (e.kind == Expr::Kind::kParam) out->push_back(e.name);
+  for (const Json& el : e.list) {
+    if (el.is_object()) {
+      if (const Json* name = el.Find("$param"); name != nullptr && name->is_string()) {
+        out->push_back(name->as_string());
+      }
+    }
+  }
+  for (const auto& child : e.children) ParamsOf(*child, out);
+}
+
+// A trie of the paths the fetch must read: an include per relation, a
+// field per path end.
+struct PathTrie {
+  std::map<std::string, PathTrie> children;  // ordered: the fetch IR is deterministic
+  bool leaf = false;
+  QueryPos pos;
+};
+
+Status AddToSelection(const PathTrie& trie, Selection* sel) {
+  for (const auto& [name, child] : trie.children) {
+    Selection item;
+    item.name = name;
+    item.pos = child.pos;
+    if (!child.children.empty()) {
+      // A relation that is also a value (`author` beside `author.name`):
+      // its value is the related row's id, read from the include.
+      item.is_include = true;
+      ORMDB_RETURN_IF_ERROR(AddToSelection(child, &item));
+    }
+    sel->children.push_back(std::move(item));
+  }
+  return Status::Ok();
+}
+
+class SelectCompiler {
+ public:
+  SelectCompiler(FetchEngine& fetch, std::string_view secret, const SelectOptions& options)
+      : fetch_(fetch), secret_(secret), options_(options) {}
+
+  Result<std::unique_ptr<Plan>> Run(std::string_view text, std::string_view params_json);
+
+ private:
+  // ---- before the fetch is planned: names only ----
+  int AddColumn(const std::vector<std::string>& path, const QueryPos& pos);
+  int AddAggregate(const SelectTerm& term);
+  // The item a one-name path names by its `as` name, or -1.
+  int ItemByAlias(const std::vector<std::string>& path) const;
+  Result<Ref> TermRef(const SelectTerm& term, std::string_view clause);
+  Status CollectHaving(const Expr& e);
+  Status CheckGrouped(const Ref& ref, const QueryPos& pos, std::string_view text,
+                      std::string_view clause) const;
+
+  // ---- against the fetch's plan ----
+  Status Locate(Column* c);
+  Status TypeAggregates();
+  Result<HavingExpr> BindHaving(const Expr& e);
+  Result<Ref> HavingRef(const Expr& e);
+  ValueType RefType(const Ref& r) const;
+  const catalog::Enum* RefEnum(const Ref& r) const;
+  std::string RefText(const Ref& r) const;
+  Result<Value> BindValue(const Expr& e, const Ref& against);
+  Result<Value> BindJson(const Json& v, const QueryPos& pos, const std::string& param,
+                         const Ref& against);
+  Result<const Json*> Param(const std::string& name, const QueryPos& pos);
+
+  FetchEngine& fetch_;
+  std::string secret_;
+  const SelectOptions& options_;
+  SelectQuery q_;
+  Json params_ = Json::Object();
+  std::vector<std::string> used_params_;
+  std::unique_ptr<Plan> plan_;
+  std::vector<Ref> order_refs_;
+};
+
+int SelectCompiler::AddColumn(const std::vector<std::string>& path, const QueryPos& pos) {
+  const std::string text = JoinPath(path);
+  for (size_t i = 0; i < plan_->columns.size(); ++i) {
+    if (plan_->columns[i].text == text) return static_cast<int>(i);
+  }
+  Column c;
+  c.path = path;
+  c.text = text;
+  c.pos = pos;
+  plan_->columns.push_back(std::move(c));
+  return static_cast<int>(plan_->columns.size() - 1);
+}
+
+int SelectCompiler::AddAggregate(const SelectTerm& term) {
+  for (size_t i = 0; i < plan_->aggregates.size(); ++i) {
+    if (plan_->aggregates[i].text == term.text) return static_cast<int>(i);
+  }
+  AggregateTerm a;
+  a.fn = term.fn;
+  a.text = term.text;
+  if (!term.path.empty()) a.column = AddColumn(term.path, term.pos);
+  plan_->aggregates.push_back(std::move(a));
+  return static_cast<int>(plan_->aggregates.size() - 1);
+}
+
+int SelectCompiler::ItemByAlias(const std::vector<std::string>& path) const {
+  if (path.size() != 1) return -1;
+  for (size_t i = 0; i < q_.items.size(); ++i) {
+    if (q_.items[i].alias == path[0]) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Status SelectCompiler::CheckGrouped(const Ref& ref, const QueryPos& pos, std::string_view text,
+                                    std::string_view clause) const {
+  if (!plan_->grouped || ref.aggregate) return Status::Ok();
+  const auto& g = plan_->group_columns;
+  if (std::find(g.begin(), g.end(), ref.index) != g.end()) return Status::Ok();
+  return InvalidArgument(At(pos) + std::string(clause) + " '" + std::string(text) +
+                         "' is neither in group by nor an aggregate: add it to group by, or "
+                         "aggregate it (count, count_distinct, sum, avg, min, max)");
+}
+
+// An order key or group by term: an item's `as` name, a path, or an
+// aggregate call.
+Result<Ref> SelectCompiler::TermRef(const SelectTerm& term, std::string_view clause) {
+  if (!term.is_aggregate) {
+    if (int item = ItemByAlias(term.path); item >= 0) return plan_->items[item];
+    return Ref{false, AddColumn(term.path, term.pos)};
+  }
+  if (clause == "group by") return InvalidArgument(At(term.pos) + "cannot group by an aggregate");
+  return Ref{true, AddAggregate(term)};
+}
+
+Status SelectCompiler::CollectHaving(const Expr& e) {
+  if (e.kind == Expr::Kind::kPath) {
+    if (e.call >= 0) {
+      SelectTerm t;
+      t.is_aggregate = true;
+      t.fn = static_cast<Aggregate::Fn>(e.call);
+      t.path = e.path;
+      t.pos = e.pos;
+      t.text = TermText(true, t.fn, t.path);
+      AddAggregate(t);
+    } else if (ItemByAlias(e.path) < 0) {
+      AddColumn(e.path, e.pos);
+    }
+  }
+  for (const auto& child : e.children) ORMDB_RETURN_IF_ERROR(CollectHaving(*child));
+  return Status::Ok();
+}
+
+Status SelectCompiler::Locate(Column* c) {
+  const Plan& p = *plan_;
+  const query::Plan& fp = *p.fetch.plan;
+  int node = 0;
+  for (size_t i = 0; i + 1 < c->path.size(); ++i) {
+    int next = -1;
+    for (const OutputItem& item : fp.nodes[node].items) {
+      if (item.kind == OutputItem::Kind::kInclude && item.name == c->path[i]) next = item.child;
+    }
+    if (next < 0) return Internal("select: the fetch has no include for " + c->text);
+    node = next;
+    c->nodes.push_back(node);
+  }
+  const query::Node& holder = fp.nodes[node];
+  for (size_t k = 0; k < holder.items.size(); ++k) {
+    const OutputItem& item = holder.items[k];
+    if (item.name != c->path.back() || item.kind == OutputItem::Kind::kInclude ||
+        item.kind == OutputItem::Kind::kAggregate) {
+      continue;
+    }
+    c->item = static_cast<int>(k);
+    switch (item.kind) {
+      case OutputItem::Kind::kId:
+        c->is_id = true;
+        c->type = holder.entity->uuid_id ? ValueType::kUuid : ValueType::kInt64;
+        break;
+      case OutputItem::Kind::kVersion:
+        c->type = ValueType::kInt64;
+        break;
+      default: {
+        const catalog::FieldInfo& f = holder.entity->fields[item.field];
+        c->type = f.physical;
+        c->enum_def = f.enum_def;
+        c->is_reference = f.type == catalog::FieldType::kRef;
+        break;
+      }
+    }
+  }
+  if (c->item < 0) {
+    for (const OutputItem& item : holder.items) {
+      if (item.kind != OutputItem::Kind::kInclude || item.name != c->path.back()) continue;
+      // A to-one reference also walked through: the related row's id.
+      const query::Node& related = fp.nodes[item.child];
+      c->nodes.push_back(item.child);
+      c->is_id = c->is_reference = true;
+      c->item = 0;
+      c->type = related.entity->uuid_id ? ValueType::kUuid : ValueType::kInt64;
+    }
+  }
+  if (c->item < 0 && c->path.back() == "id") {
+    // Every row carries its id; the fetch keeps no item for it.
+    c->is_id = true;
+    c->type = holder.entity->uuid_id ? ValueType::kUuid : ValueType::kInt64;
+  } else if (c->item < 0) {
+    return Internal("select: the fetch has no field for " + c->text);
+  }
+  std::vector<int> many;
+  for (int n : c->nodes) {
+    const auto kind = fp.nodes[n].kind;
+    if (kind == query::Node::Kind::kInverse || kind == query::Node::Kind::kMany) many.push_back(n);
+  }
+  auto relation_path = [&](int n) {
+    const std::string& path = fp.nodes[n].path;  // "Post.tags"
+    return path.substr(path.find('.') + 1);
+  };
+  if (many.size() > 1) {
+    return InvalidArgument(At(c->pos) + "'" + c->text + "' goes through two to-many relations (" +
+                           relation_path(many[0]) + ", " + relation_path(many[1]) +
+                           "); a select expands at most one");
+  }
+  if (many.size() == 1) {
+    if (plan_->many_node >= 0 && plan_->many_node != many[0]) {
+      return InvalidArgument(At(c->pos) + "'" + c->text + "' expands the to-many relation " +
+                             relation_path(many[0]) + ", but the select already expands " +
+                             plan_->many_path + "; a select expands at most one");
+    }
+    plan_->many_node = many[0];
+    plan_->many_path = relation_path(many[0]);
+    c->expands = true;
+  }
+  return Status::Ok();
+}
+
+Status SelectCompiler::TypeAggregates() {
+  for (AggregateTerm& a : plan_->aggregates) {
+    if (a.column < 0) continue;
+    const Column& c = plan_->columns[a.column];
+    switch (a.fn) {
+      case Aggregate::Fn::kCount:
+      case Aggregate::Fn::kCountDistinct:
+        a.result = ValueType::kInt64;
+        break;
+      case Aggregate::Fn::kSum:
+      case Aggregate::Fn::kAvg:
+        if (!IsNumber(c.type) || c.is_id || c.is_reference || c.enum_def != nullptr) {
+          const std::string what = c.is_reference ? "a reference"
+                                   : c.is_id      ? "an id"
+                                   : c.enum_def   ? "an enum"
+                                                  : std::string(ValueTypeName(c.type));
+          return InvalidArgument(At(c.pos) + a.text + " needs a number: " + c.text + " is " + what);
+        }
+        a.float_input = c.type == ValueType::kFloat64;
+        a.result =
+            a.fn == Aggregate::Fn::kAvg || a.float_input ? ValueType::kFloat64 : ValueType::kInt64;
+        break;
+      case Aggregate::Fn::kMin:
+      case Aggregate::Fn::kMax:
+        if (c.type == ValueType::kJson) {
+          return InvalidArgument(At(c.pos) + a.text + ": json values have no order");
+        }
+        a.result = c.type;
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+ValueType SelectCompiler::RefType(const Ref& r) const {
+  return r.aggregate ? plan_->aggregates[r.index].result : plan_->columns[r.index].type;
+}
+
+const catalog::Enum* SelectCompiler::RefEnum(const Ref& r) const {
+  if (!r.aggregate) return plan_->columns[r.index].enum_def;
+  const AggregateTerm& a = plan_->aggregates[r.index];
+  if ((a.fn == Aggregate::Fn::kMin || a.fn == Aggregate::Fn::kMax) && a.column >= 0) {
+    return plan_->columns[a.column].enum_def;
+  }
+  return nullptr;
+}
+
+std::string SelectCompiler::RefText(const Ref& r) const {
+  return r.aggregate ? plan_->aggregates[r.index].text : plan_->columns[r.index].text;
+}
+
+Result<const Json*> SelectCompiler::Param(const std::string& name, const QueryPos& pos) {
+  const Json* v = params_.Find(name);
+  if (v == nullptr) {
+    return InvalidArgument(At(pos) + "missing parameter $" + name + " (bind it with --param " +
+                           name + "=VALUE)");
+  }
+  used_params_.push_back(name);
+  return v;
+}
+
+Result<Value> SelectCompiler::BindJson(const Json& v, const QueryPos& pos, const std::string& param,
+                                       const Ref& against) {
+  if (v.is_null()) {
+    return InvalidArgument(At(pos) + "$" + param +
+                           " is null: a comparison with null matches nothing (use is null)");
+  }
+  auto cv = ConvertForDomain(v, DomainOf(RefType(against)), RefEnum(against), RefText(against));
+  if (!cv.ok()) {
+    std::string message = cv.status().message();
+    if (!param.empty()) message = "parameter $" + param + ": " + message;
+    return Status(cv.status().code(), At(pos) + message);
+  }
+  return std::move(*cv);
+}
+
+Result<Value> SelectCompiler::BindValue(const Expr& e, const Ref& against) {
+  if (e.kind == Expr::Kind::kParam) {
+    ORMDB_ASSIGN_OR_RETURN(const Json* v, Param(e.name, e.pos));
+    return BindJson(*v, e.pos, e.name, against);
+  }
+  return BindJson(e.literal, e.pos, "", against);
+}
+
+Result<Ref> SelectCompiler::HavingRef(const Expr& e) {
+  if (e.kind != Expr::Kind::kPath) {
+    return InvalidArgument(At(e.pos) + "expected an item, a grouped path or an aggregate here");
+  }
+  if (e.call >= 0) {
+    const std::string text = TermText(true, static_cast<Aggregate::Fn>(e.call), e.path);
+    for (size_t i = 0; i < plan_->aggregates.size(); ++i) {
+      if (plan_->aggregates[i].text == text) return Ref{true, static_cast<int>(i)};
+    }
+    return Internal("select: having aggregate not collected");
+  }
+  if (int item = ItemByAlias(e.path); item >= 0) return plan_->items[item];
+  const std::string text = JoinPath(e.path);
+  for (size_t i = 0; i < plan_->columns.size(); ++i) {
+    if (plan_->columns[i].text == text) {
+      Ref r{false, static_cast<int>(i)};
+      ORMDB_RETURN_IF_ERROR(CheckGrouped(r, e.pos, text, "having:"));
+      return r;
+    }
+  }
+  return Internal("select: having path not collected");
+}
+
+Result<HavingExpr> SelectCompiler::BindHaving(const Expr& e) {
+  HavingExpr h;
+  h.negated = e.negated;
+  h.op = e.op;
+  auto operand_ref = [&](const Expr& x) { return x.kind == Expr::Kind::kPath; };
+  switch (e.kind) {
+    case Expr::Kind::kAnd:
+    case Expr::Kind::kOr:
+    case Expr::Kind::kNot:
+      h.kind = e.kind == Expr::Kind::kAnd  ? HavingExpr::Kind::kAnd
+               : e.kind == Expr::Kind::kOr ? HavingExpr::Kind::kOr
+                                           : HavingExpr::Kind::kNot;
+      for (const auto& child : e.children) {
+        ORMDB_ASSIGN_OR_RETURN(HavingExpr c, BindHaving(*child));
+        h.children.push_back(std::move(c));
+      }
+      return h;
+    case Expr::Kind::kCompare: {
+      h.kind = HavingExpr::Kind::kCompare;
+      const Expr& l = *e.children[0];
+      const Expr& r = *e.children[1];
+      if (!operand_ref(l) && !operand_ref(r)) {
+        return InvalidArgument(At(e.pos) +
+                               "a comparison in having needs an item, a grouped path "
+                               "or an aggregate on one side");
+      }
+      for (const Expr* side : {&l, &r}) {
+        HavingExpr operand;
+        if (operand_ref(*side)) {
+          operand.kind = HavingExpr::Kind::kRef;
+          ORMDB_ASSIGN_OR_RETURN(operand.ref, HavingRef(*side));
+        } else {
+          operand.kind = HavingExpr::Kind::kValue;
+          const Expr& other = side == &l ? r : l;
+          ORMDB_ASSIGN_OR_RETURN(Ref against, HavingRef(other));
+          ORMDB_ASSIGN_OR_RETURN(operand.value, BindValue(*side, against));
+        }
+        h.children.push_back(std::move(operand));
+      }
+      if (h.children[0].kind == HavingExpr::Kind::kRef &&
+          h.children[1].kind == HavingExpr::Kind::kRef) {
+        const Ref a = h.children[0].ref, b = h.children[1].ref;
+        if (DomainOf(RefType(a)) != DomainOf(RefType(b))) {
+          return InvalidArgument(At(e.pos) + "cannot compare " + RefText(a) + " (" +
+                                 std::string(DomainName(DomainOf(RefType(a)))) + ") with " +
+                                 RefText(b) + " (" + std::string(DomainName(DomainOf(RefType(b)))) +
+                                 ")");
+        }
+      }
+      return h;
+    }
+    case Expr::Kind::kIn: {
+      h.kind = HavingExpr::Kind::kIn;
+      HavingExpr operand;
+      operand.kind = HavingExpr::Kind::kRef;
+      ORMDB_ASSIGN_OR_RETURN(operand.ref, HavingRef(*e.children[0]));
+      for (const Json& el : e.list) {
+        std::string param;
+        const Json* v = &el;
+        if (el.is_object()) {
+          param = el.Find("$param")->as_string();
+          ORMDB_ASSIGN_OR_RETURN(v, Param(param, e.pos));
+        }
+        ORMDB_ASSIGN_OR_RETURN(Value bound, BindJson(*v, e.pos, param, operand.ref));
+        h.list.push_back(std::move(bound));
+      }
+      h.children.push_back(std::move(operand));
+      return h;
+    }
+    case Expr::Kind::kLike: {
+      h.kind = HavingExpr::Kind::kLike;
+      HavingExpr operand;
+      operand.kind = HavingExpr::Kind::kRef;
+      ORMDB_ASSIGN_OR_RETURN(operand.ref, HavingRef(*e.children[0]));
+      if (DomainOf(RefType(operand.ref)) != Domain::kString) {
+        return InvalidArgument(At(e.pos) + "like needs a string: " + RefText(operand.ref) + " is " +
+                               std::string(DomainName(DomainOf(RefType(operand.ref)))));
+      }
+      const Expr& pattern = *e.children[1];
+      std::string text;
+      if (pattern.kind == Expr::Kind::kParam) {
+        ORMDB_ASSIGN_OR_RETURN(const Json* v, Param(pattern.name, pattern.pos));
+        if (!v->is_string()) {
+          return InvalidArgument(At(pattern.pos) + "parameter $" + pattern.name +
+                                 ": a like pattern must be a string");
+        }
+        text = v->as_string();
+        if (LikePattern::EndsInLoneEscape(text)) {
+          return InvalidArgument(At(pattern.pos) + "parameter $" + pattern.name + ": " +
+                                 std::string(parse_rules::kLoneEscapeMessage));
+        }
+      } else {
+        text = pattern.literal.as_string();
+      }
+      h.pattern = std::make_shared<LikePattern>(text);
+      h.children.push_back(std::move(operand));
+      return h;
+    }
+    case Expr::Kind::kIsNull: {
+      h.kind = HavingExpr::Kind::kIsNull;
+      HavingExpr operand;
+      operand.kind = HavingExpr::Kind::kRef;
+      ORMDB_ASSIGN_OR_RETURN(operand.ref, HavingRef(*e.children[0]));
+      h.children.push_back(std::move(operand));
+      return h;
+    }
+    default:
+      return InvalidArgument(At(e.pos) + "expected a condition");
+  }
+}
+
+Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
+                                                  std::string_view params_json) {
+  ORMDB_ASSIGN_OR_RETURN(q_, ParseSelectText(text));
+  if (!params_json.empty()) {
+    auto parsed = ParseJson(params_json);
+    if (!parsed.ok()) return InvalidArgument("parameters: " + parsed.status().message());
+    if (!parsed->is_object()) return InvalidArgument("parameters must be a JSON object");
+    params_ = std::move(*parsed);
+  }
+  plan_ = std::make_unique<Plan>();
+  Plan& p = *plan_;
+  p.entity = q_.entity;
+  p.secret = secret_;
+  p.limit = q_.limit;
+  p.after = q_.after;
+
+  // Budgets: the database's, lowered by the options.
+  const FetchBudget& db = fetch_.budget();
+  auto lower = [](std::string_view name, const std::optional<uint64_t>& asked, uint64_t limit,
+                  uint64_t* out) -> Status {
+    *out = limit;
+    if (!asked) return Status::Ok();
+    if (*asked > limit) {
+      return InvalidArgument("budget " + std::string(name) + " " + std::to_string(*asked) +
+                             " is above the database's limit of " + std::to_string(limit) +
+                             ": a select may only lower its budget");
+    }
+    *out = *asked;
+    return Status::Ok();
+  };
+  ORMDB_RETURN_IF_ERROR(
+      lower("scanned rows", options_.max_scanned_rows, db.max_scanned_rows, &p.max_scanned_rows));
+  ORMDB_RETURN_IF_ERROR(lower("rows", options_.max_rows, db.max_entities, &p.max_rows));
+
+  // Items, then whether the select groups.
+  for (const SelectItem& item : q_.items) {
+    p.names.push_back(item.name());
+    if (item.term.is_aggregate) {
+      p.grouped = true;
+      p.items.push_back(Ref{true, AddAggregate(item.term)});
+    } else {
+      p.items.push_back(Ref{false, AddColumn(item.term.path, item.term.pos)});
+    }
+  }
+  for (const SelectOrderKey& key : q_.order) p.grouped |= key.term.is_aggregate;
+  if (!q_.group_by.empty()) p.grouped = true;
+  if (q_.having) {
+    ORMDB_RETURN_IF_ERROR(CollectHaving(*q_.having));
+    p.grouped |= !p.aggregates.empty();
+    if (!p.grouped) {
+      return InvalidArgument(At(q_.having->pos) +
+                             "having filters groups: the select needs group by or an aggregate "
+                             "(filter rows with where)");
+    }
+    p.has_having = true;
+    p.having_text = parse_rules::ExprToText(*q_.having);
+  }
+  for (const SelectTerm& term : q_.group_by) {
+    if (int item = ItemByAlias(term.path); item >= 0) {
+      if (p.items[item].aggregate) {
+        return InvalidArgument(At(term.pos) + "cannot group by '" + term.text +
+                               "': it names an aggregate");
+      }
+      p.group_columns.push_back(p.items[item].index);
+    } else {
+      p.group_columns.push_back(AddColumn(term.path, term.pos));
+    }
+  }
+  for (size_t i = 0; i < q_.items.size(); ++i) {
+    ORMDB_RETURN_IF_ERROR(
+        CheckGrouped(p.items[i], q_.items[i].term.pos, q_.items[i].term.text, "item"));
+  }
+  for (const SelectOrderKey& key : q_.order) {
+    ORMDB_ASSIGN_OR_RETURN(Ref ref, TermRef(key.term, "order by"));
+    ORMDB_RETURN_IF_ERROR(CheckGrouped(ref, key.term.pos, key.term.text, "order by"));
+    p.order.push_back(
+        OrderKey{ref, key.descending, key.term.text + (key.descending ? " desc" : " asc")});
+  }
+
+  // The fetch that reads the rows.
+  FetchQuery fq;
+  fq.root.name = q_.entity;
+  fq.root.pos = q_.entity_pos;
+  PathTrie trie;
+  for (const Column& c : p.columns) {
+    PathTrie* t = &trie;
+    for (const std::string& name : c.path) {
+      t = &t->children[name];
+      if (t->pos.line == 0) t->pos = c.pos;
+    }
+    t->leaf = true;
+  }
+  // A select of aggregates over the rows alone reads no field.
+  if (trie.children.empty()) trie.children["id"].pos = q_.entity_pos;
+  ORMDB_RETURN_IF_ERROR(AddToSelection(trie, &fq.root));
+  std::vector<std::string> where_params;
+  if (q_.where) {
+    p.where_text = parse_rules::ExprToText(*q_.where);
+    ParamsOf(*q_.where, &where_params);
+    fq.root.where = std::move(q_.where);
+  }
+  Json fetch_params = Json::Object();
+  for (const std::string& name : where_params) {
+    if (const Json* v = params_.Find(name)) fetch_params.Set(name, *v);
+    used_params_.push_back(name);
+  }
+
+  // The snapshot: the cursor's, or as_of, or the current version. A cursor
+  // pushed down to the fetch is checked there.
+  std::optional<uint64_t> as_of = options_.as_of;
+  if (q_.after) {
+    ORMDB_ASSIGN_OR_RETURN(Version v, PeekCursorVersion(secret_, *q_.after));
+    if (as_of && *as_of != v) {
+      return InvalidArgument("invalid cursor: it reads version " + std::to_string(v) +
+                             " but as_of asks for " + std::to_string(*as_of));
+    }
+    as_of = v;
+  }
+  FetchBudget budget = db;
+  budget.max_entities = p.max_scanned_rows;
+  budget.max_edges = p.max_scanned_rows;
+  budget.max_bytes = std::max<uint64_t>(db.max_bytes, uint64_t{1} << 40);  // rows bound it
+  budget.max_scanned_rows = p.max_scanned_rows;
+  budget.on_exceed = OnExceed::kError;
+  ORMDB_ASSIGN_OR_RETURN(p.fetch, fetch_.PrepareParsed(std::move(fq), fetch_params, as_of, budget));
+
+  for (Column& c : p.columns) ORMDB_RETURN_IF_ERROR(Locate(&c));
+  ORMDB_RETURN_IF_ERROR(TypeAggregates());
+  if (q_.having) {
+    ORMDB_ASSIGN_OR_RETURN(p.having, BindHaving(*q_.having));
+  }
+  for (const auto& [name, value] : params_.as_object()) {
+    if (std::find(used_params_.begin(), used_params_.end(), name) == used_params_.end()) {
+      return InvalidArgument("parameter $" + name + " is not used by the query");
+    }
+  }
+
+  // Rows straight from the fetch: hand it the order, limit and cursor too.
+  if (!p.grouped && p.many_node < 0 && (!p.order.empty() || p.limit || p.after)) {
+    FetchQuery pushed = std::move(p.fetch.query);
+    for (size_t i = 0; i < p.order.size(); ++i) {
+      query::OrderKey key;
+      key.path = p.columns[p.order[i].ref.index].path;
+      key.descending = p.order[i].descending;
+      key.pos = p.columns[p.order[i].ref.index].pos;
+      pushed.root.order.push_back(std::move(key));
+    }
+    pushed.root.limit = p.limit;
+    pushed.root.after = p.after;
+    ORMDB_ASSIGN_OR_RETURN(p.fetch,
+                           fetch_.PrepareParsed(std::move(pushed), fetch_params, as_of, budget));
+    for (Column& c : p.columns) {
+      c.nodes.clear();
+      c.item = -1;
+      ORMDB_RETURN_IF_ERROR(Locate(&c));
+    }
+    p.pushdown = true;
+  }
+
+  // What a cursor of this select is bound to.
+  std::string shape = "select\n" + p.entity + "\n" + p.many_path + "\n";
+  for (int g : p.group_columns) shape += p.columns[g].text + ",";
+  shape += "\n";
+  for (const OrderKey& k : p.order) shape += k.text + ",";
+  p.cursor_shape = SipHash24("ormdb select", shape);
+  return std::move(plan_);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Plan>> Compile(FetchEngine& fetch, std::string_view secret,
+                                      std::string_view text, std::string_view params_json,
+                                      const SelectOptions& options) {
+  SelectCompiler compiler(fetch, secret, options);
+  return compiler.Run(text, params_json);
+}
+
+}  // namespace ormdb::query::select_plan
