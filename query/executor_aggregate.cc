@@ -219,32 +219,32 @@ Result<Value> Executor::AggregateFromIndex(int a, RowId parent) {
     uint64_t scanned = 0;
     std::vector<std::pair<RowId, Value>> floats;
     Status st;
-    ORMDB_RETURN_IF_ERROR(txn_.ScanIndex(
-        ix.id, range.lower, range.upper, ScanDirection::kForward,
-        [&](const storage::IndexEntry& en) {
-          ++scanned;
-          if (en.truncated) {
-            entries.push_back({en.id, en.value_part_in_txn, true});
-            return true;
-          }
-          std::string_view in = en.value_part_in_txn;
-          Result<Value> v = Value();
-          for (int k = 0; k <= pos && v.ok(); ++k) {
-            v = storage::DecodeKey(&in, e.fields[ix.fields[k]].physical);
-          }
-          if (!v.ok()) {
-            st = v.status();
-            return false;
-          }
-          if (ap.value_is_float) {
-            floats.emplace_back(en.id, std::move(*v));
-          } else if (ap.value_path < 0) {
-            acc.AddRow();
-          } else {
-            acc.Add(*v);
-          }
-          return true;
-        }));
+    ORMDB_RETURN_IF_ERROR(txn_.ScanIndex(ix.id, range.lower, range.upper, ScanDirection::kForward,
+                                         [&](const storage::IndexEntry& en) {
+                                           ++scanned;
+                                           if (en.truncated) {
+                                             entries.push_back({en.id, en.value_part_in_txn, true});
+                                             return true;
+                                           }
+                                           std::string_view in = en.value_part_in_txn;
+                                           Result<Value> v = Value();
+                                           for (int k = 0; k <= pos && v.ok(); ++k) {
+                                             v = storage::DecodeKey(
+                                                 &in, e.fields[ix.fields[k]].physical);
+                                           }
+                                           if (!v.ok()) {
+                                             st = v.status();
+                                             return false;
+                                           }
+                                           if (ap.value_is_float) {
+                                             floats.emplace_back(en.id, std::move(*v));
+                                           } else if (ap.value_path < 0) {
+                                             acc.AddRow();
+                                           } else {
+                                             acc.Add(*v);
+                                           }
+                                           return true;
+                                         }));
     ORMDB_RETURN_IF_ERROR(st);
     ORMDB_RETURN_IF_ERROR(CountScanned(a, scanned));
     std::sort(floats.begin(), floats.end(),

@@ -5,7 +5,6 @@
 // in this process; every check that it "still works" is a real remote
 // client's fetch compared with the expected result.
 #include "server/server.h"
-#include "server/server_test_util.h"
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -39,6 +38,7 @@
 #include "ormdb/database.h"
 #include "protocol/frame.h"
 #include "protocol/ormdb.capnp.h"
+#include "server/server_test_util.h"
 #include "storage/test_util.h"
 
 extern char** environ;
@@ -852,8 +852,6 @@ TEST(ServerConfigTest, BadConfigsNameTheKey) {
 
 // ---------------------------------------------------------------------------
 // 3. Request ids
-
-
 
 using RequestIdTest = ServedTest;
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "ormdb/status.h"
 #include "ormdb/database.h"
 #include "ormdb/fetch.h"
+#include "ormdb/status.h"
 
 namespace ormdb::fetch_suite {
 

@@ -24,9 +24,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ormdb/status.h"
 #include "ormdb/fetch.h"
 #include "ormdb/select.h"
+#include "ormdb/status.h"
 
 namespace ormdb {
 
