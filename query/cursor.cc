@@ -129,18 +129,32 @@ std::string EncodeCursor(std::string_view secret, const CursorPosition& pos) {
   return Base64UrlEncode(raw);
 }
 
-Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view text,
-                                    bool expect_root, uint64_t shape,
-                                    const std::vector<ValueType>& key_types, ValueType id_type) {
+namespace {
+
+// The fixed header of a cursor: format, kind, version, shape, parent, start.
+constexpr size_t kCursorHeader = 1 + 1 + 8 + 8 + 8 + 1;
+
+// The decoded bytes of a cursor whose checksum verifies, with the checksum
+// still at the end.
+Result<std::string> VerifiedCursorBytes(std::string_view secret, std::string_view text) {
   if (text.size() > kMaxCursorBytes) return Invalid("too long");
   std::string raw;
   if (!Base64UrlDecode(text, &raw)) return Invalid("not a cursor (bad encoding)");
-  constexpr size_t kHeader = 1 + 1 + 8 + 8 + 8 + 1;
-  if (raw.size() < kHeader + 8) return Invalid("not a cursor (too short)");
+  if (raw.size() < kCursorHeader + 8) return Invalid("not a cursor (too short)");
   std::string_view body(raw.data(), raw.size() - 8);
   if (storage::GetU64BE(raw.data() + body.size()) != SipHash24(secret, body)) {
     return Invalid("checksum mismatch (altered, or from another database)");
   }
+  return raw;
+}
+
+}  // namespace
+
+Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view text,
+                                    bool expect_root, uint64_t shape,
+                                    const std::vector<ValueType>& key_types, ValueType id_type) {
+  ORMDB_ASSIGN_OR_RETURN(std::string raw, VerifiedCursorBytes(secret, text));
+  std::string_view body(raw.data(), raw.size() - 8);
   if (static_cast<uint8_t>(raw[0]) != kCursorFormat) return Invalid("unknown cursor format");
   CursorPosition pos;
   pos.root = raw[1] == 1;
@@ -156,7 +170,7 @@ Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view te
   if (pos.shape != shape) {
     return Invalid("it belongs to another query (a different entity, order or include path)");
   }
-  std::string_view rest = body.substr(kHeader);
+  std::string_view rest = body.substr(kCursorHeader);
   if (!pos.start) {
     for (ValueType t : key_types) {
       auto v = storage::DecodeKey(&rest, t);
@@ -172,15 +186,7 @@ Result<CursorPosition> DecodeCursor(std::string_view secret, std::string_view te
 }
 
 Result<Version> PeekCursorVersion(std::string_view secret, std::string_view text) {
-  if (text.size() > kMaxCursorBytes) return Invalid("too long");
-  std::string raw;
-  if (!Base64UrlDecode(text, &raw)) return Invalid("not a cursor (bad encoding)");
-  constexpr size_t kHeader = 1 + 1 + 8 + 8 + 8 + 1;
-  if (raw.size() < kHeader + 8) return Invalid("not a cursor (too short)");
-  std::string_view body(raw.data(), raw.size() - 8);
-  if (storage::GetU64BE(raw.data() + body.size()) != SipHash24(secret, body)) {
-    return Invalid("checksum mismatch (altered, or from another database)");
-  }
+  ORMDB_ASSIGN_OR_RETURN(std::string raw, VerifiedCursorBytes(secret, text));
   return storage::GetU64BE(raw.data() + 2);
 }
 

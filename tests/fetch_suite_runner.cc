@@ -18,6 +18,7 @@
 
 #include "common/json.h"
 #include "query/select_parser.h"
+#include "tests/served_database.h"
 
 namespace ormdb::fetch_suite {
 namespace {
@@ -718,6 +719,42 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
   std::printf("[ suite    ] %s: %d cases run, %d failed\n", path.c_str(), run, failed);
   std::error_code ec;
   fs::remove_all(tmpdir, ec);
+}
+
+std::unique_ptr<Database> OpenEmbedded(const std::string& dir) {
+  auto db = Database::Open(dir);
+  if (!db.ok()) {
+    ADD_FAILURE() << "Database::Open(" << dir << "): " << db.status().ToString();
+    return nullptr;
+  }
+  return std::move(db).value();
+}
+
+std::unique_ptr<Database> OpenServedAt(const std::string& dir, const std::string& listen) {
+  server::ServerOptions serve;
+  serve.listen = listen;
+  auto db = testing::ServedDatabase::Start(dir, {}, serve);
+  if (!db.ok()) {
+    ADD_FAILURE() << "serve " << dir << " on " << listen << ": " << db.status().ToString();
+    return nullptr;
+  }
+  return std::move(db).value();
+}
+
+std::unique_ptr<Database> OpenServed(const std::string& dir) {
+  return OpenServedAt(dir, "tcp://127.0.0.1:0");
+}
+
+std::unique_ptr<Database> OpenServedDirect(const std::string& dir) {
+  return OpenServedAt(dir, "ormdb://127.0.0.1:0");
+}
+
+std::string FileTestName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = std::filesystem::path(info.param).stem().string();
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
 }
 
 }  // namespace ormdb::fetch_suite

@@ -10,6 +10,8 @@
 // file:line, with the query, the expected and the actual result.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -80,6 +82,15 @@ using OpenDbFn = std::function<std::unique_ptr<Database>(const std::string& dir)
 // failing case with ADD_FAILURE_AT(file, line); a failing setup step (schema
 // or mutation) ends the file, since later expectations depend on it.
 void RunSuiteFile(const std::string& path, const OpenDbFn& open_db);
+
+// The three ways a suite runs, each on a fresh directory: embedded, through
+// a served database over tcp, and over the direct transport (ormdb://).
+std::unique_ptr<Database> OpenEmbedded(const std::string& dir);
+std::unique_ptr<Database> OpenServed(const std::string& dir);
+std::unique_ptr<Database> OpenServedDirect(const std::string& dir);
+
+// A test name for a suite file: its stem with non-alphanumerics as '_'.
+std::string FileTestName(const ::testing::TestParamInfo<std::string>& info);
 
 // Matching used by the runner, exposed for its own tests: compares the
 // expected and actual JSON structurally (exact kinds, object members in

@@ -11,7 +11,6 @@
 
 #include "ormdb/database.h"
 #include "tests/fetch_suite_runner.h"
-#include "tests/served_database.h"
 
 #ifndef ORMDB_SELECT_SUITE_DIR
 #error "define ORMDB_SELECT_SUITE_DIR as the path of tests/fetch"
@@ -19,34 +18,6 @@
 
 namespace ormdb::fetch_suite {
 namespace {
-
-std::unique_ptr<Database> OpenEmbedded(const std::string& dir) {
-  auto db = Database::Open(dir);
-  if (!db.ok()) {
-    ADD_FAILURE() << "Database::Open(" << dir << "): " << db.status().ToString();
-    return nullptr;
-  }
-  return std::move(db).value();
-}
-
-std::unique_ptr<Database> OpenServedAt(const std::string& dir, const std::string& listen) {
-  server::ServerOptions serve;
-  serve.listen = listen;
-  auto db = testing::ServedDatabase::Start(dir, {}, serve);
-  if (!db.ok()) {
-    ADD_FAILURE() << "serve " << dir << " on " << listen << ": " << db.status().ToString();
-    return nullptr;
-  }
-  return std::move(db).value();
-}
-
-std::unique_ptr<Database> OpenServed(const std::string& dir) {
-  return OpenServedAt(dir, "tcp://127.0.0.1:0");
-}
-
-std::unique_ptr<Database> OpenServedDirect(const std::string& dir) {
-  return OpenServedAt(dir, "ormdb://127.0.0.1:0");
-}
 
 class SelectSuite : public ::testing::TestWithParam<std::string> {};
 
@@ -57,14 +28,6 @@ TEST_P(SelectSuite, FileOverTcp) { RunSuiteFile(GetParam(), OpenServed); }
 
 // And through the direct transport (ormdb://).
 TEST_P(SelectSuite, FileOverDirect) { RunSuiteFile(GetParam(), OpenServedDirect); }
-
-std::string FileTestName(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = std::filesystem::path(info.param).stem().string();
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
-}
 
 INSTANTIATE_TEST_SUITE_P(Files, SelectSuite,
                          ::testing::ValuesIn(ListSuiteFiles(ORMDB_SELECT_SUITE_DIR)), FileTestName);
