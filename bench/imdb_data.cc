@@ -343,8 +343,8 @@ CREATE TABLE cast_member (id INTEGER PRIMARY KEY,
   movie INTEGER NOT NULL REFERENCES movie(id) ON DELETE CASCADE,
   person INTEGER NOT NULL REFERENCES person(id) ON DELETE CASCADE,
   list_order INTEGER NOT NULL);
-CREATE INDEX cast_member_movie_order ON cast_member(movie, list_order);
-CREATE INDEX cast_member_person ON cast_member(person);
+CREATE INDEX cast_member_movie_order ON cast_member(movie, list_order, person);
+CREATE INDEX cast_member_person ON cast_member(person, movie);
 CREATE TABLE review (id INTEGER PRIMARY KEY, body TEXT NOT NULL,
   rating INTEGER NOT NULL CHECK (rating >= 0 AND rating <= 5),
   creation_time INTEGER NOT NULL,
