@@ -141,6 +141,7 @@ Result<std::shared_ptr<Plan>> Compiler::Run(const FetchQuery& query) {
   ORMDB_RETURN_IF_ERROR(ChooseAccess());
   ORMDB_RETURN_IF_ERROR(ChooseAggregates());
   CollectDecodeFields();
+  ChooseIndexOnly();
   return plan_;
 }
 

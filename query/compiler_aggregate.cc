@@ -235,4 +235,50 @@ void Compiler::CollectDecodeFields() {
   for (auto& [entity, fields] : out) std::sort(fields.begin(), fields.end());
 }
 
+void Compiler::ChooseIndexOnly() {
+  // Entities whose version the plan reads: only rows know it.
+  auto reads_version = [&](const EntityInfo* e) {
+    auto in_paths = [&](const Node& n) {
+      return std::any_of(n.paths.begin(), n.paths.end(), [&](const BoundPath& p) {
+        return p.terminal == BoundPath::Terminal::kVersion &&
+               (p.entities.empty() ? n.entity : p.entities.back()) == e;
+      });
+    };
+    for (const Node& n : plan_->nodes) {
+      if (in_paths(n)) return true;
+      if (n.entity != e) continue;
+      for (const OutputItem& item : n.items) {
+        if (item.kind == OutputItem::Kind::kVersion) return true;
+      }
+    }
+    return std::any_of(plan_->aggregates.begin(), plan_->aggregates.end(),
+                       [&](const AggregatePlan& a) { return in_paths(a.source); });
+  };
+  // Types whose key encoding gives back the stored value exactly (a
+  // float's -0.0 is stored as 0.0 in a key).
+  auto exact_in_key = [](ValueType t) {
+    return t == ValueType::kBool || t == ValueType::kInt32 || t == ValueType::kInt64 ||
+           t == ValueType::kTimestamp || t == ValueType::kUuid || t == ValueType::kString ||
+           t == ValueType::kBytes;
+  };
+  for (Node& n : plan_->nodes) {
+    const bool ranged = n.access == Access::kChildIndex || n.access == Access::kIndexRange ||
+                        n.access == Access::kUniqueLookup;
+    if (!ranged || n.range.index == nullptr || n.entity->uuid_id) continue;
+    auto fields = std::find_if(plan_->decode_fields.begin(), plan_->decode_fields.end(),
+                               [&](const auto& p) { return p.first == n.entity->id; });
+    if (fields == plan_->decode_fields.end()) continue;
+    const std::vector<size_t>& ix = n.range.index->fields;
+    const bool covers = std::all_of(fields->second.begin(), fields->second.end(), [&](size_t f) {
+      return std::find(ix.begin(), ix.end(), f) != ix.end() &&
+             exact_in_key(n.entity->fields[f].physical);
+    });
+    if (!covers || reads_version(n.entity)) continue;
+    n.range.index_only = true;
+    // A range per parent priced every entry as a row fetch (ChooseInclude).
+    if (n.access == Access::kChildIndex) n.est_cost -= n.est_examined * kFetch;
+    n.reason += "; its entries hold every field read: no row is read";
+  }
+}
+
 }  // namespace ormdb::query::compiler_internal

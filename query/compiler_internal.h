@@ -105,6 +105,10 @@ class Compiler {
   Status ChooseCoveringIndex(AggregatePlan& ap);
   // Fills Plan::decode_fields.
   void CollectDecodeFields();
+  // Marks the index ranges whose entries hold every field the plan reads
+  // from their entity's rows (IndexRangePlan::index_only); after
+  // CollectDecodeFields.
+  void ChooseIndexOnly();
 
   // Resolves a path from node `idx`'s entity; returns its index in paths.
   Result<int> ResolvePath(int idx, const std::vector<std::string>& names, const QueryPos& pos);

@@ -134,7 +134,12 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
   size_t covered = r.order_covered;
   std::vector<Value> boundary;
   bool last_truncated = false;
-  std::vector<std::pair<RowId, bool>> entries;
+  struct Entry {
+    RowId id;
+    bool truncated;
+    std::string_view values;  // valid for the read transaction
+  };
+  std::vector<Entry> entries;
   // Collect ids first: the visitor must not read other rows while the
   // index cursor is open on the same table's cursor slot.
   auto visit_batch = [&](std::string_view lower, std::string_view upper, size_t max,
@@ -148,7 +153,7 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
                               *resume = std::string(e.value_part_in_txn);
                               return false;
                             }
-                            entries.emplace_back(e.id, e.truncated);
+                            entries.push_back({e.id, e.truncated, e.value_part_in_txn});
                             return true;
                           });
   };
@@ -159,9 +164,10 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
     std::string resume;
     ORMDB_RETURN_IF_ERROR(visit_batch(lower, upper, batch, &resume));
     bool stop = false;
-    for (auto [id, truncated] : entries) {
+    for (const auto& [id, truncated, values] : entries) {
       if (!seen.insert(id).second) continue;  // an entry seen before a resume
       if (ns) ++ns->examined;
+      if (r.index_only && !truncated) ORMDB_RETURN_IF_ERROR(RowFromEntry(n, r, id, values));
       if (covered == 0) {
         // The index does not give the order: keep the best `want` rows.
         ORMDB_RETURN_IF_ERROR(Offer(n, idx, id, cursor ? &*cursor : nullptr, want, want >= 0, out));
@@ -198,6 +204,20 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
     }
     batch = DoubleBatch(batch);
   }
+  return Status::Ok();
+}
+
+Status Executor::RowFromEntry(const Node& n, const IndexRangePlan& r, RowId id,
+                              std::string_view values) {
+  auto& cache = cache_[n.entity->id.value];
+  if (cache.contains(id)) return Status::Ok();
+  RowData& data = rows_.emplace_back();
+  data.row.fields.resize(n.entity->fields.size());
+  for (size_t f : r.index->fields) {
+    ORMDB_ASSIGN_OR_RETURN(data.row.fields[f],
+                           storage::DecodeKey(&values, n.entity->fields[f].physical));
+  }
+  cache.emplace(id, &data);
   return Status::Ok();
 }
 

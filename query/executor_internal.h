@@ -159,6 +159,10 @@ class Executor {
                    const std::optional<CursorPosition>& cursor, int64_t want,
                    std::vector<Candidate>* out, NodeStats* ns);
 
+  // Builds the row `id` from the values of its index entry and caches it
+  // (IndexRangePlan::index_only); a row already cached is kept.
+  Status RowFromEntry(const Node& n, const IndexRangePlan& r, RowId id, std::string_view values);
+
   // Offers a row to a candidate list: decodes only what the predicate and
   // the order need, tests the predicate and the cursor, and keeps the row
   // (decoded in full) when it can be among the first `want` rows; with

@@ -95,6 +95,11 @@ struct IndexRangePlan {
   // Leading order keys the scan order provides; with a limit the scan stops
   // early once enough rows passed the filter.
   size_t order_covered = 0;
+  // The entries hold every field the plan reads from the entity's rows
+  // (Plan::decode_fields), in types the key stores exactly: rows are built
+  // from the entries and none is read (but for an entry whose values were
+  // too long for the key).
+  bool index_only = false;
 };
 
 // One item of an object in the result, in selection order.

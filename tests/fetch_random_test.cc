@@ -1005,11 +1005,11 @@ struct QueryGen {
         if (c->kind != RelKind::kToOne) GenArgs(*c, 0.35, 0.4, 0.35, 4);
         GenSelection(*c, depth + 1);
         included.insert(c->name);
-        items.push_back({"", c});
+        items.push_back({"", c, nullptr});
       }
     }
     for (const FieldDef& f : e.fields)
-      if (!included.count(f.name) && Chance(rng, 0.4)) items.push_back({f.name, nullptr});
+      if (!included.count(f.name) && Chance(rng, 0.4)) items.push_back({f.name, nullptr, nullptr});
     // Aggregates over the to-many relations, sometimes ordered by.
     std::vector<std::string> aggregates;
     for (size_t r = 0; r < e.rels.size(); ++r) {
@@ -1049,7 +1049,7 @@ struct QueryGen {
       k.explicit_dir = Chance(rng, 0.3);
       n.order.insert(n.order.begin() + Uniform(rng, 0, static_cast<int64_t>(n.order.size())), k);
     }
-    if (Chance(rng, 0.15)) items.push_back({"id", nullptr});
+    if (Chance(rng, 0.15)) items.push_back({"id", nullptr, nullptr});
     std::shuffle(items.begin(), items.end(), rng);
     bool has_args = n.where || !n.order.empty() || n.limit;
     if (items.empty()) {
@@ -1057,7 +1057,7 @@ struct QueryGen {
         n.braces = false;  // `children(limit: 2)`: objects with their id only
       } else {
         const FieldDef& f = Pick(rng, e.fields);
-        items.push_back({included.count(f.name) ? "id" : f.name, nullptr});
+        items.push_back({included.count(f.name) ? "id" : f.name, nullptr, nullptr});
       }
     }
     n.items = std::move(items);

@@ -376,6 +376,7 @@ std::string ExpectedText(const SuiteCase& c) {
   if (c.kind == SuiteCase::Kind::kExplain) {
     std::string s;
     for (const auto& x : c.contains) s += "contains " + x + "\n";
+    for (const auto& x : c.lacks) s += "lacks " + x + "\n";
     return s;
   }
   auto j = ParseJson(c.expected_json);
@@ -488,8 +489,12 @@ Result<std::vector<SuiteCase>> ParseSuiteFile(const std::string& path,
         for (; k < lines.size() && !IsBlank(lines[k]); ++k) {
           if (IsComment(lines[k])) continue;
           std::string_view t = Trim(lines[k]);
+          if (StartsWithWord(t, "lacks")) {
+            c.lacks.emplace_back(Trim(t.substr(5)));
+            continue;
+          }
           if (!StartsWithWord(t, "contains")) {
-            return FileError(path, line_no(k), "expected `contains TEXT`");
+            return FileError(path, line_no(k), "expected `contains TEXT` or `lacks TEXT`");
           }
           c.contains.emplace_back(Trim(t.substr(8)));
         }
@@ -666,6 +671,15 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
           if (r->find(want) == std::string::npos) {
             ++failed;
             ADD_FAILURE_AT(file, c.line) << "the explain text lacks \"" << want << "\"\n"
+                                         << header << "actual:\n"
+                                         << *r;
+            break;
+          }
+        }
+        for (const std::string& unwanted : c.lacks) {
+          if (r->find(unwanted) != std::string::npos) {
+            ++failed;
+            ADD_FAILURE_AT(file, c.line) << "the explain text contains \"" << unwanted << "\"\n"
                                          << header << "actual:\n"
                                          << *r;
             break;

@@ -52,7 +52,8 @@ struct SuiteCase {
   std::string error_substring;
   std::string expected_json;
   std::vector<std::string> contains;
-  int expect_line = 0;  // the line where the expectation starts
+  std::vector<std::string> lacks;  // explain: text that must not appear
+  int expect_line = 0;             // the line where the expectation starts
 
   // A test case proper (a query, an explain, or a mutation expected to fail),
   // as opposed to a setup step.
