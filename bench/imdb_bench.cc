@@ -1257,6 +1257,104 @@ void ChooseForms() {
   }
 }
 
+// ---------------------------------------------------- relational mode
+
+// A report over every review (docs/reference/select.md): the number of
+// reviews per movie, by `Database::Select` and by SQLite's GROUP BY on the
+// same data, checked equal before timing.
+constexpr const char* kSelectCount =
+    "select movie, count() as n from Review group by movie order by movie";
+constexpr const char* kSqlSelectCount =
+    "SELECT movie, count(*) FROM review GROUP BY movie ORDER BY movie";
+constexpr const char* kSelectAvg =
+    "select movie, count() as n, avg(rating) as r from Review group by movie order by movie";
+constexpr const char* kSqlSelectAvg =
+    "SELECT movie, count(*), avg(rating) FROM review GROUP BY movie ORDER BY movie";
+
+struct ReportRow {
+  int64_t movie = 0, n = 0;
+  double avg = 0;
+  bool operator==(const ReportRow&) const = default;
+};
+
+std::vector<ReportRow> OrmdbReport(const char* text, bool with_avg) {
+  auto r = g->db->Select(text);
+  if (!r.ok()) Die(std::string("ormdb Select: ") + r.status().ToString());
+  const SelectResult& s = **r;
+  std::vector<ReportRow> out(s.row_count());
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].movie = s.Get(i, 0).int_value;
+    out[i].n = s.Get(i, 1).int_value;
+    if (with_avg) out[i].avg = s.Get(i, 2).float_value;
+  }
+  return out;
+}
+
+std::vector<ReportRow> SqliteReport(const char* sql, bool with_avg) {
+  std::vector<ReportRow> out;
+  sqlite3_stmt* stmt = g->sqlite->Prepare(sql);
+  Rows(*g->sqlite, stmt, [&](sqlite3_stmt* st) {
+    ReportRow r{Int(st, 0), Int(st, 1), with_avg ? sqlite3_column_double(st, 2) : 0.0};
+    out.push_back(r);
+  });
+  return out;
+}
+
+void CheckReports() {
+  for (bool avg : {false, true}) {
+    std::vector<ReportRow> a = OrmdbReport(avg ? kSelectAvg : kSelectCount, avg);
+    std::vector<ReportRow> b = SqliteReport(avg ? kSqlSelectAvg : kSqlSelectCount, avg);
+    bool same = a.size() == b.size();
+    for (size_t i = 0; same && i < a.size(); ++i) {
+      same = a[i].movie == b[i].movie && a[i].n == b[i].n &&
+             std::abs(a[i].avg - b[i].avg) <= 1e-9 * std::max(1.0, std::abs(b[i].avg));
+    }
+    if (!same) {
+      Die(std::string("select report differs from SQLite's: ") + (avg ? kSelectAvg : kSelectCount) +
+          " (" + std::to_string(a.size()) + " rows against " + std::to_string(b.size()) + ")");
+    }
+  }
+  Note("select reports checked", "count and avg per movie: equal to SQLite's");
+}
+
+void RegisterReports() {
+  struct Report {
+    const char* key;
+    std::function<void()> run;
+  };
+  const Report reports[] = {
+      {"reviews_per_movie/ormdb_select",
+       [] { benchmark::DoNotOptimize(OrmdbReport(kSelectCount, false).data()); }},
+      {"reviews_per_movie/sqlite",
+       [] { benchmark::DoNotOptimize(SqliteReport(kSqlSelectCount, false).data()); }},
+      {"rating_per_movie/ormdb_select",
+       [] { benchmark::DoNotOptimize(OrmdbReport(kSelectAvg, true).data()); }},
+      {"rating_per_movie/sqlite",
+       [] { benchmark::DoNotOptimize(SqliteReport(kSqlSelectAvg, true).data()); }},
+  };
+  for (const Report& r : reports) {
+    std::string key = r.key;
+    std::function<void()> run = r.run;
+    benchmark::RegisterBenchmark(
+        ("BM_ImdbSelect/" + key).c_str(),
+        [key, run](benchmark::State& state) {
+          LatencySamples samples;
+          for (auto _ : state) {
+            auto start = Clock::now();
+            run();
+            double s = std::chrono::duration<double>(Clock::now() - start).count();
+            state.SetIterationTime(s);
+            samples.AddSeconds(s);
+          }
+          if (samples.empty()) return;
+          g->stats[key] =
+              Stat{samples.PercentileMicros(0.50), samples.PercentileMicros(0.95), samples.size()};
+        })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+}
+
 void Setup(double scale) {
   g->scale = scale;
   auto start = Clock::now();
@@ -1369,104 +1467,6 @@ void Register() {
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     }
-  }
-}
-
-// ---------------------------------------------------- relational mode
-
-// A report over every review (docs/reference/select.md): the number of
-// reviews per movie, by `Database::Select` and by SQLite's GROUP BY on the
-// same data, checked equal before timing.
-constexpr const char* kSelectCount =
-    "select movie, count() as n from Review group by movie order by movie";
-constexpr const char* kSqlSelectCount =
-    "SELECT movie, count(*) FROM review GROUP BY movie ORDER BY movie";
-constexpr const char* kSelectAvg =
-    "select movie, count() as n, avg(rating) as r from Review group by movie order by movie";
-constexpr const char* kSqlSelectAvg =
-    "SELECT movie, count(*), avg(rating) FROM review GROUP BY movie ORDER BY movie";
-
-struct ReportRow {
-  int64_t movie = 0, n = 0;
-  double avg = 0;
-  bool operator==(const ReportRow&) const = default;
-};
-
-std::vector<ReportRow> OrmdbReport(const char* text, bool with_avg) {
-  auto r = g->db->Select(text);
-  if (!r.ok()) Die(std::string("ormdb Select: ") + r.status().ToString());
-  const SelectResult& s = **r;
-  std::vector<ReportRow> out(s.row_count());
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i].movie = s.Get(i, 0).int_value;
-    out[i].n = s.Get(i, 1).int_value;
-    if (with_avg) out[i].avg = s.Get(i, 2).float_value;
-  }
-  return out;
-}
-
-std::vector<ReportRow> SqliteReport(const char* sql, bool with_avg) {
-  std::vector<ReportRow> out;
-  sqlite3_stmt* stmt = g->sqlite->Prepare(sql);
-  Rows(*g->sqlite, stmt, [&](sqlite3_stmt* st) {
-    ReportRow r{Int(st, 0), Int(st, 1), with_avg ? sqlite3_column_double(st, 2) : 0.0};
-    out.push_back(r);
-  });
-  return out;
-}
-
-void CheckReports() {
-  for (bool avg : {false, true}) {
-    std::vector<ReportRow> a = OrmdbReport(avg ? kSelectAvg : kSelectCount, avg);
-    std::vector<ReportRow> b = SqliteReport(avg ? kSqlSelectAvg : kSqlSelectCount, avg);
-    bool same = a.size() == b.size();
-    for (size_t i = 0; same && i < a.size(); ++i) {
-      same = a[i].movie == b[i].movie && a[i].n == b[i].n &&
-             std::abs(a[i].avg - b[i].avg) <= 1e-9 * std::max(1.0, std::abs(b[i].avg));
-    }
-    if (!same) {
-      Die(std::string("select report differs from SQLite's: ") + (avg ? kSelectAvg : kSelectCount) +
-          " (" + std::to_string(a.size()) + " rows against " + std::to_string(b.size()) + ")");
-    }
-  }
-  Note("select reports checked", "count and avg per movie: equal to SQLite's");
-}
-
-void RegisterReports() {
-  struct Report {
-    const char* key;
-    std::function<void()> run;
-  };
-  const Report reports[] = {
-      {"reviews_per_movie/ormdb_select",
-       [] { benchmark::DoNotOptimize(OrmdbReport(kSelectCount, false).data()); }},
-      {"reviews_per_movie/sqlite",
-       [] { benchmark::DoNotOptimize(SqliteReport(kSqlSelectCount, false).data()); }},
-      {"rating_per_movie/ormdb_select",
-       [] { benchmark::DoNotOptimize(OrmdbReport(kSelectAvg, true).data()); }},
-      {"rating_per_movie/sqlite",
-       [] { benchmark::DoNotOptimize(SqliteReport(kSqlSelectAvg, true).data()); }},
-  };
-  for (const Report& r : reports) {
-    std::string key = r.key;
-    std::function<void()> run = r.run;
-    benchmark::RegisterBenchmark(
-        ("BM_ImdbSelect/" + key).c_str(),
-        [key, run](benchmark::State& state) {
-          LatencySamples samples;
-          for (auto _ : state) {
-            auto start = Clock::now();
-            run();
-            double s = std::chrono::duration<double>(Clock::now() - start).count();
-            state.SetIterationTime(s);
-            samples.AddSeconds(s);
-          }
-          if (samples.empty()) return;
-          g->stats[key] =
-              Stat{samples.PercentileMicros(0.50), samples.PercentileMicros(0.95), samples.size()};
-        })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
   }
 }
 

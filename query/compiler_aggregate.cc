@@ -261,19 +261,39 @@ void Compiler::ChooseIndexOnly() {
            t == ValueType::kTimestamp || t == ValueType::kUuid || t == ValueType::kString ||
            t == ValueType::kBytes;
   };
-  for (Node& n : plan_->nodes) {
-    const bool ranged = n.access == Access::kChildIndex || n.access == Access::kIndexRange ||
-                        n.access == Access::kUniqueLookup;
-    if (!ranged || n.range.index == nullptr || n.entity->uuid_id) continue;
+  auto covers = [&](const Node& n, const IndexInfo& ix) {
     auto fields = std::find_if(plan_->decode_fields.begin(), plan_->decode_fields.end(),
                                [&](const auto& p) { return p.first == n.entity->id; });
-    if (fields == plan_->decode_fields.end()) continue;
-    const std::vector<size_t>& ix = n.range.index->fields;
-    const bool covers = std::all_of(fields->second.begin(), fields->second.end(), [&](size_t f) {
-      return std::find(ix.begin(), ix.end(), f) != ix.end() &&
+    if (fields == plan_->decode_fields.end()) return false;
+    return std::all_of(fields->second.begin(), fields->second.end(), [&](size_t f) {
+      return std::find(ix.fields.begin(), ix.fields.end(), f) != ix.fields.end() &&
              exact_in_key(n.entity->fields[f].physical);
     });
-    if (!covers || reads_version(n.entity)) continue;
+  };
+  for (Node& n : plan_->nodes) {
+    if (n.entity->uuid_id || reads_version(n.entity)) continue;
+    // A root scan without a limit or a cursor reads every row in any order:
+    // a whole index whose entries hold what it reads serves it with less to
+    // read (every row has an entry in every index, nulls included).
+    if (n.kind == Node::Kind::kRoot && n.access == Access::kScan && n.limit_slot < 0 &&
+        n.after_slot < 0) {
+      const IndexInfo* best = nullptr;
+      for (const IndexInfo& ix : n.entity->indexes) {
+        if (!Usable(ix) || ix.fields.empty() || !covers(n, ix)) continue;
+        if (best == nullptr || ix.fields.size() < best->fields.size()) best = &ix;
+      }
+      if (best == nullptr) continue;
+      n.access = Access::kIndexRange;
+      n.range = IndexRangePlan{};
+      n.range.index = best;
+      n.range.index_only = true;
+      n.reason += "; every entry of " + best->name +
+                  " holds the fields read, so the whole index is read instead: no row is read";
+      continue;
+    }
+    const bool ranged = n.access == Access::kChildIndex || n.access == Access::kIndexRange ||
+                        n.access == Access::kUniqueLookup;
+    if (!ranged || n.range.index == nullptr || !covers(n, *n.range.index)) continue;
     n.range.index_only = true;
     // A range per parent priced every entry as a row fetch (ChooseInclude).
     if (n.access == Access::kChildIndex) n.est_cost -= n.est_examined * kFetch;

@@ -9,11 +9,12 @@
 #include "query/cursor.h"
 #include "query/executor_internal.h"
 #include "query/limit_math.h"
+#include "storage/key_encoding.h"
 
 namespace ormdb::query {
 namespace executor_internal {
 
-Result<std::shared_ptr<ResultBlocks>> Executor::Run() {
+Status Executor::Prepare() {
   const Plan& p = *plan_;
   out_ = std::make_shared<ResultBlocks>();
   out_->plan = plan_;
@@ -35,6 +36,12 @@ Result<std::shared_ptr<ResultBlocks>> Executor::Run() {
   for (const AggregatePlan& a : p.aggregates) agg_wanted_.push_back(AggregateFields(a));
   dist_rows_.resize(p.nodes.size());
   dist_occ_.resize(p.nodes.size());
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<ResultBlocks>> Executor::Run() {
+  const Plan& p = *plan_;
+  ORMDB_RETURN_IF_ERROR(Prepare());
   // Depth: includes below the limit are left out (truncate) or refused.
   for (const Node& n : p.nodes) {
     if (static_cast<uint64_t>(n.depth) > opt_.budget.max_depth) {
@@ -140,6 +147,23 @@ Status Executor::RunRoot() {
   int64_t limit = Limit(n);
   int64_t want = WantFor(limit);
   std::vector<Candidate> list;
+  if (ns) ns->batches = 1;
+  ORMDB_RETURN_IF_ERROR(CollectRoots(cursor, want, &list, ns));
+  SortCandidates(n, &list, want);
+  out_->nodes[0].processed = true;
+  ORMDB_RETURN_IF_ERROR(Emit(0, 0, 0, 1, list, cursor));
+  if (ns) {
+    ns->run = true;
+    ns->parents = 1;
+    ns->micros = Micros(start);
+  }
+  return Status::Ok();
+}
+
+Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64_t want,
+                              std::vector<Candidate>* out, NodeStats* ns) {
+  const Node& n = plan_->nodes[0];
+  std::vector<Candidate>& list = *out;
   auto consider = [&](RowId id, const RowData* row) -> Status {
     if (row == nullptr) return Status::Ok();
     ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, id, *row));
@@ -150,7 +174,6 @@ Status Executor::RunRoot() {
     list.push_back(std::move(c));
     return Status::Ok();
   };
-  if (ns) ns->batches = 1;
   switch (n.access) {
     case Access::kIdLookup: {
       const BoundSlot& s = slots_[n.id_slots[0]];
@@ -270,13 +293,142 @@ Status Executor::RunRoot() {
     default:
       return Internal("bad root access path");
   }
-  SortCandidates(n, &list, want);
-  out_->nodes[0].processed = true;
-  ORMDB_RETURN_IF_ERROR(Emit(0, 0, 0, 1, list, cursor));
-  if (ns) {
-    ns->run = true;
-    ns->parents = 1;
-    ns->micros = Micros(start);
+  return Status::Ok();
+}
+
+Status Executor::CountRead(NodeStats* ns) {
+  if (ns) ++ns->examined;
+  if (++root_reads_ <= opt_.budget.max_scanned_rows) return Status::Ok();
+  return BudgetExceeded("budget exceeded: more than " +
+                        std::to_string(opt_.budget.max_scanned_rows) + " rows read at " +
+                        plan_->nodes[0].path);
+}
+
+Status Executor::VisitRoots(const RootVisitor& visit) {
+  const Plan& p = *plan_;
+  if (p.nodes.size() != 1 || !p.aggregates.empty()) {
+    return Internal("only a plan without includes or aggregates streams its rows");
+  }
+  ORMDB_RETURN_IF_ERROR(Prepare());
+  const Node& n = p.nodes[0];
+  auto start = std::chrono::steady_clock::now();
+  NodeStats local;
+  NodeStats* ns = stats_ ? &(*stats_)[0] : &local;
+  ns->run = true;
+  ns->parents = 1;
+  ns->batches = 1;
+  Status st;
+  if (n.access == Access::kScan) {
+    st = StreamScan(visit, ns);
+  } else if ((n.access == Access::kIndexRange || n.access == Access::kUniqueLookup) &&
+             n.range.index_only) {
+    st = StreamIndexOnly(visit, ns);
+  } else {
+    std::vector<Candidate> list;
+    st = CollectRoots(std::nullopt, -1, &list, ns);
+    if (st.ok() && ns->examined > opt_.budget.max_scanned_rows) {
+      root_reads_ = ns->examined;
+      st = CountRead(nullptr);
+    }
+    for (size_t i = 0; st.ok() && i < list.size(); ++i) {
+      ++ns->rows;
+      st = visit(list[i].id, list[i].row->row);
+    }
+  }
+  ns->micros = Micros(start);
+  return st;
+}
+
+Status Executor::StreamScan(const RootVisitor& visit, NodeStats* ns) {
+  const Node& n = plan_->nodes[0];
+  const EntityInfo& e = *n.entity;
+  const std::vector<size_t>* fields =
+      e.id.value < decode_fields_.size() ? decode_fields_[e.id.value] : nullptr;
+  struct Scanned {
+    RowId id;
+    std::string_view bytes;  // valid for the read transaction
+    Version version;
+  };
+  std::vector<Scanned> batch;
+  constexpr size_t kChunk = 4096;
+  RowId from = 0;
+  bool more = true;
+  while (more) {
+    more = false;
+    batch.clear();
+    // Rows are tested after the scan's visitor, chunk by chunk: a predicate
+    // may read other rows, which must not happen while its cursor is open.
+    ORMDB_RETURN_IF_ERROR(txn_.ScanRows(
+        e.id, from, ScanDirection::kForward, [&](RowId id, const storage::RowRecord& rec) {
+          if (batch.size() == kChunk) {
+            more = true;
+            from = id;
+            return false;
+          }
+          batch.push_back(Scanned{id, rec.bytes_in_txn, rec.version});
+          return true;
+        }));
+    for (const Scanned& sc : batch) {
+      ORMDB_RETURN_IF_ERROR(CountRead(ns));
+      if (!e.uuid_id && QuickRejects(n, 0, sc.bytes, nullptr, -1)) continue;
+      if (fields == nullptr || e.uuid_id) {
+        ORMDB_ASSIGN_OR_RETURN(
+            probe_.row, catalog::DecodeEntityRow(sc.bytes, e, plan_->schema->number(), layouts_));
+      } else {
+        ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(sc.bytes, e, plan_->schema->number(),
+                                                          layouts_, *fields, &view_, &probe_.row));
+      }
+      probe_.version = sc.version;
+      ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, sc.id, probe_));
+      if (!m) continue;
+      ++ns->rows;
+      ORMDB_RETURN_IF_ERROR(visit(sc.id, probe_.row));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Executor::StreamIndexOnly(const RootVisitor& visit, NodeStats* ns) {
+  const Node& n = plan_->nodes[0];
+  const EntityInfo& e = *n.entity;
+  const catalog::IndexInfo& ix = *n.range.index;
+  std::vector<Value> eq;
+  for (int s : n.range.eq_slots) eq.push_back(slots_[s].value);
+  const Range range = BuildRange(n, n.range, eq, std::nullopt);
+  if (range.empty) return Status::Ok();
+  struct Entry {
+    RowId id;
+    bool truncated;
+    std::string_view values;  // valid for the read transaction
+  };
+  // Entries first, then the predicate (which may read other rows).
+  std::vector<Entry> entries;
+  Status over;
+  ORMDB_RETURN_IF_ERROR(txn_.ScanIndex(
+      ix.id, range.lower, range.upper, ScanDirection::kForward, [&](const storage::IndexEntry& en) {
+        over = CountRead(ns);
+        if (!over.ok()) return false;
+        entries.push_back({en.id, en.truncated, en.value_part_in_txn});
+        return true;
+      }));
+  ORMDB_RETURN_IF_ERROR(over);
+  probe_.row.fields.assign(e.fields.size(), Value());
+  probe_.version = 0;
+  for (const Entry& en : entries) {
+    const RowData* row = &probe_;
+    if (en.truncated) {
+      ORMDB_ASSIGN_OR_RETURN(row, GetRow(e, en.id));
+      if (row == nullptr) continue;
+    } else {
+      std::string_view in = en.values;
+      for (size_t f : ix.fields) {
+        ORMDB_ASSIGN_OR_RETURN(probe_.row.fields[f], storage::DecodeKey(&in, e.fields[f].physical));
+      }
+    }
+    ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, en.id, *row));
+    if (!m) continue;
+    ++ns->rows;
+    ORMDB_RETURN_IF_ERROR(visit(en.id, row->row));
   }
   return Status::Ok();
 }
@@ -440,6 +592,14 @@ Result<std::shared_ptr<ResultBlocks>> ExecutePlan(std::shared_ptr<const Plan> pl
                                                   std::vector<NodeStats>* stats) {
   executor_internal::Executor ex(std::move(plan), slots, txn, layouts, options, stats);
   return ex.Run();
+}
+
+Status VisitPlanRoots(std::shared_ptr<const Plan> plan, const std::vector<BoundSlot>& slots,
+                      storage::TxnReader& txn, const catalog::LayoutLookup& layouts,
+                      const ExecOptions& options, std::vector<NodeStats>* stats,
+                      const RootVisitor& visit) {
+  executor_internal::Executor ex(std::move(plan), slots, txn, layouts, options, stats);
+  return ex.VisitRoots(visit);
 }
 
 Result<Version> CursorVersion(const Plan& plan, const std::vector<BoundSlot>& slots,

@@ -11,6 +11,7 @@
 // read-only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,21 @@ Result<std::shared_ptr<ResultBlocks>> ExecutePlan(std::shared_ptr<const Plan> pl
                                                   const catalog::LayoutLookup& layouts,
                                                   const ExecOptions& options,
                                                   std::vector<NodeStats>* stats = nullptr);
+
+// Streams the root rows of `plan` (a plan with no includes and no
+// aggregates, for relational mode) instead of building result blocks:
+// `visit(id, row)` is called for every row the root's access path reads that
+// matches its where, in the order the path reads them (no order, limit or
+// cursor is applied), with the row decoded as far as Plan::decode_fields
+// says (other fields are null). An index whose entries hold every field read
+// is scanned without reading rows. BUDGET_EXCEEDED once more than
+// `options.budget.max_scanned_rows` rows or entries were read; stats[0]
+// receives the counts.
+using RootVisitor = std::function<Status(RowId id, const catalog::DecodedRow& row)>;
+Status VisitPlanRoots(std::shared_ptr<const Plan> plan, const std::vector<BoundSlot>& slots,
+                      storage::TxnReader& txn, const catalog::LayoutLookup& layouts,
+                      const ExecOptions& options, std::vector<NodeStats>* stats,
+                      const RootVisitor& visit);
 
 // The snapshot version named by the cursors of a bound query (0 when it has
 // none). INVALID_ARGUMENT when cursors disagree or do not verify.

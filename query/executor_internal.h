@@ -96,6 +96,9 @@ class Executor {
   // Runs the whole fetch (ExecutePlan).
   Result<std::shared_ptr<ResultBlocks>> Run();
 
+  // Streams the root rows (VisitPlanRoots).
+  Status VisitRoots(const RootVisitor& visit);
+
  private:
   // ---- rows (executor.cc) ----
   Result<const RowData*> GetRow(const EntityInfo& e, RowId id);
@@ -231,7 +234,21 @@ class Executor {
   static std::vector<size_t> AggregateFields(const AggregatePlan& a);
 
   // ---- the runners (executor.cc) ----
+  // Sets up the per-node and per-entity state both runs need.
+  Status Prepare();
+
   Status RunRoot();
+
+  // The root rows that match, after the cursor, the best `want` of them
+  // when the access path cannot stop early (unsorted).
+  Status CollectRoots(const std::optional<CursorPosition>& cursor, int64_t want,
+                      std::vector<Candidate>* list, NodeStats* ns);
+
+  // VisitRoots for a scan of the rows and for a range of an index whose
+  // entries hold every field read.
+  Status StreamScan(const RootVisitor& visit, NodeStats* ns);
+  Status StreamIndexOnly(const RootVisitor& visit, NodeStats* ns);
+  Status CountRead(NodeStats* ns);
 
   static double Micros(std::chrono::steady_clock::time_point start);
 
@@ -268,6 +285,7 @@ class Executor {
   RowData agg_probe_;
   storage::RowView agg_view_;
   uint64_t scanned_ = 0;
+  uint64_t root_reads_ = 0;  // VisitRoots: rows and entries read
   // Per entity type id: the fields rows are decoded to (Plan::decode_fields),
   // or null for a whole row.
   std::vector<const std::vector<size_t>*> decode_fields_;

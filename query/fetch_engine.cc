@@ -204,6 +204,16 @@ Result<std::shared_ptr<ResultBlocks>> FetchEngine::Execute(const Prepared& p,
   return ExecutePlan(p.plan, p.slots, *txn, layouts, eo, stats);
 }
 
+Status FetchEngine::VisitRoots(const Prepared& p, std::vector<NodeStats>* stats,
+                               const RootVisitor& visit) {
+  ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(p.snapshot));
+  ExecOptions eo;
+  eo.budget = p.budget;
+  eo.secret = store_->database_id();
+  catalog::LayoutLookup layouts = catalog_->layouts();
+  return VisitPlanRoots(p.plan, p.slots, *txn, layouts, eo, stats, visit);
+}
+
 Result<std::shared_ptr<ResultBlocks>> FetchEngine::Fetch(std::string_view query,
                                                          std::string_view params_json,
                                                          const FetchOptions& options) {

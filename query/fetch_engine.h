@@ -74,6 +74,9 @@ class FetchEngine {
                                  std::optional<uint64_t> as_of, const FetchBudget& budget);
   // Runs a prepared fetch; `stats` (optional) receives each node's counts.
   Result<std::shared_ptr<ResultBlocks>> Execute(const Prepared& p, std::vector<NodeStats>* stats);
+  // Streams the root rows of a prepared fetch without includes or
+  // aggregates (VisitPlanRoots, query/executor.h).
+  Status VisitRoots(const Prepared& p, std::vector<NodeStats>* stats, const RootVisitor& visit);
   // The database's budget.
   const FetchBudget& budget() const { return budget_; }
 

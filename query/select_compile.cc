@@ -657,6 +657,23 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
     p.pushdown = true;
   }
 
+  // A grouped select over the root's own fields streams its rows.
+  {
+    const query::Plan& fp = *p.fetch.plan;
+    const query::Node& root = fp.nodes[0];
+    auto own = [&](const Column& c) {
+      if (!c.nodes.empty()) return false;
+      if (c.is_id && (c.item < 0 || root.items[c.item].kind == OutputItem::Kind::kId)) {
+        return !root.entity->uuid_id;
+      }
+      if (c.item < 0 || root.items[c.item].kind != OutputItem::Kind::kField) return false;
+      const catalog::FieldInfo& f = root.entity->fields[root.items[c.item].field];
+      return f.type != catalog::FieldType::kRef || !fp.schema->EntityById(f.ref_target)->uuid_id;
+    };
+    p.streamed = p.grouped && p.many_node < 0 && fp.nodes.size() == 1 && fp.aggregates.empty() &&
+                 std::all_of(p.columns.begin(), p.columns.end(), own);
+  }
+
   // What a cursor of this select is bound to.
   std::string shape = "select\n" + p.entity + "\n" + p.many_path + "\n";
   for (int g : p.group_columns) shape += p.columns[g].text + ",";

@@ -84,6 +84,7 @@ Result<std::string> SelectEngine::Explain(std::string_view text, std::string_vie
     j.Set("order_by", std::move(o));
     j.Set("limit", p.limit ? Json(*p.limit) : Json());
     j.Set("pushed_down", p.pushdown);
+    j.Set("streamed", p.streamed);
     j.Set("budget", Json::Object()
                         .Set("scanned_rows", static_cast<int64_t>(p.max_scanned_rows))
                         .Set("rows", static_cast<int64_t>(p.max_rows)));
@@ -107,7 +108,10 @@ Result<std::string> SelectEngine::Explain(std::string_view text, std::string_vie
   out += "budget: scanned rows " + std::to_string(p.max_scanned_rows) + ", rows " +
          std::to_string(p.max_rows) + "\n";
   out += std::string("rows: read by a fetch") +
-         (p.pushdown ? " (where, order, limit and cursor pushed down to it)" : "") + "\n";
+         (p.pushdown   ? " (where, order, limit and cursor pushed down to it)"
+          : p.streamed ? " (its root rows streamed into the groups, no result blocks)"
+                       : "") +
+         "\n";
   out += Indent(ExplainText(in), "  ");
   if (!p.where_text.empty()) out += "where: " + p.where_text + " (in the fetch)\n";
   if (!join.empty()) {

@@ -250,61 +250,86 @@ Status BudgetRows(const Plan& p, size_t rows) {
                         " (add a limit and page with after, or a larger budget)");
 }
 
-}  // namespace
-
-Result<std::shared_ptr<SelectBlock>> Run(FetchEngine& fetch, const Plan& p, RunStats* stats) {
-  RunStats local;
-  RunStats& st = stats ? *stats : local;
-  const auto start = Clock::now();
-  auto fetched = fetch.Execute(p.fetch, &st.fetch);
-  st.fetch_micros = MicrosSince(start);
-  if (!fetched.ok()) {
-    if (fetched.status().code() != ErrorCode::kBudgetExceeded) return fetched.status();
-    return BudgetExceeded("budget exceeded: the select reads more than " +
-                          std::to_string(p.max_scanned_rows) +
-                          " rows, its scanned rows limit (a narrower where, or a larger budget)");
-  }
-  st.blocks = *fetched;
-  const ResultBlocks& b = **fetched;
-  for (const NodeStats& ns : st.fetch) st.scanned += ns.examined;
-  if (st.scanned > p.max_scanned_rows) {
-    return BudgetExceeded("budget exceeded: the select read " + std::to_string(st.scanned) +
-                          " rows, more than its scanned rows limit of " +
-                          std::to_string(p.max_scanned_rows) +
-                          " (a narrower where, or a larger budget)");
+// Groups rows as they come: the group by values of a row (read by `cell`,
+// by column) find its group in a hash table, and its aggregates add to the
+// group's accumulators.
+class Grouper {
+ public:
+  explicit Grouper(const Plan& p) : p_(p) {
+    if (p.group_columns.empty()) NewGroup({});
   }
 
+  Status Add(const std::function<Value(int column)>& cell) {
+    size_t g = 0;
+    if (!p_.group_columns.empty()) {
+      key_.clear();
+      encoded_.clear();
+      for (int c : p_.group_columns) {
+        key_.push_back(cell(c));
+        storage::AppendKey(&encoded_, key_.back());
+      }
+      auto [it, added] = group_of_.try_emplace(encoded_, groups_.size());
+      if (added) NewGroup(key_);
+      g = it->second;
+    }
+    for (size_t a = 0; a < p_.aggregates.size(); ++a) {
+      const AggregateTerm& agg = p_.aggregates[a];
+      ORMDB_RETURN_IF_ERROR(
+          Accumulate(agg, agg.column >= 0 ? cell(agg.column) : Value(), &groups_[g].acc[a]));
+    }
+    return Status::Ok();
+  }
+
+  // The groups that pass the having, as output rows (items, then the sort
+  // key: the order keys and the group by values).
+  Result<std::vector<OutRow>> Rows(RunStats* st) const {
+    st->groups = groups_.size();
+    std::vector<OutRow> rows;
+    for (const Group& group : groups_) {
+      std::vector<Value> finished;
+      for (size_t a = 0; a < p_.aggregates.size(); ++a) {
+        ORMDB_ASSIGN_OR_RETURN(Value v, Finish(p_.aggregates[a], group.acc[a]));
+        finished.push_back(std::move(v));
+      }
+      auto get = [&](const Ref& r) -> Value {
+        if (r.aggregate) return finished[r.index];
+        const auto& gc = p_.group_columns;
+        return group.key[std::find(gc.begin(), gc.end(), r.index) - gc.begin()];
+      };
+      if (p_.has_having && Evaluate(p_.having, get) != Truth::kTrue) continue;
+      OutRow r;
+      for (const Ref& ref : p_.items) r.items.push_back(get(ref));
+      for (const OrderKey& k : p_.order) r.sort.push_back(get(k.ref));
+      for (const Value& v : group.key) r.sort.push_back(v);
+      rows.push_back(std::move(r));
+    }
+    st->kept = rows.size();
+    return rows;
+  }
+
+ private:
+  void NewGroup(std::vector<Value> key) {
+    groups_.push_back(Group{std::move(key), std::vector<Accumulator>(p_.aggregates.size())});
+  }
+
+  const Plan& p_;
+  std::vector<Group> groups_;
+  std::unordered_map<std::string, size_t> group_of_;
+  std::vector<Value> key_;  // scratch
+  std::string encoded_;
+};
+
+// Sorts the output rows and cuts the page at the cursor and the limit.
+// `id_types`: the types of the tie-break ids of ungrouped rows (the root's,
+// then the child's when rows expand a to-many relation).
+Result<std::shared_ptr<SelectBlock>> Page(const Plan& p, Version version,
+                                          const std::vector<ValueType>& id_types,
+                                          std::vector<OutRow> rows, RunStats& st,
+                                          Clock::time_point start) {
   auto out = std::make_shared<SelectBlock>();
-  out->version = b.version;
+  out->version = version;
   out->columns = p.names;
   out->values.resize(p.items.size());
-  RowReader reader(p, b);
-  const std::vector<uint32_t> roots = reader.RootRows();
-  st.root_rows = roots.size();
-  auto emit = [&](std::vector<Value> items) {
-    for (size_t i = 0; i < items.size(); ++i) out->values[i].push_back(std::move(items[i]));
-    ++out->rows;
-  };
-
-  if (p.pushdown) {
-    // The fetch applied the order, the limit and the cursor.
-    ORMDB_RETURN_IF_ERROR(BudgetRows(p, roots.size()));
-    for (uint32_t root : roots) {
-      std::vector<Value> items;
-      for (const Ref& r : p.items) items.push_back(reader.Cell(r.index, JoinedRow{root, {}}));
-      emit(std::move(items));
-    }
-    out->next = b.next;
-    st.joined_rows = st.kept = st.returned = roots.size();
-    out->scanned = st.scanned;
-    st.total_micros = MicrosSince(start);
-    return out;
-  }
-
-  std::vector<JoinedRow> joined;
-  for (uint32_t root : roots) reader.Join(root, &joined);
-  st.joined_rows = joined.size();
-
   // The sort key's layout and directions: the order keys, then the
   // tie-break (the group by values, or the root's and the child's ids).
   std::vector<bool> descending;
@@ -314,82 +339,17 @@ Result<std::shared_ptr<SelectBlock>> Run(FetchEngine& fetch, const Plan& p, RunS
     key_types.push_back(k.ref.aggregate ? p.aggregates[k.ref.index].result
                                         : p.columns[k.ref.index].type);
   }
-  const query::Plan& fp = *b.plan;
-  const ValueType root_id_type = fp.nodes[0].entity->uuid_id ? ValueType::kUuid : ValueType::kInt64;
   if (p.grouped) {
     for (int g : p.group_columns) {
       descending.push_back(false);
       key_types.push_back(p.columns[g].type);
     }
   } else {
-    descending.push_back(false);
-    key_types.push_back(root_id_type);
-    if (p.many_node >= 0) {
+    for (ValueType t : id_types) {
       descending.push_back(false);
-      key_types.push_back(fp.nodes[p.many_node].entity->uuid_id ? ValueType::kUuid
-                                                                : ValueType::kInt64);
+      key_types.push_back(t);
     }
   }
-
-  std::vector<OutRow> rows;
-  if (!p.grouped) {
-    for (const JoinedRow& j : joined) {
-      OutRow r;
-      for (const Ref& ref : p.items) r.items.push_back(reader.Cell(ref.index, j));
-      for (const OrderKey& k : p.order) r.sort.push_back(reader.Cell(k.ref.index, j));
-      r.sort.push_back(reader.RootId(j));
-      if (p.many_node >= 0) r.sort.push_back(reader.ChildId(j));
-      rows.push_back(std::move(r));
-    }
-    st.kept = rows.size();
-  } else {
-    std::vector<Group> groups;
-    std::unordered_map<std::string, size_t> group_of;
-    auto new_group = [&](std::vector<Value> key) {
-      groups.push_back(Group{std::move(key), std::vector<Accumulator>(p.aggregates.size())});
-    };
-    if (p.group_columns.empty()) new_group({});
-    for (const JoinedRow& j : joined) {
-      size_t g = 0;
-      if (!p.group_columns.empty()) {
-        std::vector<Value> key;
-        std::string encoded;
-        for (int c : p.group_columns) {
-          key.push_back(reader.Cell(c, j));
-          storage::AppendKey(&encoded, key.back());
-        }
-        auto [it, added] = group_of.emplace(std::move(encoded), groups.size());
-        if (added) new_group(std::move(key));
-        g = it->second;
-      }
-      for (size_t a = 0; a < p.aggregates.size(); ++a) {
-        const AggregateTerm& agg = p.aggregates[a];
-        const Value v = agg.column >= 0 ? reader.Cell(agg.column, j) : Value();
-        ORMDB_RETURN_IF_ERROR(Accumulate(agg, v, &groups[g].acc[a]));
-      }
-    }
-    st.groups = groups.size();
-    for (const Group& group : groups) {
-      std::vector<Value> finished;
-      for (size_t a = 0; a < p.aggregates.size(); ++a) {
-        ORMDB_ASSIGN_OR_RETURN(Value v, Finish(p.aggregates[a], group.acc[a]));
-        finished.push_back(std::move(v));
-      }
-      auto get = [&](const Ref& r) -> Value {
-        if (r.aggregate) return finished[r.index];
-        const auto& gc = p.group_columns;
-        return group.key[std::find(gc.begin(), gc.end(), r.index) - gc.begin()];
-      };
-      if (p.has_having && Evaluate(p.having, get) != Truth::kTrue) continue;
-      OutRow r;
-      for (const Ref& ref : p.items) r.items.push_back(get(ref));
-      for (const OrderKey& k : p.order) r.sort.push_back(get(k.ref));
-      for (const Value& v : group.key) r.sort.push_back(v);
-      rows.push_back(std::move(r));
-    }
-    st.kept = rows.size();
-  }
-
   auto less = [&](const std::vector<Value>& a, const std::vector<Value>& b) {
     for (size_t i = 0; i < a.size(); ++i) {
       int c = storage::CompareValues(a[i], b[i]);
@@ -407,7 +367,7 @@ Result<std::shared_ptr<SelectBlock>> Run(FetchEngine& fetch, const Plan& p, RunS
   const size_t id_at = p.order.size();
   auto encode = [&](const std::vector<Value>* key) {
     CursorPosition pos;
-    pos.version = b.version;
+    pos.version = version;
     pos.shape = p.cursor_shape;
     pos.start = key == nullptr;
     pos.id = Value::Int64(0);
@@ -449,11 +409,129 @@ Result<std::shared_ptr<SelectBlock>> Run(FetchEngine& fetch, const Plan& p, RunS
     }
   }
   ORMDB_RETURN_IF_ERROR(BudgetRows(p, end - first));
-  for (size_t i = first; i < end; ++i) emit(std::move(rows[i].items));
+  for (size_t i = first; i < end; ++i) {
+    for (size_t c = 0; c < rows[i].items.size(); ++c) {
+      out->values[c].push_back(std::move(rows[i].items[c]));
+    }
+    ++out->rows;
+  }
   st.returned = out->rows;
   out->scanned = st.scanned;
   st.total_micros = MicrosSince(start);
   return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<SelectBlock>> Run(FetchEngine& fetch, const Plan& p, RunStats* stats) {
+  RunStats local;
+  RunStats& st = stats ? *stats : local;
+  const auto start = Clock::now();
+  auto over_budget = [&] {
+    return BudgetExceeded("budget exceeded: the select reads more than " +
+                          std::to_string(p.max_scanned_rows) +
+                          " rows, its scanned rows limit (a narrower where, or a larger budget)");
+  };
+  const query::Plan& fp = *p.fetch.plan;
+
+  if (p.streamed) {
+    // Grouped straight from the rows the fetch's root reads: no blocks.
+    Grouper grouper(p);
+    const query::Node& root = fp.nodes[0];
+    std::vector<int> field_of(p.columns.size(), -1);  // -1: the row's id
+    for (size_t c = 0; c < p.columns.size(); ++c) {
+      const Column& col = p.columns[c];
+      if (col.item >= 0 && root.items[col.item].kind == OutputItem::Kind::kField) {
+        field_of[c] = static_cast<int>(root.items[col.item].field);
+      }
+    }
+    Status visited = fetch.VisitRoots(
+        p.fetch, &st.fetch, [&](RowId id, const catalog::DecodedRow& row) -> Status {
+          ++st.root_rows;
+          return grouper.Add([&](int c) {
+            return field_of[c] < 0 ? Value::Int64(static_cast<int64_t>(id))
+                                   : row.fields[field_of[c]];
+          });
+        });
+    st.fetch_micros = MicrosSince(start);
+    for (const NodeStats& ns : st.fetch) st.scanned += ns.examined;
+    if (!visited.ok()) {
+      if (visited.code() == ErrorCode::kBudgetExceeded) return over_budget();
+      return visited;
+    }
+    st.joined_rows = st.root_rows;
+    ORMDB_ASSIGN_OR_RETURN(std::vector<OutRow> rows, grouper.Rows(&st));
+    return Page(p, p.fetch.snapshot, {}, std::move(rows), st, start);
+  }
+
+  auto fetched = fetch.Execute(p.fetch, &st.fetch);
+  st.fetch_micros = MicrosSince(start);
+  if (!fetched.ok()) {
+    if (fetched.status().code() != ErrorCode::kBudgetExceeded) return fetched.status();
+    return over_budget();
+  }
+  st.blocks = *fetched;
+  const ResultBlocks& b = **fetched;
+  for (const NodeStats& ns : st.fetch) st.scanned += ns.examined;
+  if (st.scanned > p.max_scanned_rows) {
+    return BudgetExceeded("budget exceeded: the select read " + std::to_string(st.scanned) +
+                          " rows, more than its scanned rows limit of " +
+                          std::to_string(p.max_scanned_rows) +
+                          " (a narrower where, or a larger budget)");
+  }
+
+  RowReader reader(p, b);
+  const std::vector<uint32_t> roots = reader.RootRows();
+  st.root_rows = roots.size();
+
+  if (p.pushdown) {
+    // The fetch applied the order, the limit and the cursor.
+    ORMDB_RETURN_IF_ERROR(BudgetRows(p, roots.size()));
+    auto out = std::make_shared<SelectBlock>();
+    out->version = b.version;
+    out->columns = p.names;
+    out->values.resize(p.items.size());
+    for (uint32_t root : roots) {
+      for (size_t i = 0; i < p.items.size(); ++i) {
+        out->values[i].push_back(reader.Cell(p.items[i].index, JoinedRow{root, {}}));
+      }
+      ++out->rows;
+    }
+    out->next = b.next;
+    st.joined_rows = st.kept = st.returned = roots.size();
+    out->scanned = st.scanned;
+    st.total_micros = MicrosSince(start);
+    return out;
+  }
+
+  std::vector<JoinedRow> joined;
+  for (uint32_t root : roots) reader.Join(root, &joined);
+  st.joined_rows = joined.size();
+
+  std::vector<OutRow> rows;
+  if (!p.grouped) {
+    for (const JoinedRow& j : joined) {
+      OutRow r;
+      for (const Ref& ref : p.items) r.items.push_back(reader.Cell(ref.index, j));
+      for (const OrderKey& k : p.order) r.sort.push_back(reader.Cell(k.ref.index, j));
+      r.sort.push_back(reader.RootId(j));
+      if (p.many_node >= 0) r.sort.push_back(reader.ChildId(j));
+      rows.push_back(std::move(r));
+    }
+    st.kept = rows.size();
+  } else {
+    Grouper grouper(p);
+    for (const JoinedRow& j : joined) {
+      ORMDB_RETURN_IF_ERROR(grouper.Add([&](int c) { return reader.Cell(c, j); }));
+    }
+    ORMDB_ASSIGN_OR_RETURN(rows, grouper.Rows(&st));
+  }
+  auto id_type = [](const query::Node& n) {
+    return n.entity->uuid_id ? ValueType::kUuid : ValueType::kInt64;
+  };
+  std::vector<ValueType> id_types = {id_type(fp.nodes[0])};
+  if (p.many_node >= 0) id_types.push_back(id_type(fp.nodes[p.many_node]));
+  return Page(p, b.version, id_types, std::move(rows), st, start);
 }
 
 }  // namespace ormdb::query::select_plan

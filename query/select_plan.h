@@ -90,6 +90,10 @@ struct Plan {
   std::string many_path;  // its relation path ("tags")
   bool grouped = false;   // aggregates or group by
   bool pushdown = false;  // order, limit and after run in the fetch
+  // Grouped straight from the root rows the fetch reads (FetchEngine::
+  // VisitRoots), without result blocks: a grouped select whose columns are
+  // all fields or the id of the root entity.
+  bool streamed = false;
   std::vector<int> group_columns;
   std::vector<Ref> items;
   std::vector<std::string> names;  // column names of the result

@@ -44,6 +44,7 @@ entity A {
   f: float64?
   b: B? @on_delete(set_null)
   cs: [C] @many(a_c)
+  @@index(g, s, x)  // selects over g, s, x and b read index entries, not rows
 }
 )";
 
