@@ -396,35 +396,57 @@ Status Executor::StreamIndexOnly(const RootVisitor& visit, NodeStats* ns) {
   for (int s : n.range.eq_slots) eq.push_back(slots_[s].value);
   const Range range = BuildRange(n, n.range, eq, std::nullopt);
   if (range.empty) return Status::Ok();
+  // Only the leading fields up to the last one read are decoded.
+  size_t decoded = 0;
+  if (const std::vector<size_t>* fields =
+          e.id.value < decode_fields_.size() ? decode_fields_[e.id.value] : nullptr) {
+    for (size_t k = 0; k < ix.fields.size(); ++k) {
+      if (std::find(fields->begin(), fields->end(), ix.fields[k]) != fields->end()) decoded = k + 1;
+    }
+  }
+  probe_.row.fields.assign(e.fields.size(), Value());
+  probe_.version = 0;
+  auto offer = [&](RowId id, std::string_view values) -> Status {
+    for (size_t k = 0; k < decoded; ++k) {
+      const size_t f = ix.fields[k];
+      ORMDB_ASSIGN_OR_RETURN(probe_.row.fields[f],
+                             storage::DecodeKey(&values, e.fields[f].physical));
+    }
+    ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, id, probe_));
+    if (!m) return Status::Ok();
+    ++ns->rows;
+    return visit(id, probe_.row);
+  };
+  // Without a where, each entry is offered as it is read. A where may read
+  // other rows and indexes, which must not happen while the index's cursor
+  // is open: then the entries are collected first. An entry whose values
+  // were too long for the key is completed from its row, after the scan.
   struct Entry {
     RowId id;
     bool truncated;
     std::string_view values;  // valid for the read transaction
   };
-  // Entries first, then the predicate (which may read other rows).
-  std::vector<Entry> entries;
-  Status over;
+  std::vector<Entry> later;
+  Status st;
   ORMDB_RETURN_IF_ERROR(txn_.ScanIndex(
       ix.id, range.lower, range.upper, ScanDirection::kForward, [&](const storage::IndexEntry& en) {
-        over = CountRead(ns);
-        if (!over.ok()) return false;
-        entries.push_back({en.id, en.truncated, en.value_part_in_txn});
+        st = CountRead(ns);
+        if (!st.ok()) return false;
+        if (!n.has_where && !en.truncated) {
+          st = offer(en.id, en.value_part_in_txn);
+          return st.ok();
+        }
+        later.push_back({en.id, en.truncated, en.value_part_in_txn});
         return true;
       }));
-  ORMDB_RETURN_IF_ERROR(over);
-  probe_.row.fields.assign(e.fields.size(), Value());
-  probe_.version = 0;
-  for (const Entry& en : entries) {
-    const RowData* row = &probe_;
-    if (en.truncated) {
-      ORMDB_ASSIGN_OR_RETURN(row, GetRow(e, en.id));
-      if (row == nullptr) continue;
-    } else {
-      std::string_view in = en.values;
-      for (size_t f : ix.fields) {
-        ORMDB_ASSIGN_OR_RETURN(probe_.row.fields[f], storage::DecodeKey(&in, e.fields[f].physical));
-      }
+  ORMDB_RETURN_IF_ERROR(st);
+  for (const Entry& en : later) {
+    if (!en.truncated) {
+      ORMDB_RETURN_IF_ERROR(offer(en.id, en.values));
+      continue;
     }
+    ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(e, en.id));
+    if (row == nullptr) continue;
     ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, en.id, *row));
     if (!m) continue;
     ++ns->rows;

@@ -263,14 +263,18 @@ class Grouper {
     size_t g = 0;
     if (!p_.group_columns.empty()) {
       key_.clear();
-      encoded_.clear();
-      for (int c : p_.group_columns) {
-        key_.push_back(cell(c));
-        storage::AppendKey(&encoded_, key_.back());
+      for (int c : p_.group_columns) key_.push_back(cell(c));
+      // Rows often come grouped (an index led by the group by fields): a
+      // row of the last row's group skips the hash table.
+      if (!groups_.empty() && SameKey(groups_[last_].key, key_)) {
+        g = last_;
+      } else {
+        encoded_.clear();
+        for (const Value& v : key_) storage::AppendKey(&encoded_, v);
+        auto [it, added] = group_of_.try_emplace(encoded_, groups_.size());
+        if (added) NewGroup(key_);
+        g = last_ = it->second;
       }
-      auto [it, added] = group_of_.try_emplace(encoded_, groups_.size());
-      if (added) NewGroup(key_);
-      g = it->second;
     }
     for (size_t a = 0; a < p_.aggregates.size(); ++a) {
       const AggregateTerm& agg = p_.aggregates[a];
@@ -308,6 +312,14 @@ class Grouper {
   }
 
  private:
+  // The same group by values, as the hash table's encoded keys compare them.
+  static bool SameKey(const std::vector<Value>& a, const std::vector<Value>& b) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].type() != b[i].type() || storage::CompareValues(a[i], b[i]) != 0) return false;
+    }
+    return true;
+  }
+
   void NewGroup(std::vector<Value> key) {
     groups_.push_back(Group{std::move(key), std::vector<Accumulator>(p_.aggregates.size())});
   }
@@ -315,6 +327,7 @@ class Grouper {
   const Plan& p_;
   std::vector<Group> groups_;
   std::unordered_map<std::string, size_t> group_of_;
+  size_t last_ = 0;         // the group of the last row
   std::vector<Value> key_;  // scratch
   std::string encoded_;
 };
