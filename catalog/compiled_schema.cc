@@ -26,6 +26,21 @@ std::string IndexDisplayName(const Entity& e, const Index& ix) {
   return s + ")";
 }
 
+// Whether the fields of `ix` are stored with the same types in both
+// declarations. A widening type change (int32 to int64) changes how an
+// index encodes the field: the index is then a new one, built online.
+bool SameKeyTypes(const Entity& old_e, const Entity& e, const Index& ix) {
+  for (const std::string& name : ix.fields) {
+    const Field* of = old_e.FindField(name);
+    const Field* nf = e.FindField(name);
+    if (of == nullptr && nf == nullptr) continue;  // not a declared field
+    if (of == nullptr || nf == nullptr || PhysicalType(of->type) != PhysicalType(nf->type)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string IndexIdentity(const Entity& e, const Index& ix) {
@@ -277,7 +292,9 @@ Result<std::shared_ptr<CompiledSchema>> CompiledSchema::Build(Schema schema,
       const Index* old_ix = nullptr;
       if (old_e) {
         for (const Index& o : old_e->indexes) {
-          if (IndexIdentity(*old_e, o) == IndexIdentity(e, ix)) old_ix = &o;
+          if (IndexIdentity(*old_e, o) == IndexIdentity(e, ix) && SameKeyTypes(*old_e, e, ix)) {
+            old_ix = &o;
+          }
         }
       }
       if (old_ix) {
