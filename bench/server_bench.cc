@@ -61,18 +61,9 @@
 // Without the server library (the build defines ORMDB_BENCH_WITH_SERVER only
 // when the ormdb_server target exists) the program runs the PostgreSQL side
 // alone, as with ORMDB_BENCH_PG_ONLY=1.
-#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pwd.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,7 +81,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
