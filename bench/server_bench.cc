@@ -61,18 +61,9 @@
 // Without the server library (the build defines ORMDB_BENCH_WITH_SERVER only
 // when the ormdb_server target exists) the program runs the PostgreSQL side
 // alone, as with ORMDB_BENCH_PG_ONLY=1.
-#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pwd.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,7 +81,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -102,6 +92,8 @@
 #include "bench/bench_util.h"
 #include "bench/blog_data.h"
 #include "bench/blog_queries.h"
+#include "bench/pg_cluster.h"
+#include "bench/tcp_echo.h"
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "ormdb/database.h"
@@ -125,389 +117,6 @@ using Clock = std::chrono::steady_clock;
 
 size_t g_extra_checks = 32;  // checked, not timed (as fetch_bench)
 bool g_keep = false;
-
-// A fresh directory "<parent>/<prefix>XXXXXX".
-std::optional<std::string> MakeTempDir(const std::string& parent, const std::string& prefix) {
-  std::string pattern = parent + "/" + prefix + "XXXXXX";
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  if (!mkdtemp(buf.data())) return std::nullopt;
-  return std::string(buf.data());
-}
-
-// The last `max` bytes of a file, for error messages.
-std::string Tail(const std::string& path, size_t max = 3000) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return s.size() > max ? "..." + s.substr(s.size() - max) : s;
-}
-
-// ------------------------------------------------------------ cleanup
-
-class PgCluster;
-
-std::mutex g_cleanup_mu;
-bool g_cleaned = false;                  // guarded by g_cleanup_mu
-PgCluster* g_cluster = nullptr;          // set once before anything can fail
-std::vector<std::string> g_temp_dirs;    // ormdb directories; guarded by g_cleanup_mu
-std::atomic<bool> g_interrupted{false};  // a signal arrived: SignalThread ends the process
-
-void Cleanup();
-
-// Stops the PostgreSQL cluster, removes the temporary directories and
-// exits. Callable from any thread: the process ends with _exit, without
-// running the destructors of objects other threads may be using.
-[[noreturn]] void Die(const std::string& message) {
-  if (g_interrupted) {
-    for (;;) pause();  // the failure is the interruption's; SignalThread exits
-  }
-  std::fprintf(stderr, "server_bench: %s\n", message.c_str());
-  Cleanup();
-  std::fflush(stdout);
-  std::fflush(stderr);
-  _exit(1);
-}
-
-[[maybe_unused]] void AddTempDir(const std::string& dir) {
-  std::lock_guard<std::mutex> lock(g_cleanup_mu);
-  g_temp_dirs.push_back(dir);
-}
-
-// --------------------------------------------------- PostgreSQL cluster
-
-// A loopback TCP port nothing listens on right now.
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// A PostgreSQL cluster of its own in a temporary directory, listening on
-// 127.0.0.1 (and a Unix socket in that directory), started with pg_ctl and
-// stopped with `pg_ctl stop -m fast`. PostgreSQL refuses to run as root:
-// then the directory belongs to the `postgres` user and the tools run
-// through `runuser -u postgres --`.
-class PgCluster {
- public:
-  static constexpr const char* kUser = "ormdb_bench";
-
-  void Create(const std::string& parent, const std::string& bin) {
-    bin_ = bin;
-    if (access((bin_ + "/initdb").c_str(), X_OK) != 0 ||
-        access((bin_ + "/pg_ctl").c_str(), X_OK) != 0) {
-      Die("no PostgreSQL in " + bin_ +
-          " (install the Debian package postgresql, or set ORMDB_BENCH_PG_BIN)");
-    }
-    as_postgres_ = geteuid() == 0;
-    if (as_postgres_) {
-      passwd* pw = getpwnam("postgres");
-      if (!pw) Die("running as root, but there is no `postgres` user to run PostgreSQL as");
-      uid_ = pw->pw_uid;
-      gid_ = pw->pw_gid;
-      runuser_ = access("/usr/sbin/runuser", X_OK) == 0 ? "/usr/sbin/runuser" : "/sbin/runuser";
-      if (access(runuser_.c_str(), X_OK) != 0) Die("running as root, but runuser is missing");
-    }
-    auto dir = MakeTempDir(parent, "ormdb_pg_bench_");
-    if (!dir) Die("cannot create a directory in " + parent + ": " + std::strerror(errno));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      dir_ = *dir;
-    }
-    data_ = dir_ + "/data";
-    if (as_postgres_ && chown(dir_.c_str(), uid_, gid_) != 0) {
-      Die("cannot give " + dir_ + " to the postgres user: " + std::strerror(errno));
-    }
-    if (as_postgres_ && Run({"/usr/bin/test", "-w", dir_}, "/dev/null") != 0) {
-      Die("the postgres user cannot write " + dir_ +
-          ": point ORMDB_BENCH_PG_DIR at a directory every user can reach (e.g. /tmp)");
-    }
-
-    auto start = Clock::now();
-    const std::string initdb_log = dir_ + "/initdb.log";
-    if (Run({bin_ + "/initdb", "-D", data_, "-U", kUser, "--auth=trust", "--encoding=UTF8",
-             "--locale=C", "--no-sync", "--no-instructions"},
-            initdb_log) != 0) {
-      Die("initdb failed:\n" + Tail(initdb_log));
-    }
-    init_seconds_ = Since(start);
-
-    start = Clock::now();
-    for (int attempt = 0;; ++attempt) {
-      port_ = FreeLoopbackPort();
-      if (port_ == 0) Die("cannot find a free loopback port");
-      // Appended settings win over the ones before them (a retry appends
-      // another port).
-      std::ofstream conf(data_ + "/postgresql.conf", std::ios::app);
-      conf << "\n# server_bench\n"
-           << "listen_addresses = '127.0.0.1'\n"
-           << "port = " << port_ << "\n"
-           << "unix_socket_directories = '" << dir_ << "'\n"
-           << "max_connections = 20\n"
-           << "shared_buffers = 256MB\n"
-           << "work_mem = 16MB\n"
-           << "maintenance_work_mem = 256MB\n"
-           << "effective_cache_size = 2GB\n"
-           << "fsync = on\n"
-           << "synchronous_commit = on\n"
-           << "wal_level = minimal\n"  // the load's COPY into new tables skips the WAL
-           << "max_wal_senders = 0\n"
-           << "max_wal_size = 4GB\n"
-           << "checkpoint_timeout = 30min\n"
-           << "jit = off\n"  // JIT compilation only adds latency to queries this short
-           << "timezone = 'UTC'\n"
-           << "logging_collector = off\n";
-      conf.close();
-      if (!conf) Die("cannot write " + data_ + "/postgresql.conf");
-      start_attempted_ = true;
-      const std::string log = dir_ + "/pg_ctl.log";
-      if (Run({bin_ + "/pg_ctl", "-D", data_, "-l", dir_ + "/postgres.log", "-w", "-t", "120",
-               "start"},
-              log) == 0) {
-        break;
-      }
-      std::string server_log = Tail(dir_ + "/postgres.log");
-      if (attempt < 3 && server_log.find("could not bind") != std::string::npos) continue;
-      Die("pg_ctl start failed:\n" + Tail(log) + "\n--- postgres.log:\n" + server_log);
-    }
-    start_seconds_ = Since(start);
-  }
-
-  // Stops the server (fast shutdown) and removes the directory. Idempotent.
-  void Shutdown() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (dir_.empty()) return;
-    if (start_attempted_) {
-      if (Run({bin_ + "/pg_ctl", "-D", data_, "-m", "fast", "-w", "-t", "60", "stop"},
-              "/dev/null") != 0) {
-        // Not running, or stuck: make sure no postmaster outlives us.
-        std::ifstream pid_file(data_ + "/postmaster.pid");
-        long pid = 0;
-        if (pid_file >> pid && pid > 1) kill(static_cast<pid_t>(pid), SIGQUIT);
-      }
-      start_attempted_ = false;
-    }
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    dir_.clear();
-  }
-
-  std::string ConnInfo() const {
-    return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=postgres user=" + kUser +
-           " sslmode=disable gssencmode=disable application_name=server_bench";
-  }
-  const std::string& dir() const { return dir_; }
-  int port() const { return port_; }
-  bool as_postgres() const { return as_postgres_; }
-  double init_seconds() const { return init_seconds_; }
-  double start_seconds() const { return start_seconds_; }
-
- private:
-  // Runs a PostgreSQL tool (args[0] an absolute path), as the postgres user
-  // when root, in the cluster directory, stdout and stderr appended to
-  // `log`. Returns its exit status.
-  int Run(const std::vector<std::string>& args, const std::string& log) {
-    std::vector<std::string> full;
-    if (as_postgres_) full = {runuser_, "-u", "postgres", "--"};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& s : full) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return -1;
-    const std::string cwd = dir_;
-    pid_t pid = fork();
-    if (pid < 0) {
-      close(fd);
-      return -1;
-    }
-    if (pid == 0) {
-      // The child: only async-signal-safe calls until exec.
-      if (chdir(cwd.c_str()) != 0) _exit(126);
-      int null_fd = open("/dev/null", O_RDONLY);
-      if (null_fd >= 0) dup2(null_fd, 0);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fd);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-      if (errno != EINTR) return -1;
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  std::mutex mu_;  // dir_ against a Shutdown from the signal thread
-  std::string bin_, dir_, data_, runuser_;
-  int port_ = 0;
-  bool as_postgres_ = false;
-  bool start_attempted_ = false;
-  uid_t uid_ = 0;
-  gid_t gid_ = 0;
-  double init_seconds_ = 0, start_seconds_ = 0;
-};
-
-void Cleanup() {
-  std::lock_guard<std::mutex> lock(g_cleanup_mu);
-  if (g_cleaned) return;
-  g_cleaned = true;
-  if (g_cluster) g_cluster->Shutdown();
-  if (!g_keep) {
-    for (const std::string& d : g_temp_dirs) {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  }
-}
-
-// SIGINT / SIGTERM / SIGHUP are blocked in every thread (main blocks them
-// before any thread starts) and taken here, so an interrupted run still
-// stops PostgreSQL and removes its directories.
-void SignalThread(sigset_t set) {
-  int sig = 0;
-  if (sigwait(&set, &sig) != 0) return;
-  g_interrupted = true;
-  std::fprintf(stderr, "\nserver_bench: signal %d: stopping PostgreSQL and cleaning up\n", sig);
-  Cleanup();
-  _exit(128 + sig);
-}
-
-// ------------------------------------------------------------ libpq
-
-PGconn* PgConnect(const std::string& conninfo) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
-  if (PQstatus(c) != CONNECTION_OK) {
-    std::string m = PQerrorMessage(c);
-    PQfinish(c);
-    Die("cannot connect to PostgreSQL (" + conninfo + "): " + m);
-  }
-  return c;
-}
-
-void PgExec(PGconn* c, const std::string& sql) {
-  PGresult* r = PQexec(c, sql.c_str());
-  ExecStatusType st = PQresultStatus(r);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    std::string m = PQerrorMessage(c);
-    PQclear(r);
-    Die("PostgreSQL: " + m + "in: " + sql);
-  }
-  PQclear(r);
-}
-
-// The first column of the first row (every row, newline-separated, with
-// all_rows).
-std::string PgValue(PGconn* c, const std::string& sql, bool all_rows = false) {
-  PGresult* r = PQexec(c, sql.c_str());
-  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
-    std::string m = PQerrorMessage(c);
-    PQclear(r);
-    Die("PostgreSQL: " + m + "in: " + sql);
-  }
-  std::string v;
-  for (int i = 0; i < (all_rows ? PQntuples(r) : 1); ++i) {
-    v += PQgetvalue(r, i, 0);
-    if (all_rows) v += '\n';
-  }
-  PQclear(r);
-  return v;
-}
-
-// Streams rows to a `COPY ... FROM STDIN` (text format) in 1 MB messages.
-class CopyIn {
- public:
-  CopyIn(PGconn* c, const std::string& sql) : c_(c), sql_(sql) {
-    PGresult* r = PQexec(c_, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-      std::string m = PQerrorMessage(c_);
-      PQclear(r);
-      Die("PostgreSQL: " + m + "in: " + sql);
-    }
-    PQclear(r);
-    buf_.reserve(kChunk + 4096);
-  }
-
-  void Int(int64_t v) {
-    Sep();
-    buf_ += std::to_string(v);
-  }
-  void Null() {
-    Sep();
-    buf_ += "\\N";
-  }
-  // Text with COPY's escapes (backslash, tab, newline, carriage return).
-  void Text(std::string_view s) {
-    Sep();
-    for (char ch : s) {
-      switch (ch) {
-        case '\\':
-          buf_ += "\\\\";
-          break;
-        case '\t':
-          buf_ += "\\t";
-          break;
-        case '\n':
-          buf_ += "\\n";
-          break;
-        case '\r':
-          buf_ += "\\r";
-          break;
-        default:
-          buf_ += ch;
-      }
-    }
-  }
-  void EndRow() {
-    buf_ += '\n';
-    first_ = true;
-    if (buf_.size() >= kChunk) Flush();
-  }
-  void Finish() {
-    Flush();
-    if (PQputCopyEnd(c_, nullptr) != 1) Die("PQputCopyEnd: " + std::string(PQerrorMessage(c_)));
-    PGresult* r;
-    while ((r = PQgetResult(c_)) != nullptr) {
-      if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        std::string m = PQerrorMessage(c_);
-        PQclear(r);
-        Die("PostgreSQL: " + m + "in: " + sql_);
-      }
-      PQclear(r);
-    }
-  }
-
- private:
-  static constexpr size_t kChunk = size_t{1} << 20;
-  void Sep() {
-    if (!first_) buf_ += '\t';
-    first_ = false;
-  }
-  void Flush() {
-    if (buf_.empty()) return;
-    if (PQputCopyData(c_, buf_.data(), static_cast<int>(buf_.size())) != 1) {
-      Die("PQputCopyData: " + std::string(PQerrorMessage(c_)));
-    }
-    buf_.clear();
-  }
-  PGconn* c_;
-  std::string sql_;
-  std::string buf_;
-  bool first_ = true;
-};
 
 // The blog in PostgreSQL: the tables of blog_data's SQLite schema ("user" is
 // reserved: users), timestamps as timestamptz (microseconds, like ormdb),
@@ -1406,61 +1015,13 @@ void BM_ServerCommit(benchmark::State& state) {
 }
 #endif
 
-// A plain TCP loopback echo of 64-byte messages, for the round trip floor.
-class Echo {
- public:
-  Echo() {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        listen(listen_fd_, 1) != 0) {
-      Die("echo: cannot listen");
-    }
-    socklen_t len = sizeof a;
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    thread_ = std::thread([this] {
-      int c = accept(listen_fd_, nullptr, nullptr);
-      int one = 1;
-      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      char buf[64];
-      while (recv(c, buf, sizeof buf, MSG_WAITALL) == sizeof buf) {
-        if (send(c, buf, sizeof buf, MSG_NOSIGNAL) != sizeof buf) break;
-      }
-      close(c);
-    });
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) Die("echo: cannot connect");
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  ~Echo() {
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-    close(listen_fd_);
-  }
-  void RoundTrip() {
-    char buf[64] = {1};
-    if (send(fd_, buf, sizeof buf, MSG_NOSIGNAL) != sizeof buf ||
-        recv(fd_, buf, sizeof buf, MSG_WAITALL) != sizeof buf) {
-      Die("echo: round trip failed");
-    }
-  }
-
- private:
-  int listen_fd_ = -1, fd_ = -1;
-  std::thread thread_;
-};
-
 enum Strategy { kEmbedded, kNng, kDirect, kDirectJson, kPg, kStrategyCount };
 const char* const kStrategies[] = {"embedded", "ormdb", "direct", "direct_json", "pg"};
 
 void Register() {
   benchmark::RegisterBenchmark("BM_Server/tcp_rtt/echo",
                                [](benchmark::State& state) {
-                                 Echo echo;
+                                 LoopbackEcho echo;
                                  TimeEach(state, "tcp_rtt", [&](size_t) { echo.RoundTrip(); });
                                })
       ->UseManualTime()
@@ -1647,13 +1208,8 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   using namespace ormdb::bench;
   // Before any thread exists: the signals go to the cleanup thread only.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread(SignalThread, set).detach();
+  StartSignalThread();
+  SetProgramName("server_bench");
 
   bool console = ConsoleOutput(argc, argv);
   benchmark::Initialize(&argc, argv);
@@ -1662,11 +1218,11 @@ int main(int argc, char** argv) {
   if (!scale_or) return 2;
   double scale = *scale_or;
   g_keep = Env("ORMDB_BENCH_KEEP", "0") == "1";
+  SetKeepTempDirs(g_keep);
   g_extra_checks = std::strtoull(Env("ORMDB_BENCH_EXTRA_CHECKS", "32").c_str(), nullptr, 10);
   static Bench bench;  // never destroyed before Cleanup
   g = &bench;
-  g_cluster = &bench.cluster;
-  std::atexit(Cleanup);
+  RegisterCluster(&bench.cluster);
   std::fprintf(stderr, "server_bench setup:\n");
   Setup(scale);
   for (const auto& [k, v] : bench.context) benchmark::AddCustomContext(k, v);
@@ -1683,7 +1239,7 @@ int main(int argc, char** argv) {
   }
   benchmark::Shutdown();
   if (g_keep) {
-    for (const std::string& d : g_temp_dirs) std::fprintf(stderr, "kept %s\n", d.c_str());
+    for (const std::string& d : TempDirs()) std::fprintf(stderr, "kept %s\n", d.c_str());
   }
   Teardown();
   return 0;
