@@ -98,6 +98,7 @@
 #include "bench/blog_data.h"
 #include "bench/blog_queries.h"  // VariedIds
 #include "bench/imdb_data.h"
+#include "bench/imdb_pages.h"
 #include "bench/json_canonical.h"
 #include "ormdb/database.h"
 
@@ -316,8 +317,6 @@ struct UserPage {
   bool reviews_more = false;
 };
 
-enum class PageKind { kMovie, kPerson, kUser };
-
 // What the per-level strategy builds: the roots of one page kind.
 struct Tree {
   bool avg_rating = false;  // every movie on the page carries its average rating
@@ -379,9 +378,6 @@ constexpr const char* kSqlDirectedOfPersons =
 // The average rating of a batch of movies; a movie without reviews has no row.
 constexpr const char* kSqlAvgRatingOfMovies =
     "SELECT movie, avg(rating) FROM review WHERE movie IN (@IN) GROUP BY movie";
-
-constexpr size_t kMovieReviews = 20;
-constexpr size_t kUserReviews = 10;
 
 // Index of rows by id: (id, position) sorted, for attaching children to
 // their parents.
@@ -989,64 +985,12 @@ class JsonStrategy {
 
 // ------------------------------------------------------------- the pages
 
-struct PageSpec {
-  PageKind kind;
-  const char* name;
-  const char* param;  // the $param of the fetch
-  const char* fetch;  // the ormdb fetch, one per page
-  bool limited;       // has a limited include (the per-level form is chosen)
-  bool avg_rating;    // each movie shows its average rating (imdbench's pages)
-};
-
-// The pages, each one Fetch. Each kind comes twice: without averages
-// (movie_page, person_page, user_page) and as imdbench shows it, with the
-// average rating of every movie on the page (the *_avg pages: `avg_rating:
-// avg(reviews.rating)` at the root of the movie page, on the person page's
-// films, on the user page's reviewed movies). The *_avg page of a kind
-// times the same parameters as its plain page, so the difference is the
-// averages' cost. SQLite adds them per level as one `GROUP BY movie`
-// statement over the page's movie ids, in JSON as a correlated `(SELECT
-// avg(rating) ...)` per movie object. Averages are float64s that the two
-// sides print their own way, so they are compared numerically
-// (CanonicalDifference).
-constexpr PageSpec kPages[] = {
-    {PageKind::kMovie, "movie_page", "m",
-     "Movie(where: id == $m) { title, year, description, image, "
-     "directors(order: [last_name, first_name]) { first_name, last_name, image }, "
-     "cast(order: list_order) { list_order, person { first_name, last_name, image } }, "
-     "reviews(order: creation_time desc, limit: 20) { body, rating, creation_time, "
-     "author { name, image } } }",
-     true, false},
-    {PageKind::kMovie, "movie_page_avg", "m",
-     "Movie(where: id == $m) { title, year, description, image, "
-     "avg_rating: avg(reviews.rating), "
-     "directors(order: [last_name, first_name]) { first_name, last_name, image }, "
-     "cast(order: list_order) { list_order, person { first_name, last_name, image } }, "
-     "reviews(order: creation_time desc, limit: 20) { body, rating, creation_time, "
-     "author { name, image } } }",
-     true, true},
-    {PageKind::kPerson, "person_page", "p",
-     "Person(where: id == $p) { first_name, last_name, bio, image, "
-     "acted_in(order: [movie.year, movie.title]) { movie { title, year, image } }, "
-     "directed(order: [year, title]) { title, year, image } }",
-     false, false},
-    {PageKind::kPerson, "person_page_avg", "p",
-     "Person(where: id == $p) { first_name, last_name, bio, image, "
-     "acted_in(order: [movie.year, movie.title]) { movie { title, year, image, "
-     "avg_rating: avg(reviews.rating) } }, "
-     "directed(order: [year, title]) { title, year, image, avg_rating: avg(reviews.rating) } }",
-     false, true},
-    {PageKind::kUser, "user_page", "u",
-     "User(where: id == $u) { name, image, "
-     "reviews(order: creation_time desc, limit: 10) { body, rating, creation_time, "
-     "movie { title, image } } }",
-     true, false},
-    {PageKind::kUser, "user_page_avg", "u",
-     "User(where: id == $u) { name, image, "
-     "reviews(order: creation_time desc, limit: 10) { body, rating, creation_time, "
-     "movie { title, image, avg_rating: avg(reviews.rating) } } }",
-     true, true},
-};
+// The pages (bench/imdb_pages.h), each one Fetch. SQLite adds the averages
+// of the *_avg pages per level as one `GROUP BY movie` statement over the
+// page's movie ids, in JSON as a correlated `(SELECT avg(rating) ...)` per
+// movie object. Averages are float64s that the two sides print their own
+// way, so they are compared numerically (CanonicalDifference).
+constexpr const auto& kPages = kImdbPages;
 
 struct Query {
   const PageSpec* spec;

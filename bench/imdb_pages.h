@@ -1,7 +1,6 @@
 // imdb_pages: the six ORM pages of the imdbench shape as ormdb fetches, one
-// Fetch per page, for the benchmarks that time them (imdb_server_bench; the
-// texts are imdb_bench's, which keeps its own copy for now: a change to a
-// page must be made in both until imdb_bench includes this header).
+// Fetch per page, for the benchmarks that time them (imdb_bench embedded
+// against SQLite, imdb_server_bench over the wire against PostgreSQL).
 //
 // Each kind comes twice: without averages (movie_page, person_page,
 // user_page) and as imdbench shows it, with the average rating of every
