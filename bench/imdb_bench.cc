@@ -100,6 +100,8 @@
 #include "bench/imdb_data.h"
 #include "bench/imdb_pages.h"
 #include "bench/json_canonical.h"
+#include "bench/sqlite_conn.h"
+#include "bench/timing.h"
 #include "ormdb/database.h"
 
 #ifndef ORMDB_IMDB_SCHEMA
@@ -139,107 +141,6 @@ std::string Canonical(std::string_view json, const char* what) {
 }
 
 // ---------------------------------------------------------------- SQLite
-
-// rfc3339(micros): the timestamp as ormdb renders it (FormatRfc3339).
-void Rfc3339Function(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  std::string s = FormatRfc3339(sqlite3_value_int64(argv[0]));
-  sqlite3_result_text(ctx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-}
-
-// One connection with its prepared statements, keyed by the address of the
-// SQL constant. "@IN" in a text stands for an IN list of n placeholders, n
-// rounded up to a power of two (the last id repeated), so a handful of
-// statements serve every batch size.
-class Sqlite {
- public:
-  explicit Sqlite(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-        SQLITE_OK) {
-      Die("cannot open " + path + ": " + sqlite3_errmsg(db_));
-    }
-    if (sqlite3_create_function_v2(db_, "rfc3339", 1,
-                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
-                                   Rfc3339Function, nullptr, nullptr, nullptr) != SQLITE_OK) {
-      Die("cannot register rfc3339()");
-    }
-  }
-  ~Sqlite() {
-    for (auto& [key, stmt] : stmts_) sqlite3_finalize(stmt);
-    sqlite3_close(db_);
-  }
-  Sqlite(const Sqlite&) = delete;
-  Sqlite& operator=(const Sqlite&) = delete;
-
-  sqlite3* db() const { return db_; }
-
-  void Exec(const char* sql) {
-    char* msg = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-      std::string m = msg ? msg : "?";
-      sqlite3_free(msg);
-      Die(std::string("sqlite: ") + m + " in: " + sql);
-    }
-  }
-
-  sqlite3_stmt* Prepare(const char* sql) { return Get(sql, 0, sql); }
-
-  sqlite3_stmt* PrepareIn(const char* sql, size_t n, size_t* padded) {
-    size_t p = 1;
-    while (p < n) p <<= 1;
-    *padded = p;
-    auto it = stmts_.find({sql, p});
-    if (it != stmts_.end()) return it->second;
-    std::string list;
-    for (size_t i = 0; i < p; ++i) list += i ? ",?" : "?";
-    std::string text = sql;
-    text.replace(text.find("@IN"), 3, list);
-    return Get(sql, p, text);
-  }
-
- private:
-  sqlite3_stmt* Get(const char* key, size_t n, const std::string& text) {
-    auto it = stmts_.find({key, n});
-    if (it != stmts_.end()) return it->second;
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v3(db_, text.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
-        SQLITE_OK) {
-      Die(std::string("sqlite: ") + sqlite3_errmsg(db_) + " in: " + text);
-    }
-    stmts_.emplace(std::make_pair(key, n), stmt);
-    return stmt;
-  }
-
-  sqlite3* db_ = nullptr;
-  std::map<std::pair<const char*, size_t>, sqlite3_stmt*> stmts_;
-};
-
-// Steps `stmt` to the end, calling f(stmt) per row, then resets it.
-template <class F>
-void Rows(Sqlite& db, sqlite3_stmt* stmt, F&& f) {
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) f(stmt);
-  if (rc != SQLITE_DONE) Die(std::string("sqlite: ") + sqlite3_errmsg(db.db()));
-  sqlite3_reset(stmt);
-}
-
-void BindIn(sqlite3_stmt* stmt, const std::vector<int64_t>& ids, size_t padded) {
-  for (size_t i = 0; i < padded; ++i) {
-    sqlite3_bind_int64(stmt, static_cast<int>(i + 1), ids[std::min(i, ids.size() - 1)]);
-  }
-}
-
-std::string Text(sqlite3_stmt* stmt, int col) {
-  const unsigned char* p = sqlite3_column_text(stmt, col);
-  return p ? std::string(reinterpret_cast<const char*>(p),
-                         static_cast<size_t>(sqlite3_column_bytes(stmt, col)))
-           : std::string();
-}
-
-int64_t Int(sqlite3_stmt* stmt, int col) { return sqlite3_column_int64(stmt, col); }
 
 // Sorted distinct ids.
 std::vector<int64_t> Distinct(std::vector<int64_t> ids) {
@@ -1002,10 +903,7 @@ struct Query {
 
 // ------------------------------------------------------------- the state
 
-struct Stat {
-  double p50 = 0, p95 = 0;
-  size_t samples = 0;
-};
+using Stat = LatencyStat;
 
 struct Bench {
   double scale = 1;
@@ -1057,7 +955,7 @@ void LoadSqlite() {
   const std::string path = g_work_dir + "/imdb.sqlite";
   auto start = Clock::now();
   {
-    Sqlite s(path);
+    Sqlite s(path, Die);
     s.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
     std::string error;
     if (!LoadImdbSqlite(g->data, s.db(), &error)) Die(error);
@@ -1070,7 +968,7 @@ void LoadSqlite() {
                           "ANALYZE, WAL checkpoint)");
   Note("SQLite size", Mb(g->sqlite_bytes) + ", " + SQLITE_VERSION);
 
-  g->sqlite = std::make_unique<Sqlite>(path);
+  g->sqlite = std::make_unique<Sqlite>(path, Die);
   // Reads through mmap with a large page cache, as LMDB reads through its map.
   g->sqlite->Exec(
       "PRAGMA journal_mode=WAL; PRAGMA mmap_size=17179869184; PRAGMA cache_size=-1048576;");
@@ -1279,21 +1177,12 @@ void RegisterReports() {
   for (const Report& r : reports) {
     std::string key = r.key;
     std::function<void()> run = r.run;
-    benchmark::RegisterBenchmark(
-        ("BM_ImdbSelect/" + key).c_str(),
-        [key, run](benchmark::State& state) {
-          LatencySamples samples;
-          for (auto _ : state) {
-            auto start = Clock::now();
-            run();
-            double s = std::chrono::duration<double>(Clock::now() - start).count();
-            state.SetIterationTime(s);
-            samples.AddSeconds(s);
-          }
-          if (samples.empty()) return;
-          g->stats[key] =
-              Stat{samples.PercentileMicros(0.50), samples.PercentileMicros(0.95), samples.size()};
-        })
+    benchmark::RegisterBenchmark(("BM_ImdbSelect/" + key).c_str(),
+                                 [key, run](benchmark::State& state) {
+                                   std::optional<Stat> st =
+                                       TimeEachIteration(state, [&](size_t) { run(); });
+                                   if (st) g->stats[key] = *st;
+                                 })
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
   }
@@ -1359,21 +1248,8 @@ void Setup(double scale) {
 using RunFn = std::function<void(const Query& q, size_t i)>;
 
 void TimePages(benchmark::State& state, const Query& q, const std::string& key, const RunFn& run) {
-  LatencySamples samples;
-  size_t i = 0;
-  for (auto _ : state) {
-    auto start = Clock::now();
-    run(q, i);
-    double s = std::chrono::duration<double>(Clock::now() - start).count();
-    state.SetIterationTime(s);
-    samples.AddSeconds(s);
-    i = i + 1 == q.params.size() ? 0 : i + 1;
-  }
-  if (samples.empty()) return;
-  Stat st{samples.PercentileMicros(0.50), samples.PercentileMicros(0.95), samples.size()};
-  state.counters["p50_us"] = st.p50;
-  state.counters["p95_us"] = st.p95;
-  g->stats[key] = st;  // the last (final) run of this benchmark
+  std::optional<Stat> st = TimeEachIteration(state, [&](size_t i) { run(q, i % q.params.size()); });
+  if (st) g->stats[key] = *st;  // the last (final) run of this benchmark
 }
 
 const char* const kStrategies[] = {"ormdb_fetch", "ormdb_fetch_json", "sqlite_per_level",
@@ -1475,17 +1351,6 @@ void Summary(std::FILE* out) {
                       : 0.0);
 }
 
-// Console output plus the summary tables at the end.
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  using ConsoleReporter::ConsoleReporter;
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    Summary(stdout);
-    std::fflush(stdout);
-  }
-};
-
 }  // namespace
 }  // namespace ormdb::bench
 
@@ -1506,15 +1371,7 @@ int main(int argc, char** argv) {
   Register();
   RegisterReports();
 
-  if (console) {
-    auto options = isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Defaults
-                                         : benchmark::ConsoleReporter::OO_Tabular;
-    SummaryReporter reporter(options);
-    benchmark::RunSpecifiedBenchmarks(&reporter);
-  } else {
-    benchmark::RunSpecifiedBenchmarks();
-    Summary(stderr);
-  }
+  RunBenchmarks(console, Summary);
   benchmark::Shutdown();
   bench.db.reset();
   bench.json.reset();

@@ -397,4 +397,19 @@ void CopyIn::Flush() {
   buf_.clear();
 }
 
+PGconn* StartPgCluster(PgCluster& cluster,
+                       const std::function<void(const std::string&, const std::string&)>& note) {
+  const std::string bin = Env("ORMDB_BENCH_PG_BIN", "/usr/lib/postgresql/15/bin");
+  const std::string parent = Env("ORMDB_BENCH_PG_DIR", Env("ORMDB_BENCH_DIR", "/tmp").c_str());
+  cluster.Create(parent, bin);
+  note("PostgreSQL cluster", cluster.dir() + " (" + FilesystemName(cluster.dir()) + ")" +
+                                 (cluster.as_postgres() ? ", run as user postgres" : ""));
+  note("PostgreSQL initdb + start", FormatSeconds(cluster.init_seconds()) + " + " +
+                                        FormatSeconds(cluster.start_seconds()) +
+                                        ", 127.0.0.1:" + std::to_string(cluster.port()));
+  PGconn* c = PgConnect(cluster.ConnInfo());
+  note("PostgreSQL version", PgValue(c, "SHOW server_version"));
+  return c;
+}
+
 }  // namespace ormdb::bench

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -109,6 +110,13 @@ class PgCluster {
 
 // The cluster Cleanup stops. Set it before the cluster is created.
 void RegisterCluster(PgCluster* cluster);
+
+// Creates and starts `cluster` where ORMDB_BENCH_PG_DIR (or ORMDB_BENCH_DIR,
+// or /tmp) says, with the tools of ORMDB_BENCH_PG_BIN
+// (/usr/lib/postgresql/15/bin); connects to it and reports each step
+// through `note(key, value)`. Returns the connection.
+PGconn* StartPgCluster(PgCluster& cluster,
+                       const std::function<void(const std::string&, const std::string&)>& note);
 
 // ------------------------------------------------------------------ libpq
 

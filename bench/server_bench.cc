@@ -94,6 +94,7 @@
 #include "bench/blog_queries.h"
 #include "bench/pg_cluster.h"
 #include "bench/tcp_echo.h"
+#include "bench/timing.h"
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "ormdb/database.h"
@@ -565,11 +566,6 @@ Json ResultDoc(std::string_view text, const char* what) {
 
 // ------------------------------------------------------------- the state
 
-struct LatencyStat {
-  double p50 = 0, p95 = 0;
-  size_t samples = 0;
-};
-
 #if ORMDB_BENCH_WITH_SERVER
 // One query of the "open result" group.
 struct OpenCase {
@@ -634,16 +630,7 @@ std::string PgJson(const Query& q, size_t i) {
 }
 
 void StartPostgres() {
-  const std::string bin = Env("ORMDB_BENCH_PG_BIN", "/usr/lib/postgresql/15/bin");
-  const std::string parent = Env("ORMDB_BENCH_PG_DIR", Env("ORMDB_BENCH_DIR", "/tmp").c_str());
-  g->cluster.Create(parent, bin);
-  Note("PostgreSQL cluster", g->cluster.dir() + " (" + FilesystemName(g->cluster.dir()) + ")" +
-                                 (g->cluster.as_postgres() ? ", run as user postgres" : ""));
-  Note("PostgreSQL initdb + start", FormatSeconds(g->cluster.init_seconds()) + " + " +
-                                        FormatSeconds(g->cluster.start_seconds()) +
-                                        ", 127.0.0.1:" + std::to_string(g->cluster.port()));
-  g->pg = PgConnect(g->cluster.ConnInfo());
-  Note("PostgreSQL version", PgValue(g->pg, "SHOW server_version"));
+  g->pg = StartPgCluster(g->cluster, Note);
 
   double copy_s = 0, index_s = 0, vacuum_s = 0;
   LoadPostgres(g->pg, g->data, &copy_s, &index_s, &vacuum_s);
@@ -963,21 +950,8 @@ void Teardown() {
 // `key` (the last, final run of the benchmark wins).
 template <class F>
 void TimeEach(benchmark::State& state, const std::string& key, F&& run) {
-  LatencySamples samples;
-  size_t i = 0;
-  for (auto _ : state) {
-    auto start = Clock::now();
-    run(i);
-    double s = std::chrono::duration<double>(Clock::now() - start).count();
-    state.SetIterationTime(s);
-    samples.AddSeconds(s);
-    ++i;
-  }
-  if (samples.empty()) return;
-  LatencyStat st{samples.PercentileMicros(0.50), samples.PercentileMicros(0.95), samples.size()};
-  state.counters["p50_us"] = st.p50;
-  state.counters["p95_us"] = st.p95;
-  g->stats[key] = st;
+  std::optional<LatencyStat> st = TimeEachIteration(state, run);
+  if (st) g->stats[key] = *st;
 }
 
 #if ORMDB_BENCH_WITH_SERVER
@@ -1192,16 +1166,6 @@ void Summary(std::FILE* out) {
 #endif
 }
 
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  using ConsoleReporter::ConsoleReporter;
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    Summary(stdout);
-    std::fflush(stdout);
-  }
-};
-
 }  // namespace
 }  // namespace ormdb::bench
 
@@ -1228,15 +1192,7 @@ int main(int argc, char** argv) {
   for (const auto& [k, v] : bench.context) benchmark::AddCustomContext(k, v);
   Register();
 
-  if (console) {
-    auto options = isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Defaults
-                                         : benchmark::ConsoleReporter::OO_Tabular;
-    SummaryReporter reporter(options);
-    benchmark::RunSpecifiedBenchmarks(&reporter);
-  } else {
-    benchmark::RunSpecifiedBenchmarks();
-    Summary(stderr);
-  }
+  RunBenchmarks(console, Summary);
   benchmark::Shutdown();
   if (g_keep) {
     for (const std::string& d : TempDirs()) std::fprintf(stderr, "kept %s\n", d.c_str());

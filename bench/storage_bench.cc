@@ -41,8 +41,8 @@
 
 #include "bench/bench_util.h"
 #include "common/ids.h"
-#include "ormdb/status.h"
 #include "common/value.h"
+#include "ormdb/status.h"
 #include "storage/key_encoding.h"
 #include "storage/options.h"
 #include "storage/row_codec.h"
