@@ -297,8 +297,10 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
 }
 
 Status Executor::CountRead(NodeStats* ns) {
-  if (ns) ++ns->examined;
-  if (++root_reads_ <= opt_.budget.max_scanned_rows) return Status::Ok();
+  return ++ns->examined <= opt_.budget.max_scanned_rows ? Status::Ok() : OverScanned();
+}
+
+Status Executor::OverScanned() const {
   return BudgetExceeded("budget exceeded: more than " +
                         std::to_string(opt_.budget.max_scanned_rows) + " rows read at " +
                         plan_->nodes[0].path);
@@ -326,10 +328,7 @@ Status Executor::VisitRoots(const RootVisitor& visit) {
   } else {
     std::vector<Candidate> list;
     st = CollectRoots(std::nullopt, -1, &list, ns);
-    if (st.ok() && ns->examined > opt_.budget.max_scanned_rows) {
-      root_reads_ = ns->examined;
-      st = CountRead(nullptr);
-    }
+    if (st.ok() && ns->examined > opt_.budget.max_scanned_rows) st = OverScanned();
     for (size_t i = 0; st.ok() && i < list.size(); ++i) {
       ++ns->rows;
       st = visit(list[i].id, list[i].row->row);
@@ -407,11 +406,7 @@ Status Executor::StreamIndexOnly(const RootVisitor& visit, NodeStats* ns) {
   probe_.row.fields.assign(e.fields.size(), Value());
   probe_.version = 0;
   auto offer = [&](RowId id, std::string_view values) -> Status {
-    for (size_t k = 0; k < decoded; ++k) {
-      const size_t f = ix.fields[k];
-      ORMDB_ASSIGN_OR_RETURN(probe_.row.fields[f],
-                             storage::DecodeKey(&values, e.fields[f].physical));
-    }
+    ORMDB_RETURN_IF_ERROR(DecodeEntry(e, ix, decoded, values, &probe_.row));
     ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, id, probe_));
     if (!m) return Status::Ok();
     ++ns->rows;

@@ -213,11 +213,18 @@ Status Executor::RowFromEntry(const Node& n, const IndexRangePlan& r, RowId id,
   if (cache.contains(id)) return Status::Ok();
   RowData& data = rows_.emplace_back();
   data.row.fields.resize(n.entity->fields.size());
-  for (size_t f : r.index->fields) {
-    ORMDB_ASSIGN_OR_RETURN(data.row.fields[f],
-                           storage::DecodeKey(&values, n.entity->fields[f].physical));
-  }
+  ORMDB_RETURN_IF_ERROR(
+      DecodeEntry(*n.entity, *r.index, r.index->fields.size(), values, &data.row));
   cache.emplace(id, &data);
+  return Status::Ok();
+}
+
+Status Executor::DecodeEntry(const EntityInfo& e, const catalog::IndexInfo& ix, size_t count,
+                             std::string_view values, catalog::DecodedRow* row) {
+  for (size_t k = 0; k < count; ++k) {
+    const size_t f = ix.fields[k];
+    ORMDB_ASSIGN_OR_RETURN(row->fields[f], storage::DecodeKey(&values, e.fields[f].physical));
+  }
   return Status::Ok();
 }
 

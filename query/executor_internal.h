@@ -166,6 +166,11 @@ class Executor {
   // (IndexRangePlan::index_only); a row already cached is kept.
   Status RowFromEntry(const Node& n, const IndexRangePlan& r, RowId id, std::string_view values);
 
+  // Decodes the first `count` fields of an index entry's values into the
+  // row's fields (sized to the entity's).
+  static Status DecodeEntry(const EntityInfo& e, const catalog::IndexInfo& ix, size_t count,
+                            std::string_view values, catalog::DecodedRow* row);
+
   // Offers a row to a candidate list: decodes only what the predicate and
   // the order need, tests the predicate and the cursor, and keeps the row
   // (decoded in full) when it can be among the first `want` rows; with
@@ -248,7 +253,10 @@ class Executor {
   // entries hold every field read.
   Status StreamScan(const RootVisitor& visit, NodeStats* ns);
   Status StreamIndexOnly(const RootVisitor& visit, NodeStats* ns);
+  // Counts a row or entry VisitRoots read; BUDGET_EXCEEDED past the
+  // scanned rows budget (OverScanned).
   Status CountRead(NodeStats* ns);
+  Status OverScanned() const;
 
   static double Micros(std::chrono::steady_clock::time_point start);
 
@@ -285,7 +293,6 @@ class Executor {
   RowData agg_probe_;
   storage::RowView agg_view_;
   uint64_t scanned_ = 0;
-  uint64_t root_reads_ = 0;  // VisitRoots: rows and entries read
   // Per entity type id: the fields rows are decoded to (Plan::decode_fields),
   // or null for a whole row.
   std::vector<const std::vector<size_t>*> decode_fields_;
