@@ -15,6 +15,10 @@
 // order, limit and cursor to the fetch as well ("pushed down"), so an index
 // that provides the order stops the scan at the limit, and its cursor is
 // the fetch's own.
+//
+// A grouped select whose paths are all fields (or the id) of the root
+// entity does not build result blocks: the fetch streams its root rows
+// (FetchEngine::VisitRoots) straight into the groups ("streamed").
 #pragma once
 
 #include <cstdint>
