@@ -1,6 +1,7 @@
 #include "query/statistics.h"
 
 #include <set>
+#include <sstream>
 #include <string>
 #include <variant>
 
@@ -11,6 +12,8 @@ namespace ormdb::query {
 namespace {
 
 constexpr uint64_t kSampleEntries = 10000;
+// Change sets replayed after which the saved copy is written again.
+constexpr uint64_t kResaveAfterChanges = 10000;
 
 const catalog::IndexInfo* ReferenceIndex(const catalog::EntityInfo& e, size_t field) {
   for (const catalog::IndexInfo& ix : e.indexes) {
@@ -22,6 +25,12 @@ const catalog::IndexInfo* ReferenceIndex(const catalog::EntityInfo& e, size_t fi
 }  // namespace
 
 void Statistics::ParentCounts::Add(RowId parent, int delta) {
+  if (loaded) {
+    // No per-parent counts: the children stay exact, the rest as counted.
+    if (delta < 0 && total == 0) return;
+    total = static_cast<uint64_t>(static_cast<int64_t>(total) + delta);
+    return;
+  }
   uint32_t& n = per_parent[parent];
   if (delta < 0 && n == 0) return;
   n = static_cast<uint32_t>(static_cast<int64_t>(n) + delta);
@@ -30,12 +39,109 @@ void Statistics::ParentCounts::Add(RowId parent, int delta) {
   if (n == 0) per_parent.erase(parent);
 }
 
+bool Statistics::ParentCounts::Stale() const {
+  if (!loaded) return false;
+  uint64_t diff = total > saved_total ? total - saved_total : saved_total - total;
+  return diff * 4 > saved_total;
+}
+
+// The saved copy is text, one count per line after a header and the version
+// it was counted at:
+//   ormdb-statistics 1
+//   version V
+//   ref ENTITY FIELD CHILDREN MAX PARENTS COUNTED_CHILDREN
+//   edge RELATION FORWARD(0|1) CHILDREN MAX PARENTS COUNTED_CHILDREN
+//   sample INDEX DISTINCT ROWS_WHEN_SAMPLED
+// COUNTED_CHILDREN is the children when the relation was last read whole,
+// so a copy saved again after a catch-up does not move the staleness bound.
+void Statistics::LoadSavedLocked() {
+  auto txn = store_->BeginRead();
+  if (!txn.ok()) return;
+  auto saved = (*txn)->GetMeta(kSavedKey);
+  if (!saved.ok() || !saved->has_value()) return;
+  std::istringstream in(**saved);
+  std::string word;
+  int format = 0;
+  Version version = 0;
+  if (!(in >> word >> format) || word != "ormdb-statistics" || format != 1) return;
+  if (!(in >> word >> version) || word != "version") return;
+  if (version > applied_ || version < store_->oldest_readable_version()) return;
+  std::map<std::pair<uint32_t, uint32_t>, ParentCounts> refs;
+  std::map<std::pair<uint32_t, bool>, ParentCounts> edges;
+  std::map<uint32_t, Sampled> sampled;
+  while (in >> word) {
+    if (word == "ref" || word == "edge") {
+      uint32_t a = 0, b = 0;
+      ParentCounts c;
+      if (!(in >> a >> b >> c.total >> c.max >> c.saved_parents >> c.saved_total)) return;
+      c.counted = c.loaded = true;
+      if (word == "ref") {
+        refs[{a, b}] = std::move(c);
+      } else {
+        edges[{a, b != 0}] = std::move(c);
+      }
+    } else if (word == "sample") {
+      uint32_t index = 0;
+      Sampled sample;
+      if (!(in >> index >> sample.distinct >> sample.rows_when_sampled)) return;
+      sampled[index] = sample;
+    } else {
+      return;  // not a copy this version wrote: count afresh
+    }
+  }
+  refs_ = std::move(refs);
+  edges_ = std::move(edges);
+  sampled_ = std::move(sampled);
+  applied_ = version;
+}
+
+void Statistics::SaveLocked() {
+  std::ostringstream out;
+  out << "ormdb-statistics 1\nversion " << applied_ << "\n";
+  auto counts = [&](const ParentCounts& c) {
+    out << c.total << ' ' << c.max << ' ' << c.parents() << ' '
+        << (c.loaded ? c.saved_total : c.total) << '\n';
+  };
+  for (const auto& [key, c] : refs_) {
+    if (!c.counted) continue;
+    out << "ref " << key.first << ' ' << key.second << ' ';
+    counts(c);
+  }
+  for (const auto& [key, c] : edges_) {
+    out << "edge " << key.first << ' ' << (key.second ? 1 : 0) << ' ';
+    counts(c);
+  }
+  for (const auto& [index, sample] : sampled_) {
+    out << "sample " << index << ' ' << sample.distinct << ' ' << sample.rows_when_sampled << '\n';
+  }
+  // Only a cache: a failed write (a read-only store, shutdown) leaves the
+  // next process to count again.
+  replayed_since_save_ = 0;
+  saving_ = store_->SubmitMaintenance(
+      [text = out.str()](storage::WriteTxn& txn) { return txn.PutMeta(kSavedKey, text); });
+}
+
+uint64_t Statistics::recounts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return recounts_;
+}
+
+Status Statistics::WaitSaved() {
+  std::future<Result<Version>> saving;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    saving = std::move(saving_);
+  }
+  if (!saving.valid()) return Status::Ok();
+  return saving.get().status();
+}
+
 Status Statistics::CatchUpLocked() {
   Version current = store_->current_version();
   if (!started_) {
     started_ = true;
     applied_ = current;
-    return Status::Ok();
+    LoadSavedLocked();  // from the saved copy's version, if there is one
   }
   if (current == applied_) return Status::Ok();
   auto schema = catalog_->current();
@@ -72,8 +178,15 @@ Status Statistics::CatchUpLocked() {
       }
     }
     applied_ = cs.version;
+    ++replayed_since_save_;
     return true;
   });
+  // Keep the saved copy near the present, so that a new process replays
+  // little of the change log.
+  if (st.ok() && replayed_since_save_ >= kResaveAfterChanges &&
+      (!refs_.empty() || !edges_.empty() || !sampled_.empty())) {
+    SaveLocked();
+  }
   if (st.code() == ErrorCode::kHistoryLost) {
     // The log moved past us (a vacuum between two calls): count again.
     rows_.clear();
@@ -95,13 +208,15 @@ Result<uint64_t> Statistics::RowsLocked(EntityTypeId entity) {
   ORMDB_RETURN_IF_ERROR(CatchUpLocked());
   auto it = rows_.find(entity.value);
   if (it != rows_.end()) return it->second;
-  ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(applied_));
+  // The store's live row counters (no scan). They are read at the newest
+  // version, which a commit racing with this call may have moved past
+  // applied_: the count is then off by that commit's rows, an estimate's
+  // error until the next recount.
+  ORMDB_ASSIGN_OR_RETURN(std::vector<storage::RowCount> counts, store_->RowCounts());
   uint64_t n = 0;
-  ORMDB_RETURN_IF_ERROR(txn->ScanRows(entity, 0, storage::ScanDirection::kForward,
-                                      [&](RowId, const storage::RowRecord&) {
-                                        ++n;
-                                        return true;
-                                      }));
+  for (const storage::RowCount& c : counts) {
+    if (c.type == entity) n = c.rows;
+  }
   rows_[entity.value] = n;
   return n;
 }
@@ -116,6 +231,10 @@ Result<Fanout> Statistics::ReferenceFanout(EntityTypeId child, FieldId field, En
   ORMDB_ASSIGN_OR_RETURN(uint64_t parent_rows, RowsLocked(parent));
   auto key = std::make_pair(child.value, field.value);
   auto it = refs_.find(key);
+  if (it != refs_.end() && it->second.Stale()) {
+    refs_.erase(it);
+    it = refs_.end();
+  }
   if (it == refs_.end()) {
     auto schema = catalog_->current();
     const catalog::EntityInfo* e = schema ? schema->EntityById(child) : nullptr;
@@ -141,13 +260,18 @@ Result<Fanout> Statistics::ReferenceFanout(EntityTypeId child, FieldId field, En
               return true;
             }));
         ORMDB_RETURN_IF_ERROR(bad);
+        counts.counted = true;
       }
     }
     it = refs_.emplace(key, std::move(counts)).first;
+    if (it->second.counted) {
+      ++recounts_;
+      SaveLocked();
+    }
   }
   const ParentCounts& c = it->second;
   Fanout f;
-  f.parents = c.per_parent.size();
+  f.parents = c.parents();
   f.children = c.total;
   f.max = c.max;
   f.average =
@@ -160,6 +284,10 @@ Result<Fanout> Statistics::EdgeFanout(RelationId relation, bool forward, EntityT
   ORMDB_ASSIGN_OR_RETURN(uint64_t from_rows, RowsLocked(from_entity));
   auto key = std::make_pair(relation.value, forward);
   auto it = edges_.find(key);
+  if (it != edges_.end() && it->second.Stale()) {
+    edges_.erase(it);
+    it = edges_.end();
+  }
   if (it == edges_.end()) {
     ParentCounts counts;
     ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(applied_));
@@ -177,11 +305,14 @@ Result<Fanout> Statistics::EdgeFanout(RelationId relation, bool forward, EntityT
             return true;
           }));
     }
+    counts.counted = true;
     it = edges_.emplace(key, std::move(counts)).first;
+    ++recounts_;
+    SaveLocked();
   }
   const ParentCounts& c = it->second;
   Fanout f;
-  f.parents = c.per_parent.size();
+  f.parents = c.parents();
   f.children = c.total;
   f.max = c.max;
   f.average = from_rows == 0 ? 0 : static_cast<double>(c.total) / static_cast<double>(from_rows);
@@ -197,7 +328,7 @@ Result<uint64_t> Statistics::Distinct(const catalog::EntityInfo& entity,
   if (!index.fields.empty() && entity.fields[index.fields[0]].type == catalog::FieldType::kRef) {
     auto key = std::make_pair(entity.id.value, entity.fields[index.fields[0]].id.value);
     auto it = refs_.find(key);
-    if (it != refs_.end()) return std::max<uint64_t>(1, it->second.per_parent.size());
+    if (it != refs_.end()) return std::max<uint64_t>(1, it->second.parents());
   }
   auto it = sampled_.find(index.id.value);
   if (it != sampled_.end()) {
@@ -227,6 +358,8 @@ Result<uint64_t> Statistics::Distinct(const catalog::EntityInfo& entity,
   }
   distinct = std::max<uint64_t>(1, distinct);
   sampled_[index.id.value] = Sampled{distinct, rows};
+  ++recounts_;
+  SaveLocked();
   return distinct;
 }
 

@@ -187,9 +187,16 @@ Result<std::unique_ptr<ReadTxn>> Store::BeginRead(std::optional<Version> at) {
   return std::unique_ptr<ReadTxn>(new ReadTxn(env_.get(), txn, v, std::move(lock)));
 }
 
-std::future<Result<Version>> Store::Submit(TxnFn fn) {
+std::future<Result<Version>> Store::Submit(TxnFn fn) { return Enqueue(std::move(fn), false); }
+
+std::future<Result<Version>> Store::SubmitMaintenance(TxnFn fn) {
+  return Enqueue(std::move(fn), true);
+}
+
+std::future<Result<Version>> Store::Enqueue(TxnFn fn, bool maintenance) {
   auto p = std::make_unique<Pending>();
   p->fn = std::move(fn);
+  p->maintenance = maintenance;
   std::future<Result<Version>> f = p->done.get_future();
   {
     MutexLock lock(&queue_mu_);

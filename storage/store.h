@@ -129,6 +129,13 @@ class Store {
   // Submit and wait. REQUIRES: the calling thread holds no ReadTxn (map
   // growth waits for read transactions to end).
   Result<Version> Commit(TxnFn fn) { return Submit(std::move(fn)).get(); }
+  // Queues a maintenance transaction: it runs on the writer thread like a
+  // client transaction but commits no version and no change-log entry, so
+  // no snapshot sees it as a change. For data derived from the rows that
+  // readers do not read as of a version (vacuum's removals, the fetch
+  // statistics' saved copy). The future yields the current version once
+  // the write is durable, or its error.
+  std::future<Result<Version>> SubmitMaintenance(TxnFn fn);
 
   // Visits the change sets of versions after `after` in order, up to the
   // current version or until `visit` returns false. HISTORY_LOST when
@@ -174,6 +181,7 @@ class Store {
   };
 
   explicit Store(std::unique_ptr<Env> env);
+  std::future<Result<Version>> Enqueue(TxnFn fn, bool maintenance);
   Status LoadState();
   // A data file written before the row counters were kept: counts the live
   // rows once and writes the counters. REQUIRES: the writer is not running.

@@ -218,24 +218,16 @@ Result<VacuumStats> Store::Vacuum() {
   vacuum_resume_key_.clear();
   bool done = false;
   while (!done) {
-    auto p = std::make_unique<Pending>();
-    p->maintenance = true;
     Version horizon = stats.horizon;
-    p->fn = [this, horizon, &stats, &done](WriteTxn& txn) -> Status {
-      VacuumStats step = stats;
-      auto r = VacuumStep(txn, horizon, &step);
-      if (!r.ok()) return r.status();
-      stats = step;
-      done = *r;
-      return Status::Ok();
-    };
-    std::future<Result<Version>> f = p->done.get_future();
-    {
-      MutexLock lock(&queue_mu_);
-      if (stopping_) return Unavailable("the store is shutting down");
-      queue_.push_back(std::move(p));
-    }
-    queue_cv_.Signal();
+    std::future<Result<Version>> f =
+        SubmitMaintenance([this, horizon, &stats, &done](WriteTxn& txn) -> Status {
+          VacuumStats step = stats;
+          auto r = VacuumStep(txn, horizon, &step);
+          if (!r.ok()) return r.status();
+          stats = step;
+          done = *r;
+          return Status::Ok();
+        });
     Result<Version> r = f.get();
     if (!r.ok()) return r.status().WithContext("vacuum");
     stats.steps++;
