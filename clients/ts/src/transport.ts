@@ -1,0 +1,229 @@
+// nng's SP protocol for a REQ socket over a stream (docs/PROTOCOL.md,
+// "Transports"): `tcp://` and `tls+tcp://` with node:net / node:tls, and
+// `ipc://` over a Unix socket.
+//
+// On the stream, after an 8-byte handshake each way
+// (0x00 'S' 'P' 0x00, the protocol number big-endian, two zero bytes;
+// REQ is 0x30, REP 0x31), each message is its length (u64, big-endian; on
+// ipc preceded by a type byte 0x01), then the SP header, then the body.
+// A REQ header is the 32-bit request id with its top bit set; the REP peer
+// sends it back in front of the reply. Requests are matched to replies by
+// that id, so several may be outstanding on one connection: the server
+// answers them on its contexts in parallel.
+import * as net from "node:net";
+import * as tls from "node:tls";
+import * as fs from "node:fs";
+
+import { UnavailableError, InvalidArgumentError } from "./errors.js";
+
+const SP_REQ = 0x30;
+const SP_REP = 0x31;
+
+export interface DialOptions {
+  tlsCaFile?: string;
+  tlsServerName?: string;
+  maxReplyBytes: number;
+}
+
+interface Pending {
+  resolve: (body: Buffer) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class SpConnection {
+  private socket: net.Socket | undefined;
+  private ready: Promise<void> | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = (Math.random() * 0x7fffffff) >>> 0;
+  private readonly ipc: boolean;
+  // Receive state: what has arrived of the current message.
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  private handshaken = false;
+  private closed = false;
+
+  constructor(readonly url: string, private readonly o: DialOptions) {
+    this.ipc = url.startsWith("ipc://");
+  }
+
+  // Dials (again, after a lost connection) and exchanges the handshake.
+  private connect(): Promise<void> {
+    if (this.ready) return this.ready;
+    this.ready = new Promise<void>((resolve, reject) => {
+      let socket: net.Socket;
+      const onConnect = () => {
+        const hs = Buffer.from([0, 0x53, 0x50, 0, 0, SP_REQ, 0, 0]);
+        socket.write(hs);
+      };
+      try {
+        socket = this.dial(onConnect);
+      } catch (e) {
+        this.ready = undefined;
+        reject(e);
+        return;
+      }
+      socket.setNoDelay?.(true);
+      this.socket = socket;
+      this.handshaken = false;
+      this.chunks = [];
+      this.chunkBytes = 0;
+      const fail = (e: Error) => {
+        if (this.socket !== socket) return;
+        this.socket = undefined;
+        this.ready = undefined;
+        socket.destroy();
+        const err = new UnavailableError(`the connection to ${this.url} was lost: ${e.message}`);
+        reject(err);
+        for (const [id, p] of this.pending) {
+          if (p.timer) clearTimeout(p.timer);
+          this.pending.delete(id);
+          p.reject(err);
+        }
+      };
+      socket.on("error", fail);
+      socket.on("close", () => fail(new Error("closed by the server")));
+      socket.on("data", (d: Buffer) => {
+        try {
+          this.receive(d, resolve);
+        } catch (e) {
+          fail(e as Error);
+        }
+      });
+    });
+    // A rejected dial is reported to the caller; avoid an unhandled rejection here.
+    this.ready.catch(() => undefined);
+    return this.ready;
+  }
+
+  private dial(onConnect: () => void): net.Socket {
+    const m = /^(tcp|tls\+tcp|ipc):\/\/(.*)$/.exec(this.url);
+    if (!m) {
+      throw new InvalidArgumentError(
+        `server URL '${this.url}' needs a scheme: tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT`);
+    }
+    const [, scheme, rest] = m;
+    if (scheme === "ipc") return net.connect({ path: rest }, onConnect);
+    const hp = /^(?:\[(.+)\]|([^:]+)):(\d+)$/.exec(rest);
+    if (!hp) throw new InvalidArgumentError(`server URL '${this.url}' needs HOST:PORT`);
+    const host = hp[1] ?? hp[2];
+    const port = Number(hp[3]);
+    if (scheme === "tcp") return net.connect({ host, port }, onConnect);
+    const ca = this.o.tlsCaFile ? fs.readFileSync(this.o.tlsCaFile) : undefined;
+    return tls.connect(
+      { host, port, ca, servername: this.o.tlsServerName ?? (net.isIP(host) ? undefined : host) },
+      onConnect);
+  }
+
+  private take(n: number): Buffer {
+    // The first n bytes of what has arrived, as one buffer: the arrived
+    // chunk itself (no copy) when it holds them all.
+    const first = this.chunks[0];
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafeSlow(n);
+      let have = 0;
+      while (have < n) {
+        const c = this.chunks[0];
+        const k = Math.min(c.length, n - have);
+        c.copy(out, have, 0, k);
+        have += k;
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      }
+    }
+    this.chunkBytes -= n;
+    return out;
+  }
+
+  private receive(d: Buffer, onHandshake: () => void): void {
+    this.chunks.push(d);
+    this.chunkBytes += d.length;
+    if (!this.handshaken) {
+      if (this.chunkBytes < 8) return;
+      const hs = this.take(8);
+      if (hs[0] !== 0 || hs[1] !== 0x53 || hs[2] !== 0x50 || hs[3] !== 0 ||
+          hs.readUInt16BE(4) !== SP_REP) {
+        throw new Error(`the peer at ${this.url} is not an nng REP socket`);
+      }
+      this.handshaken = true;
+      onHandshake();
+    }
+    const lengthBytes = this.ipc ? 9 : 8;
+    while (this.chunkBytes >= lengthBytes) {
+      const at = this.ipc ? 1 : 0;
+      const head = this.chunks[0].length >= lengthBytes ? this.chunks[0] : this.peek(lengthBytes);
+      const length = Number(head.readBigUInt64BE(at));
+      if (length > this.o.maxReplyBytes + 64) {
+        throw new Error(`a reply of ${length} bytes, more than the client accepts`);
+      }
+      if (this.chunkBytes < lengthBytes + length) return;
+      this.take(lengthBytes);
+      const msg = this.take(length);
+      if (length < 4) throw new Error("a reply without its request id");
+      const id = msg.readUInt32BE(0);
+      const p = this.pending.get(id);
+      if (!p) continue;  // a reply to a request given up on
+      this.pending.delete(id);
+      if (p.timer) clearTimeout(p.timer);
+      p.resolve(msg.subarray(4));
+    }
+  }
+
+  private peek(n: number): Buffer {
+    return Buffer.concat(this.chunks, Math.min(this.chunkBytes, Math.max(n, 16))).subarray(0, n);
+  }
+
+  // Sends one frame; resolves with the reply's body (the frame after the SP header).
+  async roundTrip(frame: Buffer, timeoutMs: number): Promise<Buffer> {
+    if (this.closed) throw new UnavailableError("the connection is closed");
+    await this.connect();
+    const socket = this.socket;
+    if (!socket) throw new UnavailableError(`the connection to ${this.url} was lost`);
+    const id = ((this.nextId = (this.nextId + 1) & 0x7fffffff) | 0x80000000) >>> 0;
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = timeoutMs > 0 ? setTimeout(() => {
+        this.pending.delete(id);
+        reject(new UnavailableError(`no reply from ${this.url} within ${timeoutMs} ms`));
+      }, timeoutMs) : undefined;
+      this.pending.set(id, { resolve, reject, timer });
+      const head = Buffer.allocUnsafe(this.ipc ? 13 : 12);
+      let at = 0;
+      if (this.ipc) head[at++] = 1;
+      head.writeBigUInt64BE(BigInt(frame.length + 4), at);
+      head.writeUInt32BE(id, at + 8);
+      socket.cork();
+      socket.write(head);
+      socket.write(frame);
+      socket.uncork();
+    });
+  }
+
+  // Outstanding requests hold the process open; an idle connection does not.
+  ref(active: boolean): void {
+    if (active) this.socket?.ref();
+    else this.socket?.unref();
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    const s = this.socket;
+    this.socket = undefined;
+    this.ready = undefined;
+    s?.destroy();
+    for (const [id, p] of this.pending) {
+      if (p.timer) clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(new UnavailableError("the connection was closed"));
+    }
+  }
+}
+
