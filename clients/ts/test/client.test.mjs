@@ -3,12 +3,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 
 import * as ormdb from "../dist/index.js";
-import { startServer } from "./server.mjs";
+import { startServer, TEST_DATA } from "./server.mjs";
 
-const BLOG = readFileSync(fileURLToPath(new URL("../../../tests/data/blog.ormdb", import.meta.url)), "utf8");
+const BLOG = readFileSync(join(TEST_DATA, "blog.ormdb"), "utf8");
 
 const SEED = [
   { op: "insert", entity: "User", values: { email: "ann@example.com", name: "Ann", age: 34, created_at: "2024-01-10T09:00:00Z" }, as: "ann" },

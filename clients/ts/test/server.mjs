@@ -5,12 +5,16 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const ORMDB = process.env.ORMDB_BINARY;
 if (!ORMDB) throw new Error("set ORMDB_BINARY to the ormdb binary (build/ormdb)");
+// tests/data of the checkout: the blog schema.
+export const TEST_DATA = process.env.ORMDB_TEST_DATA ??
+  fileURLToPath(new URL("../../../tests/data", import.meta.url));
 
-export async function startServer(config = undefined, listen = "tcp://127.0.0.1:0") {
-  const dir = mkdtempSync(join(tmpdir(), "ormdb-ts-test-"));
+export async function startServer(config = undefined, listen = "tcp://127.0.0.1:0", dir = undefined) {
+  dir ??= mkdtempSync(join(tmpdir(), "ormdb-ts-test-"));
   const args = ["serve", "--data", join(dir, "data"), "--listen", listen];
   if (config) {
     writeFileSync(join(dir, "config.json"), JSON.stringify(config));
