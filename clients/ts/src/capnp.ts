@@ -213,9 +213,21 @@ export class List {
   struct(i: number): Struct {
     return new Struct(this.m, this.seg, this.at + i * this.step, this.dataBytes, this.ptrCount);
   }
-  // Element i of a list of Text.
+  // Element i of a list of Text. A near pointer to a byte list is read
+  // without allocating; anything else goes through resolve().
   text(i: number): string {
-    const t = this.m.resolve(this.seg, this.at + i * 8);
+    const at = this.at + i * 8;
+    const dv = this.m.dv;
+    const lo = dv.getUint32(at, true);
+    const hi = dv.getUint32(at + 4, true);
+    if ((lo & 3) === 1 && (hi & 7) === 2) {
+      const start = at + 8 + ((lo | 0) >> 2) * 8;
+      const n = hi >>> 3;
+      if (n === 0) return "";
+      if (start + n > this.m.segEnd[this.seg]) throw new Error("a list past its segment");
+      return this.m.buf.toString("utf8", start, start + n - 1);
+    }
+    const t = this.m.resolve(this.seg, at);
     return t === null ? "" : this.m.listAt(t).asText();
   }
   // Element i of a list of Data, as a view.

@@ -63,7 +63,7 @@ const enum Rep {
 export interface ConnectOptions {
   // The API key, when the server has keys.
   key?: string;
-  // Each call's timeout in milliseconds (default 30 s); a watch adds its wait.
+  // Each call's timeout in milliseconds (default 60 s); a watch adds its wait.
   timeout?: number;
   // TLS (`tls+tcp://`): the CA file to verify the server against, and the name to expect.
   tlsCaFile?: string;
@@ -211,7 +211,7 @@ export class Database {
       tlsServerName: o.tlsServerName,
       maxReplyBytes: MAX_REPLY_BYTES,
     });
-    this.timeout = o.timeout ?? 30000;
+    this.timeout = o.timeout ?? 60000;
   }
 
   /** @internal */

@@ -151,6 +151,7 @@ class Block {
 
 interface Item {
   name: string;
+  quoted: string;  // the name as a JSON string
   isInclude: boolean;
   column: number;
   child: number;
@@ -185,7 +186,8 @@ class Node {
     this.items = [];
     for (let i = 0; i < items.length; i++) {
       const it = items.struct(i);
-      this.items.push({ name: it.text(0), isInclude: it.bool(0), column: it.i32(4), child: it.u32(8) });
+      const name = it.text(0);
+      this.items.push({ name, quoted: jsonString(name), isInclude: it.bool(0), column: it.i32(4), child: it.u32(8) });
     }
     this.slotOfRow = n.list(4);
     this.slotBegin = n.list(6);
@@ -258,9 +260,7 @@ export class EntityObject {
 
   // The object as the server renders it (docs/reference/json.md).
   toJSONText(): string {
-    const out: string[] = [];
-    this.result$._render(out, this.node$, this.row$);
-    return out.join("");
+    return this.result$._render(this.node$, this.row$);
   }
 
   toJSON(): unknown {
@@ -329,20 +329,18 @@ export class FetchResult implements Iterable<EntityObject> {
 
   // {"version","data","next","stats"}: what the C++ ToJson() renders.
   toJSONText(): string {
-    const out: string[] = ['{"version":', String(this.version), ',"data":['];
+    let out = '{"version":' + this.version + ',"data":[';
     const root = this.nodes[0];
     for (let k = this.rootBegin; k < this.rootEnd; k++) {
-      if (k > this.rootBegin) out.push(",");
-      this._render(out, 0, root.children.u32(k));
+      if (k > this.rootBegin) out += ",";
+      out += this._render(0, root.children.u32(k));
     }
     const next = this.next;
     const s = this.stats;
-    out.push('],"next":', next === null ? "null" : jsonString(next),
-      ',"stats":{"entities":', String(s.entities), ',"edges":', String(s.edges),
-      ',"truncated":', s.truncated ? "true" : "false");
-    if (s.truncated) out.push(',"truncated_at":', jsonString(s.truncatedAt ?? ""));
-    out.push("}}");
-    return out.join("");
+    out += '],"next":' + (next === null ? "null" : jsonString(next)) + ',"stats":{"entities":' + s.entities +
+      ',"edges":' + s.edges + ',"truncated":' + (s.truncated ? "true" : "false");
+    if (s.truncated) out += ',"truncated_at":' + jsonString(s.truncatedAt ?? "");
+    return out + "}}";
   }
 
   // toJSONText() parsed: plain objects and arrays (JSON.stringify(result) works).
@@ -421,14 +419,14 @@ export class FetchResult implements Iterable<EntityObject> {
 
   // AppendObject of query/result_render.cc.
   /** @internal */
-  _render(out: string[], node: number, row: number): void {
+  _render(node: number, row: number): string {
     const n = this.nodes[node];
     const block = this.block(n.block);
-    out.push('{"id":', block.ids.json(row));
+    let out = '{"id":' + block.ids.json(row);
     for (const item of n.items) {
       if (!item.isInclude) {
         if (item.column < 0) continue;
-        out.push(",", jsonString(item.name), ":", block.column(item.column).json(row));
+        out += "," + item.quoted + ":" + block.column(item.column).json(row);
         continue;
       }
       const child = this.nodes[item.child];
@@ -439,23 +437,22 @@ export class FetchResult implements Iterable<EntityObject> {
       const end = child.slotEnd.u32(slot);
       if (child.toOne) {
         if (begin === end && child.partial(slot)) continue;  // cut, never rendered as null
-        out.push(",", jsonString(item.name), ":");
-        if (begin === end) out.push("null");
-        else this._render(out, item.child, child.children.u32(begin));
+        out += "," + item.quoted + ":" +
+          (begin === end ? "null" : this._render(item.child, child.children.u32(begin)));
         continue;
       }
-      out.push(",", jsonString(item.name), ":[");
+      out += "," + item.quoted + ":[";
       for (let k = begin; k < end; k++) {
-        if (k > begin) out.push(",");
-        this._render(out, item.child, child.children.u32(k));
+        if (k > begin) out += ",";
+        out += this._render(item.child, child.children.u32(k));
       }
-      out.push("]");
+      out += "]";
       if (child.limited) {
         const next = child.next(slot);
-        out.push(",", jsonString(item.name + "@next"), ":", next === null ? "null" : jsonString(next));
+        out += "," + jsonString(item.name + "@next") + ":" + (next === null ? "null" : jsonString(next));
       }
     }
-    out.push("}");
+    return out + "}";
   }
 }
 
@@ -501,14 +498,15 @@ export class SelectResult implements Iterable<Value[]> {
 
   // {"version","columns","rows","next"}: what the C++ SelectResult::ToJson() renders.
   toJSONText(): string {
-    const out: string[] = ['{"version":', String(this.version), ',"columns":['];
-    out.push(this.cols.map((c) => jsonString(c.name)).join(","), '],"rows":[');
+    let out = '{"version":' + this.version + ',"columns":[' + this.cols.map((c) => jsonString(c.name)).join(",") +
+      '],"rows":[';
     for (let r = 0; r < this.length; r++) {
-      out.push(r ? ",[" : "[", this.cols.map((c) => c.json(r)).join(","), "]");
+      out += r ? ",[" : "[";
+      for (let c = 0; c < this.cols.length; c++) out += (c ? "," : "") + this.cols[c].json(r);
+      out += "]";
     }
     const next = this.next;
-    out.push('],"next":', next === null ? "null" : jsonString(next), "}");
-    return out.join("");
+    return out + '],"next":' + (next === null ? "null" : jsonString(next)) + "}";
   }
 
   toJSON(): unknown {

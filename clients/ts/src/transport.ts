@@ -37,9 +37,12 @@ export class SpConnection {
   private readonly pending = new Map<number, Pending>();
   private nextId = (Math.random() * 0x7fffffff) >>> 0;
   private readonly ipc: boolean;
-  // Receive state: what has arrived of the current message.
-  private chunks: Buffer[] = [];
-  private chunkBytes = 0;
+  // Receive state: the handshake or a message's length as far as it
+  // arrived, then the message's body as far as it arrived.
+  private readonly head = Buffer.alloc(9);
+  private headHave = 0;
+  private body: Buffer | undefined;
+  private bodyHave = 0;
   private handshaken = false;
   private closed = false;
 
@@ -66,8 +69,8 @@ export class SpConnection {
       socket.setNoDelay?.(true);
       this.socket = socket;
       this.handshaken = false;
-      this.chunks = [];
-      this.chunkBytes = 0;
+      this.headHave = 0;
+      this.body = undefined;
       const fail = (e: Error) => {
         if (this.socket !== socket) return;
         this.socket = undefined;
@@ -115,67 +118,63 @@ export class SpConnection {
       onConnect);
   }
 
-  private take(n: number): Buffer {
-    // The first n bytes of what has arrived, as one buffer: the arrived
-    // chunk itself (no copy) when it holds them all.
-    const first = this.chunks[0];
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafeSlow(n);
-      let have = 0;
-      while (have < n) {
-        const c = this.chunks[0];
-        const k = Math.min(c.length, n - have);
-        c.copy(out, have, 0, k);
-        have += k;
-        if (k === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(k);
-      }
-    }
-    this.chunkBytes -= n;
-    return out;
-  }
-
+  // Takes what arrived: the handshake, then messages. A message that lies
+  // whole in one arrived chunk is a view of it (no copy); a longer one is
+  // copied, as it arrives, into a buffer of its size.
   private receive(d: Buffer, onHandshake: () => void): void {
-    this.chunks.push(d);
-    this.chunkBytes += d.length;
-    if (!this.handshaken) {
-      if (this.chunkBytes < 8) return;
-      const hs = this.take(8);
-      if (hs[0] !== 0 || hs[1] !== 0x53 || hs[2] !== 0x50 || hs[3] !== 0 ||
-          hs.readUInt16BE(4) !== SP_REP) {
-        throw new Error(`the peer at ${this.url} is not an nng REP socket`);
-      }
-      this.handshaken = true;
-      onHandshake();
-    }
     const lengthBytes = this.ipc ? 9 : 8;
-    while (this.chunkBytes >= lengthBytes) {
-      const at = this.ipc ? 1 : 0;
-      const head = this.chunks[0].length >= lengthBytes ? this.chunks[0] : this.peek(lengthBytes);
-      const length = Number(head.readBigUInt64BE(at));
-      if (length > this.o.maxReplyBytes + 64) {
-        throw new Error(`a reply of ${length} bytes, more than the client accepts`);
+    let at = 0;
+    while (at < d.length) {
+      if (this.body === undefined) {
+        const want = this.handshaken ? lengthBytes : 8;
+        const k = Math.min(want - this.headHave, d.length - at);
+        d.copy(this.head, this.headHave, at, at + k);
+        this.headHave += k;
+        at += k;
+        if (this.headHave < want) return;
+        this.headHave = 0;
+        if (!this.handshaken) {
+          const h = this.head;
+          if (h[0] !== 0 || h[1] !== 0x53 || h[2] !== 0x50 || h[3] !== 0 || h.readUInt16BE(4) !== SP_REP) {
+            throw new Error(`the peer at ${this.url} is not an nng REP socket`);
+          }
+          this.handshaken = true;
+          onHandshake();
+          continue;
+        }
+        const length = Number(this.head.readBigUInt64BE(this.ipc ? 1 : 0));
+        if (length > this.o.maxReplyBytes + 64) {
+          throw new Error(`a reply of ${length} bytes, more than the client accepts`);
+        }
+        if (d.length - at >= length) {
+          this.deliver(d.subarray(at, at + length));
+          at += length;
+          continue;
+        }
+        this.body = Buffer.allocUnsafeSlow(length);
+        this.bodyHave = 0;
       }
-      if (this.chunkBytes < lengthBytes + length) return;
-      this.take(lengthBytes);
-      const msg = this.take(length);
-      if (length < 4) throw new Error("a reply without its request id");
-      const id = msg.readUInt32BE(0);
-      const p = this.pending.get(id);
-      if (!p) continue;  // a reply to a request given up on
-      this.pending.delete(id);
-      if (p.timer) clearTimeout(p.timer);
-      p.resolve(msg.subarray(4));
+      const k = Math.min(this.body.length - this.bodyHave, d.length - at);
+      d.copy(this.body, this.bodyHave, at, at + k);
+      this.bodyHave += k;
+      at += k;
+      if (this.bodyHave === this.body.length) {
+        const msg = this.body;
+        this.body = undefined;
+        this.deliver(msg);
+      }
     }
   }
 
-  private peek(n: number): Buffer {
-    return Buffer.concat(this.chunks, Math.min(this.chunkBytes, Math.max(n, 16))).subarray(0, n);
+  // A whole message: its SP header (the request id), then the reply frame.
+  private deliver(msg: Buffer): void {
+    if (msg.length < 4) throw new Error("a reply without its request id");
+    const id = msg.readUInt32BE(0);
+    const p = this.pending.get(id);
+    if (!p) return;  // a reply to a request given up on
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    p.resolve(msg.subarray(4));
   }
 
   // Sends one frame; resolves with the reply's body (the frame after the SP header).
@@ -201,12 +200,6 @@ export class SpConnection {
       socket.write(frame);
       socket.uncork();
     });
-  }
-
-  // Outstanding requests hold the process open; an idle connection does not.
-  ref(active: boolean): void {
-    if (active) this.socket?.ref();
-    else this.socket?.unref();
   }
 
   get inFlight(): number {
