@@ -10,6 +10,7 @@ export ORMDB_BINARY="$1"
 BUILD="$2"
 SRC="$3"
 export ORMDB_TEST_DATA="$SRC/tests/data"
+export ORMDB_TS_DOC="$SRC/docs/reference/typescript.md"
 PKG="$BUILD/clients/ts"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
