@@ -83,3 +83,18 @@ test("tls+tcp:// verified against the server's certificate", async () => {
     await tls.stop();
   }
 });
+
+test("ipc:// over a Unix socket", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ormdb-ts-ipc-"));
+  const ipc = await startServer(undefined, `ipc://${join(dir, "ormdb.sock")}`, dir);
+  try {
+    const db = await ormdb.connect(ipc.url);
+    await db.applySchema(BLOG);
+    await db.mutate([{ op: "insert", entity: "Tag", values: { name: "local" } }]);
+    const r = await db.fetch("Tag { name }");
+    assert.equal(r.toJSONText(), ipc.cli(["query", "Tag { name }", "--format", "json"]));
+    db.close();
+  } finally {
+    await ipc.stop();
+  }
+});
