@@ -78,12 +78,15 @@ export class Message {
     if ((t.lo & 3) !== 0) throw new Error("expected a struct pointer");
     const dataWords = t.hi & 0xffff;
     const ptrs = t.hi >>> 16;
-    if (t.at + (dataWords + ptrs) * 8 > this.segEnd[t.seg]) throw new Error("a struct past its segment");
+    if (t.at < this.segStart[t.seg] || t.at + (dataWords + ptrs) * 8 > this.segEnd[t.seg]) {
+      throw new Error("a struct outside its segment");
+    }
     return new Struct(this, t.seg, t.at, dataWords * 8, ptrs);
   }
 
   listAt(t: Target): List {
     if ((t.lo & 3) !== 1) throw new Error("expected a list pointer");
+    if (t.at < this.segStart[t.seg]) throw new Error("a list outside its segment");
     const size = t.hi & 7;
     let count = t.hi >>> 3;
     if (size === 7) {
@@ -224,7 +227,9 @@ export class List {
       const start = at + 8 + ((lo | 0) >> 2) * 8;
       const n = hi >>> 3;
       if (n === 0) return "";
-      if (start + n > this.m.segEnd[this.seg]) throw new Error("a list past its segment");
+      if (start < this.m.segStart[this.seg] || start + n > this.m.segEnd[this.seg]) {
+        throw new Error("a list outside its segment");
+      }
       return this.m.buf.toString("utf8", start, start + n - 1);
     }
     const t = this.m.resolve(this.seg, at);

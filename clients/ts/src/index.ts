@@ -11,7 +11,6 @@ import {
   InternalError,
   InvalidArgumentError,
   NotFoundError,
-  OrmdbError,
   ResourceExhaustedError,
   UnavailableError,
 } from "./errors.js";
@@ -583,4 +582,3 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   return db;
 }
 
-export { OrmdbError };

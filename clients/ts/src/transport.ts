@@ -202,9 +202,6 @@ export class SpConnection {
     });
   }
 
-  get inFlight(): number {
-    return this.pending.size;
-  }
 
   close(): void {
     this.closed = true;
