@@ -18,6 +18,7 @@ import { UnavailableError, InvalidArgumentError } from "./errors.js";
 
 const SP_REQ = 0x30;
 const SP_REP = 0x31;
+const READ_BUFFER_BYTES = 512 * 1024;
 
 export interface DialOptions {
   tlsCaFile?: string;
@@ -44,6 +45,8 @@ export class SpConnection {
   private body: Buffer | undefined;
   private bodyHave = 0;
   private handshaken = false;
+  private readBuffer: Buffer | undefined;
+  private sharedReads = false;  // `receive` gets views of readBuffer
   private closed = false;
 
   constructor(readonly url: string, private readonly o: DialOptions) {
@@ -59,8 +62,10 @@ export class SpConnection {
         const hs = Buffer.from([0, 0x53, 0x50, 0, 0, SP_REQ, 0, 0]);
         socket.write(hs);
       };
+      // What arrives goes here: set below, once the handlers exist.
+      let onBytes: (d: Buffer) => void = () => undefined;
       try {
-        socket = this.dial(onConnect);
+        socket = this.dial(onConnect, (d) => onBytes(d));
       } catch (e) {
         this.ready = undefined;
         reject(e);
@@ -86,32 +91,44 @@ export class SpConnection {
       };
       socket.on("error", fail);
       socket.on("close", () => fail(new Error("closed by the server")));
-      socket.on("data", (d: Buffer) => {
+      onBytes = (d: Buffer) => {
         try {
           this.receive(d, resolve);
         } catch (e) {
           fail(e as Error);
         }
-      });
+      };
+      if (!this.sharedReads) socket.on("data", onBytes);
     });
     // A rejected dial is reported to the caller; avoid an unhandled rejection here.
     this.ready.catch(() => undefined);
     return this.ready;
   }
 
-  private dial(onConnect: () => void): net.Socket {
+  // Plain sockets read into one buffer of READ_BUFFER_BYTES (`onread`), not
+  // libuv's 64 KiB: a large reply then arrives in a few reads rather than
+  // one wake-up of the server's writer per 64 KiB. TLS sockets emit 'data'.
+  private dial(onConnect: () => void, onBytes: (d: Buffer) => void): net.Socket {
     const m = /^(tcp|tls\+tcp|ipc):\/\/(.*)$/.exec(this.url);
     if (!m) {
       throw new InvalidArgumentError(
         `server URL '${this.url}' needs a scheme: tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT`);
     }
     const [, scheme, rest] = m;
-    if (scheme === "ipc") return net.connect({ path: rest }, onConnect);
+    const onread = {
+      buffer: (this.readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)),
+      callback: (n: number, buf: Uint8Array) => {
+        onBytes(Buffer.from(buf.buffer, buf.byteOffset, n));
+        return true;
+      },
+    };
+    this.sharedReads = scheme !== "tls+tcp";
+    if (scheme === "ipc") return net.connect({ path: rest, onread }, onConnect);
     const hp = /^(?:\[(.+)\]|([^:]+)):(\d+)$/.exec(rest);
     if (!hp) throw new InvalidArgumentError(`server URL '${this.url}' needs HOST:PORT`);
     const host = hp[1] ?? hp[2];
     const port = Number(hp[3]);
-    if (scheme === "tcp") return net.connect({ host, port }, onConnect);
+    if (scheme === "tcp") return net.connect({ host, port, onread }, onConnect);
     const ca = this.o.tlsCaFile ? fs.readFileSync(this.o.tlsCaFile) : undefined;
     return tls.connect(
       { host, port, ca, servername: this.o.tlsServerName ?? (net.isIP(host) ? undefined : host) },
@@ -147,7 +164,9 @@ export class SpConnection {
           throw new Error(`a reply of ${length} bytes, more than the client accepts`);
         }
         if (d.length - at >= length) {
-          this.deliver(d.subarray(at, at + length));
+          // A view of the read buffer is overwritten by the next read: copy it.
+          const view = d.subarray(at, at + length);
+          this.deliver(this.sharedReads ? Buffer.from(view) : view);
           at += length;
           continue;
         }
