@@ -17,6 +17,9 @@ APT_PACKAGES := build-essential cmake ccache pkg-config \
   liblmdb-dev lmdb-utils libcapnp-dev capnproto libnng-dev libmimalloc-dev \
   libgtest-dev libgmock-dev libedit-dev openssl python3 libsqlite3-dev \
   pybind11-dev python3-dev python3-pytest python3-mypy python3-setuptools python3-wheel python3-pip
+# The TypeScript client's test needs node (18 or newer) and npm: Debian's,
+# unless an npm is already on PATH (NodeSource's nodejs includes it).
+NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
 # What the benchmarks add (make bench only): Google Benchmark and the
 # systems they measure against.
 BENCH_PACKAGES := libbenchmark-dev libsqlite3-dev postgresql libpq-dev
@@ -27,7 +30,7 @@ CLANG_PACKAGES := clang-14 libclang-rt-14-dev
 .PHONY: deps deps-clang deps-bench build test asan fuzz tsan thread-safety bench install run clean
 
 # Installs the missing packages only; a no-op when everything is present.
-deps: PACKAGES = $(APT_PACKAGES)
+deps: PACKAGES = $(APT_PACKAGES) $(NODE_PACKAGES)
 deps-clang: PACKAGES = $(CLANG_PACKAGES)
 deps-bench: PACKAGES = $(BENCH_PACKAGES)
 deps deps-clang deps-bench:
