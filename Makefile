@@ -16,7 +16,8 @@ FUZZ_SECONDS ?= 60
 APT_PACKAGES := build-essential cmake ccache pkg-config \
   liblmdb-dev lmdb-utils libcapnp-dev capnproto libnng-dev libmimalloc-dev \
   libgtest-dev libgmock-dev libedit-dev openssl python3 libsqlite3-dev \
-  pybind11-dev python3-dev python3-pytest python3-mypy python3-setuptools python3-wheel python3-pip
+  pybind11-dev python3-dev python3-pytest python3-mypy python3-setuptools python3-wheel python3-pip \
+  prometheus chromium
 # What the benchmarks add (make bench only): Google Benchmark and the
 # systems they measure against.
 BENCH_PACKAGES := libbenchmark-dev libsqlite3-dev postgresql libpq-dev
