@@ -708,7 +708,6 @@ void ServerImpl::RunWrite(Call call, std::string key) {
 
 void ServerImpl::StartWatch(Call call) {
   ParkedWatch w;
-  const uint64_t id = call.req.id;
   w.options = call.req.watch;
   auto wait = std::min<int64_t>(w.options.wait.count(), o_.max_watch_wait_ms);
   w.options.wait = std::chrono::milliseconds(0);
