@@ -362,4 +362,17 @@ void ChangeStreams::ExpirePins() {
   }
 }
 
+ChangeStreams::SubscriberStats ChangeStreams::subscriber_stats() {
+  MutexLock lock(&mu_);
+  SubscriberStats out;
+  for (const auto& [name, sub] : subscribers_) {
+    if (!sub.pin.active()) continue;
+    ++out.subscribers;
+    if (out.oldest_token == 0 || sub.pin.version() < out.oldest_token) {
+      out.oldest_token = sub.pin.version();
+    }
+  }
+  return out;
+}
+
 }  // namespace ormdb

@@ -22,8 +22,8 @@
 
 #include "catalog/catalog.h"
 #include "common/mutex.h"
-#include "ormdb/status.h"
 #include "ormdb/database.h"
+#include "ormdb/status.h"
 #include "storage/change_log.h"
 #include "storage/store.h"
 
@@ -102,6 +102,14 @@ class ChangeStreams {
   // (once vacuum passes such a token, the subscriber gets HISTORY_LOST).
   // Called by Pull and before a vacuum.
   void ExpirePins() EXCLUDES(mu_);
+
+  // Named subscribers holding a pin, and the oldest token among them (0
+  // when none): the current version minus it is the slowest one's lag.
+  struct SubscriberStats {
+    size_t subscribers = 0;
+    uint64_t oldest_token = 0;
+  };
+  SubscriberStats subscriber_stats() EXCLUDES(mu_);
 
   // Change sets one pull examines at most (bounds its work when a filter
   // skips a long run of versions).

@@ -8,6 +8,7 @@
 #include "catalog/schema_json.h"
 #include "common/json.h"
 #include "db/change_stream.h"
+#include "observability/metrics.h"
 #include "ormdb/database.h"
 #include "query/fetch_engine.h"
 #include "query/import.h"
@@ -311,13 +312,36 @@ class EmbeddedDatabase final : public db::Engine {
   Result<std::unique_ptr<FetchResult>> Fetch(std::string_view query, std::string_view params_json,
                                              const FetchOptions& options) override {
     ORMDB_ASSIGN_OR_RETURN(auto blocks, fetch_->Fetch(query, params_json, options));
+    CountFetch(blocks->counters);
     return query::MakeFetchResult(query::ReadBlocks(std::move(blocks)));
   }
 
   Result<std::shared_ptr<const query::ResultBlocks>> FetchBlocks(
       std::string_view query, std::string_view params_json, const FetchOptions& options) override {
     ORMDB_ASSIGN_OR_RETURN(auto blocks, fetch_->Fetch(query, params_json, options));
+    CountFetch(blocks->counters);
     return std::shared_ptr<const query::ResultBlocks>(std::move(blocks));
+  }
+
+  db::EngineMetrics Metrics() override {
+    db::EngineMetrics m;
+    m.store = store_->stats();
+    m.fetches = fetches_.value();
+    m.fetch_entities = fetch_entities_.value();
+    m.fetch_edges = fetch_edges_.value();
+    m.fetch_bytes = fetch_bytes_.value();
+    m.fetch_scanned_rows = fetch_scanned_.value();
+    m.fetches_truncated = fetches_truncated_.value();
+    query::PlanCacheStats cache = fetch_->cache_stats();
+    m.plan_cache_hits = cache.hits;
+    m.plan_cache_misses = cache.misses;
+    m.plan_cache_entries = cache.entries;
+    ChangeStreams::SubscriberStats subs = streams_->subscriber_stats();
+    m.subscribers = subs.subscribers;
+    if (subs.subscribers > 0 && m.store.current_version > subs.oldest_token) {
+      m.subscriber_max_lag = m.store.current_version - subs.oldest_token;
+    }
+    return m;
   }
 
   Result<std::string> Explain(std::string_view query, std::string_view params_json,
@@ -420,6 +444,17 @@ class EmbeddedDatabase final : public db::Engine {
   uint64_t CurrentVersion() override { return store_->current_version(); }
 
  private:
+  void CountFetch(const query::FetchCounters& c) {
+    fetches_.Add();
+    fetch_entities_.Add(c.entities);
+    fetch_edges_.Add(c.edges);
+    fetch_bytes_.Add(c.bytes);
+    if (c.scanned != 0) fetch_scanned_.Add(c.scanned);
+    if (c.truncated) fetches_truncated_.Add();
+  }
+
+  observability::Counter fetches_, fetch_entities_, fetch_edges_, fetch_bytes_, fetch_scanned_,
+      fetches_truncated_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<query::FetchEngine> fetch_;

@@ -426,6 +426,11 @@ void ReplyWriter::Uploaded(uint64_t bytes) { impl_->reply.setUploaded(bytes); }
 
 bool ReplyWriter::is_error() const { return impl_->reply.isError(); }
 
+ErrorCode ReplyWriter::error_code() const {
+  if (!impl_->reply.isError()) return ErrorCode::kOk;
+  return static_cast<ErrorCode>(impl_->reply.getError().getCode());
+}
+
 size_t ReplyWriter::FrameBytes() {
   impl_->words = capnp::computeSerializedSizeInWords(impl_->builder);
   return impl_->words * sizeof(capnp::word) + kHeaderBytes;

@@ -115,6 +115,8 @@ class ReplyWriter {
   void Uploaded(uint64_t bytes);
 
   bool is_error() const;
+  // The error's code; ErrorCode::kOk when the reply is not an error.
+  ErrorCode error_code() const;
   // The reply as one frame: its size (header included), and the frame.
   size_t FrameBytes();
   Result<Message> ToFrame();

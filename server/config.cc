@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/json.h"
+#include "observability/log.h"
 #include "server/server.h"
 
 namespace ormdb::server {
@@ -65,6 +66,17 @@ Status ParseServerConfig(std::string_view json, ServerOptions* server, OpenOptio
       ORMDB_ASSIGN_OR_RETURN(server->listen, Text(key, v));
     } else if (key == "listen_direct") {
       ORMDB_ASSIGN_OR_RETURN(server->listen_direct, Text(key, v));
+    } else if (key == "http_listen") {
+      ORMDB_ASSIGN_OR_RETURN(server->http_listen, Text(key, v));
+      server->http_optional = false;
+    } else if (key == "slow_query_ms") {
+      if (!v.is_int()) return Bad(key, "needs a whole number (0: every fetch, negative: off)");
+      server->slow_query_ms = v.as_int();
+    } else if (key == "log_level") {
+      ORMDB_ASSIGN_OR_RETURN(std::string level, Text(key, v));
+      auto parsed = observability::ParseLogLevel(level);
+      if (!parsed.ok()) return Bad(key, "is debug, info, warn or error");
+      server->log_level = *parsed;
     } else if (key == "keys") {
       ORMDB_RETURN_IF_ERROR(ParseKeys(v, server));
     } else if (key == "tls") {

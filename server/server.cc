@@ -14,10 +14,14 @@
 
 #include "common/json.h"
 #include "common/mutex.h"
+#include "observability/log.h"
 #include "protocol/codec.h"
+#include "protocol/http.h"
 #include "protocol/transport.h"
+#include "server/console.h"
 #include "server/handler.h"
 #include "server/parked.h"
+#include "server/server_metrics.h"
 #include "server/thread_pool.h"
 
 namespace ormdb::server {
@@ -27,6 +31,8 @@ using protocol::Message;
 using protocol::Request;
 using protocol::RequestKind;
 using Exchange = protocol::Listener::Exchange;
+using observability::Log;
+using observability::LogLevel;
 
 constexpr const char* kServerName = "ormdb 0.6";
 // An application's request key, and a principal's name: together with the
@@ -87,6 +93,8 @@ class ServerImpl final : public Server {
   const std::string& direct_url() const override {
     return listener_ ? listener_->direct_url() : o_.listen_direct;
   }
+  const std::string& http_url() const override { return http_url_; }
+  std::string MetricsText() override { return RenderMetrics(metrics_, stats(), db_->Metrics()); }
   ServerStats stats() const override {
     ServerStats s;
     s.requests = requests_.load();
@@ -120,6 +128,8 @@ class ServerImpl final : public Server {
     Request req;
     Principal who;
     uint32_t pipe = 0;
+    uint64_t number = 0;  // the server's request number, in log lines
+    Clock::time_point received;
   };
   // A long-poll watch with nothing to deliver yet.
   struct ParkedWatch {
@@ -132,7 +142,8 @@ class ServerImpl final : public Server {
   struct Written {
     bool done = false;
     std::string frame;
-    std::vector<Exchange*> waiting;
+    ErrorCode outcome = ErrorCode::kOk;
+    std::vector<Call> waiting;  // their requests are not kept (req is empty)
   };
 
   void OnRequest(Exchange* ex, Message msg, uint32_t pipe);
@@ -156,6 +167,15 @@ class ServerImpl final : public Server {
   Message Encode(protocol::ReplyWriter& reply, const Call& call);
   Message EncodeError(uint64_t id, const Status& s);
   void Send(Exchange* ex, Message msg);
+  // Counts the request in the metrics, logs it, and sends its reply.
+  void Finish(const Call& call, Message msg, ErrorCode outcome);
+  void Fail(const Call& call, const Status& s);
+  // The slow-query log: the fetch's EXPLAIN ANALYZE on its snapshot.
+  void LogSlowFetch(const Call& call, uint64_t micros, uint64_t version);
+  Status StartHttp();
+  // Whether an HTTP request may read: always without keys; with keys, it
+  // carries "Authorization: Bearer KEY" of a key with a role.
+  bool HttpAllowed(const protocol::HttpRequest& r) const;
   void Reaper();
 
   std::unique_ptr<db::Engine> db_;
@@ -188,6 +208,10 @@ class ServerImpl final : public Server {
 
   protocol::FrameCounters frames_;
   std::atomic<uint64_t> requests_{0}, errors_{0}, resends_{0}, chunked_{0};
+  std::atomic<uint64_t> request_numbers_{0};
+  RequestMetrics metrics_;
+  std::unique_ptr<protocol::HttpServer> http_;
+  std::string http_url_;
 };
 
 Status ServerImpl::Listen() {
@@ -221,6 +245,7 @@ Status ServerImpl::Listen() {
     return InvalidArgument(
         "tls+tcp:// needs \"tls\": {\"cert\": FILE, \"key\": FILE} in the config");
   }
+  ORMDB_RETURN_IF_ERROR(StartHttp());
   size_t cores = std::max(1u, std::thread::hardware_concurrency());
   reads_ = std::make_unique<ThreadPool>(o_.read_threads ? o_.read_threads
                                                         : std::max<size_t>(4, 2 * cores));
@@ -245,6 +270,58 @@ Status ServerImpl::Listen() {
   reaper_ = std::thread([this] { Reaper(); });
   watcher_ = std::thread([this] { Watcher(); });
   return Status::Ok();
+}
+
+Status ServerImpl::StartHttp() {
+  if (o_.http_listen.empty()) return Status::Ok();
+  using protocol::HttpRequest;
+  using protocol::HttpResponse;
+  if (o_.keys.empty() && !IsLocalUrl(o_.http_listen)) {
+    return InvalidArgument("refusing to serve HTTP on " + o_.http_listen +
+                           " without API keys: only loopback addresses are served without keys; "
+                           "configure \"keys\" in the config file");
+  }
+  const HttpResponse unauthorized{401, "text/plain; charset=utf-8",
+                                  "this server requires an API key with a role: "
+                                  "Authorization: Bearer KEY\n"};
+  std::vector<protocol::HttpRoute> routes;
+  routes.push_back({"GET", "/health", false, [this](const HttpRequest&) {
+                      if (stopping_) return HttpResponse{503, "text/plain", "stopping\n"};
+                      return HttpResponse{200, "text/plain", "ok\n"};
+                    }});
+  routes.push_back(
+      {"GET", "/metrics", false, [this, unauthorized](const HttpRequest& r) {
+         if (!HttpAllowed(r)) return unauthorized;
+         return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText()};
+       }});
+  for (protocol::HttpRoute& r :
+       ConsoleRoutes(*db_, [this](const HttpRequest& r) { return HttpAllowed(r); })) {
+    routes.push_back(std::move(r));
+  }
+  auto http = protocol::HttpServer::Start(o_.http_listen, std::move(routes));
+  if (!http.ok()) {
+    if (!o_.http_optional) return http.status();
+    Json f = Json::Object();
+    f.Set("http_listen", o_.http_listen);
+    f.Set("error", http.status().ToString());
+    Log(LogLevel::kWarn, "serving without HTTP (metrics, console)", f);
+    return Status::Ok();
+  }
+  http_ = std::move(*http);
+  http_url_ = http_->url();
+  return Status::Ok();
+}
+
+bool ServerImpl::HttpAllowed(const protocol::HttpRequest& r) const {
+  if (o_.keys.empty()) return true;
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string_view auth = r.authorization;
+  if (auth.substr(0, kBearer.size()) != kBearer) return false;
+  auth.remove_prefix(kBearer.size());
+  for (const ApiKey& k : o_.keys) {
+    if (SameKey(k.key, auth)) return HasRole(k, Access::kRead);
+  }
+  return false;
 }
 
 void ServerImpl::OnClosed(uint32_t pipe) {
@@ -276,10 +353,59 @@ void ServerImpl::OnRequest(Exchange* ex, Message msg, uint32_t pipe) {
     return Send(ex, EncodeError(0, Unavailable("the server is shutting down; retry later")));
   }
   requests_.fetch_add(1, std::memory_order_relaxed);
+  Call call;
+  call.ex = ex;
+  call.pipe = pipe;
+  call.number = request_numbers_.fetch_add(1, std::memory_order_relaxed) + 1;
+  call.received = Clock::now();
   auto req = protocol::DecodeRequest(std::move(msg),
                                      o_.max_request_frame_bytes + protocol::kHeaderBytes, &frames_);
-  if (!req.ok()) return Send(ex, EncodeError(0, req.status()));
-  Dispatch(Call{ex, std::move(*req), Principal{}, pipe});
+  if (!req.ok()) {
+    call.req.kind = RequestKind::kUnknown;
+    call.req.wire_kind = UINT16_MAX;  // marks a frame that did not decode
+    return Fail(call, req.status());
+  }
+  call.req = std::move(*req);
+  Dispatch(std::move(call));
+}
+
+void ServerImpl::Finish(const Call& call, Message msg, ErrorCode outcome) {
+  const bool undecoded = call.req.kind == RequestKind::kUnknown && call.req.wire_kind == UINT16_MAX;
+  uint64_t micros = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call.received).count());
+  metrics_.Record(undecoded ? std::nullopt : std::optional<RequestKind>(call.req.kind), outcome,
+                  micros);
+  if (observability::LogEnabled(LogLevel::kDebug)) {
+    Json f = Json::Object();
+    f.Set("request", call.number);
+    f.Set("kind", undecoded ? std::string("invalid") : std::string(RequestKindName(call.req.kind)));
+    f.Set("outcome", OutcomeName(outcome));
+    f.Set("micros", micros);
+    if (!call.who.name.empty()) f.Set("principal", call.who.name);
+    Log(LogLevel::kDebug, "request", f);
+  }
+  Send(call.ex, std::move(msg));
+}
+
+void ServerImpl::Fail(const Call& call, const Status& s) {
+  const bool undecoded = call.req.kind == RequestKind::kUnknown && call.req.wire_kind == UINT16_MAX;
+  if (undecoded || s.code() == ErrorCode::kUnauthenticated || s.code() == ErrorCode::kInternal) {
+    // What an operator should see: garbage on the port, a wrong key, our bug.
+    Json f = Json::Object();
+    f.Set("request", call.number);
+    if (!undecoded) {
+      f.Set("kind", std::string(RequestKindName(call.req.kind)));
+      f.Set("client_request", call.req.id);
+    }
+    f.Set("pipe", static_cast<uint64_t>(call.pipe));
+    f.Set("error", s.ToString());
+    Log(s.code() == ErrorCode::kInternal ? LogLevel::kError : LogLevel::kWarn,
+        undecoded                                 ? "malformed request"
+        : s.code() == ErrorCode::kUnauthenticated ? "authentication failed"
+                                                  : "request failed",
+        f);
+  }
+  Finish(call, EncodeError(call.req.id, s), s.code());
 }
 
 void ServerImpl::Send(Exchange* ex, Message msg) {
@@ -301,27 +427,22 @@ void ServerImpl::Dispatch(Call call) {
   const uint64_t id = req.id;
   // Nothing is looked up for a request before its key is checked.
   auto who = Authenticate(req);
-  if (!who.ok()) return Send(call.ex, EncodeError(id, who.status()));
+  if (!who.ok()) return Fail(call, who.status());
   call.who = std::move(*who);
   if (call.who.key != nullptr && !HasRole(*call.who.key, RequiredAccess(req.kind))) {
-    return Send(
-        call.ex,
-        EncodeError(
-            id,
-            Status(ErrorCode::kPermissionDenied,
-                   "principal '" + call.who.name + "' may not do this (roles needed: " +
-                       (RequiredAccess(req.kind) == Access::kAdmin ? "admin" : "write") + ")")));
+    return Fail(call,
+                Status(ErrorCode::kPermissionDenied,
+                       "principal '" + call.who.name + "' may not do this (roles needed: " +
+                           (RequiredAccess(req.kind) == Access::kAdmin ? "admin" : "write") + ")"));
   }
   std::string key;
   if (!Idempotent(req.kind)) {
     // Resends are recognized per principal, so one principal can neither
     // read nor spoil another's outcome.
     if (req.request_key.size() > kMaxRequestKeyBytes) {
-      return Send(
-          call.ex,
-          EncodeError(id, InvalidArgument("a request key is at most " +
-                                          std::to_string(kMaxRequestKeyBytes) + " bytes, not " +
-                                          std::to_string(req.request_key.size()))));
+      return Fail(
+          call, InvalidArgument("a request key is at most " + std::to_string(kMaxRequestKeyBytes) +
+                                " bytes, not " + std::to_string(req.request_key.size())));
     }
     if (!req.request_key.empty()) {
       key = "k" + call.who.name + '\0' + req.request_key;
@@ -373,27 +494,25 @@ void ServerImpl::Upload(Call call) {
   auto whole = uploads_.Add(
       Owner{call.who.name, call.pipe}, req.client, req.handle, req.offset, req.total,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(req.data.data()), req.data.size()));
-  if (!whole.ok()) return Send(call.ex, EncodeError(req.id, whole.status()));
+  if (!whole.ok()) return Fail(call, whole.status());
   if (!whole->has_value()) {
     protocol::ReplyWriter reply(req.id);
     reply.Uploaded(req.offset + req.data.size());
     reply.FrameBytes();
     auto msg = reply.ToFrame();
-    return Send(call.ex, msg.ok() ? std::move(*msg) : Message());
+    return Finish(call, msg.ok() ? std::move(*msg) : Message(), ErrorCode::kOk);
   }
   // The whole request is in: it is answered as if it had come in one frame
   // (authenticated again by its own key, which must be the uploader's).
-  const uint64_t id = req.id;
   auto inner = protocol::DecodeRequestWords(std::move(**whole));
-  if (!inner.ok()) return Send(call.ex, EncodeError(id, inner.status()));
+  if (!inner.ok()) return Fail(call, inner.status());
   if (inner->kind == RequestKind::kUpload || inner->kind == RequestKind::kMore) {
-    return Send(call.ex, EncodeError(id, InvalidArgument("an upload cannot carry an upload or a "
-                                                         "more")));
+    return Fail(call, InvalidArgument("an upload cannot carry an upload or a more"));
   }
   auto who = Authenticate(*inner);
   if (who.ok() && who->name != call.who.name) {
-    return Send(call.ex, EncodeError(id, Status(ErrorCode::kUnauthenticated,
-                                                "an upload's request carries another key")));
+    return Fail(call,
+                Status(ErrorCode::kUnauthenticated, "an upload's request carries another key"));
   }
   call.req = std::move(*inner);
   Dispatch(std::move(call));
@@ -449,43 +568,101 @@ void ServerImpl::Answer(const Call& call, protocol::ReplyWriter& reply) {
 
 // A piece of a parked reply, or the error why not.
 Message MoreFrame(Continuations& continuations, const std::string& principal, uint64_t id,
-                  uint64_t handle, uint64_t offset, size_t max_chunk) {
+                  uint64_t handle, uint64_t offset, size_t max_chunk,
+                  ErrorCode* outcome = nullptr) {
   Result<Message> out = Message();
   Status st = continuations.Read(principal, handle, offset, max_chunk,
                                  [&](std::span<const uint8_t> data, uint64_t total) {
                                    out = protocol::ChunkFrame(id, handle, offset, total, data);
                                  });
   if (!st.ok()) out = protocol::ErrorFrame(id, st);
+  if (outcome) *outcome = st.code();
   return out.ok() ? std::move(*out) : Message();
 }
 
 void ServerImpl::Run(Call call) {
   const Request& req = call.req;
   if (req.kind == RequestKind::kMore) {
+    ErrorCode outcome = ErrorCode::kOk;
     Message m = MoreFrame(continuations_, call.who.name, req.id, req.handle, req.offset,
-                          o_.max_frame_bytes - kChunkOverhead);
-    return Send(call.ex, std::move(m));
+                          o_.max_frame_bytes - kChunkOverhead, &outcome);
+    if (outcome != ErrorCode::kOk) errors_.fetch_add(1, std::memory_order_relaxed);
+    return Finish(call, std::move(m), outcome);
   }
   protocol::ReplyWriter reply(req.id);
+  if (req.kind == RequestKind::kFetch) {
+    // Answered here rather than by Handle: the slow-query log needs the
+    // fetch's time and snapshot.
+    auto started = Clock::now();
+    auto blocks = db_->FetchBlocks(req.query, req.params, req.explain.fetch);
+    uint64_t micros = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count());
+    if (!blocks.ok()) {
+      reply.Error(blocks.status());
+    } else {
+      reply.Fetch(**blocks);
+    }
+    const bool slow = blocks.ok() && o_.slow_query_ms >= 0 &&
+                      micros >= static_cast<uint64_t>(o_.slow_query_ms) * 1000;
+    if (!slow) return Finish(call, Encode(reply, call), reply.error_code());
+    {
+      // Held in flight until the log line is written: Stop closes the
+      // database only after.
+      MutexLock lock(&flight_mu_);
+      ++in_flight_;
+    }
+    const uint64_t version = (*blocks)->version;
+    Finish(call, Encode(reply, call), ErrorCode::kOk);
+    LogSlowFetch(call, micros, version);
+    return OnSent();
+  }
   Answer(call, reply);
   if (reply.is_error()) errors_.fetch_add(1, std::memory_order_relaxed);
-  Send(call.ex, Encode(reply, call));
+  Finish(call, Encode(reply, call), reply.error_code());
+}
+
+void ServerImpl::LogSlowFetch(const Call& call, uint64_t micros, uint64_t version) {
+  metrics_.RecordSlowQuery();
+  ExplainOptions eo;
+  eo.analyze = true;
+  eo.json = true;
+  eo.fetch = call.req.explain.fetch;
+  eo.fetch.as_of = version;  // the snapshot the fetch read
+  Json f = Json::Object();
+  f.Set("request", call.number);
+  f.Set("micros", micros);
+  f.Set("threshold_ms", o_.slow_query_ms);
+  f.Set("version", version);
+  if (!call.who.name.empty()) f.Set("principal", call.who.name);
+  f.Set("query", call.req.query);
+  if (!call.req.params.empty() && call.req.params != "{}") f.Set("params", call.req.params);
+  auto explain = db_->Explain(call.req.query, call.req.params, eo);
+  if (!explain.ok()) {
+    f.Set("explain_error", explain.status().ToString());
+  } else if (auto j = ParseJson(*explain); j.ok()) {
+    f.Set("explain", std::move(*j));
+  } else {
+    f.Set("explain", *explain);
+  }
+  Log(LogLevel::kWarn, "slow query", f);
 }
 
 void ServerImpl::RunWrite(Call call, std::string key) {
-  Exchange* ex = call.ex;
   {
     MutexLock lock(&ids_mu_);
     auto [it, fresh] = written_.try_emplace(key);
     if (!fresh) {
       resends_.fetch_add(1, std::memory_order_relaxed);
       if (!it->second.done) {
-        it->second.waiting.push_back(ex);  // answered when the first one finishes
+        // Answered when the first one finishes.
+        Call waiting{call.ex, Request(), call.who, call.pipe, call.number, call.received};
+        waiting.req.kind = call.req.kind;
+        it->second.waiting.push_back(std::move(waiting));
         return;
       }
       auto msg = Message::Copy(std::span<const uint8_t>(
           reinterpret_cast<const uint8_t*>(it->second.frame.data()), it->second.frame.size()));
-      Send(ex, msg.ok() ? std::move(*msg) : Message());
+      Finish(call, msg.ok() ? std::move(*msg) : Message(), it->second.outcome);
       return;
     }
     written_order_.push_back(key);
@@ -496,11 +673,13 @@ void ServerImpl::RunWrite(Call call, std::string key) {
   Handle(*db_, call.req, reply, key);
   if (reply.is_error()) errors_.fetch_add(1, std::memory_order_relaxed);
   Message out = Encode(reply, call);
-  std::vector<Exchange*> waiting;
+  const ErrorCode outcome = reply.error_code();
+  std::vector<Call> waiting;
   {
     MutexLock lock(&ids_mu_);
     Written& w = written_[key];
     w.done = true;
+    w.outcome = outcome;
     auto bytes = out.bytes();
     w.frame.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     waiting.swap(w.waiting);
@@ -518,18 +697,17 @@ void ServerImpl::RunWrite(Call call, std::string key) {
       }
     }
   }
-  for (Exchange* other : waiting) {
+  for (const Call& other : waiting) {
     auto copy = Message::Copy(out.bytes());
-    Send(other, copy.ok() ? std::move(*copy) : Message());
+    Finish(other, copy.ok() ? std::move(*copy) : Message(), outcome);
   }
-  Send(ex, std::move(out));
+  Finish(call, std::move(out), outcome);
 }
 
 // ---- Watches ----
 
 void ServerImpl::StartWatch(Call call) {
   ParkedWatch w;
-  const uint64_t id = call.req.id;
   w.options = call.req.watch;
   auto wait = std::min<int64_t>(w.options.wait.count(), o_.max_watch_wait_ms);
   w.options.wait = std::chrono::milliseconds(0);
@@ -541,11 +719,9 @@ void ServerImpl::StartWatch(Call call) {
     for (const auto& [name, n] : parked_per_principal_) all += n;
     if (mine >= o_.max_watches_per_principal || all >= o_.max_watches) {
       if (mine == 0) parked_per_principal_.erase(call.who.name);
-      return Send(call.ex,
-                  EncodeError(id, ResourceExhausted(
-                                      "too many watches are waiting (" + std::to_string(mine) +
-                                      " of this principal, " + std::to_string(all) +
-                                      " in all); poll less often or share a subscription")));
+      return Fail(call, ResourceExhausted("too many watches are waiting (" + std::to_string(mine) +
+                                          " of this principal, " + std::to_string(all) +
+                                          " in all); poll less often or share a subscription"));
     }
     ++mine;
   }
@@ -566,7 +742,7 @@ void ServerImpl::AnswerWatch(ParkedWatch& w, const Result<WatchBatch>& batch) {
   } else {
     reply.Watch(*batch);
   }
-  Send(w.call.ex, Encode(reply, w.call));
+  Finish(w.call, Encode(reply, w.call), batch.ok() ? ErrorCode::kOk : batch.status().code());
 }
 
 // Pulls what is there now; parks the watch when there is nothing and time
@@ -699,6 +875,7 @@ void ServerImpl::Reaper() {
 
 void ServerImpl::Stop() {
   if (stopping_.exchange(true)) return;
+  if (http_) http_->Stop();  // its handlers read the database
   watch_cv_.SignalAll();
   if (watcher_.joinable()) watcher_.join();  // answers every parked watch
   {
@@ -719,7 +896,7 @@ void ServerImpl::Stop() {
   if (listener_ && !listener_->Close(std::chrono::seconds(5))) {
     // nng's reaper is wedged: the socket is left to it. The data is
     // already closed.
-    std::fprintf(stderr, "ormdb: nng did not close the server socket within 5 s; leaving it\n");
+    Log(LogLevel::kWarn, "nng did not close the server socket within 5 s; leaving it");
     (void)listener_.release();  // deliberately leaked: nng's callbacks point into it
   }
 }

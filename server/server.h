@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "db/engine.h"
+#include "observability/log.h"
 #include "ormdb/database.h"
 #include "ormdb/status.h"
 
@@ -111,6 +112,26 @@ struct ServerOptions {
   size_t request_id_cache = 16384;
   // On Stop, how long in-flight requests may take to finish. Default 30 s.
   int64_t shutdown_grace_ms = 30000;
+  // HTTP for GET /metrics, GET /health and the web console
+  // (docs/reference/observability.md): http://HOST:PORT, port 0 picks a
+  // free one (Server::http_url() tells which). The same key and loopback
+  // rules apply as for `listen`: off loopback it needs keys, and with keys
+  // every HTTP request but /health and the console's static files carries
+  // one (Authorization: Bearer KEY). Empty: not served. `ormdb serve`
+  // defaults to http://127.0.0.1:7412.
+  std::string http_listen;
+  // When true, failing to bind http_listen is logged and the server runs
+  // without HTTP (what `ormdb serve` does for its default address, so a
+  // second server on one machine still starts); false: Start fails.
+  bool http_optional = false;
+  // A fetch that takes at least this long is logged (level warn) with its
+  // EXPLAIN ANALYZE, run again on the same snapshot after the reply is
+  // sent. 0 logs every fetch; negative: off. Default 1000.
+  int64_t slow_query_ms = 1000;
+  // The lowest level of the log lines written (JSON lines on stderr). The
+  // log is the process's: `ormdb serve` applies this (SetLogLevel).
+  // Default info; debug adds one line per request.
+  observability::LogLevel log_level = observability::LogLevel::kInfo;
 };
 
 // Reads a config file's JSON (docs/PROTOCOL.md "Server configuration") over
@@ -154,6 +175,10 @@ class Server {
   virtual const std::string& url() const = 0;
   // The direct transport's URL actually listened on; empty when not served.
   virtual const std::string& direct_url() const = 0;
+  // The HTTP URL served (metrics, console); empty when not served.
+  virtual const std::string& http_url() const = 0;
+  // The text of GET /metrics (Prometheus text format).
+  virtual std::string MetricsText() = 0;
   virtual ServerStats stats() const = 0;
 };
 

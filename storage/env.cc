@@ -337,4 +337,11 @@ Env::~Env() {
   }
 }
 
+size_t Env::map_used() const {
+  MDB_envinfo info;
+  MDB_stat st;
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &st) != 0) return 0;
+  return (info.me_last_pgno + 1) * static_cast<size_t>(st.ms_psize);
+}
+
 }  // namespace ormdb::storage

@@ -63,6 +63,9 @@ class Env {
   const std::string& dir() const { return dir_; }
   const StoreOptions& options() const { return options_; }
   size_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
+  // Bytes of the map in use: the pages up to the last one the latest commit
+  // wrote (free pages inside count as used; LMDB reuses them first).
+  size_t map_used() const;
 
   // Maps the return code `rc` of a write, commit or map growth on this data
   // directory to a Status (LmdbError's mapping, plus the directory and what

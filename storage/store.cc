@@ -351,7 +351,14 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
     // disk: ENOSPC, or EIO for a short write) LMDB aborts it, the data file's
     // valid meta page still names the previous commit, and the next write
     // transaction starts from there.
+    auto started = std::chrono::steady_clock::now();
     rc = mdb_txn_commit(parent);
+    if (rc == 0) {
+      commit_micros_.Observe(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::steady_clock::now() - started)
+                                    .count()));
+    }
   }
   if (rc == MDB_MAP_FULL) {
     out.map_full = true;
@@ -362,6 +369,7 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
     return out;
   }
   group_commits_.fetch_add(1);
+  if (!group.front()->maintenance) group_sizes_.Observe(next - 1 - base);
   for (size_t i = 0; i < group.size(); ++i) {
     if (results[i]) group[i]->result = std::move(results[i]);
   }
@@ -480,6 +488,9 @@ StoreStats Store::stats() const {
   s.group_commits = group_commits_.load();
   s.map_grows = map_grows_.load();
   s.map_size = env_->map_size();
+  s.map_used = env_->map_used();
+  s.group_sizes = group_sizes_.Snapshot();
+  s.commit_micros = commit_micros_.Snapshot();
   {
     MutexLock lock(&pins_mu_);
     s.pinned_versions = pins_.size();

@@ -21,6 +21,7 @@
 
 #include "common/ids.h"
 #include "common/mutex.h"
+#include "observability/metrics.h"
 #include "ormdb/status.h"
 #include "storage/change_log.h"
 #include "storage/env.h"
@@ -42,7 +43,12 @@ struct StoreStats {
   uint64_t group_commits = 0;           // LMDB commits (one fsync each when durable)
   uint64_t map_grows = 0;
   size_t map_size = 0;
+  size_t map_used = 0;  // bytes up to the last page written
   size_t pinned_versions = 0;
+  // Client transactions per group commit, and each group commit's LMDB
+  // commit (its write and fsync) in microseconds.
+  observability::HistogramSnapshot group_sizes;
+  observability::HistogramSnapshot commit_micros;
 };
 
 // Entries per table, from LMDB's page headers (O(1), no scan).
@@ -224,6 +230,8 @@ class Store {
   std::string vacuum_resume_key_;
 
   std::atomic<uint64_t> committed_{0}, failed_{0}, group_commits_{0}, map_grows_{0};
+  observability::Histogram group_sizes_{observability::Histogram::Sizes()};
+  observability::Histogram commit_micros_{observability::Histogram::LatencyMicros()};
   std::thread writer_;
 };
 

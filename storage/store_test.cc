@@ -102,6 +102,29 @@ TEST(StoreOpen, CreatesAndReopensWithVersion) {
   EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "ann");
 }
 
+// The metrics hooks: every group commit records its size (client
+// transactions) and its LMDB commit time; the map's used bytes grow with it.
+TEST(StoreStats, GroupSizesAndCommitTimesAreRecorded) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  StoreStats before = store->stats();
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_OK(store->Commit(
+        [&](WriteTxn& t) { return t.PutRow(kUser, i, Row("user" + std::to_string(i), i)); }));
+  }
+  // A failed transaction is not part of any group's size.
+  EXPECT_FALSE(store->Commit([](WriteTxn&) { return InvalidArgument("no"); }).ok());
+  StoreStats after = store->stats();
+  EXPECT_EQ(after.group_sizes.count() - before.group_sizes.count(),
+            after.group_commits - before.group_commits);
+  EXPECT_EQ(after.group_sizes.sum - before.group_sizes.sum, 3u);
+  EXPECT_EQ(after.commit_micros.count() - before.commit_micros.count(),
+            after.group_commits - before.group_commits);
+  EXPECT_GE(after.group_commits - before.group_commits, 3u);
+  EXPECT_GT(after.map_used, 0u);
+  EXPECT_LE(after.map_used, after.map_size);
+}
+
 TEST(StoreOpen, MissingDirectoryIsNotFoundAndNotCreated) {
   TempDir dir;
   auto store = Store::Open(dir.sub("nope"), {}, /*create_if_missing=*/false);

@@ -9,7 +9,7 @@
 # "#" are comments, "..." within a line
 # matches anything and a line that is exactly "..." any number of lines;
 # timestamps and durations are compared as <now> and <t> ms.
-# The only changes to the commands: port 7411 becomes a free port, a command
+# The only changes to the commands: ports 7411 and 7412 become free ports, a command
 # ending in '&' is waited for until the server answers (and stopped at the
 # end), and `ormdb watch` gets the Ctrl-C the README shows after 2 seconds.
 set -u
@@ -48,11 +48,15 @@ while i < len(block):
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = str(s.getsockname()[1])
+with socket.socket() as s:  # the HTTP port (metrics, console)
+    s.bind(("127.0.0.1", 0))
+    http_port = str(s.getsockname()[1])
 
 TIMESTAMP = re.compile(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 DURATION = re.compile(r"\b\d+\.\d+ ms\b")
 def normalize(line):
-    return DURATION.sub("<t> ms", TIMESTAMP.sub("<now>", line.replace("7411", port)))
+    line = line.replace("7411", port).replace("7412", http_port)
+    return DURATION.sub("<t> ms", TIMESTAMP.sub("<now>", line))
 
 def patterns(expected):
     lines = []
@@ -87,7 +91,7 @@ background = []
 failures = 0
 try:
     for command, expected in examples:
-        run = command.replace("7411", port)
+        run = command.replace("7411", port).replace("7412", http_port)
         if re.match(r"^export (\w+)=(\S+)", run):
             name, value = re.match(r"^export (\w+)=(\S+)", run).groups()
             env[name] = value

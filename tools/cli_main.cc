@@ -21,16 +21,21 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/json.h"
 #include "common/timestamp.h"
+#include "observability/log.h"
+#include "observability/prometheus.h"
 #include "ormdb/database.h"
+#include "protocol/http.h"
 #include "query/select_parser.h"
 #include "server/server.h"
 #include "tools/help.h"
 #include "tools/shell.h"
 #include "tools/table.h"
+#include "tools/top.h"
 
 namespace {
 
@@ -75,7 +80,9 @@ struct Args {
 bool TakesValue(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "param" || flag == "as-of" ||
          flag.rfind("budget-", 0) == 0 || flag == "on-exceed" || flag == "connect" ||
-         flag == "listen" || flag == "config" || flag == "entity" || flag == "from";
+         flag == "listen" || flag == "config" || flag == "entity" || flag == "from" ||
+         flag == "http-listen" || flag == "slow-query-ms" || flag == "log-level" ||
+         flag == "http" || flag == "interval" || flag == "count";
 }
 bool KnownFlag(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "dry-run" || flag == "allow-destructive" ||
@@ -83,7 +90,8 @@ bool KnownFlag(const std::string& flag) {
          flag == "budget-edges" || flag == "budget-depth" || flag == "budget-bytes" ||
          flag == "budget-scanned" || flag == "budget-rows" || flag == "on-exceed" ||
          flag == "analyze" || flag == "connect" || flag == "listen" || flag == "config" ||
-         flag == "entity" || flag == "from";
+         flag == "entity" || flag == "from" || flag == "http-listen" || flag == "slow-query-ms" ||
+         flag == "log-level" || flag == "http" || flag == "interval" || flag == "count";
 }
 
 std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
@@ -496,6 +504,11 @@ int ServeCommand(const Args& args) {
   if (!args.connect.empty()) return Usage(args.HelpKey(), "serve takes --data, not --connect");
   ormdb::server::ServerOptions so;
   ormdb::OpenOptions oo;
+  // The default HTTP address is best effort: when it is taken (a second
+  // server on this machine) the server runs without HTTP and says so. An
+  // address given in the config or by --http-listen must be served.
+  so.http_listen = "http://127.0.0.1:7412";
+  so.http_optional = true;
   if (auto it = args.options.find("config"); it != args.options.end()) {
     auto text = ReadInput(it->second);
     if (!text.ok()) return Fail(text.status());
@@ -503,6 +516,23 @@ int ServeCommand(const Args& args) {
     if (!st.ok()) return Fail(st.WithContext(it->second));
   }
   if (auto it = args.options.find("listen"); it != args.options.end()) so.listen = it->second;
+  if (auto it = args.options.find("http-listen"); it != args.options.end()) {
+    so.http_listen = it->second == "off" ? "" : it->second;
+    so.http_optional = false;
+  }
+  if (auto it = args.options.find("slow-query-ms"); it != args.options.end()) {
+    char* end = nullptr;
+    so.slow_query_ms = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0') {
+      return Usage(args.HelpKey(), "--slow-query-ms takes a whole number of milliseconds");
+    }
+  }
+  if (auto it = args.options.find("log-level"); it != args.options.end()) {
+    auto level = ormdb::observability::ParseLogLevel(it->second);
+    if (!level.ok()) return Usage(args.HelpKey(), level.status().message());
+    so.log_level = *level;
+  }
+  ormdb::observability::SetLogLevel(so.log_level);
   // The listen URL's rules are checked before the data directory is opened
   // (and perhaps created); Server::Start checks them again.
   if (Status st = CheckListenUrl(so); !st.ok()) return Fail(st);
@@ -527,13 +557,78 @@ int ServeCommand(const Args& args) {
   if (!(*server)->direct_url().empty()) {
     std::printf("ormdb direct transport on %s\n", (*server)->direct_url().c_str());
   }
+  // Metrics and the console (docs/reference/observability.md).
+  if (!(*server)->http_url().empty()) {
+    std::printf("ormdb metrics and console on %s\n", (*server)->http_url().c_str());
+  }
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);
-  std::fprintf(stderr, "ormdb: %s received, finishing in-flight requests\n",
-               sig == SIGINT ? "SIGINT" : "SIGTERM");
+  ormdb::Json fields = ormdb::Json::Object();
+  fields.Set("signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  ormdb::observability::Log(ormdb::observability::LogLevel::kInfo,
+                            "stopping: finishing in-flight requests", fields);
   (*server)->Stop();
-  std::fprintf(stderr, "ormdb: stopped\n");
+  ormdb::observability::Log(ormdb::observability::LogLevel::kInfo, "stopped");
+  return 0;
+}
+
+// `ormdb top`: scrapes GET /metrics of a server's HTTP port every
+// --interval seconds and shows the rates (tools/top.h); --count N stops
+// after N screens (0, the default: until interrupted).
+int TopCommand(const Args& args) {
+  if (args.positional.size() != 1) return Usage(args.HelpKey(), "top takes no arguments");
+  std::string url = "http://127.0.0.1:7412";
+  if (const char* env = std::getenv("ORMDB_HTTP")) url = env;
+  if (auto it = args.options.find("http"); it != args.options.end()) url = it->second;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  double interval = 2;
+  if (auto it = args.options.find("interval"); it != args.options.end()) {
+    char* end = nullptr;
+    interval = std::strtod(it->second.c_str(), &end);
+    if (it->second.empty() || *end != '\0' || !(interval > 0)) {
+      return Usage(args.HelpKey(), "--interval takes a number of seconds > 0");
+    }
+  }
+  long count = 0;
+  if (auto it = args.options.find("count"); it != args.options.end()) {
+    char* end = nullptr;
+    count = std::strtol(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || count < 0) {
+      return Usage(args.HelpKey(), "--count takes a whole number >= 0");
+    }
+  }
+  std::string auth;
+  if (const char* key = std::getenv("ORMDB_KEY"); key != nullptr && *key != '\0') {
+    auth = std::string("Bearer ") + key;
+  }
+  const bool terminal = isatty(STDOUT_FILENO);
+  std::optional<ormdb::observability::PrometheusText> before;
+  auto before_time = std::chrono::steady_clock::now();
+  for (long shown = 0; count == 0 || shown < count; ++shown) {
+    if (shown > 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+    }
+    auto reply = ormdb::protocol::HttpCall("GET", url + "/metrics", {}, auth);
+    if (!reply.ok()) return Fail(reply.status());
+    if (reply->status != 200) {
+      return Fail(ormdb::Status(
+          reply->status == 401 ? ormdb::ErrorCode::kUnauthenticated
+                               : ormdb::ErrorCode::kUnavailable,
+          url + "/metrics answered " + std::to_string(reply->status) + ": " + reply->body));
+    }
+    auto now = ormdb::observability::ParsePrometheusText(reply->body);
+    if (!now.ok()) return Fail(now.status().WithContext(url + "/metrics"));
+    auto now_time = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now_time - before_time).count();
+    std::string screen = ormdb::tools::RenderTop(before ? &*before : nullptr, *now, seconds, url);
+    if (terminal) std::fputs("\x1b[H\x1b[2J", stdout);
+    std::fputs(screen.c_str(), stdout);
+    if (!terminal) std::fputs("\n", stdout);
+    std::fflush(stdout);
+    before = std::move(*now);
+    before_time = now_time;
+  }
   return 0;
 }
 
@@ -554,8 +649,10 @@ std::optional<std::string> CheckFlags(const Args& args) {
   if (command == "select") {
     allowed = {"param", "as-of", "format", "budget-scanned", "budget-rows"};
   }
-  if (command == "serve") allowed = {"listen", "config"};
+  if (command == "serve")
+    allowed = {"listen", "config", "http-listen", "slow-query-ms", "log-level"};
   if (command == "watch") allowed = {"entity", "from"};
+  if (command == "top") allowed = {"http", "interval", "count"};
   if (command == "shell") allowed = {"format"};
   if (command == "explain") {
     allowed = fetch_flags;
@@ -794,6 +891,7 @@ int Run(const Args& args) {
     return Usage(args.HelpKey(), "--data and --connect exclude each other");
   }
   if (command == "serve") return ServeCommand(args);
+  if (command == "top") return TopCommand(args);
   if (command == "watch") return WatchCommand(args);
   if (command == "schema") return SchemaCommand(args);
   if (command == "stats" || command == "vacuum" || command == "check") return StoreCommand(args);

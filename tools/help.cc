@@ -41,13 +41,21 @@ const std::vector<CommandHelp> kCommands = {
      "  `ormdb` without a command on a terminal starts the shell.",
      "$ printf 'Tag { name };\\n\\\\q\\n' | ormdb shell --format json\n"
      "{\"version\":2,\"data\":[{\"id\":1,\"name\":\"cpp\"}],\"next\":null,...}"},
-    {"serve", "ormdb serve [--data DIR] [--listen URL] [--config FILE]",
+    {"serve",
+     "ormdb serve [--data DIR] [--listen URL] [--config FILE] [--http-listen URL]\n"
+     "            [--slow-query-ms MS] [--log-level LEVEL]",
      "serve the data directory over the network until SIGINT or SIGTERM",
-     "  --listen URL    where to listen: tcp://, ipc://, tls+tcp:// or ormdb://HOST:PORT\n"
-     "                  (default tcp://127.0.0.1:7411; port 0 picks a free port);\n"
-     "                  without API keys only loopback and ipc://\n"
-     "  --config FILE   JSON: listen address, API keys and roles, TLS, limits,\n"
-     "                  retention, default budget (see docs/PROTOCOL.md)\n"
+     "  --listen URL         where to listen: tcp://, ipc://, tls+tcp:// or ormdb://HOST:PORT\n"
+     "                       (default tcp://127.0.0.1:7411; port 0 picks a free port);\n"
+     "                       without API keys only loopback and ipc://\n"
+     "  --config FILE        JSON: listen address, API keys and roles, TLS, limits,\n"
+     "                       retention, default budget (see docs/PROTOCOL.md)\n"
+     "  --http-listen URL    GET /metrics, /health and the web console (default\n"
+     "                       http://127.0.0.1:7412, skipped with a warning when taken;\n"
+     "                       off: none); without API keys only loopback\n"
+     "  --slow-query-ms MS   log fetches that take MS or more with their EXPLAIN ANALYZE\n"
+     "                       (default 1000; 0: every fetch; negative: off)\n"
+     "  --log-level LEVEL    debug, info (default), warn or error: JSON lines on stderr\n"
      "  DIR is created when missing.",
      "$ ormdb serve --data ./ormdb-data --listen tcp://127.0.0.1:7411\n"
      "ormdb serving ./ormdb-data on tcp://127.0.0.1:7411"},
@@ -148,6 +156,15 @@ const std::vector<CommandHelp> kCommands = {
      "verify the storage invariants (and recount every entity's rows against its counter)", "",
      "$ ormdb check\n"
      "ok: version 2, 4 row versions, 6 index entries, 0 edge entries, 2 log entries, 4 live rows"},
+    {"top", "ormdb top [--http URL] [--interval SECONDS] [--count N]",
+     "a server's metrics in the terminal, refreshed: requests, latency, fetches, commits",
+     "  --http URL          the server's HTTP address (default $ORMDB_HTTP, else\n"
+     "                      http://127.0.0.1:7412); ORMDB_KEY is sent when set\n"
+     "  --interval SECONDS  between refreshes (default 2)\n"
+     "  --count N           stop after N screens (default: until interrupted)",
+     "$ ormdb top --count 1\n"
+     "ormdb top: http://127.0.0.1:7412  (totals since start; rates from the next refresh)\n"
+     "..."},
     {"help", "ormdb help [COMMAND]", "the commands, or one command's usage and an example",
      "  also: ormdb COMMAND --help, ormdb --version", "$ ormdb help query"},
 };
