@@ -148,6 +148,13 @@ const std::vector<CommandHelp> kCommands = {
      "verify the storage invariants (and recount every entity's rows against its counter)", "",
      "$ ormdb check\n"
      "ok: version 2, 4 row versions, 6 index entries, 0 edge entries, 2 log entries, 4 live rows"},
+    {"codegen", "ormdb codegen ts|python SCHEMA [-o DIR]",
+     "write the typed client of a schema file: TypeScript or Python types and query builder",
+     "  SCHEMA   a schema file (.ormdb); no database is opened\n"
+     "  -o DIR   write DIR/<schema name>.ts or .py (else print it to standard output)\n"
+     "  See docs/reference/codegen.md for the generated API.",
+     "$ ormdb codegen ts blog.ormdb -o src/db\n"
+     "src/db/blog.ts"},
     {"help", "ormdb help [COMMAND]", "the commands, or one command's usage and an example",
      "  also: ormdb COMMAND --help, ormdb --version", "$ ormdb help query"},
 };
