@@ -8,7 +8,7 @@ ROOT="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
 cd "$ROOT"
 # Top to bottom. The public headers (include/ormdb, "ormdb/...") are usable
 # everywhere; tests/, bench/ and examples/ stand outside the layers.
-LAYERS=(tools server client db protocol query catalog storage observability common)
+LAYERS=(tools codegen server client db protocol query catalog storage observability common)
 rank() {
   local i
   for i in "${!LAYERS[@]}"; do [[ "${LAYERS[$i]}" == "$1" ]] && { echo "$i"; return; }; done

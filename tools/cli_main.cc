@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "codegen/codegen.h"
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "observability/log.h"
@@ -858,6 +859,49 @@ int HelpCommand(const Args& args) {
   return 0;
 }
 
+// `ormdb codegen ts|python SCHEMA [-o DIR]`: the typed client of a schema
+// file, on standard output or in DIR/<schema name>.ts|.py.
+int CodegenCommand(const Args& args) {
+  std::vector<std::string> rest(args.positional.begin() + 1, args.positional.end());
+  std::string out_dir;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] != "-o") continue;
+    if (i + 1 >= rest.size()) return Usage("codegen", "-o needs a directory");
+    out_dir = rest[i + 1];
+    rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i),
+               rest.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+    break;
+  }
+  if (rest.size() != 2)
+    return Usage("codegen", "codegen needs a language (ts or python) and a SCHEMA file");
+  auto language = ormdb::codegen::ParseLanguage(rest[0]);
+  if (!language.ok()) return Usage("codegen", language.status().message());
+  auto text = ReadInput(rest[1]);
+  if (!text.ok()) return Fail(text.status());
+  std::filesystem::path schema_path(rest[1]);
+  auto source = ormdb::codegen::GenerateFromText(*language, *text, schema_path.filename().string());
+  if (!source.ok()) return Fail(source.status());
+  if (out_dir.empty()) {
+    std::fwrite(source->data(), 1, source->size(), stdout);
+    return 0;
+  }
+  // The module is named after the schema file: blog.ormdb -> blog.ts, blog.py.
+  std::string stem = schema_path.stem().string();
+  for (char& c : stem) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  std::filesystem::path file =
+      std::filesystem::path(out_dir) / (stem + std::string(ormdb::codegen::Extension(*language)));
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(source->data(), static_cast<std::streamsize>(source->size()));
+  out.close();
+  if (ec || !out) return Fail(ormdb::Unavailable("cannot write " + file.string()));
+  std::printf("%s\n", file.string().c_str());
+  return 0;
+}
+
 // `ormdb shell` (and no command on a terminal).
 int ShellCommand(const Args& args) {
   if (args.positional.size() > 1) return Usage("shell", "shell takes no arguments");
@@ -892,6 +936,7 @@ int Run(const Args& args) {
   }
   if (command == "serve") return ServeCommand(args);
   if (command == "top") return TopCommand(args);
+  if (command == "codegen") return CodegenCommand(args);
   if (command == "watch") return WatchCommand(args);
   if (command == "schema") return SchemaCommand(args);
   if (command == "stats" || command == "vacuum" || command == "check") return StoreCommand(args);

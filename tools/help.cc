@@ -165,6 +165,13 @@ const std::vector<CommandHelp> kCommands = {
      "$ ormdb top --count 1\n"
      "ormdb top: http://127.0.0.1:7412  (totals since start; rates from the next refresh)\n"
      "..."},
+    {"codegen", "ormdb codegen ts|python SCHEMA [-o DIR]",
+     "write the typed client of a schema file: TypeScript or Python types and query builder",
+     "  SCHEMA   a schema file (.ormdb); no database is opened\n"
+     "  -o DIR   write DIR/<schema name>.ts or .py (else print it to standard output)\n"
+     "  See docs/reference/codegen.md for the generated API.",
+     "$ ormdb codegen ts blog.ormdb -o src/db\n"
+     "src/db/blog.ts"},
     {"help", "ormdb help [COMMAND]", "the commands, or one command's usage and an example",
      "  also: ormdb COMMAND --help, ormdb --version", "$ ormdb help query"},
 };

@@ -1,0 +1,32 @@
+#include "codegen/codegen.h"
+
+#include "catalog/sdl_parser.h"
+
+namespace ormdb::codegen {
+
+Result<Language> ParseLanguage(std::string_view word) {
+  if (word == "ts" || word == "typescript") return Language::kTypeScript;
+  if (word == "python" || word == "py") return Language::kPython;
+  return InvalidArgument("unknown language '" + std::string(word) + "' (ts or python)");
+}
+
+std::string_view Extension(Language language) {
+  return language == Language::kTypeScript ? ".ts" : ".py";
+}
+
+std::string Generate(Language language, const catalog::CompiledSchema& schema,
+                     std::string_view source_name) {
+  return language == Language::kTypeScript ? GenerateTypeScript(schema, source_name)
+                                           : GeneratePython(schema, source_name);
+}
+
+Result<std::string> GenerateFromText(Language language, std::string_view schema_text,
+                                     std::string_view file_name) {
+  ORMDB_ASSIGN_OR_RETURN(catalog::Schema parsed, catalog::ParseSchema(schema_text, file_name));
+  ORMDB_ASSIGN_OR_RETURN(auto compiled,
+                         catalog::CompiledSchema::Build(std::move(parsed), nullptr, /*number=*/1,
+                                                        /*commit_time_micros=*/0, file_name));
+  return Generate(language, *compiled, file_name);
+}
+
+}  // namespace ormdb::codegen
