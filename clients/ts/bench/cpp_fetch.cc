@@ -35,12 +35,13 @@ int main(int argc, char** argv) {
     }
     if (json) bytes = (*r)->ToJson().size();
     auto end = std::chrono::steady_clock::now();
-    if (i > iterations / 10) micros.push_back(std::chrono::duration<double, std::micro>(end - start).count());
+    if (i > iterations / 10)
+      micros.push_back(std::chrono::duration<double, std::micro>(end - start).count());
   }
   if (!json) bytes = (*(*db)->Fetch(argv[2]))->ToJson().size();
   std::sort(micros.begin(), micros.end());
   double mean = std::accumulate(micros.begin(), micros.end(), 0.0) / micros.size();
-  std::printf("{\"median_us\": %.1f, \"mean_us\": %.1f, \"json_bytes\": %zu}\n", micros[micros.size() / 2], mean,
-              bytes);
+  std::printf("{\"median_us\": %.1f, \"mean_us\": %.1f, \"json_bytes\": %zu}\n",
+              micros[micros.size() / 2], mean, bytes);
   return 0;
 }
