@@ -268,4 +268,31 @@ start_server "$WORK/serve4.log" --data "$S" --config "$WORK/tls.json" || exit 1
 expect "tls query" 0 '"Ann B"' -- env ORMDB_TLS_CA="$WORK/cert.pem" "$ORMDB" --connect "$URL" query 'User { name }' --format json
 stop_server && ok || fail "tls server did not stop cleanly"
 
+# Metrics: a fetch is counted on /metrics; with ORMDB_METRICS=off (the switch
+# for measuring what the metrics cost) nothing is counted.
+requests_metric() {  # requests_metric HTTP_URL: the fetch count, or "none"
+  python3 - "$1" <<'PY'
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1] + "/metrics", timeout=5).read().decode()
+n = [l.split()[-1] for l in text.splitlines()
+     if l.startswith('ormdb_requests_total{') and 'kind="fetch"' in l and 'outcome="ok"' in l]
+print(n[0] if n else "none")
+PY
+}
+for mode in on off; do
+  if [[ $mode == off ]]; then export ORMDB_METRICS=off; fi
+  start_server "$WORK/serve_metrics_$mode.log" --data "$S" --listen tcp://127.0.0.1:0 \
+    --http-listen http://127.0.0.1:0 || exit 1
+  unset ORMDB_METRICS
+  HTTP_URL="$(sed -n 's/^ormdb metrics and console on //p' "$WORK/serve_metrics_$mode.log")"
+  "$ORMDB" --connect "$URL" query 'User { name }' --format json >/dev/null
+  "$ORMDB" --connect "$URL" query 'User { name }' --format json >/dev/null
+  got="$(requests_metric "$HTTP_URL")"
+  want=2
+  [[ $mode == off ]] && want=0
+  [[ "$got" == "$want" || ( $mode == off && "$got" == none ) ]] && ok \
+    || fail "metrics $mode: ormdb_requests_total{kind=fetch,outcome=ok} is $got, want $want"
+  stop_server && ok || fail "metrics $mode server did not stop cleanly"
+done
+
 finish cli_server_test
