@@ -481,6 +481,7 @@ Result<ApplyResult> Catalog::ApplyLocked(std::string_view text, const ApplyOptio
   ORMDB_ASSIGN_OR_RETURN(
       std::shared_ptr<CompiledSchema> next,
       CompiledSchema::Build(std::move(parsed), prev.get(), number, NowMicros(), options.file_name));
+  if (options.validate) ORMDB_RETURN_IF_ERROR(options.validate(*next));
   ApplyResult result;
   result.plan = DiffSchemas(prev.get(), *next);
   result.number = prev ? prev->number() : 0;

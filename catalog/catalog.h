@@ -49,6 +49,10 @@ struct ApplyOptions {
   // Called during long work: phase ("validate User", "build index User(email)"),
   // rows done, rows total (an estimate). May be empty.
   std::function<void(std::string_view phase, uint64_t done, uint64_t total)> progress;
+  // Checks what the catalog cannot: the conditions of access rules, which
+  // the query layer parses and types (query/policy.h). Runs before anything
+  // is written, dry runs included; its error is the apply's. May be empty.
+  std::function<Status(const CompiledSchema& next)> validate;
 };
 
 struct ApplyResult {

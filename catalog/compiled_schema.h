@@ -26,8 +26,8 @@
 #include "catalog/check_expr.h"
 #include "catalog/schema.h"
 #include "common/ids.h"
-#include "ormdb/status.h"
 #include "common/value.h"
+#include "ormdb/status.h"
 
 namespace ormdb::catalog {
 

@@ -44,6 +44,47 @@ std::string IndexWhat(const IndexInfo& ix) {
   return std::string(ix.unique ? "unique " : "") + "index " + ix.name;
 }
 
+// Access rules (docs/reference/policies.md): an added deny only narrows
+// access (A); an added allow narrows too when the operation had no rule
+// before (it was open; now only the allowed rows are), else it widens (B).
+// A dropped allow narrows (A) unless it leaves the operation without rules
+// (open again: B); a dropped deny widens (B). `field` is empty for the
+// entity's own rules.
+void GradeRules(const std::vector<PolicyRule>& before, const std::vector<PolicyRule>& after,
+                const std::string& en, const std::string& field, PlanBuilder* b) {
+  const bool entity_level = field.empty();
+  const std::string where = entity_level ? en : en + "." + field;
+  auto same = [](const PolicyRule& x, const PolicyRule& y) {
+    return x.allow == y.allow && x.ops == y.ops && x.condition == y.condition;
+  };
+  auto contains = [&](const std::vector<PolicyRule>& rules, const PolicyRule& r) {
+    return std::any_of(rules.begin(), rules.end(), [&](const PolicyRule& x) { return same(x, r); });
+  };
+  auto ops_with_rules = [](const std::vector<PolicyRule>& rules) {
+    uint8_t ops = 0;
+    for (const PolicyRule& r : rules) ops |= r.ops;
+    return ops;
+  };
+  const uint8_t had = ops_with_rules(before);
+  const uint8_t has = ops_with_rules(after);
+  for (const PolicyRule& r : after) {
+    if (contains(before, r)) continue;
+    const bool widens = r.allow && (had & r.ops) != 0;
+    b->Add(widens ? Grade::kB : Grade::kA,
+           "add rule " + where + " " + r.Text(entity_level) +
+               (widens ? " (widens access)" : " (narrows access)"),
+           en);
+  }
+  for (const PolicyRule& r : before) {
+    if (contains(after, r)) continue;
+    const bool widens = !r.allow || (has & r.ops) != r.ops;
+    b->Add(widens ? Grade::kB : Grade::kA,
+           "drop rule " + where + " " + r.Text(entity_level) +
+               (widens ? " (widens access)" : " (narrows access)"),
+           en);
+  }
+}
+
 void DiffEntity(const EntityInfo& old_e, const Entity& old_decl, const EntityInfo& new_e,
                 const Entity& new_decl, const CompiledSchema* previous, const CompiledSchema& next,
                 PlanBuilder* b) {
@@ -136,6 +177,12 @@ void DiffEntity(const EntityInfo& old_e, const Entity& old_decl, const EntityInf
              "add " + IndexWhat(ni) +
                  (ni.unique ? " (existing rows validated, built online)" : " (built online)"),
              en);
+    }
+  }
+  GradeRules(old_decl.rules, new_decl.rules, en, "", b);
+  for (const Field& nf : new_decl.fields) {
+    for (const Field& of : old_decl.fields) {
+      if (of.id == nf.id) GradeRules(of.rules, nf.rules, en, nf.name, b);
     }
   }
   std::set<std::string> old_checks(old_decl.checks.begin(), old_decl.checks.end());

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "catalog/compiled_schema.h"
-#include "ormdb/status.h"
 #include "common/value.h"
+#include "ormdb/status.h"
 #include "storage/row_codec.h"
 
 namespace ormdb::catalog {

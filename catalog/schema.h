@@ -60,6 +60,31 @@ struct DefaultSpec {
 
 enum class OnDelete : uint8_t { kRestrict, kCascade, kSetNull };
 
+// The operations an access rule governs (a bit set; DESIGN of the rules in
+// docs/reference/policies.md).
+enum PolicyOp : uint8_t {
+  kPolicyRead = 1,
+  kPolicyCreate = 2,
+  kPolicyUpdate = 4,
+  kPolicyDelete = 8,
+  kPolicyAll = 15,
+};
+
+// An access rule: @@allow / @@deny on an entity, @allow / @deny on a field.
+// The condition is kept as written (trimmed); the query layer parses and
+// checks it against the schema (query/policy.h).
+struct PolicyRule {
+  bool allow = true;
+  uint8_t ops = 0;        // PolicyOp bits
+  std::string condition;  // the predicate
+  SourcePos pos;          // of the rule's '@'
+  SourcePos condition_pos;
+
+  // "@@allow(read, owner == auth.id)" (entity) or "@allow(...)" (field):
+  // the operations as "all", one name, or a list ("[create, update]").
+  std::string Text(bool entity_level) const;
+};
+
 // A stored field: a scalar or a many-to-one reference (kRef).
 struct Field {
   FieldId id{0};
@@ -75,6 +100,7 @@ struct Field {
   SourcePos check_pos;
   OnDelete on_delete = OnDelete::kRestrict;  // kRef only
   bool on_delete_declared = false;           // kRef only: @on_delete was written
+  std::vector<PolicyRule> rules;             // @allow / @deny, in order
   SourcePos pos;
 };
 
@@ -111,6 +137,7 @@ struct Entity {
   std::vector<Index> indexes;  // @index/@unique fields first, then @@index/@@unique, then automatic
   std::vector<std::string> checks;  // @@check(expr) texts
   std::vector<SourcePos> check_positions;
+  std::vector<PolicyRule> rules;  // @@allow / @@deny, in order
   SourcePos pos;
 
   // nullptr when absent.

@@ -33,6 +33,31 @@ Json DefaultToJson(const DefaultSpec& d) {
 
 }  // namespace
 
+namespace {
+
+// [{"allow": true, "operations": ["read"], "condition": "..."}]
+Json RulesToJson(const std::vector<PolicyRule>& rules) {
+  static constexpr std::pair<uint8_t, const char*> kNames[] = {{kPolicyRead, "read"},
+                                                               {kPolicyCreate, "create"},
+                                                               {kPolicyUpdate, "update"},
+                                                               {kPolicyDelete, "delete"}};
+  Json out = Json::Array();
+  for (const PolicyRule& r : rules) {
+    Json jr = Json::Object();
+    jr.Set("allow", r.allow);
+    Json ops = Json::Array();
+    for (const auto& [bit, name] : kNames) {
+      if (r.ops & bit) ops.Push(std::string(name));
+    }
+    jr.Set("operations", std::move(ops));
+    jr.Set("condition", r.condition);
+    out.Push(std::move(jr));
+  }
+  return out;
+}
+
+}  // namespace
+
 Json SchemaToJson(const CompiledSchema& s) {
   Json root = Json::Object();
   root.Set("version", static_cast<int64_t>(s.number()));
@@ -67,6 +92,7 @@ Json SchemaToJson(const CompiledSchema& s) {
       }
       if (!f.check.empty()) jf.Set("check", f.check);
       if (f.type == FieldType::kRef) jf.Set("on_delete", OnDeleteName(f.on_delete));
+      if (!f.rules.empty()) jf.Set("rules", RulesToJson(f.rules));
       fields.Push(std::move(jf));
     }
     je.Set("fields", std::move(fields));
@@ -99,6 +125,7 @@ Json SchemaToJson(const CompiledSchema& s) {
     Json checks = Json::Array();
     for (const std::string& c : e.checks) checks.Push(c);
     je.Set("checks", std::move(checks));
+    je.Set("rules", RulesToJson(e.rules));
     entities.Push(std::move(je));
   }
   root.Set("entities", std::move(entities));

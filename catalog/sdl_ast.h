@@ -43,6 +43,8 @@ enum class AttrKind : uint8_t {
   kEntityIndex,
   kEntityUnique,
   kEntityCheck,
+  kAllow,  // @allow / @@allow
+  kDeny,   // @deny / @@deny
 };
 
 // What follows an attribute's name.
@@ -68,11 +70,15 @@ inline constexpr AttrSpec kFieldAttrs[] = {
     {"on_delete", AttrKind::kOnDelete, ArgForm::kWord},
     {"inverse", AttrKind::kInverse, ArgForm::kWord},
     {"many", AttrKind::kMany, ArgForm::kWord},
+    {"allow", AttrKind::kAllow, ArgForm::kExpression},
+    {"deny", AttrKind::kDeny, ArgForm::kExpression},
 };
 inline constexpr AttrSpec kEntityAttrs[] = {
     {"index", AttrKind::kEntityIndex, ArgForm::kNameList},
     {"unique", AttrKind::kEntityUnique, ArgForm::kNameList},
     {"check", AttrKind::kEntityCheck, ArgForm::kExpression},
+    {"allow", AttrKind::kAllow, ArgForm::kExpression},
+    {"deny", AttrKind::kDeny, ArgForm::kExpression},
 };
 
 struct OnDeleteSpec {
@@ -120,8 +126,14 @@ struct EntityAttrDecl {
   const AttrSpec* spec = nullptr;
   SourcePos pos;             // of the '@@'
   std::vector<Name> fields;  // @@index / @@unique
-  Name expr;                 // @@check
+  Name expr;                 // @@check, @@allow, @@deny
 };
+
+// Splits the text of @allow(...) / @@allow(...) (and deny) into its
+// operations and condition (sdl_resolver.cc): "read, owner == auth.id",
+// "[create, update], ...". Field rules take read, update or all.
+Status ResolveRule(const Name& arg, bool allow, bool entity_level, const Diagnostics& diag,
+                   PolicyRule* out);
 
 struct EntityDecl {
   Name name;

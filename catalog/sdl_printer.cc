@@ -51,6 +51,7 @@ void AppendField(const Field& f, std::string* out) {
   if (f.type == FieldType::kRef && f.on_delete_declared) {
     *out += " @on_delete(" + std::string(OnDeleteKeyword(f.on_delete)) + ")";
   }
+  for (const PolicyRule& rule : f.rules) *out += " " + rule.Text(false);
   *out += '\n';
 }
 
@@ -100,6 +101,10 @@ void AppendEntity(const Entity& e, std::string* out) {
   for (const std::string& check : e.checks) {
     *out += kIndent;
     *out += "@@check(" + check + ")\n";
+  }
+  for (const PolicyRule& rule : e.rules) {
+    *out += kIndent;
+    *out += rule.Text(true) + "\n";
   }
   *out += "}\n";
 }

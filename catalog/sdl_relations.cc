@@ -49,6 +49,11 @@ Status Resolver::ResolveCollection(const EntityDecl& entity, const MemberDecl& m
       case AttrKind::kOnDelete:
         return diag_.At(attr.pos, "@on_delete applies to reference fields only; " + qualified +
                                       " is a collection");
+      case AttrKind::kAllow:
+      case AttrKind::kDeny:
+        return diag_.At(attr.pos, attr.Written() + " does not apply to collection " + qualified +
+                                      ": the rules of " + target.text + " (@@allow, @@deny) " +
+                                      "decide which of its rows are seen");
       default:
         return diag_.At(attr.pos, attr.Written() + " does not apply to collection " + qualified +
                                       ": a collection stores nothing");
@@ -119,7 +124,9 @@ Status Resolver::BuildIndexes(const EntityDecl& decl, const std::vector<SourcePo
     ORMDB_RETURN_IF_ERROR(add(std::move(index), f.unique ? "@unique" : "@index"));
   }
   for (const EntityAttrDecl& attr : decl.attrs) {
-    if (attr.spec->kind == AttrKind::kEntityCheck) continue;
+    if (attr.spec->kind != AttrKind::kEntityIndex && attr.spec->kind != AttrKind::kEntityUnique) {
+      continue;  // @@check, @@allow, @@deny
+    }
     Index index;
     ORMDB_RETURN_IF_ERROR(ResolveIndexFields(decl, attr, *out, &index.fields));
     index.unique = attr.spec->kind == AttrKind::kEntityUnique;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -250,6 +251,14 @@ Status Resolver::ResolveEntity(const EntityDecl& decl, Entity* out) {
   }
   ORMDB_RETURN_IF_ERROR(BuildIndexes(decl, field_index_pos, out));
   for (const EntityAttrDecl& attr : decl.attrs) {
+    if (attr.spec->kind == AttrKind::kAllow || attr.spec->kind == AttrKind::kDeny) {
+      PolicyRule rule;
+      ORMDB_RETURN_IF_ERROR(
+          ResolveRule(attr.expr, attr.spec->kind == AttrKind::kAllow, true, diag_, &rule));
+      rule.pos = attr.pos;
+      out->rules.push_back(std::move(rule));
+      continue;
+    }
     if (attr.spec->kind != AttrKind::kEntityCheck) continue;
     out->checks.push_back(attr.expr.text);
     out->check_positions.push_back(attr.expr.pos);
@@ -349,11 +358,116 @@ Status Resolver::ApplyFieldAttribute(const EntityDecl& entity, const FieldAttr& 
     case AttrKind::kMany:
       return diag_.At(attr.pos, attr.Written() + " applies to collections ('[Entity]') only; " +
                                     FieldIsA(entity_name, *out));
+    case AttrKind::kAllow:
+    case AttrKind::kDeny: {
+      PolicyRule rule;
+      ORMDB_RETURN_IF_ERROR(
+          ResolveRule(attr.arg, attr.spec->kind == AttrKind::kAllow, false, diag_, &rule));
+      rule.pos = attr.pos;
+      out->rules.push_back(std::move(rule));
+      return Status::Ok();
+    }
     case AttrKind::kEntityIndex:
     case AttrKind::kEntityUnique:
     case AttrKind::kEntityCheck:
       break;  // never on a field: the parser reads '@@' attributes as members
   }
+  return Status::Ok();
+}
+
+namespace {
+
+// The position `offset` bytes into a text that starts at `start`.
+SourcePos Advanced(SourcePos start, std::string_view text, size_t offset) {
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++start.line;
+      start.column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++start.column;
+    }
+  }
+  return start;
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
+Status ResolveRule(const Name& arg, bool allow, bool entity_level, const Diagnostics& diag,
+                   PolicyRule* out) {
+  const std::string_view text = arg.text;
+  const std::string written = std::string(entity_level ? "@@" : "@") + (allow ? "allow" : "deny");
+  static constexpr std::pair<std::string_view, uint8_t> kOps[] = {{"read", kPolicyRead},
+                                                                  {"create", kPolicyCreate},
+                                                                  {"update", kPolicyUpdate},
+                                                                  {"delete", kPolicyDelete},
+                                                                  {"all", kPolicyAll}};
+  const std::string_view expected = entity_level
+                                        ? "read, create, update, delete, all or a list of them"
+                                        : "read, update or all (a field rule)";
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && IsSpace(text[i])) ++i;
+  };
+  auto word = [&](uint8_t* bits) -> Status {
+    skip_space();
+    size_t start = i;
+    while (i < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_')) {
+      ++i;
+    }
+    std::string_view w = text.substr(start, i - start);
+    for (const auto& [name, bit] : kOps) {
+      if (name == w &&
+          (entity_level || (bit & (kPolicyCreate | kPolicyDelete)) == 0 || bit == kPolicyAll)) {
+        *bits |= bit;
+        return Status::Ok();
+      }
+    }
+    std::vector<std::string_view> names;
+    for (const auto& [name, bit] : kOps) names.push_back(name);
+    std::string hint = w.empty() ? "" : DidYouMean(std::string(w), names);
+    return diag.At(Advanced(arg.pos, text, start),
+                   "expected an operation in " + written + "(...): " + std::string(expected) +
+                       (w.empty() ? "" : ", found " + Quote(std::string(w))) + hint);
+  };
+  uint8_t bits = 0;
+  skip_space();
+  if (i < text.size() && text[i] == '[') {
+    ++i;
+    while (true) {
+      ORMDB_RETURN_IF_ERROR(word(&bits));
+      skip_space();
+      if (i < text.size() && text[i] == ']') {
+        ++i;
+        break;
+      }
+      if (i >= text.size() || text[i] != ',') {
+        return diag.At(Advanced(arg.pos, text, i),
+                       "expected ',' or ']' in the operations of " + written + "(...)");
+      }
+      ++i;
+    }
+  } else {
+    ORMDB_RETURN_IF_ERROR(word(&bits));
+  }
+  skip_space();
+  if (i >= text.size() || text[i] != ',') {
+    return diag.At(Advanced(arg.pos, text, i),
+                   "expected ',' and a condition after the operations of " + written +
+                       "(...), as in " + written + "(read, owner == auth.id)");
+  }
+  ++i;
+  skip_space();
+  size_t end = text.size();
+  while (end > i && IsSpace(text[end - 1])) --end;
+  if (end == i)
+    return diag.At(Advanced(arg.pos, text, i), "empty condition in " + written + "(...)");
+  out->allow = allow;
+  out->ops = bits;
+  out->condition = std::string(text.substr(i, end - i));
+  out->condition_pos = Advanced(arg.pos, text, i);
   return Status::Ok();
 }
 

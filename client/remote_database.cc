@@ -219,6 +219,13 @@ class RemoteDatabase final : public Database {
     return std::move(r.check);
   }
 
+  Result<std::unique_ptr<Database>> As(const Principal& principal) override {
+    (void)principal;
+    return Status(
+        ErrorCode::kPermissionDenied,
+        "permission denied: a remote database acts for the principal of its key or token");
+  }
+
   uint64_t CurrentVersion() override {
     auto r = Call(New(RequestKind::kCurrentVersion));
     return r.ok() && r->kind == ReplyKind::kVersion ? r->version : 0;

@@ -60,11 +60,13 @@ Result<std::shared_ptr<const CompiledSchema>> SchemaOf(const storage::ChangeSet&
 class ChangeSetRenderer {
  public:
   ChangeSetRenderer(const storage::ChangeSet& changes, const catalog::Catalog& catalog,
-                    storage::Store& store, const std::vector<std::string>& entities)
+                    storage::Store& store, const std::vector<std::string>& entities,
+                    const StreamViewer* viewer)
       : changes_(changes),
         catalog_(catalog),
         store_(store),
         entities_(entities),
+        viewer_(viewer),
         layouts_(catalog.layouts()) {}
 
   Result<std::vector<std::string>> Render() {
@@ -169,6 +171,70 @@ class ChangeSetRenderer {
     return obj;
   }
 
+  // The viewer's rules under the change set's schema; nullptr when none
+  // apply (no viewer, an admin, or no rules).
+  Result<const query::PolicySet*> Policies() {
+    if (viewer_ == nullptr || viewer_->principal == nullptr ||
+        viewer_->principal->HasRole("admin")) {
+      return static_cast<const query::PolicySet*>(nullptr);
+    }
+    if (!policies_) {
+      ORMDB_ASSIGN_OR_RETURN(const CompiledSchema* schema, Schema());
+      (void)schema;
+      ORMDB_ASSIGN_OR_RETURN(policies_, viewer_->policies(schema_));
+    }
+    return policies_->empty() ? nullptr : policies_.get();
+  }
+
+  // Whether the viewer may read `row` (row `id` of `e`).
+  Result<bool> Readable(const query::PolicySet& set, const EntityInfo& e, RowId id,
+                        const DecodedRow& row) {
+    ORMDB_ASSIGN_OR_RETURN(storage::TxnReader * txn, Txn());
+    ORMDB_ASSIGN_OR_RETURN(const CompiledSchema* schema, Schema());
+    return query::RowReadable(set, *viewer_->principal, e,
+                              query::StoredRowLookup(*txn, *schema, layouts_, e, id, row));
+  }
+
+  // Nulls the fields of `image` the viewer may not read; marks them in
+  // *hidden.
+  Status MaskImage(const query::PolicySet& set, const EntityInfo& e, RowId id,
+                   const DecodedRow& row, Json* image, std::vector<bool>* hidden) {
+    const query::EntityPolicy* ep = set.For(e.id);
+    if (ep == nullptr || !ep->any_field_rules) return Status::Ok();
+    ORMDB_ASSIGN_OR_RETURN(storage::TxnReader * txn, Txn());
+    ORMDB_ASSIGN_OR_RETURN(const CompiledSchema* schema, Schema());
+    query::RowLookup lookup = query::StoredRowLookup(*txn, *schema, layouts_, e, id, row);
+    for (size_t i = 0; i < e.fields.size(); ++i) {
+      ORMDB_ASSIGN_OR_RETURN(bool ok, query::FieldReadable(set, *viewer_->principal, e, i, lookup));
+      if (ok) continue;
+      image->Set(e.fields[i].name, Json());
+      (*hidden)[i] = true;
+    }
+    return Status::Ok();
+  }
+
+  // An edge end as the viewer sees it: the row at the version, or the
+  // image this change set deleted.
+  Result<bool> EndReadable(const query::PolicySet& set, const EntityInfo& e, RowId id) {
+    const query::EntityPolicy* ep = set.For(e.id);
+    if (ep == nullptr || (ep->ruled_ops & catalog::kPolicyRead) == 0) return true;
+    ORMDB_ASSIGN_OR_RETURN(storage::TxnReader * txn, Txn());
+    ORMDB_ASSIGN_OR_RETURN(auto rec, txn->Get(e.id, id));
+    std::optional<DecodedRow> row;
+    if (rec) {
+      ORMDB_ASSIGN_OR_RETURN(row, Decode(rec->bytes_in_txn, e));
+    } else {
+      for (const storage::ChangeRecord& r : changes_.records) {
+        const auto* d = std::get_if<storage::RowDelta>(&r);
+        if (d && d->type == e.id && d->id == id && d->before) {
+          ORMDB_ASSIGN_OR_RETURN(row, Decode(*d->before, e));
+        }
+      }
+    }
+    if (!row) return false;
+    return Readable(set, e, id, *row);
+  }
+
   Result<std::optional<Json>> RowEvent(const storage::RowDelta& d) {
     ORMDB_ASSIGN_OR_RETURN(const CompiledSchema* schema, Schema());
     const EntityInfo* e = schema->EntityById(d.type);
@@ -193,12 +259,31 @@ class ChangeSetRenderer {
     ev.Set("entity", e->name);
     const DecodedRow& any = after ? *after : *before;
     ev.Set("id", e->uuid_id ? query::ValueToJson(any.uuid) : Json(static_cast<int64_t>(d.id)));
-    Json before_json, after_json;
-    if (before) {
-      ORMDB_ASSIGN_OR_RETURN(before_json, Image(*schema, *e, d.id, *before));
+    ORMDB_ASSIGN_OR_RETURN(const query::PolicySet* policies, Policies());
+    bool show_before = before.has_value(), show_after = after.has_value();
+    if (policies != nullptr) {
+      if (show_before) {
+        ORMDB_ASSIGN_OR_RETURN(show_before, Readable(*policies, *e, d.id, *before));
+      }
+      if (show_after) {
+        ORMDB_ASSIGN_OR_RETURN(show_after, Readable(*policies, *e, d.id, *after));
+      }
+      // Unreadable in both images: dropped (the token still passes it).
+      if (!show_before && !show_after) return std::optional<Json>();
     }
-    if (after) {
+    std::vector<bool> hidden(e->fields.size(), false);
+    Json before_json, after_json;
+    if (show_before) {
+      ORMDB_ASSIGN_OR_RETURN(before_json, Image(*schema, *e, d.id, *before));
+      if (policies) {
+        ORMDB_RETURN_IF_ERROR(MaskImage(*policies, *e, d.id, *before, &before_json, &hidden));
+      }
+    }
+    if (show_after) {
       ORMDB_ASSIGN_OR_RETURN(after_json, Image(*schema, *e, d.id, *after));
+      if (policies) {
+        ORMDB_RETURN_IF_ERROR(MaskImage(*policies, *e, d.id, *after, &after_json, &hidden));
+      }
     }
     ev.Set("before", std::move(before_json));
     ev.Set("after", std::move(after_json));
@@ -207,6 +292,7 @@ class ChangeSetRenderer {
     static const Value kNull;
     Json changed = Json::Array();
     for (size_t i = 0; i < e->fields.size(); ++i) {
+      if (hidden[i]) continue;
       const Value& b = before ? before->fields[i] : kNull;
       const Value& a = after ? after->fields[i] : kNull;
       if (!(a == b)) changed.Push(e->fields[i].name);
@@ -234,6 +320,12 @@ class ChangeSetRenderer {
                       ", which schema " + std::to_string(schema->number()) + " does not have");
     }
     if (!Selected(from->name) && !Selected(to->name)) return std::optional<Json>();
+    ORMDB_ASSIGN_OR_RETURN(const query::PolicySet* policies, Policies());
+    if (policies != nullptr) {
+      ORMDB_ASSIGN_OR_RETURN(bool from_ok, EndReadable(*policies, *from, d.from));
+      ORMDB_ASSIGN_OR_RETURN(bool to_ok, EndReadable(*policies, *to, d.to));
+      if (!from_ok || !to_ok) return std::optional<Json>();
+    }
     Json ev = Header(d.linked ? "link" : "unlink");
     ev.Set("relation", edge->from_entity + "." + edge->from_collection);
     ORMDB_ASSIGN_OR_RETURN(Json from_id, ExternalId(*from, d.from));
@@ -247,7 +339,9 @@ class ChangeSetRenderer {
   const catalog::Catalog& catalog_;
   storage::Store& store_;
   const std::vector<std::string>& entities_;
+  const StreamViewer* viewer_;
   catalog::LayoutLookup layouts_;
+  std::shared_ptr<const query::PolicySet> policies_;
   std::shared_ptr<const CompiledSchema> schema_;
   std::unique_ptr<storage::ReadTxn> txn_;
   bool local_index_built_ = false;
@@ -259,8 +353,9 @@ class ChangeSetRenderer {
 Result<std::vector<std::string>> RenderChangeSet(const storage::ChangeSet& changes,
                                                  const catalog::Catalog& catalog,
                                                  storage::Store& store,
-                                                 const std::vector<std::string>& entities) {
-  ChangeSetRenderer renderer(changes, catalog, store, entities);
+                                                 const std::vector<std::string>& entities,
+                                                 const StreamViewer* viewer) {
+  ChangeSetRenderer renderer(changes, catalog, store, entities, viewer);
   auto events = renderer.Render();
   if (!events.ok()) {
     return events.status().WithContext("change events of version " +
@@ -280,7 +375,8 @@ Status ChangeStreams::CheckEntities(const std::vector<std::string>& entities) co
 }
 
 Status ChangeStreams::Scan(const std::vector<std::string>& entities, size_t max_events,
-                           uint64_t* token, size_t* examined, std::vector<std::string>* events) {
+                           uint64_t* token, size_t* examined, std::vector<std::string>* events,
+                           const StreamViewer* viewer) {
   while (*examined < kMaxChangeSetsPerPull) {
     // Copied out first: rendering may open a read transaction of its own,
     // and ReadChanges holds one while it visits.
@@ -292,7 +388,7 @@ Status ChangeStreams::Scan(const std::vector<std::string>& entities, size_t max_
     }));
     for (const storage::ChangeSet& cs : sets) {
       ORMDB_ASSIGN_OR_RETURN(std::vector<std::string> rendered,
-                             RenderChangeSet(cs, *catalog_, *store_, entities));
+                             RenderChangeSet(cs, *catalog_, *store_, entities, viewer));
       for (std::string& ev : rendered) events->push_back(std::move(ev));
       *token = cs.version;
       ++*examined;
@@ -303,7 +399,7 @@ Status ChangeStreams::Scan(const std::vector<std::string>& entities, size_t max_
   return Status::Ok();
 }
 
-Result<WatchBatch> ChangeStreams::Pull(const WatchOptions& options) {
+Result<WatchBatch> ChangeStreams::Pull(const WatchOptions& options, const StreamViewer* viewer) {
   const auto wait = std::clamp<std::chrono::milliseconds>(options.wait, {}, kMaxWait);
   const auto deadline = std::chrono::steady_clock::now() + wait;
   ExpirePins();
@@ -328,7 +424,7 @@ Result<WatchBatch> ChangeStreams::Pull(const WatchOptions& options) {
   while (true) {
     size_t examined = 0;
     ORMDB_RETURN_IF_ERROR(
-        Scan(options.entities, max_events, &batch.token, &examined, &batch.events));
+        Scan(options.entities, max_events, &batch.token, &examined, &batch.events, viewer));
     if (!batch.events.empty() || wait.count() == 0) break;
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) break;
@@ -339,7 +435,12 @@ Result<WatchBatch> ChangeStreams::Pull(const WatchOptions& options) {
   if (!options.subscriber.empty()) {
     ORMDB_ASSIGN_OR_RETURN(storage::SnapshotPin pin, store_->Pin(batch.token));
     MutexLock lock(&mu_);
-    Subscriber& sub = subscribers_[options.subscriber];
+    // A principal's subscribers are its own: the name is scoped by it.
+    std::string name = options.subscriber;
+    if (viewer != nullptr && viewer->principal != nullptr) {
+      name = viewer->principal->ToJson() + "\n" + name;
+    }
+    Subscriber& sub = subscribers_[name];
     sub.pin = std::move(pin);  // releases the previous one
     sub.last_poll = std::chrono::steady_clock::now();
   }

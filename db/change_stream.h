@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "common/mutex.h"
 #include "ormdb/database.h"
 #include "ormdb/status.h"
+#include "query/policy.h"
 #include "storage/change_log.h"
 #include "storage/store.h"
 
@@ -61,10 +63,25 @@ namespace ormdb {
 // version was vacuumed meanwhile (pin it to prevent that).
 // REQUIRES: the calling thread holds no read transaction (one is opened at
 // the change set's version when a uuid id must be looked up).
+//
+// With a viewer (a principal under the schema's access policies, query/
+// policy.h), an event is delivered when its row is readable by the principal
+// in the before or the after image; an unreadable image renders as null,
+// fields the principal may not read are null in both images and left out
+// of `changed`, and link events need both ends readable. Images are judged
+// with paths through references read at the change set's version.
+struct StreamViewer {
+  const Principal* principal = nullptr;
+  // The parsed rules of a schema version (FetchEngine::Policies).
+  std::function<Result<std::shared_ptr<const query::PolicySet>>(
+      const std::shared_ptr<const catalog::CompiledSchema>&)>
+      policies;
+};
 Result<std::vector<std::string>> RenderChangeSet(const storage::ChangeSet& changes,
                                                  const catalog::Catalog& catalog,
                                                  storage::Store& store,
-                                                 const std::vector<std::string>& entities);
+                                                 const std::vector<std::string>& entities,
+                                                 const StreamViewer* viewer = nullptr);
 
 class ChangeStreams {
  public:
@@ -95,7 +112,11 @@ class ChangeStreams {
   // A named subscriber (options.subscriber) gets its new token pinned,
   // replacing its previous pin, until it expires (ExpirePins).
   // REQUIRES: the calling thread holds no read transaction.
-  Result<WatchBatch> Pull(const WatchOptions& options) EXCLUDES(mu_);
+  // With a viewer, events are filtered as RenderChangeSet says, and a
+  // named subscriber is the principal's own (another principal's subscriber
+  // of the same name is another subscriber).
+  Result<WatchBatch> Pull(const WatchOptions& options, const StreamViewer* viewer = nullptr)
+      EXCLUDES(mu_);
 
   // Releases the pins of subscribers that have not polled for idle_seconds
   // or whose token is more than max_lag_versions behind the current version
@@ -124,7 +145,7 @@ class ChangeStreams {
   // the batch holds max_events, the log ends or *examined reaches
   // kMaxChangeSetsPerPull; advances *token past every change set examined.
   Status Scan(const std::vector<std::string>& entities, size_t max_events, uint64_t* token,
-              size_t* examined, std::vector<std::string>* events);
+              size_t* examined, std::vector<std::string>* events, const StreamViewer* viewer);
   // SCHEMA_ERROR (with a suggestion) for a name the current schema lacks.
   Status CheckEntities(const std::vector<std::string>& entities) const;
 

@@ -3,6 +3,7 @@
 #include "db/engine.h"
 
 #include <chrono>
+#include <optional>
 
 #include "catalog/catalog.h"
 #include "catalog/schema_json.h"
@@ -14,6 +15,7 @@
 #include "query/import.h"
 #include "query/json_values.h"
 #include "query/mutation.h"
+#include "query/policy.h"
 #include "query/result_blocks.h"
 #include "query/select_engine.h"
 #include "storage/store.h"
@@ -38,33 +40,103 @@ MigrationReport ToReport(const catalog::ApplyResult& r) {
   return out;
 }
 
+// What every handle on one open database shares: the owner's and the views
+// acting for principals (Database::As). Torn down when the last goes.
+struct EngineCore {
+  EngineCore(std::unique_ptr<storage::Store> s, std::unique_ptr<catalog::Catalog> c,
+             const OpenOptions& options)
+      : store(std::move(s)),
+        catalog(std::move(c)),
+        fetch(std::make_unique<query::FetchEngine>(store.get(), catalog.get(), options.budget,
+                                                   options.plan_cache_entries)),
+        select(std::make_unique<query::SelectEngine>(fetch.get(), store->database_id())),
+        streams(std::make_unique<ChangeStreams>(store.get(), catalog.get(),
+                                                options.subscriber_max_lag_versions,
+                                                options.subscriber_idle_seconds)) {}
+  ~EngineCore() {
+    streams.reset();
+    select.reset();
+    fetch.reset();
+    catalog.reset();
+    store.reset();
+  }
+
+  observability::Counter fetches, fetch_entities, fetch_edges, fetch_bytes, fetch_scanned,
+      fetches_truncated;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<catalog::Catalog> catalog;
+  std::unique_ptr<query::FetchEngine> fetch;
+  std::unique_ptr<query::SelectEngine> select;
+  std::unique_ptr<ChangeStreams> streams;
+};
+
+// The embedded database: the owner's handle (no principal: every rule is
+// bypassed) or a view acting for a principal (docs/reference/policies.md).
 class EmbeddedDatabase final : public db::Engine {
  public:
-  EmbeddedDatabase(std::unique_ptr<storage::Store> store, std::unique_ptr<catalog::Catalog> catalog,
-                   const OpenOptions& options)
-      : store_(std::move(store)),
-        catalog_(std::move(catalog)),
-        fetch_(std::make_unique<query::FetchEngine>(store_.get(), catalog_.get(), options.budget,
-                                                    options.plan_cache_entries)),
-        select_(std::make_unique<query::SelectEngine>(fetch_.get(), store_->database_id())),
-        streams_(std::make_unique<ChangeStreams>(store_.get(), catalog_.get(),
-                                                 options.subscriber_max_lag_versions,
-                                                 options.subscriber_idle_seconds)) {}
-  ~EmbeddedDatabase() override {
-    streams_.reset();
-    select_.reset();
-    fetch_.reset();
-    catalog_.reset();
-    store_.reset();
+  EmbeddedDatabase(std::shared_ptr<EngineCore> core, std::optional<Principal> principal)
+      : core_(std::move(core)),
+        principal_(std::move(principal)),
+        fetches_(core_->fetches),
+        fetch_entities_(core_->fetch_entities),
+        fetch_edges_(core_->fetch_edges),
+        fetch_bytes_(core_->fetch_bytes),
+        fetch_scanned_(core_->fetch_scanned),
+        fetches_truncated_(core_->fetches_truncated),
+        store_(core_->store.get()),
+        catalog_(core_->catalog.get()),
+        fetch_(core_->fetch.get()),
+        select_(core_->select.get()),
+        streams_(core_->streams.get()) {}
+
+  Result<std::unique_ptr<Database>> As(const Principal& principal) override {
+    ORMDB_RETURN_IF_ERROR(CheckCanActAs());
+    return std::unique_ptr<Database>(new EmbeddedDatabase(core_, principal));
+  }
+
+  Result<std::unique_ptr<db::Engine>> AsEngine(const Principal& principal) override {
+    ORMDB_RETURN_IF_ERROR(CheckCanActAs());
+    return std::unique_ptr<db::Engine>(new EmbeddedDatabase(core_, principal));
+  }
+
+  // The principal the policies apply for: nullptr for the owner and for an
+  // admin (both bypass them).
+  const Principal* Who() const {
+    if (!principal_ || principal_->HasRole("admin")) return nullptr;
+    return &*principal_;
+  }
+
+  // PERMISSION_DENIED unless the handle may do what only an administrator
+  // may (schema changes, export, import, vacuum, check).
+  Status RequireAdmin(std::string_view what) const {
+    if (Who() == nullptr) return Status::Ok();
+    return Status(ErrorCode::kPermissionDenied,
+                  "permission denied: " + std::string(what) + " needs the admin role");
+  }
+
+  Status CheckCanActAs() const {
+    if (Who() == nullptr || principal_->HasRole("impersonate")) return Status::Ok();
+    return Status(ErrorCode::kPermissionDenied,
+                  "permission denied: acting for another principal needs the admin or "
+                  "impersonate role");
   }
 
   Result<MigrationReport> ApplySchema(std::string_view text,
                                       const ApplySchemaOptions& options) override {
+    ORMDB_RETURN_IF_ERROR(RequireAdmin("schema apply"));
     catalog::ApplyOptions o;
     o.dry_run = options.dry_run;
     o.allow_destructive = options.allow_destructive;
     o.file_name = options.file_name;
     o.progress = options.progress;
+    const std::string file_name = options.file_name;
+    o.validate = [file_name](const catalog::CompiledSchema& next) -> Status {
+      // The rules' conditions, checked against the new schema. The set is
+      // built again (and cached) when the schema is first read.
+      std::shared_ptr<const catalog::CompiledSchema> alias(
+          std::shared_ptr<const catalog::CompiledSchema>(), &next);
+      return query::PolicySet::Build(alias, file_name).status();
+    };
     ORMDB_ASSIGN_OR_RETURN(catalog::ApplyResult r, catalog_->Apply(text, o));
     return ToReport(r);
   }
@@ -132,7 +204,15 @@ class EmbeddedDatabase final : public db::Engine {
       }
       result = query::MutationResult();
       ORMDB_ASSIGN_OR_RETURN(auto schema, catalog_->SchemaIn(txn));
-      ORMDB_RETURN_IF_ERROR(query::ApplyMutations(txn, *schema, layouts, batch, &result));
+      query::WritePolicy policy;
+      std::shared_ptr<const query::PolicySet> rules;
+      if (const Principal* who = Who()) {
+        ORMDB_ASSIGN_OR_RETURN(rules, fetch_->Policies(schema));
+        policy.set = rules.get();
+        policy.principal = who;
+      }
+      ORMDB_RETURN_IF_ERROR(query::ApplyMutations(txn, *schema, layouts, batch, &result,
+                                                  policy.set ? &policy : nullptr));
       if (request_key.empty()) return Status::Ok();
       result.version = txn.version();
       return txn.RecordRequest(request_key, result.ToJsonText());
@@ -164,16 +244,30 @@ class EmbeddedDatabase final : public db::Engine {
     }
     ORMDB_ASSIGN_OR_RETURN(auto rec, txn->Get(e->id, *rid));
     if (!rec) return std::optional<std::string>();
+    catalog::LayoutLookup layouts = catalog_->layouts();
     ORMDB_ASSIGN_OR_RETURN(
         catalog::DecodedRow row,
-        catalog::DecodeEntityRow(rec->bytes_in_txn, *e, schema->number(), catalog_->layouts()));
-    ORMDB_ASSIGN_OR_RETURN(Json obj,
-                           query::RowToJson(*txn, *schema, catalog_->layouts(), *e, *rid, row));
+        catalog::DecodeEntityRow(rec->bytes_in_txn, *e, schema->number(), layouts));
+    ORMDB_ASSIGN_OR_RETURN(Json obj, query::RowToJson(*txn, *schema, layouts, *e, *rid, row));
+    if (const Principal* who = Who()) {
+      // A row the principal may not read is absent for it; fields it may
+      // not read are null.
+      ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const query::PolicySet> rules,
+                             fetch_->Policies(schema));
+      query::RowLookup lookup = query::StoredRowLookup(*txn, *schema, layouts, *e, *rid, row);
+      ORMDB_ASSIGN_OR_RETURN(bool readable, query::RowReadable(*rules, *who, *e, lookup));
+      if (!readable) return std::optional<std::string>();
+      for (size_t i = 0; i < e->fields.size(); ++i) {
+        ORMDB_ASSIGN_OR_RETURN(bool ok, query::FieldReadable(*rules, *who, *e, i, lookup));
+        if (!ok) obj.Set(e->fields[i].name, Json());
+      }
+    }
     return std::optional<std::string>(ToJson(obj));
   }
 
   Status Export(std::string_view what,
                 const std::function<Status(std::string_view line)>& sink) override {
+    ORMDB_RETURN_IF_ERROR(RequireAdmin("export"));
     auto schema = catalog_->current();
     if (!schema) return SchemaError("no schema has been applied");
     Version at = store_->current_version();
@@ -278,6 +372,7 @@ class EmbeddedDatabase final : public db::Engine {
 
   Result<ImportReport> Import(std::string_view what, std::istream& in,
                               const ImportOptions& options) override {
+    ORMDB_RETURN_IF_ERROR(RequireAdmin("import"));
     ORMDB_RETURN_IF_ERROR(CheckRequestKey(options.request_key));
     if (auto done = FindOutcome(options.request_key)) {
       if (!done->ok()) return done->status();
@@ -311,14 +406,14 @@ class EmbeddedDatabase final : public db::Engine {
 
   Result<std::unique_ptr<FetchResult>> Fetch(std::string_view query, std::string_view params_json,
                                              const FetchOptions& options) override {
-    ORMDB_ASSIGN_OR_RETURN(auto blocks, fetch_->Fetch(query, params_json, options));
+    ORMDB_ASSIGN_OR_RETURN(auto blocks, fetch_->Fetch(query, params_json, options, Who()));
     CountFetch(blocks->counters);
     return query::MakeFetchResult(query::ReadBlocks(std::move(blocks)));
   }
 
   Result<std::shared_ptr<const query::ResultBlocks>> FetchBlocks(
       std::string_view query, std::string_view params_json, const FetchOptions& options) override {
-    ORMDB_ASSIGN_OR_RETURN(auto blocks, fetch_->Fetch(query, params_json, options));
+    ORMDB_ASSIGN_OR_RETURN(auto blocks, fetch_->Fetch(query, params_json, options, Who()));
     CountFetch(blocks->counters);
     return std::shared_ptr<const query::ResultBlocks>(std::move(blocks));
   }
@@ -346,24 +441,25 @@ class EmbeddedDatabase final : public db::Engine {
 
   Result<std::string> Explain(std::string_view query, std::string_view params_json,
                               const ExplainOptions& options) override {
-    return fetch_->Explain(query, params_json, options.fetch, options.analyze, options.json);
+    return fetch_->Explain(query, params_json, options.fetch, options.analyze, options.json, Who());
   }
 
   Result<std::unique_ptr<SelectResult>> Select(std::string_view text, std::string_view params_json,
                                                const SelectOptions& options) override {
-    ORMDB_ASSIGN_OR_RETURN(auto block, select_->Select(text, params_json, options));
+    ORMDB_ASSIGN_OR_RETURN(auto block, select_->Select(text, params_json, options, Who()));
     return query::MakeSelectResult(std::move(block));
   }
 
   Result<std::shared_ptr<const query::SelectBlock>> SelectBlock(
       std::string_view text, std::string_view params_json, const SelectOptions& options) override {
-    ORMDB_ASSIGN_OR_RETURN(auto block, select_->Select(text, params_json, options));
+    ORMDB_ASSIGN_OR_RETURN(auto block, select_->Select(text, params_json, options, Who()));
     return std::shared_ptr<const query::SelectBlock>(std::move(block));
   }
 
   Result<std::string> ExplainSelect(std::string_view text, std::string_view params_json,
                                     const ExplainOptions& options) override {
-    return select_->Explain(text, params_json, options.select, options.analyze, options.json);
+    return select_->Explain(text, params_json, options.select, options.analyze, options.json,
+                            Who());
   }
 
   // An import's outcome is its batch's: one result per row written.
@@ -377,7 +473,15 @@ class EmbeddedDatabase final : public db::Engine {
     return report;
   }
 
-  Result<WatchBatch> Watch(const WatchOptions& options) override { return streams_->Pull(options); }
+  Result<WatchBatch> Watch(const WatchOptions& options) override {
+    if (Who() == nullptr) return streams_->Pull(options);
+    StreamViewer viewer;
+    viewer.principal = Who();
+    viewer.policies = [this](const std::shared_ptr<const catalog::CompiledSchema>& schema) {
+      return fetch_->Policies(schema);
+    };
+    return streams_->Pull(options, &viewer);
+  }
 
   uint64_t WaitForVersionAfter(uint64_t version, std::chrono::milliseconds timeout) override {
     return store_->WaitForVersionAfter(version, timeout);
@@ -417,6 +521,7 @@ class EmbeddedDatabase final : public db::Engine {
   }
 
   Result<std::string> Vacuum() override {
+    ORMDB_RETURN_IF_ERROR(RequireAdmin("vacuum"));
     streams_->ExpirePins();
     ORMDB_ASSIGN_OR_RETURN(storage::VacuumStats r, store_->Vacuum());
     Json out = Json::Object();
@@ -430,6 +535,7 @@ class EmbeddedDatabase final : public db::Engine {
   }
 
   Result<CheckResult> Check() override {
+    ORMDB_RETURN_IF_ERROR(RequireAdmin("check"));
     ORMDB_ASSIGN_OR_RETURN(storage::CheckReport r, store_->Check());
     CheckResult out;
     out.problems = r.problems;
@@ -453,13 +559,15 @@ class EmbeddedDatabase final : public db::Engine {
     if (c.truncated) fetches_truncated_.Add();
   }
 
-  observability::Counter fetches_, fetch_entities_, fetch_edges_, fetch_bytes_, fetch_scanned_,
-      fetches_truncated_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<query::FetchEngine> fetch_;
-  std::unique_ptr<query::SelectEngine> select_;
-  std::unique_ptr<ChangeStreams> streams_;
+  std::shared_ptr<EngineCore> core_;
+  std::optional<Principal> principal_;
+  observability::Counter &fetches_, &fetch_entities_, &fetch_edges_, &fetch_bytes_, &fetch_scanned_,
+      &fetches_truncated_;
+  storage::Store* store_;
+  catalog::Catalog* catalog_;
+  query::FetchEngine* fetch_;
+  query::SelectEngine* select_;
+  ChangeStreams* streams_;
 };
 
 }  // namespace
@@ -511,8 +619,8 @@ Result<std::unique_ptr<db::Engine>> db::Engine::Open(const std::string& dir,
                          storage::Store::Open(dir, so, options.create_if_missing));
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<catalog::Catalog> catalog,
                          catalog::Catalog::Open(store.get()));
-  return std::unique_ptr<db::Engine>(
-      new EmbeddedDatabase(std::move(store), std::move(catalog), options));
+  auto core = std::make_shared<EngineCore>(std::move(store), std::move(catalog), options);
+  return std::unique_ptr<db::Engine>(new EmbeddedDatabase(std::move(core), std::nullopt));
 }
 
 }  // namespace ormdb

@@ -56,6 +56,8 @@ class Engine : public Database {
   // The engine's counters now; cheap (no scan): fit for every scrape.
   virtual EngineMetrics Metrics() = 0;
 
+  // Database::As, as an engine (what a server serves a request with).
+  virtual Result<std::unique_ptr<Engine>> AsEngine(const Principal& principal) = 0;
   // Database::Select, returning the engine's columnar block itself.
   virtual Result<std::shared_ptr<const query::SelectBlock>> SelectBlock(
       std::string_view text, std::string_view params_json, const SelectOptions& options) = 0;

@@ -8,6 +8,7 @@
 
 #include "common/suggest.h"
 #include "query/compiler_internal.h"
+#include "query/parse_rules.h"
 
 namespace ormdb::query {
 
@@ -145,6 +146,97 @@ Result<std::shared_ptr<Plan>> Compiler::Run(const FetchQuery& query) {
   return plan_;
 }
 
+Status Compiler::RunNamesOnly(const FetchQuery& query) {
+  plan_ = std::make_shared<Plan>();
+  plan_->schema = schema_;
+  ORMDB_ASSIGN_OR_RETURN(const EntityInfo* root, schema_->RequireEntity(query.root.name));
+  if (!root) return SchemaError("unknown entity");
+  Node node;
+  node.kind = Node::Kind::kRoot;
+  node.entity = root;
+  node.path = root->name;
+  plan_->nodes.push_back(std::move(node));
+  return CompileNode(query.root, 0);
+}
+
+Status Compiler::AddPolicyFilter(int idx) {
+  if (policy_ == nullptr) return Status::Ok();
+  const EntityRead* er = policy_->For(N(idx).entity->id);
+  if (er == nullptr || !er->filter) return Status::Ok();
+  compiling_policy_ = true;
+  Result<CExpr> w = CompileExpr(*er->filter, idx);
+  compiling_policy_ = false;
+  ORMDB_RETURN_IF_ERROR(w.status());
+  if (N(idx).has_where) {
+    CExpr both;
+    both.kind = CExpr::Kind::kAnd;
+    both.children.push_back(std::move(N(idx).where));
+    both.children.push_back(std::move(*w));
+    N(idx).where = std::move(both);
+  } else {
+    N(idx).where = std::move(*w);
+    N(idx).has_where = true;
+  }
+  N(idx).policy = parse_rules::ExprToText(*er->filter);
+  return Status::Ok();
+}
+
+Status Compiler::AddFieldMask(const EntityInfo* e, size_t field) {
+  if (policy_ == nullptr) return Status::Ok();
+  const EntityRead* er = policy_->For(e->id);
+  if (er == nullptr || field >= er->masks.size() || !er->masks[field]) return Status::Ok();
+  auto m = std::find_if(plan_->masks.begin(), plan_->masks.end(),
+                        [&](const EntityMasks& x) { return x.entity == e->id; });
+  if (m == plan_->masks.end()) {
+    EntityMasks em;
+    em.entity = e->id;
+    em.node.kind = Node::Kind::kRoot;
+    em.node.entity = e;
+    em.node.path = e->name + " (field masks)";
+    plan_->masks.push_back(std::move(em));
+    m = plan_->masks.end() - 1;
+  }
+  for (const auto& [f, cond] : m->fields) {
+    if (f == field) return Status::Ok();
+  }
+  // Compiled in place as the last node so that paths resolve against it.
+  const int midx = static_cast<int>(plan_->nodes.size());
+  plan_->nodes.push_back(std::move(m->node));
+  compiling_policy_ = true;
+  Result<CExpr> c = CompileExpr(*er->masks[field], midx);
+  compiling_policy_ = false;
+  m->node = std::move(plan_->nodes.back());
+  plan_->nodes.pop_back();
+  ORMDB_RETURN_IF_ERROR(c.status());
+  m->fields.emplace_back(field, std::move(*c));
+  return Status::Ok();
+}
+
+Status Compiler::CheckReadable(const BoundPath& p, const QueryPos& pos) const {
+  if (policy_ == nullptr || compiling_policy_) return Status::Ok();
+  auto masked = [&](const EntityInfo* e, size_t field) {
+    const EntityRead* er = policy_->For(e->id);
+    return er != nullptr && field < er->masks.size() && er->masks[field] != nullptr;
+  };
+  for (size_t i = 0; i < p.hops.size(); ++i) {
+    if (masked(p.entities[i], p.hops[i])) {
+      return Status(ErrorCode::kPermissionDenied,
+                    At(pos) + "permission denied: " + p.entities[i]->name + "." +
+                        p.entities[i]->fields[p.hops[i]].name +
+                        " is not readable by this principal everywhere, so it cannot be used in " +
+                        "where, order or aggregates");
+    }
+  }
+  if (p.terminal == BoundPath::Terminal::kField && masked(p.entities.back(), p.field)) {
+    return Status(ErrorCode::kPermissionDenied,
+                  At(pos) + "permission denied: " + p.entities.back()->name + "." +
+                      p.entities.back()->fields[p.field].name +
+                      " is not readable by this principal everywhere, so it cannot be used in " +
+                      "where, order or aggregates");
+  }
+  return Status::Ok();
+}
+
 int Compiler::NewSlot(Slot s) {
   plan_->slots.push_back(std::move(s));
   return static_cast<int>(plan_->slots.size()) - 1;
@@ -156,6 +248,7 @@ Status Compiler::CompileNode(const Selection& sel, int idx) {
     N(idx).where = std::move(w);
     N(idx).has_where = true;
   }
+  ORMDB_RETURN_IF_ERROR(AddPolicyFilter(idx));
   // Order keys may name an aggregate of this selection; it is compiled with
   // the items, so its path is completed after them.
   std::vector<std::pair<int, std::string>> aggregate_keys;
@@ -264,6 +357,7 @@ Status Compiler::CompileField(const Selection& item, int idx) {
   } else if (int f = e->FieldIndex(item.name); f >= 0) {
     out.kind = OutputItem::Kind::kField;
     out.field = static_cast<size_t>(f);
+    ORMDB_RETURN_IF_ERROR(AddFieldMask(e, out.field));
   } else {
     const catalog::Entity* se = SchemaEntity(e);
     if (se != nullptr) {
@@ -426,6 +520,7 @@ Result<int> Compiler::ResolvePath(int idx, const std::vector<std::string>& names
     }
   }
   p.key_type = KeyType(p);
+  ORMDB_RETURN_IF_ERROR(CheckReadable(p, pos));
   N(idx).paths.push_back(std::move(p));
   return static_cast<int>(N(idx).paths.size()) - 1;
 }
@@ -637,9 +732,16 @@ void CollectFromSelection(const Selection& s, std::vector<LiteralRef>* out) {
 
 Result<std::shared_ptr<Plan>> CompileFetch(const FetchQuery& query,
                                            std::shared_ptr<const catalog::CompiledSchema> schema,
-                                           Statistics* stats, Version snapshot) {
-  compiler_internal::Compiler c(std::move(schema), stats, snapshot);
+                                           Statistics* stats, Version snapshot,
+                                           const ReadPolicy* policy) {
+  compiler_internal::Compiler c(std::move(schema), stats, snapshot, policy);
   return c.Run(query);
+}
+
+Status CheckFetchNames(const FetchQuery& query,
+                       std::shared_ptr<const catalog::CompiledSchema> schema) {
+  compiler_internal::Compiler c(std::move(schema), nullptr, 0);
+  return c.RunNamesOnly(query);
 }
 
 std::vector<LiteralRef> CollectLiterals(const FetchQuery& query) {

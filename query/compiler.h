@@ -27,6 +27,7 @@
 #include "ormdb/status.h"
 #include "query/ir.h"
 #include "query/plan.h"
+#include "query/policy.h"
 #include "query/statistics.h"
 
 namespace ormdb::query {
@@ -36,9 +37,18 @@ namespace ormdb::query {
 // for unknown names (with the nearest valid name), each with the position.
 // `snapshot` is the version the plan will read: indexes whose background
 // build finished after it are not used.
+// `policy` (may be null): the principal's folded read policy, compiled in
+// as filters and field masks; a where, order or aggregate that names a
+// masked field is PERMISSION_DENIED.
 Result<std::shared_ptr<Plan>> CompileFetch(const FetchQuery& query,
                                            std::shared_ptr<const catalog::CompiledSchema> schema,
-                                           Statistics* stats, Version snapshot);
+                                           Statistics* stats, Version snapshot,
+                                           const ReadPolicy* policy = nullptr);
+
+// Resolves names and types only (no statistics, no access paths): what a
+// schema's rule conditions are checked with (query/policy.h).
+Status CheckFetchNames(const FetchQuery& query,
+                       std::shared_ptr<const catalog::CompiledSchema> schema);
 
 // One lifted literal of a query, in slot order (Slot::literal).
 struct LiteralRef {

@@ -74,6 +74,7 @@ Status Compiler::CompileAggregate(const Selection& item, int idx) {
       st = w.status();
     }
   }
+  if (st.ok()) st = AddPolicyFilter(sidx);
   ap.source = std::move(plan_->nodes.back());
   plan_->nodes.pop_back();
   ORMDB_RETURN_IF_ERROR(st);
@@ -232,6 +233,7 @@ void Compiler::CollectDecodeFields() {
     add_paths(a.source);
     if (a.source.kind == Node::Kind::kInverse) add(a.source.entity, a.source.ref_field);
   }
+  for (const EntityMasks& m : plan_->masks) add_paths(m.node);
   for (auto& [entity, fields] : out) std::sort(fields.begin(), fields.end());
 }
 

@@ -169,6 +169,9 @@ Result<std::vector<BoundSlot>> BindSlots(const Plan& plan, const FetchQuery& que
     }
   }
   for (const auto& [name, value] : params.as_object()) {
+    // Names with a '.' are an access policy's ($auth.tenant, $policy.0),
+    // merged in for every query whether its plan reads them or not.
+    if (name.find('.') != std::string::npos) continue;
     if (std::find(used.begin(), used.end(), name) == used.end()) {
       return InvalidArgument("parameter $" + name + " is not used by the query");
     }

@@ -70,8 +70,10 @@ struct Operand {
 class Compiler {
  public:
   Compiler(std::shared_ptr<const catalog::CompiledSchema> schema, Statistics* stats,
-           Version snapshot)
-      : schema_(std::move(schema)), stats_(stats), snapshot_(snapshot) {}
+           Version snapshot, const ReadPolicy* policy = nullptr)
+      : schema_(std::move(schema)), stats_(stats), snapshot_(snapshot), policy_(policy) {}
+  // Names and types only (CheckFetchNames).
+  Status RunNamesOnly(const FetchQuery& query);
 
   Result<std::shared_ptr<Plan>> Run(const FetchQuery& query);
 
@@ -133,6 +135,13 @@ class Compiler {
   Result<int> FieldOperand(const Expr& e, int idx, std::string_view what);
 
   Result<CExpr> CompileExpr(const Expr& e, int idx);
+  // ---- access policies ----
+  // ANDs the policy's row filter of node `idx`'s entity into its where.
+  Status AddPolicyFilter(int idx);
+  // The mask of a selected field, compiled into Plan::masks once per field.
+  Status AddFieldMask(const EntityInfo* e, size_t field);
+  // PERMISSION_DENIED when a user's path reads a masked field.
+  Status CheckReadable(const BoundPath& p, const QueryPos& pos) const;
 
   // ---- access paths (compiler_access.cc) ----
   std::vector<Conjunct> Conjuncts(const Node& n);
@@ -161,6 +170,8 @@ class Compiler {
   Version snapshot_;
   std::shared_ptr<Plan> plan_;
   int literal_count_ = 0;
+  const ReadPolicy* policy_ = nullptr;
+  bool compiling_policy_ = false;  // paths of policy conditions may read masked fields
 };
 
 }  // namespace ormdb::query::compiler_internal

@@ -72,6 +72,19 @@ Status Executor::SetUpBlocks() {
   return Status::Ok();
 }
 
+std::pair<const Node*, const CExpr*> Executor::ColumnMask(const EntityBlock& b, size_t c) const {
+  if (plan_->masks.empty()) return {nullptr, nullptr};
+  int f = b.entity->FieldIndex(b.columns[c]);
+  if (f < 0) return {nullptr, nullptr};
+  for (const EntityMasks& m : plan_->masks) {
+    if (m.entity != b.entity->id) continue;
+    for (const auto& [field, cond] : m.fields) {
+      if (field == static_cast<size_t>(f)) return {&m.node, &cond};
+    }
+  }
+  return {nullptr, nullptr};
+}
+
 Result<Value> Executor::ColumnValue(const EntityBlock& b, size_t c, const RowData& row) {
   const std::string& name = b.columns[c];
   if (name == "_version") return Value::Int64(static_cast<int64_t>(row.version));
@@ -180,7 +193,16 @@ Status Executor::FillColumns() {
         }
         continue;
       }
-      for (const RowData* row : data[b]) {
+      const std::pair<const Node*, const CExpr*> mask = ColumnMask(eb, c);
+      for (size_t r = 0; r < data[b].size(); ++r) {
+        const RowData* row = data[b][r];
+        if (mask.second != nullptr) {
+          ORMDB_ASSIGN_OR_RETURN(Tri t, Eval(*mask.first, *mask.second, eb.rows[r], *row));
+          if (t != Tri::kTrue) {
+            eb.values[c].push_back(Value());
+            continue;
+          }
+        }
         ORMDB_ASSIGN_OR_RETURN(Value v, ColumnValue(eb, c, *row));
         eb.values[c].push_back(std::move(v));
       }

@@ -196,6 +196,9 @@ class Executor {
 
   // The value of block column `c` for a row.
   Result<Value> ColumnValue(const EntityBlock& b, size_t c, const RowData& row);
+  // The field mask of column `c` of block `b` (Plan::masks): its node and
+  // condition, or nulls when the column is not masked.
+  std::pair<const Node*, const CExpr*> ColumnMask(const EntityBlock& b, size_t c) const;
 
   // The bytes a row adds to its block (see docs/QUERIES.md, "Budgets"),
   // without copying its values.

@@ -87,6 +87,31 @@ obs::ExplainReport Report(const ExplainInput& in) {
           obs::ExplainActual{st.run, st.rows, st.examined, st.parents, st.batches, st.micros};
     }
     r.steps.push_back(std::move(s));
+    if (!n.policy.empty()) {
+      // The access policy's row filter: evaluated on each row the step
+      // reads, with the query's own where (so its cost is that step's).
+      obs::ExplainStep ps;
+      ps.path = n.path + " (policy)";
+      ps.depth = n.depth + 1;
+      ps.arguments = n.policy;
+      ps.operation = "policy filter";
+      ps.reason = "the rows of " + n.entity->name +
+                  " this principal may read, tested on every row the step reads";
+      ps.estimated_rows = n.est_rows;
+      ps.estimated_reads = n.est_examined;
+      r.steps.push_back(std::move(ps));
+    }
+  }
+  for (const EntityMasks& m : p.masks) {
+    obs::ExplainStep ps;
+    ps.path = m.node.path;
+    ps.depth = 1;
+    for (const auto& [field, cond] : m.fields) {
+      ps.arguments += (ps.arguments.empty() ? "" : ", ") + m.node.entity->fields[field].name;
+    }
+    ps.operation = "policy field mask";
+    ps.reason = "fields rendered null on rows where this principal may not read them";
+    r.steps.push_back(std::move(ps));
   }
   // Each aggregate is a step under its holder: what it reads per holder row.
   for (size_t a = 0; a < p.aggregates.size(); ++a) {

@@ -58,9 +58,57 @@ Result<FetchBudget> FetchEngine::EffectiveBudget(const FetchOptions& o) const {
   return b;
 }
 
+Result<std::shared_ptr<const PolicySet>> FetchEngine::Policies(
+    const std::shared_ptr<const catalog::CompiledSchema>& schema) {
+  {
+    std::lock_guard<std::mutex> lock(policy_mu_);
+    auto it = policies_.find(schema->number());
+    if (it != policies_.end()) return it->second;
+  }
+  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const PolicySet> set, PolicySet::Build(schema, "schema"));
+  std::lock_guard<std::mutex> lock(policy_mu_);
+  policies_.emplace(schema->number(), set);
+  return set;
+}
+
+Result<std::shared_ptr<const ReadPolicy>> FetchEngine::ReadPolicyFor(
+    const std::shared_ptr<const catalog::CompiledSchema>& schema, const Principal* principal) {
+  if (principal == nullptr || principal->HasRole("admin")) {
+    return std::shared_ptr<const ReadPolicy>();
+  }
+  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const PolicySet> set, Policies(schema));
+  if (set->empty()) return std::shared_ptr<const ReadPolicy>();
+  std::string key = std::to_string(schema->number()) + " " + principal->ToJson();
+  {
+    std::lock_guard<std::mutex> lock(policy_mu_);
+    auto it = folded_.find(key);
+    if (it != folded_.end()) return it->second;
+  }
+  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const ReadPolicy> folded,
+                         FoldReadPolicy(*set, *principal));
+  if (folded->empty()) folded = nullptr;
+  std::lock_guard<std::mutex> lock(policy_mu_);
+  if (folded_.size() >= kFoldedPolicies) folded_.clear();
+  folded_.emplace(std::move(key), folded);
+  return folded;
+}
+
+Result<std::vector<BoundSlot>> FetchEngine::Bind(const Plan& plan, const FetchQuery& q,
+                                                 const Json& params, const ReadPolicy* policy) {
+  if (policy == nullptr) return BindSlots(plan, q, params);
+  Json merged = params;
+  for (const auto& [name, value] : merged.as_object()) {
+    if (name.find('.') != std::string::npos) {
+      return InvalidArgument("parameter names have no '.': " + name);
+    }
+  }
+  for (const auto& [name, value] : policy->params().as_object()) merged.Set(name, value);
+  return BindSlots(plan, q, merged);
+}
+
 Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
     const FetchQuery& q, std::shared_ptr<const catalog::CompiledSchema> schema, Version snapshot,
-    bool* hit) {
+    const ReadPolicy* policy, bool* hit) {
   *hit = false;
   // The key: the schema version, the indexes not usable at the snapshot
   // (built after it), and the shape.
@@ -69,6 +117,7 @@ Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
     if (ready_at > snapshot) key += " -" + std::to_string(index);
   }
   key += "\n" + ShapeKey(q);
+  if (policy != nullptr) key += "\npolicy\n" + policy->key();
   if (cache_capacity_ > 0) {
     std::shared_ptr<const Plan> plan;
     {
@@ -95,7 +144,7 @@ Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
     }
   }
   ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<Plan> compiled,
-                         CompileFetch(q, schema, &stats_, snapshot));
+                         CompileFetch(q, schema, &stats_, snapshot, policy));
   compiled->shape_key = key.substr(key.find('\n') + 1);
   std::shared_ptr<const Plan> plan = std::move(compiled);
   if (cache_capacity_ > 0) {
@@ -150,7 +199,8 @@ Status FetchEngine::CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& 
 
 Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
                                                    std::string_view params_json,
-                                                   const FetchOptions& options) {
+                                                   const FetchOptions& options,
+                                                   const Principal* principal) {
   ORMDB_ASSIGN_OR_RETURN(FetchQuery query, ParseAny(text));
   Json params = Json::Object();
   if (!params_json.empty()) {
@@ -160,20 +210,23 @@ Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
     if (!params.is_object()) return InvalidArgument("parameters must be a JSON object");
   }
   ORMDB_ASSIGN_OR_RETURN(FetchBudget budget, EffectiveBudget(options));
-  return PrepareParsed(std::move(query), params, options.as_of, budget);
+  return PrepareParsed(std::move(query), params, options.as_of, budget, principal);
 }
 
 Result<FetchEngine::Prepared> FetchEngine::PrepareParsed(FetchQuery query, const Json& params,
                                                          std::optional<uint64_t> as_of,
-                                                         const FetchBudget& budget) {
+                                                         const FetchBudget& budget,
+                                                         const Principal* principal) {
   Prepared p;
   p.query = std::move(query);
   p.budget = budget;
   auto schema = catalog_->current();
   if (!schema) return SchemaError("no schema has been applied");
   Version current = store_->current_version();
-  ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, schema, current, &p.cache_hit));
-  ORMDB_ASSIGN_OR_RETURN(p.slots, BindSlots(*p.plan, p.query, params));
+  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const ReadPolicy> policy,
+                         ReadPolicyFor(schema, principal));
+  ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, schema, current, policy.get(), &p.cache_hit));
+  ORMDB_ASSIGN_OR_RETURN(p.slots, Bind(*p.plan, p.query, params, policy.get()));
   ORMDB_ASSIGN_OR_RETURN(Version cursor_version,
                          CursorVersion(*p.plan, p.slots, store_->database_id()));
   if (cursor_version != 0 && as_of && *as_of != cursor_version) {
@@ -187,8 +240,9 @@ Result<FetchEngine::Prepared> FetchEngine::PrepareParsed(FetchQuery query, const
     // readable (HISTORY_LOST / INVALID_ARGUMENT otherwise).
     { ORMDB_RETURN_IF_ERROR(store_->BeginRead(p.snapshot).status()); }
     ORMDB_ASSIGN_OR_RETURN(auto then, catalog_->SchemaAt(p.snapshot));
-    ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, then, p.snapshot, &p.cache_hit));
-    ORMDB_ASSIGN_OR_RETURN(p.slots, BindSlots(*p.plan, p.query, params));
+    ORMDB_ASSIGN_OR_RETURN(policy, ReadPolicyFor(then, principal));
+    ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, then, p.snapshot, policy.get(), &p.cache_hit));
+    ORMDB_ASSIGN_OR_RETURN(p.slots, Bind(*p.plan, p.query, params, policy.get()));
   }
   ORMDB_RETURN_IF_ERROR(CheckPlanAgainstBudget(*p.plan, p.budget));
   return p;
@@ -216,14 +270,16 @@ Status FetchEngine::VisitRoots(const Prepared& p, std::vector<NodeStats>* stats,
 
 Result<std::shared_ptr<ResultBlocks>> FetchEngine::Fetch(std::string_view query,
                                                          std::string_view params_json,
-                                                         const FetchOptions& options) {
-  ORMDB_ASSIGN_OR_RETURN(Prepared p, Prepare(query, params_json, options));
+                                                         const FetchOptions& options,
+                                                         const Principal* principal) {
+  ORMDB_ASSIGN_OR_RETURN(Prepared p, Prepare(query, params_json, options, principal));
   return Execute(p, nullptr);
 }
 
 Result<std::string> FetchEngine::Explain(std::string_view query, std::string_view params_json,
-                                         const FetchOptions& options, bool analyze, bool json) {
-  ORMDB_ASSIGN_OR_RETURN(Prepared p, Prepare(query, params_json, options));
+                                         const FetchOptions& options, bool analyze, bool json,
+                                         const Principal* principal) {
+  ORMDB_ASSIGN_OR_RETURN(Prepared p, Prepare(query, params_json, options, principal));
   ExplainInput in;
   in.plan = p.plan.get();
   in.cache_hit = p.cache_hit;

@@ -26,6 +26,7 @@
 #include "ormdb/fetch_options.h"
 #include "query/executor.h"
 #include "query/plan.h"
+#include "query/policy.h"
 #include "query/result_blocks.h"
 #include "query/statistics.h"
 #include "storage/store.h"
@@ -46,13 +47,26 @@ class FetchEngine {
               size_t cache_entries);
 
   // Runs a fetch (the text form, or the JSON IR when it starts with '{').
+  // `principal` (may be null: the owner) is whom the access policies of
+  // the schema are applied for (query/policy.h); a principal with role
+  // admin bypasses them.
   Result<std::shared_ptr<ResultBlocks>> Fetch(std::string_view query, std::string_view params_json,
-                                              const FetchOptions& options);
+                                              const FetchOptions& options,
+                                              const Principal* principal = nullptr);
 
   // The plan as text or JSON; with analyze, the fetch is run and each step
   // reports what it did.
   Result<std::string> Explain(std::string_view query, std::string_view params_json,
-                              const FetchOptions& options, bool analyze, bool json);
+                              const FetchOptions& options, bool analyze, bool json,
+                              const Principal* principal = nullptr);
+
+  // The parsed rules of a schema version (cached per version).
+  Result<std::shared_ptr<const PolicySet>> Policies(
+      const std::shared_ptr<const catalog::CompiledSchema>& schema);
+  // The read policy of `principal` under `schema`: nullptr when none
+  // applies (no principal, an admin, or a schema without rules).
+  Result<std::shared_ptr<const ReadPolicy>> ReadPolicyFor(
+      const std::shared_ptr<const catalog::CompiledSchema>& schema, const Principal* principal);
 
   PlanCacheStats cache_stats();
   Statistics& statistics() { return stats_; }
@@ -71,7 +85,8 @@ class FetchEngine {
   // (not lowered from the database's: the caller has checked it) on the
   // snapshot `as_of` (nullopt: the current version, or the cursors').
   Result<Prepared> PrepareParsed(FetchQuery query, const Json& params,
-                                 std::optional<uint64_t> as_of, const FetchBudget& budget);
+                                 std::optional<uint64_t> as_of, const FetchBudget& budget,
+                                 const Principal* principal = nullptr);
   // Runs a prepared fetch; `stats` (optional) receives each node's counts.
   Result<std::shared_ptr<ResultBlocks>> Execute(const Prepared& p, std::vector<NodeStats>* stats);
   // Streams the root rows of a prepared fetch without includes or
@@ -82,10 +97,14 @@ class FetchEngine {
 
  private:
   Result<Prepared> Prepare(std::string_view query, std::string_view params_json,
-                           const FetchOptions& options);
+                           const FetchOptions& options, const Principal* principal);
   Result<std::shared_ptr<const Plan>> PlanFor(const FetchQuery& q,
                                               std::shared_ptr<const catalog::CompiledSchema> schema,
-                                              Version snapshot, bool* hit);
+                                              Version snapshot, const ReadPolicy* policy,
+                                              bool* hit);
+  // Binds the slots with the policy's parameters merged into `params`.
+  Result<std::vector<BoundSlot>> Bind(const Plan& plan, const FetchQuery& q, const Json& params,
+                                      const ReadPolicy* policy);
   Result<FetchBudget> EffectiveBudget(const FetchOptions& options) const;
   Status CheckPlanAgainstBudget(const Plan& plan, const FetchBudget& budget) const;
 
@@ -100,6 +119,16 @@ class FetchEngine {
   std::list<std::pair<std::string, std::shared_ptr<const Plan>>> lru_;  // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, decltype(lru_)::iterator> cache_;     // GUARDED_BY(cache_mu_)
   uint64_t hits_ = 0, misses_ = 0;                                      // GUARDED_BY(cache_mu_)
+
+  std::mutex policy_mu_;
+  // By schema number.
+  std::unordered_map<uint32_t, std::shared_ptr<const PolicySet>>
+      policies_;  // GUARDED_BY(policy_mu_)
+  // Folded read policies by schema number and principal (its JSON form);
+  // emptied when it reaches kFoldedPolicies entries.
+  static constexpr size_t kFoldedPolicies = 4096;
+  std::unordered_map<std::string, std::shared_ptr<const ReadPolicy>>
+      folded_;  // GUARDED_BY(policy_mu_)
 };
 
 }  // namespace ormdb::query

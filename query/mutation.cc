@@ -90,8 +90,40 @@ Status CheckOpShape(size_t i, const Json& op) {
 class Executor {
  public:
   Executor(storage::WriteTxn& txn, const CompiledSchema& schema,
-           const catalog::LayoutLookup& layouts, MutationResult* result)
-      : txn_(txn), schema_(schema), layouts_(layouts), result_(result) {}
+           const catalog::LayoutLookup& layouts, MutationResult* result, const WritePolicy* policy)
+      : txn_(txn), schema_(schema), layouts_(layouts), result_(result), policy_(policy) {}
+
+  RowLookup LookupFor(const EntityInfo& e, RowId id, const DecodedRow& row) {
+    return StoredRowLookup(txn_, schema_, layouts_, e, id, row);
+  }
+
+  // The access rules for one write (WritePolicy in mutation.h).
+  Status CheckWrite(const EntityInfo& e, uint8_t op, RowId id, const DecodedRow* before,
+                    const DecodedRow* after) {
+    if (policy_ == nullptr) return Status::Ok();
+    const PolicySet& set = *policy_->set;
+    const Principal& who = *policy_->principal;
+    RowLookup none;
+    if (before != nullptr) {
+      RowLookup b = LookupFor(e, id, *before);
+      ORMDB_RETURN_IF_ERROR(CheckRowAccess(set, who, e, catalog::kPolicyRead, b, none));
+      ORMDB_RETURN_IF_ERROR(CheckRowAccess(set, who, e, op, b, b));
+    }
+    if (after != nullptr) {
+      RowLookup a = LookupFor(e, id, *after);
+      RowLookup b = before ? LookupFor(e, id, *before) : none;
+      if (op != catalog::kPolicyUpdate || before == nullptr) {
+        ORMDB_RETURN_IF_ERROR(CheckRowAccess(set, who, e, op, a, b));
+      } else {
+        ORMDB_RETURN_IF_ERROR(CheckRowAccess(set, who, e, op, a, b));
+        for (size_t f = 0; f < e.fields.size(); ++f) {
+          if (before->fields[f] == after->fields[f]) continue;
+          ORMDB_RETURN_IF_ERROR(CheckFieldAccess(set, who, e, f, catalog::kPolicyUpdate, a, b));
+        }
+      }
+    }
+    return Status::Ok();
+  }
 
   Status Run(const Json& ops, const std::vector<std::string>& labels) {
     for (size_t i = 0; i < ops.as_array().size(); ++i) {
@@ -315,6 +347,7 @@ class Executor {
     } else {
       ORMDB_ASSIGN_OR_RETURN(id, txn_.AllocateId(e.id));
     }
+    ORMDB_RETURN_IF_ERROR(CheckWrite(e, catalog::kPolicyCreate, id, nullptr, &row));
     ORMDB_RETURN_IF_ERROR(WriteRow(e, id, nullptr, row));
     return id;
   }
@@ -357,6 +390,7 @@ class Executor {
     if (set.Find("id")) return InvalidArgument("\"set\" cannot change the id");
     DecodedRow after = before;
     ORMDB_RETURN_IF_ERROR(AssignFields(*e, set, &after, nullptr));
+    ORMDB_RETURN_IF_ERROR(CheckWrite(*e, catalog::kPolicyUpdate, id, &before, &after));
     ORMDB_RETURN_IF_ERROR(WriteRow(*e, id, &before, after));
     out->Set("id", ExternalId(*e, id, after));
     return Status::Ok();
@@ -436,6 +470,7 @@ class Executor {
       ORMDB_ASSIGN_OR_RETURN(DecodedRow before, Require(*e, id, Json(static_cast<int64_t>(id))));
       DecodedRow after = before;
       ORMDB_RETURN_IF_ERROR(AssignFields(*e, values, &after, nullptr));
+      ORMDB_RETURN_IF_ERROR(CheckWrite(*e, catalog::kPolicyUpdate, id, &before, &after));
       ORMDB_RETURN_IF_ERROR(WriteRow(*e, id, &before, after));
     } else {
       Json merged = key;
@@ -451,6 +486,7 @@ class Executor {
     ORMDB_ASSIGN_OR_RETURN(const EntityInfo* e, EntityOf(op));
     DecodedRow row;
     ORMDB_ASSIGN_OR_RETURN(RowId id, Target(*e, op, &row));
+    ORMDB_RETURN_IF_ERROR(CheckWrite(*e, catalog::kPolicyDelete, id, &row, nullptr));
     out->Set("id", ExternalId(*e, id, row));
     deleting_.clear();
     uint64_t cascaded = 0;
@@ -566,8 +602,11 @@ class Executor {
     const EntityInfo* to_e = schema_.EntityById(forward ? edge->to : edge->from);
     ORMDB_ASSIGN_OR_RETURN(RowId from, ResolveId(*from_e, *op.Find("from"), "from"));
     ORMDB_ASSIGN_OR_RETURN(RowId to, ResolveId(*to_e, *op.Find("to"), "to"));
-    ORMDB_RETURN_IF_ERROR(Require(*from_e, from, *op.Find("from")).status());
-    ORMDB_RETURN_IF_ERROR(Require(*to_e, to, *op.Find("to")).status());
+    ORMDB_ASSIGN_OR_RETURN(DecodedRow from_row, Require(*from_e, from, *op.Find("from")));
+    ORMDB_ASSIGN_OR_RETURN(DecodedRow to_row, Require(*to_e, to, *op.Find("to")));
+    // Linking changes both ends' relations: an update of each.
+    ORMDB_RETURN_IF_ERROR(CheckWrite(*from_e, catalog::kPolicyUpdate, from, &from_row, &from_row));
+    ORMDB_RETURN_IF_ERROR(CheckWrite(*to_e, catalog::kPolicyUpdate, to, &to_row, &to_row));
     RowId a = forward ? from : to, b = forward ? to : from;
     bool changed = false;
     if (link) {
@@ -583,6 +622,7 @@ class Executor {
   const CompiledSchema& schema_;
   const catalog::LayoutLookup& layouts_;
   MutationResult* result_;
+  const WritePolicy* policy_;
   std::unordered_map<std::string, Ref> refs_;
   std::set<std::pair<uint32_t, RowId>> deleting_;
 };
@@ -622,9 +662,9 @@ std::string MutationResult::ToJsonText() const {
 
 Status ApplyMutations(storage::WriteTxn& txn, const CompiledSchema& schema,
                       const catalog::LayoutLookup& layouts, const MutationBatch& batch,
-                      MutationResult* result) {
+                      MutationResult* result, const WritePolicy* policy) {
   *result = MutationResult();
-  Executor ex(txn, schema, layouts, result);
+  Executor ex(txn, schema, layouts, result, policy);
   return ex.Run(batch.ops, batch.labels);
 }
 

@@ -23,6 +23,7 @@
 #include "catalog/rows.h"
 #include "common/json.h"
 #include "ormdb/status.h"
+#include "query/policy.h"
 #include "storage/txn.h"
 
 namespace ormdb::query {
@@ -51,9 +52,20 @@ struct MutationResult {
 // transaction must be rolled back (Store does so when the function returns
 // the error). Fills result->refs and result->results (not the version).
 // `txn` may be replayed by the store, so *result is reset first.
+// `policy` (may be null: no checks): the access rules and the principal
+// the batch is checked for (docs/reference/policies.md): create on the new
+// row; update on the row before (read and update) and after (update, and
+// the field rules of each changed field); delete on the row before (read
+// and delete); link and unlink as an update of both ends. Rows that a
+// cascade deletes or sets to null are not checked: the referential action
+// follows from the delete that was. A violation is PERMISSION_DENIED.
+struct WritePolicy {
+  const PolicySet* set = nullptr;
+  const Principal* principal = nullptr;
+};
 Status ApplyMutations(storage::WriteTxn& txn, const catalog::CompiledSchema& schema,
                       const catalog::LayoutLookup& layouts, const MutationBatch& batch,
-                      MutationResult* result);
+                      MutationResult* result, const WritePolicy* policy = nullptr);
 
 // The JSON object of a row: "id" first, then every field in declaration
 // order, references as the referenced row's id (or null). This is the form

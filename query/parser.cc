@@ -522,6 +522,17 @@ Status TextParser::ParsePredicate(Node* out) {
   ORMDB_RETURN_IF_ERROR(ParseOperand("a path, a value, a $param, 'not' or '('", &lhs));
   const std::string_view lhs_text = text_.substr(lhs_begin, prev_end_ - lhs_begin);
   const QueryPos pos = lhs.expr->pos;
+  const bool bool_literal = allow_auth_ && lhs.expr->kind == Expr::Kind::kLiteral &&
+                            lhs.expr->literal.is_bool() && tok_.kind != Tok::kCompare;
+  if (lhs.expr->call == kHasRoleCall || bool_literal) {
+    *out = std::move(lhs);
+    out->depth = 2;
+    return Status::Ok();
+  }
+  auto is_auth = [&](const Node& side) {
+    return allow_auth_ && side.expr->kind == Expr::Kind::kPath && side.expr->path.size() == 1 &&
+           side.expr->path[0] == "auth";
+  };
   std::unique_ptr<Expr> e;
   if (tok_.kind == Tok::kCompare) {
     e = MakeExpr(Expr::Kind::kCompare, pos);
@@ -532,8 +543,11 @@ Status TextParser::ParsePredicate(Node* out) {
     Node rhs;
     ORMDB_RETURN_IF_ERROR(ParseOperand(after, &rhs));
     const std::string_view rhs_text = text_.substr(rhs_begin, prev_end_ - rhs_begin);
+    const bool auth_null_test = (e->op == Expr::CompareOp::kEq || e->op == Expr::CompareOp::kNe) &&
+                                (is_auth(lhs) || is_auth(rhs));
     for (const Node* side : {&lhs, &rhs}) {
-      if (side->expr->kind == Expr::Kind::kLiteral && side->expr->literal.is_null()) {
+      if (side->expr->kind == Expr::Kind::kLiteral && side->expr->literal.is_null() &&
+          !auth_null_test) {
         return ErrorAt(side->expr->pos,
                        NullComparisonMessage(e->op, side == &lhs ? rhs_text : lhs_text));
       }
@@ -605,6 +619,20 @@ Status TextParser::ParseOperand(std::string_view what, Node* out) {
       if (IsPredicateKeyword(tok_.text)) return Expected(what);
       out->expr = MakeExpr(Expr::Kind::kPath, tok_.pos);
       ORMDB_RETURN_IF_ERROR(ParsePath(&out->expr->path));
+      if (allow_auth_ && tok_.kind == Tok::kLParen && out->expr->path.size() == 2 &&
+          out->expr->path[0] == "auth" && out->expr->path[1] == "has_role") {
+        ORMDB_RETURN_IF_ERROR(Advance());
+        if (tok_.kind != Tok::kString) return Expected("a role name string in auth.has_role(...)");
+        out->expr->path.push_back(tok_.value);
+        out->expr->call = kHasRoleCall;
+        ORMDB_RETURN_IF_ERROR(Advance());
+        if (tok_.kind != Tok::kRParen) return Expected("')' after the role name");
+        return Advance();
+      }
+      if (allow_auth_ && tok_.kind == Tok::kLParen) {
+        return ErrorAt(out->expr->pos,
+                       "a rule condition calls no functions but auth.has_role(\"role\")");
+      }
       if (allow_calls_ && out->expr->path.size() == 1 && tok_.kind == Tok::kLParen) {
         const std::string fn = std::move(out->expr->path[0]);
         out->expr->path.clear();

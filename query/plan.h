@@ -127,6 +127,9 @@ struct Node {
   std::vector<BoundPath> paths;
   bool has_where = false;
   CExpr where;
+  // The access policy's row filter (query/policy.h), ANDed into `where`;
+  // its text for EXPLAIN, empty when the node has none.
+  std::string policy;
   std::vector<OrderPlan> order;  // without the implicit id tie-break
   bool order_is_id_only = true;  // no keys, or only `id`
   int limit_slot = -1;
@@ -177,8 +180,18 @@ struct AggregatePlan {
   double est_examined_per_parent = 0;
 };
 
+// The field masks of one entity under an access policy: a field's value is
+// rendered only where its condition holds (null elsewhere). `node` holds the
+// conditions' paths and is never run.
+struct EntityMasks {
+  EntityTypeId entity{0};
+  Node node;
+  std::vector<std::pair<size_t, CExpr>> fields;  // field position, condition
+};
+
 struct Plan {
   std::shared_ptr<const catalog::CompiledSchema> schema;
+  std::vector<EntityMasks> masks;
   std::string shape_key;
   std::vector<Node> nodes;
   std::vector<AggregatePlan> aggregates;

@@ -86,8 +86,9 @@ Status AddToSelection(const PathTrie& trie, Selection* sel) {
 
 class SelectCompiler {
  public:
-  SelectCompiler(FetchEngine& fetch, std::string_view secret, const SelectOptions& options)
-      : fetch_(fetch), secret_(secret), options_(options) {}
+  SelectCompiler(FetchEngine& fetch, std::string_view secret, const SelectOptions& options,
+                 const Principal* principal)
+      : fetch_(fetch), secret_(secret), options_(options), principal_(principal) {}
 
   Result<std::unique_ptr<Plan>> Run(std::string_view text, std::string_view params_json);
 
@@ -118,6 +119,7 @@ class SelectCompiler {
   FetchEngine& fetch_;
   std::string secret_;
   const SelectOptions& options_;
+  const Principal* principal_ = nullptr;
   SelectQuery q_;
   Json params_ = Json::Object();
   std::vector<std::string> used_params_;
@@ -622,7 +624,8 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
   budget.max_bytes = std::max<uint64_t>(db.max_bytes, uint64_t{1} << 40);  // rows bound it
   budget.max_scanned_rows = p.max_scanned_rows;
   budget.on_exceed = OnExceed::kError;
-  ORMDB_ASSIGN_OR_RETURN(p.fetch, fetch_.PrepareParsed(std::move(fq), fetch_params, as_of, budget));
+  ORMDB_ASSIGN_OR_RETURN(
+      p.fetch, fetch_.PrepareParsed(std::move(fq), fetch_params, as_of, budget, principal_));
 
   for (Column& c : p.columns) ORMDB_RETURN_IF_ERROR(Locate(&c));
   ORMDB_RETURN_IF_ERROR(TypeAggregates());
@@ -647,8 +650,8 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
     }
     pushed.root.limit = p.limit;
     pushed.root.after = p.after;
-    ORMDB_ASSIGN_OR_RETURN(p.fetch,
-                           fetch_.PrepareParsed(std::move(pushed), fetch_params, as_of, budget));
+    ORMDB_ASSIGN_OR_RETURN(
+        p.fetch, fetch_.PrepareParsed(std::move(pushed), fetch_params, as_of, budget, principal_));
     for (Column& c : p.columns) {
       c.nodes.clear();
       c.item = -1;
@@ -687,8 +690,8 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
 
 Result<std::unique_ptr<Plan>> Compile(FetchEngine& fetch, std::string_view secret,
                                       std::string_view text, std::string_view params_json,
-                                      const SelectOptions& options) {
-  SelectCompiler compiler(fetch, secret, options);
+                                      const SelectOptions& options, const Principal* principal) {
+  SelectCompiler compiler(fetch, secret, options, principal);
   return compiler.Run(text, params_json);
 }
 

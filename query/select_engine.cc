@@ -38,16 +38,18 @@ std::string Joined(const std::vector<std::string>& parts) {
 
 Result<std::shared_ptr<SelectBlock>> SelectEngine::Select(std::string_view text,
                                                           std::string_view params_json,
-                                                          const SelectOptions& options) {
-  ORMDB_ASSIGN_OR_RETURN(auto plan,
-                         select_plan::Compile(*fetch_, secret_, text, params_json, options));
+                                                          const SelectOptions& options,
+                                                          const Principal* principal) {
+  ORMDB_ASSIGN_OR_RETURN(
+      auto plan, select_plan::Compile(*fetch_, secret_, text, params_json, options, principal));
   return select_plan::Run(*fetch_, *plan, nullptr);
 }
 
 Result<std::string> SelectEngine::Explain(std::string_view text, std::string_view params_json,
-                                          const SelectOptions& options, bool analyze, bool json) {
-  ORMDB_ASSIGN_OR_RETURN(auto plan,
-                         select_plan::Compile(*fetch_, secret_, text, params_json, options));
+                                          const SelectOptions& options, bool analyze, bool json,
+                                          const Principal* principal) {
+  ORMDB_ASSIGN_OR_RETURN(
+      auto plan, select_plan::Compile(*fetch_, secret_, text, params_json, options, principal));
   const select_plan::Plan& p = *plan;
   select_plan::RunStats st;
   if (analyze) ORMDB_RETURN_IF_ERROR(select_plan::Run(*fetch_, p, &st).status());

@@ -27,13 +27,16 @@ class SelectEngine {
       : fetch_(fetch), secret_(std::move(secret)) {}
 
   // Runs a select; errors as ormdb::Database::Select.
+  // `principal` as FetchEngine::Fetch.
   Result<std::shared_ptr<SelectBlock>> Select(std::string_view text, std::string_view params_json,
-                                              const SelectOptions& options);
+                                              const SelectOptions& options,
+                                              const Principal* principal = nullptr);
 
   // The plan as text or JSON: the fetch's steps, then the select's; with
   // analyze, the statement is run and each step reports its rows.
   Result<std::string> Explain(std::string_view text, std::string_view params_json,
-                              const SelectOptions& options, bool analyze, bool json);
+                              const SelectOptions& options, bool analyze, bool json,
+                              const Principal* principal = nullptr);
 
  private:
   FetchEngine* fetch_;

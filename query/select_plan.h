@@ -117,7 +117,8 @@ struct Plan {
 // Database::Select.
 Result<std::unique_ptr<Plan>> Compile(FetchEngine& fetch, std::string_view secret,
                                       std::string_view text, std::string_view params_json,
-                                      const SelectOptions& options);
+                                      const SelectOptions& options,
+                                      const Principal* principal = nullptr);
 
 // What running a plan did (EXPLAIN ANALYZE).
 struct RunStats {

@@ -139,6 +139,13 @@ class TextParser {
   size_t prev_end_ = 0;  // offset just after the previous token
   int nesting_ = 0;
   bool allow_calls_ = false;
+  // Access rule conditions (query/policy.h): `auth` operands, `auth ==
+  // null`, and the predicate `auth.has_role("r")` (a kPath ["auth",
+  // "has_role", r] with call kHasRoleCall).
+  bool allow_auth_ = false;
 };
+
+// Expr::call of `auth.has_role("r")` in a rule condition.
+inline constexpr int kHasRoleCall = -2;
 
 }  // namespace ormdb::query::text_parser

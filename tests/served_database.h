@@ -82,6 +82,9 @@ class ServedDatabase final : public Database {
   Result<std::string> Vacuum() override { return remote_->Vacuum(); }
   Result<CheckResult> Check() override { return remote_->Check(); }
   uint64_t CurrentVersion() override { return remote_->CurrentVersion(); }
+  Result<std::unique_ptr<Database>> As(const Principal& principal) override {
+    return remote_->As(principal);
+  }
   uint64_t WaitForVersionAfter(uint64_t version, std::chrono::milliseconds timeout) override {
     return remote_->WaitForVersionAfter(version, timeout);
   }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ormdb/fetch.h"
+#include "ormdb/principal.h"
 #include "ormdb/select.h"
 #include "ormdb/status.h"
 
@@ -276,6 +277,18 @@ class Database {
 
   // The newest committed version.
   virtual uint64_t CurrentVersion() = 0;
+
+  // A handle on the same database that acts for `principal`: the schema's
+  // access rules (docs/reference/policies.md) apply to everything it reads
+  // and writes, and what only an administrator may do (schema apply,
+  // export, import, vacuum, check) is PERMISSION_DENIED unless the
+  // principal has the admin role (which bypasses the rules). The handle
+  // Open returns is the owner's: no rule applies to it. PERMISSION_DENIED
+  // when this handle itself acts for a principal without the admin or
+  // impersonate role. A remote database acts for the principal its key or
+  // token names: As is PERMISSION_DENIED unless that principal may
+  // impersonate. The view keeps the database open while it lives.
+  virtual Result<std::unique_ptr<Database>> As(const Principal& principal) = 0;
 
   // Blocks until a version after `version` is committed or `timeout`
   // passes; returns the newest committed version then (0 on a transport

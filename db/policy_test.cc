@@ -1,0 +1,323 @@
+// Access policies through the public API (docs/reference/policies.md):
+// rules in the schema, principals by Database::As, reads filtered and
+// masked, writes checked, change streams filtered.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "ormdb/database.h"
+#include "storage/test_util.h"
+
+namespace ormdb {
+namespace {
+
+constexpr const char* kSchema = R"(
+entity User {
+  id: id
+  name: string
+  tenant: string @index
+  projects: [Project] @inverse(owner)
+  @@allow(read, tenant == auth.tenant)
+}
+
+entity Project {
+  id: id
+  name: string
+  tenant: string @index
+  owner: User
+  budget: int64? @allow(read, owner == auth.id or auth.has_role("finance"))
+  status: string @default("open") @allow(update, auth.has_role("editor"))
+  tasks: [Task] @inverse(project)
+  @@deny(all, auth == null)
+  @@deny(all, tenant != auth.tenant)
+  @@allow(read, true)
+  @@allow([create, delete], owner == auth.id)
+  @@allow(update, owner == auth.id and before.status != "closed")
+}
+
+entity Task {
+  id: id
+  title: string
+  project: Project @on_delete(cascade)
+  done: bool @default(false)
+  @@allow(all, project.tenant == auth.tenant)
+}
+)";
+
+Principal Who(const std::string& json) {
+  auto p = Principal::FromJson(json);
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+  return *p;
+}
+
+Json Data(Database& db, const std::string& query) {
+  auto r = db.Fetch(query);
+  EXPECT_TRUE(r.ok()) << query << ": " << r.status().ToString();
+  if (!r.ok()) return Json();
+  auto j = ParseJson((*r)->ToJson());
+  EXPECT_TRUE(j.ok());
+  return *j->Find("data");
+}
+
+std::vector<int64_t> Ids(const Json& rows) {
+  std::vector<int64_t> out;
+  for (const Json& r : rows.as_array()) out.push_back(r.Find("id")->as_int());
+  return out;
+}
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = Database::Open(dir_.path());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    auto applied = db_->ApplySchema(kSchema);
+    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+    // Users 1 (ann, acme), 2 (bob, acme), 3 (cy, globex); projects 1, 2
+    // (acme, owned by ann and bob), 3 (globex, cy); tasks on each.
+    auto m = db_->Mutate(R"({"ops": [
+      {"op": "insert", "entity": "User", "values": {"name": "ann", "tenant": "acme"}},
+      {"op": "insert", "entity": "User", "values": {"name": "bob", "tenant": "acme"}},
+      {"op": "insert", "entity": "User", "values": {"name": "cy", "tenant": "globex"}},
+      {"op": "insert", "entity": "Project", "values": {"name": "a1", "tenant": "acme", "owner": 1, "budget": 100}},
+      {"op": "insert", "entity": "Project", "values": {"name": "b1", "tenant": "acme", "owner": 2, "budget": 200}},
+      {"op": "insert", "entity": "Project", "values": {"name": "c1", "tenant": "globex", "owner": 3, "budget": 300}},
+      {"op": "insert", "entity": "Task", "values": {"title": "t1", "project": 1}},
+      {"op": "insert", "entity": "Task", "values": {"title": "t2", "project": 1}},
+      {"op": "insert", "entity": "Task", "values": {"title": "t3", "project": 2}},
+      {"op": "insert", "entity": "Task", "values": {"title": "t4", "project": 3}}
+    ]})");
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+  }
+
+  std::unique_ptr<Database> As(const std::string& principal) {
+    auto v = db_->As(Who(principal));
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return std::move(*v);
+  }
+
+  storage::testing::TempDir dir_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(PolicyTest, SchemaShowPrintsTheRulesAndTheyParseBack) {
+  auto text = db_->SchemaText();
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("@@deny(all, tenant != auth.tenant)"), std::string::npos) << *text;
+  EXPECT_NE(text->find("@@allow([create, delete], owner == auth.id)"), std::string::npos) << *text;
+  EXPECT_NE(text->find("@allow(read, owner == auth.id or auth.has_role(\"finance\"))"),
+            std::string::npos)
+      << *text;
+  // Applying the printed schema again changes nothing.
+  auto again = db_->ApplySchema(*text);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->changes.empty()) << again->ToText();
+}
+
+TEST_F(PolicyTest, BadRulesAreRefusedWithTheirPosition) {
+  auto bad = [&](const std::string& rule) {
+    std::string schema = std::string(kSchema);
+    schema.insert(schema.rfind('}'), "  " + rule + "\n");
+    auto r = db_->ApplySchema(schema, {.dry_run = true, .file_name = "app.ormdb"});
+    EXPECT_FALSE(r.ok()) << rule;
+    return r.ok() ? std::string() : r.status().ToString();
+  };
+  std::string m = bad("@@allow(read, titel == \"x\")");
+  EXPECT_NE(m.find("app.ormdb:"), std::string::npos) << m;
+  EXPECT_NE(m.find("unknown field 'titel'"), std::string::npos) << m;
+  EXPECT_NE(m.find("did you mean 'title'"), std::string::npos) << m;
+  m = bad("@@allow(raed, true)");
+  EXPECT_NE(m.find("did you mean"), std::string::npos) << m;
+  m = bad("@@allow(read, before.title == \"x\")");
+  EXPECT_NE(m.find("only for update rules"), std::string::npos) << m;
+  m = bad("@@allow(read, done == \"yes\")");
+  EXPECT_NE(m.find("done"), std::string::npos) << m;
+  m = bad("@@allow(read, title == $x)");
+  EXPECT_NE(m.find("no $parameters"), std::string::npos) << m;
+  m = bad("@@allow(read)");
+  EXPECT_NE(m.find("condition"), std::string::npos) << m;
+}
+
+TEST_F(PolicyTest, RowsAreFilteredAtEveryLevel) {
+  auto ann = As(R"({"id": 1, "roles": ["user"], "tenant": "acme"})");
+  EXPECT_EQ(Ids(Data(*ann, "Project { name }")), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(Ids(Data(*ann, "Task { title }")), (std::vector<int64_t>{1, 2, 3}));
+  // Includes and to-one targets: cy's globex project is not readable.
+  Json users = Data(*ann, "User { name, projects { name } }");
+  EXPECT_EQ(Ids(users), (std::vector<int64_t>{1, 2}));
+  Json tasks = Data(*db_, "Task { project { name } }");
+  EXPECT_EQ(tasks.as_array().size(), 4u);
+  // Anonymous: the deny on auth == null.
+  auto anon = As("null");
+  EXPECT_TRUE(Data(*anon, "Project { name }").as_array().empty());
+  // Another tenant sees its own only.
+  auto cy = As(R"({"id": 3, "tenant": "globex"})");
+  EXPECT_EQ(Ids(Data(*cy, "Project { name }")), (std::vector<int64_t>{3}));
+  // Admins and the owner's handle bypass the rules.
+  auto admin = As(R"({"id": 99, "roles": ["admin"]})");
+  EXPECT_EQ(Data(*admin, "Project { name }").as_array().size(), 3u);
+  EXPECT_EQ(Data(*db_, "Project { name }").as_array().size(), 3u);
+}
+
+TEST_F(PolicyTest, ToOneTargetsTheyMayNotReadAreNull) {
+  // A principal of tenant globex reading tasks: only t4's project is
+  // readable; make a cross-tenant task to see a to-one rendered null.
+  ASSERT_TRUE(
+      db_->Mutate(
+             R"({"ops": [{"op": "update", "entity": "User", "id": 3, "set": {"tenant": "acme"}}]})")
+          .ok());
+  auto ann = As(R"({"id": 1, "tenant": "globex"})");
+  Json projects = Data(*ann, "Project { name, owner { name } }");
+  // c1 (globex, owner cy now in acme): the owner renders null.
+  ASSERT_EQ(Ids(projects), (std::vector<int64_t>{3}));
+  EXPECT_TRUE(projects.as_array()[0].Find("owner")->is_null()) << ToJson(projects);
+}
+
+TEST_F(PolicyTest, AggregatesCountReadableRowsOnly) {
+  auto ann = As(R"({"id": 1, "tenant": "acme"})");
+  Json users = Data(*ann, "User { name, n: count(projects) }");
+  ASSERT_EQ(users.as_array().size(), 2u);
+  EXPECT_EQ(users.as_array()[0].Find("n")->as_int(), 1);
+  // A cross-tenant project of ann is not counted for an acme reader.
+  ASSERT_TRUE(db_->Mutate(R"({"ops": [{"op": "insert", "entity": "Project",
+      "values": {"name": "x", "tenant": "globex", "owner": 1}}]})")
+                  .ok());
+  users = Data(*ann, "User { name, n: count(projects) }");
+  EXPECT_EQ(users.as_array()[0].Find("n")->as_int(), 1);
+  users = Data(*db_, "User(where: id == 1) { name, n: count(projects) }");
+  EXPECT_EQ(users.as_array()[0].Find("n")->as_int(), 2);
+  // Relational mode counts the same rows.
+  auto sel = ann->Select("select count() as n from Project");
+  ASSERT_TRUE(sel.ok()) << sel.status().ToString();
+  EXPECT_EQ((*sel)->Get(0, 0).int_value, 2);
+}
+
+TEST_F(PolicyTest, FieldsTheyMayNotReadAreNullAndUnusable) {
+  auto bob = As(R"({"id": 2, "tenant": "acme"})");
+  Json projects = Data(*bob, "Project { name, budget }");
+  ASSERT_EQ(Ids(projects), (std::vector<int64_t>{1, 2}));
+  EXPECT_TRUE(projects.as_array()[0].Find("budget")->is_null());
+  EXPECT_EQ(projects.as_array()[1].Find("budget")->as_int(), 200);
+  auto finance = As(R"({"id": 7, "roles": ["finance"], "tenant": "acme"})");
+  projects = Data(*finance, "Project { budget }");
+  EXPECT_EQ(projects.as_array()[0].Find("budget")->as_int(), 100);
+  // Using the field in where, order or an aggregate is refused up front.
+  for (const char* q :
+       {"Project(where: budget > 10) { name }", "Project(order: budget desc) { name }",
+        "User { s: sum(projects.budget) }"}) {
+    auto r = bob->Fetch(q);
+    ASSERT_FALSE(r.ok()) << q;
+    EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("Project.budget"), std::string::npos);
+    EXPECT_EQ(r.status().message().find("200"), std::string::npos);
+  }
+  // Get: an unreadable row is absent, a masked field null.
+  auto got = bob->Get("Project", "1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_NE((*got)->find("\"budget\":null"), std::string::npos) << **got;
+  got = bob->Get("Project", "3");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_F(PolicyTest, PlansAreSharedAcrossPrincipalsButValuesAreNot) {
+  auto ann = As(R"({"id": 1, "tenant": "acme"})");
+  auto cy = As(R"({"id": 3, "tenant": "globex"})");
+  EXPECT_EQ(Ids(Data(*ann, "Project(where: name != \"zz\") { name }")),
+            (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(Ids(Data(*cy, "Project(where: name != \"zz\") { name }")), (std::vector<int64_t>{3}));
+  auto plan = cy->Explain("Project(where: name != \"zz\") { name }");
+  ASSERT_TRUE(plan.ok());
+  EXPECT_NE(plan->find("plan cache: hit"), std::string::npos) << *plan;
+  EXPECT_NE(plan->find("policy filter"), std::string::npos) << *plan;
+  EXPECT_EQ(plan->find("globex"), std::string::npos) << *plan;
+}
+
+TEST_F(PolicyTest, WritesAreCheckedBeforeAndAfter) {
+  auto ann = As(R"({"id": 1, "tenant": "acme"})");
+  // create: owner must be the principal, tenant its own.
+  auto r = ann->Mutate(R"({"ops": [{"op": "insert", "entity": "Project",
+      "values": {"name": "n", "tenant": "acme", "owner": 2}}]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("create Project"), std::string::npos)
+      << r.status().ToString();
+  r = ann->Mutate(R"({"ops": [{"op": "insert", "entity": "Project",
+      "values": {"name": "n", "tenant": "globex", "owner": 1}}]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("tenant != auth.tenant"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(r.status().message().find("globex"), std::string::npos) << "no row data";
+  ASSERT_TRUE(ann->Mutate(R"({"ops": [{"op": "insert", "entity": "Project",
+      "values": {"name": "n", "tenant": "acme", "owner": 1}}]})")
+                  .ok());
+  // update: bob's project is not ann's; her own is, until it is closed.
+  r = ann->Mutate(
+      R"({"ops": [{"op": "update", "entity": "Project", "id": 2, "set": {"name": "x"}}]})");
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied);
+  // moving her project to another tenant: the after image fails.
+  r = ann->Mutate(
+      R"({"ops": [{"op": "update", "entity": "Project", "id": 1, "set": {"tenant": "globex"}}]})");
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied);
+  // status needs the editor role (a field rule on update).
+  r = ann->Mutate(
+      R"({"ops": [{"op": "update", "entity": "Project", "id": 1, "set": {"status": "closed"}}]})");
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("Project.status"), std::string::npos);
+  auto editor = As(R"({"id": 1, "roles": ["editor"], "tenant": "acme"})");
+  ASSERT_TRUE(editor
+                  ->Mutate(R"({"ops": [{"op": "update", "entity": "Project", "id": 1,
+                      "set": {"status": "closed"}}]})")
+                  .ok());
+  // before.status: a closed project can no longer be updated.
+  r = editor->Mutate(
+      R"({"ops": [{"op": "update", "entity": "Project", "id": 1, "set": {"name": "y"}}]})");
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied);
+  // The whole batch fails: the first op's insert is not kept.
+  const uint64_t before = db_->CurrentVersion();
+  r = ann->Mutate(R"({"ops": [
+      {"op": "insert", "entity": "Task", "values": {"title": "ok", "project": 1}},
+      {"op": "delete", "entity": "Project", "id": 2}]})");
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(db_->CurrentVersion(), before);
+  // delete of her own project (cascading to its tasks) is allowed.
+  EXPECT_TRUE(ann->Mutate(R"({"ops": [{"op": "delete", "entity": "Project", "id": 4}]})").ok());
+  // Schema changes, export, vacuum need the admin role.
+  EXPECT_EQ(ann->ApplySchema(kSchema).status().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(ann->Vacuum().status().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(ann->As(Who("{\"id\": 2}")).status().code(), ErrorCode::kPermissionDenied);
+}
+
+TEST_F(PolicyTest, ChangeStreamsShowWhatThePrincipalMayRead) {
+  auto ann = As(R"({"id": 2, "tenant": "acme"})");
+  const uint64_t from = db_->CurrentVersion();
+  ASSERT_TRUE(db_->Mutate(R"({"ops": [
+      {"op": "update", "entity": "Project", "id": 3, "set": {"name": "c2"}},
+      {"op": "update", "entity": "Project", "id": 1, "set": {"name": "a2", "budget": 5}},
+      {"op": "update", "entity": "Project", "id": 2, "set": {"tenant": "globex"}}]})")
+                  .ok());
+  WatchOptions w;
+  w.from = from;
+  auto batch = ann->Watch(w);
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  EXPECT_EQ(batch->token, db_->CurrentVersion());
+  ASSERT_EQ(batch->events.size(), 2u);
+  // Project 1: readable, budget masked in both images and not in changed.
+  auto e1 = ParseJson(batch->events[0]);
+  ASSERT_TRUE(e1.ok());
+  EXPECT_EQ(e1->Find("id")->as_int(), 1);
+  EXPECT_TRUE(e1->Find("after")->Find("budget")->is_null()) << batch->events[0];
+  EXPECT_EQ(ToJson(*e1->Find("changed")), R"(["name"])");
+  // Project 2 moved out of her tenant: the after image is null.
+  auto e2 = ParseJson(batch->events[1]);
+  EXPECT_EQ(e2->Find("id")->as_int(), 2);
+  EXPECT_FALSE(e2->Find("before")->is_null());
+  EXPECT_TRUE(e2->Find("after")->is_null()) << batch->events[1];
+}
+
+}  // namespace
+}  // namespace ormdb
