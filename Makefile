@@ -75,7 +75,8 @@ fuzz: deps deps-clang
 # threads against each other (storage writer and crash tests, server, change
 # streams, pagination under concurrent writes), by tests/tsan/run.sh. Any
 # report fails the run; tests/tsan/tsan.supp silences third-party code only.
-TSAN_TARGETS := storage_test storage_crash_child db_test server_test watch_server_test fetch_test
+TSAN_TARGETS := storage_test storage_crash_child db_test server_test watch_server_test fetch_test \
+  audit_test
 tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORMDB_TSAN=ON -DORMDB_BENCH=OFF \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g"
