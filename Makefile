@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 60
 # Every Debian package the build and the tests need.
 APT_PACKAGES := build-essential cmake ccache pkg-config \
   liblmdb-dev lmdb-utils libcapnp-dev capnproto libnng-dev libmimalloc-dev \
-  libgtest-dev libgmock-dev libedit-dev openssl python3 libsqlite3-dev \
+  libgtest-dev libgmock-dev libedit-dev openssl libssl-dev python3 libsqlite3-dev \
   pybind11-dev python3-dev python3-pytest python3-mypy python3-setuptools python3-wheel python3-pip \
   prometheus chromium
 # The TypeScript client's test needs node (18 or newer) and npm: Debian's,
@@ -75,7 +75,8 @@ fuzz: deps deps-clang
 # threads against each other (storage writer and crash tests, server, change
 # streams, pagination under concurrent writes), by tests/tsan/run.sh. Any
 # report fails the run; tests/tsan/tsan.supp silences third-party code only.
-TSAN_TARGETS := storage_test storage_crash_child db_test server_test watch_server_test fetch_test
+TSAN_TARGETS := storage_test storage_crash_child db_test server_test watch_server_test fetch_test \
+  audit_test
 tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORMDB_TSAN=ON -DORMDB_BENCH=OFF \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g"

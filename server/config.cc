@@ -1,7 +1,10 @@
 // `ormdb serve --config FILE`: the server's and the database's options as
 // JSON (docs/PROTOCOL.md "Server configuration").
+#include <fstream>
+#include <sstream>
 #include <string>
 
+#include "auth/jwt.h"
 #include "common/json.h"
 #include "observability/log.h"
 #include "server/server.h"
@@ -23,6 +26,27 @@ Result<std::string> Text(std::string_view key, const Json& v) {
   return v.as_string();
 }
 
+// The principal of a key: a name (today's form) or a principal object.
+Status ParseKeyPrincipal(const Json& value, ApiKey* key) {
+  if (value.is_string()) {
+    key->principal = value.as_string();
+    return Status::Ok();
+  }
+  if (!value.is_object()) {
+    return Bad("keys[].principal",
+               "needs a name or a principal object ({\"id\": 7, \"roles\": [\"user\"], ...})");
+  }
+  Result<Principal> p = Principal::FromJson(ToJson(value));
+  if (!p.ok()) return Bad("keys[].principal", "is not a principal: " + p.status().message());
+  // The name of logs and limits: the id as written ("7", "9b2f..."), else
+  // keyN (set by the caller).
+  Result<Json> id = ParseJson(p->id_json);
+  if (id.ok() && id->is_int()) key->principal = std::to_string(id->as_int());
+  if (id.ok() && id->is_string()) key->principal = id->as_string();
+  key->acts_as = std::move(p).value();
+  return Status::Ok();
+}
+
 Status ParseKeys(const Json& v, ServerOptions* server) {
   if (!v.is_array()) return Bad("keys", "needs an array of {\"key\", \"principal\", \"roles\"}");
   for (const Json& k : v.as_array()) {
@@ -32,13 +56,14 @@ Status ParseKeys(const Json& v, ServerOptions* server) {
       if (name == "key") {
         ORMDB_ASSIGN_OR_RETURN(key.key, Text("keys[].key", value));
       } else if (name == "principal") {
-        ORMDB_ASSIGN_OR_RETURN(key.principal, Text("keys[].principal", value));
+        ORMDB_RETURN_IF_ERROR(ParseKeyPrincipal(value, &key));
       } else if (name == "roles") {
         if (!value.is_array()) return Bad("keys[].roles", "needs an array of role names");
         for (const Json& r : value.as_array()) {
           ORMDB_ASSIGN_OR_RETURN(std::string role, Text("keys[].roles", r));
-          if (role != "read" && role != "write" && role != "admin") {
-            return Bad("keys[].roles", "has unknown role '" + role + "' (read, write or admin)");
+          if (role != "read" && role != "write" && role != "admin" && role != "impersonate") {
+            return Bad("keys[].roles",
+                       "has unknown role '" + role + "' (read, write, admin or impersonate)");
           }
           key.roles.push_back(role);
         }
@@ -52,6 +77,76 @@ Status ParseKeys(const Json& v, ServerOptions* server) {
     if (key.roles.empty()) key.roles = {"read"};
     server->keys.push_back(std::move(key));
   }
+  return Status::Ok();
+}
+
+// A whole file (a key or a secret); the config key names it in the error.
+Result<std::string> ReadConfigFile(std::string_view key, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Bad(key, "names a file that cannot be read: " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Bad(key, "names a file that cannot be read: " + path);
+  return text.str();
+}
+
+Status ParseJwt(const Json& v, auth::JwtConfig* jwt) {
+  if (!v.is_object()) {
+    return Bad("jwt",
+               "needs an object ({\"hs256_secret_file\": FILE} or "
+               "{\"rs256_public_key_file\": FILE}, ...)");
+  }
+  bool secret_given = false;
+  for (const auto& [name, value] : v.as_object()) {
+    std::string key = "jwt." + name;
+    if (name == "hs256_secret" || name == "hs256_secret_file") {
+      if (secret_given) return Bad(key, "and the other hs256 secret option exclude each other");
+      secret_given = true;
+      ORMDB_ASSIGN_OR_RETURN(std::string text, Text(key, value));
+      if (name == "hs256_secret") {
+        jwt->hs256_secret = text;
+      } else {
+        ORMDB_ASSIGN_OR_RETURN(jwt->hs256_secret, ReadConfigFile(key, text));
+        // `echo secret > file` leaves a newline that is not part of it.
+        if (!jwt->hs256_secret.empty() && jwt->hs256_secret.back() == '\n') {
+          jwt->hs256_secret.pop_back();
+          if (!jwt->hs256_secret.empty() && jwt->hs256_secret.back() == '\r') {
+            jwt->hs256_secret.pop_back();
+          }
+        }
+      }
+      if (jwt->hs256_secret.size() < 32) {
+        return Bad(key, "must be at least 32 bytes (RFC 7518: as long as the SHA-256 hash)");
+      }
+    } else if (name == "rs256_public_key_file") {
+      ORMDB_ASSIGN_OR_RETURN(std::string path, Text(key, value));
+      ORMDB_ASSIGN_OR_RETURN(jwt->rs256_public_key_pem, ReadConfigFile(key, path));
+      auth::JwtConfig only_key;
+      only_key.rs256_public_key_pem = jwt->rs256_public_key_pem;
+      Status st = auth::ValidateJwtConfig(only_key);
+      if (!st.ok()) return Bad(key, "(" + path + "): " + st.message());
+    } else if (name == "issuer") {
+      ORMDB_ASSIGN_OR_RETURN(jwt->issuer, Text(key, value));
+    } else if (name == "audience") {
+      ORMDB_ASSIGN_OR_RETURN(jwt->audience, Text(key, value));
+    } else if (name == "roles_claim") {
+      ORMDB_ASSIGN_OR_RETURN(jwt->roles_claim, Text(key, value));
+      if (jwt->roles_claim.empty()) return Bad(key, "needs a claim name");
+    } else if (name == "leeway_seconds") {
+      ORMDB_ASSIGN_OR_RETURN(uint64_t s, Count(key, value));
+      if (s > 3600) return Bad(key, "is at most 3600");
+      jwt->leeway_seconds = static_cast<int64_t>(s);
+    } else {
+      return Bad(key,
+                 "is not a jwt option (hs256_secret, hs256_secret_file, rs256_public_key_file, "
+                 "issuer, audience, roles_claim, leeway_seconds)");
+    }
+  }
+  if (!jwt->enabled()) {
+    return Bad("jwt", "needs a key: hs256_secret, hs256_secret_file or rs256_public_key_file");
+  }
+  Status st = auth::ValidateJwtConfig(*jwt);
+  if (!st.ok()) return Bad("jwt", st.message());
   return Status::Ok();
 }
 
@@ -79,6 +174,11 @@ Status ParseServerConfig(std::string_view json, ServerOptions* server, OpenOptio
       server->log_level = *parsed;
     } else if (key == "keys") {
       ORMDB_RETURN_IF_ERROR(ParseKeys(v, server));
+    } else if (key == "jwt") {
+      ORMDB_RETURN_IF_ERROR(ParseJwt(v, &server->jwt));
+    } else if (key == "audit_dir") {
+      ORMDB_ASSIGN_OR_RETURN(server->audit_dir, Text(key, v));
+      if (server->audit_dir.empty()) return Bad(key, "needs a directory");
     } else if (key == "tls") {
       if (!v.is_object()) return Bad(key, "needs {\"cert\": FILE, \"key\": FILE}");
       for (const auto& [name, f] : v.as_object()) {

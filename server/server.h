@@ -22,23 +22,47 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "auth/jwt.h"
 #include "db/engine.h"
 #include "observability/log.h"
 #include "ormdb/database.h"
+#include "ormdb/principal.h"
 #include "ormdb/status.h"
 
 namespace ormdb::server {
 
 struct ApiKey {
+  ApiKey() = default;
+  // {key, name, roles}: acts_as is optional (a constructor, not aggregate
+  // initialization, so that leaving it out is not a missing initializer).
+  ApiKey(std::string key, std::string principal, std::vector<std::string> roles,
+         std::optional<ormdb::Principal> acts_as = std::nullopt)
+      : key(std::move(key)),
+        principal(std::move(principal)),
+        roles(std::move(roles)),
+        acts_as(std::move(acts_as)) {}
+
   std::string key;
+  // The principal's name: in logs, errors, metrics and the per-principal
+  // limits. From the config's string "principal", or the id of an object
+  // "principal" ("7"), else "keyN" for the Nth key.
   std::string principal;
-  // "read" (fetch, explain, get, export, watch, stats, schema show/history,
-  // check), "write" (mutate, import), "admin" (schema apply, vacuum; implies
-  // the others).
+  // The access roles of the server: "read" (fetch, explain, get, export,
+  // watch, stats, schema show/history, check), "write" (mutate, import),
+  // "admin" (schema apply, vacuum; implies the others), "impersonate" (the
+  // key's requests may name the principal they act for: a trusted backend).
+  // Not the principal's roles of the access policies (acts_as.roles).
   std::vector<std::string> roles;
+  // The principal the key's requests act for in the schema's access
+  // policies (`auth`): the config's "principal" object ({"id": 7, "roles":
+  // ["user"], "tenant": "acme"}). nullopt when the config gives a name
+  // only (a string "principal", or none).
+  std::optional<ormdb::Principal> acts_as;
 };
 
 struct ServerOptions {
@@ -132,6 +156,14 @@ struct ServerOptions {
   // log is the process's: `ormdb serve` applies this (SetLogLevel).
   // Default info; debug adds one line per request.
   observability::LogLevel log_level = observability::LogLevel::kInfo;
+  // JSON Web Tokens a client may send instead of naming a principal
+  // (auth/jwt.h; the config's "jwt" section, its key files read and
+  // checked by ParseServerConfig). jwt.enabled() is false by default: no
+  // tokens taken.
+  auth::JwtConfig jwt;
+  // The audit log's directory (docs/reference/audit.md). Empty (the
+  // default): audit/ in the data directory.
+  std::string audit_dir;
 };
 
 // Reads a config file's JSON (docs/PROTOCOL.md "Server configuration") over

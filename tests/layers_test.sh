@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The module layering (README "Layout"): a module includes only modules below
-# it, LMDB stays inside storage/, and Cap'n Proto (<capnp/...>, <kj/...>, the
+# it, LMDB stays inside storage/, OpenSSL inside auth/ and audit/, and Cap'n Proto (<capnp/...>, <kj/...>, the
 # generated ormdb.capnp.h) and nng (<nng/...>) stay inside protocol/. Fails
 # naming every include that breaks a rule.
 set -uo pipefail
@@ -8,7 +8,7 @@ ROOT="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
 cd "$ROOT"
 # Top to bottom. The public headers (include/ormdb, "ormdb/...") are usable
 # everywhere; tests/, bench/ and examples/ stand outside the layers.
-LAYERS=(tools codegen server client db protocol query catalog storage observability common)
+LAYERS=(tools codegen server client db protocol query catalog storage audit auth observability common)
 rank() {
   local i
   for i in "${!LAYERS[@]}"; do [[ "${LAYERS[$i]}" == "$1" ]] && { echo "$i"; return; }; done
@@ -34,6 +34,11 @@ while IFS= read -r line; do
   echo "LMDB outside storage/: $line"
   bad=1
 done < <(grep -rln --include=*.h --include=*.cc '#include <lmdb.h>' "${LAYERS[@]}" 2>/dev/null | grep -v '^storage/')
+while IFS= read -r line; do
+  echo "OpenSSL outside auth/ and audit/: $line"
+  bad=1
+done < <(grep -rln --include=*.h --include=*.cc '#include <openssl/' "${LAYERS[@]}" 2>/dev/null |
+         grep -vE '^(auth|audit)/' | grep -vE '_test\.cc$')
 # Unit tests beside the code (*_test.cc, *_test_util.h) may speak raw frames
 # to the server, as tests/ and bench/ may.
 while IFS= read -r line; do

@@ -33,6 +33,7 @@
 #include "protocol/http.h"
 #include "query/select_parser.h"
 #include "server/server.h"
+#include "tools/audit_cmd.h"
 #include "tools/help.h"
 #include "tools/shell.h"
 #include "tools/table.h"
@@ -929,6 +930,9 @@ int Run(const Args& args) {
   }
   if (auto problem = CheckFlags(args)) return Usage(args.HelpKey(), *problem);
   if (command == "help") return HelpCommand(args);
+  if (command == "audit") {
+    return ormdb::tools::AuditCommand({args.positional.begin() + 1, args.positional.end()});
+  }
   if (command == "shell") return ShellCommand(args);
   const size_t n = args.positional.size();
   if (!args.connect.empty() && args.data_given) {

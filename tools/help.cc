@@ -172,6 +172,17 @@ const std::vector<CommandHelp> kCommands = {
      "  See docs/reference/codegen.md for the generated API.",
      "$ ormdb codegen ts blog.ormdb -o src/db\n"
      "src/db/blog.ts"},
+    {"audit", "ormdb audit verify DIR\normdb audit tail DIR [-n N]",
+     "check the audit log's SHA-256 chain, or print its last lines",
+     "  verify DIR   read every file of the audit log in DIR in order; exit 0 with\n"
+     "               \"ok: N lines in M files\" and the last line's hash (keep it\n"
+     "               elsewhere: a later verify shows whether the end was cut), or\n"
+     "               exit 1 naming the first problem: file, line and what is wrong\n"
+     "  tail DIR     the last lines (default 10; -n N), oldest first\n"
+     "  No database is opened. See docs/reference/audit.md.",
+     "$ ormdb audit verify ./ormdb-data/audit\n"
+     "ok: 1841 lines in 1 file\n"
+     "last hash: 3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"},
     {"help", "ormdb help [COMMAND]", "the commands, or one command's usage and an example",
      "  also: ormdb COMMAND --help, ormdb --version", "$ ormdb help query"},
 };
@@ -237,7 +248,7 @@ std::string FullHelp(const CommandHelp& help) {
     out += "  " + std::string(example.substr(0, eol)) + "\n";
     example = eol == std::string_view::npos ? "" : example.substr(eol + 1);
   }
-  if (help.name != "help" && help.name != "serve") {
+  if (help.name != "help" && help.name != "serve" && help.name != "audit") {
     out +=
         "\nEvery command runs on --data DIR (default ./ormdb-data) or on a server with\n"
         "--connect URL (or ORMDB_URL); `ormdb help` lists the commands.\n";

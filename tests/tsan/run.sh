@@ -53,6 +53,7 @@ run server_load_test no "$build/server/server_test" --gtest_filter='*LoadTest*'
 run server_stop_test no "$build/server/server_test" --gtest_filter='ServerStopTest.*'
 run watch_server_test no "$build/tests/watch_server_test"
 run fetch_pagination no "$build/tests/fetch_test" --gtest_filter='FetchPaginationTest.*'
+run audit_log no "$build/audit/audit_test"
 
 echo "=== tsan summary (logs in $logs)"
 printf '%s\n' "${results[@]}"
