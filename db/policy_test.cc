@@ -175,6 +175,20 @@ TEST_F(PolicyTest, ToOneTargetsTheyMayNotReadAreNull) {
   // c1 (globex, owner cy now in acme): the owner renders null.
   ASSERT_EQ(Ids(projects), (std::vector<int64_t>{3}));
   EXPECT_TRUE(projects.as_array()[0].Find("owner")->is_null()) << ToJson(projects);
+  // Paths through it see null: no value of the unreadable owner matches,
+  // negated or not, and it cannot be ordered by or tested for null.
+  EXPECT_TRUE(Data(*ann, R"(Project(where: owner.name == "cy") { name })").as_array().empty());
+  EXPECT_TRUE(
+      Data(*ann, R"(Project(where: not (owner.name == "zz")) { name })").as_array().empty());
+  EXPECT_TRUE(Data(*ann, R"(Project(where: owner.name != "zz") { name })").as_array().empty());
+  EXPECT_TRUE(Data(*ann, "Project(where: owner.name is not null) { name }").as_array().empty());
+  EXPECT_EQ(Ids(Data(*db_, R"(Project(where: owner.name == "cy") { name })")),
+            (std::vector<int64_t>{3}));
+  for (const char* q :
+       {"Project(where: owner.name is null) { name }", "Project(order: owner.name) { name }"}) {
+    auto r = ann->Fetch(q);
+    EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied) << q;
+  }
 }
 
 TEST_F(PolicyTest, AggregatesCountReadableRowsOnly) {

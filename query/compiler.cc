@@ -212,8 +212,163 @@ Status Compiler::AddFieldMask(const EntityInfo* e, size_t field) {
   return Status::Ok();
 }
 
+namespace {
+
+std::unique_ptr<Expr> CloneExpr(const Expr& e) {
+  auto c = std::make_unique<Expr>();
+  c->kind = e.kind;
+  c->op = e.op;
+  c->negated = e.negated;
+  c->literal = e.literal;
+  c->name = e.name;
+  c->path = e.path;
+  c->call = e.call;
+  c->list = e.list;
+  c->pos = e.pos;
+  for (const auto& child : e.children) c->children.push_back(CloneExpr(*child));
+  return c;
+}
+
+// `e` with `prefix` put before every path.
+std::unique_ptr<Expr> Prefixed(const Expr& e, const std::vector<std::string>& prefix) {
+  auto c = CloneExpr(e);
+  std::vector<Expr*> stack = {c.get()};
+  while (!stack.empty()) {
+    Expr* x = stack.back();
+    stack.pop_back();
+    if (x->kind == Expr::Kind::kPath) x->path.insert(x->path.begin(), prefix.begin(), prefix.end());
+    for (auto& child : x->children) stack.push_back(child.get());
+  }
+  return c;
+}
+
+Expr::CompareOp NegatedOp(Expr::CompareOp op) {
+  switch (op) {
+    case Expr::CompareOp::kEq:
+      return Expr::CompareOp::kNe;
+    case Expr::CompareOp::kNe:
+      return Expr::CompareOp::kEq;
+    case Expr::CompareOp::kLt:
+      return Expr::CompareOp::kGe;
+    case Expr::CompareOp::kLe:
+      return Expr::CompareOp::kGt;
+    case Expr::CompareOp::kGt:
+      return Expr::CompareOp::kLe;
+    case Expr::CompareOp::kGe:
+      return Expr::CompareOp::kLt;
+  }
+  return op;
+}
+
+}  // namespace
+
+void Compiler::HopFilters(const EntityInfo* e, const std::vector<std::string>& names,
+                          std::vector<std::unique_ptr<Expr>>* out) const {
+  const EntityInfo* at = e;
+  for (size_t i = 0; i + 1 < names.size(); ++i) {
+    int f = at->FieldIndex(names[i]);
+    if (f < 0 || at->fields[f].type != FieldType::kRef) return;
+    at = schema_->EntityById(at->fields[f].ref_target);
+    if (at == nullptr) return;
+    const EntityRead* er = policy_->For(at->id);
+    if (er == nullptr || !er->filter) continue;
+    out->push_back(
+        Prefixed(*er->filter, std::vector<std::string>(names.begin(), names.begin() + i + 1)));
+  }
+}
+
+Result<std::unique_ptr<Expr>> Compiler::GuardHops(const Expr& w, const EntityInfo* e, bool neg) {
+  auto guarded = [&](std::unique_ptr<Expr> atom) -> std::unique_ptr<Expr> {
+    std::vector<std::unique_ptr<Expr>> filters;
+    for (const auto& child : atom->children) {
+      if (child->kind == Expr::Kind::kPath) HopFilters(e, child->path, &filters);
+    }
+    if (filters.empty()) return atom;
+    auto all = std::make_unique<Expr>();
+    all->kind = Expr::Kind::kAnd;
+    all->pos = atom->pos;
+    all->children.push_back(std::move(atom));
+    for (auto& f : filters) all->children.push_back(std::move(f));
+    return all;
+  };
+  switch (w.kind) {
+    case Expr::Kind::kAnd:
+    case Expr::Kind::kOr: {
+      auto out = std::make_unique<Expr>();
+      out->kind = (w.kind == Expr::Kind::kAnd) != neg ? Expr::Kind::kAnd : Expr::Kind::kOr;
+      out->pos = w.pos;
+      for (const auto& child : w.children) {
+        ORMDB_ASSIGN_OR_RETURN(auto c, GuardHops(*child, e, neg));
+        out->children.push_back(std::move(c));
+      }
+      return out;
+    }
+    case Expr::Kind::kNot:
+      return GuardHops(*w.children[0], e, !neg);
+    case Expr::Kind::kCompare: {
+      auto c = CloneExpr(w);
+      if (neg) c->op = NegatedOp(c->op);
+      return guarded(std::move(c));
+    }
+    case Expr::Kind::kIn: {
+      auto c = CloneExpr(w);
+      c->negated = c->negated != neg;
+      return guarded(std::move(c));
+    }
+    case Expr::Kind::kIsNull: {
+      auto c = CloneExpr(w);
+      c->negated = c->negated != neg;
+      std::vector<std::unique_ptr<Expr>> filters;
+      if (c->children[0]->kind == Expr::Kind::kPath) HopFilters(e, c->children[0]->path, &filters);
+      if (!filters.empty() && !c->negated) {
+        return Status(ErrorCode::kPermissionDenied,
+                      At(w.pos) +
+                          "permission denied: " + parse_rules::JoinPath(c->children[0]->path) +
+                          " is null cannot be tested through a relation whose rows this principal "
+                          "may not all read (test the relation itself, or is not null)");
+      }
+      return guarded(std::move(c));
+    }
+    case Expr::Kind::kLike:
+    case Expr::Kind::kLiteral:
+    case Expr::Kind::kParam:
+    case Expr::Kind::kPath: {
+      auto c = guarded(CloneExpr(w));
+      if (!neg) return c;
+      if (c->kind == Expr::Kind::kAnd) {
+        // not (like and readable): (not like) and readable, in a monotone
+        // context where an unreadable target must not match either way.
+        auto inner = std::make_unique<Expr>();
+        inner->kind = Expr::Kind::kNot;
+        inner->pos = w.pos;
+        inner->children.push_back(std::move(c->children[0]));
+        c->children[0] = std::move(inner);
+        return c;
+      }
+      auto n = std::make_unique<Expr>();
+      n->kind = Expr::Kind::kNot;
+      n->pos = w.pos;
+      n->children.push_back(std::move(c));
+      return n;
+    }
+  }
+  return Internal("unknown predicate node");
+}
+
 Status Compiler::CheckReadable(const BoundPath& p, const QueryPos& pos) const {
   if (policy_ == nullptr || compiling_policy_) return Status::Ok();
+  if (user_order_) {
+    for (size_t i = 0; i < p.hops.size(); ++i) {
+      const EntityRead* er = policy_->For(p.entities[i + 1]->id);
+      if (er != nullptr && er->filter) {
+        return Status(ErrorCode::kPermissionDenied,
+                      At(pos) + "permission denied: " + p.text + " reads " +
+                          p.entities[i + 1]->name +
+                          " rows this principal may not all read: it cannot order or be "
+                          "aggregated through it");
+      }
+    }
+  }
   auto masked = [&](const EntityInfo* e, size_t field) {
     const EntityRead* er = policy_->For(e->id);
     return er != nullptr && field < er->masks.size() && er->masks[field] != nullptr;
@@ -244,7 +399,11 @@ int Compiler::NewSlot(Slot s) {
 
 Status Compiler::CompileNode(const Selection& sel, int idx) {
   if (sel.where) {
-    ORMDB_ASSIGN_OR_RETURN(CExpr w, CompileExpr(*sel.where, idx));
+    std::unique_ptr<Expr> guarded;
+    if (policy_ != nullptr) {
+      ORMDB_ASSIGN_OR_RETURN(guarded, GuardHops(*sel.where, N(idx).entity, false));
+    }
+    ORMDB_ASSIGN_OR_RETURN(CExpr w, CompileExpr(guarded ? *guarded : *sel.where, idx));
     N(idx).where = std::move(w);
     N(idx).has_where = true;
   }
@@ -270,7 +429,10 @@ Status Compiler::CompileNode(const Selection& sel, int idx) {
         continue;
       }
     }
-    ORMDB_ASSIGN_OR_RETURN(int p, ResolvePath(idx, k.path, k.pos));
+    user_order_ = true;
+    Result<int> resolved = ResolvePath(idx, k.path, k.pos);
+    user_order_ = false;
+    ORMDB_ASSIGN_OR_RETURN(int p, std::move(resolved));
     if (N(idx).paths[p].domain == Domain::kJson) {
       return InvalidArgument(At(k.pos) + "cannot order by " + N(idx).paths[p].text +
                              ": json values have no order");

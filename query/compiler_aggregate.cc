@@ -58,15 +58,26 @@ Status Compiler::CompileAggregate(const Selection& item, int idx) {
   Status st;
   if (agg.path.size() > 1) {
     const std::vector<std::string> rest(agg.path.begin() + 1, agg.path.end());
+    user_order_ = true;
     Result<int> p = ResolvePath(sidx, rest, agg.pos);
+    user_order_ = false;
     if (p.ok()) {
       ap.value_path = *p;
     } else {
       st = p.status();
     }
   }
+  std::unique_ptr<Expr> guarded;
+  if (st.ok() && agg.where && policy_ != nullptr) {
+    Result<std::unique_ptr<Expr>> g = GuardHops(*agg.where, N(sidx).entity, false);
+    if (g.ok()) {
+      guarded = std::move(*g);
+    } else {
+      st = g.status();
+    }
+  }
   if (st.ok() && agg.where) {
-    Result<CExpr> w = CompileExpr(*agg.where, sidx);
+    Result<CExpr> w = CompileExpr(guarded ? *guarded : *agg.where, sidx);
     if (w.ok()) {
       N(sidx).where = std::move(*w);
       N(sidx).has_where = true;

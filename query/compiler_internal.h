@@ -140,8 +140,20 @@ class Compiler {
   Status AddPolicyFilter(int idx);
   // The mask of a selected field, compiled into Plan::masks once per field.
   Status AddFieldMask(const EntityInfo* e, size_t field);
-  // PERMISSION_DENIED when a user's path reads a masked field.
+  // PERMISSION_DENIED when a user's path reads a masked field, or orders or
+  // aggregates through a to-one relation whose target has a row filter.
   Status CheckReadable(const BoundPath& p, const QueryPos& pos) const;
+  // A user's predicate over node entity `e` as the principal must see it:
+  // negations pushed down to the comparisons (literals keep their order),
+  // and each comparison through a to-one relation whose target has a row
+  // filter ANDed with that filter (seen from the node), so that an
+  // unreadable target reads as null. `is null` through one is
+  // PERMISSION_DENIED. nullptr: no policy applies, use `where` as is.
+  Result<std::unique_ptr<Expr>> GuardHops(const Expr& where, const EntityInfo* e, bool neg);
+  // The read filters of the targets of path `names`' hops, seen from `e`.
+  void HopFilters(const EntityInfo* e, const std::vector<std::string>& names,
+                  std::vector<std::unique_ptr<Expr>>* out) const;
+  bool user_order_ = false;  // resolving an order key or aggregate value path
 
   // ---- access paths (compiler_access.cc) ----
   std::vector<Conjunct> Conjuncts(const Node& n);
