@@ -220,6 +220,58 @@ entity Tag {
             Value::Int32(3));
 }
 
+TEST_F(CatalogTest, AccessRulesAreGradedByWhetherTheyWiden) {
+  ASSERT_OK(Apply(R"(
+entity Doc {
+  id: id
+  tenant: string
+  body: string?
+  @@allow(read, tenant == auth.tenant)
+}
+)"));
+  // A deny narrows (A); an allow for an operation without rules narrows
+  // too (it was open); a second read allow widens (B); a field rule on an
+  // unruled field narrows (A).
+  auto r = Apply(R"(
+entity Doc {
+  id: id
+  tenant: string
+  body: string? @allow(read, auth.has_role("editor"))
+  @@allow(read, tenant == auth.tenant)
+  @@allow(read, auth.has_role("admin"))
+  @@deny(all, auth == null)
+  @@allow(update, tenant == auth.tenant)
+}
+)");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->plan.grade, Grade::kB) << Changes(*r);
+  EXPECT_EQ(Changes(*r),
+            "B add rule Doc @@allow(read, auth.has_role(\"admin\")) (widens access)\n"
+            "A add rule Doc @@deny(all, auth == null) (narrows access)\n"
+            "A add rule Doc @@allow(update, tenant == auth.tenant) (narrows access)\n"
+            "A add rule Doc.body @allow(read, auth.has_role(\"editor\")) (narrows access)\n");
+  // Dropping the deny widens; dropping one of two read allows narrows;
+  // dropping the last update rule opens updates again (B).
+  r = Apply(R"(
+entity Doc {
+  id: id
+  tenant: string
+  body: string? @allow(read, auth.has_role("editor"))
+  @@allow(read, tenant == auth.tenant)
+}
+)");
+  ASSERT_OK(r);
+  EXPECT_EQ(Changes(*r),
+            "A drop rule Doc @@allow(read, auth.has_role(\"admin\")) (narrows access)\n"
+            "B drop rule Doc @@deny(all, auth == null) (widens access)\n"
+            "B drop rule Doc @@allow(update, tenant == auth.tenant) (widens access)\n");
+  // The rules are part of the stored schema: printed and parsed back.
+  EXPECT_NE(
+      catalog_->CurrentText().find("  body: string? @allow(read, auth.has_role(\"editor\"))\n"),
+      std::string::npos)
+      << catalog_->CurrentText();
+}
+
 TEST_F(CatalogTest, GradeAAddsRelations) {
   ASSERT_OK(Apply(R"(
 entity User { id: id

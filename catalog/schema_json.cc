@@ -125,7 +125,7 @@ Json SchemaToJson(const CompiledSchema& s) {
     Json checks = Json::Array();
     for (const std::string& c : e.checks) checks.Push(c);
     je.Set("checks", std::move(checks));
-    je.Set("rules", RulesToJson(e.rules));
+    if (!e.rules.empty()) je.Set("rules", RulesToJson(e.rules));
     entities.Push(std::move(je));
   }
   root.Set("entities", std::move(entities));

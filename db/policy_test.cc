@@ -266,6 +266,18 @@ TEST_F(PolicyTest, WritesAreCheckedBeforeAndAfter) {
   EXPECT_NE(r.status().message().find("tenant != auth.tenant"), std::string::npos)
       << r.status().ToString();
   EXPECT_EQ(r.status().message().find("globex"), std::string::npos) << "no row data";
+  {
+    // The line named is the rule's in `schema show`.
+    const std::string& m = r.status().message();
+    size_t at = m.find("(schema line ");
+    ASSERT_NE(at, std::string::npos) << m;
+    int line = std::atoi(m.c_str() + at + 13);
+    std::string text = *db_->SchemaText();
+    size_t start = 0;
+    for (int i = 1; i < line; ++i) start = text.find('\n', start) + 1;
+    EXPECT_EQ(text.substr(start, text.find('\n', start) - start),
+              "  @@deny(all, tenant != auth.tenant)");
+  }
   ASSERT_TRUE(ann->Mutate(R"({"ops": [{"op": "insert", "entity": "Project",
       "values": {"name": "n", "tenant": "acme", "owner": 1}}]})")
                   .ok());

@@ -7,6 +7,7 @@
 
 #include "common/lexer.h"
 #include "common/suggest.h"
+#include "catalog/sdl_printer.h"
 #include "query/compiler.h"
 #include "query/parse_rules.h"
 #include "query/text_parser.h"
@@ -520,8 +521,8 @@ Status Denied(uint8_t op, const std::string& what, const Decision& d, bool entit
     m += ": no @" + std::string(entity_level ? "@" : "") + "allow rule for " +
          std::string(OpName(op)) + " holds";
   }
-  if (d.rule != nullptr && d.rule->rule->pos.line > 0) {
-    m += " (schema line " + std::to_string(d.rule->rule->pos.line) + ")";
+  if (d.rule != nullptr && d.rule->line > 0) {
+    m += " (schema line " + std::to_string(d.rule->line) + ")";
   }
   return {ErrorCode::kPermissionDenied, std::move(m)};
 }
@@ -570,6 +571,24 @@ Result<std::shared_ptr<const PolicySet>> PolicySet::Build(
     std::shared_ptr<const catalog::CompiledSchema> schema, std::string_view file_name) {
   auto set = std::make_shared<PolicySet>();
   set->schema_ = schema;
+  // Lines of the canonical text (`schema show`), where messages point.
+  std::vector<std::string_view> lines;
+  const std::string canonical = catalog::PrintSchema(schema->schema());
+  for (size_t i = 0; i <= canonical.size();) {
+    size_t nl = canonical.find('\n', i);
+    if (nl == std::string::npos) nl = canonical.size();
+    lines.push_back(std::string_view(canonical).substr(i, nl - i));
+    i = nl + 1;
+  }
+  auto line_of = [&](const std::string& entity, const std::string& rule_text) {
+    bool inside = false;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i] == "entity " + entity + " {") inside = true;
+      if (inside && lines[i].find(rule_text) != std::string_view::npos) return static_cast<int>(i + 1);
+      if (inside && lines[i] == "}") inside = false;
+    }
+    return 0;
+  };
   for (const catalog::Entity& se : schema->schema().entities) {
     const catalog::EntityInfo* info = schema->FindEntity(se.name);
     if (info == nullptr) return Internal("policy: entity " + se.name + " not compiled");
@@ -607,6 +626,7 @@ Result<std::shared_ptr<const PolicySet>> PolicySet::Build(
       pr.condition = std::shared_ptr<const Expr>(std::move(*cond));
       pr.entity = se.name;
       pr.field = field;
+      pr.line = line_of(se.name, rule.Text(field.empty()));
       return pr;
     };
     for (const PolicyRule& rule : se.rules) {

@@ -50,6 +50,7 @@ struct ParsedRule {
   std::shared_ptr<const Expr> condition;
   std::string entity;  // for messages
   std::string field;   // a field rule's field
+  int line = 0;        // in the schema as `schema show` prints it (0: not found)
 };
 
 struct EntityPolicy {
