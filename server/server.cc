@@ -218,7 +218,9 @@ class ServerImpl final : public Server {
   Status StartHttp();
   // Whether an HTTP request may read: always without keys; with keys, it
   // carries "Authorization: Bearer KEY" of a key with a role.
-  bool HttpAllowed(const protocol::HttpRequest& r) const;
+  // `as_owner`: the request reads data as the owner (the console's API),
+  // which a key that acts for a principal of its own may not.
+  bool HttpAllowed(const protocol::HttpRequest& r, bool as_owner = false) const;
   void Reaper();
 
   std::unique_ptr<db::Engine> db_;
@@ -353,7 +355,7 @@ Status ServerImpl::StartHttp() {
          return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText()};
        }});
   for (protocol::HttpRoute& r :
-       ConsoleRoutes(*db_, [this](const HttpRequest& r) { return HttpAllowed(r); })) {
+       ConsoleRoutes(*db_, [this](const HttpRequest& r) { return HttpAllowed(r, true); })) {
     routes.push_back(std::move(r));
   }
   auto http = protocol::HttpServer::Start(o_.http_listen, std::move(routes));
@@ -370,14 +372,14 @@ Status ServerImpl::StartHttp() {
   return Status::Ok();
 }
 
-bool ServerImpl::HttpAllowed(const protocol::HttpRequest& r) const {
+bool ServerImpl::HttpAllowed(const protocol::HttpRequest& r, bool as_owner) const {
   if (o_.keys.empty()) return true;
   constexpr std::string_view kBearer = "Bearer ";
   std::string_view auth = r.authorization;
   if (auth.substr(0, kBearer.size()) != kBearer) return false;
   auth.remove_prefix(kBearer.size());
   for (const ApiKey& k : o_.keys) {
-    if (SameKey(k.key, auth)) return HasRole(k, Access::kRead);
+    if (SameKey(k.key, auth)) return HasRole(k, Access::kRead) && !(as_owner && k.acts_as);
   }
   return false;
 }
