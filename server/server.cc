@@ -1,7 +1,5 @@
 #include "server/server.h"
 
-#include <openssl/evp.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -75,17 +73,7 @@ bool Idempotent(RequestKind k) {
 
 // The first `hex_digits` hex digits of the SHA-256 of `bytes`.
 std::string ShortHash(std::string_view bytes, size_t hex_digits) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len && out.size() < hex_digits; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  out.resize(std::min(out.size(), hex_digits));
-  return out;
+  return audit::Sha256Hex(bytes).substr(0, hex_digits);
 }
 
 // The authenticated sender of a request, and who it acts for.
