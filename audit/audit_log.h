@@ -128,6 +128,11 @@ class AuditLog {
   std::string prev_hash_ GUARDED_BY(mu_);  // hex SHA-256 of the last line
 };
 
+// The hex SHA-256 of `bytes` (64 digits): the chain's hash, also what the
+// server hashes a principal's identity with (OpenSSL stays in audit/ and
+// auth/).
+std::string Sha256Hex(std::string_view bytes);
+
 // "audit-000001.jsonl" for 1.
 std::string AuditFileName(uint64_t number);
 

@@ -44,7 +44,25 @@ Status Unexpected(const Reply& r, std::string_view what) {
 class RemoteDatabase final : public Database {
  public:
   RemoteDatabase(std::string url, ConnectOptions o)
-      : url_(std::move(url)), o_(std::move(o)), client_(Random64()) {}
+      : url_(std::move(url)),
+        o_(std::move(o)),
+        client_(Random64()),
+        next_id_(std::make_shared<std::atomic<uint64_t>>(1)),
+        counters_(std::make_shared<protocol::FrameCounters>()) {}
+
+  // A handle on the connection of `from` whose requests name `principal`
+  // (Request::act_as). Shares the request numbering, so ids stay unique.
+  RemoteDatabase(const RemoteDatabase& from, std::string act_as_json)
+      : url_(from.url_),
+        o_(from.o_),
+        conn_(from.conn_),
+        client_(from.client_),
+        next_id_(from.next_id_),
+        max_request_bytes_(from.max_request_bytes_),
+        max_frame_bytes_(from.max_frame_bytes_),
+        principals_(from.principals_),
+        act_as_(std::move(act_as_json)),
+        counters_(from.counters_) {}
 
   Status Connect() {
     if (url_.find("://") == std::string::npos) {
@@ -66,6 +84,11 @@ class RemoteDatabase final : public Database {
     if (r.kind != ReplyKind::kHello) return Unexpected(r, "hello");
     max_request_bytes_ = r.max_request_bytes;
     max_frame_bytes_ = r.max_frame_bytes;
+    principals_ = r.principals;
+    if (!o_.token.empty() && !principals_) {
+      return InvalidArgument("the server at " + url_ +
+                             " predates tokens (it would ignore the token); upgrade it");
+    }
     return Status::Ok();
   }
 
@@ -219,11 +242,15 @@ class RemoteDatabase final : public Database {
     return std::move(r.check);
   }
 
+  // The server decides: its key must have the server role impersonate (or
+  // admin), else every request of the handle is PERMISSION_DENIED.
   Result<std::unique_ptr<Database>> As(const Principal& principal) override {
-    (void)principal;
-    return Status(
-        ErrorCode::kPermissionDenied,
-        "permission denied: a remote database acts for the principal of its key or token");
+    if (!principals_) {
+      return Status(ErrorCode::kPermissionDenied,
+                    "permission denied: the server at " + url_ +
+                        " predates acting for a principal (it would ignore it); upgrade it");
+    }
+    return std::unique_ptr<Database>(new RemoteDatabase(*this, principal.ToJson()));
   }
 
   uint64_t CurrentVersion() override {
@@ -248,8 +275,10 @@ class RemoteDatabase final : public Database {
     Request q;
     q.kind = kind;
     q.client = client_;
-    q.id = next_id_.fetch_add(1, std::memory_order_relaxed);
+    q.id = next_id_->fetch_add(1, std::memory_order_relaxed);
     q.key = o_.key;
+    q.token = o_.token;
+    q.act_as = act_as_;
     return q;
   }
 
@@ -269,7 +298,7 @@ class RemoteDatabase final : public Database {
   // returned as a Reply of kind kError.
   Result<Reply> RoundTrip(Message m, std::chrono::milliseconds deadline) {
     ORMDB_ASSIGN_OR_RETURN(Message raw, conn_->RoundTrip(std::move(m), deadline));
-    return protocol::ReceiveReply(std::move(raw), kMaxReplyBytes, &counters_, url_);
+    return protocol::ReceiveReply(std::move(raw), kMaxReplyBytes, counters_.get(), url_);
   }
 
   // Sends a request; returns its reply (reassembled when it came in
@@ -374,12 +403,15 @@ class RemoteDatabase final : public Database {
 
   std::string url_;
   ConnectOptions o_;
-  std::unique_ptr<protocol::Connection> conn_;
+  // Shared by the handles As returns (a connection is thread-safe).
+  std::shared_ptr<protocol::Connection> conn_;
   const uint64_t client_;
-  std::atomic<uint64_t> next_id_{1};
+  std::shared_ptr<std::atomic<uint64_t>> next_id_;
   uint64_t max_request_bytes_ = 0;
   uint64_t max_frame_bytes_ = 0;  // 0: the server takes any frame up to max_request_bytes_
-  protocol::FrameCounters counters_;
+  bool principals_ = false;       // the server honours token and act_as
+  std::string act_as_;            // the principal's JSON every request names ("": none)
+  std::shared_ptr<protocol::FrameCounters> counters_;
 };
 
 }  // namespace

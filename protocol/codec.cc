@@ -32,6 +32,8 @@ Result<Request> Read(wire::Request::Reader r) {
   q.id = r.getId();
   q.key = Str(r.getKey());
   q.request_key = Str(r.getRequestKey());
+  q.token = Str(r.getToken());
+  q.act_as = Str(r.getActAs());
   q.wire_kind = static_cast<unsigned>(r.which());
   switch (r.which()) {
     case wire::Request::HELLO: {
@@ -163,6 +165,8 @@ void Write(const Request& q, wire::Request::Builder r) {
   r.setId(q.id);
   if (!q.key.empty()) r.setKey(AsText(q.key));
   if (!q.request_key.empty()) r.setRequestKey(AsText(q.request_key));
+  if (!q.token.empty()) r.setToken(AsText(q.token));
+  if (!q.act_as.empty()) r.setActAs(AsText(q.act_as));
   switch (q.kind) {
     case RequestKind::kHello: {
       auto h = r.initHello();
@@ -333,13 +337,14 @@ void ReplyWriter::Error(const Status& status) {
 }
 
 void ReplyWriter::Hello(uint16_t version, std::string_view server, uint64_t current_version,
-                        uint64_t max_request_bytes, uint64_t max_frame_bytes) {
+                        uint64_t max_request_bytes, uint64_t max_frame_bytes, bool principals) {
   auto h = impl_->reply.initHello();
   h.setVersion(version);
   h.setServer(AsText(server));
   h.setCurrentVersion(current_version);
   h.setMaxRequestBytes(max_request_bytes);
   h.setMaxFrameBytes(max_frame_bytes);
+  h.setPrincipals(principals);
 }
 
 void ReplyWriter::Fetch(const query::ResultBlocks& blocks) {
@@ -515,6 +520,7 @@ Result<Reply> DecodeReply(std::unique_ptr<Frame> frame, std::string_view from) {
         out.current_version = h.getCurrentVersion();
         out.max_request_bytes = h.getMaxRequestBytes();
         out.max_frame_bytes = h.getMaxFrameBytes();
+        out.principals = h.getPrincipals();
         break;
       }
       case wire::Reply::FETCH:

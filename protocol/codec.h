@@ -50,6 +50,8 @@ struct Request {
   uint64_t id = 0;
   std::string key;          // the API key ("" when none)
   std::string request_key;  // the write's idempotency key ("" when none)
+  std::string token;        // a JWT naming the principal ("" when none)
+  std::string act_as;       // a principal's JSON to act for ("" when none)
   RequestKind kind = RequestKind::kUnknown;
   unsigned wire_kind = 0;  // the union tag as received (kUnknown names it)
 
@@ -99,7 +101,7 @@ class ReplyWriter {
 
   void Error(const Status& status);
   void Hello(uint16_t version, std::string_view server, uint64_t current_version,
-             uint64_t max_request_bytes, uint64_t max_frame_bytes);
+             uint64_t max_request_bytes, uint64_t max_frame_bytes, bool principals = true);
   void Fetch(const query::ResultBlocks& blocks);
   void Select(const query::SelectBlock& block);
   void Text(std::string_view text);
@@ -163,6 +165,7 @@ struct Reply {
   // hello
   uint16_t hello_version = 0;
   uint64_t current_version = 0, max_request_bytes = 0, max_frame_bytes = 0;
+  bool principals = false;  // the server honours Request::token and act_as
   // chunk
   uint64_t handle = 0, offset = 0, total = 0;
   std::string data;

@@ -52,6 +52,19 @@ struct Request {
   # carried, within the history retention, is not applied again: the
   # earlier outcome is returned, across server restarts too.
   requestKey @20 :Text;
+
+  # A JSON Web Token naming the principal the request acts for in the
+  # schema's access policies (DESIGN.md §10; docs/PROTOCOL.md "Principals").
+  # Empty: none. Verified by the server (jwt in its config); a request with
+  # a valid token needs no key when the server has keys but the token's
+  # signer is trusted.
+  token @22 :Text;
+  # The principal to act for, as JSON ({"id": 7, "roles": ["user"],
+  # "tenant": "acme"}, or null for anonymous). Empty: none. Only a key with
+  # the server role impersonate or admin may send it (PERMISSION_DENIED
+  # otherwise); a server that predates it ignores it, so clients send it
+  # only to a server whose HelloReply says `principals`.
+  actAs @23 :Text;
 }
 
 struct UploadRequest {
@@ -187,6 +200,9 @@ struct HelloReply {
   # closed): send larger requests as an upload. 0 from servers that
   # predate uploads.
   maxFrameBytes @4 :UInt64;
+  # Whether the server honours Request.token and Request.actAs (false from
+  # servers that predate them, which would ignore both).
+  principals @5 :Bool;
 }
 
 struct Chunk {

@@ -179,6 +179,10 @@ Status ParseServerConfig(std::string_view json, ServerOptions* server, OpenOptio
     } else if (key == "audit_dir") {
       ORMDB_ASSIGN_OR_RETURN(server->audit_dir, Text(key, v));
       if (server->audit_dir.empty()) return Bad(key, "needs a directory");
+      server->audit = true;
+    } else if (key == "audit") {
+      if (!v.is_bool()) return Bad(key, "needs true or false");
+      server->audit = v.as_bool();
     } else if (key == "tls") {
       if (!v.is_object()) return Bad(key, "needs {\"cert\": FILE, \"key\": FILE}");
       for (const auto& [name, f] : v.as_object()) {

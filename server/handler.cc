@@ -1,7 +1,10 @@
 #include "server/handler.h"
 
+#include <algorithm>
 #include <sstream>
 #include <string>
+
+#include "common/json.h"
 
 namespace ormdb::server {
 
@@ -30,14 +33,54 @@ void Set(protocol::ReplyWriter& reply, const Result<T>& r, Fn&& set) {
   set(*r);
 }
 
+void AddOnce(std::vector<std::string>& list, std::string_view name) {
+  if (std::find(list.begin(), list.end(), name) == list.end()) list.emplace_back(name);
+}
+
+// The entity types a mutation batch names: ops[].entity, and the entity
+// of ops[].relation ("Post.tags" -> Post); returns the number of
+// operations. A batch that does not parse names none (the write failed on
+// it anyway).
+size_t DescribeBatch(std::string_view batch, HandleInfo* info) {
+  auto j = ParseJson(batch);
+  if (!j.ok() || !j->is_object()) return 0;
+  const Json* ops = j->Find("ops");
+  if (ops == nullptr || !ops->is_array()) return 0;
+  for (const Json& op : ops->as_array()) {
+    if (!op.is_object()) continue;
+    if (const Json* e = op.Find("entity"); e != nullptr && e->is_string()) {
+      AddOnce(info->entities, e->as_string());
+    } else if (const Json* r = op.Find("relation"); r != nullptr && r->is_string()) {
+      const std::string& rel = r->as_string();
+      AddOnce(info->entities, std::string_view(rel).substr(0, rel.find('.')));
+    }
+  }
+  return ops->size();
+}
+
 }  // namespace
 
+void DescribeFetch(const query::ResultBlocks& blocks, HandleInfo* info) {
+  info->rows = blocks.counters.entities;
+  info->version = blocks.version;
+  for (const query::EntityBlock& b : blocks.entities) {
+    if (b.entity == nullptr) continue;
+    AddOnce(info->entities, b.entity->name);
+    for (const std::string& c : b.columns) AddOnce(info->fields, b.entity->name + "." + c);
+  }
+}
+
 void Handle(db::Engine& db, const protocol::Request& q, protocol::ReplyWriter& reply,
-            std::string_view request_key) {
+            std::string_view request_key, HandleInfo* info) {
+  HandleInfo ignored;
+  HandleInfo& in = info != nullptr ? *info : ignored;
   switch (q.kind) {
     case RequestKind::kFetch:
       return Set(reply, db.FetchBlocks(q.query, q.params, q.explain.fetch),
-                 [&](const auto& blocks) { reply.Fetch(*blocks); });
+                 [&](const auto& blocks) {
+                   if (info) DescribeFetch(*blocks, info);
+                   reply.Fetch(*blocks);
+                 });
     case RequestKind::kExplain:
       return Set(reply,
                  q.select ? db.ExplainSelect(q.query, q.params, q.explain)
@@ -45,15 +88,26 @@ void Handle(db::Engine& db, const protocol::Request& q, protocol::ReplyWriter& r
                  [&](const std::string& text) { reply.Text(text); });
     case RequestKind::kSelect:
       return Set(reply, db.SelectBlock(q.query, q.params, q.explain.select),
-                 [&](const auto& block) { reply.Select(*block); });
+                 [&](const auto& block) {
+                   in.rows = block->rows;
+                   in.version = block->version;
+                   reply.Select(*block);
+                 });
     case RequestKind::kMutate: {
       WriteOptions wo;
       wo.request_key = std::string(request_key);
-      return Set(reply, db.Mutate(q.text, wo), [&](const MutationResult& m) { reply.Mutate(m); });
+      const size_t ops = info ? DescribeBatch(q.text, info) : 0;
+      return Set(reply, db.Mutate(q.text, wo), [&](const MutationResult& m) {
+        in.version = m.version;
+        in.rows = ops;  // written only when the batch applied
+        reply.Mutate(m);
+      });
     }
     case RequestKind::kSchemaApply:
-      return Set(reply, db.ApplySchema(q.text, q.schema),
-                 [&](const MigrationReport& m) { reply.Migration(m); });
+      return Set(reply, db.ApplySchema(q.text, q.schema), [&](const MigrationReport& m) {
+        in.version = m.commit_version;
+        reply.Migration(m);
+      });
     case RequestKind::kSchemaShow:
       return Set(reply, q.json ? db.SchemaJson() : db.SchemaText(),
                  [&](const std::string& text) { reply.Text(text); });
@@ -62,12 +116,20 @@ void Handle(db::Engine& db, const protocol::Request& q, protocol::ReplyWriter& r
     case RequestKind::kWatch: {
       WatchOptions o = q.watch;
       o.wait = std::chrono::milliseconds(0);
-      return Set(reply, db.Watch(o), [&](const WatchBatch& b) { reply.Watch(b); });
+      return Set(reply, db.Watch(o), [&](const WatchBatch& b) {
+        in.rows = b.events.size();
+        in.version = b.token;
+        reply.Watch(b);
+      });
     }
     case RequestKind::kStats:
       return Set(reply, db.Stats(), [&](const std::string& text) { reply.Text(text); });
     case RequestKind::kGet:
-      return Set(reply, db.Get(q.entity, q.row_id), [&](const auto& row) { reply.Get(row); });
+      AddOnce(in.entities, q.entity);
+      return Set(reply, db.Get(q.entity, q.row_id), [&](const auto& row) {
+        in.rows = row.has_value() ? 1 : 0;
+        reply.Get(row);
+      });
     case RequestKind::kExportRows: {
       std::vector<std::string> lines;
       Status st = db.Export(q.text, [&](std::string_view line) {
@@ -75,15 +137,21 @@ void Handle(db::Engine& db, const protocol::Request& q, protocol::ReplyWriter& r
         return Status::Ok();
       });
       if (!st.ok()) return reply.Error(st);
+      AddOnce(in.entities, std::string_view(q.text).substr(0, q.text.find('.')));
+      in.rows = lines.size();
       return reply.ExportRows(lines);
     }
     case RequestKind::kImportRows: {
-      std::istringstream in(q.data);
+      std::istringstream data(q.data);
       ImportOptions o;
       o.format = q.csv ? ImportOptions::Format::kCsv : ImportOptions::Format::kJsonLines;
       o.request_key = std::string(request_key);
-      return Set(reply, db.Import(q.text, in, o),
-                 [&](const ImportReport& r) { reply.ImportRows(r); });
+      AddOnce(in.entities, std::string_view(q.text).substr(0, q.text.find('.')));
+      return Set(reply, db.Import(q.text, data, o), [&](const ImportReport& r) {
+        in.rows = r.rows;
+        in.version = r.version;
+        reply.ImportRows(r);
+      });
     }
     case RequestKind::kVacuum:
       return Set(reply, db.Vacuum(), [&](const std::string& text) { reply.Text(text); });

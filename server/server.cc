@@ -12,12 +12,14 @@
 #include <thread>
 #include <unordered_map>
 
+#include "audit/audit_log.h"
 #include "common/json.h"
 #include "common/mutex.h"
 #include "observability/log.h"
 #include "protocol/codec.h"
 #include "protocol/http.h"
 #include "protocol/transport.h"
+#include "query/parser.h"
 #include "server/console.h"
 #include "server/handler.h"
 #include "server/parked.h"
@@ -69,10 +71,28 @@ bool Idempotent(RequestKind k) {
          k != RequestKind::kSchemaApply && k != RequestKind::kVacuum;
 }
 
-// The authenticated sender of a request.
-struct Principal {
-  std::string name;             // "" for the anonymous principal of a keyless server
-  const ApiKey* key = nullptr;  // nullptr when the server has no keys
+// The first `hex_digits` hex digits of the SHA-256 of `bytes`.
+std::string ShortHash(std::string_view bytes, size_t hex_digits) {
+  return audit::Sha256Hex(bytes).substr(0, hex_digits);
+}
+
+// The authenticated sender of a request, and who it acts for.
+struct Sender {
+  // The key's name; "" for the owner on a keyless server; "jwt:ID" for a
+  // request authenticated by its token alone. In logs and errors.
+  std::string name;
+  const ApiKey* key = nullptr;  // nullptr when the request carries no (checked) key
+  // The principal the request acts for in the access policies (the key's
+  // acts_as, the token's, or the request's actAs); nullopt: the owner,
+  // for whom no rule applies.
+  std::optional<ormdb::Principal> acting;
+  std::string acting_json;  // acting->ToJson(), or empty
+  // Who owns what the request leaves on the server (continuations,
+  // uploads, remembered write outcomes, watch counts): `name` for the
+  // owner (as before principals existed, so recorded request keys stay
+  // valid), else a hash of name and acting principal, so two principals
+  // of one key never share any of it.
+  std::string owner;
 };
 
 class ServerImpl final : public Server {
@@ -126,10 +146,12 @@ class ServerImpl final : public Server {
   struct Call {
     Exchange* ex = nullptr;
     Request req;
-    Principal who;
+    Sender who;
     uint32_t pipe = 0;
     uint64_t number = 0;  // the server's request number, in log lines
     Clock::time_point received;
+    // The engine acting for who.acting; null: the owner's (db_).
+    std::shared_ptr<db::Engine> view;
   };
   // A long-poll watch with nothing to deliver yet.
   struct ParkedWatch {
@@ -154,8 +176,17 @@ class ServerImpl final : public Server {
   void Run(Call call);
   void RunWrite(Call call, std::string key);
   // Builds the answer to a request (every kind but more, upload, watch).
-  void Answer(const Call& call, protocol::ReplyWriter& reply);
-  Result<Principal> Authenticate(const Request& req);
+  void Answer(const Call& call, protocol::ReplyWriter& reply, HandleInfo* info);
+  // Fills *who as far as it gets (what a failure's audit line names).
+  Status Authenticate(const Request& req, Sender* who);
+  // The engine a request is served with: its principal's view, or db_.
+  db::Engine& Db(const Call& call) { return call.view ? *call.view : *db_; }
+  // Appends the request's audit line (when the audit log is on). A write's
+  // line is synced; the status is the append's (a read's failure is only
+  // logged by the caller).
+  Status Audit(const Call& call, ErrorCode outcome, const HandleInfo& info);
+  // Audit for a read: a failed append is logged, the read still answered.
+  void AuditRead(const Call& call, ErrorCode outcome, const HandleInfo& info);
   void Upload(Call call);
   // Watches: the first pull, parking, the watcher thread.
   void StartWatch(Call call);
@@ -175,11 +206,15 @@ class ServerImpl final : public Server {
   Status StartHttp();
   // Whether an HTTP request may read: always without keys; with keys, it
   // carries "Authorization: Bearer KEY" of a key with a role.
-  bool HttpAllowed(const protocol::HttpRequest& r) const;
+  // `as_owner`: the request reads data as the owner (the console's API),
+  // which a key that acts for a principal of its own may not.
+  bool HttpAllowed(const protocol::HttpRequest& r, bool as_owner = false) const;
   void Reaper();
 
   std::unique_ptr<db::Engine> db_;
   ServerOptions o_;
+  std::optional<auth::JwtVerifier> jwt_;    // set when o_.jwt is enabled
+  std::unique_ptr<audit::AuditLog> audit_;  // set when o_.audit
   std::unique_ptr<protocol::Listener> listener_;
   std::unique_ptr<ThreadPool> reads_, writes_;
 
@@ -245,6 +280,19 @@ Status ServerImpl::Listen() {
     return InvalidArgument(
         "tls+tcp:// needs \"tls\": {\"cert\": FILE, \"key\": FILE} in the config");
   }
+  if (o_.jwt.enabled()) {
+    auto v = auth::JwtVerifier::Create(o_.jwt);
+    if (!v.ok()) return v.status().WithContext("jwt");
+    jwt_.emplace(std::move(*v));
+  }
+  if (o_.audit) {
+    if (o_.audit_dir.empty()) {
+      return InvalidArgument(
+          "audit is on but audit_dir is empty (ormdb serve uses audit/ in the "
+          "data directory)");
+    }
+    ORMDB_ASSIGN_OR_RETURN(audit_, audit::AuditLog::Open(o_.audit_dir));
+  }
   ORMDB_RETURN_IF_ERROR(StartHttp());
   size_t cores = std::max(1u, std::thread::hardware_concurrency());
   reads_ = std::make_unique<ThreadPool>(o_.read_threads ? o_.read_threads
@@ -295,7 +343,7 @@ Status ServerImpl::StartHttp() {
          return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText()};
        }});
   for (protocol::HttpRoute& r :
-       ConsoleRoutes(*db_, [this](const HttpRequest& r) { return HttpAllowed(r); })) {
+       ConsoleRoutes(*db_, [this](const HttpRequest& r) { return HttpAllowed(r, true); })) {
     routes.push_back(std::move(r));
   }
   auto http = protocol::HttpServer::Start(o_.http_listen, std::move(routes));
@@ -312,14 +360,14 @@ Status ServerImpl::StartHttp() {
   return Status::Ok();
 }
 
-bool ServerImpl::HttpAllowed(const protocol::HttpRequest& r) const {
+bool ServerImpl::HttpAllowed(const protocol::HttpRequest& r, bool as_owner) const {
   if (o_.keys.empty()) return true;
   constexpr std::string_view kBearer = "Bearer ";
   std::string_view auth = r.authorization;
   if (auth.substr(0, kBearer.size()) != kBearer) return false;
   auth.remove_prefix(kBearer.size());
   for (const ApiKey& k : o_.keys) {
-    if (SameKey(k.key, auth)) return HasRole(k, Access::kRead);
+    if (SameKey(k.key, auth)) return HasRole(k, Access::kRead) && !(as_owner && k.acts_as);
   }
   return false;
 }
@@ -405,7 +453,79 @@ void ServerImpl::Fail(const Call& call, const Status& s) {
                                                   : "request failed",
         f);
   }
+  if (!undecoded) (void)Audit(call, s.code(), HandleInfo{});
   Finish(call, EncodeError(call.req.id, s), s.code());
+}
+
+// What a write whose audit line could not be written answers.
+Status AuditFailed(const Status& append) {
+  return Unavailable(append.message() +
+                     "; the write was not acknowledged and may have been applied: resend it with "
+                     "the same request key (its recorded outcome is returned)");
+}
+
+void ServerImpl::AuditRead(const Call& call, ErrorCode outcome, const HandleInfo& info) {
+  Status st = Audit(call, outcome, info);
+  if (st.ok()) return;
+  Json f = Json::Object();
+  f.Set("request", call.number);
+  f.Set("error", st.ToString());
+  Log(LogLevel::kError, "audit log append failed (a read was answered unaudited)", f);
+}
+
+Status ServerImpl::Audit(const Call& call, ErrorCode outcome, const HandleInfo& info) {
+  const RequestKind kind = call.req.kind;
+  // Hello, a continuation's pieces and an upload's pieces are not requests
+  // of their own: the request they carry or continue has its line.
+  if (!audit_ || kind == RequestKind::kHello || kind == RequestKind::kMore ||
+      kind == RequestKind::kUpload) {
+    return Status::Ok();
+  }
+  const Request& req = call.req;
+  audit::AuditRecord r;
+  if (call.who.acting) {
+    r.principal_json =
+        call.who.acting_json.empty() ? call.who.acting->ToJson() : call.who.acting_json;
+  } else if (call.who.key != nullptr || !call.who.name.empty()) {
+    // The owner (no rule applies), by the key that acted as it.
+    Json owner = Json::Object();
+    owner.Set("owner", true);
+    owner.Set("key", call.who.name);
+    r.principal_json = ToJson(owner);
+  } else if (outcome == ErrorCode::kUnauthenticated) {
+    r.principal_json = "null";  // nobody we know
+  } else {
+    r.principal_json = R"({"owner":true})";
+  }
+  r.operation = kind == RequestKind::kUnknown ? "unknown" : std::string(RequestKindName(kind));
+  r.entities = info.entities;
+  r.fields = info.fields;
+  r.rows = info.rows;
+  r.version = info.version;
+  if ((kind == RequestKind::kFetch || kind == RequestKind::kExplain ||
+       kind == RequestKind::kSelect) &&
+      !req.query.empty()) {
+    if (kind == RequestKind::kFetch || (kind == RequestKind::kExplain && !req.select)) {
+      // The plan cache's shape (literals lifted), hashed: queries that
+      // differ only in values share it, and no value reaches the log.
+      auto q = req.query.front() == '{' ? [&]() -> Result<query::FetchQuery> {
+        ORMDB_ASSIGN_OR_RETURN(Json ir, ParseJson(req.query));
+        return query::ParseFetchJson(ir);
+      }()
+          : query::ParseFetchText(req.query);
+      if (q.ok()) r.shape = ShortHash(query::ShapeKey(*q), 16);
+    }
+    if (auto params = ParseJson(req.params.empty() ? "{}" : req.params);
+        params.ok() && params->is_object()) {
+      for (const auto& [name, value] : params->as_object()) r.params.push_back(name);
+    }
+  }
+  r.outcome = outcome == ErrorCode::kOk ? "ok"
+              : outcome == ErrorCode::kPermissionDenied || outcome == ErrorCode::kUnauthenticated
+                  ? "denied"
+                  : "error";
+  r.sync = !Idempotent(kind);
+  return audit_->Append(r);
 }
 
 void ServerImpl::Send(Exchange* ex, Message msg) {
@@ -426,9 +546,14 @@ void ServerImpl::Dispatch(Call call) {
   const Request& req = call.req;
   const uint64_t id = req.id;
   // Nothing is looked up for a request before its key is checked.
-  auto who = Authenticate(req);
-  if (!who.ok()) return Fail(call, who.status());
-  call.who = std::move(*who);
+  if (Status st = Authenticate(req, &call.who); !st.ok()) return Fail(call, st);
+  if (call.who.acting) {
+    // Served by a view that applies the schema's rules for the principal
+    // (a small object sharing the engine's core).
+    auto view = db_->AsEngine(*call.who.acting);
+    if (!view.ok()) return Fail(call, view.status());
+    call.view = std::shared_ptr<db::Engine>(std::move(*view));
+  }
   if (call.who.key != nullptr && !HasRole(*call.who.key, RequiredAccess(req.kind))) {
     return Fail(call,
                 Status(ErrorCode::kPermissionDenied,
@@ -445,9 +570,9 @@ void ServerImpl::Dispatch(Call call) {
                                 " bytes, not " + std::to_string(req.request_key.size())));
     }
     if (!req.request_key.empty()) {
-      key = "k" + call.who.name + '\0' + req.request_key;
+      key = "k" + call.who.owner + '\0' + req.request_key;
     } else if (id != 0) {
-      key = "r" + call.who.name + '\0';
+      key = "r" + call.who.owner + '\0';
       char buf[16];
       std::memcpy(buf, &req.client, 8);
       std::memcpy(buf + 8, &id, 8);
@@ -476,23 +601,79 @@ void ServerImpl::Dispatch(Call call) {
   Run(std::move(call));
 }
 
-Result<Principal> ServerImpl::Authenticate(const Request& req) {
-  if (o_.keys.empty()) return Principal{};
-  if (req.key.empty()) {
-    return Status(ErrorCode::kUnauthenticated, "this server requires an API key");
+Status ServerImpl::Authenticate(const Request& req, Sender* out) {
+  *out = Sender();
+  Sender& who = *out;
+  if (!o_.keys.empty()) {
+    if (req.key.empty() && (req.token.empty() || !jwt_)) {
+      return Status(ErrorCode::kUnauthenticated, jwt_ ? "this server requires an API key or a token"
+                                                      : "this server requires an API key");
+    }
+    if (!req.key.empty()) {
+      const ApiKey* match = nullptr;
+      for (const ApiKey& k : o_.keys) {
+        if (SameKey(k.key, req.key)) match = &k;
+      }
+      if (match == nullptr) return Status(ErrorCode::kUnauthenticated, "the API key is not valid");
+      who.name = match->principal;
+      who.key = match;
+    }
   }
-  const ApiKey* match = nullptr;
-  for (const ApiKey& k : o_.keys) {
-    if (SameKey(k.key, req.key)) match = &k;
+  if (who.key != nullptr && who.key->acts_as) {
+    if (!req.token.empty()) {
+      return InvalidArgument("principal '" + who.name +
+                             "': the key names the principal it acts for; a request with it "
+                             "carries no token");
+    }
+    who.acting = *who.key->acts_as;
+  } else if (!req.token.empty()) {
+    if (!jwt_) {
+      return Status(ErrorCode::kUnauthenticated,
+                    "this server takes no tokens (no \"jwt\" section in its config)");
+    }
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    auto verified = jwt_->Verify(req.token, now);
+    if (!verified.ok()) return verified.status();
+    who.acting = std::move(*verified);
+    if (who.key == nullptr) who.name = "jwt:" + who.acting->id_json;
   }
-  if (match == nullptr) return Status(ErrorCode::kUnauthenticated, "the API key is not valid");
-  return Principal{match->principal, match};
+  if (!req.act_as.empty()) {
+    // A trusted backend names the principal: its key needs the server role
+    // impersonate (or admin); a token's principal needs the policy role
+    // admin or impersonate; the owner of a keyless server may.
+    bool may = false;
+    if (who.key != nullptr) {
+      for (const std::string& r : who.key->roles) may |= r == "impersonate" || r == "admin";
+    } else if (who.acting) {
+      may = who.acting->HasRole("admin") || who.acting->HasRole("impersonate");
+    } else {
+      may = true;
+    }
+    if (!may) {
+      return Status(ErrorCode::kPermissionDenied,
+                    "principal '" + who.name +
+                        "' may not act for another principal (its key needs the server role "
+                        "impersonate)");
+    }
+    auto named = ormdb::Principal::FromJson(req.act_as);
+    if (!named.ok()) return named.status().WithContext("the request's principal (as)");
+    who.acting = std::move(*named);
+  }
+  if (who.acting) {
+    who.acting_json = who.acting->ToJson();
+    who.owner = "\x1f" + ShortHash(who.name + '\0' + who.acting_json, 32);
+  } else {
+    who.owner = who.name;
+  }
+  return Status::Ok();
 }
 
 void ServerImpl::Upload(Call call) {
   const Request& req = call.req;
   auto whole = uploads_.Add(
-      Owner{call.who.name, call.pipe}, req.client, req.handle, req.offset, req.total,
+      Owner{call.who.owner, call.pipe}, req.client, req.handle, req.offset, req.total,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(req.data.data()), req.data.size()));
   if (!whole.ok()) return Fail(call, whole.status());
   if (!whole->has_value()) {
@@ -509,8 +690,8 @@ void ServerImpl::Upload(Call call) {
   if (inner->kind == RequestKind::kUpload || inner->kind == RequestKind::kMore) {
     return Fail(call, InvalidArgument("an upload cannot carry an upload or a more"));
   }
-  auto who = Authenticate(*inner);
-  if (who.ok() && who->name != call.who.name) {
+  Sender who;
+  if (Authenticate(*inner, &who).ok() && who.owner != call.who.owner) {
     return Fail(call,
                 Status(ErrorCode::kUnauthenticated, "an upload's request carries another key"));
   }
@@ -518,7 +699,7 @@ void ServerImpl::Upload(Call call) {
   Dispatch(std::move(call));
 }
 
-void ServerImpl::Answer(const Call& call, protocol::ReplyWriter& reply) {
+void ServerImpl::Answer(const Call& call, protocol::ReplyWriter& reply, HandleInfo* info) {
   const Request& req = call.req;
   if (req.kind == RequestKind::kHello) {
     if (req.min_version > protocol::kProtocolVersion ||
@@ -530,7 +711,8 @@ void ServerImpl::Answer(const Call& call, protocol::ReplyWriter& reply) {
     }
     return reply.Hello(protocol::kProtocolVersion, kServerName, db_->CurrentVersion(),
                        o_.max_request_bytes,
-                       std::min(o_.max_request_frame_bytes, o_.max_request_bytes));
+                       std::min(o_.max_request_frame_bytes, o_.max_request_bytes),
+                       /*principals=*/true);
   }
   if (req.kind == RequestKind::kMore) {
     // Answered by Run from the continuation itself.
@@ -538,7 +720,7 @@ void ServerImpl::Answer(const Call& call, protocol::ReplyWriter& reply) {
   }
   if (req.kind == RequestKind::kStats) {
     // The database's numbers and the server's own.
-    auto db_stats = db_->Stats();
+    auto db_stats = Db(call).Stats();
     if (!db_stats.ok()) return reply.Error(db_stats.status());
     auto j = ParseJson(*db_stats);
     if (!j.ok()) return reply.Error(Internal("stats: " + j.status().message()));
@@ -563,7 +745,7 @@ void ServerImpl::Answer(const Call& call, protocol::ReplyWriter& reply) {
     j->Set("server", std::move(srv));
     return reply.Text(ToJson(*j));
   }
-  Handle(*db_, req, reply);
+  Handle(Db(call), req, reply, {}, info);
 }
 
 // A piece of a parked reply, or the error why not.
@@ -584,7 +766,7 @@ void ServerImpl::Run(Call call) {
   const Request& req = call.req;
   if (req.kind == RequestKind::kMore) {
     ErrorCode outcome = ErrorCode::kOk;
-    Message m = MoreFrame(continuations_, call.who.name, req.id, req.handle, req.offset,
+    Message m = MoreFrame(continuations_, call.who.owner, req.id, req.handle, req.offset,
                           o_.max_frame_bytes - kChunkOverhead, &outcome);
     if (outcome != ErrorCode::kOk) errors_.fetch_add(1, std::memory_order_relaxed);
     return Finish(call, std::move(m), outcome);
@@ -594,14 +776,17 @@ void ServerImpl::Run(Call call) {
     // Answered here rather than by Handle: the slow-query log needs the
     // fetch's time and snapshot.
     auto started = Clock::now();
-    auto blocks = db_->FetchBlocks(req.query, req.params, req.explain.fetch);
+    auto blocks = Db(call).FetchBlocks(req.query, req.params, req.explain.fetch);
     uint64_t micros = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count());
+    HandleInfo info;
     if (!blocks.ok()) {
       reply.Error(blocks.status());
     } else {
+      if (audit_) DescribeFetch(**blocks, &info);
       reply.Fetch(**blocks);
     }
+    AuditRead(call, reply.error_code(), info);
     const bool slow = blocks.ok() && o_.slow_query_ms >= 0 &&
                       micros >= static_cast<uint64_t>(o_.slow_query_ms) * 1000;
     if (!slow) return Finish(call, Encode(reply, call), reply.error_code());
@@ -616,7 +801,17 @@ void ServerImpl::Run(Call call) {
     LogSlowFetch(call, micros, version);
     return OnSent();
   }
-  Answer(call, reply);
+  HandleInfo info;
+  Answer(call, reply, audit_ ? &info : nullptr);
+  if (!Idempotent(req.kind)) {
+    // A write without a request id (id 0): no line, no acknowledgement.
+    if (Status st = Audit(call, reply.error_code(), info); !st.ok()) {
+      const Status failed = AuditFailed(st);
+      return Finish(call, EncodeError(req.id, failed), failed.code());
+    }
+  } else {
+    AuditRead(call, reply.error_code(), info);
+  }
   if (reply.is_error()) errors_.fetch_add(1, std::memory_order_relaxed);
   Finish(call, Encode(reply, call), reply.error_code());
 }
@@ -636,7 +831,7 @@ void ServerImpl::LogSlowFetch(const Call& call, uint64_t micros, uint64_t versio
   if (!call.who.name.empty()) f.Set("principal", call.who.name);
   f.Set("query", call.req.query);
   if (!call.req.params.empty() && call.req.params != "{}") f.Set("params", call.req.params);
-  auto explain = db_->Explain(call.req.query, call.req.params, eo);
+  auto explain = Db(call).Explain(call.req.query, call.req.params, eo);
   if (!explain.ok()) {
     f.Set("explain_error", explain.status().ToString());
   } else if (auto j = ParseJson(*explain); j.ok()) {
@@ -655,7 +850,7 @@ void ServerImpl::RunWrite(Call call, std::string key) {
       resends_.fetch_add(1, std::memory_order_relaxed);
       if (!it->second.done) {
         // Answered when the first one finishes.
-        Call waiting{call.ex, Request(), call.who, call.pipe, call.number, call.received};
+        Call waiting{call.ex, Request(), call.who, call.pipe, call.number, call.received, nullptr};
         waiting.req.kind = call.req.kind;
         it->second.waiting.push_back(std::move(waiting));
         return;
@@ -670,11 +865,39 @@ void ServerImpl::RunWrite(Call call, std::string key) {
   protocol::ReplyWriter reply(call.req.id);
   // The key goes into the write's own transaction, so a resend that reaches
   // a restarted server finds the outcome there.
-  Handle(*db_, call.req, reply, key);
-  if (reply.is_error()) errors_.fetch_add(1, std::memory_order_relaxed);
-  Message out = Encode(reply, call);
-  const ErrorCode outcome = reply.error_code();
+  HandleInfo info;
+  Handle(Db(call), call.req, reply, key, audit_ ? &info : nullptr);
+  Message out;
+  ErrorCode outcome = reply.error_code();
+  // The audit line is synced before the reply goes out; when it cannot be
+  // written the write is not acknowledged (it may have committed: a resend
+  // with the same key is answered from its recorded outcome, and audited
+  // then), and its outcome is not remembered here.
+  Status audited = Audit(call, outcome, info);
+  if (!audited.ok()) {
+    const Status st = AuditFailed(audited);
+    out = EncodeError(call.req.id, st);
+    outcome = st.code();
+  } else {
+    if (reply.is_error()) errors_.fetch_add(1, std::memory_order_relaxed);
+    out = Encode(reply, call);
+  }
   std::vector<Call> waiting;
+  {
+    MutexLock lock(&ids_mu_);
+    if (!audited.ok()) {
+      auto it = written_.find(key);
+      waiting.swap(it->second.waiting);
+      written_.erase(it);  // written_order_ skips a key it no longer finds
+    }
+  }
+  if (!audited.ok()) {
+    for (const Call& other : waiting) {
+      auto copy = Message::Copy(out.bytes());
+      Finish(other, copy.ok() ? std::move(*copy) : Message(), outcome);
+    }
+    return Finish(call, std::move(out), outcome);
+  }
   {
     MutexLock lock(&ids_mu_);
     Written& w = written_[key];
@@ -714,11 +937,11 @@ void ServerImpl::StartWatch(Call call) {
   w.deadline = Clock::now() + std::chrono::milliseconds(wait);
   {
     MutexLock lock(&watch_mu_);
-    size_t& mine = parked_per_principal_[call.who.name];
+    size_t& mine = parked_per_principal_[call.who.owner];
     size_t all = 0;
     for (const auto& [name, n] : parked_per_principal_) all += n;
     if (mine >= o_.max_watches_per_principal || all >= o_.max_watches) {
-      if (mine == 0) parked_per_principal_.erase(call.who.name);
+      if (mine == 0) parked_per_principal_.erase(call.who.owner);
       return Fail(call, ResourceExhausted("too many watches are waiting (" + std::to_string(mine) +
                                           " of this principal, " + std::to_string(all) +
                                           " in all); poll less often or share a subscription"));
@@ -732,23 +955,27 @@ void ServerImpl::StartWatch(Call call) {
 void ServerImpl::AnswerWatch(ParkedWatch& w, const Result<WatchBatch>& batch) {
   {
     MutexLock lock(&watch_mu_);
-    auto it = parked_per_principal_.find(w.call.who.name);
+    auto it = parked_per_principal_.find(w.call.who.owner);
     if (it != parked_per_principal_.end() && --it->second == 0) parked_per_principal_.erase(it);
   }
   protocol::ReplyWriter reply(w.call.req.id);
+  HandleInfo info;
   if (!batch.ok()) {
     reply.Error(batch.status());
     errors_.fetch_add(1, std::memory_order_relaxed);
   } else {
+    info.rows = batch->events.size();
+    info.version = batch->token;
     reply.Watch(*batch);
   }
+  AuditRead(w.call, reply.error_code(), info);
   Finish(w.call, Encode(reply, w.call), batch.ok() ? ErrorCode::kOk : batch.status().code());
 }
 
 // Pulls what is there now; parks the watch when there is nothing and time
 // is left.
 void ServerImpl::PullWatch(ParkedWatch w) {
-  auto batch = db_->Watch(w.options);
+  auto batch = Db(w.call).Watch(w.options);
   if (!batch.ok() || !batch->events.empty() || Clock::now() >= w.deadline || stopping_) {
     return AnswerWatch(w, batch);
   }
@@ -815,7 +1042,7 @@ void ServerImpl::Watcher() {
       for (auto it = parked_.begin(); it != parked_.end();) {
         if (closed_pipes_.count(it->call.pipe)) {
           // Its client is gone: nobody to answer.
-          auto p = parked_per_principal_.find(it->call.who.name);
+          auto p = parked_per_principal_.find(it->call.who.owner);
           if (p != parked_per_principal_.end() && --p->second == 0) parked_per_principal_.erase(p);
           dropped.push_back(it->call.ex);
           it = parked_.erase(it);
@@ -855,10 +1082,10 @@ Message ServerImpl::Encode(protocol::ReplyWriter& reply, const Call& call) {
     return msg.ok() ? std::move(*msg) : EncodeError(id, msg.status());
   }
   // Too large for one frame: park it and send the first chunk.
-  auto handle = continuations_.Park(Owner{call.who.name, call.pipe}, reply.ToWords());
+  auto handle = continuations_.Park(Owner{call.who.owner, call.pipe}, reply.ToWords());
   if (!handle.ok()) return EncodeError(id, handle.status());
   chunked_.fetch_add(1, std::memory_order_relaxed);
-  return MoreFrame(continuations_, call.who.name, id, *handle, 0,
+  return MoreFrame(continuations_, call.who.owner, id, *handle, 0,
                    o_.max_frame_bytes - kChunkOverhead);
 }
 

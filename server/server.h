@@ -161,8 +161,14 @@ struct ServerOptions {
   // checked by ParseServerConfig). jwt.enabled() is false by default: no
   // tokens taken.
   auth::JwtConfig jwt;
-  // The audit log's directory (docs/reference/audit.md). Empty (the
-  // default): audit/ in the data directory.
+  // The audit log (docs/reference/audit.md): one line per request in
+  // audit_dir. Off by default (audit false). The config's "audit": true
+  // turns it on in audit/ of the data directory (`ormdb serve` sets
+  // audit_dir to it); "audit_dir": DIR turns it on in DIR. Start fails
+  // (INVALID_ARGUMENT) when audit is on and audit_dir empty, and
+  // UNAVAILABLE when the log cannot be opened. A write is acknowledged only
+  // once its line is synced; a failed append makes it UNAVAILABLE.
+  bool audit = false;
   std::string audit_dir;
 };
 

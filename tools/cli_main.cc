@@ -84,7 +84,7 @@ bool TakesValue(const std::string& flag) {
          flag.rfind("budget-", 0) == 0 || flag == "on-exceed" || flag == "connect" ||
          flag == "listen" || flag == "config" || flag == "entity" || flag == "from" ||
          flag == "http-listen" || flag == "slow-query-ms" || flag == "log-level" ||
-         flag == "http" || flag == "interval" || flag == "count";
+         flag == "http" || flag == "interval" || flag == "count" || flag == "as" || flag == "token";
 }
 bool KnownFlag(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "dry-run" || flag == "allow-destructive" ||
@@ -93,7 +93,8 @@ bool KnownFlag(const std::string& flag) {
          flag == "budget-scanned" || flag == "budget-rows" || flag == "on-exceed" ||
          flag == "analyze" || flag == "connect" || flag == "listen" || flag == "config" ||
          flag == "entity" || flag == "from" || flag == "http-listen" || flag == "slow-query-ms" ||
-         flag == "log-level" || flag == "http" || flag == "interval" || flag == "count";
+         flag == "log-level" || flag == "http" || flag == "interval" || flag == "count" ||
+         flag == "as" || flag == "token";
 }
 
 std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
@@ -180,17 +181,38 @@ std::string ServerUrl(const Args& args) {
 }
 
 // The database the command runs on: a server (--connect / ORMDB_URL) or the
-// data directory (--data), created when missing only if `create`.
+// data directory (--data), created when missing only if `create`. With
+// --as, a view acting for that principal (remote: the server must let the
+// key impersonate); --token (or ORMDB_TOKEN) is sent to a server, and is
+// INVALID_ARGUMENT embedded (only a server verifies tokens).
 ormdb::Result<std::unique_ptr<ormdb::Database>> OpenDb(const Args& args, bool create,
                                                        ormdb::ConnectOptions c = {}) {
+  std::optional<ormdb::Principal> as;
+  if (auto it = args.options.find("as"); it != args.options.end()) {
+    auto p = ormdb::Principal::FromJson(it->second);
+    if (!p.ok()) return p.status().WithContext("--as");
+    as = std::move(*p);
+  }
+  std::string token = EnvOr("ORMDB_TOKEN");
+  if (auto it = args.options.find("token"); it != args.options.end()) token = it->second;
+  std::unique_ptr<ormdb::Database> db;
   if (std::string url = ServerUrl(args); !url.empty()) {
     c.key = EnvOr("ORMDB_KEY");
     c.tls_ca_file = EnvOr("ORMDB_TLS_CA");
-    return ormdb::Database::Connect(url, c);
+    c.token = token;
+    ORMDB_ASSIGN_OR_RETURN(db, ormdb::Database::Connect(url, c));
+  } else {
+    if (args.Has("token")) {
+      return ormdb::InvalidArgument(
+          "--token: a token is verified by a server (--connect URL); embedded, name the "
+          "principal with --as JSON");
+    }
+    ormdb::OpenOptions o;
+    o.create_if_missing = create;
+    ORMDB_ASSIGN_OR_RETURN(db, ormdb::Database::Open(args.data, o));
   }
-  ormdb::OpenOptions o;
-  o.create_if_missing = create;
-  return ormdb::Database::Open(args.data, o);
+  if (as) return db->As(*as);
+  return db;
 }
 
 // The data directory a command may create. Remembers which directories of
@@ -504,6 +526,11 @@ Status CheckListenUrl(const ormdb::server::ServerOptions& so) {
 int ServeCommand(const Args& args) {
   if (args.positional.size() != 1) return Usage(args.HelpKey(), "serve takes no arguments");
   if (!args.connect.empty()) return Usage(args.HelpKey(), "serve takes --data, not --connect");
+  if (args.Has("as") || args.Has("token")) {
+    return Usage(args.HelpKey(),
+                 "serve takes no --as or --token: a server's principals come from its keys and "
+                 "the tokens of its requests (--config)");
+  }
   ormdb::server::ServerOptions so;
   ormdb::OpenOptions oo;
   // The default HTTP address is best effort: when it is taken (a second
@@ -535,6 +562,8 @@ int ServeCommand(const Args& args) {
     so.log_level = *level;
   }
   ormdb::observability::SetLogLevel(so.log_level);
+  // "audit": true without "audit_dir": audit/ in the data directory.
+  if (so.audit && so.audit_dir.empty()) so.audit_dir = args.data + "/audit";
   // The listen URL's rules are checked before the data directory is opened
   // (and perhaps created); Server::Start checks them again.
   if (Status st = CheckListenUrl(so); !st.ok()) return Fail(st);
@@ -661,7 +690,12 @@ std::optional<std::string> CheckFlags(const Args& args) {
     allowed.push_back("analyze");
     allowed.push_back("budget-rows");  // a select's
   }
+  // Who the command acts for: global, like --data and --connect, for every
+  // command that opens a database.
+  const bool opens_database = command != "serve" && command != "top" && command != "audit" &&
+                              command != "codegen" && command != "help";
   for (const auto& [flag, value] : args.options) {
+    if ((flag == "as" || flag == "token") && opens_database) continue;
     if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
       return "--" + flag + " does not apply to " + command;
     }

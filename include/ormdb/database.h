@@ -68,6 +68,12 @@ struct ConnectOptions {
   // The API key, when the server has keys configured (UNAUTHENTICATED
   // otherwise).
   std::string key;
+  // A JSON Web Token sent with every request: the server verifies it (its
+  // config's "jwt") and serves the requests for the principal it names
+  // (docs/reference/policies.md). With a key, the key must not name a
+  // principal of its own. Empty (the default): none. Connect fails with
+  // INVALID_ARGUMENT when the server predates tokens.
+  std::string token;
   // tls+tcp:// URLs: the PEM file of the certificate authority to trust
   // (empty: the server's certificate is not verified) and the name the
   // certificate must carry (default: the URL's host).
@@ -285,9 +291,12 @@ class Database {
   // principal has the admin role (which bypasses the rules). The handle
   // Open returns is the owner's: no rule applies to it. PERMISSION_DENIED
   // when this handle itself acts for a principal without the admin or
-  // impersonate role. A remote database acts for the principal its key or
-  // token names: As is PERMISSION_DENIED unless that principal may
-  // impersonate. The view keeps the database open while it lives.
+  // impersonate role. A remote database's As returns a handle on the same
+  // connection whose every request names `principal` (Request.actAs,
+  // docs/PROTOCOL.md "Principals"); the server decides per request: a key
+  // without the server role impersonate (or admin) gets PERMISSION_DENIED
+  // for each. As itself fails only on a server that predates principals.
+  // The view keeps the database open while it lives.
   virtual Result<std::unique_ptr<Database>> As(const Principal& principal) = 0;
 
   // Blocks until a version after `version` is committed or `timeout`
