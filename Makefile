@@ -103,6 +103,7 @@ bench: deps deps-bench
 	$(BENCH_BUILD)/bench/server_bench --benchmark_min_time=1
 	$(BENCH_BUILD)/bench/imdb_bench --benchmark_min_time=1
 	$(BENCH_BUILD)/bench/imdb_server_bench --benchmark_min_time=1
+	$(BENCH_BUILD)/bench/policy_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 # Installs the headers, libraries, CMake package and the `ormdb` binary
 # under PREFIX (default /usr/local, so `ormdb` is on the PATH).
