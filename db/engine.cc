@@ -204,6 +204,8 @@ class EmbeddedDatabase final : public db::Engine {
       }
       result = query::MutationResult();
       ORMDB_ASSIGN_OR_RETURN(auto schema, catalog_->SchemaIn(txn));
+      // Who wrote it, in the write's own transaction (not a change event).
+      if (principal_) txn.Annotate("principal " + principal_->ToJson());
       query::WritePolicy policy;
       std::shared_ptr<const query::PolicySet> rules;
       if (const Principal* who = Who()) {

@@ -10,6 +10,7 @@
 
 #include "common/json.h"
 #include "ormdb/database.h"
+#include "storage/store.h"
 #include "storage/test_util.h"
 
 namespace ormdb {
@@ -316,6 +317,32 @@ TEST_F(PolicyTest, WritesAreCheckedBeforeAndAfter) {
   EXPECT_EQ(ann->ApplySchema(kSchema).status().code(), ErrorCode::kPermissionDenied);
   EXPECT_EQ(ann->Vacuum().status().code(), ErrorCode::kPermissionDenied);
   EXPECT_EQ(ann->As(Who("{\"id\": 2}")).status().code(), ErrorCode::kPermissionDenied);
+}
+
+TEST_F(PolicyTest, WritesRecordTheirPrincipalInTheChangeLog) {
+  auto ann = As(R"({"id": 1, "tenant": "acme"})");
+  const uint64_t from = db_->CurrentVersion();
+  ASSERT_TRUE(ann->Mutate(R"({"ops": [{"op": "insert", "entity": "Task",
+      "values": {"title": "mine", "project": 1}}]})")
+                  .ok());
+  ann.reset();
+  db_.reset();
+  auto store = storage::Store::Open(dir_.path(), {}, false);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::vector<std::string> notes;
+  ASSERT_TRUE((*store)
+                  ->ReadChanges(from,
+                                [&](const storage::ChangeSet& cs) {
+                                  for (const auto& rec : cs.records) {
+                                    if (const auto* a = std::get_if<storage::Annotation>(&rec)) {
+                                      notes.push_back(a->data);
+                                    }
+                                  }
+                                  return true;
+                                })
+                  .ok());
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0], R"(principal {"id":1,"roles":[],"tenant":"acme"})");
 }
 
 TEST_F(PolicyTest, ChangeStreamsShowWhatThePrincipalMayRead) {
