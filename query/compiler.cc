@@ -128,25 +128,7 @@ uint64_t Fnv1a(std::string_view s) {
 
 }  // namespace
 
-Result<std::shared_ptr<Plan>> Compiler::Run(const FetchQuery& query) {
-  plan_ = std::make_shared<Plan>();
-  plan_->schema = schema_;
-  ORMDB_ASSIGN_OR_RETURN(const EntityInfo* root, schema_->RequireEntity(query.root.name));
-  if (!root) return SchemaError("unknown entity");
-  Node node;
-  node.kind = Node::Kind::kRoot;
-  node.entity = root;
-  node.path = root->name;
-  plan_->nodes.push_back(std::move(node));
-  ORMDB_RETURN_IF_ERROR(CompileNode(query.root, 0));
-  ORMDB_RETURN_IF_ERROR(ChooseAccess());
-  ORMDB_RETURN_IF_ERROR(ChooseAggregates());
-  CollectDecodeFields();
-  ChooseIndexOnly();
-  return plan_;
-}
-
-Status Compiler::RunNamesOnly(const FetchQuery& query) {
+Status Compiler::CompileNames(const FetchQuery& query) {
   plan_ = std::make_shared<Plan>();
   plan_->schema = schema_;
   ORMDB_ASSIGN_OR_RETURN(const EntityInfo* root, schema_->RequireEntity(query.root.name));
@@ -157,6 +139,15 @@ Status Compiler::RunNamesOnly(const FetchQuery& query) {
   node.path = root->name;
   plan_->nodes.push_back(std::move(node));
   return CompileNode(query.root, 0);
+}
+
+Result<std::shared_ptr<Plan>> Compiler::Run(const FetchQuery& query) {
+  ORMDB_RETURN_IF_ERROR(CompileNames(query));
+  ORMDB_RETURN_IF_ERROR(ChooseAccess());
+  ORMDB_RETURN_IF_ERROR(ChooseAggregates());
+  CollectDecodeFields();
+  ChooseIndexOnly();
+  return plan_;
 }
 
 Status Compiler::AddPolicyFilter(int idx) {
@@ -242,24 +233,6 @@ std::unique_ptr<Expr> Prefixed(const Expr& e, const std::vector<std::string>& pr
   return c;
 }
 
-Expr::CompareOp NegatedOp(Expr::CompareOp op) {
-  switch (op) {
-    case Expr::CompareOp::kEq:
-      return Expr::CompareOp::kNe;
-    case Expr::CompareOp::kNe:
-      return Expr::CompareOp::kEq;
-    case Expr::CompareOp::kLt:
-      return Expr::CompareOp::kGe;
-    case Expr::CompareOp::kLe:
-      return Expr::CompareOp::kGt;
-    case Expr::CompareOp::kGt:
-      return Expr::CompareOp::kLe;
-    case Expr::CompareOp::kGe:
-      return Expr::CompareOp::kLt;
-  }
-  return op;
-}
-
 }  // namespace
 
 void Compiler::HopFilters(const EntityInfo* e, const std::vector<std::string>& names,
@@ -307,7 +280,7 @@ Result<std::unique_ptr<Expr>> Compiler::GuardHops(const Expr& w, const EntityInf
       return GuardHops(*w.children[0], e, !neg);
     case Expr::Kind::kCompare: {
       auto c = CloneExpr(w);
-      if (neg) c->op = NegatedOp(c->op);
+      if (neg) c->op = parse_rules::NegatedCompare(c->op);
       return guarded(std::move(c));
     }
     case Expr::Kind::kIn: {
@@ -903,7 +876,7 @@ Result<std::shared_ptr<Plan>> CompileFetch(const FetchQuery& query,
 Status CheckFetchNames(const FetchQuery& query,
                        std::shared_ptr<const catalog::CompiledSchema> schema) {
   compiler_internal::Compiler c(std::move(schema), nullptr, 0);
-  return c.RunNamesOnly(query);
+  return c.CompileNames(query);
 }
 
 std::vector<LiteralRef> CollectLiterals(const FetchQuery& query) {

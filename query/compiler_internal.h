@@ -72,8 +72,8 @@ class Compiler {
   Compiler(std::shared_ptr<const catalog::CompiledSchema> schema, Statistics* stats,
            Version snapshot, const ReadPolicy* policy = nullptr)
       : schema_(std::move(schema)), stats_(stats), snapshot_(snapshot), policy_(policy) {}
-  // Names and types only (CheckFetchNames).
-  Status RunNamesOnly(const FetchQuery& query);
+  // Names and types only (CheckFetchNames); Run's first step.
+  Status CompileNames(const FetchQuery& query);
 
   Result<std::shared_ptr<Plan>> Run(const FetchQuery& query);
 

@@ -90,6 +90,26 @@ inline std::string JoinPath(const std::vector<std::string>& path) {
   return out;
 }
 
+// The comparison that holds exactly where `op` does not, for non-null
+// operands (== and !=, < and >=, <= and >).
+inline Expr::CompareOp NegatedCompare(Expr::CompareOp op) {
+  switch (op) {
+    case Expr::CompareOp::kEq:
+      return Expr::CompareOp::kNe;
+    case Expr::CompareOp::kNe:
+      return Expr::CompareOp::kEq;
+    case Expr::CompareOp::kLt:
+      return Expr::CompareOp::kGe;
+    case Expr::CompareOp::kLe:
+      return Expr::CompareOp::kGt;
+    case Expr::CompareOp::kGt:
+      return Expr::CompareOp::kLe;
+    case Expr::CompareOp::kGe:
+      return Expr::CompareOp::kLt;
+  }
+  return op;
+}
+
 inline std::unique_ptr<Expr> MakeExpr(Expr::Kind kind, QueryPos pos) {
   auto e = std::make_unique<Expr>();
   e->kind = kind;

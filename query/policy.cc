@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
+#include "catalog/sdl_printer.h"
 #include "common/lexer.h"
 #include "common/suggest.h"
-#include "catalog/sdl_printer.h"
 #include "query/compiler.h"
 #include "query/parse_rules.h"
 #include "query/text_parser.h"
@@ -57,24 +57,6 @@ std::unique_ptr<Expr> Constant(bool value) {
   id->path = {"id"};
   e->children.push_back(std::move(id));
   return e;
-}
-
-Expr::CompareOp Negate(Expr::CompareOp op) {
-  switch (op) {
-    case Expr::CompareOp::kEq:
-      return Expr::CompareOp::kNe;
-    case Expr::CompareOp::kNe:
-      return Expr::CompareOp::kEq;
-    case Expr::CompareOp::kLt:
-      return Expr::CompareOp::kGe;
-    case Expr::CompareOp::kLe:
-      return Expr::CompareOp::kGt;
-    case Expr::CompareOp::kGt:
-      return Expr::CompareOp::kLe;
-    case Expr::CompareOp::kGe:
-      return Expr::CompareOp::kLt;
-  }
-  return op;
 }
 
 Value JsonToValue(const Json& j) {
@@ -276,7 +258,7 @@ class Folder {
   Result<Folded> FoldCompare(const Expr& e, bool neg) {
     const Expr& a = *e.children[0];
     const Expr& b = *e.children[1];
-    const Expr::CompareOp op = neg ? Negate(e.op) : e.op;
+    const Expr::CompareOp op = neg ? parse_rules::NegatedCompare(e.op) : e.op;
     // auth == null / auth != null
     auto bare_auth = [](const Expr& x) { return IsAuthPath(x) && x.path.size() == 1; };
     auto null_literal = [](const Expr& x) {
@@ -584,7 +566,8 @@ Result<std::shared_ptr<const PolicySet>> PolicySet::Build(
     bool inside = false;
     for (size_t i = 0; i < lines.size(); ++i) {
       if (lines[i] == "entity " + entity + " {") inside = true;
-      if (inside && lines[i].find(rule_text) != std::string_view::npos) return static_cast<int>(i + 1);
+      if (inside && lines[i].find(rule_text) != std::string_view::npos)
+        return static_cast<int>(i + 1);
       if (inside && lines[i] == "}") inside = false;
     }
     return 0;
