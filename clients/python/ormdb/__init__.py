@@ -111,15 +111,18 @@ def connect(
     timeout: float = 60.0,
     tls_ca_file: Optional[str] = None,
     tls_server_name: Optional[str] = None,
+    token: Optional[str] = None,
 ) -> Database:
     """Connects to ``ormdb serve`` at `url` (tcp://HOST:PORT, ipc:///path,
-    tls+tcp://HOST:PORT) with the API `key` when the server has keys.
+    tls+tcp://HOST:PORT) with the API `key` when the server has keys, and
+    the JWT `token` (sent with every request; the server verifies it and
+    reads as its principal, docs/reference/policies.md).
 
     `timeout` (seconds) bounds each request's wait for its reply (a watch's
     long-poll is added). Unavailable when nothing answers, Unauthenticated for
     a missing or wrong key, InvalidArgument for a malformed URL.
     """
     native = _ormdb.Database.connect(
-        url, key or "", tls_ca_file or "", tls_server_name or "", int(timeout * 1000)
+        url, key or "", tls_ca_file or "", tls_server_name or "", int(timeout * 1000), token or ""
     )
     return Database(native, url)

@@ -130,6 +130,16 @@ class Database:
     def remote(self) -> bool:
         return self.url is not None
 
+    def as_principal(self, principal: Optional[Dict[str, JsonValue]]) -> "Database":
+        """A handle on the same database acting for `principal`
+        (``{"id": 7, "roles": ["user"], "tenant": "acme"}``, or None for an
+        anonymous request): the schema's access rules apply to all it reads
+        and writes (docs/reference/policies.md). Remotely the server allows
+        it only for a key with the role impersonate; PermissionDenied
+        otherwise."""
+        native = self._native_db.as_principal(json.dumps(principal))
+        return Database(native, self.url)
+
     def __enter__(self) -> "Database":
         return self
 

@@ -158,9 +158,11 @@ PyDatabase Open(const std::string& path, bool create_if_missing,
 }
 
 PyDatabase Connect(const std::string& url, const std::string& key, const std::string& tls_ca_file,
-                   const std::string& tls_server_name, int64_t timeout_ms) {
+                   const std::string& tls_server_name, int64_t timeout_ms,
+                   const std::string& token) {
   ConnectOptions o;
   o.key = key;
+  o.token = token;
   o.tls_ca_file = tls_ca_file;
   o.tls_server_name = tls_server_name;
   o.request_timeout = std::chrono::milliseconds(timeout_ms);
@@ -252,7 +254,14 @@ void DefineDatabase(py::module_& m) {
                   py::arg("on_exceed") = py::none())
       .def_static("connect", &Connect, py::arg("url"), py::arg("key") = "",
                   py::arg("tls_ca_file") = "", py::arg("tls_server_name") = "",
-                  py::arg("timeout_ms") = 60000)
+                  py::arg("timeout_ms") = 60000, py::arg("token") = "")
+      .def(
+          "as_principal",
+          [](const PyDatabase& h, const std::string& principal_json) {
+            Principal p = Take(Principal::FromJson(principal_json));
+            return PyDatabase(Released(h, [&](Database& db) { return Take(db.As(p)); }));
+          },
+          py::arg("principal_json"))
       .def("close", &PyDatabase::Close)
       .def_property_readonly("closed", &PyDatabase::closed)
       .def(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import pathlib
+from typing import Dict
 
 import pytest
 
@@ -213,3 +214,81 @@ def test_connect_errors(tmp_path: pathlib.Path, mode: str) -> None:
         return
     with pytest.raises(ormdb.InvalidArgument):
         ormdb.connect("nonsense://x")
+
+
+TENANT_SCHEMA = """
+entity Project {
+  id: id
+  name: string
+  tenant: string @index
+  budget: int64? @allow(read, auth.has_role("finance"))
+  @@deny(all, tenant != auth.tenant)
+  @@allow(all, true)
+}
+"""
+
+
+def load_projects(db: ormdb.Database) -> None:
+    db.apply_schema(TENANT_SCHEMA)
+    db.mutate([{"op": "insert", "entity": "Project",
+                "values": {"name": n, "tenant": t, "budget": b}}
+               for n, t, b in (("rocket", "acme", 1), ("drill", "globex", 2), ("kite", "acme", 3))])
+
+
+def test_as_principal_applies_the_rules(empty_db: ormdb.Database) -> None:
+    load_projects(empty_db)
+    acme = empty_db.as_principal({"id": 1, "tenant": "acme"})
+    rows = acme.fetch("Project(order: name) { name, budget }")
+    assert [(p.name, p.budget) for p in rows] == [("kite", None), ("rocket", None)]
+    finance = empty_db.as_principal({"id": 2, "tenant": "globex", "roles": ["finance"]})
+    assert [(p.name, p.budget) for p in finance.fetch("Project { name, budget }")] == [("drill", 2)]
+    assert len(empty_db.as_principal(None).fetch("Project { name }")) == 0
+    with pytest.raises(ormdb.PermissionDenied):
+        acme.mutate([{"op": "insert", "entity": "Project",
+                      "values": {"name": "x", "tenant": "globex"}}])
+    with pytest.raises(ormdb.PermissionDenied):
+        acme.fetch("Project(where: budget > 1) { name }")
+    # The owner's handle still sees every row.
+    assert len(empty_db.fetch("Project { name }")) == 3
+
+
+def _jwt(secret: bytes, claims: Dict[str, object]) -> str:
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    sig = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
+
+
+def test_token_reads_as_its_principal(tmp_path: pathlib.Path, mode: str) -> None:
+    if mode == "embedded":
+        pytest.skip("a token is verified by a server")
+    import time
+
+    secret = b"a-test-secret-of-at-least-32-bytes!!"
+    config = tmp_path / "server.json"
+    config.write_text(json.dumps({"jwt": {"hs256_secret": secret.decode()}}))
+    owner = ormdb.open(str(tmp_path / "data"))
+    load_projects(owner)
+    owner.close()
+    server = Server(tmp_path / "data", ["--config", str(config)])
+    try:
+        token = _jwt(secret, {"sub": "7", "tenant": "globex", "exp": int(time.time()) + 600})
+        db = ormdb.connect(server.url, token=token)
+        assert [p.name for p in db.fetch("Project { name }")] == ["drill"]
+        db.close()
+        expired = _jwt(secret, {"sub": "7", "tenant": "globex", "exp": int(time.time()) - 600})
+        with pytest.raises(ormdb.Unauthenticated):
+            ormdb.connect(server.url, token=expired)
+        forged = _jwt(b"another-secret-of-at-least-32-bytes!", {"sub": "7", "tenant": "acme",
+                                                                "exp": int(time.time()) + 600})
+        with pytest.raises(ormdb.Unauthenticated):
+            ormdb.connect(server.url, token=forged)
+    finally:
+        server.stop()
