@@ -11,6 +11,7 @@ import {
   InternalError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
   ResourceExhaustedError,
   UnavailableError,
 } from "./errors.js";
@@ -67,6 +68,22 @@ export interface ConnectOptions {
   // TLS (`tls+tcp://`): the CA file to verify the server against, and the name to expect.
   tlsCaFile?: string;
   tlsServerName?: string;
+  // A JWT sent with every request: the server verifies it and serves the
+  // request for its principal (docs/reference/policies.md).
+  token?: string;
+}
+
+// What the handles on one connection share (Database.as): the connection,
+// the client id and the request numbering (request ids must not repeat
+// within a client), and what the server said at hello.
+interface Session {
+  conn: SpConnection;
+  client: bigint;
+  nextRequestId: bigint;
+  maxRequestBytes: number;
+  maxFrameBytes: number;
+  principals: boolean;
+  server: string;
 }
 
 export interface FetchOptions {
@@ -194,23 +211,50 @@ interface Draft {
 }
 
 export class Database {
-  private readonly conn: SpConnection;
-  private readonly client = random64();
-  private nextRequestId = 1n;
-  private maxRequestBytes = 0;
-  private maxFrameBytes = 0;
+  private readonly s: Session;
   private readonly timeout: number;
-  // "ormdb 0.5.0": what the server said it is.
-  server = "";
+  // The principal this handle acts for (Database.as), as JSON; "" for the
+  // connection's own.
+  private readonly actAs: string;
 
   /** @internal */
-  constructor(readonly url: string, private readonly o: ConnectOptions) {
-    this.conn = new SpConnection(url, {
-      tlsCaFile: o.tlsCaFile,
-      tlsServerName: o.tlsServerName,
-      maxReplyBytes: MAX_REPLY_BYTES,
-    });
+  constructor(
+    readonly url: string,
+    private readonly o: ConnectOptions,
+    session?: Session,
+    actAs = "",
+  ) {
+    this.s = session ?? {
+      conn: new SpConnection(url, {
+        tlsCaFile: o.tlsCaFile,
+        tlsServerName: o.tlsServerName,
+        maxReplyBytes: MAX_REPLY_BYTES,
+      }),
+      client: random64(),
+      nextRequestId: 1n,
+      maxRequestBytes: 0,
+      maxFrameBytes: 0,
+      principals: false,
+      server: "",
+    };
     this.timeout = o.timeout ?? 60000;
+    this.actAs = actAs;
+  }
+
+  // "ormdb 0.5.0": what the server said it is.
+  get server(): string {
+    return this.s.server;
+  }
+
+  // A handle on the same connection that acts for `principal`
+  // ({id, roles, ...claims}, or null for an anonymous request): the schema's
+  // access rules apply to all it reads and writes. The server allows it only
+  // for a key with the role impersonate (PermissionDeniedError otherwise).
+  as(principal: object | null): Database {
+    if (!this.s.principals) {
+      throw new PermissionDeniedError("permission denied: this server does not serve principals");
+    }
+    return new Database(this.url, this.o, this.s, JSON.stringify(principal));
   }
 
   /** @internal */
@@ -221,9 +265,13 @@ export class Database {
     h.setU16(2, PROTOCOL_VERSION);
     h.setText(0, "ormdb node client");
     const r = this.expect(await this.call(d, Math.min(this.timeout, 10000)), Rep.Hello, "hello").struct(0);
-    this.server = r.text(0);
-    this.maxRequestBytes = r.u64(16);
-    this.maxFrameBytes = r.u64(24);
+    this.s.server = r.text(0);
+    this.s.maxRequestBytes = r.u64(16);
+    this.s.maxFrameBytes = r.u64(24);
+    this.s.principals = r.bool(16);
+    if (this.o.token && !this.s.principals) {
+      throw new InvalidArgumentError("a token needs a server that serves principals (a newer ormdb)");
+    }
   }
 
   // Runs a graph fetch: the text form or the JSON IR, with $params.
@@ -383,15 +431,17 @@ export class Database {
 
   // Closes the connection; calls in flight fail with UnavailableError.
   close(): void {
-    this.conn.close();
+    this.s.conn.close();
   }
 
   private draft(kind: Req): Draft {
     const builder = new Builder();
-    const root = builder.initRoot(3, 3);
-    root.setU64(0, this.client);
-    root.setU64(8, this.nextRequestId++);
+    const root = builder.initRoot(3, 5);
+    root.setU64(0, this.s.client);
+    root.setU64(8, this.s.nextRequestId++);
     root.setText(0, this.o.key ?? "");
+    if (this.o.token) root.setText(3, this.o.token);
+    if (this.actAs) root.setText(4, this.actAs);
     root.setU16(16, kind);
     return { builder, root };
   }
@@ -448,15 +498,15 @@ export class Database {
   // is asked for again once.
   private async call(d: Draft, timeout = this.timeout): Promise<Struct> {
     const flat = d.builder.flat();
-    if (this.maxRequestBytes !== 0 && flat.length > this.maxRequestBytes) {
+    if (this.s.maxRequestBytes !== 0 && flat.length > this.s.maxRequestBytes) {
       throw new ResourceExhaustedError(
-        `a request of ${flat.length} bytes exceeds the server's limit of ${this.maxRequestBytes} ` +
+        `a request of ${flat.length} bytes exceeds the server's limit of ${this.s.maxRequestBytes} ` +
         "bytes (max_request_bytes); split it or raise the limit");
     }
     for (let attempt = 0; ; attempt++) {
-      const first = this.maxFrameBytes !== 0 && flat.length > this.maxFrameBytes
+      const first = this.s.maxFrameBytes !== 0 && flat.length > this.s.maxFrameBytes
         ? await this.upload(flat, timeout)
-        : this.decode(await this.conn.roundTrip(this.frame(flat), timeout));
+        : this.decode(await this.s.conn.roundTrip(this.frame(flat), timeout));
       if (first.u16(8) !== Rep.Chunk) return first;
       try {
         return await this.pull(first.struct(0), timeout);
@@ -486,7 +536,7 @@ export class Database {
       const m = d.root.initStruct(1, 2, 0);
       m.setU64(0, handle);
       m.setU64(8, have);
-      const r = this.decode(await this.conn.roundTrip(this.frame(d.builder.flat()), timeout));
+      const r = this.decode(await this.s.conn.roundTrip(this.frame(d.builder.flat()), timeout));
       if (r.u16(8) !== Rep.Chunk) throw new InternalError("the server broke off a chunked reply");
       chunk = r.struct(0);
     }
@@ -497,7 +547,7 @@ export class Database {
   // piece's reply is the whole request's. An upload the server lost is
   // started over once.
   private async upload(flat: Buffer, timeout: number): Promise<Struct> {
-    const piece = this.maxFrameBytes > 1024 ? this.maxFrameBytes - 512 : 512;
+    const piece = this.s.maxFrameBytes > 1024 ? this.s.maxFrameBytes - 512 : 512;
     for (let attempt = 0; ; attempt++) {
       const handle = random64();
       for (let offset = 0; offset < flat.length;) {
@@ -509,7 +559,7 @@ export class Database {
         u.setU64(16, flat.length);
         u.setData(0, flat.subarray(offset, offset + n));
         offset += n;
-        const body = await this.conn.roundTrip(this.frame(d.builder.flat()), timeout);
+        const body = await this.s.conn.roundTrip(this.frame(d.builder.flat()), timeout);
         if (offset === flat.length) return this.decode(body);
         let r: Struct;
         try {
