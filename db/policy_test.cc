@@ -139,6 +139,8 @@ TEST_F(PolicyTest, BadRulesAreRefusedWithTheirPosition) {
   EXPECT_NE(m.find("done"), std::string::npos) << m;
   m = bad("@@allow(read, title == $x)");
   EXPECT_NE(m.find("no $parameters"), std::string::npos) << m;
+  m = bad("@@allow(read, exists(project where tenant == auth.tenant))");
+  EXPECT_NE(m.find("exists(...) is not available"), std::string::npos) << m;
   m = bad("@@allow(read)");
   EXPECT_NE(m.find("condition"), std::string::npos) << m;
 }

@@ -630,6 +630,11 @@ Status TextParser::ParseOperand(std::string_view what, Node* out) {
         return Advance();
       }
       if (allow_auth_ && tok_.kind == Tok::kLParen) {
+        if (out->expr->path.size() == 1 && out->expr->path[0] == "exists") {
+          return ErrorAt(out->expr->pos,
+                         "exists(...) is not available in rule conditions: write the rule on the "
+                         "related entity, or keep the value in a field of this one");
+        }
         return ErrorAt(out->expr->pos,
                        "a rule condition calls no functions but auth.has_role(\"role\")");
       }
