@@ -78,7 +78,14 @@ Result<std::shared_ptr<const ReadPolicy>> FetchEngine::ReadPolicyFor(
   }
   ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const PolicySet> set, Policies(schema));
   if (set->empty()) return std::shared_ptr<const ReadPolicy>();
-  std::string key = std::to_string(schema->number()) + " " + principal->ToJson();
+  // The principal's parts as they are (no JSON round trip on every fetch),
+  // each with its length so that no two principals share a key.
+  std::string key = std::to_string(schema->number());
+  auto part = [&key](std::string_view s) { (key += ' ' + std::to_string(s.size()) + ':') += s; };
+  part(principal->authenticated ? principal->id_json : "");
+  part(principal->authenticated ? "a" : "n");
+  for (const std::string& role : principal->roles) part(role);
+  part(principal->claims_json);
   {
     std::lock_guard<std::mutex> lock(policy_mu_);
     auto it = folded_.find(key);
