@@ -231,7 +231,8 @@ class Executor {
           const EntityInfo* target = schema_.EntityById(f.ref_target);
           std::string what = "field " + e.name + "." + f.name;
           ORMDB_ASSIGN_OR_RETURN(RowId tid, ResolveId(*target, j, what));
-          ORMDB_ASSIGN_OR_RETURN(auto trow, Load(*target, tid));
+          // Only that it exists: the row is not decoded.
+          ORMDB_ASSIGN_OR_RETURN(auto trow, txn_.Get(target->id, tid));
           if (!trow) {
             return NotFound(what + ": " + target->name + " " + ToJson(j) + " does not exist");
           }
@@ -254,12 +255,14 @@ class Executor {
   }
 
   // Writes `after` as the new state of row `id`, maintaining every index.
+  // A null `before` is an insert of an id that holds no live row.
   Status WriteRow(const EntityInfo& e, RowId id, const DecodedRow* before,
                   const DecodedRow& after) {
     ORMDB_RETURN_IF_ERROR(catalog::CheckRowConstraints(e, after, ExternalIdValue(e, id, after)));
     ORMDB_ASSIGN_OR_RETURN(std::string bytes,
                            catalog::EncodeEntityRow(e, schema_.number(), after.fields, after.uuid));
-    ORMDB_RETURN_IF_ERROR(txn_.PutRow(e.id, id, bytes));
+    // Without a row before, the caller made sure the id holds no live row.
+    ORMDB_RETURN_IF_ERROR(before ? txn_.PutRow(e.id, id, bytes) : txn_.InsertRow(e.id, id, bytes));
     for (const IndexInfo& ix : e.indexes) {
       bool null_after = false;
       std::string key_after = catalog::IndexKeyValues(ix, after, &null_after);

@@ -307,7 +307,7 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
     {
       WriteTxn txn(env_.get(), child, p.maintenance ? base : next, now);
       st = p.fn(txn);
-      if (st.ok()) st = p.maintenance ? txn.FlushRowCounts() : txn.Finish();
+      if (st.ok()) st = p.maintenance ? txn.FlushCounters() : txn.Finish();
       map_full = txn.map_full();
     }
     if (map_full) {

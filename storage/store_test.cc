@@ -320,6 +320,42 @@ TEST(StoreRows, IdAllocationSkipsNotedIds) {
   EXPECT_EQ(ids, (std::vector<RowId>{1, 11, 1}));
 }
 
+// The id counters a transaction moves are written when it commits, kept by
+// the next transaction and across a reopen, and dropped with a transaction
+// that fails.
+TEST(StoreRows, IdCountersCommitWithTheTransaction) {
+  TempDir dir;
+  auto allocate = [](Store& store, bool fail) -> Result<RowId> {
+    RowId id = 0;
+    Status st = store
+                    .Commit([&](WriteTxn& t) -> Status {
+                      ORMDB_ASSIGN_OR_RETURN(id, t.AllocateId(kUser));
+                      ORMDB_RETURN_IF_ERROR(t.InsertRow(kUser, id, Row("u", 1)));
+                      return fail ? Internal("fails on purpose") : Status::Ok();
+                    })
+                    .status();
+    if (!st.ok()) return st;
+    return id;
+  };
+  {
+    auto store = OpenStore(dir.path());
+    EXPECT_EQ(*allocate(*store, false), 1u);
+    EXPECT_EQ(*allocate(*store, false), 2u);
+    EXPECT_FALSE(allocate(*store, true).ok());  // 3 is not kept
+    EXPECT_EQ(*allocate(*store, false), 3u);
+    ASSERT_OK(store->Commit([](WriteTxn& t) { return t.NoteId(kUser, 40); }));
+  }
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(*allocate(*store, false), 41u);
+  auto counts = store->RowCounts();
+  ASSERT_OK(counts.status());
+  uint64_t users = 0;
+  for (const auto& c : *counts) {
+    if (c.type == kUser) users = c.rows;
+  }
+  EXPECT_EQ(users, 4u);  // InsertRow counts each new row once
+}
+
 // ------------------------------------------------------------------ indexes
 
 TEST(StoreIndex, FollowsUpdatesOfTheIndexedValue) {

@@ -411,8 +411,17 @@ Status WriteTxn::Del(MDB_dbi dbi, std::string_view key) {
 
 Status WriteTxn::PutRow(EntityTypeId type, RowId id, std::string_view row) {
   ORMDB_ASSIGN_OR_RETURN(std::optional<RowRecord> before, Get(type, id));
+  return WriteRowVersion(type, id, row, before ? &before->bytes_in_txn : nullptr);
+}
+
+Status WriteTxn::InsertRow(EntityTypeId type, RowId id, std::string_view row) {
+  return WriteRowVersion(type, id, row, nullptr);
+}
+
+Status WriteTxn::WriteRowVersion(EntityTypeId type, RowId id, std::string_view row,
+                                 const std::string_view* before) {
   RowDelta delta{type, id, std::nullopt, std::string(row)};
-  if (before) delta.before = std::string(before->bytes_in_txn);
+  if (before) delta.before = std::string(*before);
   std::string value;
   value.reserve(row.size() + 1);
   value.push_back(kRowTag);
@@ -530,19 +539,24 @@ Result<bool> WriteTxn::Unlink(RelationId rel, RowId from, RowId to) {
 }
 
 Result<RowId> WriteTxn::NextId(EntityTypeId type) {
+  if (auto it = next_ids_.find(type.value); it != next_ids_.end()) return it->second.next;
   std::string key = NextIdKey(type);
   MDB_val mk = Val(key), mv;
   int rc = mdb_get(txn_, env_->dbis().meta, &mk, &mv);
-  if (rc == MDB_NOTFOUND) return RowId{1};
-  if (rc != 0) return Fail(rc, "read id counter");
-  if (mv.mv_size != 8) return Internal("corrupted id counter");
-  return GetU64BE(static_cast<const char*>(mv.mv_data));
+  RowId next = 1;
+  if (rc == 0) {
+    if (mv.mv_size != 8) return Internal("corrupted id counter");
+    next = GetU64BE(static_cast<const char*>(mv.mv_data));
+  } else if (rc != MDB_NOTFOUND) {
+    return Fail(rc, "read id counter");
+  }
+  next_ids_.emplace(type.value, NextIdState{next, false});
+  return next;
 }
 
 Status WriteTxn::SetNextId(EntityTypeId type, RowId next) {
-  std::string value;
-  PutU64BE(&value, next);
-  return Put(env_->dbis().meta, NextIdKey(type), value);
+  next_ids_[type.value] = NextIdState{next, true};
+  return Status::Ok();
 }
 
 Result<RowId> WriteTxn::AllocateId(EntityTypeId type) {
@@ -592,7 +606,14 @@ Status WriteTxn::CheckRowUnchangedSince(EntityTypeId type, RowId id, Version ver
   return Status::Ok();
 }
 
-Status WriteTxn::FlushRowCounts() {
+Status WriteTxn::FlushCounters() {
+  for (auto& [type, state] : next_ids_) {
+    if (!state.dirty) continue;
+    std::string value;
+    PutU64BE(&value, state.next);
+    ORMDB_RETURN_IF_ERROR(Put(env_->dbis().meta, NextIdKey(EntityTypeId{type}), value));
+    state.dirty = false;
+  }
   for (const auto& [type, delta] : row_count_deltas_) {
     if (delta == 0) continue;
     std::string key = RowCountKey(EntityTypeId{type});
@@ -618,7 +639,7 @@ Status WriteTxn::FlushRowCounts() {
 }
 
 Status WriteTxn::Finish() {
-  ORMDB_RETURN_IF_ERROR(FlushRowCounts());
+  ORMDB_RETURN_IF_ERROR(FlushCounters());
   ORMDB_RETURN_IF_ERROR(Put(env_->dbis().changelog, VersionKey(at_), EncodeChangeSet(changes_)));
   return Put(env_->dbis().meta, "current_version", VersionKey(at_));
 }

@@ -161,6 +161,10 @@ class WriteTxn : public TxnReader {
   // Writes the row (insert or update). `row` is a row encoding. An insert
   // (no live row before) adds one to the type's live row count.
   Status PutRow(EntityTypeId type, RowId id, std::string_view row);
+  // PutRow for a row the caller knows has no live version in this
+  // transaction (a fresh id, or one looked up with Get in it): one B-tree
+  // operation instead of a lookup and a write.
+  Status InsertRow(EntityTypeId type, RowId id, std::string_view row);
   // Deletes the row and subtracts one from the type's live row count;
   // NOT_FOUND when it is absent.
   Status DeleteRow(EntityTypeId type, RowId id);
@@ -216,6 +220,9 @@ class WriteTxn : public TxnReader {
   }
   Status Put(MDB_dbi dbi, std::string_view key, std::string_view value);
   Status Del(MDB_dbi dbi, std::string_view key);
+  // Writes the row's new version; `before` is its live bytes (null: none).
+  Status WriteRowVersion(EntityTypeId type, RowId id, std::string_view row,
+                         const std::string_view* before);
   Status Fail(int rc, std::string_view what);
   Status SeekIndexEntry(IndexId index, std::string_view encoded_values, RowId id, std::string* key,
                         bool* current);
@@ -224,16 +231,24 @@ class WriteTxn : public TxnReader {
   Result<bool> SetPair(RelationId rel, RowId from, RowId to, bool link);
   Result<RowId> NextId(EntityTypeId type);
   Status SetNextId(EntityTypeId type, RowId next);
-  // Adds this transaction's changes of the live row counts to the counters
-  // in `meta` (see RowCountKey), in this transaction.
-  Status FlushRowCounts();
-  // Flushes the row counts, writes the change log entry and the new current
+  // Writes this transaction's counters to `meta`, in this transaction: the
+  // changes of the live row counts (see RowCountKey) and the id counters
+  // AllocateId and NoteId moved (kept here until then: one write per type
+  // rather than one per row).
+  Status FlushCounters();
+  // Flushes the counters, writes the change log entry and the new current
   // version.
   Status Finish();
 
   ChangeSet changes_;
   // Live rows added (inserts) minus removed (deletes) per entity type.
   std::map<uint32_t, int64_t> row_count_deltas_;
+  // The id counter of each type this transaction read or moved.
+  struct NextIdState {
+    RowId next = 1;
+    bool dirty = false;
+  };
+  std::map<uint32_t, NextIdState> next_ids_;
   bool map_full_ = false;
 };
 
