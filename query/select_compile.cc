@@ -674,7 +674,7 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
       return f.type != catalog::FieldType::kRef || !fp.schema->EntityById(f.ref_target)->uuid_id;
     };
     p.streamed = p.grouped && p.many_node < 0 && fp.nodes.size() == 1 && fp.aggregates.empty() &&
-                 std::all_of(p.columns.begin(), p.columns.end(), own);
+                 fp.masks.empty() && std::all_of(p.columns.begin(), p.columns.end(), own);
   }
 
   // What a cursor of this select is bound to.

@@ -447,18 +447,37 @@ Result<std::vector<SuiteCase>> ParseSuiteFile(const std::string& path,
     } else if (what == "mutate") {
       c.kind = SuiteCase::Kind::kMutate;
       if (words.size() >= 2) {
-        if (words[1] != "error" || words.size() != 3) {
-          return FileError(path, directive_line, "expected `mutate` or `mutate error CODE`");
+        // `mutate error CODE [TEXT]`: the rest of the line, as in a query's
+        // error expectation, is a substring of the message.
+        if (words[1] != "error" || words.size() < 3) {
+          return FileError(path, directive_line,
+                           "expected `mutate` or `mutate error CODE [message substring]`");
         }
-        if (!ErrorCodeFromName(words[2])) {
-          return FileError(path, directive_line, "unknown error code '" + words[2] + "'");
-        }
-        c.error_code = words[2];
+        std::string_view rest = Trim(line);
+        rest.remove_prefix(std::string_view("mutate").size());
+        ORMDB_RETURN_IF_ERROR(ParseErrorLine(path, directive_line, rest, &c));
       }
       ORMDB_RETURN_IF_ERROR(read_until_end(i + 1, &c.body));
       if (!ParseJson(c.body).ok()) {
         return FileError(path, directive_line, "the mutation batch is not valid JSON");
       }
+    } else if (what == "as") {
+      // `as owner`, or `as JSON` (the JSON may hold spaces: one word).
+      c.kind = SuiteCase::Kind::kAs;
+      if (words.size() != 2) {
+        return FileError(path, directive_line, "expected `as owner` or `as PRINCIPAL_JSON`");
+      }
+      if (words[1] != "owner") {
+        auto p = Principal::FromJson(words[1]);
+        if (!p.ok()) {
+          return FileError(path, directive_line,
+                           "`as` takes `owner` or a principal's JSON (as `ormdb --as` does): " +
+                               p.status().message());
+        }
+        c.principal = std::move(p).value();
+      }
+      c.body = words[1];
+      ++i;
     } else if (what == "query" || what == "explain") {
       c.kind = what == "query" ? SuiteCase::Kind::kQuery : SuiteCase::Kind::kExplain;
       ORMDB_RETURN_IF_ERROR(ParseOptions(path, directive_line, words, 1, &c));
@@ -569,24 +588,46 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
 
   int run = 0, failed = 0;
   {
-    std::unique_ptr<Database> db = open_db(dbdir);
-    if (!db) {
+    std::unique_ptr<Database> owner = open_db(dbdir);
+    if (!owner) {
       ADD_FAILURE() << "cannot open a database in " << dbdir;
       std::error_code ec;
       fs::remove_all(tmpdir, ec);
       return;
     }
-    uint64_t version = db->CurrentVersion();
+    // The handle the steps run on: the owner's, or after `as JSON` a view
+    // acting for that principal (`acting`, which keeps `owner` open).
+    std::unique_ptr<Database> acting;
+    Database* db = owner.get();
+    std::string acting_text = "owner";  // for failure messages
+    uint64_t version = owner->CurrentVersion();
     std::optional<Json> previous;  // the last query's result
 
     for (const SuiteCase& c : cases) {
       const char* file = c.file.c_str();
+      if (c.kind == SuiteCase::Kind::kAs) {
+        acting.reset();
+        db = owner.get();
+        acting_text = "owner";
+        if (!c.principal) continue;
+        auto view = owner->As(*c.principal);
+        if (!view.ok()) {
+          ADD_FAILURE_AT(file, c.line)
+              << "As(" << c.body << ") failed: " << view.status().ToString();
+          break;
+        }
+        acting = std::move(view).value();
+        db = acting.get();
+        acting_text = c.principal->ToJson();
+        continue;
+      }
       if (c.kind == SuiteCase::Kind::kSchema) {
         ApplySchemaOptions opts;
         if (!c.schema_name.empty()) opts.file_name = c.schema_name + ".ormdb";
         auto r = db->ApplySchema(c.body, opts);
         if (!r.ok()) {
-          ADD_FAILURE_AT(file, c.line) << "schema failed: " << r.status().ToString();
+          ADD_FAILURE_AT(file, c.line)
+              << "schema failed (as " << acting_text << "): " << r.status().ToString();
           break;
         }
         if (r->commit_version != version + 1) {
@@ -603,8 +644,9 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
           ++run;
           if (r.ok()) {
             ++failed;
-            ADD_FAILURE_AT(file, c.line) << "mutation should fail with " << *c.error_code
-                                         << " but succeeded: " << r->json << "\nbatch: " << c.body;
+            ADD_FAILURE_AT(file, c.line)
+                << "mutation should fail with " << *c.error_code << " but succeeded: " << r->json
+                << "\nas: " << acting_text << "\nbatch: " << c.body;
             version = r->version;
             continue;
           }
@@ -612,14 +654,15 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
           if (!why.empty()) {
             ++failed;
             ADD_FAILURE_AT(file, c.line)
-                << why << "\nbatch: " << c.body << "expected: error " << *c.error_code << " "
-                << c.error_substring << "\nactual:   " << r.status().ToString();
+                << why << "\nas: " << acting_text << "\nbatch: " << c.body << "expected: error "
+                << *c.error_code << " " << c.error_substring
+                << "\nactual:   " << r.status().ToString();
           }
           continue;
         }
         if (!r.ok()) {
-          ADD_FAILURE_AT(file, c.line)
-              << "mutation failed: " << r.status().ToString() << "\nbatch: " << c.body;
+          ADD_FAILURE_AT(file, c.line) << "mutation failed: " << r.status().ToString()
+                                       << "\nas: " << acting_text << "\nbatch: " << c.body;
           break;
         }
         if (r->version != version + 1) {
@@ -640,8 +683,9 @@ void RunSuiteFile(const std::string& path, const OpenDbFn& open_db) {
         previous.reset();
         continue;
       }
-      const std::string header = "query: " + *query + "\noptions:" + OptionsText(c) +
-                                 "\nexpected: " + ExpectedText(c) + "\n";
+      const std::string header = "query: " + *query + "\nas: " + acting_text +
+                                 "\noptions:" + OptionsText(c) + "\nexpected: " + ExpectedText(c) +
+                                 "\n";
 
       if (c.kind == SuiteCase::Kind::kExplain) {
         ExplainOptions eo;
@@ -745,9 +789,15 @@ std::unique_ptr<Database> OpenEmbedded(const std::string& dir) {
 }
 
 std::unique_ptr<Database> OpenServedAt(const std::string& dir, const std::string& listen) {
+  // One key: admin for the setup steps (schema apply), impersonate for
+  // `as` (a trusted backend naming the principal of each request).
+  constexpr const char* kSuiteKey = "fetch-suite-key-0123456789";
   server::ServerOptions serve;
   serve.listen = listen;
-  auto db = testing::ServedDatabase::Start(dir, {}, serve);
+  serve.keys.emplace_back(kSuiteKey, "suite", std::vector<std::string>{"admin", "impersonate"});
+  ConnectOptions connect;
+  connect.key = kSuiteKey;
+  auto db = testing::ServedDatabase::Start(dir, {}, serve, connect);
   if (!db.ok()) {
     ADD_FAILURE() << "serve " << dir << " on " << listen << ": " << db.status().ToString();
     return nullptr;

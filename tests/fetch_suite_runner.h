@@ -2,9 +2,9 @@
 // files under tests/fetch (format: tests/fetch/README.md).
 //
 // The runner talks to the database only through the public ormdb::Database
-// interface (ApplySchema, Mutate, Fetch, Explain, CurrentVersion), so the
-// same files can run against the embedded engine and, later, against a
-// remote Database over the network: the caller supplies `open_db`.
+// interface (ApplySchema, Mutate, Fetch, Explain, CurrentVersion, As), so
+// the same files run against the embedded engine and against a remote
+// Database over the network: the caller supplies `open_db`.
 //
 // Failures are reported as gtest failures located at the failing case's
 // file:line, with the query, the expected and the actual result.
@@ -21,6 +21,7 @@
 
 #include "ormdb/database.h"
 #include "ormdb/fetch.h"
+#include "ormdb/principal.h"
 #include "ormdb/status.h"
 
 namespace ormdb::fetch_suite {
@@ -32,12 +33,18 @@ struct SuiteCase {
     kMutate,   // apply `body` (a mutation batch); must succeed, or fail with error_code
     kQuery,    // fetch `body`; compare with expected_json or the expected error
     kExplain,  // explain `body`; the text must contain each of `contains`
+    kAs,       // later steps act for `principal` (nullopt: the owner's handle)
   };
   Kind kind = Kind::kQuery;
   std::string file;  // the suite file
   int line = 0;      // the line of the step's directive
   std::string body;  // schema text, mutation JSON, or query text (JSON IR when it starts with '{')
   std::string schema_name;  // `schema NAME`: the file NAME.ormdb it was read from
+
+  // kAs: the principal the following steps act for (`as JSON`, the JSON
+  // form of Principal::FromJson, as `ormdb --as` takes it; `as null` is the
+  // anonymous principal), or nullopt for `as owner`.
+  std::optional<Principal> principal;
 
   // kQuery / kExplain options.
   std::string params_json = "{}";
@@ -80,12 +87,17 @@ using OpenDbFn = std::function<std::unique_ptr<Database>(const std::string& dir)
 
 // Runs every step of a suite file on a database that `open_db` opens on a
 // fresh, empty temporary directory (removed afterwards). Reports each
-// failing case with ADD_FAILURE_AT(file, line); a failing setup step (schema
-// or mutation) ends the file, since later expectations depend on it.
+// failing case with ADD_FAILURE_AT(file, line); a failing setup step (schema,
+// mutation, or an `as` that As refuses) ends the file, since later
+// expectations depend on it. The opened handle must be the owner's (or act
+// for a principal that may impersonate): `as` steps call its As.
 void RunSuiteFile(const std::string& path, const OpenDbFn& open_db);
 
 // The three ways a suite runs, each on a fresh directory: embedded, through
-// a served database over tcp, and over the direct transport (ormdb://).
+// a served database over tcp, and over the direct transport (ormdb://). The
+// server has one API key, with the server roles admin and impersonate, and
+// the client connects with it: its requests act for the owner unless an
+// `as` step names a principal (Request.actAs).
 std::unique_ptr<Database> OpenEmbedded(const std::string& dir);
 std::unique_ptr<Database> OpenServed(const std::string& dir);
 std::unique_ptr<Database> OpenServedDirect(const std::string& dir);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -53,6 +54,47 @@ TEST(FetchSuiteRunner, DiffJson) {
   EXPECT_NE(DiffJson(R"([1, 2])", R"([1,2,3])"), "");
   EXPECT_EQ(DiffJson(R"({"next": "<cursor>"})", R"({"next":"abc"})"), "");
   EXPECT_NE(DiffJson(R"({"next": "<cursor>"})", R"({"next":null})"), "");
+}
+
+// The `as` step and `mutate error CODE TEXT` parse as tests/fetch/README.md
+// says; a principal Principal::FromJson refuses is a parse error at its line.
+TEST(FetchSuiteRunner, ParsesPrincipalsAndMutationErrorText) {
+  const std::string dir = ::testing::TempDir();
+  auto parse = [&](const std::string& name, const std::string& text) {
+    const std::string path = dir + "/" + name;
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    EXPECT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    auto r = ParseSuiteFile(path);
+    std::remove(path.c_str());
+    return r;
+  };
+  auto ok = parse("as_ok.test",
+                  "as {\"id\": 7, \"roles\": [\"user\"], \"tenant\": \"acme\"}  # a comment\n"
+                  "as null\n"
+                  "as owner\n"
+                  "mutate error PERMISSION_DENIED create Project refused by @@deny(all, x)\n"
+                  "{\"ops\": []}\nend\n");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_EQ(ok->size(), 4u);
+  EXPECT_EQ((*ok)[0].kind, SuiteCase::Kind::kAs);
+  ASSERT_TRUE((*ok)[0].principal.has_value());
+  EXPECT_EQ((*ok)[0].principal->id_json, "7");
+  EXPECT_TRUE((*ok)[0].principal->HasRole("user"));
+  ASSERT_TRUE((*ok)[1].principal.has_value());
+  EXPECT_FALSE((*ok)[1].principal->authenticated);
+  EXPECT_FALSE((*ok)[2].principal.has_value());
+  EXPECT_FALSE((*ok)[0].is_case());
+  EXPECT_EQ((*ok)[3].error_code, "PERMISSION_DENIED");
+  EXPECT_EQ((*ok)[3].error_substring, "create Project refused by @@deny(all, x)");
+
+  for (const char* bad : {"as\n", "as [1]\n", "as {\"id\": 1.5}\n", "as owner extra\n"}) {
+    auto r = parse("as_bad.test", bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("as_bad.test:1:"), std::string::npos)
+        << r.status().ToString();
+  }
 }
 
 }  // namespace
