@@ -97,9 +97,26 @@ obs::ExplainReport Report(const ExplainInput& in) {
       ps.operation = "policy filter";
       ps.reason = "the rows of " + n.entity->name +
                   " this principal may read, tested on every row the step reads";
+      if (!n.semijoins.empty()) {
+        ps.operation += " with a semi-join";
+        ps.reason += "; each exists(...) reads that row's related rows until one passes";
+      }
       ps.estimated_rows = n.est_rows;
       ps.estimated_reads = n.est_examined;
       r.steps.push_back(std::move(ps));
+      for (int sj : n.semijoins) {
+        const SemiJoinPlan& sp = p.semijoins[sj];
+        obs::ExplainStep js;
+        js.path = sp.source.path;
+        js.depth = n.depth + 2;
+        js.arguments = sp.text;
+        js.operation = "semi-join: " + std::string(sp.source.access == Access::kChildScanHash
+                                                       ? "scan"
+                                                       : AccessName(sp.source.access));
+        if (ReadsIndex(sp.source)) js.index = sp.source.range.index->name;
+        js.reason = sp.source.reason;
+        r.steps.push_back(std::move(js));
+      }
     }
   }
   for (const EntityMasks& m : p.masks) {

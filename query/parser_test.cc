@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "query/parse_rules.h"
+
 namespace ormdb::query {
 namespace {
 
@@ -117,6 +119,8 @@ std::string Tree(const Expr& e) {
       return "(or" + children() + ")";
     case Expr::Kind::kNot:
       return "(not" + children() + ")";
+    case Expr::Kind::kExists:
+      return "(exists " + parse_rules::JoinPath(e.path) + children() + ")";
   }
   return "?";
 }
