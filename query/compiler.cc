@@ -145,6 +145,7 @@ Result<std::shared_ptr<Plan>> Compiler::Run(const FetchQuery& query) {
   ORMDB_RETURN_IF_ERROR(CompileNames(query));
   ORMDB_RETURN_IF_ERROR(ChooseAccess());
   ORMDB_RETURN_IF_ERROR(ChooseAggregates());
+  ORMDB_RETURN_IF_ERROR(EstimateSemiJoins());
   CollectDecodeFields();
   ChooseIndexOnly();
   return plan_;
@@ -843,6 +844,27 @@ Result<CExpr> Compiler::CompileExpr(const Expr& e, int idx) {
   }
 }
 
+Status Compiler::EstimateSemiJoins() {
+  for (SemiJoinPlan& sj : plan_->semijoins) {
+    const Node& n = sj.source;
+    Fanout fo;
+    if (n.kind == Node::Kind::kInverse) {
+      ORMDB_ASSIGN_OR_RETURN(fo, stats_->ReferenceFanout(
+                                     n.entity->id, n.entity->fields[n.ref_field].id, sj.owner->id));
+    } else {
+      ORMDB_ASSIGN_OR_RETURN(fo, stats_->EdgeFanout(n.edge, n.edge_forward, sj.owner->id));
+    }
+    sj.est_fanout = fo.average;
+    if (n.access == Access::kChildScanHash) {
+      ORMDB_ASSIGN_OR_RETURN(uint64_t rows, stats_->Rows(n.entity->id));
+      sj.est_cost_per_row = kSeek + static_cast<double>(rows) * kScanRow;
+    } else {
+      sj.est_cost_per_row = kSeek + fo.average * (kAdvance + kFetch);
+    }
+  }
+  return Status::Ok();
+}
+
 Result<CExpr> Compiler::CompileExists(const Expr& e, int idx) {
   CExpr c;
   c.kind = CExpr::Kind::kExists;
@@ -907,6 +929,7 @@ Result<CExpr> Compiler::CompileExists(const Expr& e, int idx) {
   plan_->nodes.pop_back();
   ORMDB_RETURN_IF_ERROR(st);
   sj.holder = N(idx).entity->name;
+  sj.owner = owner;
   sj.text = parse_rules::ExprToText(e);
   c.semijoin = static_cast<int>(plan_->semijoins.size());
   N(idx).semijoins.push_back(c.semijoin);

@@ -106,6 +106,8 @@ class Compiler {
   // An access rule's exists(...) in a predicate of node `idx`
   // (Plan::semijoins).
   Result<CExpr> CompileExists(const Expr& e, int idx);
+  // The semi-joins' per-row estimates (after the access paths).
+  Status EstimateSemiJoins();
   // Chooses the aggregates' access paths (after the nodes').
   Status ChooseAggregates();
   // An index led by the reference that holds every field an aggregate reads,

@@ -1,6 +1,7 @@
 #include "query/explain.h"
 
 #include "observability/explain.h"
+#include "observability/number_format.h"
 
 namespace ormdb::query {
 namespace {
@@ -103,6 +104,9 @@ obs::ExplainReport Report(const ExplainInput& in) {
       }
       ps.estimated_rows = n.est_rows;
       ps.estimated_reads = n.est_examined;
+      for (int sj : n.semijoins) {
+        ps.estimated_cost += n.est_examined * p.semijoins[sj].est_cost_per_row;
+      }
       r.steps.push_back(std::move(ps));
       for (int sj : n.semijoins) {
         const SemiJoinPlan& sp = p.semijoins[sj];
@@ -114,7 +118,11 @@ obs::ExplainReport Report(const ExplainInput& in) {
                                                        ? "scan"
                                                        : AccessName(sp.source.access));
         if (ReadsIndex(sp.source)) js.index = sp.source.range.index->name;
-        js.reason = sp.source.reason;
+        js.reason = sp.source.reason + " (" + observability::FormatEstimate(sp.est_fanout) +
+                    " related rows per row on average)";
+        js.estimated_rows = n.est_examined * sp.est_fanout;
+        js.estimated_reads = js.estimated_rows;
+        js.estimated_cost = n.est_examined * sp.est_cost_per_row;
         r.steps.push_back(std::move(js));
       }
     }

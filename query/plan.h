@@ -202,9 +202,14 @@ struct AggregatePlan {
 // The related rows are not filtered by their own entity's rules. `source`
 // holds the condition's paths and is never run as a node.
 struct SemiJoinPlan {
-  Node source;         // kInverse or kMany
-  std::string text;    // "exists(members where ...)" for EXPLAIN
-  std::string holder;  // the entity whose rows it filters, for EXPLAIN
+  Node source;                                 // kInverse or kMany
+  std::string text;                            // "exists(members where ...)" for EXPLAIN
+  std::string holder;                          // the entity whose rows it filters, for EXPLAIN
+  const catalog::EntityInfo* owner = nullptr;  // the entity whose relation it reads
+  // Estimates per row tested: related rows read at most (the average
+  // fanout), and their cost.
+  double est_fanout = 0;
+  double est_cost_per_row = 0;
 };
 
 // The field masks of one entity under an access policy: a field's value is
