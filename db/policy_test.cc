@@ -567,6 +567,20 @@ TEST_F(PolicyExistsTest, PlansShareTheSemiJoinAndExplainShowsIt) {
   EXPECT_NE(plan->find("semi-join: per-parent index range"), std::string::npos) << *plan;
 }
 
+TEST_F(PolicyExistsTest, SemiJoinReadsCountTowardTheScannedRowsBudget) {
+  auto ann = As(R"({"id": 1})");
+  FetchOptions small;
+  small.max_scanned_rows = 2;
+  auto r = ann->Fetch("Project { name }", "{}", small);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kBudgetExceeded) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("semi-join"), std::string::npos) << r.status().ToString();
+  FetchOptions enough;
+  enough.max_scanned_rows = 100;
+  r = ann->Fetch("Project { name }", "{}", enough);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
 TEST_F(PolicyExistsTest, WritesEvaluateExistsInTheTransaction) {
   auto bob = As(R"({"id": 2})");
   auto ann = As(R"({"id": 1})");

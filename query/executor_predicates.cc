@@ -173,12 +173,26 @@ Result<bool> Executor::SemiJoin(int s, RowId at) {
         const Value& ref = row->row.fields[src.ref_field];
         if (!ref.is_null() && static_cast<RowId>(ref.as_int64()) == at) related.push_back(id);
       }
+      scanned_ += ids.size() - related.size();  // the related ones are counted below
       break;
     }
   }
+  // Entries, edges and rows read count toward the scanned rows budget, as
+  // an aggregate's do: a semi-join cannot be cut short either.
+  scanned_ += related.size();
+  if (scanned_ > opt_.budget.max_scanned_rows) {
+    return BudgetExceeded("budget exceeded: " + std::to_string(scanned_) +
+                          " scanned rows is over the limit of " +
+                          std::to_string(opt_.budget.max_scanned_rows) + " at " +
+                          plan_->semijoins[s].holder + " " + plan_->semijoins[s].text +
+                          " (an access rule's semi-join cannot be cut short: a larger budget)");
+  }
   std::sort(related.begin(), related.end());
   bool found = false;
-  for (RowId id : related) {
+  // An index entry is a row visible at the snapshot: without a condition,
+  // the first one answers and no row is read.
+  if (any && src.access == Access::kChildIndex) found = !related.empty();
+  for (RowId id : found ? std::vector<RowId>() : related) {
     ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(e, id));
     if (row == nullptr) continue;  // an edge to a row deleted since
     ORMDB_ASSIGN_OR_RETURN(found, Matches(src, id, *row));
