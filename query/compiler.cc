@@ -878,12 +878,12 @@ Result<CExpr> Compiler::CompileExists(const Expr& e, int idx) {
   }
   const std::string& relation = e.path.back();
   if (int f = owner->FieldIndex(relation); f >= 0) {
+    const bool to_one = owner->fields[f].type == FieldType::kRef;
     return InvalidArgument(
-        At(e.pos) + relation + " is " +
-        (owner->fields[f].type == FieldType::kRef ? "a to-one relation" : "a field") + " of " +
-        owner->name +
-        ": exists(...) reads a to-many relation (compare a to-one "
-        "relation's fields through a path instead)");
+        At(e.pos) + relation + " is " + (to_one ? "a to-one relation" : "a field") + " of " +
+        owner->name + ": exists(...) reads a to-many relation" +
+        (to_one ? " (test the related row's fields through a path: " + relation + ".<field>)"
+                : ""));
   }
   ORMDB_ASSIGN_OR_RETURN(Node source, RelationSource(idx, relation, e.pos, owner));
   source.parent = -1;
