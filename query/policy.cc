@@ -125,7 +125,9 @@ struct Folded {
 // values made parameters. The result has no `not` above a comparison but
 // for `not like`, so it is monotone in its comparisons: an unknown
 // comparison can be folded to false without changing where the whole is
-// true (a filter keeps only rows where it is true).
+// true (a filter keeps only rows where it is true). `not exists(...)` is
+// the other `not` left: an exists is never unknown, so negating it is
+// exact, and its own condition is folded on its own (FoldExists).
 //
 // With `validating`, auth terms become parameters and role tests and
 // `auth == null` a tautology, so that every path of the condition reaches

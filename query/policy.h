@@ -9,6 +9,11 @@
 //   auth.id, auth.<claim>            the principal's id and claims
 //   auth.has_role("r")               the principal holds role r
 //   before.<field>                   update rules: the row as it was
+//   exists(rel [where p])            some row related through the to-many
+//                                    relation rel (after any to-one hops)
+//                                    makes p true; two-valued; the related
+//                                    rows are read as stored, not filtered
+//                                    by their own entity's rules
 // Evaluation (the schema's rules for one entity and one operation):
 // allowed exactly when some allow holds and no deny holds, SQL's
 // three-valued logic throughout, so a condition that is unknown (a null
