@@ -272,6 +272,45 @@ entity Doc {
       << catalog_->CurrentText();
 }
 
+TEST_F(CatalogTest, ExistsRulesAreGradedAndPrintedLikeOthers) {
+  ASSERT_OK(Apply(R"(
+entity User {
+  id: id
+  name: string
+  readable: [Doc] @many(doc_readers)
+}
+entity Doc {
+  id: id
+  tenant: string
+  readers: [User] @many(doc_readers)
+  @@allow(read, tenant == auth.tenant)
+}
+)"));
+  auto r = Apply(R"(
+entity User {
+  id: id
+  name: string
+  readable: [Doc] @many(doc_readers)
+}
+entity Doc {
+  id: id
+  tenant: string
+  readers: [User] @many(doc_readers)
+  @@allow(read, tenant == auth.tenant)
+  @@allow(read, exists(readers where id == auth.id))
+  @@deny(update, not exists(readers))
+}
+)");
+  ASSERT_OK(r);
+  EXPECT_EQ(Changes(*r),
+            "B add rule Doc @@allow(read, exists(readers where id == auth.id)) (widens access)\n"
+            "A add rule Doc @@deny(update, not exists(readers)) (narrows access)\n");
+  EXPECT_NE(catalog_->CurrentText().find("  @@allow(read, exists(readers where id == auth.id))\n"
+                                         "  @@deny(update, not exists(readers))\n"),
+            std::string::npos)
+      << catalog_->CurrentText();
+}
+
 TEST_F(CatalogTest, GradeAAddsRelations) {
   ASSERT_OK(Apply(R"(
 entity User { id: id

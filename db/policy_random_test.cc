@@ -3,9 +3,13 @@
 // copy of the database that holds only what the principal may read (rows
 // its rules allow, references to unreadable rows cut, unreadable fields
 // null), read by the owner. The rules are evaluated for the copy by this
-// file's own evaluator, not the engine's.
+// file's own evaluator, not the engine's. The same principals watch the
+// load's change stream, which evaluates the rules on each row in a
+// transaction (the write path's evaluator), and must see exactly the rows
+// the oracle keeps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -68,7 +72,8 @@ struct Cond {
 };
 
 struct World {
-  std::map<std::string, std::vector<Row>> rows;  // by entity
+  std::map<std::string, std::vector<Row>> rows;   // by entity
+  std::vector<std::pair<int64_t, int64_t>> fans;  // Org.fans: (org, member) edges
   const Row* Find(const std::string& entity, std::optional<int64_t> id) const {
     if (!id) return nullptr;
     for (const Row& r : rows.at(entity)) {
@@ -104,10 +109,12 @@ std::string SchemaText(const std::map<std::string, std::vector<std::string>>& ru
     return out;
   };
   return "entity Org {\n  id: id\n  name: string\n  tenant: string?\n  level: int64?\n"
-         "  members: [Member] @inverse(org)\n  docs: [Doc] @inverse(org)\n" +
+         "  members: [Member] @inverse(org)\n  docs: [Doc] @inverse(org)\n"
+         "  fans: [Member] @many(org_fans)\n" +
          r("Org") +
          "}\nentity Member {\n  id: id\n  name: string\n  tenant: string?\n  level: int64?\n"
-         "  org: Org? @on_delete(set_null)\n  docs: [Doc] @inverse(author)\n" +
+         "  org: Org? @on_delete(set_null)\n  docs: [Doc] @inverse(author)\n"
+         "  fan_of: [Org] @many(org_fans)\n" +
          r("Member") +
          "}\nentity Doc {\n  id: id\n  name: string\n  tenant: string?\n  level: int64?\n"
          "  org: Org? @on_delete(set_null)\n  author: Member? @on_delete(set_null)\n"
@@ -136,7 +143,7 @@ class Gen {
     for (const RefSpec& r : kRefs) {
       if (entity == r.entity) refs.push_back(&r);
     }
-    switch (Int(0, 8)) {
+    switch (Int(0, 9)) {
       case 0:
         return {"tenant == auth.tenant",
                 [](const World&, const std::string&, const Row& r, const Who& w) {
@@ -185,6 +192,8 @@ class Gen {
         return {"level is null", [](const World&, const std::string&, const Row& r, const Who&) {
                   return r.ints.at("level") ? T::kFalse : T::kTrue;
                 }};
+      case 8:
+        return Exists(entity);
       default: {
         if (refs.empty()) return Atom(entity);
         const RefSpec* ref = refs[Int(0, static_cast<int>(refs.size()) - 1)];
@@ -199,6 +208,101 @@ class Gen {
             }};
       }
     }
+  }
+
+  // A simple atom over a related row, for the condition of an exists.
+  Cond InnerAtom() {
+    switch (Int(0, 4)) {
+      case 0:
+        return {"tenant == auth.tenant",
+                [](const World&, const std::string&, const Row& r, const Who& w) {
+                  return w.anonymous ? T::kUnknown
+                                     : CompareStr(r.strings.at("tenant"), w.tenant, true);
+                }};
+      case 1: {
+        int k = Int(0, 5);
+        return {"level >= " + std::to_string(k),
+                [k](const World&, const std::string&, const Row& r, const Who&) {
+                  auto v = r.ints.at("level");
+                  if (!v) return T::kUnknown;
+                  return *v >= k ? T::kTrue : T::kFalse;
+                }};
+      }
+      case 2:
+        return {"id == auth.id", [](const World&, const std::string&, const Row& r, const Who& w) {
+                  if (w.anonymous) return T::kUnknown;
+                  return r.id == w.id ? T::kTrue : T::kFalse;
+                }};
+      case 3:
+        return {"level < auth.level",
+                [](const World&, const std::string&, const Row& r, const Who& w) {
+                  auto v = r.ints.at("level");
+                  if (!v || w.anonymous || !w.level) return T::kUnknown;
+                  return *v < *w.level ? T::kTrue : T::kFalse;
+                }};
+      default:
+        return {"level is not null",
+                [](const World&, const std::string&, const Row& r, const Who&) {
+                  return r.ints.at("level") ? T::kTrue : T::kFalse;
+                }};
+    }
+  }
+
+  // exists(relation [where p]): an inverse relation, the many-to-many one,
+  // or (from Doc) one reached through a to-one hop. Two-valued: true when
+  // some related row (readable or not) makes p true.
+  Cond Exists(const std::string& entity) {
+    struct Rel {
+      std::string text;     // as written after exists(
+      std::string hop;      // a reference of the entity to follow first, or ""
+      std::string hop_to;   // its target
+      std::string related;  // the related entity
+      std::string via;      // its reference back, or "" for Org.fans
+      bool fans_of_org = false;
+    };
+    std::vector<Rel> rels;
+    if (entity == "Org") {
+      rels = {{"members", "", "", "Member", "org"},
+              {"docs", "", "", "Doc", "org"},
+              {"fans", "", "", "Member", "", true}};
+    } else if (entity == "Member") {
+      rels = {{"docs", "", "", "Doc", "author"}, {"fan_of", "", "", "Org", "", false}};
+    } else {
+      rels = {{"org.members", "org", "Org", "Member", "org"},
+              {"author.docs", "author", "Member", "Doc", "author"},
+              {"org.fans", "org", "Org", "Member", "", true}};
+    }
+    Rel rel = rels[Int(0, static_cast<int>(rels.size()) - 1)];
+    std::optional<Cond> inner;
+    if (Coin(75)) inner = InnerAtom();
+    std::string text = "exists(" + rel.text + (inner ? " where " + inner->text : "") + ")";
+    return {
+        text, [rel, inner](const World& world, const std::string& e, const Row& r, const Who& who) {
+          int64_t at = r.id;
+          std::string at_entity = e;
+          if (!rel.hop.empty()) {
+            const Row* t = world.Find(rel.hop_to, r.ints.at(rel.hop));
+            if (t == nullptr) return T::kFalse;
+            at = t->id;
+            at_entity = rel.hop_to;
+          }
+          for (const Row& x : world.rows.at(rel.related)) {
+            bool related;
+            if (!rel.via.empty()) {
+              auto ref = x.ints.at(rel.via);
+              related = ref && *ref == at;
+            } else if (at_entity == "Org") {  // Org.fans: members linked to it
+              related = std::find(world.fans.begin(), world.fans.end(), std::make_pair(at, x.id)) !=
+                        world.fans.end();
+            } else {  // Member.fan_of: orgs linked to it
+              related = std::find(world.fans.begin(), world.fans.end(), std::make_pair(x.id, at)) !=
+                        world.fans.end();
+            }
+            if (!related) continue;
+            if (!inner || inner->eval(world, rel.related, x, who) == T::kTrue) return T::kTrue;
+          }
+          return T::kFalse;
+        }};
   }
 
   Cond Condition(const std::string& entity, int depth = 0) {
@@ -284,6 +388,13 @@ void Load(Database& db, const World& world,
              "\", \"values\": " + v + "}";
     }
   }
+  for (const auto& [org, member] : world.fans) {
+    const Row* o = world.Find("Org", org);
+    const Row* m = world.Find("Member", member);
+    if (!keep("Org", *o) || !keep("Member", *m)) continue;
+    ops += ",\n{\"op\": \"link\", \"relation\": \"Org.fans\", \"from\": " + std::to_string(org) +
+           ", \"to\": " + std::to_string(member) + "}";
+  }
   if (ops.empty()) return;
   auto m = db.Mutate("{\"ops\": [" + ops + "]}");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
@@ -315,7 +426,7 @@ std::string RandomQuery(Gen& g) {
   const int k = g.Int(0, 5);
   switch (g.Int(0, 5)) {
     case 0:
-      return "Org { name, tenant, level }";
+      return "Org { name, tenant, level, fans { name }, f: count(fans) }";
     case 1:
       return "Org(where: level >= " + std::to_string(k) +
              ") { name, members { name, level }, n: count(docs), docs(order: id) { name, secret, "
@@ -363,6 +474,7 @@ TEST(PolicyRandomTest, FetchesSeeExactlyWhatTheNaiveCopyHolds) {
   const int cases = 150;
   const int queries_per_case = 12;
   int compared = 0;
+  int with_exists = 0;
   for (int c = 0; c < cases; ++c) {
     SCOPED_TRACE("case " + std::to_string(c));
     Gen g(0x5EED0000 + c);
@@ -412,12 +524,19 @@ TEST(PolicyRandomTest, FetchesSeeExactlyWhatTheNaiveCopyHolds) {
         world.rows[e].push_back(std::move(r));
       }
     }
+    for (const Row& o : world.rows["Org"]) {
+      for (const Row& m : world.rows["Member"]) {
+        if (g.Coin(25)) world.fans.emplace_back(o.id, m.id);
+      }
+    }
+    if (SchemaText(texts, secret_text).find("exists(") != std::string::npos) ++with_exists;
     storage::testing::TempDir dir_a, dir_b;
     auto a = Database::Open(dir_a.path());
     ASSERT_TRUE(a.ok());
     auto applied = (*a)->ApplySchema(SchemaText(texts, secret_text));
     ASSERT_TRUE(applied.ok()) << applied.status().ToString() << "\n"
                               << SchemaText(texts, secret_text);
+    const uint64_t load_from = (*a)->CurrentVersion();
     Load(
         **a, world, [](const std::string&, const Row&) { return true; },
         [](const std::string&, const Row&) { return false; });
@@ -459,6 +578,29 @@ TEST(PolicyRandomTest, FetchesSeeExactlyWhatTheNaiveCopyHolds) {
         EXPECT_EQ(Comparable((*got)->ToJson()), Comparable((*want)->ToJson())) << query;
         ++compared;
       }
+      // A change stream from before the load sees an insert event exactly
+      // for the rows the oracle keeps (the write-side evaluator of the
+      // rules, exists included, reading the related rows in a transaction).
+      WatchOptions watch;
+      watch.from = load_from;
+      auto events = (*view)->Watch(watch);
+      ASSERT_TRUE(events.ok()) << events.status().ToString();
+      std::vector<std::string> got_inserts, want_inserts;
+      for (const std::string& ev : events->events) {
+        auto j = ParseJson(ev);
+        ASSERT_TRUE(j.ok());
+        if (j->Find("op")->as_string() != "insert") continue;
+        got_inserts.push_back(j->Find("entity")->as_string() + " " +
+                              std::to_string(j->Find("id")->as_int()));
+      }
+      for (const char* e : kEntities) {
+        for (const Row& r : world.rows.at(e)) {
+          if (keep(e, r)) want_inserts.push_back(std::string(e) + " " + std::to_string(r.id));
+        }
+      }
+      std::sort(got_inserts.begin(), got_inserts.end());
+      std::sort(want_inserts.begin(), want_inserts.end());
+      EXPECT_EQ(got_inserts, want_inserts) << "change stream";
       // Relational mode reads through the same rules.
       std::string select = RandomSelect(g);
       auto got = (*view)->Select(select);
@@ -470,6 +612,7 @@ TEST(PolicyRandomTest, FetchesSeeExactlyWhatTheNaiveCopyHolds) {
     }
   }
   EXPECT_GT(compared, cases * 3);
+  EXPECT_GT(with_exists, cases / 5);
 }
 
 }  // namespace

@@ -139,8 +139,24 @@ TEST_F(PolicyTest, BadRulesAreRefusedWithTheirPosition) {
   EXPECT_NE(m.find("done"), std::string::npos) << m;
   m = bad("@@allow(read, title == $x)");
   EXPECT_NE(m.find("no $parameters"), std::string::npos) << m;
+  // exists(...) reads a to-many relation of the entity; its condition is
+  // over the related entity's fields.
   m = bad("@@allow(read, exists(project where tenant == auth.tenant))");
-  EXPECT_NE(m.find("exists(...) is not available"), std::string::npos) << m;
+  EXPECT_NE(m.find("project is a to-one relation of Task"), std::string::npos) << m;
+  EXPECT_NE(m.find("app.ormdb:"), std::string::npos) << m;
+  m = bad("@@allow(read, exists(taks))");
+  EXPECT_NE(m.find("unknown relation 'taks' of Task"), std::string::npos) << m;
+  m = bad("@@allow(read, project.tenant == \"x\" or exists(project.taks))");
+  EXPECT_NE(m.find("unknown relation 'taks' of Project"), std::string::npos) << m;
+  EXPECT_NE(m.find("did you mean 'tasks'"), std::string::npos) << m;
+  m = bad("@@allow(read, exists(project.tasks where titel == \"x\"))");
+  EXPECT_NE(m.find("unknown field 'titel' of Task"), std::string::npos) << m;
+  m = bad("@@allow(update, exists(project.tasks where title == before.title))");
+  EXPECT_NE(m.find("inside exists"), std::string::npos) << m;
+  m = bad("@@allow(read, exists(project.tasks where done == 3))");
+  EXPECT_NE(m.find("cannot compare Task.done"), std::string::npos) << m;
+  m = bad("@@allow(read, exists(project.tasks where title == \"x\")");
+  EXPECT_NE(m.find("')'"), std::string::npos) << m;
   m = bad("@@allow(read)");
   EXPECT_NE(m.find("condition"), std::string::npos) << m;
 }
@@ -372,6 +388,263 @@ TEST_F(PolicyTest, ChangeStreamsShowWhatThePrincipalMayRead) {
   EXPECT_EQ(e2->Find("id")->as_int(), 2);
   EXPECT_FALSE(e2->Find("before")->is_null());
   EXPECT_TRUE(e2->Find("after")->is_null()) << batch->events[1];
+}
+
+// exists(...) in rule conditions: a semi-join through an inverse
+// one-to-many and a many-to-many relation, negated, in a deny, in a field
+// rule, seen through a to-one hop, in writes and in change streams.
+constexpr const char* kTeamSchema = R"(
+entity User {
+  id: id
+  name: string
+  owned: [Project] @inverse(owner)
+  memberships: [Project] @many(project_members)
+  @@allow(read, id == auth.id or not exists(owned where name == "hidden"))
+  @@allow(update, true)
+}
+
+entity Project {
+  id: id
+  name: string
+  owner: User?
+  budget: int64? @allow(read, exists(members where id == auth.id and name == "ann"))
+  members: [User] @many(project_members)
+  tasks: [Task] @inverse(project)
+  @@allow(read, exists(members where id == auth.id) or owner == auth.id)
+  @@deny(read, exists(tasks where title == "secret"))
+  @@allow(create, true)
+  @@allow(update, exists(members where id == auth.id))
+  @@allow(delete, owner == auth.id and not exists(tasks))
+}
+
+entity Task {
+  id: id
+  title: string
+  project: Project
+  @@allow(read, exists(project.members where id == auth.id))
+  @@allow(create, true)
+}
+)";
+
+class PolicyExistsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = Database::Open(dir_.path());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    auto applied = db_->ApplySchema(kTeamSchema);
+    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+    // Users 1 ann, 2 bob, 3 cy (owns "hidden" project 5). Projects: 1
+    // (members ann, bob), 2 (owned by ann, no member), 3 (member cy), 4
+    // (member ann, a secret task), 5 "hidden" (owned by cy, member cy).
+    auto m = db_->Mutate(R"({"ops": [
+      {"op": "insert", "entity": "User", "values": {"name": "ann"}},
+      {"op": "insert", "entity": "User", "values": {"name": "bob"}},
+      {"op": "insert", "entity": "User", "values": {"name": "cy"}},
+      {"op": "insert", "entity": "Project", "values": {"name": "p1", "budget": 10}},
+      {"op": "insert", "entity": "Project", "values": {"name": "p2", "owner": 1, "budget": 20}},
+      {"op": "insert", "entity": "Project", "values": {"name": "p3", "budget": 30}},
+      {"op": "insert", "entity": "Project", "values": {"name": "p4", "budget": 40}},
+      {"op": "insert", "entity": "Project", "values": {"name": "hidden", "owner": 3}},
+      {"op": "link", "relation": "Project.members", "from": 1, "to": 1},
+      {"op": "link", "relation": "Project.members", "from": 1, "to": 2},
+      {"op": "link", "relation": "Project.members", "from": 3, "to": 3},
+      {"op": "link", "relation": "Project.members", "from": 4, "to": 1},
+      {"op": "link", "relation": "Project.members", "from": 5, "to": 3},
+      {"op": "insert", "entity": "Task", "values": {"title": "t1", "project": 1}},
+      {"op": "insert", "entity": "Task", "values": {"title": "t3", "project": 3}},
+      {"op": "insert", "entity": "Task", "values": {"title": "secret", "project": 4}},
+      {"op": "insert", "entity": "Task", "values": {"title": "t4", "project": 4}}
+    ]})");
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+  }
+
+  std::unique_ptr<Database> As(const std::string& principal) {
+    auto v = db_->As(Who(principal));
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return std::move(*v);
+  }
+
+  storage::testing::TempDir dir_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(PolicyExistsTest, SchemaShowPrintsExistsAndItParsesBack) {
+  auto text = db_->SchemaText();
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("@@allow(read, exists(members where id == auth.id) or owner == auth.id)"),
+            std::string::npos)
+      << *text;
+  EXPECT_NE(text->find("@@allow(read, exists(project.members where id == auth.id))"),
+            std::string::npos)
+      << *text;
+  auto again = db_->ApplySchema(*text);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->changes.empty()) << again->ToText();
+}
+
+TEST_F(PolicyExistsTest, RootsIncludesAndToOnesAreFilteredBySemiJoins) {
+  auto ann = As(R"({"id": 1})");
+  // p1 (member), p2 (owner); p3 not hers; p4 denied by its secret task.
+  EXPECT_EQ(Ids(Data(*ann, "Project { name }")), (std::vector<int64_t>{1, 2}));
+  auto bob = As(R"({"id": 2})");
+  EXPECT_EQ(Ids(Data(*bob, "Project { name }")), (std::vector<int64_t>{1}));
+  auto anon = As("null");
+  EXPECT_TRUE(Data(*anon, "Project { name }").as_array().empty());
+  // not exists: cy owns a project named "hidden", so others do not see cy.
+  EXPECT_EQ(Ids(Data(*ann, "User { name }")), (std::vector<int64_t>{1, 2}));
+  auto cy = As(R"({"id": 3})");
+  EXPECT_EQ(Ids(Data(*cy, "User { name }")), (std::vector<int64_t>{1, 2, 3}));
+  // Includes through both kinds of to-many relation.
+  Json users = Data(*ann, "User { memberships { name }, owned { name } }");
+  ASSERT_EQ(users.as_array().size(), 2u);
+  EXPECT_EQ(Ids(*users.as_array()[0].Find("memberships")), (std::vector<int64_t>{1}));
+  EXPECT_EQ(Ids(*users.as_array()[0].Find("owned")), (std::vector<int64_t>{2}));
+  // Tasks through a hop: ann is a member of p1 and p4, so t1, secret and
+  // t4; p4 itself is not readable, so their to-one renders null.
+  Json tasks = Data(*ann, "Task { title, project { name } }");
+  EXPECT_EQ(Ids(tasks), (std::vector<int64_t>{1, 3, 4}));
+  EXPECT_EQ(tasks.as_array()[0].Find("project")->Find("name")->as_string(), "p1");
+  EXPECT_TRUE(tasks.as_array()[1].Find("project")->is_null()) << ToJson(tasks);
+  // A path through the hop sees the unreadable project as null, negated or not.
+  EXPECT_EQ(Ids(Data(*ann, R"(Task(where: project.name != "zz") { title })")),
+            (std::vector<int64_t>{1}));
+  EXPECT_EQ(Ids(Data(*ann, R"(Task(where: not (project.name == "p4")) { title })")),
+            (std::vector<int64_t>{1}));
+  EXPECT_TRUE(Data(*ann, R"(Task(where: project.name == "p4") { title })").as_array().empty());
+  // Cursors page over readable rows only.
+  auto page = ann->Fetch("Project(limit: 1) { name }");
+  ASSERT_TRUE(page.ok());
+  auto pj = ParseJson((*page)->ToJson());
+  ASSERT_TRUE(pj.ok());
+  ASSERT_TRUE(pj->Find("next")->is_string());
+  const std::string next = pj->Find("next")->as_string();
+  EXPECT_EQ(Ids(Data(*ann, "Project(limit: 5, after: \"" + next + "\") { name }")),
+            (std::vector<int64_t>{2}));
+}
+
+TEST_F(PolicyExistsTest, AggregatesSelectAndGetCountReadableRowsOnly) {
+  auto ann = As(R"({"id": 1})");
+  Json users = Data(*ann, "User(where: id == 1) { n: count(memberships), o: count(owned) }");
+  ASSERT_EQ(users.as_array().size(), 1u);
+  EXPECT_EQ(users.as_array()[0].Find("n")->as_int(), 1);  // p4 is denied
+  EXPECT_EQ(users.as_array()[0].Find("o")->as_int(), 1);
+  users = Data(*db_, "User(where: id == 1) { n: count(memberships) }");
+  EXPECT_EQ(users.as_array()[0].Find("n")->as_int(), 2);
+  auto sel = ann->Select("select count() as n from Project");
+  ASSERT_TRUE(sel.ok()) << sel.status().ToString();
+  EXPECT_EQ((*sel)->Get(0, 0).int_value, 2);
+  sel = ann->Select("select count() as n from Task");
+  ASSERT_TRUE(sel.ok()) << sel.status().ToString();
+  EXPECT_EQ((*sel)->Get(0, 0).int_value, 3);
+  auto got = ann->Get("Project", "1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  got = ann->Get("Project", "3");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  got = ann->Get("Project", "4");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  // A field rule with exists: p1's budget is shown to its member ann only.
+  Json projects = Data(*ann, "Project { budget }");
+  EXPECT_EQ(projects.as_array()[0].Find("budget")->as_int(), 10);
+  EXPECT_TRUE(projects.as_array()[1].Find("budget")->is_null());  // p2: she owns it, no member
+  auto bob = As(R"({"id": 2})");
+  EXPECT_TRUE(Data(*bob, "Project { budget }").as_array()[0].Find("budget")->is_null());
+}
+
+TEST_F(PolicyExistsTest, PlansShareTheSemiJoinAndExplainShowsIt) {
+  auto ann = As(R"({"id": 1})");
+  auto bob = As(R"({"id": 2})");
+  EXPECT_EQ(Ids(Data(*ann, "Project(where: name != \"zz\") { name }")),
+            (std::vector<int64_t>{1, 2}));
+  auto plan = bob->Explain("Project(where: name != \"zz\") { name }");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_NE(plan->find("plan cache: hit"), std::string::npos) << *plan;
+  EXPECT_NE(plan->find("policy filter with a semi-join"), std::string::npos) << *plan;
+  EXPECT_NE(plan->find("exists(members where id == $auth.id)"), std::string::npos) << *plan;
+  EXPECT_NE(plan->find("semi-join: edge range"), std::string::npos) << *plan;
+  EXPECT_NE(plan->find("semi-join: per-parent index range"), std::string::npos) << *plan;
+}
+
+TEST_F(PolicyExistsTest, SemiJoinReadsCountTowardTheScannedRowsBudget) {
+  auto ann = As(R"({"id": 1})");
+  FetchOptions small;
+  small.max_scanned_rows = 2;
+  auto r = ann->Fetch("Project { name }", "{}", small);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kBudgetExceeded) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("semi-join"), std::string::npos) << r.status().ToString();
+  FetchOptions enough;
+  enough.max_scanned_rows = 100;
+  r = ann->Fetch("Project { name }", "{}", enough);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
+TEST_F(PolicyExistsTest, WritesEvaluateExistsInTheTransaction) {
+  auto bob = As(R"({"id": 2})");
+  auto ann = As(R"({"id": 1})");
+  // update needs membership: bob is a member of p1, not of p2.
+  EXPECT_TRUE(bob->Mutate(R"({"ops": [{"op": "update", "entity": "Project", "id": 1,
+      "set": {"name": "p1b"}}]})")
+                  .ok());
+  auto r = bob->Mutate(R"({"ops": [{"op": "update", "entity": "Project", "id": 2,
+      "set": {"name": "x"}}]})");
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied) << r.status().ToString();
+  // After he is linked to p3 (which cy can read) he may update it.
+  r = bob->Mutate(R"({"ops": [{"op": "update", "entity": "Project", "id": 3,
+      "set": {"name": "x"}}]})");
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied);
+  ASSERT_TRUE(
+      db_->Mutate(R"({"ops": [{"op": "link", "relation": "Project.members", "from": 3, "to": 2}]})")
+          .ok());
+  EXPECT_TRUE(bob->Mutate(R"({"ops": [{"op": "update", "entity": "Project", "id": 3,
+      "set": {"name": "x"}}]})")
+                  .ok());
+  // delete: owner and no task. p2 has none; a task created in the same
+  // batch is seen by the check.
+  r = ann->Mutate(R"({"ops": [
+      {"op": "insert", "entity": "Task", "values": {"title": "new", "project": 2}},
+      {"op": "delete", "entity": "Project", "id": 2}]})");
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("delete Project: no @@allow rule for delete holds"),
+            std::string::npos)
+      << r.status().ToString();
+  EXPECT_TRUE(ann->Mutate(R"({"ops": [{"op": "delete", "entity": "Project", "id": 2}]})").ok());
+  // An update must be readable before: p4 is denied to ann by its secret task.
+  r = ann->Mutate(R"({"ops": [{"op": "update", "entity": "Project", "id": 4,
+      "set": {"name": "y"}}]})");
+  EXPECT_EQ(r.status().code(), ErrorCode::kPermissionDenied);
+}
+
+TEST_F(PolicyExistsTest, ChangeStreamsEvaluateExistsAtEachImage) {
+  auto bob = As(R"({"id": 2})");
+  const uint64_t from = db_->CurrentVersion();
+  ASSERT_TRUE(db_->Mutate(R"({"ops": [
+      {"op": "update", "entity": "Project", "id": 1, "set": {"name": "a"}},
+      {"op": "update", "entity": "Project", "id": 3, "set": {"name": "b"}}]})")
+                  .ok());
+  ASSERT_TRUE(
+      db_->Mutate(R"({"ops": [{"op": "link", "relation": "Project.members", "from": 3, "to": 2}]})")
+          .ok());
+  ASSERT_TRUE(db_->Mutate(R"({"ops": [
+      {"op": "update", "entity": "Project", "id": 3, "set": {"name": "c"}}]})")
+                  .ok());
+  WatchOptions w;
+  w.from = from;
+  auto batch = bob->Watch(w);
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  std::vector<std::string> seen;
+  for (const std::string& ev : batch->events) {
+    auto j = ParseJson(ev);
+    ASSERT_TRUE(j.ok());
+    const Json* after = j->Find("after");
+    if (after != nullptr && after->is_object() && after->Find("name") != nullptr) {
+      seen.push_back(after->Find("name")->as_string());
+    }
+  }
+  // p3's first update happened before bob was a member: not his to see.
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "c"})) << batch->events.size();
 }
 
 }  // namespace

@@ -145,6 +145,7 @@ Result<std::shared_ptr<Plan>> Compiler::Run(const FetchQuery& query) {
   ORMDB_RETURN_IF_ERROR(CompileNames(query));
   ORMDB_RETURN_IF_ERROR(ChooseAccess());
   ORMDB_RETURN_IF_ERROR(ChooseAggregates());
+  ORMDB_RETURN_IF_ERROR(EstimateSemiJoins());
   CollectDecodeFields();
   ChooseIndexOnly();
   return plan_;
@@ -227,7 +228,11 @@ std::unique_ptr<Expr> Prefixed(const Expr& e, const std::vector<std::string>& pr
   while (!stack.empty()) {
     Expr* x = stack.back();
     stack.pop_back();
-    if (x->kind == Expr::Kind::kPath) x->path.insert(x->path.begin(), prefix.begin(), prefix.end());
+    if (x->kind == Expr::Kind::kPath || x->kind == Expr::Kind::kExists) {
+      x->path.insert(x->path.begin(), prefix.begin(), prefix.end());
+    }
+    // The condition of an exists(...) is over the related rows: unchanged.
+    if (x->kind == Expr::Kind::kExists) continue;
     for (auto& child : x->children) stack.push_back(child.get());
   }
   return c;
@@ -305,7 +310,8 @@ Result<std::unique_ptr<Expr>> Compiler::GuardHops(const Expr& w, const EntityInf
     case Expr::Kind::kLike:
     case Expr::Kind::kLiteral:
     case Expr::Kind::kParam:
-    case Expr::Kind::kPath: {
+    case Expr::Kind::kPath:
+    case Expr::Kind::kExists: {
       auto c = guarded(CloneExpr(w));
       if (!neg) return c;
       if (c->kind == Expr::Kind::kAnd) {
@@ -554,8 +560,9 @@ Status Compiler::CompileInclude(const Selection& item, int idx) {
   return CompileNode(item, child_idx);
 }
 
-Result<Node> Compiler::RelationSource(int idx, const std::string& relation, const QueryPos& pos) {
-  const EntityInfo* e = N(idx).entity;
+Result<Node> Compiler::RelationSource(int idx, const std::string& relation, const QueryPos& pos,
+                                      const EntityInfo* of) {
+  const EntityInfo* e = of != nullptr ? of : N(idx).entity;
   const catalog::Entity* se = SchemaEntity(e);
   const catalog::Collection* coll = nullptr;
   if (se != nullptr) {
@@ -830,9 +837,104 @@ Result<CExpr> Compiler::CompileExpr(const Expr& e, int idx) {
       c.children.push_back(PathExpr(p));
       return c;
     }
+    case Expr::Kind::kExists:
+      return CompileExists(e, idx);
     default:
       return InvalidArgument(At(e.pos) + "expected a predicate, found a lone operand");
   }
+}
+
+Status Compiler::EstimateSemiJoins() {
+  for (SemiJoinPlan& sj : plan_->semijoins) {
+    const Node& n = sj.source;
+    Fanout fo;
+    if (n.kind == Node::Kind::kInverse) {
+      ORMDB_ASSIGN_OR_RETURN(fo, stats_->ReferenceFanout(
+                                     n.entity->id, n.entity->fields[n.ref_field].id, sj.owner->id));
+    } else {
+      ORMDB_ASSIGN_OR_RETURN(fo, stats_->EdgeFanout(n.edge, n.edge_forward, sj.owner->id));
+    }
+    sj.est_fanout = fo.average;
+    if (n.access == Access::kChildScanHash) {
+      ORMDB_ASSIGN_OR_RETURN(uint64_t rows, stats_->Rows(n.entity->id));
+      sj.est_cost_per_row = kSeek + static_cast<double>(rows) * kScanRow;
+    } else {
+      sj.est_cost_per_row = kSeek + fo.average * (kAdvance + kFetch);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<CExpr> Compiler::CompileExists(const Expr& e, int idx) {
+  CExpr c;
+  c.kind = CExpr::Kind::kExists;
+  const EntityInfo* owner = N(idx).entity;
+  if (e.path.size() > 1) {
+    // Seen through to-one hops: the relation of the row they reach.
+    std::vector<std::string> hops(e.path.begin(), e.path.end() - 1);
+    hops.push_back("id");
+    ORMDB_ASSIGN_OR_RETURN(c.path, ResolvePath(idx, hops, e.pos));
+    owner = N(idx).paths[c.path].entities.back();
+  }
+  const std::string& relation = e.path.back();
+  if (int f = owner->FieldIndex(relation); f >= 0) {
+    const bool to_one = owner->fields[f].type == FieldType::kRef;
+    return InvalidArgument(
+        At(e.pos) + relation + " is " + (to_one ? "a to-one relation" : "a field") + " of " +
+        owner->name + ": exists(...) reads a to-many relation" +
+        (to_one ? " (test the related row's fields through a path: " + relation + ".<field>)"
+                : ""));
+  }
+  ORMDB_ASSIGN_OR_RETURN(Node source, RelationSource(idx, relation, e.pos, owner));
+  source.parent = -1;
+  source.path = owner->name + "." + relation + " (exists)";
+  if (source.kind == Node::Kind::kInverse) {
+    source.access = Access::kChildScanHash;
+    for (const IndexInfo& ix : source.entity->indexes) {
+      if (!Usable(ix) || ix.fields.empty() || ix.fields[0] != source.ref_field) continue;
+      if (source.range.index == nullptr || ix.fields.size() < source.range.index->fields.size()) {
+        source.access = Access::kChildIndex;
+        source.range = IndexRangePlan{};
+        source.range.index = &ix;
+        source.range.eq_slots = {-1};
+      }
+    }
+    source.reason =
+        source.access == Access::kChildIndex
+            ? "per row, a range of " + source.range.index->name + " until a related row passes"
+            : "no complete index led by " + source.entity->fields[source.ref_field].name +
+                  ": per row, a scan of " + source.entity->name;
+  } else {
+    source.access = Access::kEdgeRange;
+    source.reason = "per row, the edge range until a linked row passes";
+  }
+  // Compiled in place as the last node so that paths and slots resolve
+  // against it, then moved out: it is never run as a node. The related
+  // rows' own rules do not apply (rules are the schema owner's; applying
+  // them here could recurse without end).
+  const int sidx = static_cast<int>(plan_->nodes.size());
+  plan_->nodes.push_back(std::move(source));
+  Status st;
+  if (!e.children.empty()) {
+    Result<CExpr> w = CompileExpr(*e.children[0], sidx);
+    if (w.ok()) {
+      N(sidx).where = std::move(*w);
+      N(sidx).has_where = true;
+    } else {
+      st = w.status();
+    }
+  }
+  SemiJoinPlan sj;
+  sj.source = std::move(plan_->nodes.back());
+  plan_->nodes.pop_back();
+  ORMDB_RETURN_IF_ERROR(st);
+  sj.holder = N(idx).entity->name;
+  sj.owner = owner;
+  sj.text = parse_rules::ExprToText(e);
+  c.semijoin = static_cast<int>(plan_->semijoins.size());
+  N(idx).semijoins.push_back(c.semijoin);
+  plan_->semijoins.push_back(std::move(sj));
+  return c;
 }
 
 }  // namespace compiler_internal

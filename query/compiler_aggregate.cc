@@ -245,6 +245,11 @@ void Compiler::CollectDecodeFields() {
     if (a.source.kind == Node::Kind::kInverse) add(a.source.entity, a.source.ref_field);
   }
   for (const EntityMasks& m : plan_->masks) add_paths(m.node);
+  for (const SemiJoinPlan& sj : plan_->semijoins) {
+    entry(sj.source.entity);
+    add_paths(sj.source);
+    if (sj.source.kind == Node::Kind::kInverse) add(sj.source.entity, sj.source.ref_field);
+  }
   for (auto& [entity, fields] : out) std::sort(fields.begin(), fields.end());
 }
 
@@ -263,6 +268,10 @@ void Compiler::ChooseIndexOnly() {
       for (const OutputItem& item : n.items) {
         if (item.kind == OutputItem::Kind::kVersion) return true;
       }
+    }
+    if (std::any_of(plan_->semijoins.begin(), plan_->semijoins.end(),
+                    [&](const SemiJoinPlan& sj) { return in_paths(sj.source); })) {
+      return true;
     }
     return std::any_of(plan_->aggregates.begin(), plan_->aggregates.end(),
                        [&](const AggregatePlan& a) { return in_paths(a.source); });

@@ -99,7 +99,15 @@ class Compiler {
   Status CheckAggregateValue(const Aggregate& agg, const Node& source, AggregatePlan* ap);
   // Resolves a to-many relation of node `idx`'s entity into an unrendered
   // include node (kInverse or kMany), for an aggregate.
-  Result<Node> RelationSource(int idx, const std::string& relation, const QueryPos& pos);
+  // `of`: the relation of that entity instead (reached from node `idx`
+  // through to-one hops).
+  Result<Node> RelationSource(int idx, const std::string& relation, const QueryPos& pos,
+                              const EntityInfo* of = nullptr);
+  // An access rule's exists(...) in a predicate of node `idx`
+  // (Plan::semijoins).
+  Result<CExpr> CompileExists(const Expr& e, int idx);
+  // The semi-joins' per-row estimates (after the access paths).
+  Status EstimateSemiJoins();
   // Chooses the aggregates' access paths (after the nodes').
   Status ChooseAggregates();
   // An index led by the reference that holds every field an aggregate reads,

@@ -127,6 +127,10 @@ class Executor {
 
   Result<bool> Matches(const Node& n, RowId id, const RowData& row);
 
+  // Whether semi-join `s` (Plan::semijoins) finds a related row of row
+  // `at` that passes its condition; kept per row for the rest of the fetch.
+  Result<bool> SemiJoin(int s, RowId at);
+
   // ---- order and cursors (executor_predicates.cc) ----
   Status MakeCandidate(const Node& n, RowId id, const RowData* row, Candidate* c);
 
@@ -296,6 +300,8 @@ class Executor {
   RowData agg_probe_;
   storage::RowView agg_view_;
   uint64_t scanned_ = 0;
+  // Semi-joins (access rules' exists): per semi-join, the answer per row id.
+  std::vector<std::unordered_map<RowId, bool>> semi_values_;
   // Per entity type id: the fields rows are decoded to (Plan::decode_fields),
   // or null for a whole row.
   std::vector<const std::vector<size_t>*> decode_fields_;

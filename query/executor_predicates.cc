@@ -101,11 +101,105 @@ Result<Tri> Executor::Eval(const Node& n, const CExpr& e, RowId id, const RowDat
       ORMDB_ASSIGN_OR_RETURN(Value a, EvalPath(n, e.children[0].path, id, row));
       return a.is_null() != e.negated ? Tri::kTrue : Tri::kFalse;
     }
+    case CExpr::Kind::kExists: {
+      // Two-valued: a null or dangling hop reaches no row, so no related row.
+      RowId at = id;
+      if (e.path >= 0) {
+        const BoundPath& p = n.paths[e.path];
+        const RowData* cur = &row;
+        for (size_t h = 0; h < p.hops.size(); ++h) {
+          const Value& ref = cur->row.fields[p.hops[h]];
+          if (ref.is_null()) return Tri::kFalse;
+          at = static_cast<RowId>(ref.as_int64());
+          ORMDB_ASSIGN_OR_RETURN(cur, GetRow(*p.entities[h + 1], at));
+          if (cur == nullptr) return Tri::kFalse;
+        }
+      }
+      ORMDB_ASSIGN_OR_RETURN(bool found, SemiJoin(e.semijoin, at));
+      return found ? Tri::kTrue : Tri::kFalse;
+    }
     case CExpr::Kind::kPath:
     case CExpr::Kind::kSlot:
       break;
   }
   return Internal("bad predicate node");
+}
+
+Result<bool> Executor::SemiJoin(int s, RowId at) {
+  if (semi_values_.size() < plan_->semijoins.size()) semi_values_.resize(plan_->semijoins.size());
+  auto& known = semi_values_[s];
+  if (auto it = known.find(at); it != known.end()) return it->second;
+  const Node& src = plan_->semijoins[s].source;
+  const EntityInfo& e = *src.entity;
+  // The related ids first (no row is read while a cursor is open), then
+  // their rows in id order until one passes.
+  std::vector<RowId> related;
+  const bool any = !src.has_where;  // the first related row answers
+  switch (src.access) {
+    case Access::kChildIndex: {
+      Range range =
+          BuildRange(src, src.range, {Value::Int64(static_cast<int64_t>(at))}, std::nullopt);
+      if (range.empty) break;
+      ORMDB_RETURN_IF_ERROR(txn_.ScanIndex(src.range.index->id, range.lower, range.upper,
+                                           ScanDirection::kForward,
+                                           [&](const storage::IndexEntry& en) {
+                                             related.push_back(en.id);
+                                             return !any;
+                                           }));
+      break;
+    }
+    case Access::kEdgeRange:
+      ORMDB_RETURN_IF_ERROR(txn_.ScanEdges(
+          src.edge,
+          src.edge_forward ? storage::EdgeDirection::kForward : storage::EdgeDirection::kBackward,
+          at,
+          [&](RowId to) {
+            related.push_back(to);
+            return true;
+          },
+          ScanDirection::kForward));
+      break;
+    default: {
+      // No complete index led by the reference: every row of the entity.
+      std::vector<RowId> ids;
+      ORMDB_RETURN_IF_ERROR(
+          txn_.ScanRows(e.id, 0, ScanDirection::kForward, [&](RowId id, const storage::RowRecord&) {
+            ids.push_back(id);
+            return true;
+          }));
+      for (RowId id : ids) {
+        ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(e, id));
+        if (row == nullptr) continue;
+        const Value& ref = row->row.fields[src.ref_field];
+        if (!ref.is_null() && static_cast<RowId>(ref.as_int64()) == at) related.push_back(id);
+      }
+      scanned_ += ids.size() - related.size();  // the related ones are counted below
+      break;
+    }
+  }
+  // Entries, edges and rows read count toward the scanned rows budget, as
+  // an aggregate's do: a semi-join cannot be cut short either.
+  scanned_ += related.size();
+  if (scanned_ > opt_.budget.max_scanned_rows) {
+    return BudgetExceeded("budget exceeded: " + std::to_string(scanned_) +
+                          " scanned rows is over the limit of " +
+                          std::to_string(opt_.budget.max_scanned_rows) + " at " +
+                          plan_->semijoins[s].holder + " " + plan_->semijoins[s].text +
+                          " (an access rule's semi-join cannot be cut short: a larger budget)");
+  }
+  std::sort(related.begin(), related.end());
+  bool found = false;
+  // An index entry is a row visible at the snapshot: without a condition,
+  // the first one answers and no row is read.
+  if (any && src.access == Access::kChildIndex) found = !related.empty();
+  for (RowId id : found ? std::vector<RowId>() : related) {
+    ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(e, id));
+    if (row == nullptr) continue;  // an edge to a row deleted since
+    ORMDB_ASSIGN_OR_RETURN(found, Matches(src, id, *row));
+    if (found) break;
+  }
+  known.emplace(at, found);
+  return found;
 }
 
 Result<bool> Executor::Matches(const Node& n, RowId id, const RowData& row) {

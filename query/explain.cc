@@ -1,6 +1,7 @@
 #include "query/explain.h"
 
 #include "observability/explain.h"
+#include "observability/number_format.h"
 
 namespace ormdb::query {
 namespace {
@@ -97,9 +98,37 @@ obs::ExplainReport Report(const ExplainInput& in) {
       ps.operation = "policy filter";
       ps.reason = "the rows of " + n.entity->name +
                   " this principal may read, tested on every row the step reads";
+      if (!n.semijoins.empty()) {
+        ps.operation += " with a semi-join";
+        ps.reason += "; each exists(...) reads that row's related rows until one passes";
+      }
       ps.estimated_rows = n.est_rows;
       ps.estimated_reads = n.est_examined;
+      for (int sj : n.semijoins) {
+        ps.estimated_cost += n.est_examined * p.semijoins[sj].est_cost_per_row;
+      }
       r.steps.push_back(std::move(ps));
+    }
+    // The semi-joins of the node's predicate: its policy's, or a filter
+    // that guards a path through a to-one relation.
+    for (int sj : n.semijoins) {
+      const SemiJoinPlan& sp = p.semijoins[sj];
+      // Under the policy filter step, or under the node's own.
+      const int depth = n.depth + (n.policy.empty() ? 1 : 2);
+      obs::ExplainStep js;
+      js.path = sp.source.path;
+      js.depth = depth;
+      js.arguments = sp.text;
+      js.operation = "semi-join: " + std::string(sp.source.access == Access::kChildScanHash
+                                                     ? "scan"
+                                                     : AccessName(sp.source.access));
+      if (ReadsIndex(sp.source)) js.index = sp.source.range.index->name;
+      js.reason = sp.source.reason + " (" + observability::FormatEstimate(sp.est_fanout) +
+                  " related rows per row on average)";
+      js.estimated_rows = n.est_examined * sp.est_fanout;
+      js.estimated_reads = js.estimated_rows;
+      js.estimated_cost = n.est_examined * sp.est_cost_per_row;
+      r.steps.push_back(std::move(js));
     }
   }
   for (const EntityMasks& m : p.masks) {

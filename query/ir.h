@@ -39,6 +39,11 @@ struct Expr {
     kAnd,      // children (2 or more)
     kOr,       // children (2 or more)
     kNot,      // children[0]
+    // Access rule conditions only (query/policy.h): exists(relation [where
+    // p]). `path` is the to-many relation, after any to-one hops
+    // (["owner", "projects"] once a rule is seen through a hop); children
+    // is empty or [p], p over the related entity.
+    kExists,
   };
   using CompareOp = ormdb::CompareOp;
 

@@ -48,6 +48,7 @@ bool SameExpr(const Expr& a, const Expr& b) {
       if (a.name != b.name) return false;
       break;
     case Expr::Kind::kPath:
+    case Expr::Kind::kExists:
       if (a.path != b.path) return false;
       break;
     case Expr::Kind::kCompare:

@@ -74,6 +74,9 @@ Json ExprToJson(const Expr& e) {
     case Expr::Kind::kNot:
       out.Set("op", "not").Set("args", args());
       break;
+    case Expr::Kind::kExists:  // rule conditions only; never in a query's IR
+      out.Set("op", "exists").Set("path", JoinPath(e.path)).Set("args", args());
+      break;
   }
   return out;
 }

@@ -524,7 +524,7 @@ Status TextParser::ParsePredicate(Node* out) {
   const QueryPos pos = lhs.expr->pos;
   const bool bool_literal = allow_auth_ && lhs.expr->kind == Expr::Kind::kLiteral &&
                             lhs.expr->literal.is_bool() && tok_.kind != Tok::kCompare;
-  if (lhs.expr->call == kHasRoleCall || bool_literal) {
+  if (lhs.expr->call == kHasRoleCall || lhs.expr->kind == Expr::Kind::kExists || bool_literal) {
     *out = std::move(lhs);
     out->depth = 2;
     return Status::Ok();
@@ -631,9 +631,7 @@ Status TextParser::ParseOperand(std::string_view what, Node* out) {
       }
       if (allow_auth_ && tok_.kind == Tok::kLParen) {
         if (out->expr->path.size() == 1 && out->expr->path[0] == "exists") {
-          return ErrorAt(out->expr->pos,
-                         "exists(...) is not available in rule conditions: write the rule on the "
-                         "related entity, or keep the value in a field of this one");
+          return ParseExists(out);
         }
         return ErrorAt(out->expr->pos,
                        "a rule condition calls no functions but auth.has_role(\"role\")");
@@ -661,6 +659,35 @@ Status TextParser::ParseOperand(std::string_view what, Node* out) {
     default:
       return Expected(what);
   }
+}
+
+// At the '(' after `exists` (a rule condition): reads "(relation [where
+// p])" into out, a kExists.
+Status TextParser::ParseExists(Node* out) {
+  ORMDB_RETURN_IF_ERROR(Nest());
+  ORMDB_RETURN_IF_ERROR(Advance());
+  auto e = MakeExpr(Expr::Kind::kExists, out->expr->pos);
+  if (tok_.kind != Tok::kName || IsPredicateKeyword(tok_.text)) {
+    return Expected("a to-many relation in exists(...)");
+  }
+  ORMDB_RETURN_IF_ERROR(ParsePath(&e->path));
+  int depth = 1;
+  if (AtWord("where")) {
+    ORMDB_RETURN_IF_ERROR(Advance());
+    Node inner;
+    ORMDB_RETURN_IF_ERROR(ParseOr(&inner));
+    depth = inner.depth + 1;
+    e->children.push_back(std::move(inner.expr));
+  }
+  if (tok_.kind != Tok::kRParen) {
+    return Expected(e->children.empty() ? "'where' or ')' in exists(...)"
+                                        : "'and', 'or' or ')' after the condition of exists(...)",
+                    {"where", "and", "or"});
+  }
+  --nesting_;
+  out->expr = std::move(e);
+  out->depth = depth;
+  return Advance();
 }
 
 // At the token after 'in'; reads "[ ... ]".

@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "query/parse_rules.h"
+#include "query/policy.h"
+
 namespace ormdb::query {
 namespace {
 
@@ -117,6 +120,8 @@ std::string Tree(const Expr& e) {
       return "(or" + children() + ")";
     case Expr::Kind::kNot:
       return "(not" + children() + ")";
+    case Expr::Kind::kExists:
+      return "(exists " + parse_rules::JoinPath(e.path) + children() + ")";
   }
   return "?";
 }
@@ -1251,6 +1256,35 @@ TEST(ParserFuzzTest, MutatedJsonIrIsAcceptedOrRejectedCleanly) {
   }
   EXPECT_GT(accepted, 100);
   EXPECT_GT(rejected, 1000);
+}
+
+TEST(ParseRuleConditionTest, ExistsParsesAndPrintsBack) {
+  for (const char* text : {
+           "exists(members)",
+           "exists(members where id == auth.id)",
+           "not exists(tasks where done == false and exists(tags where name == \"x\"))",
+           "exists(project.members where id == auth.id) or owner == auth.id",
+       }) {
+    auto e = ParseRuleCondition(text);
+    ASSERT_TRUE(e.ok()) << text << ": " << e.status().ToString();
+    EXPECT_EQ(parse_rules::ExprToText(**e), text);
+  }
+  auto tree = ParseRuleCondition("exists(members where id == auth.id)");
+  ASSERT_TRUE(tree.ok());
+  EXPECT_EQ(Tree(**tree), "(exists members (== id auth.id))");
+  // Errors point into the condition.
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+           {"exists()", "query:1:8: expected a to-many relation in exists(...)"},
+           {"exists(members", "expected 'where' or ')' in exists(...)"},
+           {"exists(members where id == 1", "')' after the condition of exists(...)"},
+           {"exists(members wher id == 1)", "did you mean 'where'?"},
+       }) {
+    auto e = ParseRuleCondition(text);
+    ASSERT_FALSE(e.ok()) << text;
+    EXPECT_NE(e.status().message().find(want), std::string::npos) << e.status().ToString();
+  }
+  // Only rule conditions know exists: a query's where does not.
+  EXPECT_FALSE(ParseFetchText("T(where: exists(members)) { id }").ok());
 }
 
 }  // namespace

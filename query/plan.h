@@ -55,12 +55,26 @@ struct Slot {
 };
 
 struct CExpr {
-  enum class Kind : uint8_t { kPath, kSlot, kCompare, kIn, kLike, kIsNull, kAnd, kOr, kNot };
+  enum class Kind : uint8_t {
+    kPath,
+    kSlot,
+    kCompare,
+    kIn,
+    kLike,
+    kIsNull,
+    kAnd,
+    kOr,
+    kNot,
+    kExists,  // an access rule's exists(...): true when Plan::semijoins[semijoin] finds a row
+  };
   Kind kind = Kind::kPath;
   Expr::CompareOp op = Expr::CompareOp::kEq;
   bool negated = false;
-  int path = -1;  // kPath: into Node::paths
-  int slot = -1;  // kSlot; kIn: the list; kLike: the pattern
+  // kPath: into Node::paths. kExists: -1 for the node's own row, or a path
+  // (to-one hops, ending in `id`) to the row whose relation is read.
+  int path = -1;
+  int slot = -1;      // kSlot; kIn: the list; kLike: the pattern
+  int semijoin = -1;  // kExists: into Plan::semijoins
   std::vector<CExpr> children;
 };
 
@@ -130,6 +144,7 @@ struct Node {
   // The access policy's row filter (query/policy.h), ANDed into `where`;
   // its text for EXPLAIN, empty when the node has none.
   std::string policy;
+  std::vector<int> semijoins;    // into Plan::semijoins: the exists(...) of its predicate
   std::vector<OrderPlan> order;  // without the implicit id tie-break
   bool order_is_id_only = true;  // no keys, or only `id`
   int limit_slot = -1;
@@ -180,6 +195,23 @@ struct AggregatePlan {
   double est_examined_per_parent = 0;
 };
 
+// An access rule's `exists(relation [where p])` (query/policy.h), evaluated
+// per candidate row: the rows related to it through a to-many relation are
+// read (a range of an index led by the inverse relation's reference, or the
+// edge range of a many-to-many relation) until one passes `source.where`.
+// The related rows are not filtered by their own entity's rules. `source`
+// holds the condition's paths and is never run as a node.
+struct SemiJoinPlan {
+  Node source;                                 // kInverse or kMany
+  std::string text;                            // "exists(members where ...)" for EXPLAIN
+  std::string holder;                          // the entity whose rows it filters, for EXPLAIN
+  const catalog::EntityInfo* owner = nullptr;  // the entity whose relation it reads
+  // Estimates per row tested: related rows read at most (the average
+  // fanout), and their cost.
+  double est_fanout = 0;
+  double est_cost_per_row = 0;
+};
+
 // The field masks of one entity under an access policy: a field's value is
 // rendered only where its condition holds (null elsewhere). `node` holds the
 // conditions' paths and is never run.
@@ -195,6 +227,7 @@ struct Plan {
   std::string shape_key;
   std::vector<Node> nodes;
   std::vector<AggregatePlan> aggregates;
+  std::vector<SemiJoinPlan> semijoins;
   double est_scanned = 0;  // rows the aggregates read in all
   // Per entity the plan reads, the fields any step needs: selected fields,
   // predicate and order paths (each hop's reference and the terminal

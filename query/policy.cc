@@ -11,6 +11,7 @@
 #include "query/compiler.h"
 #include "query/parse_rules.h"
 #include "query/text_parser.h"
+#include "storage/key_encoding.h"
 
 namespace ormdb::query {
 namespace {
@@ -124,7 +125,9 @@ struct Folded {
 // values made parameters. The result has no `not` above a comparison but
 // for `not like`, so it is monotone in its comparisons: an unknown
 // comparison can be folded to false without changing where the whole is
-// true (a filter keeps only rows where it is true).
+// true (a filter keeps only rows where it is true). `not exists(...)` is
+// the other `not` left: an exists is never unknown, so negating it is
+// exact, and its own condition is folded on its own (FoldExists).
 //
 // With `validating`, auth terms become parameters and role tests and
 // `auth == null` a tautology, so that every path of the condition reaches
@@ -158,6 +161,8 @@ class Folder {
       }
       case Expr::Kind::kNot:
         return Fold(*e.children[0], !neg);
+      case Expr::Kind::kExists:
+        return FoldExists(e, neg);
       case Expr::Kind::kLiteral:
         if (e.literal.is_bool()) return Folded::Const(e.literal.as_bool() != neg);
         return InvalidArgument(At(e.pos) + "a condition needs a comparison, not a value");
@@ -208,11 +213,46 @@ class Folder {
     return "query:" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": ";
   }
 
+  // exists(relation [where p]) is true or false, never unknown: true when
+  // some related row makes p true. Its condition is folded on its own (an
+  // unknown comparison in it folds to false: that row does not match), and
+  // a negated exists stays a `not` over it, which is sound because it is
+  // two-valued.
+  Result<Folded> FoldExists(const Expr& e, bool neg) {
+    auto out = MakeExpr(Expr::Kind::kExists, e.pos);
+    out->path = e.path;
+    if (!e.children.empty()) {
+      ++exists_depth_;
+      Result<Folded> inner = Fold(*e.children[0], false);
+      --exists_depth_;
+      ORMDB_RETURN_IF_ERROR(inner.status());
+      if (inner->constant) {
+        // Validating keeps the relation so that the compiler checks it.
+        if (validating_) {
+          out->children.push_back(Constant(inner->value));
+        } else if (!inner->value) {
+          return Folded::Const(neg);  // no related row can match
+        }
+      } else {
+        out->children.push_back(std::move(inner->expr));
+      }
+    }
+    if (!neg) return Folded::Of(std::move(out));
+    auto n = MakeExpr(Expr::Kind::kNot, e.pos);
+    n->children.push_back(std::move(out));
+    return Folded::Of(std::move(n));
+  }
+
   // A path to a field of the row: `before.x` becomes `x` (the caller
   // evaluates update rules on the right image).
   Result<std::unique_ptr<Expr>> FieldOperand(const Expr& e) {
     if (e.kind != Expr::Kind::kPath || IsHasRole(e)) {
       return InvalidArgument(At(e.pos) + "expected a field or a path here");
+    }
+    if (IsBeforePath(e) && exists_depth_ > 0) {
+      return InvalidArgument(At(e.pos) +
+                             "before.<field> cannot be used inside exists(...): its condition "
+                             "reads the related rows");
     }
     if (IsAuthPath(e)) {
       return InvalidArgument(At(e.pos) + "auth." + (e.path.size() > 1 ? e.path[1] : "") +
@@ -335,6 +375,7 @@ class Folder {
   Json* params_;
   bool validating_;
   int next_ = 0;
+  int exists_depth_ = 0;  // inside the condition of an exists(...)
 };
 
 bool UsesBefore(const Expr& e) {
@@ -441,6 +482,20 @@ class RowEvaluator {
         ORMDB_ASSIGN_OR_RETURN(Value v, Operand(*e.children[0]));
         return v.is_null() != e.negated ? Tri::kTrue : Tri::kFalse;
       }
+      case Expr::Kind::kExists: {
+        // Two-valued: some related row makes the condition true.
+        if (!row_.related) return Tri::kFalse;
+        const Expr* cond = e.children.empty() ? nullptr : e.children[0].get();
+        ORMDB_ASSIGN_OR_RETURN(bool found,
+                               row_.related(e.path, [&](const RowLookup& related) -> Result<bool> {
+                                 if (cond == nullptr) return true;
+                                 const RowLookup none;
+                                 RowEvaluator inner(auth_, related, none);
+                                 ORMDB_ASSIGN_OR_RETURN(Tri t, inner.Eval(*cond));
+                                 return t == Tri::kTrue;
+                               }));
+        return found ? Tri::kTrue : Tri::kFalse;
+      }
     }
     return Internal("unknown condition node");
   }
@@ -511,38 +566,166 @@ Status Denied(uint8_t op, const std::string& what, const Decision& d, bool entit
 
 }  // namespace
 
+namespace {
+
+// The row a path of to-one hops (`hops`, reference names) reaches from row
+// `id` of `entity`: its entity, id and decoded row, or a null entity when a
+// reference on the way is null or dangling.
+struct Reached {
+  const catalog::EntityInfo* entity = nullptr;
+  RowId id = 0;
+  const catalog::DecodedRow* row = nullptr;
+};
+
+Result<Reached> FollowHops(storage::TxnReader& txn, const catalog::CompiledSchema& schema,
+                           const catalog::LayoutLookup& layouts, const catalog::EntityInfo& entity,
+                           RowId id, const catalog::DecodedRow& row,
+                           const std::vector<std::string>& hops, size_t count,
+                           std::optional<catalog::DecodedRow>* storage) {
+  Reached at{&entity, id, &row};
+  for (size_t i = 0; i < count; ++i) {
+    int f = at.entity->FieldIndex(hops[i]);
+    if (f < 0 || at.entity->fields[f].type != catalog::FieldType::kRef) return Reached{};
+    const Value& v = at.row->fields[f];
+    if (v.is_null()) return Reached{};
+    const catalog::EntityInfo* target = schema.EntityById(at.entity->fields[f].ref_target);
+    const RowId next = static_cast<RowId>(v.as_int64());
+    ORMDB_ASSIGN_OR_RETURN(auto rec, txn.Get(target->id, next));
+    if (!rec) return Reached{};
+    ORMDB_ASSIGN_OR_RETURN(
+        *storage, catalog::DecodeEntityRow(rec->bytes_in_txn, *target, schema.number(), layouts));
+    at = Reached{target, next, &**storage};
+  }
+  return at;
+}
+
+// Visits the rows of `relation` (a to-many relation of `entity`) related to
+// row `id`, each decoded, until `visit` returns true.
+Result<bool> VisitRelated(storage::TxnReader& txn, const catalog::CompiledSchema& schema,
+                          const catalog::LayoutLookup& layouts, const catalog::EntityInfo& entity,
+                          RowId id, const std::string& relation, const RowLookup::Visit& visit) {
+  const catalog::Collection* coll = nullptr;
+  for (const catalog::Entity& se : schema.schema().entities) {
+    if (se.name != entity.name) continue;
+    for (const catalog::Collection& c : se.collections) {
+      if (c.name == relation) coll = &c;
+    }
+  }
+  if (coll == nullptr) return false;
+  const catalog::EntityInfo* target = schema.FindEntity(coll->target);
+  if (target == nullptr) return false;
+  std::vector<RowId> ids;
+  if (coll->kind == catalog::Collection::Kind::kInverse) {
+    const int ref = target->FieldIndex(coll->inverse_field);
+    if (ref < 0) return false;
+    const catalog::IndexInfo* index = nullptr;
+    for (const catalog::IndexInfo& ix : target->indexes) {
+      if (ix.ready && !ix.fields.empty() && ix.fields[0] == static_cast<size_t>(ref)) {
+        index = &ix;
+        break;
+      }
+    }
+    if (index != nullptr) {
+      std::string lower;
+      storage::AppendKey(&lower, Value::Int64(static_cast<int64_t>(id)));
+      const std::string upper = storage::PrefixSuccessor(lower);
+      ORMDB_RETURN_IF_ERROR(txn.ScanIndex(index->id, lower, upper, storage::ScanDirection::kForward,
+                                          [&](const storage::IndexEntry& e) {
+                                            ids.push_back(e.id);
+                                            return true;
+                                          }));
+    } else {
+      // No complete index led by the reference (one is being built): every
+      // row of the related entity, tested on its reference.
+      std::vector<std::pair<RowId, std::string>> rows;
+      ORMDB_RETURN_IF_ERROR(txn.ScanRows(target->id, 0, storage::ScanDirection::kForward,
+                                         [&](RowId rid, const storage::RowRecord& rec) {
+                                           rows.emplace_back(rid, std::string(rec.bytes_in_txn));
+                                           return true;
+                                         }));
+      for (const auto& [rid, bytes] : rows) {
+        ORMDB_ASSIGN_OR_RETURN(catalog::DecodedRow r,
+                               catalog::DecodeEntityRow(bytes, *target, schema.number(), layouts));
+        const Value& v = r.fields[ref];
+        if (!v.is_null() && static_cast<RowId>(v.as_int64()) == id) ids.push_back(rid);
+      }
+    }
+  } else {
+    const catalog::EdgeInfo* edge = nullptr;
+    bool forward = true;
+    for (const catalog::EdgeInfo& e : schema.edges()) {
+      if (e.from_entity == entity.name && e.from_collection == coll->name) {
+        edge = &e;
+        forward = true;
+      } else if (e.to_entity == entity.name && e.to_collection == coll->name) {
+        edge = &e;
+        forward = false;
+      }
+    }
+    if (edge == nullptr) return false;
+    ORMDB_RETURN_IF_ERROR(txn.ScanEdges(
+        edge->id, forward ? storage::EdgeDirection::kForward : storage::EdgeDirection::kBackward,
+        id, [&](RowId to) {
+          ids.push_back(to);
+          return true;
+        }));
+  }
+  for (RowId rid : ids) {
+    ORMDB_ASSIGN_OR_RETURN(auto rec, txn.Get(target->id, rid));
+    if (!rec) continue;
+    ORMDB_ASSIGN_OR_RETURN(
+        catalog::DecodedRow r,
+        catalog::DecodeEntityRow(rec->bytes_in_txn, *target, schema.number(), layouts));
+    RowLookup lookup = StoredRowLookup(txn, schema, layouts, *target, rid, r);
+    ORMDB_ASSIGN_OR_RETURN(bool done, visit(lookup));
+    if (done) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 RowLookup StoredRowLookup(storage::TxnReader& txn, const catalog::CompiledSchema& schema,
                           const catalog::LayoutLookup& layouts, const catalog::EntityInfo& entity,
                           RowId id, const catalog::DecodedRow& row) {
-  return [&txn, &schema, &layouts, &entity, id,
-          &row](const std::vector<std::string>& path) -> Result<Value> {
-    const catalog::EntityInfo* at = &entity;
-    RowId at_id = id;
+  RowLookup::ValueFn value = [&txn, &schema, &layouts, &entity, id,
+                              &row](const std::vector<std::string>& path) -> Result<Value> {
+    if (path.empty()) return Value();
     std::optional<catalog::DecodedRow> hop;
-    const catalog::DecodedRow* cur = &row;
-    for (size_t i = 0; i < path.size(); ++i) {
-      if (path[i] == "id") {
-        return at->uuid_id ? cur->uuid : Value::Int64(static_cast<int64_t>(at_id));
-      }
-      int f = at->FieldIndex(path[i]);
-      if (f < 0) return Value();
-      const Value& v = cur->fields[f];
-      const catalog::FieldInfo& fi = at->fields[f];
-      const bool last = i + 1 == path.size();
-      if (fi.type != catalog::FieldType::kRef || v.is_null()) return last ? v : Value();
-      const catalog::EntityInfo* target = schema.EntityById(fi.ref_target);
-      if (last && !target->uuid_id) return v;
-      at_id = static_cast<RowId>(v.as_int64());
-      ORMDB_ASSIGN_OR_RETURN(auto rec, txn.Get(target->id, at_id));
-      if (!rec) return Value();
-      ORMDB_ASSIGN_OR_RETURN(
-          hop, catalog::DecodeEntityRow(rec->bytes_in_txn, *target, schema.number(), layouts));
-      at = target;
-      cur = &*hop;
-      if (last) return cur->uuid;  // a reference to a uuid entity is its uuid
+    const std::string& last = path.back();
+    // A reference at the end: its value (a row id), or the uuid of a uuid
+    // entity's row.
+    ORMDB_ASSIGN_OR_RETURN(
+        Reached at, FollowHops(txn, schema, layouts, entity, id, row, path, path.size() - 1, &hop));
+    if (at.entity == nullptr) return Value();
+    if (last == "id") {
+      return at.entity->uuid_id ? at.row->uuid : Value::Int64(static_cast<int64_t>(at.id));
     }
-    return Value();
+    int f = at.entity->FieldIndex(last);
+    if (f < 0) return Value();
+    const Value& v = at.row->fields[f];
+    const catalog::FieldInfo& fi = at.entity->fields[f];
+    if (fi.type != catalog::FieldType::kRef || v.is_null()) return v;
+    const catalog::EntityInfo* target = schema.EntityById(fi.ref_target);
+    if (!target->uuid_id) return v;
+    ORMDB_ASSIGN_OR_RETURN(auto rec, txn.Get(target->id, static_cast<RowId>(v.as_int64())));
+    if (!rec) return Value();
+    ORMDB_ASSIGN_OR_RETURN(
+        catalog::DecodedRow t,
+        catalog::DecodeEntityRow(rec->bytes_in_txn, *target, schema.number(), layouts));
+    return t.uuid;  // a reference to a uuid entity is its uuid
   };
+  RowLookup::RelatedFn related = [&txn, &schema, &layouts, &entity, id, &row](
+                                     const std::vector<std::string>& path,
+                                     const RowLookup::Visit& visit) -> Result<bool> {
+    if (path.empty()) return false;
+    std::optional<catalog::DecodedRow> hop;
+    ORMDB_ASSIGN_OR_RETURN(
+        Reached at, FollowHops(txn, schema, layouts, entity, id, row, path, path.size() - 1, &hop));
+    if (at.entity == nullptr) return false;
+    return VisitRelated(txn, schema, layouts, *at.entity, at.id, path.back(), visit);
+  };
+  return RowLookup(std::move(value), std::move(related));
 }
 
 Result<std::unique_ptr<Expr>> ParseRuleCondition(std::string_view text) {
@@ -750,7 +933,7 @@ Status CheckFieldAccess(const PolicySet& set, const Principal& principal,
 
 Result<bool> RowReadable(const PolicySet& set, const Principal& principal,
                          const catalog::EntityInfo& entity, const RowLookup& row) {
-  Status st = CheckRowAccess(set, principal, entity, catalog::kPolicyRead, row, nullptr);
+  Status st = CheckRowAccess(set, principal, entity, catalog::kPolicyRead, row, RowLookup());
   if (st.ok()) return true;
   if (st.code() == ErrorCode::kPermissionDenied) return false;
   return st;
@@ -758,7 +941,8 @@ Result<bool> RowReadable(const PolicySet& set, const Principal& principal,
 
 Result<bool> FieldReadable(const PolicySet& set, const Principal& principal,
                            const catalog::EntityInfo& entity, size_t field, const RowLookup& row) {
-  Status st = CheckFieldAccess(set, principal, entity, field, catalog::kPolicyRead, row, nullptr);
+  Status st =
+      CheckFieldAccess(set, principal, entity, field, catalog::kPolicyRead, row, RowLookup());
   if (st.ok()) return true;
   if (st.code() == ErrorCode::kPermissionDenied) return false;
   return st;

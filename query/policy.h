@@ -9,6 +9,11 @@
 //   auth.id, auth.<claim>            the principal's id and claims
 //   auth.has_role("r")               the principal holds role r
 //   before.<field>                   update rules: the row as it was
+//   exists(rel [where p])            some row related through the to-many
+//                                    relation rel (after any to-one hops)
+//                                    makes p true; two-valued; the related
+//                                    rows are read as stored, not filtered
+//                                    by their own entity's rules
 // Evaluation (the schema's rules for one entity and one operation):
 // allowed exactly when some allow holds and no deny holds, SQL's
 // three-valued logic throughout, so a condition that is unknown (a null
@@ -114,14 +119,34 @@ Result<std::shared_ptr<const ReadPolicy>> FoldReadPolicy(const PolicySet& set,
                                                          const Principal& principal);
 
 // One row as a write check sees it: a field's (or a path's) value by its
-// path from the entity ("title", "author.tenant", "id"); `before` for
+// path from the entity ("title", "author.tenant", "id"), and the rows
+// related to it through a to-many relation (for exists(...)); `before` for
 // `before.<field>` in update rules (may be empty otherwise).
-using RowLookup = std::function<Result<Value>(const std::vector<std::string>& path)>;
+struct RowLookup {
+  using ValueFn = std::function<Result<Value>(const std::vector<std::string>& path)>;
+  // Called with each related row's lookup until it returns true.
+  using Visit = std::function<Result<bool>(const RowLookup& related)>;
+  // Visits the rows related through `path` (to-one hops, then a to-many
+  // relation: ["members"], ["owner", "projects"]); returns whether a visit
+  // returned true (false when there is no such row).
+  using RelatedFn =
+      std::function<Result<bool>(const std::vector<std::string>& path, const Visit& visit)>;
+
+  ValueFn value;
+  RelatedFn related;  // empty: the row has no related rows
+
+  RowLookup() = default;
+  RowLookup(ValueFn v, RelatedFn r = nullptr) : value(std::move(v)), related(std::move(r)) {}
+  Result<Value> operator()(const std::vector<std::string>& path) const { return value(path); }
+  explicit operator bool() const { return static_cast<bool>(value); }
+};
 
 // The RowLookup of a stored row `row` (row `id` of `entity`): fields by
 // name, `id`, and paths through references, read in `txn`; a reference to
-// a uuid entity reads as the referenced uuid. The lookup keeps references
-// to its arguments: they must outlive it.
+// a uuid entity reads as the referenced uuid. Related rows are read in
+// `txn` too (an index led by the reference, or the edges of a
+// many-to-many relation), so a write transaction sees its own writes. The
+// lookup keeps references to its arguments: they must outlive it.
 RowLookup StoredRowLookup(storage::TxnReader& txn, const catalog::CompiledSchema& schema,
                           const catalog::LayoutLookup& layouts, const catalog::EntityInfo& entity,
                           RowId id, const catalog::DecodedRow& row);

@@ -238,6 +238,14 @@ class TextPrinter {
         out_ += "not ";
         PrintChild(e, 0, Prec::kNot);
         break;
+      case Expr::Kind::kExists:
+        out_ += "exists(" + JoinPath(e.path);
+        if (!e.children.empty()) {
+          out_ += " where ";
+          PrintExpr(*e.children[0], Prec::kOr);
+        }
+        out_ += ')';
+        break;
     }
     if (parens) out_ += ')';
   }

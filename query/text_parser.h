@@ -126,6 +126,8 @@ class TextParser {
   Status ParsePredicate(Node* out);
   Status ParseOperand(std::string_view what, Node* out);
   Status ParseList(Expr* in);
+  // Rule conditions: `exists(relation [where p])`, at its '('.
+  Status ParseExists(Node* out);
   Status ParseListElement(Json* out);
   // Bounds the recursion through parentheses and `not`.
   Status Nest();
@@ -140,8 +142,9 @@ class TextParser {
   int nesting_ = 0;
   bool allow_calls_ = false;
   // Access rule conditions (query/policy.h): `auth` operands, `auth ==
-  // null`, and the predicate `auth.has_role("r")` (a kPath ["auth",
-  // "has_role", r] with call kHasRoleCall).
+  // null`, the predicate `auth.has_role("r")` (a kPath ["auth",
+  // "has_role", r] with call kHasRoleCall) and `exists(relation [where p])`
+  // (a kExists).
   bool allow_auth_ = false;
 };
 
