@@ -5,6 +5,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "catalog/maintained.h"
 #include "catalog/sdl_parser.h"
 #include "catalog/sdl_printer.h"
 #include "common/json.h"
@@ -503,6 +504,7 @@ Result<ApplyResult> Catalog::ApplyLocked(std::string_view text, const ApplyOptio
   Install(next);
   auto committed = store_->Commit([&](storage::WriteTxn& txn) -> Status {
     ORMDB_RETURN_IF_ERROR(RecheckChanged(txn, *next, result.plan, snapshot));
+    ORMDB_RETURN_IF_ERROR(UpdateMaintained(txn, prev.get(), *next, layouts()));
     entry = SchemaHistoryEntry{number, txn.version(), txn.commit_time_micros(), result.plan.grade,
                                result.plan.Summary()};
     ORMDB_RETURN_IF_ERROR(txn.PutMeta(VersionKey(number), EncodeRecord(*next, entry, canonical)));

@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 
+#include "catalog/maintained.h"
 #include "common/json.h"
 #include "common/suggest.h"
 #include "common/timestamp.h"
@@ -173,6 +174,13 @@ Result<Value> ConvertDefault(const Field& f, const Enum* enum_def) {
       return Value::String(d.text);
   }
   return bad("unsupported literal");
+}
+
+const MaintainedInfo* EntityInfo::MaintainedBy(size_t ref_field) const {
+  for (const MaintainedInfo& m : maintained) {
+    if (m.ref_field == ref_field) return &m;
+  }
+  return nullptr;
 }
 
 int EntityInfo::FieldIndex(std::string_view n) const {
@@ -486,6 +494,27 @@ Status CompiledSchema::Derive(std::string_view file_name) {
           target.referenced_by.push_back(ReferenceIn{src.id, i});
         }
       }
+    }
+  }
+  for (const Entity& e : schema_.entities) {
+    for (const Collection& c : e.collections) {
+      if (!c.maintained) continue;
+      EntityInfo& child = entities_[entity_by_name_.at(c.target)];
+      MaintainedInfo m;
+      m.parent = FindEntity(e.name)->id;
+      m.collection = e.name + "." + c.name;
+      int ref = child.FieldIndex(c.inverse_field);
+      if (ref < 0)
+        return SchemaError("@maintain " + m.collection + ": no field " + c.inverse_field);
+      m.ref_field = static_cast<size_t>(ref);
+      m.record_type = MaintainedRecordType(child.fields[m.ref_field].id);
+      for (const std::string& name : c.maintained_fields) {
+        int pos = child.FieldIndex(name);
+        if (pos < 0) return SchemaError("@maintain " + m.collection + ": no field " + name);
+        m.fields.push_back(static_cast<size_t>(pos));
+      }
+      m.definition = MaintainedDefinition(child, m.fields);
+      child.maintained.push_back(std::move(m));
     }
   }
   for (const EdgeRelation& r : schema_.edges) {

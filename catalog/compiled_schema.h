@@ -90,6 +90,18 @@ struct EdgeEnd {
   bool forward = true;  // this entity is the relation's `from` side
 };
 
+// A collection declared with @maintain, as seen from the related (child)
+// entity whose rows it counts: each write of a child row changes the record
+// of its parent (catalog/maintained.h).
+struct MaintainedInfo {
+  EntityTypeId parent{0};
+  std::string collection;       // "Movie.reviews"
+  size_t ref_field = 0;         // position of the reference in the child's fields
+  std::vector<size_t> fields;   // positions of the summed fields in the child's fields
+  EntityTypeId record_type{0};  // the derived row type holding the records
+  std::string definition;       // the field ids, as the records' marker holds them
+};
+
 struct EntityInfo {
   EntityTypeId id{0};
   std::string name;
@@ -104,6 +116,11 @@ struct EntityInfo {
   std::vector<std::string> check_texts;
   std::vector<ReferenceIn> referenced_by;
   std::vector<EdgeEnd> edges;
+  std::vector<MaintainedInfo> maintained;  // @maintain collections over this entity's rows
+
+  // The @maintain collection that counts this entity's rows by the
+  // reference at `ref_field`, or null.
+  const MaintainedInfo* MaintainedBy(size_t ref_field) const;
 
   // Position in fields, or -1.
   int FieldIndex(std::string_view name) const;

@@ -201,6 +201,22 @@ void DiffEntity(const EntityInfo& old_e, const Entity& old_decl, const EntityInf
              en);
     }
   }
+  for (const Collection& nc : new_decl.collections) {
+    const Collection* oc = old_decl.FindCollection(nc.name);
+    const bool was = oc && oc->maintained && oc->kind == nc.kind &&
+                     oc->inverse_field == nc.inverse_field && oc->target == nc.target;
+    const std::string what = en + "." + nc.name;
+    if (nc.maintained && (!was || oc->maintained_fields != nc.maintained_fields)) {
+      std::string fields = "count";
+      for (const std::string& f : nc.maintained_fields) fields += ", " + f;
+      b->Add(Grade::kB,
+             "maintain " + what + " (" + fields + "): a record per " + en +
+                 " is built in the schema's transaction",
+             en);
+    } else if (!nc.maintained && was) {
+      b->Add(Grade::kA, "stop maintaining " + what + " (its records are dropped)", en);
+    }
+  }
   for (const Collection& oc : old_decl.collections) {
     if (oc.kind == Collection::Kind::kInverse && !new_decl.FindCollection(oc.name)) {
       // An inverse stores nothing: dropping it loses no data.

@@ -115,6 +115,12 @@ struct Collection {
   Kind kind = Kind::kInverse;
   std::string inverse_field;  // kInverse: the kRef field of `target`
   std::string edge;           // kMany: the edge relation's name (post_tags)
+  // @maintain: the database keeps, per parent, the count of its related rows
+  // and, for each field listed (int32 or int64 fields of `target`), the sum
+  // and the count of non-null values, so count/sum/avg read one record.
+  bool maintained = false;
+  std::vector<std::string> maintained_fields;
+  std::vector<SourcePos> maintained_pos;  // of each listed field
   SourcePos pos;
 };
 

@@ -104,6 +104,11 @@ Json SchemaToJson(const CompiledSchema& s) {
       if (c.kind == Collection::Kind::kInverse) {
         jc.Set("kind", "inverse");
         jc.Set("inverse", c.inverse_field);
+        if (c.maintained) {
+          Json fs = Json::Array();
+          for (const std::string& f : c.maintained_fields) fs.Push(f);
+          jc.Set("maintain", std::move(fs));
+        }
       } else {
         jc.Set("kind", "many");
         jc.Set("edge", c.edge);

@@ -43,17 +43,19 @@ enum class AttrKind : uint8_t {
   kEntityIndex,
   kEntityUnique,
   kEntityCheck,
-  kAllow,  // @allow / @@allow
-  kDeny,   // @deny / @@deny
+  kAllow,     // @allow / @@allow
+  kDeny,      // @deny / @@deny
+  kMaintain,  // @maintain / @maintain(a, b) on an inverse collection
 };
 
 // What follows an attribute's name.
 enum class ArgForm : uint8_t {
   kNone,
-  kLiteral,     // @default(42)
-  kExpression,  // @check(length(title) > 0): kept as text
-  kWord,        // @on_delete(cascade)
-  kNameList,    // @@index(a, b)
+  kLiteral,           // @default(42)
+  kExpression,        // @check(length(title) > 0): kept as text
+  kWord,              // @on_delete(cascade)
+  kNameList,          // @@index(a, b)
+  kOptionalNameList,  // @maintain or @maintain(a, b)
 };
 
 struct AttrSpec {
@@ -72,6 +74,7 @@ inline constexpr AttrSpec kFieldAttrs[] = {
     {"many", AttrKind::kMany, ArgForm::kWord},
     {"allow", AttrKind::kAllow, ArgForm::kExpression},
     {"deny", AttrKind::kDeny, ArgForm::kExpression},
+    {"maintain", AttrKind::kMaintain, ArgForm::kOptionalNameList},
 };
 inline constexpr AttrSpec kEntityAttrs[] = {
     {"index", AttrKind::kEntityIndex, ArgForm::kNameList},
@@ -112,6 +115,7 @@ struct FieldAttr {
   DefaultSpec literal;  // @default
   Name arg;             // @check: the expression; @on_delete/@inverse/@many: the word
   OnDelete on_delete = OnDelete::kRestrict;
+  std::vector<Name> names;  // @maintain(a, b)
 
   std::string Written() const { return "@" + std::string(spec->name); }
 };

@@ -239,6 +239,9 @@ Status Parser::ParseFieldAttribute(FieldAttr* out) {
       return ParseWordArgument(
           written, out->spec->kind == AttrKind::kInverse ? "a field name" : "a relation name",
           &out->arg);
+    case ArgForm::kOptionalNameList:
+      if (tok_.kind != Tok::kLParen || tok_.newline_before) return Status::Ok();
+      return ParseNameList(written, &out->names);
     case ArgForm::kNameList:
       break;  // entity attributes only
   }

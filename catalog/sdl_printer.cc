@@ -3,6 +3,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "catalog/sdl_lexer.h"
 #include "catalog/sdl_parser.h"
 
 namespace ormdb::catalog {
@@ -62,6 +63,10 @@ void AppendCollection(const Collection& c, std::string* out) {
     *out += " @inverse(" + c.inverse_field + ")";
   } else {
     *out += " @many(" + c.edge + ")";
+  }
+  if (c.maintained) {
+    *out += " @maintain";
+    if (!c.maintained_fields.empty()) *out += "(" + sdl::JoinNames(c.maintained_fields) + ")";
   }
   *out += '\n';
 }

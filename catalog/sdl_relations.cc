@@ -36,8 +36,12 @@ Status Resolver::ResolveCollection(const EntityDecl& entity, const MemberDecl& m
                                                   "already means none");
   }
   const FieldAttr* relation = nullptr;
+  const FieldAttr* maintain = nullptr;
   for (const FieldAttr& attr : member.attrs) {
     switch (attr.spec->kind) {
+      case AttrKind::kMaintain:  // the parser refuses a second one
+        maintain = &attr;
+        break;
       case AttrKind::kInverse:
       case AttrKind::kMany:
         if (relation != nullptr) {
@@ -69,6 +73,18 @@ Status Resolver::ResolveCollection(const EntityDecl& entity, const MemberDecl& m
   } else {
     out->kind = Collection::Kind::kMany;
     out->edge = relation->arg.text;
+    if (maintain != nullptr) {
+      return diag_.At(maintain->pos, "@maintain applies to @inverse collections; " + qualified +
+                                         " is a many-to-many relation (its counts are computed "
+                                         "from the edges)");
+    }
+  }
+  if (maintain != nullptr) {
+    out->maintained = true;
+    for (const Name& n : maintain->names) {
+      out->maintained_fields.push_back(n.text);
+      out->maintained_pos.push_back(n.pos);
+    }
   }
   *arg_pos = relation->arg.pos;
   return Status::Ok();
@@ -180,6 +196,7 @@ Status Resolver::CheckInverses(const Schema& schema) {
                                 FieldIsA(target.name, field));
       }
       const std::string qualified = Qualified(entity.name, coll.name);
+      ORMDB_RETURN_IF_ERROR(CheckMaintained(entity, coll, target, target_members, t));
       auto [it, inserted] =
           inverse_of.emplace(Qualified(target.name, field.name), std::pair(qualified, coll.pos));
       if (!inserted) {
@@ -187,6 +204,32 @@ Status Resolver::CheckInverses(const Schema& schema) {
                                 " already has the inverse collection " + it->second.first +
                                 " (declared at " + FormatPos(it->second.second) + ")");
       }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Resolver::CheckMaintained(const Entity& entity, const Collection& coll, const Entity& target,
+                                 const MemberIndex& target_members, size_t target_index) {
+  const std::string qualified = Qualified(entity.name, coll.name);
+  std::unordered_set<std::string_view> listed;
+  for (size_t i = 0; i < coll.maintained_fields.size(); ++i) {
+    const std::string& name = coll.maintained_fields[i];
+    const SourcePos at = coll.maintained_pos[i];
+    auto it = target_members.fields.find(name);
+    if (it == target_members.fields.end()) {
+      return diag_.At(at, "entity " + target.name + " has no field " + Quote(name) +
+                              DidYouMean(name, FieldNames(decl_.entities[target_index])));
+    }
+    const Field& f = target.fields[it->second];
+    if (f.type != FieldType::kInt32 && f.type != FieldType::kInt64) {
+      return diag_.At(at, "@maintain on " + qualified +
+                              " keeps sums of int32 and int64 fields only (exact under updates "
+                              "and deletes); " +
+                              FieldIsA(target.name, f));
+    }
+    if (!listed.insert(name).second) {
+      return diag_.At(at, "field " + Quote(name) + " appears twice in @maintain(...)");
     }
   }
   return Status::Ok();

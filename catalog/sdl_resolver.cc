@@ -356,6 +356,7 @@ Status Resolver::ApplyFieldAttribute(const EntityDecl& entity, const FieldAttr& 
       return Status::Ok();
     case AttrKind::kInverse:
     case AttrKind::kMany:
+    case AttrKind::kMaintain:
       return diag_.At(attr.pos, attr.Written() + " applies to collections ('[Entity]') only; " +
                                     FieldIsA(entity_name, *out));
     case AttrKind::kAllow:

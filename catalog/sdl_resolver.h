@@ -52,6 +52,9 @@ class Resolver {
   };
 
   Status DeclareTypes();
+  // The fields of @maintain(...) on `coll`: int32/int64 fields of its target.
+  Status CheckMaintained(const Entity& entity, const Collection& coll, const Entity& target,
+                         const MemberIndex& target_members, size_t target_index);
   Status CheckEnumValues(const EnumDecl& decl);
   Status ResolveEntity(const EntityDecl& decl, Entity* out);
   Status ResolveIdMember(const MemberDecl& member, Entity* out);

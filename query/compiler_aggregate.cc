@@ -158,7 +158,15 @@ Status Compiler::ChooseAggregates() {
     if (!ap.count_only && n.kind == Node::Kind::kInverse) {
       ORMDB_RETURN_IF_ERROR(ChooseCoveringIndex(ap));
     }
-    if (ap.count_only && n.access == Access::kEdgeRange) {
+    ChooseMaintained(ap);
+    if (ap.maintained != nullptr) {
+      const Node& holder = plan_->nodes[n.parent];
+      n.reason = "one record of " + ap.maintained->collection +
+                 " (@maintain) per parent: no related row is read (at a snapshot before the "
+                 "records were built: " +
+                 n.reason + ")";
+      n.est_examined = std::max(1.0, holder.est_rows);
+    } else if (ap.count_only && n.access == Access::kEdgeRange) {
       n.reason = "many-to-many: per parent, the edge range counted (" +
                  observability::FormatEstimate(n.est_rows_per_parent) +
                  " linked per parent on average): no row is read";
@@ -168,6 +176,27 @@ Status Compiler::ChooseAggregates() {
     plan_->est_scanned += n.est_examined;
   }
   return Status::Ok();
+}
+
+void Compiler::ChooseMaintained(AggregatePlan& ap) {
+  const Node& n = ap.source;
+  if (n.kind != Node::Kind::kInverse || n.has_where) return;
+  const catalog::MaintainedInfo* m = n.entity->MaintainedBy(n.ref_field);
+  if (m == nullptr) return;
+  int slot = -1;
+  if (ap.value_path >= 0) {
+    const BoundPath& p = n.paths[ap.value_path];
+    if (!p.hops.empty() || p.terminal != BoundPath::Terminal::kField) return;
+    auto at = std::find(m->fields.begin(), m->fields.end(), p.field);
+    if (at == m->fields.end()) return;
+    slot = static_cast<int>(at - m->fields.begin());
+  }
+  const bool answers =
+      ap.fn == Aggregate::Fn::kCount ||
+      (slot >= 0 && (ap.fn == Aggregate::Fn::kSum || ap.fn == Aggregate::Fn::kAvg));
+  if (!answers) return;
+  ap.maintained = m;
+  ap.maintained_field = slot;
 }
 
 Status Compiler::ChooseCoveringIndex(AggregatePlan& ap) {

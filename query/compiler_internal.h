@@ -113,6 +113,8 @@ class Compiler {
   // An index led by the reference that holds every field an aggregate reads,
   // when one exists and a range of it per parent is the cheaper path.
   Status ChooseCoveringIndex(AggregatePlan& ap);
+  // Marks an aggregate the records of a @maintain relation answer.
+  void ChooseMaintained(AggregatePlan& ap);
   // Fills Plan::decode_fields.
   void CollectDecodeFields();
   // Marks the index ranges whose entries hold every field the plan reads

@@ -33,6 +33,7 @@ Status Executor::Prepare() {
   }
   agg_values_.resize(p.aggregates.size());
   agg_grouped_.assign(p.aggregates.size(), false);
+  maintained_ok_.assign(p.aggregates.size(), -1);
   for (const AggregatePlan& a : p.aggregates) agg_wanted_.push_back(AggregateFields(a));
   dist_rows_.resize(p.nodes.size());
   dist_occ_.resize(p.nodes.size());

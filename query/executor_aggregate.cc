@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "catalog/maintained.h"
 #include "query/executor_internal.h"
 #include "storage/key_encoding.h"
 
@@ -62,6 +63,13 @@ class Accumulator {
 
   // count(relation): a related row, whatever its values.
   void AddRow() { ++count_; }
+
+  // The totals of a @maintain record: `count` values (or rows) adding up
+  // to `sum`.
+  void SetTotals(int64_t count, __int128 sum) {
+    count_ = count;
+    isum_ = sum;
+  }
 
   // The value: SQL's rules (a count of nothing is 0, anything else of
   // nothing is null); an int64 sum that does not fit is INVALID_ARGUMENT.
@@ -138,6 +146,30 @@ Status Executor::Accumulate(int a, RowId id, const RowData& row, Accumulator* ac
   ORMDB_ASSIGN_OR_RETURN(Value v, EvalPath(ap.source, ap.value_path, id, row));
   acc->Add(v);
   return Status::Ok();
+}
+
+Result<std::optional<Value>> Executor::AggregateMaintained(int a, RowId parent) {
+  const AggregatePlan& ap = plan_->aggregates[a];
+  const catalog::MaintainedInfo& m = *ap.maintained;
+  if (maintained_ok_[a] < 0) {
+    ORMDB_ASSIGN_OR_RETURN(auto marker, txn_.Get(m.record_type, catalog::kMaintainedMarkerId));
+    maintained_ok_[a] = marker && marker->bytes_in_txn == m.definition ? 1 : 0;
+  }
+  if (maintained_ok_[a] == 0) return std::optional<Value>();
+  ORMDB_RETURN_IF_ERROR(CountScanned(a, 1));
+  ORMDB_ASSIGN_OR_RETURN(auto rec, txn_.Get(m.record_type, parent));
+  catalog::MaintainedRecord r;
+  if (rec) {
+    ORMDB_ASSIGN_OR_RETURN(r, catalog::DecodeMaintained(rec->bytes_in_txn, m.fields.size()));
+  }
+  Accumulator acc(ap);
+  if (ap.maintained_field < 0) {
+    acc.SetTotals(r.count, 0);
+  } else if (rec) {
+    acc.SetTotals(r.nonnull[ap.maintained_field], r.sums[ap.maintained_field]);
+  }
+  ORMDB_ASSIGN_OR_RETURN(Value v, acc.Finish(plan_->nodes[ap.holder].path, parent));
+  return std::optional<Value>(std::move(v));
 }
 
 Result<Value> Executor::AggregateOne(int a, RowId parent) {
@@ -351,7 +383,13 @@ Result<Value> Executor::AggregateValue(int a, RowId parent) {
     ++ns->rows;
   }
   Value v;
-  if (ap.source.access == Access::kChildScanHash) {
+  std::optional<Value> kept;
+  if (ap.maintained != nullptr) {
+    ORMDB_ASSIGN_OR_RETURN(kept, AggregateMaintained(a, parent));
+  }
+  if (kept) {
+    v = std::move(*kept);
+  } else if (ap.source.access == Access::kChildScanHash) {
     if (!agg_grouped_[a]) {
       if (ns) ++ns->batches;
       ORMDB_RETURN_IF_ERROR(AggregateAllGroups(a));

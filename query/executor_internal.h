@@ -230,6 +230,9 @@ class Executor {
   Status ComputeAggregates();
   // One parent's value through its per-parent access path.
   Result<Value> AggregateOne(int a, RowId parent);
+  // The value from the parent's @maintain record; nullopt when the records
+  // do not exist at the snapshot (then it is computed from the rows).
+  Result<std::optional<Value>> AggregateMaintained(int a, RowId parent);
   // One parent's value from a covering index's entries (AggregatePlan::index_only).
   Result<Value> AggregateFromIndex(int a, RowId parent);
   // The position in the covering index of a plain field aggregated (0 for a
@@ -296,6 +299,9 @@ class Executor {
   // fields each decodes, and the rows read in all.
   std::vector<std::unordered_map<RowId, Value>> agg_values_;
   std::vector<bool> agg_grouped_;
+  // Per aggregate with AggregatePlan::maintained: whether the records exist
+  // at the snapshot (-1: not looked up yet).
+  std::vector<int8_t> maintained_ok_;
   std::vector<std::vector<size_t>> agg_wanted_;
   RowData agg_probe_;
   storage::RowView agg_view_;

@@ -155,7 +155,8 @@ obs::ExplainReport Report(const ExplainInput& in) {
                                   ? "edge range"
                                   : AccessName(ap.source.access)) +
                   (ap.count_only ? ", entries counted" : "");
-    if (ReadsIndex(ap.source)) {
+    if (ap.maintained != nullptr) s.operation = "aggregate: maintained record per parent";
+    if (ReadsIndex(ap.source) && ap.maintained == nullptr) {
       s.index = ap.source.range.index->name;
       s.backward = false;
     }

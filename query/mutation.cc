@@ -4,6 +4,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "catalog/maintained.h"
 #include "common/uuid.h"
 #include "query/json_values.h"
 #include "storage/key_encoding.h"
@@ -124,6 +125,8 @@ class Executor {
     }
     return Status::Ok();
   }
+
+  Status FlushMaintained() { return maintained_.Flush(txn_); }
 
   Status Run(const Json& ops, const std::vector<std::string>& labels) {
     for (size_t i = 0; i < ops.as_array().size(); ++i) {
@@ -263,6 +266,7 @@ class Executor {
                            catalog::EncodeEntityRow(e, schema_.number(), after.fields, after.uuid));
     // Without a row before, the caller made sure the id holds no live row.
     ORMDB_RETURN_IF_ERROR(before ? txn_.PutRow(e.id, id, bytes) : txn_.InsertRow(e.id, id, bytes));
+    if (!e.maintained.empty()) maintained_.Note(e, before, &after);
     for (const IndexInfo& ix : e.indexes) {
       bool null_after = false;
       std::string key_after = catalog::IndexKeyValues(ix, after, &null_after);
@@ -591,6 +595,7 @@ class Executor {
       Status st = txn_.IndexRemove(ix.id, catalog::IndexKeyValues(ix, *current, &any_null), id);
       if (!st.ok() && !(st.code() == ErrorCode::kNotFound && !ix.ready)) return st;
     }
+    if (!e.maintained.empty()) maintained_.Note(e, &*current, nullptr);
     return txn_.DeleteRow(e.id, id);
   }
 
@@ -628,6 +633,8 @@ class Executor {
   const WritePolicy* policy_;
   std::unordered_map<std::string, Ref> refs_;
   std::set<std::pair<uint32_t, RowId>> deleting_;
+  // The changes of this batch to the records of @maintain collections.
+  catalog::MaintainedChanges maintained_;
 };
 
 }  // namespace
@@ -668,7 +675,8 @@ Status ApplyMutations(storage::WriteTxn& txn, const CompiledSchema& schema,
                       MutationResult* result, const WritePolicy* policy) {
   *result = MutationResult();
   Executor ex(txn, schema, layouts, result, policy);
-  return ex.Run(batch.ops, batch.labels);
+  ORMDB_RETURN_IF_ERROR(ex.Run(batch.ops, batch.labels));
+  return ex.FlushMaintained();
 }
 
 Result<RowId> ResolveExternalId(storage::TxnReader& txn, const EntityInfo& e, const Json& id) {

@@ -191,6 +191,14 @@ struct AggregatePlan {
   // and no row is read (but for an entry whose values were too long for
   // the key).
   bool index_only = false;
+  // The relation is declared with @maintain and the aggregate is one its
+  // records answer (a count, or a count, sum or avg of a summed field, with
+  // no where and no policy filter): one record per holder row is read
+  // wherever the records exist at the snapshot; `source` is the plan for a
+  // snapshot before they were built. `maintained_field`: the position in
+  // maintained->fields, -1 for a count of rows.
+  const catalog::MaintainedInfo* maintained = nullptr;
+  int maintained_field = -1;
   // For EXPLAIN: rows (or entries) read per holder row on average.
   double est_examined_per_parent = 0;
 };

@@ -446,6 +446,24 @@ Status WriteTxn::DeleteRow(EntityTypeId type, RowId id) {
   return Status::Ok();
 }
 
+Status WriteTxn::PutDerived(EntityTypeId type, RowId id, std::string_view bytes) {
+  if (!IsDerivedType(type.value))
+    return Internal("PutDerived on entity type " + std::to_string(type.value));
+  std::string value;
+  value.reserve(bytes.size() + 1);
+  value.push_back(kRowTag);
+  value.append(bytes);
+  return Put(env_->dbis().rows, RowKey(type, id, at_), value);
+}
+
+Status WriteTxn::DeleteDerived(EntityTypeId type, RowId id) {
+  if (!IsDerivedType(type.value))
+    return Internal("DeleteDerived on entity type " + std::to_string(type.value));
+  ORMDB_ASSIGN_OR_RETURN(std::optional<RowRecord> before, Get(type, id));
+  if (!before) return Status::Ok();
+  return Put(env_->dbis().rows, RowKey(type, id, at_), std::string(1, kTombstoneTag));
+}
+
 Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, RowId id, bool unique,
                              RowId* conflicting_id) {
   std::string part = IndexValuePart(encoded_values, nullptr);

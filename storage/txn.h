@@ -169,6 +169,12 @@ class WriteTxn : public TxnReader {
   // NOT_FOUND when it is absent.
   Status DeleteRow(EntityTypeId type, RowId id);
 
+  // Writes (or, for DeleteDerived, ends if live) a record of a derived type
+  // (IsDerivedType): a row version with no change-log record and no row
+  // count, seen by Get at this transaction's version on.
+  Status PutDerived(EntityTypeId type, RowId id, std::string_view bytes);
+  Status DeleteDerived(EntityTypeId type, RowId id);
+
   // Adds an index entry for (values, id). With unique, fails with
   // CONSTRAINT_VIOLATION when another id holds the same values; the message
   // names that id. *conflicting_id (if given) receives it.
