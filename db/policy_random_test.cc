@@ -606,6 +606,19 @@ TEST(PolicyRandomTest, FetchesSeeExactlyWhatTheNaiveCopyHolds) {
       auto got = (*view)->Select(select);
       auto want = (*b)->Select(select);
       ASSERT_TRUE(want.ok()) << select << ": " << want.status().ToString();
+      if (select.find("group by org.name") != std::string::npos) {
+        // Grouping and ordering through org is refused up front exactly
+        // when a fetch ordering through it is (Org rows this principal may
+        // not all read).
+        auto fetch = (*view)->Fetch("Doc(order: org.name) { id }");
+        ASSERT_EQ(got.ok(), fetch.ok()) << select << ": " << got.status().ToString()
+                                        << "; the fetch: " << fetch.status().ToString();
+        if (!got.ok()) {
+          EXPECT_EQ(got.status().code(), ErrorCode::kPermissionDenied) << got.status().ToString();
+          EXPECT_EQ(fetch.status().code(), ErrorCode::kPermissionDenied);
+          continue;
+        }
+      }
       ASSERT_TRUE(got.ok()) << select << ": " << got.status().ToString();
       EXPECT_EQ(SelectRows(**got), SelectRows(**want)) << select;
       ++compared;

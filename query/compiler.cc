@@ -9,6 +9,7 @@
 #include "common/suggest.h"
 #include "query/compiler_internal.h"
 #include "query/parse_rules.h"
+#include "query/read_checks.h"
 
 namespace ormdb::query {
 
@@ -338,35 +339,14 @@ Status Compiler::CheckReadable(const BoundPath& p, const QueryPos& pos) const {
   if (policy_ == nullptr || compiling_policy_) return Status::Ok();
   if (user_order_) {
     for (size_t i = 0; i < p.hops.size(); ++i) {
-      const EntityRead* er = policy_->For(p.entities[i + 1]->id);
-      if (er != nullptr && er->filter) {
-        return Status(ErrorCode::kPermissionDenied,
-                      At(pos) + "permission denied: " + p.text + " reads " +
-                          p.entities[i + 1]->name +
-                          " rows this principal may not all read: it cannot order or be "
-                          "aggregated through it");
-      }
+      ORMDB_RETURN_IF_ERROR(CheckThroughReadable(*policy_, *p.entities[i + 1], p.text, pos));
     }
   }
-  auto masked = [&](const EntityInfo* e, size_t field) {
-    const EntityRead* er = policy_->For(e->id);
-    return er != nullptr && field < er->masks.size() && er->masks[field] != nullptr;
-  };
   for (size_t i = 0; i < p.hops.size(); ++i) {
-    if (masked(p.entities[i], p.hops[i])) {
-      return Status(ErrorCode::kPermissionDenied,
-                    At(pos) + "permission denied: " + p.entities[i]->name + "." +
-                        p.entities[i]->fields[p.hops[i]].name +
-                        " is not readable by this principal everywhere, so it cannot be used in " +
-                        "where, order or aggregates");
-    }
+    ORMDB_RETURN_IF_ERROR(CheckFieldReadable(*policy_, *p.entities[i], p.hops[i], pos));
   }
-  if (p.terminal == BoundPath::Terminal::kField && masked(p.entities.back(), p.field)) {
-    return Status(ErrorCode::kPermissionDenied,
-                  At(pos) + "permission denied: " + p.entities.back()->name + "." +
-                      p.entities.back()->fields[p.field].name +
-                      " is not readable by this principal everywhere, so it cannot be used in " +
-                      "where, order or aggregates");
+  if (p.terminal == BoundPath::Terminal::kField) {
+    return CheckFieldReadable(*policy_, *p.entities.back(), p.field, pos);
   }
   return Status::Ok();
 }

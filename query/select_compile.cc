@@ -9,6 +9,7 @@
 #include "query/compiler.h"
 #include "query/cursor.h"
 #include "query/parse_rules.h"
+#include "query/read_checks.h"
 #include "query/select_parser.h"
 #include "query/select_plan.h"
 #include "query/select_result.h"
@@ -102,9 +103,18 @@ class SelectCompiler {
   Status CollectHaving(const Expr& e);
   Status CheckGrouped(const Ref& ref, const QueryPos& pos, std::string_view text,
                       std::string_view clause) const;
+  // Notes that column `column` is aggregated, ordered or grouped by at
+  // `pos`: its values must be readable (CheckComputed).
+  void NoteComputed(int column, const QueryPos& pos, bool group);
 
   // ---- against the fetch's plan ----
   Status Locate(Column* c);
+  // The fetch compiler's read checks (query/read_checks.h) for each column
+  // noted as computed with: PERMISSION_DENIED for a masked field, or a
+  // to-one relation on its path whose rows the principal may not all read.
+  // A to-many relation on the path is not refused: its expansion joins
+  // readable children only, as a fetch's aggregate over it counts them.
+  Status CheckComputed() const;
   Status TypeAggregates();
   Result<HavingExpr> BindHaving(const Expr& e);
   Result<Ref> HavingRef(const Expr& e);
@@ -125,6 +135,14 @@ class SelectCompiler {
   std::vector<std::string> used_params_;
   std::unique_ptr<Plan> plan_;
   std::vector<Ref> order_refs_;
+  // The principal's read policy at the fetch's snapshot (null: none applies).
+  std::shared_ptr<const ReadPolicy> read_policy_;
+  struct ComputedUse {
+    int column = -1;
+    QueryPos pos;
+    bool group = false;
+  };
+  std::vector<ComputedUse> computed_;
 };
 
 int SelectCompiler::AddColumn(const std::vector<std::string>& path, const QueryPos& pos) {
@@ -147,9 +165,16 @@ int SelectCompiler::AddAggregate(const SelectTerm& term) {
   AggregateTerm a;
   a.fn = term.fn;
   a.text = term.text;
-  if (!term.path.empty()) a.column = AddColumn(term.path, term.pos);
+  if (!term.path.empty()) {
+    a.column = AddColumn(term.path, term.pos);
+    NoteComputed(a.column, term.pos, false);
+  }
   plan_->aggregates.push_back(std::move(a));
   return static_cast<int>(plan_->aggregates.size() - 1);
+}
+
+void SelectCompiler::NoteComputed(int column, const QueryPos& pos, bool group) {
+  computed_.push_back(ComputedUse{column, pos, group});
 }
 
 int SelectCompiler::ItemByAlias(const std::vector<std::string>& path) const {
@@ -174,8 +199,14 @@ Status SelectCompiler::CheckGrouped(const Ref& ref, const QueryPos& pos, std::st
 // aggregate call.
 Result<Ref> SelectCompiler::TermRef(const SelectTerm& term, std::string_view clause) {
   if (!term.is_aggregate) {
-    if (int item = ItemByAlias(term.path); item >= 0) return plan_->items[item];
-    return Ref{false, AddColumn(term.path, term.pos)};
+    Ref ref{false, -1};
+    if (int item = ItemByAlias(term.path); item >= 0) {
+      ref = plan_->items[item];
+    } else {
+      ref.index = AddColumn(term.path, term.pos);
+    }
+    if (!ref.aggregate) NoteComputed(ref.index, term.pos, false);
+    return ref;
   }
   if (clause == "group by") return InvalidArgument(At(term.pos) + "cannot group by an aggregate");
   return Ref{true, AddAggregate(term)};
@@ -278,6 +309,47 @@ Status SelectCompiler::Locate(Column* c) {
     plan_->many_node = many[0];
     plan_->many_path = relation_path(many[0]);
     c->expands = true;
+  }
+  return Status::Ok();
+}
+
+Status SelectCompiler::CheckComputed() const {
+  if (read_policy_ == nullptr) return Status::Ok();
+  const ReadPolicy& policy = *read_policy_;
+  const query::Plan& fp = *plan_->fetch.plan;
+  for (const ComputedUse& use : computed_) {
+    const Column& c = plan_->columns[use.column];
+    const std::string_view field_uses = use.group ? kGroupFieldUses : kFieldUses;
+    const std::string_view through_uses = use.group ? kGroupThroughUses : kThroughUses;
+    // In the fetch compiler's order: the relations the path reads through,
+    // the references it follows, then the field at its end.
+    for (int n : c.nodes) {
+      const query::Node& node = fp.nodes[n];
+      if (node.kind != query::Node::Kind::kToOne) continue;
+      ORMDB_RETURN_IF_ERROR(
+          CheckThroughReadable(policy, *node.entity, c.text, use.pos, through_uses));
+    }
+    for (int n : c.nodes) {
+      const query::Node& node = fp.nodes[n];
+      if (node.kind != query::Node::Kind::kToOne) continue;
+      ORMDB_RETURN_IF_ERROR(CheckFieldReadable(policy, *fp.nodes[node.parent].entity,
+                                               node.ref_field, use.pos, field_uses));
+    }
+    // The node that holds the path's last name (a reference read as the
+    // related row's id adds that row's node after it).
+    const int holder = c.path.size() >= 2 ? c.nodes[c.path.size() - 2] : 0;
+    const catalog::EntityInfo& e = *fp.nodes[holder].entity;
+    const int f = e.FieldIndex(c.path.back());
+    if (f < 0) continue;  // the id
+    const catalog::FieldInfo& field = e.fields[f];
+    if (field.type == catalog::FieldType::kRef) {
+      // A reference to a uuid entity reads the referenced row's uuid.
+      const catalog::EntityInfo* target = fp.schema->EntityById(field.ref_target);
+      if (target->uuid_id) {
+        ORMDB_RETURN_IF_ERROR(CheckThroughReadable(policy, *target, c.text, use.pos, through_uses));
+      }
+    }
+    ORMDB_RETURN_IF_ERROR(CheckFieldReadable(policy, e, f, use.pos, field_uses));
   }
   return Status::Ok();
 }
@@ -567,6 +639,7 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
     } else {
       p.group_columns.push_back(AddColumn(term.path, term.pos));
     }
+    NoteComputed(p.group_columns.back(), term.pos, true);
   }
   for (size_t i = 0; i < q_.items.size(); ++i) {
     ORMDB_RETURN_IF_ERROR(
@@ -628,6 +701,8 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
       p.fetch, fetch_.PrepareParsed(std::move(fq), fetch_params, as_of, budget, principal_));
 
   for (Column& c : p.columns) ORMDB_RETURN_IF_ERROR(Locate(&c));
+  ORMDB_ASSIGN_OR_RETURN(read_policy_, fetch_.ReadPolicyFor(p.fetch.plan->schema, principal_));
+  ORMDB_RETURN_IF_ERROR(CheckComputed());
   ORMDB_RETURN_IF_ERROR(TypeAggregates());
   if (q_.having) {
     ORMDB_ASSIGN_OR_RETURN(p.having, BindHaving(*q_.having));
