@@ -129,24 +129,22 @@ class Workload {
   Json Op() {
     Json op = Json::Object();
     const int kind = Pick(12);
+    // A new parent: an id, and a name in `field`.
+    auto parent = [&](const char* entity, const char* field, std::set<int64_t>* ids,
+                      int64_t* next) {
+      int64_t id = (*next)++;
+      ids->insert(id);
+      Json v = Json::Object();
+      v.Set("id", Json(id));
+      v.Set(field, std::string(entity) + std::to_string(id));
+      op.Set("op", "insert");
+      op.Set("entity", entity);
+      op.Set("values", std::move(v));
+    };
     if (critics_.empty() || kind == 0) {
-      int64_t id = next_critic_++;
-      critics_.insert(id);
-      Json v = Json::Object();
-      v.Set("id", Json(id));
-      v.Set("name", "c" + std::to_string(id));
-      op.Set("op", "insert");
-      op.Set("entity", "Critic");
-      op.Set("values", std::move(v));
+      parent("Critic", "name", &critics_, &next_critic_);
     } else if (movies_.size() < 3 || kind == 1) {
-      int64_t id = next_movie_++;
-      movies_.insert(id);
-      Json v = Json::Object();
-      v.Set("id", Json(id));
-      v.Set("title", "m" + std::to_string(id));
-      op.Set("op", "insert");
-      op.Set("entity", "Movie");
-      op.Set("values", std::move(v));
+      parent("Movie", "title", &movies_, &next_movie_);
     } else if (kind == 2 && movies_.size() > 3) {
       Json id = Existing(movies_);
       movies_.erase(id.as_int());

@@ -227,4 +227,26 @@ expect "unknown entity" 1 "SCHEMA_ERROR: unknown entity 'Usr' \(did you mean 'Us
   -- "$ORMDB" --data "$D" export Usr
 expect "check is clean after it all" 0 "^ok: version" -- "$ORMDB" --data "$D" check
 
+# --- @maintain ------------------------------------------------------------------
+M="$WORK/maintain"
+printf 'entity Movie {\n  id: id\n  title: string\n  reviews: [Review] @inverse(movie)\n}\nentity Review {\n  id: id\n  rating: int32?\n  movie: Movie @on_delete(cascade)\n}\n' > "$WORK/m1.ormdb"
+sed 's/@inverse(movie)/@inverse(movie) @maintain(rating)/' "$WORK/m1.ormdb" > "$WORK/m2.ormdb"
+"$ORMDB" --data "$M" schema apply "$WORK/m1.ormdb" > /dev/null
+printf '{"ops": [{"op": "insert", "entity": "Movie", "values": {"id": 1, "title": "a"}}, {"op": "insert", "entity": "Review", "values": {"rating": 4, "movie": 1}}, {"op": "insert", "entity": "Review", "values": {"rating": 1, "movie": 1}}, {"op": "insert", "entity": "Review", "values": {"rating": null, "movie": 1}}]}' > "$WORK/m.json"
+"$ORMDB" --data "$M" mutate "$WORK/m.json" > /dev/null
+expect "adding @maintain to a populated relation is graded B" 0 \
+  $'grade: B\n\\[B\\] maintain Movie.reviews \\(count, rating\\): a record per Movie is built' \
+  -- "$ORMDB" --data "$M" schema apply "$WORK/m2.ormdb"
+expect "schema show prints @maintain" 0 "reviews: \\[Review\\] @inverse\\(movie\\) @maintain\\(rating\\)" \
+  -- "$ORMDB" --data "$M" schema show
+expect "count and avg of a maintained relation" 0 '"n":3,"a":2.5' \
+  -- "$ORMDB" --data "$M" query 'Movie { n: count(reviews), a: avg(reviews.rating) }'
+expect "explain names the maintained record" 0 "operation: aggregate: maintained record per parent" \
+  -- "$ORMDB" --data "$M" explain 'Movie { a: avg(reviews.rating) }'
+expect "as_of before the records were built computes from the rows" 0 '"n":3,"a":2.5' \
+  -- "$ORMDB" --data "$M" query 'Movie { n: count(reviews), a: avg(reviews.rating) }' --as-of 2
+expect "check accepts the records" 0 "^ok" -- "$ORMDB" --data "$M" check
+expect "dropping @maintain is graded A" 0 $'grade: A\n\\[A\\] stop maintaining Movie.reviews' \
+  -- "$ORMDB" --data "$M" schema apply "$WORK/m1.ormdb"
+
 finish cli_catalog_test
