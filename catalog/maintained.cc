@@ -146,9 +146,14 @@ Status ClearMaintained(storage::WriteTxn& txn, EntityTypeId type) {
   return Status::Ok();
 }
 
-Status BuildMaintained(storage::WriteTxn& txn, const EntityInfo& child, const MaintainedInfo& m,
-                       uint32_t schema_number, const LayoutLookup& layouts, uint64_t* parents) {
-  ORMDB_RETURN_IF_ERROR(ClearMaintained(txn, m.record_type));
+namespace {
+
+// The records of `m` counted from the live rows of `child`, by parent.
+Result<std::unordered_map<RowId, MaintainedRecord>> CountRecords(storage::TxnReader& txn,
+                                                                 const EntityInfo& child,
+                                                                 const MaintainedInfo& m,
+                                                                 uint32_t schema_number,
+                                                                 const LayoutLookup& layouts) {
   std::vector<size_t> wanted = m.fields;
   wanted.push_back(m.ref_field);
   std::unordered_map<RowId, MaintainedRecord> records;
@@ -186,11 +191,63 @@ Status BuildMaintained(storage::WriteTxn& txn, const EntityInfo& child, const Ma
         return true;
       }));
   ORMDB_RETURN_IF_ERROR(st);
+  return records;
+}
+
+}  // namespace
+
+Status BuildMaintained(storage::WriteTxn& txn, const EntityInfo& child, const MaintainedInfo& m,
+                       uint32_t schema_number, const LayoutLookup& layouts, uint64_t* parents) {
+  ORMDB_RETURN_IF_ERROR(ClearMaintained(txn, m.record_type));
+  ORMDB_ASSIGN_OR_RETURN(auto records, CountRecords(txn, child, m, schema_number, layouts));
   for (const auto& [parent, r] : records) {
     ORMDB_RETURN_IF_ERROR(txn.PutDerived(m.record_type, parent, EncodeMaintained(r)));
   }
   *parents = records.size();
   return txn.PutDerived(m.record_type, kMaintainedMarkerId, m.definition);
+}
+
+Status CheckMaintained(storage::TxnReader& txn, const CompiledSchema& schema,
+                       const LayoutLookup& layouts, std::vector<std::string>* problems) {
+  for (const EntityInfo& child : schema.entities()) {
+    for (const MaintainedInfo& m : child.maintained) {
+      ORMDB_ASSIGN_OR_RETURN(auto marker, txn.Get(m.record_type, kMaintainedMarkerId));
+      if (!marker || marker->bytes_in_txn != m.definition) {
+        problems->push_back("@maintain " + m.collection + ": its records were not built");
+        continue;
+      }
+      ORMDB_ASSIGN_OR_RETURN(auto counted, CountRecords(txn, child, m, schema.number(), layouts));
+      std::vector<std::string> found;
+      Status st;
+      ORMDB_RETURN_IF_ERROR(txn.ScanRows(
+          m.record_type, 1, storage::ScanDirection::kForward,
+          [&](RowId parent, const storage::RowRecord& rec) {
+            auto r = DecodeMaintained(rec.bytes_in_txn, m.fields.size());
+            auto it = counted.find(parent);
+            if (!r.ok()) {
+              found.push_back("@maintain " + m.collection + ": the record of parent " +
+                              std::to_string(parent) + " is malformed");
+            } else if (it == counted.end() || it->second.count != r->count ||
+                       it->second.nonnull != r->nonnull || it->second.sums != r->sums) {
+              found.push_back(
+                  "@maintain " + m.collection + ": the record of parent " + std::to_string(parent) +
+                  " counts " + std::to_string(r->count) + " rows, the rows say " +
+                  std::to_string(it == counted.end() ? 0 : it->second.count) +
+                  (it == counted.end() || it->second.count == r->count ? " (its sums differ)"
+                                                                       : ""));
+            }
+            if (it != counted.end()) counted.erase(it);
+            return found.size() < 100;
+          }));
+      for (const auto& [parent, r] : counted) {
+        if (found.size() >= 100) break;
+        found.push_back("@maintain " + m.collection + ": parent " + std::to_string(parent) +
+                        " has " + std::to_string(r.count) + " related rows and no record");
+      }
+      problems->insert(problems->end(), found.begin(), found.end());
+    }
+  }
+  return Status::Ok();
 }
 
 Status UpdateMaintained(storage::WriteTxn& txn, const CompiledSchema* previous,

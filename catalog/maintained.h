@@ -78,6 +78,12 @@ Status ClearMaintained(storage::WriteTxn& txn, EntityTypeId type);
 Status BuildMaintained(storage::WriteTxn& txn, const EntityInfo& child, const MaintainedInfo& m,
                        uint32_t schema_number, const LayoutLookup& layouts, uint64_t* parents);
 
+// Recounts the records of every @maintain relation of `schema` (the current
+// one) from the rows and adds a line to *problems for each record that is
+// missing, extra or different, and for records that were never built.
+Status CheckMaintained(storage::TxnReader& txn, const CompiledSchema& schema,
+                       const LayoutLookup& layouts, std::vector<std::string>* problems);
+
 // Brings the records of `next` up to date in the schema transaction that
 // installs it: builds those whose definition is new or changed since
 // `previous` (null: none), clears those `next` no longer maintains.

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "catalog/catalog.h"
+#include "catalog/maintained.h"
 #include "catalog/schema_json.h"
 #include "common/json.h"
 #include "db/change_stream.h"
@@ -541,6 +542,11 @@ class EmbeddedDatabase final : public db::Engine {
     ORMDB_ASSIGN_OR_RETURN(storage::CheckReport r, store_->Check());
     CheckResult out;
     out.problems = r.problems;
+    if (auto schema = catalog_->current()) {
+      ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::ReadTxn> txn, store_->BeginRead());
+      ORMDB_RETURN_IF_ERROR(
+          catalog::CheckMaintained(*txn, *schema, catalog_->layouts(), &out.problems));
+    }
     out.summary =
         "ok: version " + std::to_string(r.current_version) + ", " + std::to_string(r.row_versions) +
         " row versions, " + std::to_string(r.index_entries) + " index entries, " +

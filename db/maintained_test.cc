@@ -4,6 +4,8 @@
 // every version, through random writes (inserts, updates that move rows
 // between parents, deletes, cascades, set_null) and through schema changes
 // that add, change, drop and re-add @maintain on populated data.
+#include "catalog/maintained.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -12,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "common/json.h"
 #include "ormdb/database.h"
+#include "storage/store.h"
 #include "storage/test_util.h"
 
 namespace ormdb {
@@ -295,6 +299,50 @@ TEST(MaintainedTest, SchemaChangesBuildAndDropTheRecords) {
   auto check = kept.db().Check();
   ASSERT_TRUE(check.ok());
   EXPECT_TRUE(check->problems.empty()) << check->problems.front();
+}
+
+// ormdb check recounts every record from the rows: a record that disagrees
+// with them (written here behind the engine's back) is reported.
+TEST(MaintainedTest, CheckFindsARecordThatDisagreesWithTheRows) {
+  storage::testing::TempDir dir;
+  {
+    auto db = Database::Open(dir.path());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->ApplySchema(kMaintained).ok());
+    auto m = (*db)->Mutate(
+        R"({"ops": [{"op": "insert", "entity": "Critic", "values": {"id": 1, "name": "c"}},
+                    {"op": "insert", "entity": "Movie", "values": {"id": 1, "title": "m"}},
+                    {"op": "insert", "entity": "Review", "values": {"rating": 3, "movie": 1, "critic": 1}},
+                    {"op": "insert", "entity": "Review", "values": {"rating": 5, "movie": 1, "critic": 1}}]})");
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    auto check = (*db)->Check();
+    ASSERT_TRUE(check.ok());
+    EXPECT_TRUE(check->problems.empty()) << check->problems.front();
+  }
+  {
+    auto store = storage::Store::Open(dir.path());
+    ASSERT_TRUE(store.ok());
+    auto catalog = catalog::Catalog::Open(store->get());
+    ASSERT_TRUE(catalog.ok());
+    const catalog::EntityInfo* review = (*catalog)->current()->FindEntity("Review");
+    const catalog::MaintainedInfo* by_movie = review->MaintainedBy(review->FieldIndex("movie"));
+    ASSERT_NE(by_movie, nullptr);
+    catalog::MaintainedRecord wrong{2, {2, 1}, {9, 0}};  // the ratings sum to 8
+    ASSERT_TRUE((*store)
+                    ->Commit([&](storage::WriteTxn& t) {
+                      return t.PutDerived(by_movie->record_type, 1,
+                                          catalog::EncodeMaintained(wrong));
+                    })
+                    .ok());
+  }
+  auto db = Database::Open(dir.path());
+  ASSERT_TRUE(db.ok());
+  auto check = (*db)->Check();
+  ASSERT_TRUE(check.ok());
+  ASSERT_EQ(check->problems.size(), 1u);
+  EXPECT_EQ(check->problems[0],
+            "@maintain Movie.reviews: the record of parent 1 counts 2 rows, the rows say 2 (its "
+            "sums differ)");
 }
 
 TEST(MaintainedTest, RefusesWhatItCannotKeepExactly) {

@@ -69,7 +69,7 @@ Result<CheckReport> Store::Check() {
         if (k.size() != 20) return problem("row key of " + std::to_string(k.size()) + " bytes");
         if (k.substr(0, 12) != last_row) {
           last_row.assign(k.substr(0, 12));
-          if (!v.empty() && v[0] == kRowTag && !IsDerivedType(GetU32BE(k.data()))) {
+          if (!v.empty() && v[0] == kRowTag) {
             ++live[GetU32BE(k.data())];
             ++report.live_rows;
           }

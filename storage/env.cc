@@ -304,7 +304,7 @@ std::vector<std::pair<const char*, MDB_dbi*>> Env::Tables() {
 }
 
 std::vector<std::pair<const char*, MDB_dbi*>> Env::AddedTables() {
-  return {{"requests", &dbis_.requests}};
+  return {{"requests", &dbis_.requests}, {"derived", &dbis_.derived}};
 }
 
 Status Env::Grow() {

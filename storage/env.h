@@ -34,6 +34,7 @@ struct Dbis {
   MDB_dbi edges = 0;
   MDB_dbi changelog = 0;
   MDB_dbi requests = 0;
+  MDB_dbi derived = 0;  // rows of derived types (IsDerivedType)
 };
 
 // Maps an LMDB return code to a Status: MDB_MAP_FULL / MDB_TXN_FULL /

@@ -42,8 +42,8 @@
 #include <string>
 #include <string_view>
 
-#include "ormdb/status.h"
 #include "common/value.h"
+#include "ormdb/status.h"
 
 namespace ormdb::storage {
 

@@ -53,9 +53,11 @@ inline constexpr Version kOpenEnd = kMaxVersion;
 enum class EdgeDirection : uint8_t { kForward = 0, kBackward = 1 };
 
 // Row types from this value up hold records the database derives from the
-// rows (the per-parent records of @maintain collections): versioned like
-// rows (so every snapshot reads them exactly), written with
-// WriteTxn::PutDerived, never in the change log or the live row counts.
+// rows (the per-parent records of @maintain collections): keyed and
+// versioned like rows (so every snapshot reads them exactly) in a table of
+// their own (`derived`, so they never sit among the rows and never change
+// how the rows' pages fill), written with WriteTxn::PutDerived, never in the
+// change log or the live row counts.
 inline constexpr uint32_t kDerivedTypeBase = 0xF0000000u;
 inline constexpr bool IsDerivedType(uint32_t type) { return type >= kDerivedTypeBase; }
 

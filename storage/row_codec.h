@@ -39,8 +39,8 @@
 #include <utility>
 #include <vector>
 
-#include "ormdb/status.h"
 #include "common/value.h"
+#include "ormdb/status.h"
 
 namespace ormdb::storage {
 

@@ -101,9 +101,7 @@ Status Store::EnsureRowCounts() {
       std::string_view key = View(k), value = View(v);
       if (key.size() != 20 || key.substr(0, 12) == last_row) continue;
       last_row.assign(key.substr(0, 12));
-      if (!value.empty() && value[0] == kRowTag && !IsDerivedType(GetU32BE(key.data()))) {
-        ++live[GetU32BE(key.data())];
-      }
+      if (!value.empty() && value[0] == kRowTag) ++live[GetU32BE(key.data())];
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND) rc = 0;

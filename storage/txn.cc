@@ -11,7 +11,7 @@
 namespace ormdb::storage {
 namespace {
 
-enum CursorSlot { kRowsSlot = 0, kIndexSlot = 1, kEdgeSlot = 2, kMetaSlot = 3 };
+enum CursorSlot { kRowsSlot = 0, kIndexSlot = 1, kEdgeSlot = 2, kMetaSlot = 3, kDerivedSlot = 4 };
 
 MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
@@ -102,8 +102,13 @@ Result<MDB_cursor*> TxnReader::Cursor(MDB_dbi dbi, int slot) {
   return cursors_[slot];
 }
 
+Result<MDB_cursor*> TxnReader::RowCursor(EntityTypeId type) {
+  if (IsDerivedType(type.value)) return Cursor(env_->dbis().derived, kDerivedSlot);
+  return Cursor(env_->dbis().rows, kRowsSlot);
+}
+
 Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().rows, kRowsSlot));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
   // The hot path of every point read: the key is built on the stack.
   static_assert(std::endian::native == std::endian::little, "byte swaps assume little-endian");
   char key[20];
@@ -126,7 +131,7 @@ Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
 }
 
 Result<std::vector<RowVersionRecord>> TxnReader::History(EntityTypeId type, RowId id) {
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().rows, kRowsSlot));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
   std::string prefix = RowPrefix(type, id);
   std::vector<RowVersionRecord> out;
   MDB_val k, v;
@@ -146,7 +151,7 @@ Result<std::vector<RowVersionRecord>> TxnReader::History(EntityTypeId type, RowI
 
 Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
                            const std::function<bool(RowId, const RowRecord&)>& visit) {
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().rows, kRowsSlot));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
   std::string type_prefix;
   PutU32BE(&type_prefix, type.value);
   MDB_val k, v;
@@ -453,7 +458,7 @@ Status WriteTxn::PutDerived(EntityTypeId type, RowId id, std::string_view bytes)
   value.reserve(bytes.size() + 1);
   value.push_back(kRowTag);
   value.append(bytes);
-  return Put(env_->dbis().rows, RowKey(type, id, at_), value);
+  return Put(env_->dbis().derived, RowKey(type, id, at_), value);
 }
 
 Status WriteTxn::DeleteDerived(EntityTypeId type, RowId id) {
@@ -461,7 +466,7 @@ Status WriteTxn::DeleteDerived(EntityTypeId type, RowId id) {
     return Internal("DeleteDerived on entity type " + std::to_string(type.value));
   ORMDB_ASSIGN_OR_RETURN(std::optional<RowRecord> before, Get(type, id));
   if (!before) return Status::Ok();
-  return Put(env_->dbis().rows, RowKey(type, id, at_), std::string(1, kTombstoneTag));
+  return Put(env_->dbis().derived, RowKey(type, id, at_), std::string(1, kTombstoneTag));
 }
 
 Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, RowId id, bool unique,

@@ -123,13 +123,16 @@ class TxnReader {
   TxnReader(Env* env, MDB_txn* txn, Version at) : env_(env), txn_(txn), at_(at) {}
   // Opens (once) and returns the cursor cached for `dbi`.
   Result<MDB_cursor*> Cursor(MDB_dbi dbi, int slot);
+  // The cursor of the table holding `type`'s rows: `rows`, or `derived` for
+  // a derived type.
+  Result<MDB_cursor*> RowCursor(EntityTypeId type);
   void CloseCursors();
   Env* env_;
   MDB_txn* txn_;
   Version at_;
 
  private:
-  MDB_cursor* cursors_[4] = {nullptr, nullptr, nullptr, nullptr};
+  MDB_cursor* cursors_[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
 };
 
 // A read transaction at a fixed snapshot. Hold it briefly: it pins LMDB pages

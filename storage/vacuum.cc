@@ -31,7 +31,7 @@ namespace {
 MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 
-enum VacuumTable { kRows = 0, kIndexes = 1, kEdges = 2, kLog = 3, kTableCount = 4 };
+enum VacuumTable { kRows = 0, kDerived = 1, kIndexes = 2, kEdges = 3, kLog = 4, kTableCount = 5 };
 
 }  // namespace
 
@@ -88,7 +88,8 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
     int rc = mdb_put(txn.txn_, env_->dbis().meta, &k, &v, 0);
     if (rc != 0) return txn.Fail(rc, "vacuum");
   }
-  const MDB_dbi tables[kTableCount] = {env_->dbis().rows, env_->dbis().indexes, env_->dbis().edges,
+  const MDB_dbi tables[kTableCount] = {env_->dbis().rows, env_->dbis().derived,
+                                       env_->dbis().indexes, env_->dbis().edges,
                                        env_->dbis().changelog};
   size_t budget = std::max<size_t>(env_->options().vacuum_batch, 1);
   std::vector<std::string> doomed;
@@ -121,7 +122,7 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
       }
       std::string_view key = View(k);
       std::string_view val = View(v);
-      if (vacuum_table_ == kRows) {
+      if (vacuum_table_ == kRows || vacuum_table_ == kDerived) {
         if (key.size() != 20) return Internal("vacuum: corrupted row key");
         std::string_view g = key.substr(0, 12);
         if (g != group) {
