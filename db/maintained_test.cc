@@ -63,6 +63,18 @@ const char* const kQueries[] = {
     "Movie(order: [n desc, id], limit: 5) { n: count(reviews), s: sum(reviews.score) }",
 };
 
+// Reports in relational mode: grouped by the required reference of a
+// maintained relation, they read the records (the critic's); by the optional
+// one (movie) or with an aggregate the records do not keep, the rows.
+const char* const kSelects[] = {
+    "select critic, count() as n from Review group by critic order by critic",
+    "select critic, count() as n from Review group by critic having count() > 2 order by n desc, "
+    "critic limit 4",
+    "select critic, count() as n, max(rating) as m from Review group by critic order by critic",
+    "select movie, count() as n, count(rating) as c, sum(rating) as s, avg(rating) as a, "
+    "sum(score) as t from Review group by movie order by movie",
+};
+
 class Side {
  public:
   explicit Side(const std::string& schema) {
@@ -85,6 +97,13 @@ class Side {
     if (as_of) opt.as_of = as_of;
     for (const char* q : kQueries) {
       auto r = db_->Fetch(q, "{}", opt);
+      out += r.ok() ? (*r)->ToJson() : r.status().ToString();
+      out += "\n";
+    }
+    SelectOptions sopt;
+    if (as_of) sopt.as_of = as_of;
+    for (const char* q : kSelects) {
+      auto r = db_->Select(q, "{}", sopt);
       out += r.ok() ? (*r)->ToJson() : r.status().ToString();
       out += "\n";
     }
@@ -254,6 +273,15 @@ TEST(MaintainedTest, ExplainNamesTheRecordsAndThePlainPlanDoesNot) {
   auto p = plain.db().Explain(q);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->find("maintained record"), std::string::npos) << *p;
+  const std::string groups = "groups: the @maintain records of Critic.reviews";
+  auto s = kept.db().ExplainSelect(kSelects[1]);
+  ASSERT_TRUE(s.ok());
+  EXPECT_NE(s->find(groups), std::string::npos) << *s;
+  for (const char* other : {kSelects[2], kSelects[3]}) {
+    auto o = kept.db().ExplainSelect(other);
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(o->find("groups: the @maintain records"), std::string::npos) << *o;
+  }
 }
 
 TEST(MaintainedTest, SchemaChangesBuildAndDropTheRecords) {

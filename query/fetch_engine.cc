@@ -275,6 +275,24 @@ Status FetchEngine::VisitRoots(const Prepared& p, std::vector<NodeStats>* stats,
   return VisitPlanRoots(p.plan, p.slots, *txn, layouts, eo, stats, visit);
 }
 
+Result<bool> FetchEngine::VisitMaintained(const Prepared& p, const catalog::MaintainedInfo& m,
+                                          const MaintainedVisitor& visit, uint64_t* read) {
+  ORMDB_ASSIGN_OR_RETURN(auto txn, store_->BeginRead(p.snapshot));
+  ORMDB_ASSIGN_OR_RETURN(auto marker, txn->Get(m.record_type, catalog::kMaintainedMarkerId));
+  if (!marker || marker->bytes_in_txn != m.definition) return false;
+  Status st;
+  ORMDB_RETURN_IF_ERROR(txn->ScanRows(m.record_type, 1, storage::ScanDirection::kForward,
+                                      [&](RowId parent, const storage::RowRecord& rec) {
+                                        ++*read;
+                                        auto r = catalog::DecodeMaintained(rec.bytes_in_txn,
+                                                                           m.fields.size());
+                                        st = r.ok() ? visit(parent, *r) : r.status();
+                                        return st.ok();
+                                      }));
+  ORMDB_RETURN_IF_ERROR(st);
+  return true;
+}
+
 Result<std::shared_ptr<ResultBlocks>> FetchEngine::Fetch(std::string_view query,
                                                          std::string_view params_json,
                                                          const FetchOptions& options,

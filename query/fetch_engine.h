@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "catalog/catalog.h"
+#include "catalog/maintained.h"
 #include "ormdb/fetch_options.h"
 #include "query/executor.h"
 #include "query/plan.h"
@@ -92,6 +93,12 @@ class FetchEngine {
   // Streams the root rows of a prepared fetch without includes or
   // aggregates (VisitPlanRoots, query/executor.h).
   Status VisitRoots(const Prepared& p, std::vector<NodeStats>* stats, const RootVisitor& visit);
+  // Visits the records of @maintain relation `m` at the snapshot of `p`, in
+  // parent id order; false (nothing visited) when they do not exist there.
+  // *read counts the records read.
+  using MaintainedVisitor = std::function<Status(RowId parent, const catalog::MaintainedRecord&)>;
+  Result<bool> VisitMaintained(const Prepared& p, const catalog::MaintainedInfo& m,
+                               const MaintainedVisitor& visit, uint64_t* read);
   // The database's budget.
   const FetchBudget& budget() const { return budget_; }
 

@@ -93,6 +93,37 @@ class SelectCompiler {
 
   Result<std::unique_ptr<Plan>> Run(std::string_view text, std::string_view params_json);
 
+  // Sets plan_->maintained when the records of a @maintain relation answer
+  // the streamed select whose root is `root` (see Plan::maintained).
+  void ChooseMaintained(const query::Node& root) {
+    Plan& p = *plan_;
+    if (p.group_columns.size() != 1 || root.has_where) return;
+    const Column& g = p.columns[p.group_columns[0]];
+    if (g.item < 0 || root.items[g.item].kind != OutputItem::Kind::kField) return;
+    const size_t ref = root.items[g.item].field;
+    const catalog::FieldInfo& rf = root.entity->fields[ref];
+    if (rf.type != catalog::FieldType::kRef || rf.optional) return;  // no null group
+    const catalog::MaintainedInfo* m = root.entity->MaintainedBy(ref);
+    if (m == nullptr) return;
+    std::vector<int> slots;
+    for (const AggregateTerm& a : p.aggregates) {
+      if (a.column < 0) {
+        if (a.fn != Aggregate::Fn::kCount) return;
+        slots.push_back(-1);
+        continue;
+      }
+      const Column& c = p.columns[a.column];
+      if (c.item < 0 || root.items[c.item].kind != OutputItem::Kind::kField) return;
+      auto at = std::find(m->fields.begin(), m->fields.end(), root.items[c.item].field);
+      const bool answers = a.fn == Aggregate::Fn::kCount || a.fn == Aggregate::Fn::kSum ||
+                           a.fn == Aggregate::Fn::kAvg;
+      if (at == m->fields.end() || !answers) return;
+      slots.push_back(static_cast<int>(at - m->fields.begin()));
+    }
+    p.maintained = m;
+    p.maintained_slots = std::move(slots);
+  }
+
  private:
   // ---- before the fetch is planned: names only ----
   int AddColumn(const std::vector<std::string>& path, const QueryPos& pos);
@@ -750,6 +781,7 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
     };
     p.streamed = p.grouped && p.many_node < 0 && fp.nodes.size() == 1 && fp.aggregates.empty() &&
                  fp.masks.empty() && std::all_of(p.columns.begin(), p.columns.end(), own);
+    if (p.streamed) ChooseMaintained(root);
   }
 
   // What a cursor of this select is bound to.

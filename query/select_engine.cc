@@ -87,6 +87,7 @@ Result<std::string> SelectEngine::Explain(std::string_view text, std::string_vie
     j.Set("limit", p.limit ? Json(*p.limit) : Json());
     j.Set("pushed_down", p.pushdown);
     j.Set("streamed", p.streamed);
+    j.Set("maintained", p.maintained ? Json(p.maintained->collection) : Json());
     j.Set("budget", Json::Object()
                         .Set("scanned_rows", static_cast<int64_t>(p.max_scanned_rows))
                         .Set("rows", static_cast<int64_t>(p.max_rows)));
@@ -114,6 +115,11 @@ Result<std::string> SelectEngine::Explain(std::string_view text, std::string_vie
           : p.streamed ? " (its root rows streamed into the groups, no result blocks)"
                        : "") +
          "\n";
+  if (p.maintained != nullptr) {
+    out += "groups: the @maintain records of " + p.maintained->collection +
+           ", one per parent, no row read (the fetch below runs only at a snapshot before they "
+           "were built)\n";
+  }
   out += Indent(ExplainText(in), "  ");
   if (!p.where_text.empty()) out += "where: " + p.where_text + " (in the fetch)\n";
   if (!join.empty()) {

@@ -284,6 +284,11 @@ class Grouper {
     return Status::Ok();
   }
 
+  // A group whose aggregates were computed elsewhere (a @maintain record).
+  void AddGroup(std::vector<Value> key, std::vector<Accumulator> acc) {
+    groups_.push_back(Group{std::move(key), std::move(acc)});
+  }
+
   // The groups that pass the having, as output rows (items, then the sort
   // key: the order keys and the group by values).
   Result<std::vector<OutRow>> Rows(RunStats* st) const {
@@ -446,6 +451,36 @@ Result<std::shared_ptr<SelectBlock>> Run(FetchEngine& fetch, const Plan& p, RunS
                           " rows, its scanned rows limit (a narrower where, or a larger budget)");
   };
   const query::Plan& fp = *p.fetch.plan;
+
+  if (p.maintained != nullptr) {
+    // Each group is a parent's record.
+    Grouper grouper(p);
+    uint64_t read = 0;
+    ORMDB_ASSIGN_OR_RETURN(
+        bool kept,
+        fetch.VisitMaintained(
+            p.fetch, *p.maintained,
+            [&](RowId parent, const catalog::MaintainedRecord& r) -> Status {
+              if (read > p.max_scanned_rows) return over_budget();
+              std::vector<Accumulator> acc(p.aggregates.size());
+              for (size_t a = 0; a < acc.size(); ++a) {
+                const int slot = p.maintained_slots[a];
+                const bool rows = slot < 0 || p.aggregates[a].fn == Aggregate::Fn::kCount;
+                acc[a].count = slot < 0 ? r.count : r.nonnull[slot];
+                if (!rows) acc[a].wide_sum = r.sums[slot];
+              }
+              grouper.AddGroup({Value::Int64(static_cast<int64_t>(parent))}, std::move(acc));
+              return Status::Ok();
+            },
+            &read));
+    if (kept) {
+      st.fetch_micros = MicrosSince(start);
+      st.scanned = read;
+      st.root_rows = st.joined_rows = read;
+      ORMDB_ASSIGN_OR_RETURN(std::vector<OutRow> rows, grouper.Rows(&st));
+      return Page(p, p.fetch.snapshot, {}, std::move(rows), st, start);
+    }
+  }
 
   if (p.streamed) {
     // Grouped straight from the rows the fetch's root reads: no blocks.

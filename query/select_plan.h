@@ -98,6 +98,15 @@ struct Plan {
   // VisitRoots), without result blocks: a grouped select whose columns are
   // all fields or the id of the root entity.
   bool streamed = false;
+  // A streamed select grouped by one required reference whose relation is
+  // declared with @maintain, whose aggregates the relation's records answer
+  // (count(), and count, sum or avg of a field the records keep), with no
+  // where and no policy filter: its groups are read from the records, one
+  // per parent, wherever they exist at the snapshot (else it streams the
+  // rows). `maintained_slots`: per aggregate, -1 for a count of rows, else
+  // the field's position in maintained->fields.
+  const catalog::MaintainedInfo* maintained = nullptr;
+  std::vector<int> maintained_slots;
   std::vector<int> group_columns;
   std::vector<Ref> items;
   std::vector<std::string> names;  // column names of the result
