@@ -647,5 +647,68 @@ TEST_F(PolicyExistsTest, ChangeStreamsEvaluateExistsAtEachImage) {
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "c"})) << batch->events.size();
 }
 
+// `x in auth.<claim>` takes the list from the principal (a single value is
+// a list of one; a missing claim is unknown and matches nothing), and a
+// rule's own in-list is bound from the policy, never from the query's
+// literals at the same position.
+TEST(PolicyListClaims, InListsFromClaimsAndFromRules) {
+  storage::testing::TempDir dir;
+  auto opened = Database::Open(dir.path());
+  ASSERT_TRUE(opened.ok());
+  Database& db = **opened;
+  ASSERT_TRUE(db.ApplySchema(R"(
+entity Doc {
+  id: id
+  title: string
+  team: string
+  level: int32
+  @@allow(read, team in auth.teams or level in [7, 9])
+  @@allow(update, level in auth.levels and not (team in auth.frozen))
+}
+)")
+                  .ok());
+  auto schema = db.SchemaText();
+  ASSERT_TRUE(schema.ok());
+  EXPECT_NE(schema->find("@@allow(read, team in auth.teams or level in [7, 9])"), std::string::npos)
+      << *schema;
+  ASSERT_TRUE(db.Mutate(R"({"ops": [
+      {"op": "insert", "entity": "Doc", "values": {"title": "a", "team": "red", "level": 1}},
+      {"op": "insert", "entity": "Doc", "values": {"title": "b", "team": "blue", "level": 2}},
+      {"op": "insert", "entity": "Doc", "values": {"title": "c", "team": "green", "level": 3}},
+      {"op": "insert", "entity": "Doc", "values": {"title": "d", "team": "gray", "level": 7}}]})")
+                  .ok());
+  auto read = [&](const std::string& who, const std::string& query = "Doc { title }") {
+    auto as = db.As(Who(who));
+    EXPECT_TRUE(as.ok());
+    return Ids(Data(**as, query));
+  };
+  EXPECT_EQ(read(R"({"id": 1, "teams": ["red", "green"]})"), (std::vector<int64_t>{1, 3, 4}));
+  EXPECT_EQ(read(R"({"id": 2, "teams": "blue"})"), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(read(R"({"id": 3})"), (std::vector<int64_t>{4}));
+  EXPECT_EQ(read(R"({"id": 4, "teams": []})"), (std::vector<int64_t>{4}));
+  // The query's own in-list sits where the rule's would be bound from.
+  EXPECT_EQ(
+      read(R"({"id": 1, "teams": ["red"]})", R"(Doc(where: team in ["blue", "gray"]) { title })"),
+      (std::vector<int64_t>{4}));
+  auto as = db.As(Who(R"({"id": 1, "teams": ["red", "green"]})"));
+  ASSERT_TRUE(as.ok());
+  auto plan = (*as)->Explain("Doc { title }");
+  ASSERT_TRUE(plan.ok());
+  EXPECT_NE(plan->find("team in [$policy."), std::string::npos) << *plan;
+  EXPECT_EQ(plan->find("green"), std::string::npos) << *plan;
+  // Writes: the update rule reads two list claims.
+  const std::string update =
+      R"({"ops": [{"op": "update", "entity": "Doc", "id": 1, "set": {"title": "x"}}]})";
+  auto editor = db.As(Who(R"({"id": 1, "teams": ["red"], "levels": [1, 2], "frozen": ["blue"]})"));
+  ASSERT_TRUE(editor.ok());
+  EXPECT_TRUE((*editor)->Mutate(update).ok());
+  auto frozen = db.As(Who(R"({"id": 1, "teams": ["red"], "levels": [1, 2], "frozen": "red"})"));
+  ASSERT_TRUE(frozen.ok());
+  EXPECT_EQ((*frozen)->Mutate(update).status().code(), ErrorCode::kPermissionDenied);
+  auto no_levels = db.As(Who(R"({"id": 1, "teams": ["red"]})"));
+  ASSERT_TRUE(no_levels.ok());
+  EXPECT_EQ((*no_levels)->Mutate(update).status().code(), ErrorCode::kPermissionDenied);
+}
+
 }  // namespace
 }  // namespace ormdb

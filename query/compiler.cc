@@ -784,7 +784,11 @@ Result<CExpr> Compiler::CompileExpr(const Expr& e, int idx) {
         if (!LiteralFits(el, bp.domain)) return TypeError(e.pos, idx, p, el);
       }
       Slot s = SlotAgainst(idx, p, Slot::Kind::kList, e.pos);
-      s.literal = literal_count_++;
+      if (compiling_policy_) {
+        s.list = e.list;  // a rule's list is not among the query's literals
+      } else {
+        s.literal = literal_count_++;
+      }
       c.kind = CExpr::Kind::kIn;
       c.negated = e.negated;
       c.slot = NewSlot(std::move(s));

@@ -118,8 +118,9 @@ Result<std::vector<BoundSlot>> BindSlots(const Plan& plan, const FetchQuery& que
         break;
       }
       case Slot::Kind::kList: {
-        if (lit == nullptr || lit->list == nullptr) return Internal("plan and query differ");
-        for (const Json& el : *lit->list) {
+        const std::vector<Json>* list = lit ? lit->list : (s.literal < 0 ? &s.list : nullptr);
+        if (list == nullptr) return Internal("plan and query differ");
+        for (const Json& el : *list) {
           const Json* v = &el;
           std::string param_name;
           if (el.is_object()) {

@@ -567,7 +567,17 @@ Status TextParser::ParsePredicate(Node* out) {
     }
     ORMDB_RETURN_IF_ERROR(Advance());
     e->children.push_back(std::move(lhs.expr));
-    ORMDB_RETURN_IF_ERROR(ParseList(e.get()));
+    if (allow_auth_ && AtWord("auth")) {
+      // A rule's `x in auth.groups`: the list is the principal's claim.
+      Node list;
+      ORMDB_RETURN_IF_ERROR(ParseOperand("auth.<claim>", &list));
+      if (list.expr->kind != Expr::Kind::kPath || list.expr->path.size() != 2) {
+        return ErrorAt(list.expr->pos, "expected a claim after 'in' (x in auth.groups)");
+      }
+      e->children.push_back(std::move(list.expr));
+    } else {
+      ORMDB_RETURN_IF_ERROR(ParseList(e.get()));
+    }
   } else if (AtWord("like")) {
     e = MakeExpr(Expr::Kind::kLike, pos);
     ORMDB_RETURN_IF_ERROR(Advance());

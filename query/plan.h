@@ -46,9 +46,13 @@ struct BoundPath {
 struct Slot {
   enum class Kind : uint8_t { kValue, kList, kPattern, kLimit, kAfter };
   Kind kind = Kind::kValue;
-  std::string param;                // bound from $param (kValue, kPattern); empty for a literal
-  int literal = -1;                 // ordinal among the query's literals (CollectLiterals)
-  Domain domain = Domain::kNumber;  // kValue, kList: what the value converts to
+  std::string param;  // bound from $param (kValue, kPattern); empty for a literal
+  int literal = -1;   // ordinal among the query's literals (CollectLiterals)
+  // kList of an access rule's condition (not in the query's literals): its
+  // elements, each a value or a {"$param": name} bound from the policy's
+  // parameters.
+  std::vector<Json> list;
+  Domain domain = Domain::kNumber;          // kValue, kList: what the value converts to
   const catalog::Enum* enum_def = nullptr;  // for enum checks
   std::string subject;                      // "Post.status" for messages
   QueryPos pos;

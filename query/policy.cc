@@ -350,6 +350,7 @@ class Folder {
   Result<Folded> FoldIn(const Expr& e, bool neg) {
     const Expr& operand = *e.children[0];
     const bool negated = e.negated != neg;
+    if (e.children.size() == 2) return FoldInClaim(e, negated);
     if (IsAuthPath(operand)) {
       if (validating_) return Folded::Of(Constant(true));
       ORMDB_ASSIGN_OR_RETURN(Json v, AuthValue(operand));
@@ -367,6 +368,34 @@ class Folder {
     for (const Json& item : e.list) {
       std::unique_ptr<Expr> p = ParamFor(item, "policy");
       out->list.push_back(parse_rules::ParamElement(p->name));
+    }
+    return Folded::Of(std::move(out));
+  }
+
+  // `x in auth.<claim>`: the claim's values as parameters (a single value
+  // is a list of one); a principal without the claim makes it unknown,
+  // which matches no row.
+  Result<Folded> FoldInClaim(const Expr& e, bool negated) {
+    const Expr& operand = *e.children[0];
+    if (IsAuthPath(operand)) {
+      return InvalidArgument(At(operand.pos) + "compare a field with the claim: x in " +
+                             parse_rules::ExprToText(*e.children[1]));
+    }
+    ORMDB_ASSIGN_OR_RETURN(Json claim, AuthValue(*e.children[1]));
+    ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<Expr> path, FieldOperand(operand));
+    auto out = MakeExpr(Expr::Kind::kIn, e.pos);
+    out->negated = negated;
+    out->children.push_back(std::move(path));
+    if (validating_) {
+      const std::string name = "auth." + e.children[1]->path[1];
+      out->list.push_back(parse_rules::ParamElement(ParamFor(claim, name)->name));
+      return Folded::Of(std::move(out));
+    }
+    if (claim.is_null()) return Folded::Const(false);
+    std::vector<Json> items = claim.is_array() ? claim.as_array() : std::vector<Json>{claim};
+    for (const Json& item : items) {
+      if (item.is_null()) continue;  // `x in [null]` matches nothing
+      out->list.push_back(parse_rules::ParamElement(ParamFor(item, "policy")->name));
     }
     return Folded::Of(std::move(out));
   }
@@ -465,8 +494,14 @@ class RowEvaluator {
       case Expr::Kind::kIn: {
         ORMDB_ASSIGN_OR_RETURN(Value v, Operand(*e.children[0]));
         if (v.is_null()) return Tri::kUnknown;
+        std::vector<Json> list = e.list;
+        if (e.children.size() == 2) {  // x in auth.<claim>
+          Json claim = auth_.Get(e.children[1]->path);
+          if (claim.is_null()) return Tri::kUnknown;
+          list = claim.is_array() ? claim.as_array() : std::vector<Json>{claim};
+        }
         bool found = false;
-        for (const Json& item : e.list) {
+        for (const Json& item : list) {
           if (Satisfies(CompareForPredicate(v, JsonToValue(item)), CompareOp::kEq)) found = true;
         }
         return found != e.negated ? Tri::kTrue : Tri::kFalse;

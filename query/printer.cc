@@ -212,7 +212,11 @@ class TextPrinter {
       case Expr::Kind::kIn:
         PrintChild(e, 0, Prec::kPredicate);
         out_ += e.negated ? " not in " : " in ";
-        PrintList(e.list);
+        if (e.children.size() == 2) {
+          PrintChild(e, 1, Prec::kPredicate);  // a rule's auth.<claim>
+        } else {
+          PrintList(e.list);
+        }
         break;
       case Expr::Kind::kLike:
         PrintChild(e, 0, Prec::kPredicate);
