@@ -299,7 +299,9 @@ TEST(MaintainedTest, SchemaChangesBuildAndDropTheRecords) {
   };
   run(40);
   // Added on populated data: built in the schema's transaction.
-  auto plan = kept.db().ApplySchema(kMaintained, ApplySchemaOptions{.dry_run = true});
+  ApplySchemaOptions dry_run;
+  dry_run.dry_run = true;
+  auto plan = kept.db().ApplySchema(kMaintained, dry_run);
   ASSERT_TRUE(plan.ok());
   bool graded = false;
   for (const SchemaChange& c : plan->changes) {

@@ -129,6 +129,48 @@ TEST(MetricsEndpointTest, CountsKnownRequestsExactly) {
   (*server)->Stop();
 }
 
+// A vacuum run is counted with what it removed, as its own report says.
+TEST(MetricsEndpointTest, CountsWhatVacuumRemoved) {
+  TempDir dir;
+  LoadProbeData(dir.path());
+  OpenOptions open;
+  open.retention_versions = 1;  // only the newest version stays readable
+  open.retention_seconds = 0;
+  auto engine = db::Engine::Open(dir.path(), open);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  ServerOptions o = WithHttp();
+  o.listen = "tcp://127.0.0.1:0";
+  auto server = Server::Start(std::move(*engine), o);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto db = Database::Connect((*server)->url(), Quick());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        (*db)
+            ->Mutate(R"({"ops": [{"op": "update", "entity": "Item", "id": 1, "set": {"body": "v)" +
+                     std::to_string(i) + R"("}}]})")
+            .ok());
+  }
+  PrometheusText before = Scrape(**server);
+  EXPECT_EQ(before.Sum("ormdb_vacuums_total"), 0);
+  EXPECT_EQ(before.types.at("ormdb_vacuum_duration_seconds"), "histogram");
+  auto report = (*db)->Vacuum();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  auto removed = ParseJson(*report);
+  ASSERT_TRUE(removed.ok());
+  const int64_t rows = removed->Find("row_versions_removed")->as_int();
+  EXPECT_GE(rows, 3);  // the row's three older versions at least
+  PrometheusText after = Scrape(**server);
+  EXPECT_EQ(after.Sum("ormdb_vacuums_total"), 1);
+  EXPECT_EQ(after.Sum("ormdb_vacuum_removed_total", {{"table", "row_versions"}}), rows);
+  EXPECT_EQ(after.Sum("ormdb_vacuum_removed_total", {{"table", "index_entries"}}),
+            removed->Find("index_entries_removed")->as_int());
+  EXPECT_EQ(after.Sum("ormdb_vacuum_removed_total", {{"table", "log_entries"}}),
+            removed->Find("log_entries_removed")->as_int());
+  EXPECT_EQ(after.Sum("ormdb_vacuum_duration_seconds_count"), 1);
+  (*server)->Stop();
+}
+
 TEST(MetricsEndpointTest, PromtoolAcceptsTheText) {
   if (access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool is not installed";
   TempDir dir;

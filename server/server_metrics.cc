@@ -179,6 +179,22 @@ std::string RenderMetrics(const RequestMetrics& requests, const ServerStats& s,
               st.oldest_readable_version);
   GaugeFamily(w, "ormdb_pinned_versions", "Versions pinned by readers and subscribers.",
               st.pinned_versions);
+  // Vacuum.
+  CounterFamily(w, "ormdb_vacuums_total", "Vacuum runs finished.", st.vacuums);
+  w.Family("ormdb_vacuum_removed_total", "counter",
+           "What vacuum runs removed, by table: row versions, index entries, edges (both "
+           "directions), change-log entries, recorded request outcomes.");
+  const std::pair<const char*, uint64_t> removed[] = {
+      {"row_versions", st.vacuum_row_versions_removed},
+      {"index_entries", st.vacuum_index_entries_removed},
+      {"edges", st.vacuum_edges_removed},
+      {"log_entries", st.vacuum_log_entries_removed},
+      {"requests", st.vacuum_request_entries_removed}};
+  for (const auto& [table, n] : removed) {
+    w.Sample("ormdb_vacuum_removed_total", {{"table", table}}, static_cast<double>(n));
+  }
+  w.Family("ormdb_vacuum_duration_seconds", "histogram", "Time of each vacuum run.");
+  w.HistogramSamples("ormdb_vacuum_duration_seconds", {}, st.vacuum_micros, kMicros);
   // The map.
   GaugeFamily(w, "ormdb_map_size_bytes", "The LMDB map size.", st.map_size);
   GaugeFamily(w, "ormdb_map_used_bytes", "Bytes of the map in use (up to the last page written).",

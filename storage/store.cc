@@ -491,6 +491,13 @@ StoreStats Store::stats() const {
   s.map_used = env_->map_used();
   s.group_sizes = group_sizes_.Snapshot();
   s.commit_micros = commit_micros_.Snapshot();
+  s.vacuums = vacuums_.load(std::memory_order_relaxed);
+  s.vacuum_row_versions_removed = vacuum_rows_.load(std::memory_order_relaxed);
+  s.vacuum_index_entries_removed = vacuum_index_.load(std::memory_order_relaxed);
+  s.vacuum_edges_removed = vacuum_edges_.load(std::memory_order_relaxed);
+  s.vacuum_log_entries_removed = vacuum_log_.load(std::memory_order_relaxed);
+  s.vacuum_request_entries_removed = vacuum_requests_.load(std::memory_order_relaxed);
+  s.vacuum_micros = vacuum_micros_.Snapshot();
   {
     MutexLock lock(&pins_mu_);
     s.pinned_versions = pins_.size();

@@ -49,6 +49,15 @@ struct StoreStats {
   // commit (its write and fsync) in microseconds.
   observability::HistogramSnapshot group_sizes;
   observability::HistogramSnapshot commit_micros;
+  // Vacuum runs that finished, what they removed in all, and each run's
+  // time in microseconds.
+  uint64_t vacuums = 0;
+  uint64_t vacuum_row_versions_removed = 0;
+  uint64_t vacuum_index_entries_removed = 0;
+  uint64_t vacuum_edges_removed = 0;
+  uint64_t vacuum_log_entries_removed = 0;
+  uint64_t vacuum_request_entries_removed = 0;
+  observability::HistogramSnapshot vacuum_micros;
 };
 
 // Entries per table, from LMDB's page headers (O(1), no scan).
@@ -232,6 +241,10 @@ class Store {
   std::atomic<uint64_t> committed_{0}, failed_{0}, group_commits_{0}, map_grows_{0};
   observability::Histogram group_sizes_{observability::Histogram::Sizes()};
   observability::Histogram commit_micros_{observability::Histogram::LatencyMicros()};
+  // What finished vacuum runs removed (see StoreStats), in VacuumStats order.
+  std::atomic<uint64_t> vacuums_{0}, vacuum_rows_{0}, vacuum_index_{0}, vacuum_edges_{0},
+      vacuum_log_{0}, vacuum_requests_{0};
+  observability::Histogram vacuum_micros_{observability::Histogram::LatencyMicros()};
   std::thread writer_;
 };
 

@@ -213,6 +213,7 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
 
 Result<VacuumStats> Store::Vacuum() {
   MutexLock vacuum_lock(&vacuum_mu_);
+  const auto started = std::chrono::steady_clock::now();
   VacuumStats stats;
   stats.horizon = ComputeHorizon(current_version());
   vacuum_table_ = 0;
@@ -233,6 +234,16 @@ Result<VacuumStats> Store::Vacuum() {
     if (!r.ok()) return r.status().WithContext("vacuum");
     stats.steps++;
   }
+  vacuums_.fetch_add(1, std::memory_order_relaxed);
+  vacuum_rows_.fetch_add(stats.row_versions_removed, std::memory_order_relaxed);
+  vacuum_index_.fetch_add(stats.index_entries_removed, std::memory_order_relaxed);
+  vacuum_edges_.fetch_add(stats.edges_removed, std::memory_order_relaxed);
+  vacuum_log_.fetch_add(stats.log_entries_removed, std::memory_order_relaxed);
+  vacuum_requests_.fetch_add(stats.request_entries_removed, std::memory_order_relaxed);
+  vacuum_micros_.Observe(
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - started)
+                                .count()));
   return stats;
 }
 
