@@ -239,6 +239,8 @@ expect "adding @maintain to a populated relation is graded B" 0 \
   -- "$ORMDB" --data "$M" schema apply "$WORK/m2.ormdb"
 expect "schema show prints @maintain" 0 "reviews: \\[Review\\] @inverse\\(movie\\) @maintain\\(rating\\)" \
   -- "$ORMDB" --data "$M" schema show
+expect "schema show --json lists the maintained fields" 0 '"name":"reviews","target":"Review","kind":"inverse","inverse":"movie","maintain":\["rating"\]' \
+  -- "$ORMDB" --data "$M" schema show --json
 expect "count and avg of a maintained relation" 0 '"n":3,"a":2.5' \
   -- "$ORMDB" --data "$M" query 'Movie { n: count(reviews), a: avg(reviews.rating) }'
 expect "explain names the maintained record" 0 "operation: aggregate: maintained record per parent" \
