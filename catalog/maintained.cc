@@ -197,13 +197,12 @@ Result<std::unordered_map<RowId, MaintainedRecord>> CountRecords(storage::TxnRea
 }  // namespace
 
 Status BuildMaintained(storage::WriteTxn& txn, const EntityInfo& child, const MaintainedInfo& m,
-                       uint32_t schema_number, const LayoutLookup& layouts, uint64_t* parents) {
+                       uint32_t schema_number, const LayoutLookup& layouts) {
   ORMDB_RETURN_IF_ERROR(ClearMaintained(txn, m.record_type));
   ORMDB_ASSIGN_OR_RETURN(auto records, CountRecords(txn, child, m, schema_number, layouts));
   for (const auto& [parent, r] : records) {
     ORMDB_RETURN_IF_ERROR(txn.PutDerived(m.record_type, parent, EncodeMaintained(r)));
   }
-  *parents = records.size();
   return txn.PutDerived(m.record_type, kMaintainedMarkerId, m.definition);
 }
 
@@ -264,8 +263,7 @@ Status UpdateMaintained(storage::WriteTxn& txn, const CompiledSchema* previous,
       bool unchanged = it != before.end() && it->second == m.definition;
       if (it != before.end()) before.erase(it);
       if (unchanged) continue;
-      uint64_t parents = 0;
-      ORMDB_RETURN_IF_ERROR(BuildMaintained(txn, e, m, next.number(), layouts, &parents));
+      ORMDB_RETURN_IF_ERROR(BuildMaintained(txn, e, m, next.number(), layouts));
     }
   }
   for (const auto& [type, definition] : before) {

@@ -74,9 +74,8 @@ class MaintainedChanges {
 Status ClearMaintained(storage::WriteTxn& txn, EntityTypeId type);
 // Clears the records of `m`, then counts the live rows of `child` (decoded
 // under schema `schema_number`) into new records and writes the marker.
-// *parents receives the number of records written.
 Status BuildMaintained(storage::WriteTxn& txn, const EntityInfo& child, const MaintainedInfo& m,
-                       uint32_t schema_number, const LayoutLookup& layouts, uint64_t* parents);
+                       uint32_t schema_number, const LayoutLookup& layouts);
 
 // Recounts the records of every @maintain relation of `schema` (the current
 // one) from the rows and adds a line to *problems for each record that is
