@@ -623,6 +623,7 @@ Result<std::unique_ptr<db::Engine>> db::Engine::Open(const std::string& dir,
   so.max_map_size = options.max_map_size;
   so.retention_versions = options.retention_versions;
   so.retention_seconds = options.retention_seconds;
+  so.row_cache_bytes = options.row_cache_bytes;
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store,
                          storage::Store::Open(dir, so, options.create_if_missing));
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<catalog::Catalog> catalog,

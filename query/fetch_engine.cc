@@ -208,7 +208,7 @@ Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
                                                    std::string_view params_json,
                                                    const FetchOptions& options,
                                                    const Principal* principal) {
-  ORMDB_ASSIGN_OR_RETURN(FetchQuery query, ParseAny(text));
+  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const FetchQuery> query, Parsed(text));
   Json params = Json::Object();
   if (!params_json.empty()) {
     auto parsed = ParseJson(params_json);
@@ -217,10 +217,36 @@ Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
     if (!params.is_object()) return InvalidArgument("parameters must be a JSON object");
   }
   ORMDB_ASSIGN_OR_RETURN(FetchBudget budget, EffectiveBudget(options));
-  return PrepareParsed(std::move(query), params, options.as_of, budget, principal);
+  return PrepareShared(std::move(query), params, options.as_of, budget, principal);
+}
+
+Result<std::shared_ptr<const FetchQuery>> FetchEngine::Parsed(std::string_view text) {
+  bool keep = text.size() <= kParsedTextBytes;
+  if (keep) {
+    std::lock_guard lock(parse_mu_);
+    auto it = parsed_.find(text);
+    if (it != parsed_.end()) return it->second;
+  }
+  ORMDB_ASSIGN_OR_RETURN(FetchQuery query, ParseAny(text));
+  auto shared = std::make_shared<const FetchQuery>(std::move(query));
+  if (!keep) return shared;
+  std::lock_guard lock(parse_mu_);
+  if (parsed_.size() >= kParsedQueries) parsed_.clear();
+  parsed_.emplace(std::string(text), shared);
+  return shared;
 }
 
 Result<FetchEngine::Prepared> FetchEngine::PrepareParsed(FetchQuery query, const Json& params,
+                                                         std::optional<uint64_t> as_of,
+                                                         const FetchBudget& budget,
+                                                         const Principal* principal) {
+  // Not a const object: relational mode takes it back (select_compile.cc).
+  return PrepareShared(std::make_shared<FetchQuery>(std::move(query)), params, as_of, budget,
+                       principal);
+}
+
+Result<FetchEngine::Prepared> FetchEngine::PrepareShared(std::shared_ptr<const FetchQuery> query,
+                                                         const Json& params,
                                                          std::optional<uint64_t> as_of,
                                                          const FetchBudget& budget,
                                                          const Principal* principal) {
@@ -232,8 +258,8 @@ Result<FetchEngine::Prepared> FetchEngine::PrepareParsed(FetchQuery query, const
   Version current = store_->current_version();
   ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const ReadPolicy> policy,
                          ReadPolicyFor(schema, principal));
-  ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, schema, current, policy.get(), &p.cache_hit));
-  ORMDB_ASSIGN_OR_RETURN(p.slots, Bind(*p.plan, p.query, params, policy.get()));
+  ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(*p.query, schema, current, policy.get(), &p.cache_hit));
+  ORMDB_ASSIGN_OR_RETURN(p.slots, Bind(*p.plan, *p.query, params, policy.get()));
   ORMDB_ASSIGN_OR_RETURN(Version cursor_version,
                          CursorVersion(*p.plan, p.slots, store_->database_id()));
   if (cursor_version != 0 && as_of && *as_of != cursor_version) {
@@ -248,8 +274,8 @@ Result<FetchEngine::Prepared> FetchEngine::PrepareParsed(FetchQuery query, const
     { ORMDB_RETURN_IF_ERROR(store_->BeginRead(p.snapshot).status()); }
     ORMDB_ASSIGN_OR_RETURN(auto then, catalog_->SchemaAt(p.snapshot));
     ORMDB_ASSIGN_OR_RETURN(policy, ReadPolicyFor(then, principal));
-    ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(p.query, then, p.snapshot, policy.get(), &p.cache_hit));
-    ORMDB_ASSIGN_OR_RETURN(p.slots, Bind(*p.plan, p.query, params, policy.get()));
+    ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(*p.query, then, p.snapshot, policy.get(), &p.cache_hit));
+    ORMDB_ASSIGN_OR_RETURN(p.slots, Bind(*p.plan, *p.query, params, policy.get()));
   }
   ORMDB_RETURN_IF_ERROR(CheckPlanAgainstBudget(*p.plan, p.budget));
   return p;

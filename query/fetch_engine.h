@@ -74,7 +74,7 @@ class FetchEngine {
 
   // A fetch compiled, bound and given its snapshot, ready to run.
   struct Prepared {
-    FetchQuery query;
+    std::shared_ptr<const FetchQuery> query;
     std::shared_ptr<const Plan> plan;
     std::vector<BoundSlot> slots;
     Version snapshot = 0;
@@ -84,7 +84,8 @@ class FetchEngine {
   // For relational mode (query/select_engine), which builds the fetch that
   // reads its rows itself: prepares a parsed query with `budget` as given
   // (not lowered from the database's: the caller has checked it) on the
-  // snapshot `as_of` (nullopt: the current version, or the cursors').
+  // snapshot `as_of` (nullopt: the current version, or the cursors'). The
+  // result's query is owned by it alone (the caller may take it back).
   Result<Prepared> PrepareParsed(FetchQuery query, const Json& params,
                                  std::optional<uint64_t> as_of, const FetchBudget& budget,
                                  const Principal* principal = nullptr);
@@ -105,6 +106,12 @@ class FetchEngine {
  private:
   Result<Prepared> Prepare(std::string_view query, std::string_view params_json,
                            const FetchOptions& options, const Principal* principal);
+  Result<Prepared> PrepareShared(std::shared_ptr<const FetchQuery> query, const Json& params,
+                                 std::optional<uint64_t> as_of, const FetchBudget& budget,
+                                 const Principal* principal);
+  // The parsed form of a query text (text or JSON IR), from the parse cache
+  // when the same text was parsed before.
+  Result<std::shared_ptr<const FetchQuery>> Parsed(std::string_view text);
   Result<std::shared_ptr<const Plan>> PlanFor(const FetchQuery& q,
                                               std::shared_ptr<const catalog::CompiledSchema> schema,
                                               Version snapshot, const ReadPolicy* policy,
@@ -126,6 +133,17 @@ class FetchEngine {
   std::list<std::pair<std::string, std::shared_ptr<const Plan>>> lru_;  // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, decltype(lru_)::iterator> cache_;     // GUARDED_BY(cache_mu_)
   uint64_t hits_ = 0, misses_ = 0;                                      // GUARDED_BY(cache_mu_)
+
+  // Parsed queries by their text (texts up to kParsedTextBytes); emptied when
+  // it reaches kParsedQueries.
+  static constexpr size_t kParsedQueries = 1024, kParsedTextBytes = 4096;
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::mutex parse_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const FetchQuery>, TextHash, std::equal_to<>>
+      parsed_;  // GUARDED_BY(parse_mu_)
 
   std::mutex policy_mu_;
   // By schema number.

@@ -746,7 +746,11 @@ Result<std::unique_ptr<Plan>> SelectCompiler::Run(std::string_view text,
 
   // Rows straight from the fetch: hand it the order, limit and cursor too.
   if (!p.grouped && p.many_node < 0 && (!p.order.empty() || p.limit || p.after)) {
-    FetchQuery pushed = std::move(p.fetch.query);
+    // The fetch's query was built above and handed to PrepareParsed, which
+    // made it a non-const object owned by p.fetch alone: take it back.
+    std::shared_ptr<const FetchQuery> built = std::move(p.fetch.query);
+    if (built.use_count() != 1) return Internal("select: the fetch's query is shared");
+    FetchQuery pushed = std::move(const_cast<FetchQuery&>(*built));
     for (size_t i = 0; i < p.order.size(); ++i) {
       query::OrderKey key;
       key.path = p.columns[p.order[i].ref.index].path;

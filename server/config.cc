@@ -241,6 +241,10 @@ Status ParseServerConfig(std::string_view json, ServerOptions* server, OpenOptio
     } else if (key == "retention_seconds") {
       ORMDB_ASSIGN_OR_RETURN(uint64_t s, Count(key, v));
       database->retention_seconds = static_cast<int64_t>(s);
+    } else if (key == "row_cache_mb") {
+      ORMDB_ASSIGN_OR_RETURN(uint64_t mb, Count(key, v));
+      if (mb > (uint64_t{1} << 20)) return Bad(key, "must be at most 1048576 (1 TiB)");
+      database->row_cache_bytes = static_cast<size_t>(mb) << 20;
     } else if (key == "retention_versions") {
       ORMDB_ASSIGN_OR_RETURN(database->retention_versions, Count(key, v));
     } else if (key == "subscriber_max_lag_versions") {

@@ -171,6 +171,39 @@ TEST(MetricsEndpointTest, CountsWhatVacuumRemoved) {
   (*server)->Stop();
 }
 
+// Reads of one row: a miss, then hits; a commit that changes it drops it.
+TEST(MetricsEndpointTest, CountsRowCacheHitsMissesAndInvalidations) {
+  TempDir dir;
+  LoadProbeData(dir.path());
+  auto server = Serve(dir.path(), WithHttp());  // the default row cache
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto db = Database::Connect((*server)->url(), Quick());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  PrometheusText before = Scrape(**server);
+  auto delta = [&](const PrometheusText& after, const char* name) {
+    return after.Sum(name) - before.Sum(name);
+  };
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*db)->Get("Item", "1").ok());
+  PrometheusText read = Scrape(**server);
+  EXPECT_EQ(delta(read, "ormdb_row_cache_misses_total"), 1);
+  EXPECT_EQ(delta(read, "ormdb_row_cache_hits_total"), 2);
+  EXPECT_EQ(delta(read, "ormdb_row_cache_entries"), 1);
+  EXPECT_GT(delta(read, "ormdb_row_cache_bytes"), 0);
+  ASSERT_TRUE(
+      (*db)
+          ->Mutate(
+              R"({"ops": [{"op": "update", "entity": "Item", "id": 1, "set": {"body": "x"}}]})")
+          .ok());
+  auto row = (*db)->Get("Item", "1");
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_NE((*row)->find("\"x\""), std::string::npos) << **row;  // not the cached row
+  PrometheusText after = Scrape(**server);
+  EXPECT_EQ(delta(after, "ormdb_row_cache_invalidations_total"), 1);
+  EXPECT_EQ(after.types.at("ormdb_row_cache_hits_total"), "counter");
+  EXPECT_EQ(after.types.at("ormdb_row_cache_bytes"), "gauge");
+  (*server)->Stop();
+}
+
 TEST(MetricsEndpointTest, PromtoolAcceptsTheText) {
   if (access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool is not installed";
   TempDir dir;

@@ -195,6 +195,20 @@ std::string RenderMetrics(const RequestMetrics& requests, const ServerStats& s,
   }
   w.Family("ormdb_vacuum_duration_seconds", "histogram", "Time of each vacuum run.");
   w.HistogramSamples("ormdb_vacuum_duration_seconds", {}, st.vacuum_micros, kMicros);
+  // The row cache.
+  CounterFamily(w, "ormdb_row_cache_hits_total", "Point reads of a row answered by the row cache.",
+                st.row_cache.hits);
+  CounterFamily(w, "ormdb_row_cache_misses_total",
+                "Point reads of a row that went to the B-tree (row cache on).",
+                st.row_cache.misses);
+  CounterFamily(w, "ormdb_row_cache_evictions_total",
+                "Rows evicted from the row cache to stay within row_cache_mb.",
+                st.row_cache.evictions);
+  CounterFamily(w, "ormdb_row_cache_invalidations_total",
+                "Cached rows dropped because a commit changed them.", st.row_cache.invalidations);
+  GaugeFamily(w, "ormdb_row_cache_bytes", "Memory held by the row cache's rows.",
+              st.row_cache.bytes);
+  GaugeFamily(w, "ormdb_row_cache_entries", "Rows in the row cache.", st.row_cache.entries);
   // The map.
   GaugeFamily(w, "ormdb_map_size_bytes", "The LMDB map size.", st.map_size);
   GaugeFamily(w, "ormdb_map_used_bytes", "Bytes of the map in use (up to the last page written).",

@@ -744,7 +744,7 @@ TEST(ServerConfigTest, ParseGoodConfig) {
     "max_continuation_bytes": 123456, "max_upload_bytes": 654321, "max_watches": 13,
     "max_watches_per_principal": 14, "request_id_cache": 15,
     "shutdown_grace_ms": 77, "retention_seconds": 60, "retention_versions": 10,
-    "subscriber_max_lag_versions": 11, "subscriber_idle_seconds": 12,
+    "row_cache_mb": 3, "subscriber_max_lag_versions": 11, "subscriber_idle_seconds": 12,
     "budget": {"max_entities": 1, "max_edges": 2, "max_depth": 3, "max_bytes": 4,
                "max_scanned_rows": 5, "on_exceed": "truncate"}
   })",
@@ -779,6 +779,7 @@ TEST(ServerConfigTest, ParseGoodConfig) {
   EXPECT_EQ(s.shutdown_grace_ms, 77);
   EXPECT_EQ(d.retention_seconds, 60);
   EXPECT_EQ(d.retention_versions, 10u);
+  EXPECT_EQ(d.row_cache_bytes, size_t{3} << 20);
   EXPECT_EQ(d.subscriber_max_lag_versions, 11u);
   EXPECT_EQ(d.subscriber_idle_seconds, 12);
   EXPECT_EQ(d.budget.max_entities, 1u);
@@ -821,6 +822,8 @@ TEST(ServerConfigTest, BadConfigsNameTheKey) {
       {R"({"max_watches": "many"})", "max_watches"},
       {R"({"shutdown_grace_ms": "soon"})", "shutdown_grace_ms"},
       {R"({"retention_seconds": {}})", "retention_seconds"},
+      {R"({"row_cache_mb": -1})", "row_cache_mb"},
+      {R"({"row_cache_mb": 2000000})", "row_cache_mb"},
       {R"({"keys": {"key": "0123456789abcdef"}})", "keys"},
       {R"({"keys": ["0123456789abcdef"]})", "keys"},
       {R"({"keys": [{"key": "short"}]})", "keys[].key"},

@@ -72,6 +72,11 @@ struct StoreOptions {
   // Rows/index entries/edges/log entries examined per vacuum step (one LMDB
   // write transaction). Small steps keep the writer responsive. Default 2000.
   size_t vacuum_batch = 2000;
+  // Bytes of process memory for the row cache: the newest version of rows
+  // read by point lookups, so that a hot row is found without descending the
+  // B-tree (see storage/row_cache.h). Filled only by reads; every commit
+  // drops the rows it wrote. 0 turns it off. Default 64 MiB.
+  size_t row_cache_bytes = size_t{64} << 20;
   FaultHooks faults;
 };
 

@@ -75,6 +75,9 @@ Status Store::LoadState() {
   if (!oldest.ok()) return oldest.status();
   current_.store(*current);
   oldest_.store(*oldest);
+  if (env_->options().row_cache_bytes > 0) {
+    row_cache_ = std::make_unique<RowCache>(env_->options().row_cache_bytes, *current);
+  }
   return Status::Ok();
 }
 
@@ -184,7 +187,8 @@ Result<std::unique_ptr<ReadTxn>> Store::BeginRead(std::optional<Version> at) {
     return HistoryLost("version " + std::to_string(v) + " is below the oldest readable version " +
                        std::to_string(*oldest) + " (vacuumed)");
   }
-  return std::unique_ptr<ReadTxn>(new ReadTxn(env_.get(), txn, v, std::move(lock)));
+  return std::unique_ptr<ReadTxn>(
+      new ReadTxn(env_.get(), txn, v, std::move(lock), row_cache_.get()));
 }
 
 std::future<Result<Version>> Store::Submit(TxnFn fn) { return Enqueue(std::move(fn), false); }
@@ -292,6 +296,7 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
   Version base = current_version();
   Version next = base + 1;
   int64_t now = NowMicros();
+  std::vector<RowCache::Key> written;  // the rows the group wrote, for the row cache
   for (size_t i = 0; i < group.size(); ++i) {
     Pending& p = *group[i];
     if (p.result && !p.result->ok()) continue;
@@ -309,6 +314,9 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
       st = p.fn(txn);
       if (st.ok()) st = p.maintenance ? txn.FlushCounters() : txn.Finish();
       map_full = txn.map_full();
+      if (row_cache_) {
+        written.insert(written.end(), txn.written_rows_.begin(), txn.written_rows_.end());
+      }
     }
     if (map_full) {
       mdb_txn_abort(child);
@@ -373,6 +381,9 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
   for (size_t i = 0; i < group.size(); ++i) {
     if (results[i]) group[i]->result = std::move(results[i]);
   }
+  // Before the group's versions are published: no reader that can see them
+  // may find a row they changed in the cache.
+  if (row_cache_ && !written.empty()) row_cache_->Invalidate(written, next - 1);
   if (next - 1 != base) {
     {
       MutexLock lock(&version_mu_);
@@ -498,6 +509,7 @@ StoreStats Store::stats() const {
   s.vacuum_log_entries_removed = vacuum_log_.load(std::memory_order_relaxed);
   s.vacuum_request_entries_removed = vacuum_requests_.load(std::memory_order_relaxed);
   s.vacuum_micros = vacuum_micros_.Snapshot();
+  if (row_cache_) s.row_cache = row_cache_->stats();
   {
     MutexLock lock(&pins_mu_);
     s.pinned_versions = pins_.size();

@@ -58,6 +58,8 @@ struct StoreStats {
   uint64_t vacuum_log_entries_removed = 0;
   uint64_t vacuum_request_entries_removed = 0;
   observability::HistogramSnapshot vacuum_micros;
+  // The row cache (StoreOptions::row_cache_bytes); all zero when it is off.
+  RowCacheStats row_cache;
 };
 
 // Entries per table, from LMDB's page headers (O(1), no scan).
@@ -218,6 +220,8 @@ class Store {
   std::unique_ptr<Env> env_;
   std::atomic<Version> current_{0};
   std::atomic<Version> oldest_{0};
+  // Null when StoreOptions::row_cache_bytes is 0.
+  std::unique_ptr<RowCache> row_cache_;
 
   Mutex queue_mu_;
   CondVar queue_cv_;

@@ -108,6 +108,13 @@ Result<MDB_cursor*> TxnReader::RowCursor(EntityTypeId type) {
 }
 
 Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
+  if (row_cache_) {
+    if (std::shared_ptr<const CachedRow> hit = row_cache_->Find(type.value, id, at_)) {
+      RowRecord r{hit->bytes, hit->version};
+      pinned_rows_.push_back(std::move(hit));
+      return std::optional<RowRecord>(r);
+    }
+  }
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
   // The hot path of every point read: the key is built on the stack.
   static_assert(std::endian::native == std::endian::little, "byte swaps assume little-endian");
@@ -127,7 +134,9 @@ Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
   }
   std::string_view value = View(v);
   if (value.empty() || value[0] == kTombstoneTag) return std::optional<RowRecord>();
-  return std::optional<RowRecord>(RowRecord{value.substr(1), TrailingVersion(found)});
+  Version version = TrailingVersion(found);
+  if (row_cache_) row_cache_->Offer(type.value, id, at_, version, value.substr(1));
+  return std::optional<RowRecord>(RowRecord{value.substr(1), version});
 }
 
 Result<std::vector<RowVersionRecord>> TxnReader::History(EntityTypeId type, RowId id) {
@@ -432,6 +441,7 @@ Status WriteTxn::WriteRowVersion(EntityTypeId type, RowId id, std::string_view r
   value.push_back(kRowTag);
   value.append(row);
   ORMDB_RETURN_IF_ERROR(Put(env_->dbis().rows, RowKey(type, id, at_), value));
+  written_rows_.emplace_back(type.value, id);
   if (!before) ++row_count_deltas_[type.value];
   changes_.records.emplace_back(std::move(delta));
   return Status::Ok();
@@ -446,6 +456,7 @@ Status WriteTxn::DeleteRow(EntityTypeId type, RowId id) {
   RowDelta delta{type, id, std::string(before->bytes_in_txn), std::nullopt};
   ORMDB_RETURN_IF_ERROR(
       Put(env_->dbis().rows, RowKey(type, id, at_), std::string(1, kTombstoneTag)));
+  written_rows_.emplace_back(type.value, id);
   --row_count_deltas_[type.value];
   changes_.records.emplace_back(std::move(delta));
   return Status::Ok();
@@ -458,6 +469,7 @@ Status WriteTxn::PutDerived(EntityTypeId type, RowId id, std::string_view bytes)
   value.reserve(bytes.size() + 1);
   value.push_back(kRowTag);
   value.append(bytes);
+  written_rows_.emplace_back(type.value, id);
   return Put(env_->dbis().derived, RowKey(type, id, at_), value);
 }
 
@@ -466,6 +478,7 @@ Status WriteTxn::DeleteDerived(EntityTypeId type, RowId id) {
     return Internal("DeleteDerived on entity type " + std::to_string(type.value));
   ORMDB_ASSIGN_OR_RETURN(std::optional<RowRecord> before, Get(type, id));
   if (!before) return Status::Ok();
+  written_rows_.emplace_back(type.value, id);
   return Put(env_->dbis().derived, RowKey(type, id, at_), std::string(1, kTombstoneTag));
 }
 

@@ -24,6 +24,7 @@
 #include "storage/change_log.h"
 #include "storage/env.h"
 #include "storage/keys.h"
+#include "storage/row_cache.h"
 
 typedef struct MDB_cursor MDB_cursor;
 
@@ -130,6 +131,11 @@ class TxnReader {
   Env* env_;
   MDB_txn* txn_;
   Version at_;
+  // The store's row cache, for a read-only transaction (a write transaction
+  // reads its own writes from LMDB); null when off. Entries used by this
+  // transaction stay pinned until it ends: RowRecords point into them.
+  RowCache* row_cache_ = nullptr;
+  std::vector<std::shared_ptr<const CachedRow>> pinned_rows_;
 
  private:
   MDB_cursor* cursors_[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
@@ -143,8 +149,11 @@ class ReadTxn : public TxnReader {
 
  private:
   friend class Store;
-  ReadTxn(Env* env, MDB_txn* txn, Version at, std::shared_lock<std::shared_timed_mutex> lock)
-      : TxnReader(env, txn, at), resize_lock_(std::move(lock)) {}
+  ReadTxn(Env* env, MDB_txn* txn, Version at, std::shared_lock<std::shared_timed_mutex> lock,
+          RowCache* row_cache)
+      : TxnReader(env, txn, at), resize_lock_(std::move(lock)) {
+    row_cache_ = row_cache;
+  }
   std::shared_lock<std::shared_timed_mutex> resize_lock_;
 };
 
@@ -259,6 +268,9 @@ class WriteTxn : public TxnReader {
   };
   std::map<uint32_t, NextIdState> next_ids_;
   bool map_full_ = false;
+  // Every row and derived record written: what the row cache drops when the
+  // group commits.
+  std::vector<RowCache::Key> written_rows_;
 };
 
 }  // namespace ormdb::storage

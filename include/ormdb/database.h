@@ -53,6 +53,11 @@ struct OpenOptions {
   // Defaults: one hour, no count rule.
   uint64_t retention_versions = 0;
   int64_t retention_seconds = 3600;
+  // Process memory for the row cache: the newest version of recently read
+  // rows, so that a hot row is read without descending the B-tree. Every
+  // commit drops the rows it changed; it never changes what a read returns.
+  // 0 turns it off. Default 64 MiB.
+  size_t row_cache_bytes = size_t{64} << 20;
   // A named change-stream subscriber pins the history after its last token,
   // so vacuum keeps what it has not read yet, until it falls more than
   // subscriber_max_lag_versions behind the current version or has not

@@ -1,0 +1,162 @@
+#include "storage/row_cache.h"
+
+#include <algorithm>
+
+namespace ormdb::storage {
+
+namespace {
+constexpr size_t kInitialSlots = 64;
+}  // namespace
+
+RowCache::RowCache(size_t capacity_bytes, Version current)
+    : capacity_(capacity_bytes), shard_capacity_(capacity_bytes / kShards) {
+  for (Shard& s : shards_) {
+    MutexLock lock(&s.mu);
+    s.invalidated = current;
+  }
+}
+
+size_t RowCache::Probe(const Shard& s, uint32_t type, RowId id, uint64_t hash) {
+  size_t mask = s.slots.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = s.slots[i];
+    if (!slot.used || (slot.id == id && slot.type == type)) return i;
+  }
+}
+
+void RowCache::EraseAt(Shard& s, size_t i) {
+  // Backward shift: move later entries of the probe run into the hole, so a
+  // probe never stops early at it.
+  size_t mask = s.slots.size() - 1;
+  s.slots[i] = Slot{};
+  for (size_t j = (i + 1) & mask; s.slots[j].used; j = (j + 1) & mask) {
+    size_t home = Hash(s.slots[j].type, s.slots[j].id) & mask;
+    // Entry j may fill the hole at i when its home is not in (i, j].
+    bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+    if (!movable) continue;
+    s.slots[i] = std::move(s.slots[j]);
+    s.slots[j] = Slot{};
+    i = j;
+  }
+  --s.used;
+}
+
+void RowCache::Grow(Shard& s) {
+  std::vector<Slot> old = std::move(s.slots);
+  s.slots.assign(old.empty() ? kInitialSlots : old.size() * 2, Slot{});
+  for (Slot& slot : old) {
+    if (!slot.used) continue;
+    size_t i = Probe(s, slot.type, slot.id, Hash(slot.type, slot.id));
+    s.slots[i] = std::move(slot);
+  }
+  s.hand = 0;
+}
+
+std::shared_ptr<const CachedRow> RowCache::Find(uint32_t type, RowId id, Version snapshot) {
+  uint64_t hash = Hash(type, id);
+  Shard& s = ShardOf(hash);
+  {
+    MutexLock lock(&s.mu);
+    if (!s.slots.empty()) {
+      Slot& slot = s.slots[Probe(s, type, id, hash)];
+      if (slot.used && slot.row->version <= snapshot) {
+        slot.referenced = true;
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        return slot.row;
+      }
+    }
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  return nullptr;
+}
+
+void RowCache::Offer(uint32_t type, RowId id, Version snapshot, Version version,
+                     std::string_view bytes) {
+  size_t cost = bytes.size() + kEntryOverhead;
+  if (cost > shard_capacity_ / 4) return;
+  uint64_t hash = Hash(type, id);
+  Shard& s = ShardOf(hash);
+  // Built outside the lock; dropped if the shard refuses it.
+  auto row = std::make_shared<CachedRow>(CachedRow{version, std::string(bytes)});
+  MutexLock lock(&s.mu);
+  // A commit after the snapshot may have changed this row after it was read.
+  if (s.invalidated > snapshot) return;
+  if (s.slots.empty() || (s.used + 1) * 4 > s.slots.size() * 3) Grow(s);
+  size_t i = Probe(s, type, id, hash);
+  if (s.slots[i].used) return;  // another reader offered it first
+  s.slots[i] = Slot{id, type, true, false, std::move(row)};
+  ++s.used;
+  s.bytes += cost;
+  inserts_.fetch_add(1, std::memory_order_relaxed);
+  if (s.bytes > shard_capacity_) EvictLocked(s);
+}
+
+void RowCache::EvictLocked(Shard& s) {
+  // CLOCK: sweep the slots, giving each referenced entry a second chance.
+  while (s.bytes > shard_capacity_ && s.used > 0) {
+    s.hand &= s.slots.size() - 1;
+    Slot& slot = s.slots[s.hand];
+    if (!slot.used) {
+      ++s.hand;
+      continue;
+    }
+    if (slot.referenced) {
+      slot.referenced = false;
+      ++s.hand;
+      continue;
+    }
+    s.bytes -= slot.row->bytes.size() + kEntryOverhead;
+    EraseAt(s, s.hand);  // the hand stays: a shifted entry may now be here
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void RowCache::Invalidate(const std::vector<Key>& keys, Version version) {
+  // Every shard learns of the commit, written to or not: a reader's offer is
+  // checked against its own shard only, and must see this version there.
+  for (Shard& s : shards_) {
+    MutexLock lock(&s.mu);
+    s.invalidated = std::max(s.invalidated, version);
+  }
+  for (const auto& [type, id] : keys) {
+    uint64_t hash = Hash(type, id);
+    Shard& s = ShardOf(hash);
+    MutexLock lock(&s.mu);
+    if (s.slots.empty()) continue;
+    size_t i = Probe(s, type, id, hash);
+    if (!s.slots[i].used) continue;
+    s.bytes -= s.slots[i].row->bytes.size() + kEntryOverhead;
+    EraseAt(s, i);
+    invalidations_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void RowCache::Clear(Version version) {
+  for (Shard& s : shards_) {
+    MutexLock lock(&s.mu);
+    s.invalidated = std::max(s.invalidated, version);
+    invalidations_.fetch_add(s.used, std::memory_order_relaxed);
+    s.slots.clear();
+    s.used = 0;
+    s.hand = 0;
+    s.bytes = 0;
+  }
+}
+
+RowCacheStats RowCache::stats() const {
+  RowCacheStats out;
+  out.hits = hits_.load(std::memory_order_relaxed);
+  out.misses = misses_.load(std::memory_order_relaxed);
+  out.inserts = inserts_.load(std::memory_order_relaxed);
+  out.evictions = evictions_.load(std::memory_order_relaxed);
+  out.invalidations = invalidations_.load(std::memory_order_relaxed);
+  for (const Shard& s : shards_) {
+    Mutex& mu = const_cast<Mutex&>(s.mu);
+    MutexLock lock(&mu);
+    out.bytes += s.bytes;
+    out.entries += s.used;
+  }
+  return out;
+}
+
+}  // namespace ormdb::storage

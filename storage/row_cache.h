@@ -1,0 +1,120 @@
+// RowCache: the newest version of recently read rows, kept in process memory
+// so that a point read of a hot row skips the LMDB B-tree descent (four or so
+// pages of an mmap'ed file, each a likely cache and TLB miss).
+//
+// What an entry means: "the row's newest committed version is `version`, with
+// these bytes". A read at snapshot s may use it exactly when version <= s:
+// no newer version exists at all, so the entry's version is the one visible
+// at s. Deleted and absent rows are not cached.
+//
+// Keeping entries true (the writer's side): every row written by a group
+// commit is invalidated after the LMDB commit and before the group's versions
+// are published to new readers. A reader offers a row it read at snapshot s
+// only while no invalidation newer than s has reached the row's shard (a
+// commit after s may have changed the row after the reader read it; its
+// invalidation may already have run and found nothing to erase). Readers that
+// began before a commit therefore never plant a stale entry, and readers that
+// begin after it read the new version from LMDB.
+//
+// Memory: at most `capacity_bytes` of entries (bytes plus a fixed overhead),
+// evicted by CLOCK (second chance) per shard. Thread-safe; each operation
+// takes one shard's mutex.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/mutex.h"
+
+namespace ormdb::storage {
+
+struct CachedRow {
+  Version version = 0;
+  std::string bytes;
+};
+
+struct RowCacheStats {
+  uint64_t hits = 0, misses = 0, inserts = 0, evictions = 0, invalidations = 0;
+  uint64_t bytes = 0, entries = 0;
+};
+
+class RowCache {
+ public:
+  // A row written by a commit: what Invalidate erases.
+  using Key = std::pair<uint32_t, RowId>;  // (entity type, row id)
+
+  // `current` is the store's current version when the cache is created: rows
+  // read at older snapshots may have newer versions and are not offered.
+  RowCache(size_t capacity_bytes, Version current);
+  RowCache(const RowCache&) = delete;
+  RowCache& operator=(const RowCache&) = delete;
+
+  // The cached row `(type, id)` when its version is visible at `snapshot`,
+  // else null (a miss). The entry stays alive while the pointer is held.
+  std::shared_ptr<const CachedRow> Find(uint32_t type, RowId id, Version snapshot);
+
+  // Offers the row read from storage at `snapshot` (its newest version there
+  // is `version`). Kept unless a commit newer than `snapshot` invalidated a
+  // row of the same shard, or the row is larger than a shard's share.
+  void Offer(uint32_t type, RowId id, Version snapshot, Version version, std::string_view bytes);
+
+  // Erases the rows written by the commit of `version` (the newest version of
+  // the group being published). Call after the data is committed and before
+  // `version` is visible to new readers.
+  void Invalidate(const std::vector<Key>& keys, Version version);
+
+  // Erases every entry, as an invalidation at `version` (for writes that do
+  // not list their rows, such as vacuum).
+  void Clear(Version version);
+
+  RowCacheStats stats() const;
+  size_t capacity_bytes() const { return capacity_; }
+
+  // What an entry costs beyond its bytes (map node, control block, queue slot).
+  static constexpr size_t kEntryOverhead = 96;
+
+ private:
+  // One shard: an open-addressing table (linear probing, backward-shift
+  // deletion) whose slots are also the CLOCK's ring, so a lookup touches one
+  // slot and the entry it points to.
+  struct Slot {
+    RowId id = 0;
+    uint32_t type = 0;
+    bool used = false;
+    bool referenced = false;
+    std::shared_ptr<const CachedRow> row;
+  };
+  struct Shard {
+    Mutex mu;
+    std::vector<Slot> slots GUARDED_BY(mu);  // a power of two, or empty
+    size_t used GUARDED_BY(mu) = 0;
+    size_t hand GUARDED_BY(mu) = 0;  // the CLOCK's position
+    size_t bytes GUARDED_BY(mu) = 0;
+    Version invalidated GUARDED_BY(mu) = 0;  // newest invalidation that reached it
+  };
+  static constexpr size_t kShards = 64;
+  static uint64_t Hash(uint32_t type, RowId id) {
+    uint64_t h = (id ^ (uint64_t{type} << 40)) * 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 31);
+  }
+  Shard& ShardOf(uint64_t hash) { return shards_[hash >> 58]; }
+  // The slot holding (type, id), or the empty slot where it would go.
+  static size_t Probe(const Shard& s, uint32_t type, RowId id, uint64_t hash) REQUIRES(s.mu);
+  static void EraseAt(Shard& s, size_t i) REQUIRES(s.mu);
+  void Grow(Shard& s) REQUIRES(s.mu);
+  void EvictLocked(Shard& s) REQUIRES(s.mu);
+
+  size_t capacity_;
+  size_t shard_capacity_;
+  Shard shards_[kShards];
+  std::atomic<uint64_t> hits_{0}, misses_{0}, inserts_{0}, evictions_{0}, invalidations_{0};
+};
+
+}  // namespace ormdb::storage
