@@ -151,8 +151,7 @@ RowCacheStats RowCache::stats() const {
   out.evictions = evictions_.load(std::memory_order_relaxed);
   out.invalidations = invalidations_.load(std::memory_order_relaxed);
   for (const Shard& s : shards_) {
-    Mutex& mu = const_cast<Mutex&>(s.mu);
-    MutexLock lock(&mu);
+    MutexLock lock(&s.mu);
     out.bytes += s.bytes;
     out.entries += s.used;
   }

@@ -92,7 +92,7 @@ class RowCache {
     std::shared_ptr<const CachedRow> row;
   };
   struct Shard {
-    Mutex mu;
+    mutable Mutex mu;
     std::vector<Slot> slots GUARDED_BY(mu);  // a power of two, or empty
     size_t used GUARDED_BY(mu) = 0;
     size_t hand GUARDED_BY(mu) = 0;  // the CLOCK's position
