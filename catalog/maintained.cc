@@ -1,5 +1,6 @@
 #include "catalog/maintained.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -106,7 +107,14 @@ void MaintainedChanges::Note(const EntityInfo& child, const DecodedRow* before,
 }
 
 Status MaintainedChanges::Flush(storage::WriteTxn& txn) {
-  for (auto& [key, p] : pending_) {
+  // In key order: the records' B-tree pages are written one after another.
+  std::vector<std::pair<std::pair<uint32_t, RowId>, const Pending*>> order;
+  order.reserve(pending_.size());
+  for (const auto& [key, p] : pending_) order.emplace_back(key, &p);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [key, pending] : order) {
+    const Pending& p = *pending;
     const EntityTypeId type{key.first};
     const RowId parent = key.second;
     MaintainedRecord r;

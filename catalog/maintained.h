@@ -23,6 +23,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -67,7 +68,13 @@ class MaintainedChanges {
     size_t fields = 0;
     MaintainedRecord delta;
   };
-  std::map<std::pair<uint32_t, RowId>, Pending> pending_;  // by (record type, parent)
+  struct KeyHash {
+    size_t operator()(const std::pair<uint32_t, RowId>& k) const {
+      return std::hash<uint64_t>{}(k.second * 0x9E3779B97F4A7C15ull ^ k.first);
+    }
+  };
+  // By (record type, parent); written in key order by Flush.
+  std::unordered_map<std::pair<uint32_t, RowId>, Pending, KeyHash> pending_;
 };
 
 // Ends every record of `type` and its marker.
