@@ -138,6 +138,11 @@ void EmitEntity(const Schema& schema, const Entity& e, std::string* out) {
   std::vector<std::string> update;
   std::vector<std::string> where{
       Item("id", "Union[" + id + ", " + (e.uuid_id ? "StrFilter" : "IntFilter") + "]")};
+  // An include's condition: the same names, values typed, operators a
+  // plain mapping. mypy 1.0 takes about a minute per dict literal checked
+  // against a selection whose includes hold the filter TypedDicts.
+  std::vector<std::string> include_where{
+      Item("id", "Union[" + id + ", Param[" + id + "], Mapping[str, Any]]")};
   std::vector<std::string> order{Item("id", "Direction")};
   {
     std::vector<std::string> paths;
@@ -161,6 +166,9 @@ void EmitEntity(const Schema& schema, const Entity& e, std::string* out) {
       // A condition on the referenced row is a plain Mapping: mypy 1.0 takes
       // minutes on dict literals checked against recursive TypedDicts.
       where.push_back(Item(f.name, filter + ", Mapping[str, Any]]"));
+      include_where.push_back(Item(f.name, "Union[" + value + ", Param[" + value + "]" +
+                                               (f.optional ? ", None" : "") +
+                                               ", Mapping[str, Any]]"));
       select.push_back(Item(f.name, "Union[bool, " + Quote(f.target + "One") + "]"));
     } else {
       if (f.type == FieldType::kTimestamp) {
@@ -169,6 +177,10 @@ void EmitEntity(const Schema& schema, const Entity& e, std::string* out) {
       }
       row.push_back(Item(f.name, Optional(value, f.optional)));
       where.push_back(Item(f.name, filter + "]"));
+      const std::string in_value = f.type == FieldType::kTimestamp ? "TimestampIn" : value;
+      include_where.push_back(Item(f.name, "Union[" + in_value + ", Param[" + in_value + "]" +
+                                               (f.optional ? ", None" : "") +
+                                               ", Mapping[str, Any]]"));
       select.push_back(Item(f.name, "bool"));
     }
   }
@@ -187,15 +199,18 @@ void EmitEntity(const Schema& schema, const Entity& e, std::string* out) {
     }
     targets.insert(c.target);
   }
-  where.push_back(Item("AND", "Sequence[Mapping[str, Any]]"));
-  where.push_back(Item("OR", "Sequence[Mapping[str, Any]]"));
-  where.push_back(Item("NOT", "Mapping[str, Any]"));
+  for (auto* w : {&where, &include_where}) {
+    w->push_back(Item("AND", "Sequence[Mapping[str, Any]]"));
+    w->push_back(Item("OR", "Sequence[Mapping[str, Any]]"));
+    w->push_back(Item("NOT", "Mapping[str, Any]"));
+  }
 
   out->append("# " + n + "\n");
   out->append(TypedDict(n, row, false));
   out->append(TypedDict(n + "Insert", insert, true));
   out->append(TypedDict(n + "Update", update, false));
   out->append(TypedDict(n + "Where", where, false));
+  out->append(TypedDict(n + "IncludeWhere", include_where, false));
   out->append(TypedDict(n + "Order", order, false));
   out->append(TypedDict(n + "Select", select, false));
   out->append(TypedDict(n + "One", {Item("select", Quote(n + "Select"))}, true));
@@ -220,7 +235,7 @@ void EmitEntity(const Schema& schema, const Entity& e, std::string* out) {
   out->append(TypedDict(n + "Aggregate", agg, false));
   out->append(
       TypedDict(n + "Include",
-                {Item("where", Quote(n + "Where")),
+                {Item("where", Quote(n + "IncludeWhere")),
                  Item("order_by", "Union[" + Quote(n + "Order") + ", OrderKey, Sequence[Union[" +
                                       Quote(n + "Order") + ", OrderKey]]]"),
                  Item("limit", "int"), Item("after", "str"), Item("select", Quote(n + "Select")),

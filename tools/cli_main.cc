@@ -84,8 +84,8 @@ bool TakesValue(const std::string& flag) {
          flag.rfind("budget-", 0) == 0 || flag == "on-exceed" || flag == "connect" ||
          flag == "listen" || flag == "config" || flag == "entity" || flag == "from" ||
          flag == "http-listen" || flag == "slow-query-ms" || flag == "log-level" ||
-         flag == "http" || flag == "interval" || flag == "count" || flag == "as" || flag == "token" ||
-         flag == "queries";
+         flag == "http" || flag == "interval" || flag == "count" || flag == "as" ||
+         flag == "token" || flag == "queries";
 }
 bool KnownFlag(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "dry-run" || flag == "allow-destructive" ||
@@ -924,8 +924,8 @@ int CodegenCommand(const Args& args) {
     queries_text = std::move(*queries);
     queries_file = std::filesystem::path(it->second).filename().string();
   }
-  auto source = ormdb::codegen::GenerateFromText(
-      *language, *text, schema_path.filename().string(), queries_text, queries_file);
+  auto source = ormdb::codegen::GenerateFromText(*language, *text, schema_path.filename().string(),
+                                                 queries_text, queries_file);
   if (!source.ok()) return Fail(source.status());
   if (out_dir.empty()) {
     std::fwrite(source->data(), 1, source->size(), stdout);

@@ -29,3 +29,7 @@ def mistakes(db: blog.Client) -> None:
     # An aggregate count compared with a string.
     if blog.count_of(db.User.fetch()[0], "n") == "3":
         return
+    # An include's condition on a field the related entity lacks, and a
+    # value of the wrong type.
+    db.User.fetch(select={"posts": {"where": {"titel": "x"}}})
+    db.User.fetch(select={"posts": {"where": {"title": 3}}})
