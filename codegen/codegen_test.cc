@@ -143,7 +143,8 @@ TEST(CodegenTest, PythonNamedQueries) {
       "query tags Tag { name }\n");
   EXPECT_TRUE(Has(py,
                   "def posts_of(db: Union[ormdb.Database, \"Client\"], *, author: int, s: "
-                  "Status, t: str, since: TimestampIn, after: Optional[str] = None) -> "
+                  "Status, t: str, since: TimestampIn, after: Optional[str] = None, tags_after: "
+                  "Optional[str] = None) -> "
                   "Page[PostsOfRow]:"))
       << py;
   EXPECT_TRUE(Has(py,

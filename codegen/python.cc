@@ -356,6 +356,21 @@ class QueryEmitter {
 
   const std::vector<ParamInfo>& params() const { return params_; }
 
+  // The paths of the to-many includes of `sel` that have a limit.
+  void LimitedIncludes(const Selection& sel, const Entity* entity,
+                       const std::vector<std::string>& prefix,
+                       std::vector<std::vector<std::string>>* out) const {
+    for (const Selection& child : sel.children) {
+      if (!child.is_include || child.aggregate) continue;
+      const Entity* target = IncludeTarget(entity, child.name);
+      if (target == nullptr) continue;
+      std::vector<std::string> path = prefix;
+      path.push_back(child.name);
+      if (child.limit && entity->FindField(child.name) == nullptr) out->push_back(path);
+      LimitedIncludes(child, target, path, out);
+    }
+  }
+
   const Entity* IncludeTarget(const Entity* entity, const std::string& name) const {
     if (const Field* f = entity->FindField(name); f != nullptr && f->type == FieldType::kRef) {
       return schema_.FindEntity(f->target);
@@ -586,6 +601,28 @@ Result<std::string> GeneratePythonQueries(const catalog::CompiledSchema& compile
       bind += (bind.empty() ? "" : ", ") + Quote(p.name) + ": " + p.name;
     }
     if (root.limit) args += ", after: Optional[str] = None";
+    // A limited to-many include takes its cursor ("posts@next") as
+    // posts_after (posts_comments_after a level deeper).
+    std::vector<std::vector<std::string>> cursors;
+    emitter.LimitedIncludes(root, entity, {}, &cursors);
+    std::string include_after;
+    for (const auto& path : cursors) {
+      std::string arg, dotted;
+      for (const std::string& name : path) {
+        arg += name + "_";
+        dotted += (dotted.empty() ? "" : ".") + name;
+      }
+      arg += "after";
+      for (const ParamInfo& p : emitter.params()) {
+        if (p.name == arg) {
+          return InvalidArgument(at + "query '" + q.name + "': $" + p.name +
+                                 " is the name of the cursor argument of " + dotted +
+                                 ": rename it");
+        }
+      }
+      args += ", " + arg + ": Optional[str] = None";
+      include_after += (include_after.empty() ? "" : ", ") + Quote(dotted) + ": " + arg;
+    }
     const std::string row = CamelCase(q.name) + "Row";
     out += "\n";
     emitter.EmitRow(root, entity, row, &out);
@@ -596,7 +633,8 @@ Result<std::string> GeneratePythonQueries(const catalog::CompiledSchema& compile
     out += "    \"\"\"" + std::string(file_name) + ":" + std::to_string(q.line) + ": the rows of " +
            root.name + " with exactly the selected fields (" + row + ").\"\"\"\n";
     out += "    return run_named(db, _QUERY_" + q.name + ", {" + bind + "}, " +
-           (root.limit ? "after" : "None") + ")\n\n";
+           (root.limit ? "after" : "None") +
+           (include_after.empty() ? "" : ", {" + include_after + "}") + ")\n\n";
   }
   return out;
 }

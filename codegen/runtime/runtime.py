@@ -257,14 +257,28 @@ def _page(result: Dict[str, Any]) -> Page[Any]:
                 cast(Optional[str], result["next"]), cast(Dict[str, Any], result["stats"]))
 
 
-def run_named(db: Any, ir: Dict[str, Any], params: Dict[str, Any],
-              after: Optional[str]) -> Page[Any]:
+def _with_after(node: Dict[str, Any], path: List[str], cursor: str) -> Dict[str, Any]:
+    """A copy of `node` whose include at `path` continues from `cursor`."""
+    if not path:
+        return dict(node, after=cursor)
+    items = [_with_after(item, path[1:], cursor)
+             if isinstance(item, dict) and item.get("include") == path[0] else item
+             for item in node["select"]]
+    return dict(node, select=items)
+
+
+def run_named(db: Any, ir: Dict[str, Any], params: Dict[str, Any], after: Optional[str],
+              include_after: Optional[Dict[str, Optional[str]]] = None) -> Page[Any]:
     """Runs a named query's JSON IR (`db`: an ormdb.Database or a Client),
-    from the cursor `after` when given."""
+    from the cursor `after` when given, and each include (by its dotted
+    path) from its cursor in `include_after`."""
     if not isinstance(db, ormdb.Database):
         db = db.db
     if after is not None:
         ir = dict(ir, after=after)
+    for path, cursor in (include_after or {}).items():
+        if cursor is not None:
+            ir = _with_after(ir, path.split("."), cursor)
     return _page(db.fetch(ir, params).to_dict())
 
 

@@ -21,6 +21,8 @@ def page(db: blog.Client) -> List[str]:
             out += [post["title"], status, str(post["comments_n"] + post["recent_n"])]
             out += [tag["name"] for tag in post["tags"]]
         out += [user["name"], str(age), str(n), str(last), str(more)]
+        rest = blog.user_page(db, email="ann@example.com", since=since, posts_after=more)
+        out += [p["title"] for u in rest.data for p in u["posts"]]
     comments = blog.comment_list(db.db, pattern="A%", skip=2)
     for c in comments.data:
         author: Optional[int] = c["author"]

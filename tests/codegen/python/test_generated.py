@@ -112,6 +112,11 @@ def test_named_queries_return_what_the_text_form_returns(db: blog.Client) -> Non
          email="ann@example.com", since="2024-02-01T00:00:00Z")
     assert [p["title"] for p in page.data[0]["posts"]] == ["Draft", "Second"]
     assert page.data[0]["posts_n"] == 3
+    # An include's cursor: the rest of Ann's posts.
+    more = blog.user_page(db, email="ann@example.com", since=since,
+                          posts_after=page.data[0]["posts@next"])
+    assert [p["title"] for p in more.data[0]["posts"]] == ["Hello"]
+    assert more.data[0]["posts@next"] is None
     # Paged by the root's cursor; through an ormdb.Database as well as a Client.
     first = blog.comment_list(db.db, pattern="A%", skip=2)
     rest = blog.comment_list(db, pattern="A%", skip=2, after=first.next)
