@@ -21,12 +21,23 @@ std::string Generate(Language language, const catalog::CompiledSchema& schema,
 }
 
 Result<std::string> GenerateFromText(Language language, std::string_view schema_text,
-                                     std::string_view file_name) {
+                                     std::string_view file_name, std::string_view queries_text,
+                                     std::string_view queries_file) {
   ORMDB_ASSIGN_OR_RETURN(catalog::Schema parsed, catalog::ParseSchema(schema_text, file_name));
   ORMDB_ASSIGN_OR_RETURN(auto compiled,
                          catalog::CompiledSchema::Build(std::move(parsed), nullptr, /*number=*/1,
                                                         /*commit_time_micros=*/0, file_name));
-  return Generate(language, *compiled, file_name);
+  std::string out = Generate(language, *compiled, file_name);
+  if (queries_file.empty()) return out;
+  if (language != Language::kPython) {
+    return InvalidArgument(
+        "named queries are generated for Python only (the TypeScript builder infers each "
+        "fetch's row type)");
+  }
+  ORMDB_ASSIGN_OR_RETURN(auto queries, ParseQueries(queries_text, queries_file, compiled));
+  ORMDB_ASSIGN_OR_RETURN(std::string functions,
+                         GeneratePythonQueries(*compiled, queries, queries_file));
+  return out + functions;
 }
 
 }  // namespace ormdb::codegen

@@ -14,9 +14,11 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "catalog/compiled_schema.h"
 #include "ormdb/status.h"
+#include "query/ir.h"
 
 namespace ormdb::codegen {
 
@@ -37,11 +39,45 @@ std::string GeneratePython(const catalog::CompiledSchema& schema, std::string_vi
 std::string Generate(Language language, const catalog::CompiledSchema& schema,
                      std::string_view source_name);
 
+// A named fetch of a queries file (`--queries FILE`, docs/reference/
+// codegen.md "Named queries"):
+//
+//   // comments run to the end of the line
+//   query user_page User(where: email == $email) { name, posts(limit: 3) { title } }
+//
+// `query NAME` then a fetch in the text form (query/parser.h), as many as
+// the file holds. Each $param takes the type of the field it is compared
+// with.
+struct NamedQuery {
+  std::string name;
+  query::FetchQuery fetch;
+  int line = 0;  // of `query` in the file
+};
+
+// Reads a queries file and checks every fetch against `schema` (names and
+// types, as a fetch is compiled). INVALID_ARGUMENT or SCHEMA_ERROR as
+// "FILE:LINE:COL: ..." at the first problem: the file's own syntax, a
+// fetch's (query/parser.h), an unknown name, a duplicate query name.
+Result<std::vector<NamedQuery>> ParseQueries(std::string_view text, std::string_view file_name,
+                                             std::shared_ptr<const catalog::CompiledSchema> schema);
+
+// The Python of named queries (appended to GeneratePython's module): per
+// query a result TypedDict of exactly its selection and a function with
+// its parameters as typed keyword arguments. INVALID_ARGUMENT when a
+// parameter's type cannot be told (compared with no field, or with fields
+// of two types) or its name cannot be a Python argument.
+Result<std::string> GeneratePythonQueries(const catalog::CompiledSchema& schema,
+                                          const std::vector<NamedQuery>& queries,
+                                          std::string_view file_name);
+
 // Parses and compiles schema text (as `schema apply` would, without a
-// database) and generates the client. SCHEMA_ERROR as ParseSchema and
-// CompiledSchema::Build report it ("blog.ormdb:14:11: ...").
+// database) and generates the client; with `queries_text`, Python only,
+// the named queries of that file (`queries_file` names it in messages).
+// SCHEMA_ERROR as ParseSchema and CompiledSchema::Build report it
+// ("blog.ormdb:14:11: ..."), errors of the queries as ParseQueries.
 Result<std::string> GenerateFromText(Language language, std::string_view schema_text,
-                                     std::string_view file_name);
+                                     std::string_view file_name, std::string_view queries_text = {},
+                                     std::string_view queries_file = {});
 
 // The runtime part of the output (the files under codegen/runtime/).
 std::string_view TypeScriptRuntime();

@@ -84,7 +84,8 @@ bool TakesValue(const std::string& flag) {
          flag.rfind("budget-", 0) == 0 || flag == "on-exceed" || flag == "connect" ||
          flag == "listen" || flag == "config" || flag == "entity" || flag == "from" ||
          flag == "http-listen" || flag == "slow-query-ms" || flag == "log-level" ||
-         flag == "http" || flag == "interval" || flag == "count" || flag == "as" || flag == "token";
+         flag == "http" || flag == "interval" || flag == "count" || flag == "as" ||
+         flag == "token" || flag == "queries";
 }
 bool KnownFlag(const std::string& flag) {
   return flag == "format" || flag == "data" || flag == "dry-run" || flag == "allow-destructive" ||
@@ -94,7 +95,7 @@ bool KnownFlag(const std::string& flag) {
          flag == "analyze" || flag == "connect" || flag == "listen" || flag == "config" ||
          flag == "entity" || flag == "from" || flag == "http-listen" || flag == "slow-query-ms" ||
          flag == "log-level" || flag == "http" || flag == "interval" || flag == "count" ||
-         flag == "as" || flag == "token";
+         flag == "as" || flag == "token" || flag == "queries";
 }
 
 std::optional<std::string> ParseArgs(int argc, char** argv, Args* args) {
@@ -685,6 +686,7 @@ std::optional<std::string> CheckFlags(const Args& args) {
   if (command == "watch") allowed = {"entity", "from"};
   if (command == "top") allowed = {"http", "interval", "count"};
   if (command == "shell") allowed = {"format"};
+  if (command == "codegen") allowed = {"queries"};
   if (command == "explain") {
     allowed = fetch_flags;
     allowed.push_back("analyze");
@@ -894,8 +896,9 @@ int HelpCommand(const Args& args) {
   return 0;
 }
 
-// `ormdb codegen ts|python SCHEMA [-o DIR]`: the typed client of a schema
-// file, on standard output or in DIR/<schema name>.ts|.py.
+// `ormdb codegen ts|python SCHEMA [-o DIR] [--queries FILE]`: the typed
+// client of a schema file, on standard output or in DIR/<schema name>.ts|.py;
+// with --queries (Python), the named queries of FILE as typed functions.
 int CodegenCommand(const Args& args) {
   std::vector<std::string> rest(args.positional.begin() + 1, args.positional.end());
   std::string out_dir;
@@ -914,7 +917,15 @@ int CodegenCommand(const Args& args) {
   auto text = ReadInput(rest[1]);
   if (!text.ok()) return Fail(text.status());
   std::filesystem::path schema_path(rest[1]);
-  auto source = ormdb::codegen::GenerateFromText(*language, *text, schema_path.filename().string());
+  std::string queries_text, queries_file;
+  if (auto it = args.options.find("queries"); it != args.options.end()) {
+    auto queries = ReadInput(it->second);
+    if (!queries.ok()) return Fail(queries.status());
+    queries_text = std::move(*queries);
+    queries_file = std::filesystem::path(it->second).filename().string();
+  }
+  auto source = ormdb::codegen::GenerateFromText(*language, *text, schema_path.filename().string(),
+                                                 queries_text, queries_file);
   if (!source.ok()) return Fail(source.status());
   if (out_dir.empty()) {
     std::fwrite(source->data(), 1, source->size(), stdout);

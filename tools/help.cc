@@ -170,13 +170,20 @@ const std::vector<CommandHelp> kCommands = {
      "$ ormdb top --count 1\n"
      "ormdb top: http://127.0.0.1:7412  (totals since start; rates from the next refresh)\n"
      "..."},
-    {"codegen", "ormdb codegen ts|python SCHEMA [-o DIR]",
+    {"codegen", "ormdb codegen ts|python SCHEMA [-o DIR] [--queries FILE]",
      "write the typed client of a schema file: TypeScript or Python types and query builder",
-     "  SCHEMA   a schema file (.ormdb); no database is opened\n"
-     "  -o DIR   write DIR/<schema name>.ts or .py (else print it to standard output)\n"
+     "  SCHEMA          a schema file (.ormdb); no database is opened\n"
+     "  -o DIR          write DIR/<schema name>.ts or .py (else print it to standard output)\n"
+     "  --queries FILE  (python) also a typed function per named query of FILE:\n"
+     "                  `query NAME Entity(...) { ... }` in the text form, `//` comments;\n"
+     "                  each returns rows typed as exactly its selection, its $params are\n"
+     "                  keyword arguments typed as the fields they are compared with, and\n"
+     "                  the fetches are checked against SCHEMA (errors at FILE:LINE:COL)\n"
      "  See docs/reference/codegen.md for the generated API.",
      "$ ormdb codegen ts blog.ormdb -o src/db\n"
-     "src/db/blog.ts"},
+     "src/db/blog.ts\n"
+     "$ ormdb codegen python blog.ormdb --queries queries.ormdbq -o app\n"
+     "app/blog.py"},
     {"audit", "ormdb audit verify DIR\normdb audit tail DIR [-n N]",
      "check the audit log's SHA-256 chain, or print its last lines",
      "  verify DIR   read every file of the audit log in DIR in order; exit 0 with\n"

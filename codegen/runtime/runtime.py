@@ -7,6 +7,7 @@
 # ---------------------------------------------------------------------------
 
 import datetime
+import json
 import sys
 from dataclasses import dataclass
 from typing import (Any, Dict, Generic, List, Literal, Mapping, Optional, Sequence, TypeVar, Union,
@@ -21,6 +22,41 @@ else:  # pragma: no cover
 
 JsonValue = Any
 TimestampIn = Union[str, int, datetime.datetime, datetime.date]
+T = TypeVar("T")
+
+
+class Param(Generic[T]):
+    """A named parameter (``$name`` of the text form) where a condition takes a
+    value: ``{"age": {"gte": param("min")}}``; its value is given in the
+    fetch's ``params`` (``params={"min": 30}``). mypy types it from the place
+    it is used (``Param[int]`` for an int field)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"param({self.name!r})"
+
+
+def param(name: str) -> Param[T]:
+    return Param(name)
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """An order key by path, for names a TypedDict cannot list: an aggregate of
+    the selection (``desc("posts_n")``) or a path deeper than the generated
+    ``Order`` keys (``asc("post.author.name")``)."""
+    path: str
+    desc: bool = False
+
+
+def asc(path: str) -> OrderKey:
+    return OrderKey(path)
+
+
+def desc(path: str) -> OrderKey:
+    return OrderKey(path, True)
 
 
 class Ref(TypedDict):
@@ -35,20 +71,25 @@ def ref(name: str) -> Ref:
 Op = Dict[str, Any]
 MutationResult = Dict[str, Any]
 
-BoolFilter = TypedDict("BoolFilter", {"eq": bool, "ne": bool, "is_null": bool}, total=False)
+BoolV = Union[bool, Param[bool]]
+BoolFilter = TypedDict("BoolFilter", {"eq": BoolV, "ne": BoolV, "is_null": bool}, total=False)
+IntV = Union[int, Param[int]]
 IntFilter = TypedDict("IntFilter", {
-    "eq": int, "ne": int, "lt": int, "lte": int, "gt": int, "gte": int,
-    "in": Sequence[int], "not_in": Sequence[int], "is_null": bool}, total=False)
+    "eq": IntV, "ne": IntV, "lt": IntV, "lte": IntV, "gt": IntV, "gte": IntV,
+    "in": Sequence[IntV], "not_in": Sequence[IntV], "is_null": bool}, total=False)
+FloatV = Union[float, Param[float]]
 FloatFilter = TypedDict("FloatFilter", {
-    "eq": float, "ne": float, "lt": float, "lte": float, "gt": float, "gte": float,
-    "in": Sequence[float], "not_in": Sequence[float], "is_null": bool}, total=False)
+    "eq": FloatV, "ne": FloatV, "lt": FloatV, "lte": FloatV, "gt": FloatV, "gte": FloatV,
+    "in": Sequence[FloatV], "not_in": Sequence[FloatV], "is_null": bool}, total=False)
+StrV = Union[str, Param[str]]
 StrFilter = TypedDict("StrFilter", {
-    "eq": str, "ne": str, "lt": str, "lte": str, "gt": str, "gte": str,
-    "in": Sequence[str], "not_in": Sequence[str], "like": str, "is_null": bool}, total=False)
+    "eq": StrV, "ne": StrV, "lt": StrV, "lte": StrV, "gt": StrV, "gte": StrV,
+    "in": Sequence[StrV], "not_in": Sequence[StrV], "like": StrV, "is_null": bool}, total=False)
+TimestampV = Union[TimestampIn, Param[TimestampIn]]
 TimestampFilter = TypedDict("TimestampFilter", {
-    "eq": TimestampIn, "ne": TimestampIn, "lt": TimestampIn, "lte": TimestampIn,
-    "gt": TimestampIn, "gte": TimestampIn, "in": Sequence[TimestampIn],
-    "not_in": Sequence[TimestampIn], "is_null": bool}, total=False)
+    "eq": TimestampV, "ne": TimestampV, "lt": TimestampV, "lte": TimestampV,
+    "gt": TimestampV, "gte": TimestampV, "in": Sequence[TimestampV],
+    "not_in": Sequence[TimestampV], "is_null": bool}, total=False)
 JsonFilter = TypedDict("JsonFilter", {"is_null": bool}, total=False)
 Direction = Literal["asc", "desc"]
 
@@ -61,8 +102,16 @@ def _is_ops(v: Any) -> bool:
     return isinstance(v, Mapping) and len(v) > 0 and all(k in _OPERATORS for k in v)
 
 
+def _element(v: Any) -> Any:
+    return {"param": v.name} if isinstance(v, Param) else v
+
+
+def _operand(v: Any) -> Dict[str, Any]:
+    return {"param": v.name} if isinstance(v, Param) else {"value": v}
+
+
 def _compare(path: str, op: str, value: Any) -> Dict[str, Any]:
-    return {"op": op, "args": [{"path": path}, {"value": value}]}
+    return {"op": op, "args": [{"path": path}, _operand(value)]}
 
 
 def _field_preds(path: str, v: Any) -> List[Dict[str, Any]]:
@@ -75,9 +124,9 @@ def _field_preds(path: str, v: Any) -> List[Dict[str, Any]]:
         if k in _COMPARISONS:
             out.append(_compare(path, _COMPARISONS[k], x))
         elif k in ("in", "not_in"):
-            out.append({"op": k, "args": [{"path": path}], "list": list(x)})
+            out.append({"op": k, "args": [{"path": path}], "list": [_element(e) for e in x]})
         elif k == "like":
-            out.append({"op": "like", "args": [{"path": path}, {"value": x}]})
+            out.append({"op": "like", "args": [{"path": path}, _operand(x)]})
         else:
             out.append({"op": "is_null" if x else "is_not_null", "args": [{"path": path}]})
     return out
@@ -103,7 +152,7 @@ def _where_preds(entity: str, w: Mapping[str, Any], prefix: str) -> List[Dict[st
             inner = _conj(_where_preds(entity, v, prefix))
             if inner is not None:
                 out.append({"op": "not", "args": [inner]})
-        elif k in refs and isinstance(v, Mapping) and not _is_ops(v):
+        elif k in refs and isinstance(v, Mapping) and not _is_ops(v):  # not a Param: no Mapping
             out.extend(_where_preds(refs[k], v, prefix + k + "."))
         else:
             out.extend(_field_preds(prefix + k, v))
@@ -113,6 +162,9 @@ def _where_preds(entity: str, w: Mapping[str, Any], prefix: str) -> List[Dict[st
 def _order_keys(o: Any) -> List[Dict[str, Any]]:
     keys: List[Dict[str, Any]] = []
     for part in (o if isinstance(o, Sequence) else [o]):
+        if isinstance(part, OrderKey):
+            keys.append({"path": part.path, "desc": True} if part.desc else {"path": part.path})
+            continue
         for path, direction in part.items():
             keys.append({"path": path, "desc": True} if direction == "desc" else {"path": path})
     return keys
@@ -135,10 +187,16 @@ def _select_items(entity: str, select: Optional[Mapping[str, Any]],
         else:
             items.append(k)
     for name, spec in (aggregate or {}).items():
-        kind, path = next(iter(spec.items()))
+        kind, path = next((k, v) for k, v in spec.items() if k != "where")
         if kind not in _AGGREGATES:
             raise ValueError(f"unknown aggregate {kind!r} (one of {', '.join(_AGGREGATES)})")
-        items.append({"aggregate": kind, "name": name, "path": path})
+        item: Dict[str, Any] = {"aggregate": kind, "name": name, "path": path}
+        target = meta["many"].get(path.split(".")[0])
+        if spec.get("where") and target is not None:
+            where = _conj(_where_preds(target, spec["where"], ""))
+            if where is not None:
+                item["where"] = where
+        items.append(item)
     return items or ["id"]
 
 
@@ -194,6 +252,36 @@ class Page(Generic[RowT]):
     stats: Dict[str, Any]
 
 
+def _page(result: Dict[str, Any]) -> Page[Any]:
+    return Page(cast(List[Any], result["data"]), cast(int, result["version"]),
+                cast(Optional[str], result["next"]), cast(Dict[str, Any], result["stats"]))
+
+
+def _with_after(node: Dict[str, Any], path: List[str], cursor: str) -> Dict[str, Any]:
+    """A copy of `node` whose include at `path` continues from `cursor`."""
+    if not path:
+        return dict(node, after=cursor)
+    items = [_with_after(item, path[1:], cursor)
+             if isinstance(item, dict) and item.get("include") == path[0] else item
+             for item in node["select"]]
+    return dict(node, select=items)
+
+
+def run_named(db: Any, ir: Dict[str, Any], params: Dict[str, Any], after: Optional[str],
+              include_after: Optional[Dict[str, Optional[str]]] = None) -> Page[Any]:
+    """Runs a named query's JSON IR (`db`: an ormdb.Database or a Client),
+    from the cursor `after` when given, and each include (by its dotted
+    path) from its cursor in `include_after`."""
+    if not isinstance(db, ormdb.Database):
+        db = db.db
+    if after is not None:
+        ir = dict(ir, after=after)
+    for path, cursor in (include_after or {}).items():
+        if cursor is not None:
+            ir = _with_after(ir, path.split("."), cursor)
+    return _page(db.fetch(ir, params).to_dict())
+
+
 class EntityClient(Generic[RowT, SelectT, WhereT, OrderT, AggT, InsertT, UpdateT, UniqueT, LinkT, IdT]):
     """One entity of the client: typed fetches, mutations, and op builders
     for batches (``db.batch([...])``)."""
@@ -203,32 +291,34 @@ class EntityClient(Generic[RowT, SelectT, WhereT, OrderT, AggT, InsertT, UpdateT
         self.entity = entity
 
     def query(self, *, where: Optional[WhereT] = None,
-              order_by: Union[OrderT, Sequence[OrderT], None] = None, limit: Optional[int] = None,
-              after: Optional[str] = None, select: Optional[SelectT] = None,
+              order_by: Union[OrderT, OrderKey, Sequence[Union[OrderT, OrderKey]], None] = None,
+              limit: Optional[int] = None, after: Optional[str] = None,
+              select: Optional[SelectT] = None,
               aggregate: Optional[Mapping[str, AggT]] = None) -> Dict[str, Any]:
         """The JSON IR of a fetch (what ``fetch`` sends), as a dict."""
         return compile_fetch(self.entity, where=where, order_by=order_by, limit=limit, after=after,
                              select=select, aggregate=aggregate)
 
     def fetch_page(self, *, where: Optional[WhereT] = None,
-                   order_by: Union[OrderT, Sequence[OrderT], None] = None,
+                   order_by: Union[OrderT, OrderKey, Sequence[Union[OrderT, OrderKey]], None] = None,
                    limit: Optional[int] = None, after: Optional[str] = None,
                    select: Optional[SelectT] = None,
-                   aggregate: Optional[Mapping[str, AggT]] = None) -> Page[RowT]:
-        """The whole result of a fetch: rows, version, next cursor, stats."""
+                   aggregate: Optional[Mapping[str, AggT]] = None,
+                   params: Optional[Mapping[str, Any]] = None) -> Page[RowT]:
+        """The whole result of a fetch: rows, version, next cursor, stats.
+        `params` gives the values of the ``param(...)`` of the conditions."""
         ir = self.query(where=where, order_by=order_by, limit=limit, after=after, select=select,
                         aggregate=aggregate)
-        result = self._db.fetch(ir).to_dict()
-        return Page(cast(List[RowT], result["data"]), cast(int, result["version"]),
-                    cast(Optional[str], result["next"]), cast(Dict[str, Any], result["stats"]))
+        return _page(self._db.fetch(ir, params).to_dict())
 
     def fetch(self, *, where: Optional[WhereT] = None,
-              order_by: Union[OrderT, Sequence[OrderT], None] = None, limit: Optional[int] = None,
-              after: Optional[str] = None, select: Optional[SelectT] = None,
-              aggregate: Optional[Mapping[str, AggT]] = None) -> List[RowT]:
+              order_by: Union[OrderT, OrderKey, Sequence[Union[OrderT, OrderKey]], None] = None,
+              limit: Optional[int] = None, after: Optional[str] = None,
+              select: Optional[SelectT] = None, aggregate: Optional[Mapping[str, AggT]] = None,
+              params: Optional[Mapping[str, Any]] = None) -> List[RowT]:
         """The rows of a fetch, as dicts (docs/reference/json.md)."""
         return self.fetch_page(where=where, order_by=order_by, limit=limit, after=after,
-                               select=select, aggregate=aggregate).data
+                               select=select, aggregate=aggregate, params=params).data
 
     # Op builders, for db.batch([...]).
     def insert_op(self, values: InsertT, as_: Optional[str] = None) -> Op:

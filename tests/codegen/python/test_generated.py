@@ -29,8 +29,8 @@ def db(tmp_path: Any) -> Iterator[blog.Client]:
         yield blog.Client(raw)
 
 
-def same(db: blog.Client, page: blog.Page[Any], text: str) -> None:
-    expected = db.db.fetch(text).to_dict()
+def same(db: blog.Client, page: blog.Page[Any], text: str, **params: Any) -> None:
+    expected = db.db.fetch(text, params).to_dict()
     assert {"version": page.version, "data": page.data, "next": page.next, "stats": page.stats} == expected
 
 
@@ -73,6 +73,56 @@ def test_fetches_return_what_the_text_form_returns(db: blog.Client) -> None:
     assert db.User.query(where={"age": {"gte": 30}}, select={"name": True}) == {
         "entity": "User", "where": {"op": ">=", "args": [{"path": "age"}, {"value": 30}]},
         "select": ["name"]}
+
+
+def test_params_orders_and_aggregate_conditions(db: blog.Client) -> None:
+    same(db, db.User.fetch_page(
+        where={"age": {"gte": blog.param("min")}, "name": {"like": blog.param("pattern")},
+               "id": {"in": [blog.param("first"), 3]}},
+        params={"min": 30, "pattern": "A%", "first": 1, "status": "published",
+                "since": "2024-02-02T08:30:00Z"},
+        order_by=[blog.desc("posts_n"), {"name": "asc"}],
+        select={"name": True, "posts": {
+            "where": {"status": blog.param("status")},
+            "order_by": [blog.desc("comments_n"), {"author.name": "asc"}],
+            "select": {"title": True},
+            "aggregate": {"comments_n": {"count": "comments",
+                                         "where": {"created_at": {"gt": blog.param("since")}}}}}},
+        aggregate={"posts_n": {"count": "posts", "where": {"status": "published"}},
+                   "last": {"max": "posts.created_at"}}),
+        "User(where: age >= $min and name like $pattern and id in [$first, 3], "
+        "order: [posts_n desc, name]) { name, posts(where: status == $status, "
+        "order: [comments_n desc, author.name]) { title, comments_n: count(comments where "
+        'created_at > $since) }, posts_n: count(posts where status == "published"), '
+        "last: max(posts.created_at) }",
+        min=30, pattern="A%", first=1, status="published", since="2024-02-02T08:30:00Z")
+    same(db, db.Comment.fetch_page(
+        where={"post": {"author": blog.param("author")}}, params={"author": 1},
+        order_by=[{"post.author.name": "desc"}, {"post.title": "asc"}, {"id": "desc"}],
+        select={"body": True}),
+        "Comment(where: post.author == $author, order: [post.author.name desc, post.title, "
+        "id desc]) { body }", author=1)
+
+
+def test_named_queries_return_what_the_text_form_returns(db: blog.Client) -> None:
+    since = datetime.datetime(2024, 2, 1, tzinfo=datetime.timezone.utc)
+    page = blog.user_page(db, email="ann@example.com", since=since)
+    same(db, page, open(os.path.join(SRC, "tests/codegen/python/blog_queries.ormdbq")).read()
+         .split("query user_page ")[1].split("\n\n")[0],
+         email="ann@example.com", since="2024-02-01T00:00:00Z")
+    assert [p["title"] for p in page.data[0]["posts"]] == ["Draft", "Second"]
+    assert page.data[0]["posts_n"] == 3
+    # An include's cursor: the rest of Ann's posts.
+    more = blog.user_page(db, email="ann@example.com", since=since,
+                          posts_after=page.data[0]["posts@next"])
+    assert [p["title"] for p in more.data[0]["posts"]] == ["Hello"]
+    assert more.data[0]["posts@next"] is None
+    # Paged by the root's cursor; through an ormdb.Database as well as a Client.
+    first = blog.comment_list(db.db, pattern="A%", skip=2)
+    rest = blog.comment_list(db, pattern="A%", skip=2, after=first.next)
+    assert [c["body"] for c in first.data + rest.data] == ["Agreed", "Nice", "Who wrote this?"]
+    assert first.data[0]["post"] == {"id": 4, "title": "100% sure", "author": {"id": 3, "name": "Al"}}
+    assert rest.next is None
 
 
 def test_mutations_and_batches(db: blog.Client) -> None:

@@ -20,3 +20,16 @@ def mistakes(db: blog.Client) -> None:
     db.Post.link("comments", 1, 2)
     # An aggregate over something that is not a to-many relation.
     db.Post.fetch(aggregate={"n": {"count": "author"}})
+    # Ordering through a to-many relation.
+    db.User.fetch(order_by={"posts.title": "asc"})
+    # A parameter declared a str where an int field is compared.
+    db.User.fetch(where={"age": {"gte": blog.Param[str]("min")}})
+    # An aggregate's condition comparing a string field with a number.
+    db.User.fetch(aggregate={"n": {"count": "posts", "where": {"title": 3}}})
+    # An aggregate count compared with a string.
+    if blog.count_of(db.User.fetch()[0], "n") == "3":
+        return
+    # An include's condition on a field the related entity lacks, and a
+    # value of the wrong type.
+    db.User.fetch(select={"posts": {"where": {"titel": "x"}}})
+    db.User.fetch(select={"posts": {"where": {"title": 3}}})

@@ -35,6 +35,19 @@ def page(db: blog.Client) -> List[str]:
     return titles + [c["body"] for c in comments] + [str(age), str(n), str(nxt)]
 
 
+def params_and_orders(db: blog.Client) -> int:
+    # Params (typed from where they are used), ordering by an aggregate and
+    # through references, an aggregate's condition on the related rows.
+    users = db.User.fetch(
+        where={"age": {"gte": blog.param("min")}, "name": {"like": blog.param("pattern")}},
+        params={"min": 30, "pattern": "A%"},
+        order_by=[blog.desc("posts_n"), {"name": "asc"}],
+        aggregate={"posts_n": {"count": "posts", "where": {"status": "published"}}},
+    )
+    comments = db.Comment.fetch(order_by=[{"post.author.name": "desc"}, {"id": "asc"}])
+    return blog.count_of(users[0], "posts_n") + len(comments)
+
+
 def mutations(db: blog.Client) -> int:
     dee: int = db.User.insert({"email": "dee@example.com", "name": "Dee"})
     db.User.update(dee, {"age": None})

@@ -4,7 +4,7 @@
 // Usage: node runtime_test.js ORMDB DATA_DIR
 import { spawnSync } from "node:child_process";
 import { deepStrictEqual, strictEqual } from "node:assert";
-import { client, ops, ref, type Executor } from "./blog.js";
+import { client, ops, param, ref, type Executor } from "./blog.js";
 
 const [ormdb, data] = process.argv.slice(2);
 function run(args: string[], input?: string): unknown {
@@ -13,14 +13,16 @@ function run(args: string[], input?: string): unknown {
   return JSON.parse(r.stdout);
 }
 // The Executor contract over the command line.
+const paramArgs = (params?: object) =>
+  Object.entries(params ?? {}).flatMap(([name, value]) => ["--param", `${name}=${JSON.stringify(value)}`]);
 const executor: Executor = {
-  fetch: async (query) => run(["query", query]),
+  fetch: async (query, params) => run(["query", query, ...paramArgs(params)]),
   mutate: async (batch) => run(["mutate", "-"], typeof batch === "string" ? batch : JSON.stringify(batch)),
 };
 const db = client(executor);
 let checked = 0;
-async function same(page: Promise<unknown>, text: string) {
-  deepStrictEqual(await page, run(["query", text]), text);
+async function same(page: Promise<unknown>, text: string, params?: object) {
+  deepStrictEqual(await page, run(["query", text, ...paramArgs(params)]), text);
   checked++;
 }
 
@@ -47,6 +49,31 @@ await same(db.Tag.fetchPage({
   select: { posts: { select: { title: true }, aggregate: { n: { count: "comments" } } } },
 }), 'Tag(where: name != "x") { posts { title, n: count(comments) } }');
 await same(db.User.fetchPage({ where: { id: 1 }, select: { posts: true } }), "User(where: id == 1) { posts { id } }");
+// Params (root, include and aggregate conditions, in-lists, like), order by
+// paths through references and by aggregates, aggregates with conditions.
+await same(db.User.fetchPage({
+  where: { age: { gte: param("min") }, name: { like: param("pattern") }, id: { in: [param("first"), 3] } },
+  params: { min: 30, pattern: "A%", first: 1, status: "published", since: "2024-02-02T08:30:00Z" },
+  orderBy: [{ posts_n: "desc" }, { name: "asc" }],
+  select: {
+    name: true,
+    posts: {
+      where: { status: param("status") }, orderBy: [{ comments_n: "desc" }, { author: { name: "asc" } }],
+      select: { title: true },
+      aggregate: { comments_n: { count: "comments", where: { created_at: { gt: param("since") } } } },
+    },
+  },
+  aggregate: { posts_n: { count: "posts", where: { status: "published" } }, last: { max: "posts.created_at" } },
+}), 'User(where: age >= $min and name like $pattern and id in [$first, 3], order: [posts_n desc, name]) ' +
+  "{ name, posts(where: status == $status, order: [comments_n desc, author.name]) " +
+  "{ title, comments_n: count(comments where created_at > $since) }, " +
+  'posts_n: count(posts where status == "published"), last: max(posts.created_at) }',
+  { min: 30, pattern: "A%", first: 1, status: "published", since: "2024-02-02T08:30:00Z" });
+await same(db.Comment.fetchPage({
+  where: { post: { author: param("author") } }, params: { author: 1 },
+  orderBy: [{ post: { author: { name: "desc" } } }, { post: { title: "asc" } }, { id: "desc" }],
+  select: { body: true },
+}), "Comment(where: post.author == $author, order: [post.author.name desc, post.title, id desc]) { body }", { author: 1 });
 
 // fetch returns the rows; query is the JSON IR the fetch sends.
 deepStrictEqual(await db.Tag.fetch({ orderBy: { name: "desc" }, select: { name: true } }),

@@ -2,7 +2,7 @@
 // tests/data/blog.ormdb: the row types of fetches are exactly what the
 // selection asks for. `Equal` assertions fail to compile when a type is
 // wider or narrower than written.
-import { client, ops, ref, type Executor, type Status } from "./blog.js";
+import { client, ops, param, ref, type Executor, type Status } from "./blog.js";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
 function assertType<T extends true>(): void {}
@@ -53,6 +53,39 @@ export async function rows() {
   assertType<Equal<typeof page.data, { id: number; email: string }[]>>();
   const text: string = db.User.query({ where: { id: { in: [1, 2] } }, select: { name: true } });
   return [next, text];
+}
+
+// Params typed as the fields they are compared with (in the root's where,
+// an include's, an aggregate's); ordering by a path through references and
+// by aggregates; an aggregate's condition; min and max typed as the field.
+export async function paramsAndOrders() {
+  const users = await db.User.fetch({
+    where: { age: { gte: param("min") }, name: { like: param("pattern") }, id: { in: [param("first"), 2] } },
+    params: { min: 30, pattern: "A%", first: 1, status: "published", since: new Date(0) },
+    orderBy: [{ posts_n: "desc" }, { name: "asc" }],
+    select: {
+      name: true,
+      posts: {
+        where: { status: param("status") }, orderBy: [{ author: { name: "asc" } }, { comments_n: "desc" }],
+        select: { title: true },
+        aggregate: { comments_n: { count: "comments", where: { created_at: { gt: param("since") } } } },
+      },
+    },
+    aggregate: {
+      posts_n: { count: "posts", where: { status: "published" } },
+      last: { max: "posts.created_at" }, first_status: { min: "posts.status" },
+    },
+  });
+  assertType<Equal<typeof users, {
+    id: number; name: string; posts: { id: number; title: string; comments_n: number }[];
+    posts_n: number; last: string | null; first_status: Status | null;
+  }[]>>();
+  const comments = await db.Comment.fetch({
+    where: { post: { author: param("author") } }, params: { author: 1 },
+    orderBy: [{ post: { author: { name: "desc" } } }, { author: "asc" }], select: { body: true },
+  });
+  assertType<Equal<typeof comments, { id: number; body: string }[]>>();
+  return [users, comments];
 }
 
 export async function mutations() {
