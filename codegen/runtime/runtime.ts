@@ -291,6 +291,14 @@ function entityOps<E extends Ent>(entity: E): EntityOps<E> {
 export const ops: { readonly [E in Ent]: EntityOps<E> } =
   Object.fromEntries(Object.keys(META).map((e) => [e, entityOps(e as Ent)])) as any;
 
+// The TypeScript client's fetch resolves to a FetchResult read in place
+// from the reply; its toJSON() is the result tree. Other executors resolve
+// to the tree itself.
+function tree(result: unknown): unknown {
+  const r = result as AnyObj | null;
+  return r !== null && typeof r === "object" && typeof r.toJSON === "function" ? r.toJSON() : r;
+}
+
 /** The typed client over an Executor (the TypeScript client, or any object
  *  with fetch and mutate). */
 export function client(db: Executor): Client {
@@ -298,7 +306,7 @@ export function client(db: Executor): Client {
   const one = async (op: Op) => (await batch([op])).results[0] as AnyObj;
   const entityClient = (entity: Ent): EntityClient<Ent> => {
     const o = entityOps(entity) as EntityOps<any>;
-    const page = async (args?: object) => (await db.fetch(JSON.stringify(compileFetch(entity, args)))) as Page<any>;
+    const page = async (args?: object) => tree(await db.fetch(JSON.stringify(compileFetch(entity, args)))) as Page<any>;
     return {
       query: (args?: object) => JSON.stringify(compileFetch(entity, args)),
       fetch: async (args?: object) => (await page(args)).data,
