@@ -315,10 +315,10 @@ Status AuditLog::AppendUncounted(const AuditRecord& record) {
 
   MutexLock lock(&mu_);
   if (!broken_.empty()) return Unavailable("audit log: " + broken_);
-  const auto start = std::chrono::steady_clock::now();
   line.Set("prev", prev_hash_);
   std::string text = ToJson(line);
   std::string bytes = text + "\n";
+  const auto start = std::chrono::steady_clock::now();
   if (file_bytes_ > 0 && file_bytes_ + bytes.size() > options_.max_file_bytes) {
     // When the next file cannot be created the line goes to this one: a
     // file over its size is better than a request failed for it.
@@ -351,14 +351,13 @@ Status AuditLog::AppendUncounted(const AuditRecord& record) {
               "); reopen the log";
     return IoError("fdatasync", path, err);
   }
+  const auto written = std::chrono::steady_clock::now();
   file_bytes_ += bytes.size();
   unsynced_ = !record.sync;
   prev_hash_ = Sha256Hex(text);
   metrics_.lines.Add();
-  metrics_.append_micros.Observe(
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::steady_clock::now() - start)
-                                .count()));
+  metrics_.append_micros.Observe(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(written - start).count()));
   return Status::Ok();
 }
 
