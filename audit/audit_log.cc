@@ -281,14 +281,29 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir,
 }
 
 Status AuditLog::Append(const AuditRecord& record) {
+  Status st = AppendUncounted(record);
+  if (!st.ok()) metrics_.failures.Add();
+  return st;
+}
+
+Status AuditLog::AppendUncounted(const AuditRecord& record) {
   Result<Json> principal = ParseJson(record.principal_json);
   if (!principal.ok()) {
     return InvalidArgument("audit log: principal_json is not JSON: " +
                            principal.status().message());
   }
+  std::optional<Json> impersonator;
+  if (!record.impersonator_json.empty()) {
+    Result<Json> j = ParseJson(record.impersonator_json);
+    if (!j.ok()) {
+      return InvalidArgument("audit log: impersonator_json is not JSON: " + j.status().message());
+    }
+    impersonator = std::move(j).value();
+  }
   Json line = Json::Object();
   line.Set("time", FormatTimestamp(record.time_micros != 0 ? record.time_micros : NowMicros()));
   line.Set("principal", std::move(principal).value());
+  if (impersonator) line.Set("impersonator", std::move(*impersonator));
   line.Set("operation", record.operation);
   line.Set("entities", StringArray(record.entities));
   line.Set("fields", StringArray(record.fields));
@@ -303,6 +318,7 @@ Status AuditLog::Append(const AuditRecord& record) {
   line.Set("prev", prev_hash_);
   std::string text = ToJson(line);
   std::string bytes = text + "\n";
+  const auto start = std::chrono::steady_clock::now();
   if (file_bytes_ > 0 && file_bytes_ + bytes.size() > options_.max_file_bytes) {
     // When the next file cannot be created the line goes to this one: a
     // file over its size is better than a request failed for it.
@@ -335,9 +351,13 @@ Status AuditLog::Append(const AuditRecord& record) {
               "); reopen the log";
     return IoError("fdatasync", path, err);
   }
+  const auto written = std::chrono::steady_clock::now();
   file_bytes_ += bytes.size();
   unsynced_ = !record.sync;
   prev_hash_ = Sha256Hex(text);
+  metrics_.lines.Add();
+  metrics_.append_micros.Observe(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(written - start).count()));
   return Status::Ok();
 }
 

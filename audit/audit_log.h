@@ -6,6 +6,7 @@
 // On disk: a directory of files audit-000001.jsonl, audit-000002.jsonl, ...
 // Each line is a compact JSON object
 //   {"time":"2026-12-05T21:15:58.123456Z","principal":{"id":7,"roles":["user"]},
+//    ["impersonator":{"key":"backend"},]  (only when the request named its principal)
 //    "operation":"fetch","entities":["Post"],"fields":["Post.title"],"rows":12,
 //    "shape":"9c1f...","params":["author"],"outcome":"ok","version":41,
 //    "prev":"<64 hex digits>"}
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "common/mutex.h"
+#include "observability/metrics.h"
 #include "ormdb/status.h"
 
 namespace ormdb::audit {
@@ -41,6 +43,11 @@ struct AuditRecord {
   // Principal::ToJson() of who the request acted for ("null": anonymous).
   // Must be valid JSON (Append refuses anything else).
   std::string principal_json = "null";
+  // Who named that principal when the request acted for one it named
+  // (impersonation: the server's actAs), as JSON: {"key":"backend"}, ...
+  // Empty: the request acted for its own principal, and the line has no
+  // "impersonator" member. Must be valid JSON when set.
+  std::string impersonator_json;
   // "fetch", "select", "mutate", "schema apply", "export", ...
   std::string operation;
   // The entity types and the fields ("Post.title") read or written.
@@ -70,6 +77,20 @@ struct AuditOptions {
   // Default 64 MiB: large enough that rotation is rare, small enough to
   // copy and grep.
   uint64_t max_file_bytes = uint64_t{64} << 20;
+};
+
+// What a log has written since it was opened, for GET /metrics
+// (docs/reference/observability.md): updated by Append, read from any
+// thread.
+struct AuditMetrics {
+  // Lines written (Append returned OK).
+  observability::Counter lines;
+  // Appends that returned an error: their line is not in the log.
+  observability::Counter failures;
+  // For each line written: the time of its write, and of its fdatasync when
+  // the record asked for one (plus a rotation when it started a file), in
+  // microseconds. Waiting for the log's mutex is not included.
+  observability::Histogram append_micros{observability::Histogram::LatencyMicros()};
 };
 
 // The writer of one audit directory. One AuditLog per directory per
@@ -111,11 +132,14 @@ class AuditLog {
   std::string last_hash() const EXCLUDES(mu_);
   // The file being appended to ("audit-000003.jsonl").
   std::string current_file() const EXCLUDES(mu_);
+  // Counted by Append; lives as long as the log.
+  const AuditMetrics& metrics() const { return metrics_; }
 
  private:
   AuditLog(std::string dir, AuditOptions options);
   Status OpenFileLocked(uint64_t number, bool create) REQUIRES(mu_);
   Status SyncLocked() REQUIRES(mu_);
+  Status AppendUncounted(const AuditRecord& record) EXCLUDES(mu_);
 
   const std::string dir_;
   const AuditOptions options_;
@@ -126,6 +150,7 @@ class AuditLog {
   bool unsynced_ GUARDED_BY(mu_) = false;  // lines written since the last fdatasync
   std::string broken_ GUARDED_BY(mu_);     // why Append refuses, or empty
   std::string prev_hash_ GUARDED_BY(mu_);  // hex SHA-256 of the last line
+  AuditMetrics metrics_;
 };
 
 // The hex SHA-256 of `bytes` (64 digits): the chain's hash, also what the

@@ -20,6 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class AuditLogTest : public ::testing::Test {
  protected:
@@ -344,6 +345,30 @@ TEST_F(AuditLogTest, BadPrincipalJsonIsRefused) {
   EXPECT_TRUE(v->Find("shape")->is_null());
 }
 
+// An impersonated request's line names who named the principal, right
+// after the principal; the chain covers it like any other member.
+TEST_F(AuditLogTest, ImpersonatorFollowsThePrincipal) {
+  auto log = AuditLog::Open(dir_);
+  ASSERT_TRUE(log.ok());
+  AuditRecord r = Record(0);
+  r.impersonator_json = "{nope";
+  EXPECT_EQ((*log)->Append(r).code(), ErrorCode::kInvalidArgument);
+  r.impersonator_json = R"({"key":"backend"})";
+  ASSERT_TRUE((*log)->Append(r).ok());
+  ASSERT_TRUE((*log)->Append(Record(1)).ok());
+  std::vector<std::string> lines = ReadLines(File(1));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr(R"("principal":{"id":7,"roles":["user"],"tenant":"acme"},)"
+                                  R"("impersonator":{"key":"backend"},"operation":"fetch",)"));
+  EXPECT_THAT(lines[1], Not(HasSubstr("impersonator")));
+  EXPECT_EQ((*log)->metrics().lines.value(), 2u);
+  EXPECT_EQ((*log)->metrics().failures.value(), 1u);  // the line that was not JSON
+  EXPECT_EQ((*log)->metrics().append_micros.Snapshot().count(), 2u);
+  VerifyReport v = Verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.lines, 2u);
+}
+
 // A file size limit stands in for a full disk: write() stops short, then
 // fails with EFBIG, exactly where ENOSPC would strike.
 TEST_F(AuditLogTest, FullDiskFailsAndLeavesTheChainVerifiable) {
@@ -369,6 +394,8 @@ TEST_F(AuditLogTest, FullDiskFailsAndLeavesTheChainVerifiable) {
   EXPECT_EQ(st.code(), ErrorCode::kUnavailable);
   EXPECT_THAT(st.message(), HasSubstr("audit log: write"));
   EXPECT_EQ(again.code(), ErrorCode::kUnavailable);
+  EXPECT_EQ((*log)->metrics().failures.value(), 2u);
+  EXPECT_EQ((*log)->metrics().lines.value(), 3u);
   EXPECT_EQ(fs::file_size(File(1)), size) << "the partial line is cut";
   VerifyReport r = Verify();
   EXPECT_TRUE(r.ok) << r.problem;

@@ -3,10 +3,14 @@
 // GET /health, keys on the HTTP port, the structured warning of a malformed
 // request, and the slow-query log.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
+#include "audit/audit_log.h"
 #include "common/timestamp.h"
 #include "observability/log.h"
 #include "observability/prometheus.h"
@@ -126,6 +130,80 @@ TEST(MetricsEndpointTest, CountsKnownRequestsExactly) {
   EXPECT_LE(after.Sum("ormdb_map_used_bytes"), after.Sum("ormdb_map_size_bytes"));
   EXPECT_EQ(after.types.at("ormdb_fetches_total"), "counter");
   EXPECT_EQ(after.types.at("ormdb_connections"), "gauge");
+  (*server)->Stop();
+}
+
+// The audit log's metrics: one line per audited request (hello has none),
+// one histogram observation per line written, and the appends that failed.
+// A file size limit stands in for a full disk (as in audit_test): the
+// fetches under it are answered, their lines are not written.
+TEST(MetricsEndpointTest, CountsAuditLinesAndFailuresExactly) {
+  TempDir dir;
+  LoadProbeData(dir.path());
+  ServerOptions o = WithHttp();
+  o.audit = true;
+  o.audit_dir = dir.path() + "/audit";
+  auto server = Serve(dir.path(), o);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  PrometheusText before = Scrape(**server);
+  EXPECT_EQ(before.Sum("ormdb_audit_lines_total"), 0);
+  EXPECT_EQ(before.Sum("ormdb_audit_failures_total"), 0);
+  EXPECT_EQ(before.types.at("ormdb_audit_sync_duration_seconds"), "histogram");
+
+  auto db = Database::Connect((*server)->url(), Quick());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*db)->Fetch(kProbeQuery).ok());
+  EXPECT_FALSE((*db)->Fetch("Item(where: ) {").ok());  // a syntax error is audited too
+  ASSERT_TRUE((*db)->Mutate(Batch({InsertOp("m", 1, "a")})).ok());
+  ASSERT_TRUE((*db)->Mutate(Batch({InsertOp("m", 2, "b")})).ok());
+  PrometheusText after = Scrape(**server);
+  EXPECT_EQ(after.Sum("ormdb_audit_lines_total"), 6);  // 4 fetches, 2 mutates; not the hello
+  EXPECT_EQ(after.Sum("ormdb_audit_failures_total"), 0);
+  EXPECT_EQ(after.Sum("ormdb_audit_sync_duration_seconds_count"), 6);
+  EXPECT_EQ(after.Sum("ormdb_audit_sync_duration_seconds_bucket", {{"le", "+Inf"}}), 6);
+  EXPECT_TRUE(after.Has("ormdb_audit_sync_duration_seconds_sum", {}));
+  auto verified = audit::VerifyAuditLog(o.audit_dir);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->lines, 6u);
+
+  {
+    CapturedLog log;
+    struct sigaction ignore {
+    }, old_action{};
+    ignore.sa_handler = SIG_IGN;
+    ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
+    struct rlimit old_limit {};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    struct rlimit small = old_limit;
+    small.rlim_cur = std::filesystem::file_size(o.audit_dir + "/" + audit::AuditFileName(1)) + 16;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+    const bool fetched = (*db)->Fetch(kProbeQuery).ok() && (*db)->Fetch(kProbeQuery).ok();
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    ASSERT_EQ(sigaction(SIGXFSZ, &old_action, nullptr), 0);
+    EXPECT_TRUE(fetched) << "a read is answered when its line cannot be written";
+    EXPECT_EQ(log.With("audit log append failed (a read was answered unaudited)").size(), 2u);
+  }
+  ASSERT_TRUE((*db)->Fetch(kProbeQuery).ok());
+  PrometheusText last = Scrape(**server);
+  EXPECT_EQ(last.Sum("ormdb_audit_lines_total"), 7);
+  EXPECT_EQ(last.Sum("ormdb_audit_failures_total"), 2);
+  EXPECT_EQ(last.Sum("ormdb_audit_sync_duration_seconds_count"), 7);
+  (*server)->Stop();
+  verified = audit::VerifyAuditLog(o.audit_dir);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_TRUE(verified->ok) << verified->problem;
+  EXPECT_EQ(verified->lines, 7u);
+}
+
+// Without the audit log, its metrics are left out.
+TEST(MetricsEndpointTest, NoAuditMetricsWithoutTheAuditLog) {
+  TempDir dir;
+  LoadProbeData(dir.path());
+  auto server = Serve(dir.path(), WithHttp());
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  PrometheusText text = Scrape(**server);
+  EXPECT_EQ(text.types.count("ormdb_audit_lines_total"), 0u);
+  EXPECT_EQ(text.types.count("ormdb_audit_sync_duration_seconds"), 0u);
   (*server)->Stop();
 }
 

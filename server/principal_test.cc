@@ -310,6 +310,9 @@ TEST_F(PrincipalTest, RequestsAreAudited) {
   const Json* fetch = find("fetch");
   ASSERT_NE(fetch, nullptr);
   EXPECT_EQ(ToJson(*fetch->Find("principal")), kAcme);
+  // The backend's key named acme's principal: the line names the key too.
+  ASSERT_NE(fetch->Find("impersonator"), nullptr);
+  EXPECT_EQ(ToJson(*fetch->Find("impersonator")), R"({"key":"backend"})");
   EXPECT_EQ(ToJson(*fetch->Find("entities")), R"(["Project"])");
   EXPECT_EQ(ToJson(*fetch->Find("params")), R"(["n"])");
   EXPECT_EQ(fetch->Find("outcome")->as_string(), "ok");
@@ -322,12 +325,50 @@ TEST_F(PrincipalTest, RequestsAreAudited) {
   }
   ASSERT_NE(mutate, nullptr);
   EXPECT_EQ(ToJson(*mutate->Find("principal")), kAcme);
+  ASSERT_NE(mutate->Find("impersonator"), nullptr);
+  EXPECT_EQ(ToJson(*mutate->Find("impersonator")), R"({"key":"backend"})");
   EXPECT_EQ(ToJson(*mutate->Find("entities")), R"(["Project"])");
   EXPECT_EQ(mutate->Find("rows")->as_int(), 1);
   EXPECT_GT(mutate->Find("version")->as_int(), 0);
   ASSERT_NE(denied, nullptr);
   EXPECT_EQ(denied->Find("outcome")->as_string(), "denied");
   EXPECT_EQ(ToJson(*denied->Find("principal")), R"({"owner":true,"key":"reader"})");
+  EXPECT_EQ(denied->Find("impersonator"), nullptr);  // it acted for itself
+}
+
+// A key that acts for a principal of its own names no impersonator; a
+// token's principal with the role impersonate that names another is named
+// by that token's principal.
+TEST_F(PrincipalTest, ImpersonationByATokenIsAuditedWithTheTokensPrincipal) {
+  const std::string token =
+      Hs256Token(R"({"sub":"9","roles":["impersonate"],"aud":"ormdb","exp":)" +
+                 std::to_string(Now() + 3600) + "}");
+  auto by_token = Connect("", token);
+  ASSERT_NE(by_token, nullptr);
+  auto acme = by_token->As(*Principal::FromJson(kAcme));
+  ASSERT_TRUE(acme.ok());
+  ASSERT_TRUE((*acme)->Fetch("Project { name }").ok());
+  auto own = Connect(kAcmeKey);
+  ASSERT_NE(own, nullptr);
+  ASSERT_TRUE(own->Fetch("Project { tenant }").ok());
+  server_->Stop();
+
+  std::vector<Json> fetches;
+  ASSERT_TRUE(audit::Tail(dir_.path() + "/audit", 100, [&](std::string_view line) {
+                auto j = ParseJson(line);
+                ASSERT_TRUE(j.ok()) << line;
+                if (j->Find("operation")->as_string() == "fetch") fetches.push_back(std::move(*j));
+              }).ok());
+  ASSERT_EQ(fetches.size(), 2u);
+  EXPECT_EQ(ToJson(*fetches[0].Find("principal")), kAcme);
+  ASSERT_NE(fetches[0].Find("impersonator"), nullptr);
+  EXPECT_EQ(ToJson(*fetches[0].Find("impersonator")),
+            R"({"token":{"id":9,"roles":["impersonate"]}})");
+  EXPECT_EQ(ToJson(*fetches[1].Find("principal")), kAcme);
+  EXPECT_EQ(fetches[1].Find("impersonator"), nullptr);
+  auto verified = audit::VerifyAuditLog(dir_.path() + "/audit");
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->ok) << verified->problem;
 }
 
 }  // namespace

@@ -87,6 +87,10 @@ struct Sender {
   // for whom no rule applies.
   std::optional<ormdb::Principal> acting;
   std::string acting_json;  // acting->ToJson(), or empty
+  // When the request named `acting` itself (actAs): who named it, for the
+  // audit line: {"key":NAME} for a key, {"token":PRINCIPAL} for a token's
+  // principal without a key, {"owner":true} on a keyless server. Else empty.
+  std::string impersonator_json;
   // Who owns what the request leaves on the server (continuations,
   // uploads, remembered write outcomes, watch counts): `name` for the
   // owner (as before principals existed, so recorded request keys stay
@@ -114,7 +118,9 @@ class ServerImpl final : public Server {
     return listener_ ? listener_->direct_url() : o_.listen_direct;
   }
   const std::string& http_url() const override { return http_url_; }
-  std::string MetricsText() override { return RenderMetrics(metrics_, stats(), db_->Metrics()); }
+  std::string MetricsText() override {
+    return RenderMetrics(metrics_, stats(), db_->Metrics(), audit_ ? &audit_->metrics() : nullptr);
+  }
   ServerStats stats() const override {
     ServerStats s;
     s.requests = requests_.load();
@@ -497,6 +503,7 @@ Status ServerImpl::Audit(const Call& call, ErrorCode outcome, const HandleInfo& 
   } else {
     r.principal_json = R"({"owner":true})";
   }
+  r.impersonator_json = call.who.impersonator_json;
   r.operation = kind == RequestKind::kUnknown ? "unknown" : std::string(RequestKindName(kind));
   r.entities = info.entities;
   r.fields = info.fields;
@@ -659,6 +666,16 @@ Status ServerImpl::Authenticate(const Request& req, Sender* out) {
     }
     auto named = ormdb::Principal::FromJson(req.act_as);
     if (!named.ok()) return named.status().WithContext("the request's principal (as)");
+    Json by = Json::Object();
+    if (who.key != nullptr) {
+      by.Set("key", who.name);
+    } else if (who.acting) {
+      auto token = ParseJson(who.acting->ToJson());
+      by.Set("token", token.ok() ? std::move(*token) : Json(who.name));
+    } else {
+      by.Set("owner", true);
+    }
+    who.impersonator_json = ToJson(by);
     who.acting = std::move(*named);
   }
   if (who.acting) {

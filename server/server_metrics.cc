@@ -121,7 +121,7 @@ void RequestMetrics::Write(PrometheusWriter& w) const {
 }
 
 std::string RenderMetrics(const RequestMetrics& requests, const ServerStats& s,
-                          const db::EngineMetrics& e) {
+                          const db::EngineMetrics& e, const audit::AuditMetrics* audit) {
   PrometheusWriter w;
   requests.Write(w);
   // Connections and the server's own state.
@@ -220,6 +220,19 @@ std::string RenderMetrics(const RequestMetrics& requests, const ServerStats& s,
   GaugeFamily(w, "ormdb_change_stream_max_lag_versions",
               "Versions the slowest named subscriber is behind the current version.",
               e.subscriber_max_lag);
+  // The audit log, when it is on.
+  if (audit != nullptr) {
+    CounterFamily(w, "ormdb_audit_lines_total", "Lines written to the audit log.",
+                  audit->lines.value());
+    CounterFamily(w, "ormdb_audit_failures_total",
+                  "Audit log appends that failed (the request's line is not in the log; a write "
+                  "was not acknowledged).",
+                  audit->failures.value());
+    w.Family("ormdb_audit_sync_duration_seconds", "histogram",
+             "Time of each audit line's write, and of its fdatasync for a write request.");
+    w.HistogramSamples("ormdb_audit_sync_duration_seconds", {}, audit->append_micros.Snapshot(),
+                       kMicros);
+  }
   return w.text();
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "audit/audit_log.h"
 #include "db/engine.h"
 #include "observability/metrics.h"
 #include "observability/prometheus.h"
@@ -46,9 +47,11 @@ class RequestMetrics {
   observability::Counter slow_queries_;
 };
 
-// The whole text of GET /metrics: `requests`, the server's `stats`, and the
-// engine's `engine` metrics.
+// The whole text of GET /metrics: `requests`, the server's `stats`, the
+// engine's `engine` metrics, and the audit log's (`audit`: null when the
+// audit log is off, and its families are left out).
 std::string RenderMetrics(const RequestMetrics& requests, const ServerStats& stats,
-                          const db::EngineMetrics& engine);
+                          const db::EngineMetrics& engine,
+                          const audit::AuditMetrics* audit = nullptr);
 
 }  // namespace ormdb::server

@@ -120,5 +120,8 @@ lines="$("$ORMDB" audit tail "$D/audit" -n 100)"
 [[ "$lines" == *'"principal":{"id":2,"roles":["user"],"tenant":"globex"}'* ]] &&
   ok || fail "no line for the token's principal: $lines"
 [[ "$lines" == *'"outcome":"denied"'* ]] && ok || fail "no denied line: $lines"
+# --as through the backend's key: the line names the principal and the key.
+[[ "$lines" == *'"principal":{"id":1,"roles":["user"],"tenant":"acme"},"impersonator":{"key":"backend"},"operation":"mutate"'* ]] &&
+  ok || fail "no line naming the impersonating key: $lines"
 
 finish cli_policy_test

@@ -388,6 +388,14 @@ function entityOps<E extends Ent>(entity: E): EntityOps<E> {
 export const ops: { readonly [E in Ent]: EntityOps<E> } =
   Object.fromEntries(Object.keys(META).map((e) => [e, entityOps(e as Ent)])) as any;
 
+// The TypeScript client's fetch resolves to a FetchResult read in place
+// from the reply; its toJSON() is the result tree. Other executors resolve
+// to the tree itself.
+function tree(result: unknown): unknown {
+  const r = result as AnyObj | null;
+  return r !== null && typeof r === "object" && typeof r.toJSON === "function" ? r.toJSON() : r;
+}
+
 /** The typed client over an Executor (the TypeScript client, or any object
  *  with fetch and mutate). */
 export function client(db: Executor): Client {
@@ -398,7 +406,7 @@ export function client(db: Executor): Client {
     const page = async (args?: AnyArgs) => {
       const query = JSON.stringify(compileFetch(entity, args));
       const params = args?.params ? values(args.params) : undefined;
-      return (await (params ? db.fetch(query, params) : db.fetch(query))) as Page<any>;
+      return tree(await (params ? db.fetch(query, params) : db.fetch(query))) as Page<any>;
     };
     return {
       query: (args?: object) => JSON.stringify(compileFetch(entity, args)),

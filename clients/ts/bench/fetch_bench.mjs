@@ -8,7 +8,8 @@
 //
 // Both clients run against one `ormdb serve` on TCP loopback that this
 // script starts, one at a time, each on its own connection. Columns:
-//   fetch      the result in hand (C++: FetchResult; Node: FetchResult, nothing read)
+//   fetch      the result in hand (C++: FetchResult, freed in the timed part;
+//              Node: FetchResult, nothing read)
 //   + json     and rendered as JSON text (C++ ToJson(); Node toJSONText())
 //   + read     (Node) and every root's fields read through the lazy objects
 import { execFileSync } from "node:child_process";
