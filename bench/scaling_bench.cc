@@ -64,8 +64,8 @@ struct Table {
 struct QuerySpec {
   std::string name;
   std::string text;
-  bool by_group;     // the parameter is a group id ($g), else an item id ($id)
-  size_t expect;     // rows returned per fetch
+  bool by_group;  // the parameter is a group id ($g), else an item id ($id)
+  size_t expect;  // rows returned per fetch
 };
 
 std::vector<Table> g_tables;
@@ -145,8 +145,8 @@ void Register() {
         }
         auto stat = TimeEachIteration(state, [&](size_t) {
           uint64_t v = q.by_group ? 1 + rng() % groups : 1 + rng() % t.items;
-          std::string params = std::string(q.by_group ? "{\"g\": " : "{\"id\": ") +
-                               std::to_string(v) + "}";
+          std::string params =
+              std::string(q.by_group ? "{\"g\": " : "{\"id\": ") + std::to_string(v) + "}";
           auto r = t.db->Fetch(q.text, params);
           if (!r.ok()) Die(q.name + ": " + r.status().ToString());
           benchmark::DoNotOptimize(r);
