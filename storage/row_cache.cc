@@ -9,12 +9,7 @@ constexpr size_t kInitialSlots = 64;
 }  // namespace
 
 RowCache::RowCache(size_t capacity_bytes, Version current)
-    : capacity_(capacity_bytes), shard_capacity_(capacity_bytes / kShards) {
-  for (Shard& s : shards_) {
-    MutexLock lock(&s.mu);
-    s.invalidated = current;
-  }
-}
+    : capacity_(capacity_bytes), shard_capacity_(capacity_bytes / kShards), invalidated_(current) {}
 
 size_t RowCache::Probe(const Shard& s, uint32_t type, RowId id, uint64_t hash) {
   size_t mask = s.slots.size() - 1;
@@ -80,7 +75,7 @@ void RowCache::Offer(uint32_t type, RowId id, Version snapshot, Version version,
   auto row = std::make_shared<CachedRow>(CachedRow{version, std::string(bytes)});
   MutexLock lock(&s.mu);
   // A commit after the snapshot may have changed this row after it was read.
-  if (s.invalidated > snapshot) return;
+  if (invalidated_.load() > snapshot) return;
   if (s.slots.empty() || (s.used + 1) * 4 > s.slots.size() * 3) Grow(s);
   size_t i = Probe(s, type, id, hash);
   if (s.slots[i].used) return;  // another reader offered it first
@@ -112,12 +107,9 @@ void RowCache::EvictLocked(Shard& s) {
 }
 
 void RowCache::Invalidate(const std::vector<Key>& keys, Version version) {
-  // Every shard learns of the commit, written to or not: a reader's offer is
-  // checked against its own shard only, and must see this version there.
-  for (Shard& s : shards_) {
-    MutexLock lock(&s.mu);
-    s.invalidated = std::max(s.invalidated, version);
-  }
+  // First the watermark, then the erases: an offer that takes a shard's
+  // mutex after an erase there sees the watermark (see invalidated_).
+  RaiseWatermark(version);
   for (const auto& [type, id] : keys) {
     uint64_t hash = Hash(type, id);
     Shard& s = ShardOf(hash);
@@ -131,10 +123,16 @@ void RowCache::Invalidate(const std::vector<Key>& keys, Version version) {
   }
 }
 
+void RowCache::RaiseWatermark(Version version) {
+  Version seen = invalidated_.load();
+  while (seen < version && !invalidated_.compare_exchange_weak(seen, version)) {
+  }
+}
+
 void RowCache::Clear(Version version) {
+  RaiseWatermark(version);
   for (Shard& s : shards_) {
     MutexLock lock(&s.mu);
-    s.invalidated = std::max(s.invalidated, version);
     invalidations_.fetch_add(s.used, std::memory_order_relaxed);
     s.slots.clear();
     s.used = 0;

@@ -10,9 +10,9 @@
 // Keeping entries true (the writer's side): every row written by a group
 // commit is invalidated after the LMDB commit and before the group's versions
 // are published to new readers. A reader offers a row it read at snapshot s
-// only while no invalidation newer than s has reached the row's shard (a
-// commit after s may have changed the row after the reader read it; its
-// invalidation may already have run and found nothing to erase). Readers that
+// only while no commit newer than s has been invalidated (such a commit may
+// have changed the row after the reader read it, and its invalidation may
+// already have run and found nothing to erase). Readers that
 // began before a commit therefore never plant a stale entry, and readers that
 // begin after it read the new version from LMDB.
 //
@@ -61,8 +61,8 @@ class RowCache {
   std::shared_ptr<const CachedRow> Find(uint32_t type, RowId id, Version snapshot);
 
   // Offers the row read from storage at `snapshot` (its newest version there
-  // is `version`). Kept unless a commit newer than `snapshot` invalidated a
-  // row of the same shard, or the row is larger than a shard's share.
+  // is `version`). Kept unless a commit newer than `snapshot` has been
+  // invalidated, or the row is larger than a quarter of a shard's share.
   void Offer(uint32_t type, RowId id, Version snapshot, Version version, std::string_view bytes);
 
   // Erases the rows written by the commit of `version` (the newest version of
@@ -97,7 +97,6 @@ class RowCache {
     size_t used GUARDED_BY(mu) = 0;
     size_t hand GUARDED_BY(mu) = 0;  // the CLOCK's position
     size_t bytes GUARDED_BY(mu) = 0;
-    Version invalidated GUARDED_BY(mu) = 0;  // newest invalidation that reached it
   };
   static constexpr size_t kShards = 64;
   static uint64_t Hash(uint32_t type, RowId id) {
@@ -110,10 +109,16 @@ class RowCache {
   static void EraseAt(Shard& s, size_t i) REQUIRES(s.mu);
   void Grow(Shard& s) REQUIRES(s.mu);
   void EvictLocked(Shard& s) REQUIRES(s.mu);
+  void RaiseWatermark(Version version);
 
   size_t capacity_;
   size_t shard_capacity_;
   Shard shards_[kShards];
+  // The newest version whose rows were invalidated (or the store's version
+  // when the cache was made). Stored before the rows are erased under their
+  // shards' mutexes, so an offer that takes a shard's mutex after an erase
+  // there sees it.
+  std::atomic<Version> invalidated_;
   std::atomic<uint64_t> hits_{0}, misses_{0}, inserts_{0}, evictions_{0}, invalidations_{0};
 };
 
