@@ -388,6 +388,18 @@ void ListenerImpl::Quiesce() {
   for (NngExchange* ex : all) nng_ctx_close(ex->ctx);
 }
 
+// Exchanges of a socket nng could not close: its callbacks may still run
+// and point at them, so they live until the process ends. They stay
+// reachable from here (a process-wide list, not a lost pointer).
+namespace {
+void Abandon(std::vector<std::unique_ptr<NngExchange>> exchanges) {
+  static Mutex mu;
+  static auto* abandoned = new std::vector<std::unique_ptr<NngExchange>>();
+  MutexLock lock(&mu);
+  for (auto& ex : exchanges) abandoned->push_back(std::move(ex));
+}
+}  // namespace
+
 bool ListenerImpl::Close(std::chrono::milliseconds timeout) {
   if (!open_ || closed_) return true;
   closed_ = true;
@@ -395,7 +407,7 @@ bool ListenerImpl::Close(std::chrono::milliseconds timeout) {
     // nng's reaper is wedged: leave the socket, and what its callbacks
     // point at, to it.
     MutexLock lock(&ex_mu_);
-    new std::vector<std::unique_ptr<NngExchange>>(std::move(exchanges_));  // deliberately leaked
+    Abandon(std::move(exchanges_));
     return false;
   }
   MutexLock lock(&ex_mu_);
