@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/keep_alive.h"
 #include "common/mutex.h"
 #include "protocol/exchange.h"
 #include "protocol/frame.h"
@@ -455,7 +456,8 @@ bool DirectListener::Close(std::chrono::milliseconds timeout) {
     // A connection still waits for a reply that will not come: leave it.
     MutexLock lock(&conns_mu_);
     for (auto& c : conns_) c->thread.detach();
-    new std::list<std::unique_ptr<DirectConnection>>(std::move(conns_));  // deliberately leaked
+    KeepUntilExit(
+        std::make_shared<std::list<std::unique_ptr<DirectConnection>>>(std::move(conns_)));
   }
   if (listen_fd_ >= 0) close(listen_fd_);
   listen_fd_ = -1;

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/keep_alive.h"
 #include "common/mutex.h"
 #include "protocol/direct_transport.h"
 #include "protocol/exchange.h"
@@ -166,9 +167,9 @@ class BothListeners final : public Listener {
   }
   bool Close(std::chrono::milliseconds timeout) override {
     bool direct = direct_->Close(timeout);
-    if (!direct) (void)direct_.release();  // deliberately leaked: threads point into it
+    if (!direct) KeepUntilExit(std::move(direct_));  // threads point into it
     bool nng = nng_->Close(timeout);
-    if (!nng) (void)nng_.release();  // deliberately leaked: nng's callbacks point into it
+    if (!nng) KeepUntilExit(std::move(nng_));  // nng's callbacks point into it
     return direct && nng;
   }
   ListenerStats stats() const override {
@@ -388,18 +389,6 @@ void ListenerImpl::Quiesce() {
   for (NngExchange* ex : all) nng_ctx_close(ex->ctx);
 }
 
-// Exchanges of a socket nng could not close: its callbacks may still run
-// and point at them, so they live until the process ends. They stay
-// reachable from here (a process-wide list, not a lost pointer).
-namespace {
-void Abandon(std::vector<std::unique_ptr<NngExchange>> exchanges) {
-  static Mutex mu;
-  static auto* abandoned = new std::vector<std::unique_ptr<NngExchange>>();
-  MutexLock lock(&mu);
-  for (auto& ex : exchanges) abandoned->push_back(std::move(ex));
-}
-}  // namespace
-
 bool ListenerImpl::Close(std::chrono::milliseconds timeout) {
   if (!open_ || closed_) return true;
   closed_ = true;
@@ -407,7 +396,8 @@ bool ListenerImpl::Close(std::chrono::milliseconds timeout) {
     // nng's reaper is wedged: leave the socket, and what its callbacks
     // point at, to it.
     MutexLock lock(&ex_mu_);
-    Abandon(std::move(exchanges_));
+    KeepUntilExit(
+        std::make_shared<std::vector<std::unique_ptr<NngExchange>>>(std::move(exchanges_)));
     return false;
   }
   MutexLock lock(&ex_mu_);

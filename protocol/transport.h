@@ -87,7 +87,7 @@ class Listener {
   virtual void Quiesce() = 0;
   // Closes the socket, given at most `timeout` (nng 1.5.2 can wedge here:
   // issues #1543, #1813); false when it did not finish (the socket and the
-  // contexts are then left to nng, deliberately leaked).
+  // contexts are then kept until the process exits: KeepUntilExit).
   virtual bool Close(std::chrono::milliseconds timeout) = 0;
   virtual ListenerStats stats() const = 0;
 };

@@ -14,6 +14,7 @@
 
 #include "audit/audit_log.h"
 #include "common/json.h"
+#include "common/keep_alive.h"
 #include "common/mutex.h"
 #include "observability/log.h"
 #include "protocol/codec.h"
@@ -1141,7 +1142,7 @@ void ServerImpl::Stop() {
     // nng's reaper is wedged: the socket is left to it. The data is
     // already closed.
     Log(LogLevel::kWarn, "nng did not close the server socket within 5 s; leaving it");
-    (void)listener_.release();  // deliberately leaked: nng's callbacks point into it
+    KeepUntilExit(std::move(listener_));  // nng's callbacks point into it
   }
 }
 
