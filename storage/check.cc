@@ -29,6 +29,17 @@ Status ForEach(MDB_txn* txn, MDB_dbi dbi, Fn fn) {
   return rc == MDB_NOTFOUND ? Status::Ok() : LmdbError(rc, "check");
 }
 
+// Visits every key/value of every partition in `dbis`, in partition order;
+// fn gets the partition's index too.
+template <typename Fn>
+Status ForEachPartition(MDB_txn* txn, const std::vector<MDB_dbi>& dbis, Fn fn) {
+  for (size_t part = 0; part < dbis.size(); ++part) {
+    ORMDB_RETURN_IF_ERROR(
+        ForEach(txn, dbis[part], [&](std::string_view k, std::string_view v) { fn(k, v, part); }));
+  }
+  return Status::Ok();
+}
+
 // A request key as a problem report shows it: printable ASCII kept, other
 // bytes as \xNN, at most 64 bytes.
 std::string Printable(std::string_view key) {
@@ -63,10 +74,20 @@ Result<CheckReport> Store::Check() {
   // version.
   std::map<uint32_t, uint64_t> live;
   std::string last_row;
+  const Dbis& dbis = env_->dbis();
+  // Each key in the partition its id chooses (Dbis::RowsOf, ...).
+  auto check_partition = [&](const char* what, std::string_view k, size_t part, size_t count) {
+    uint32_t owner = GetU32BE(k.data());
+    if (owner % count != part) {
+      problem(std::string(what) + " " + std::to_string(owner) + " in partition " +
+              std::to_string(part));
+    }
+  };
   ORMDB_RETURN_IF_ERROR(
-      ForEach(raw, env_->dbis().rows, [&](std::string_view k, std::string_view v) {
+      ForEachPartition(raw, dbis.rows, [&](std::string_view k, std::string_view v, size_t part) {
         ++report.row_versions;
         if (k.size() != 20) return problem("row key of " + std::to_string(k.size()) + " bytes");
+        check_partition("row of entity type", k, part, dbis.rows.size());
         if (k.substr(0, 12) != last_row) {
           last_row.assign(k.substr(0, 12));
           if (!v.empty() && v[0] == kRowTag) {
@@ -96,8 +117,9 @@ Result<CheckReport> Store::Check() {
     }
   };
   ORMDB_RETURN_IF_ERROR(
-      ForEach(raw, env_->dbis().indexes, [&](std::string_view k, std::string_view v) {
+      ForEachPartition(raw, dbis.indexes, [&](std::string_view k, std::string_view v, size_t part) {
         check_interval("index", k, v, &report.index_entries);
+        if (k.size() >= 4) check_partition("entry of index", k, part, dbis.indexes.size());
       }));
   // Each type's counter (Store::RowCounts) equals its live rows.
   {
@@ -125,9 +147,10 @@ Result<CheckReport> Store::Check() {
   // Each edge has its mirror in the other direction with the same interval.
   std::map<std::string, std::string> forward, backward;
   ORMDB_RETURN_IF_ERROR(
-      ForEach(raw, env_->dbis().edges, [&](std::string_view k, std::string_view v) {
+      ForEachPartition(raw, dbis.edges, [&](std::string_view k, std::string_view v, size_t part) {
         check_interval("edge", k, v, &report.edge_entries);
         if (k.size() != 4 + 1 + 8 + 8 + 8) return;
+        check_partition("edge of relation", k, part, dbis.edges.size());
         std::string norm(k.substr(0, 4));
         bool fwd = k[4] == static_cast<char>(EdgeDirection::kForward);
         std::string a(k.substr(5, 8)), b(k.substr(13, 8));

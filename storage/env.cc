@@ -132,8 +132,8 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& dir, const StoreOption
 Status Env::OpenLmdb(bool creating) {
   int rc = mdb_env_create(&env_);
   if (rc != 0) return LmdbError(rc, "mdb_env_create");
-  // Six tables (see Tables, AddedTables) and room for two more.
-  mdb_env_set_maxdbs(env_, 8);
+  // Every partition of every table (see Tables, AddedTables) and room for more.
+  mdb_env_set_maxdbs(env_, kMaxTables);
   mdb_env_set_maxreaders(env_, options_.max_readers);
   size_t initial = std::min(options_.initial_map_size, options_.max_map_size);
   rc = mdb_env_set_mapsize(env_, initial);
@@ -164,22 +164,27 @@ Status Env::OpenLmdb(bool creating) {
 }
 
 Status Env::CreateTables() {
+  format_ = options_.create_format == 0 ? kFormatVersion : options_.create_format;
+  if (format_ < kOldestFormatVersion || format_ > kFormatVersion) {
+    return InvalidArgument("cannot create a data file of format " + std::to_string(format_));
+  }
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return Error(rc, "create data directory " + dir_);
-  auto tables = Tables();
-  for (const auto& added : AddedTables()) tables.push_back(added);
+  auto tables = Tables(format_);
+  tables.emplace_back("meta", &dbis_.meta);
+  for (auto& added : AddedTables()) tables.push_back(std::move(added));
   for (const auto& [name, dbi] : tables) {
-    rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+    rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, dbi);
     if (rc != 0) {
       mdb_txn_abort(txn);
-      return LmdbError(rc, std::string("create table ") + name);
+      return LmdbError(rc, "create table " + name);
     }
   }
   // The format record is written with the tables: a data file either has
   // both or was never initialized.
   std::string rec(kFormatMagic);
-  PutU32BE(&rec, kFormatVersion);
+  PutU32BE(&rec, format_);
   MDB_val k{6, const_cast<char*>("format")}, v{rec.size(), rec.data()};
   rc = mdb_put(txn, dbis_.meta, &k, &v, 0);
   if (rc == 0)
@@ -195,7 +200,7 @@ Status Env::CreateAddedTables() {
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return Error(rc, "open data directory " + dir_);
   for (const auto& [name, dbi] : AddedTables()) {
-    rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+    rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, dbi);
     if (rc != 0) {
       mdb_txn_abort(txn);
       return Error(rc, "open data directory " + dir_ + ": create table " + name);
@@ -212,14 +217,52 @@ Status Env::OpenTables() {
   int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
   if (rc != 0) return LmdbError(rc, "open data directory " + dir_);
   std::string what = "open data directory " + dir_ + ": ";
-  for (const auto& [name, dbi] : Tables()) {
-    rc = mdb_dbi_open(txn, name, 0, dbi);
-    if (rc != 0) {
+  auto open = [&](const std::string& name, MDB_dbi* dbi) -> Status {
+    int rc = mdb_dbi_open(txn, name.c_str(), 0, dbi);
+    if (rc == 0) return Status::Ok();
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+      return Internal(what + "data.mdb is not an ormdb data file (no table '" + name + "')");
+    }
+    return LmdbError(rc, what + "open table " + name);
+  };
+  // The format record says which tables the file has.
+  Status meta = open("meta", &dbis_.meta);
+  if (!meta.ok()) {
+    mdb_txn_abort(txn);
+    return meta;
+  }
+  MDB_val key{6, const_cast<char*>("format")};
+  MDB_val val;
+  rc = mdb_get(txn, dbis_.meta, &key, &val);
+  std::string rec;
+  if (rc == 0) rec.assign(static_cast<const char*>(val.mv_data), val.mv_size);
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    if (rc == MDB_NOTFOUND)
+      return Internal(what + "data.mdb is not an ormdb data file (no format record)");
+    return LmdbError(rc, what + "read format record");
+  }
+  if (rec.size() != kFormatMagic.size() + 4 || rec.substr(0, kFormatMagic.size()) != kFormatMagic) {
+    mdb_txn_abort(txn);
+    return Internal(what + "unrecognized format record (not an ormdb data file)");
+  }
+  uint32_t version = GetU32BE(rec.data() + kFormatMagic.size());
+  if (version > kFormatVersion) {
+    mdb_txn_abort(txn);
+    return Internal(what + "on-disk format " + std::to_string(version) +
+                    " is newer than this build supports (" + std::to_string(kFormatVersion) +
+                    "); use a newer ormdb");
+  }
+  if (version < kOldestFormatVersion) {
+    mdb_txn_abort(txn);
+    return Internal(what + "unknown on-disk format " + std::to_string(version));
+  }
+  format_ = version;
+  for (const auto& [name, dbi] : Tables(format_)) {
+    Status s = open(name, dbi);
+    if (!s.ok()) {
       mdb_txn_abort(txn);
-      if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
-        return Internal(what + "data.mdb is not an ormdb data file (no table '" + name + "')");
-      }
-      return LmdbError(rc, what + "open table " + name);
+      return s;
     }
   }
   // Tables added after format 1 was released: a data file written by an
@@ -227,7 +270,7 @@ Status Env::OpenTables() {
   // to be ours.
   bool missing_added = false;
   for (const auto& [name, dbi] : AddedTables()) {
-    rc = mdb_dbi_open(txn, name, 0, dbi);
+    rc = mdb_dbi_open(txn, name.c_str(), 0, dbi);
     if (rc == MDB_NOTFOUND) {
       missing_added = true;
     } else if (rc != 0) {
@@ -239,30 +282,9 @@ Status Env::OpenTables() {
       return LmdbError(rc, what + "open table " + name);
     }
   }
-  MDB_val key{6, const_cast<char*>("format")};
-  MDB_val val;
-  rc = mdb_get(txn, dbis_.meta, &key, &val);
-  std::string rec;
-  if (rc == 0) rec.assign(static_cast<const char*>(val.mv_data), val.mv_size);
   // Commit (not abort) so the table handles stay valid for later transactions.
-  int commit_rc = mdb_txn_commit(txn);
-  if (rc == MDB_NOTFOUND)
-    return Internal(what + "data.mdb is not an ormdb data file (no format record)");
-  if (rc != 0) return LmdbError(rc, what + "read format record");
-  if (commit_rc != 0) return LmdbError(commit_rc, what + "open tables");
-  if (rec.size() != kFormatMagic.size() + 4 || rec.substr(0, kFormatMagic.size()) != kFormatMagic) {
-    return Internal(what + "unrecognized format record (not an ormdb data file)");
-  }
-  uint32_t version = GetU32BE(rec.data() + kFormatMagic.size());
-  if (version > kFormatVersion) {
-    return Internal(what + "on-disk format " + std::to_string(version) +
-                    " is newer than this build supports (" + std::to_string(kFormatVersion) +
-                    "); use a newer ormdb");
-  }
-  if (version < kFormatVersion) {
-    // Format 1 is the first; an upgrade path is added with format 2.
-    return Internal(what + "unknown on-disk format " + std::to_string(version));
-  }
+  rc = mdb_txn_commit(txn);
+  if (rc != 0) return LmdbError(rc, what + "open tables");
   if (missing_added) ORMDB_RETURN_IF_ERROR(CreateAddedTables());
   return LoadDatabaseId();
 }
@@ -295,15 +317,27 @@ Status Env::LoadDatabaseId() {
   return rc == 0 ? Status::Ok() : Error(rc, "write database id");
 }
 
-std::vector<std::pair<const char*, MDB_dbi*>> Env::Tables() {
-  return {{"meta", &dbis_.meta},
-          {"rows", &dbis_.rows},
-          {"indexes", &dbis_.indexes},
-          {"edges", &dbis_.edges},
-          {"changelog", &dbis_.changelog}};
+std::vector<std::pair<std::string, MDB_dbi*>> Env::Tables(uint32_t format) {
+  std::vector<std::pair<std::string, MDB_dbi*>> tables;
+  auto partitioned = [&](const char* name, std::vector<MDB_dbi>* dbis, uint32_t count) {
+    if (format == 1) {
+      dbis->assign(1, 0);
+      tables.emplace_back(name, &(*dbis)[0]);
+      return;
+    }
+    dbis->assign(count, 0);
+    for (uint32_t i = 0; i < count; ++i) {
+      tables.emplace_back(std::string(name) + "." + std::to_string(i), &(*dbis)[i]);
+    }
+  };
+  partitioned("rows", &dbis_.rows, kRowPartitions);
+  partitioned("indexes", &dbis_.indexes, kIndexPartitions);
+  partitioned("edges", &dbis_.edges, kEdgePartitions);
+  tables.emplace_back("changelog", &dbis_.changelog);
+  return tables;
 }
 
-std::vector<std::pair<const char*, MDB_dbi*>> Env::AddedTables() {
+std::vector<std::pair<std::string, MDB_dbi*>> Env::AddedTables() {
   return {{"requests", &dbis_.requests}, {"derived", &dbis_.derived}};
 }
 

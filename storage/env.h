@@ -21,20 +21,36 @@ typedef unsigned int MDB_dbi;
 
 namespace ormdb::storage {
 
-// The on-disk format this build reads and writes. Bump on any incompatible
-// change of docs/STORAGE.md; older formats are upgraded explicitly, never
-// silently, and newer ones are refused.
-inline constexpr uint32_t kFormatVersion = 1;
+// The on-disk format new data files are written in. Bump on any incompatible
+// change of docs/STORAGE.md; older formats stay readable (or are upgraded
+// explicitly, never silently), and newer ones are refused.
+//   1: one table each for rows, index entries and edges.
+//   2: rows, index entries and edges spread over partitions (kRowPartitions
+//      tables "rows.N", ...), chosen by type, index or relation id modulo
+//      the count, so one type's new rows append at the end of a B-tree of
+//      their own and fill its pages instead of splitting them in the middle.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestFormatVersion = 1;
 inline constexpr std::string_view kFormatMagic = "ORMDB-STORE";
+inline constexpr uint32_t kRowPartitions = 32;
+inline constexpr uint32_t kIndexPartitions = 32;
+inline constexpr uint32_t kEdgePartitions = 8;
+// LMDB table handles: every partition, the other tables and room for more.
+inline constexpr unsigned kMaxTables = 96;
 
 struct Dbis {
   MDB_dbi meta = 0;
-  MDB_dbi rows = 0;
-  MDB_dbi indexes = 0;
-  MDB_dbi edges = 0;
+  // The partitions: one table each in format 1.
+  std::vector<MDB_dbi> rows;
+  std::vector<MDB_dbi> indexes;
+  std::vector<MDB_dbi> edges;
   MDB_dbi changelog = 0;
   MDB_dbi requests = 0;
   MDB_dbi derived = 0;  // rows of derived types (IsDerivedType)
+
+  MDB_dbi RowsOf(uint32_t type) const { return rows[type % rows.size()]; }
+  MDB_dbi IndexesOf(uint32_t index) const { return indexes[index % indexes.size()]; }
+  MDB_dbi EdgesOf(uint32_t relation) const { return edges[relation % edges.size()]; }
 };
 
 // Maps an LMDB return code to a Status: MDB_MAP_FULL / MDB_TXN_FULL /
@@ -61,6 +77,8 @@ class Env {
 
   MDB_env* raw() const { return env_; }
   const Dbis& dbis() const { return dbis_; }
+  // The format of this data file (1 or kFormatVersion).
+  uint32_t format() const { return format_; }
   const std::string& dir() const { return dir_; }
   const StoreOptions& options() const { return options_; }
   size_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
@@ -110,16 +128,17 @@ class Env {
   // Free bytes on the file system holding dir_ (FaultHooks::free_bytes when
   // set); UINT64_MAX when unknown.
   uint64_t FreeBytes() const;
-  // The tables every format-1 data file has, and those added since (created
-  // at open when missing).
-  std::vector<std::pair<const char*, MDB_dbi*>> Tables();
-  std::vector<std::pair<const char*, MDB_dbi*>> AddedTables();
+  // The tables every data file of `format` has (meta aside), and those added
+  // to format 1 later (created at open when missing).
+  std::vector<std::pair<std::string, MDB_dbi*>> Tables(uint32_t format);
+  std::vector<std::pair<std::string, MDB_dbi*>> AddedTables();
 
   std::string dir_;
   StoreOptions options_;
   int lock_fd_ = -1;
   MDB_env* env_ = nullptr;
   Dbis dbis_;
+  uint32_t format_ = kFormatVersion;
   std::atomic<size_t> map_size_{0};
   std::string database_id_;
   std::shared_timed_mutex resize_mutex_;

@@ -77,6 +77,9 @@ struct StoreOptions {
   // B-tree (see storage/row_cache.h). Filled only by reads; every commit
   // drops the rows it wrote. 0 turns it off. Default 64 MiB.
   size_t row_cache_bytes = size_t{64} << 20;
+  // The on-disk format a new data file is written in; 0 is the newest
+  // (kFormatVersion). Tests write older formats to check they stay readable.
+  uint32_t create_format = 0;
   FaultHooks faults;
 };
 

@@ -94,9 +94,11 @@ Status Store::EnsureRowCounts() {
   // Rows sort by [type][id][~version]: the first key of a row is its newest
   // version (none is above the current version).
   std::map<uint32_t, uint64_t> live;
-  MDB_cursor* cur = nullptr;
-  rc = rc == MDB_NOTFOUND ? mdb_cursor_open(txn, env_->dbis().rows, &cur) : rc;
-  if (rc == 0) {
+  rc = rc == MDB_NOTFOUND ? 0 : rc;
+  for (size_t part = 0; rc == 0 && part < env_->dbis().rows.size(); ++part) {
+    MDB_cursor* cur = nullptr;
+    rc = mdb_cursor_open(txn, env_->dbis().rows[part], &cur);
+    if (rc != 0) break;
     MDB_val k, v;
     std::string last_row;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -476,16 +478,17 @@ void Store::Unpin(Version v) {
 Result<TableSizes> Store::table_sizes() {
   ORMDB_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> txn, BeginRead());
   TableSizes sizes;
-  const std::pair<MDB_dbi, uint64_t*> tables[] = {{env_->dbis().rows, &sizes.row_versions},
-                                                  {env_->dbis().indexes, &sizes.index_entries},
-                                                  {env_->dbis().edges, &sizes.edge_entries},
-                                                  {env_->dbis().changelog, &sizes.log_entries},
-                                                  {env_->dbis().requests, &sizes.request_entries}};
+  const Dbis& dbis = env_->dbis();
+  std::vector<std::pair<MDB_dbi, uint64_t*>> tables = {{dbis.changelog, &sizes.log_entries},
+                                                       {dbis.requests, &sizes.request_entries}};
+  for (MDB_dbi dbi : dbis.rows) tables.emplace_back(dbi, &sizes.row_versions);
+  for (MDB_dbi dbi : dbis.indexes) tables.emplace_back(dbi, &sizes.index_entries);
+  for (MDB_dbi dbi : dbis.edges) tables.emplace_back(dbi, &sizes.edge_entries);
   for (const auto& [dbi, count] : tables) {
     MDB_stat st;
     int rc = mdb_stat(txn->txn_, dbi, &st);
     if (rc != 0) return LmdbError(rc, "table sizes");
-    *count = st.ms_entries;
+    *count += st.ms_entries;
   }
   return sizes;
 }

@@ -239,7 +239,7 @@ class Store {
   // One Vacuum() at a time; it owns the vacuum position below.
   Mutex vacuum_mu_;
   // Vacuum position, touched only by steps on the writer thread.
-  int vacuum_table_ = 0;
+  size_t vacuum_table_ = 0;
   std::string vacuum_resume_key_;
 
   std::atomic<uint64_t> committed_{0}, failed_{0}, group_commits_{0}, map_grows_{0};

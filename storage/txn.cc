@@ -11,8 +11,6 @@
 namespace ormdb::storage {
 namespace {
 
-enum CursorSlot { kRowsSlot = 0, kIndexSlot = 1, kEdgeSlot = 2, kMetaSlot = 3, kDerivedSlot = 4 };
-
 MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 
@@ -88,23 +86,27 @@ std::string IndexValuePart(std::string_view encoded_values, bool* truncated) {
 TxnReader::~TxnReader() = default;
 
 void TxnReader::CloseCursors() {
-  for (MDB_cursor*& c : cursors_) {
-    if (c != nullptr) mdb_cursor_close(c);
+  for (unsigned i = 0; i < opened_count_; ++i) {
+    MDB_cursor*& c = cursors_[opened_[i]];
+    mdb_cursor_close(c);
     c = nullptr;
   }
+  opened_count_ = 0;
 }
 
-Result<MDB_cursor*> TxnReader::Cursor(MDB_dbi dbi, int slot) {
-  if (cursors_[slot] == nullptr) {
-    int rc = mdb_cursor_open(txn_, dbi, &cursors_[slot]);
+Result<MDB_cursor*> TxnReader::Cursor(MDB_dbi dbi) {
+  if (dbi >= kMaxTables) return Internal("table handle " + std::to_string(dbi) + " out of range");
+  if (cursors_[dbi] == nullptr) {
+    int rc = mdb_cursor_open(txn_, dbi, &cursors_[dbi]);
     if (rc != 0) return LmdbError(rc, "open cursor");
+    opened_[opened_count_++] = static_cast<uint8_t>(dbi);
   }
-  return cursors_[slot];
+  return cursors_[dbi];
 }
 
 Result<MDB_cursor*> TxnReader::RowCursor(EntityTypeId type) {
-  if (IsDerivedType(type.value)) return Cursor(env_->dbis().derived, kDerivedSlot);
-  return Cursor(env_->dbis().rows, kRowsSlot);
+  if (IsDerivedType(type.value)) return Cursor(env_->dbis().derived);
+  return Cursor(env_->dbis().RowsOf(type.value));
 }
 
 Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
@@ -246,7 +248,7 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
 Status TxnReader::ScanIndex(IndexId index, std::string_view lower, std::string_view upper,
                             ScanDirection dir,
                             const std::function<bool(const IndexEntry&)>& visit) {
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().indexes, kIndexSlot));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().IndexesOf(index.value)));
   std::string index_prefix;
   PutU32BE(&index_prefix, index.value);
   std::string start = index_prefix + std::string(lower);
@@ -279,7 +281,7 @@ Status TxnReader::ScanIndex(IndexId index, std::string_view lower, std::string_v
 
 Status TxnReader::ScanEdges(RelationId rel, EdgeDirection dir, RowId from,
                             const std::function<bool(RowId)>& visit, ScanDirection order) {
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().edges, kEdgeSlot));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().EdgesOf(rel.value)));
   std::string prefix = EdgePrefix(rel, dir, from);
   bool forward = order == ScanDirection::kForward;
   MDB_val k, v;
@@ -298,7 +300,7 @@ Status TxnReader::ScanEdges(RelationId rel, EdgeDirection dir, RowId from,
 }
 
 Result<bool> TxnReader::EdgeExists(RelationId rel, RowId from, RowId to) {
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().edges, kEdgeSlot));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().EdgesOf(rel.value)));
   std::string prefix = EdgePrefix(rel, EdgeDirection::kForward, from);
   PutU64BE(&prefix, to);
   MDB_val k, v;
@@ -440,7 +442,7 @@ Status WriteTxn::WriteRowVersion(EntityTypeId type, RowId id, std::string_view r
   value.reserve(row.size() + 1);
   value.push_back(kRowTag);
   value.append(row);
-  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().rows, RowKey(type, id, at_), value));
+  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().RowsOf(type.value), RowKey(type, id, at_), value));
   written_rows_.emplace_back(type.value, id);
   if (!before) ++row_count_deltas_[type.value];
   changes_.records.emplace_back(std::move(delta));
@@ -455,7 +457,7 @@ Status WriteTxn::DeleteRow(EntityTypeId type, RowId id) {
   }
   RowDelta delta{type, id, std::string(before->bytes_in_txn), std::nullopt};
   ORMDB_RETURN_IF_ERROR(
-      Put(env_->dbis().rows, RowKey(type, id, at_), std::string(1, kTombstoneTag)));
+      Put(env_->dbis().RowsOf(type.value), RowKey(type, id, at_), std::string(1, kTombstoneTag)));
   written_rows_.emplace_back(type.value, id);
   --row_count_deltas_[type.value];
   changes_.records.emplace_back(std::move(delta));
@@ -499,14 +501,15 @@ Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, Row
                                  ": value already held by id " + std::to_string(*clash));
     }
   }
-  return Put(env_->dbis().indexes, IndexKey(index, part, id, at_), EncodeEnd(kOpenEnd));
+  return Put(env_->dbis().IndexesOf(index.value), IndexKey(index, part, id, at_),
+             EncodeEnd(kOpenEnd));
 }
 
 // Seeks the newest entry of (values, id); *current tells whether it is open.
 Status WriteTxn::SeekIndexEntry(IndexId index, std::string_view encoded_values, RowId id,
                                 std::string* key, bool* current) {
   std::string part = IndexValuePart(encoded_values, nullptr);
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().indexes, 1));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().IndexesOf(index.value)));
   std::string prefix;
   PutU32BE(&prefix, index.value);
   prefix += part;
@@ -536,13 +539,14 @@ Status WriteTxn::IndexRemove(IndexId index, std::string_view encoded_values, Row
     return NotFound("index " + std::to_string(index.value) + " has no current entry for id " +
                     std::to_string(id));
   }
-  if (TrailingVersion(key) == at_) return Del(env_->dbis().indexes, key);  // born and ended here
-  return Put(env_->dbis().indexes, key, EncodeEnd(at_));
+  if (TrailingVersion(key) == at_)
+    return Del(env_->dbis().IndexesOf(index.value), key);  // born and ended here
+  return Put(env_->dbis().IndexesOf(index.value), key, EncodeEnd(at_));
 }
 
 Status WriteTxn::SetEdge(RelationId rel, EdgeDirection dir, RowId from, RowId to, bool link,
                          bool* changed) {
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().edges, 2));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().EdgesOf(rel.value)));
   std::string prefix = EdgePrefix(rel, dir, from);
   PutU64BE(&prefix, to);
   MDB_val k, v;
@@ -551,10 +555,12 @@ Status WriteTxn::SetEdge(RelationId rel, EdgeDirection dir, RowId from, RowId to
   bool current = rc == 0 && HasPrefix(View(k), prefix) && ReadEnd(View(v)) == kOpenEnd;
   *changed = current != link;
   if (!*changed) return Status::Ok();
-  if (link) return Put(env_->dbis().edges, EdgeKey(rel, dir, from, to, at_), EncodeEnd(kOpenEnd));
+  if (link)
+    return Put(env_->dbis().EdgesOf(rel.value), EdgeKey(rel, dir, from, to, at_),
+               EncodeEnd(kOpenEnd));
   std::string key(View(k));
-  if (TrailingVersion(key) == at_) return Del(env_->dbis().edges, key);
-  return Put(env_->dbis().edges, key, EncodeEnd(at_));
+  if (TrailingVersion(key) == at_) return Del(env_->dbis().EdgesOf(rel.value), key);
+  return Put(env_->dbis().EdgesOf(rel.value), key, EncodeEnd(at_));
 }
 
 Result<bool> WriteTxn::SetPair(RelationId rel, RowId from, RowId to, bool link) {

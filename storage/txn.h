@@ -123,9 +123,9 @@ class TxnReader {
  protected:
   TxnReader(Env* env, MDB_txn* txn, Version at) : env_(env), txn_(txn), at_(at) {}
   // Opens (once) and returns the cursor cached for `dbi`.
-  Result<MDB_cursor*> Cursor(MDB_dbi dbi, int slot);
-  // The cursor of the table holding `type`'s rows: `rows`, or `derived` for
-  // a derived type.
+  Result<MDB_cursor*> Cursor(MDB_dbi dbi);
+  // The cursor of the table holding `type`'s rows: its partition of `rows`,
+  // or `derived` for a derived type.
   Result<MDB_cursor*> RowCursor(EntityTypeId type);
   void CloseCursors();
   Env* env_;
@@ -138,7 +138,10 @@ class TxnReader {
   std::vector<std::shared_ptr<const CachedRow>> pinned_rows_;
 
  private:
-  MDB_cursor* cursors_[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
+  // Indexed by table handle (below kMaxTables); opened_ lists the open ones.
+  MDB_cursor* cursors_[kMaxTables] = {};
+  uint8_t opened_[kMaxTables];
+  unsigned opened_count_ = 0;
 };
 
 // A read transaction at a fixed snapshot. Hold it briefly: it pins LMDB pages

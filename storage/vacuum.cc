@@ -31,7 +31,19 @@ namespace {
 MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 
-enum VacuumTable { kRows = 0, kDerived = 1, kIndexes = 2, kEdges = 3, kLog = 4, kTableCount = 5 };
+enum TableKind { kRows, kIndexes, kEdges, kLog };
+
+// The tables vacuum visits, in order: every partition of the rows, the
+// derived rows, every partition of the index entries and edges, the log.
+std::vector<std::pair<MDB_dbi, TableKind>> VacuumTables(const Dbis& dbis) {
+  std::vector<std::pair<MDB_dbi, TableKind>> tables;
+  for (MDB_dbi dbi : dbis.rows) tables.emplace_back(dbi, kRows);
+  tables.emplace_back(dbis.derived, kRows);
+  for (MDB_dbi dbi : dbis.indexes) tables.emplace_back(dbi, kIndexes);
+  for (MDB_dbi dbi : dbis.edges) tables.emplace_back(dbi, kEdges);
+  tables.emplace_back(dbis.changelog, kLog);
+  return tables;
+}
 
 }  // namespace
 
@@ -88,16 +100,16 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
     int rc = mdb_put(txn.txn_, env_->dbis().meta, &k, &v, 0);
     if (rc != 0) return txn.Fail(rc, "vacuum");
   }
-  const MDB_dbi tables[kTableCount] = {env_->dbis().rows, env_->dbis().derived,
-                                       env_->dbis().indexes, env_->dbis().edges,
-                                       env_->dbis().changelog};
+  const std::vector<std::pair<MDB_dbi, TableKind>> tables = VacuumTables(env_->dbis());
+  const size_t table_count = tables.size();
   size_t budget = std::max<size_t>(env_->options().vacuum_batch, 1);
   std::vector<std::string> doomed;
   // Request keys of the doomed log entries, with their versions.
   std::vector<std::pair<std::string, Version>> doomed_requests;
-  while (vacuum_table_ < kTableCount && budget > 0) {
+  while (vacuum_table_ < table_count && budget > 0) {
+    const auto [table, kind] = tables[vacuum_table_];
     MDB_cursor* cur = nullptr;
-    int rc = mdb_cursor_open(txn.txn_, tables[vacuum_table_], &cur);
+    int rc = mdb_cursor_open(txn.txn_, table, &cur);
     if (rc != 0) return txn.Fail(rc, "vacuum");
     MDB_val k, v;
     if (vacuum_resume_key_.empty()) {
@@ -122,7 +134,7 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
       }
       std::string_view key = View(k);
       std::string_view val = View(v);
-      if (vacuum_table_ == kRows || vacuum_table_ == kDerived) {
+      if (kind == kRows) {
         if (key.size() != 20) return Internal("vacuum: corrupted row key");
         std::string_view g = key.substr(0, 12);
         if (g != group) {
@@ -142,7 +154,7 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
           }
           met_visible = true;
         }
-      } else if (vacuum_table_ == kLog) {
+      } else if (kind == kLog) {
         if (key.size() != 8) return Internal("vacuum: corrupted change log key");
         Version ver = GetU64BE(key.data());
         if (ver > horizon) {
@@ -166,11 +178,11 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
         Version end = val.size() == 8 ? GetU64BE(val.data()) : kOpenEnd;
         if (end <= horizon) {
           doomed.emplace_back(key);
-          (vacuum_table_ == kIndexes ? stats->index_entries_removed : stats->edges_removed)++;
+          (kind == kIndexes ? stats->index_entries_removed : stats->edges_removed)++;
         }
       }
       if (budget > 0) --budget;
-      if (vacuum_table_ == kLog && budget == 0) {
+      if (kind == kLog && budget == 0) {
         // Resume after this key next step.
         vacuum_resume_key_.assign(key);
         vacuum_resume_key_.push_back('\0');
@@ -181,7 +193,7 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
     mdb_cursor_close(cur);
     for (const std::string& key : doomed) {
       MDB_val dk = Val(key);
-      rc = mdb_del(txn.txn_, tables[vacuum_table_], &dk, nullptr);
+      rc = mdb_del(txn.txn_, table, &dk, nullptr);
       if (rc != 0 && rc != MDB_NOTFOUND) return txn.Fail(rc, "vacuum");
     }
     doomed.clear();
@@ -203,7 +215,7 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
       vacuum_resume_key_.clear();
     }
   }
-  if (vacuum_table_ >= kTableCount) {
+  if (vacuum_table_ >= table_count) {
     vacuum_table_ = 0;
     vacuum_resume_key_.clear();
     return true;
