@@ -1,6 +1,8 @@
 #include "storage/change_log.h"
 
+#include <algorithm>
 #include <cstring>
+#include <tuple>
 
 namespace ormdb::storage {
 namespace {
@@ -8,8 +10,12 @@ namespace {
 // Entry format (little-endian, unaligned):
 //   u8 format (1), i64 commit time, u32 record count, records...
 //   record: u8 kind, then
-//     kind 1 row:   u32 type, u64 id, u8 flags (1 = before, 2 = after),
-//                   [u32 len, bytes] before, [u32 len, bytes] after
+//     kind 1 row:   u32 type, u64 id, u8 flags (1 = before, 2 = after,
+//                   4 = the before image is the row as of version - 1 in the
+//                   rows table, 8 = the after image is the row as of this
+//                   version), [u32 len, bytes] before unless 4,
+//                   [u32 len, bytes] after unless 8 (4 and 8: format-2 data
+//                   files only)
 //     kind 2 edge:  u32 relation, u64 from, u64 to, u8 linked
 //     kind 3 note:  u32 len, bytes
 //     kind 4 request: u32 len, key bytes (added with the `requests` table;
@@ -17,6 +23,14 @@ namespace {
 //                   corrupted: "unknown record kind")
 constexpr uint8_t kFormat = 1;
 enum : uint8_t { kKindRow = 1, kKindEdge = 2, kKindAnnotation = 3, kKindRequest = 4 };
+enum : uint8_t { kHasBefore = 1, kHasAfter = 2, kBeforeByRef = 4, kAfterByRef = 8 };
+
+// Whether a row record's flags are well-formed: a by-reference bit only with
+// its image.
+bool ValidRowFlags(uint8_t flags) {
+  return flags <= 15 && (!(flags & kBeforeByRef) || (flags & kHasBefore)) &&
+         (!(flags & kAfterByRef) || (flags & kHasAfter));
+}
 
 template <typename T>
 void PutLE(std::string* out, T v) {
@@ -71,19 +85,44 @@ Status Corrupted(Version v, const char* what) {
 
 }  // namespace
 
-std::string EncodeChangeSet(const ChangeSet& cs) {
+std::string EncodeChangeSet(const ChangeSet& cs, bool images_by_reference) {
+  // by_ref[i]: the by-reference bits of record i.
+  std::vector<uint8_t> by_ref(cs.records.size(), 0);
+  if (images_by_reference) {
+    std::vector<std::tuple<uint32_t, RowId, uint32_t>> rows;
+    for (uint32_t i = 0; i < cs.records.size(); ++i) {
+      if (const auto* row = std::get_if<RowDelta>(&cs.records[i])) {
+        rows.emplace_back(row->type.value, row->id, i);
+      }
+    }
+    std::sort(rows.begin(), rows.end());
+    for (size_t a = 0; a < rows.size();) {
+      size_t b = a;
+      while (b + 1 < rows.size() && std::get<0>(rows[b + 1]) == std::get<0>(rows[a]) &&
+             std::get<1>(rows[b + 1]) == std::get<1>(rows[a])) {
+        ++b;
+      }
+      by_ref[std::get<2>(rows[a])] |= kBeforeByRef;
+      by_ref[std::get<2>(rows[b])] |= kAfterByRef;
+      a = b + 1;
+    }
+  }
   std::string out;
   out.push_back(static_cast<char>(kFormat));
   PutLE<int64_t>(&out, cs.commit_time_micros);
   PutLE<uint32_t>(&out, static_cast<uint32_t>(cs.records.size()));
-  for (const ChangeRecord& r : cs.records) {
+  for (size_t i = 0; i < cs.records.size(); ++i) {
+    const ChangeRecord& r = cs.records[i];
     if (const auto* row = std::get_if<RowDelta>(&r)) {
       out.push_back(static_cast<char>(kKindRow));
       PutLE<uint32_t>(&out, row->type.value);
       PutLE<uint64_t>(&out, row->id);
-      out.push_back(static_cast<char>((row->before ? 1 : 0) | (row->after ? 2 : 0)));
-      if (row->before) PutBlob(&out, *row->before);
-      if (row->after) PutBlob(&out, *row->after);
+      uint8_t flags = (row->before ? kHasBefore : 0) | (row->after ? kHasAfter : 0);
+      if (row->before && (by_ref[i] & kBeforeByRef)) flags |= kBeforeByRef;
+      if (row->after && (by_ref[i] & kAfterByRef)) flags |= kAfterByRef;
+      out.push_back(static_cast<char>(flags));
+      if (row->before && !(flags & kBeforeByRef)) PutBlob(&out, *row->before);
+      if (row->after && !(flags & kAfterByRef)) PutBlob(&out, *row->after);
     } else if (const auto* edge = std::get_if<EdgeDelta>(&r)) {
       out.push_back(static_cast<char>(kKindEdge));
       PutLE<uint32_t>(&out, edge->relation.value);
@@ -111,7 +150,8 @@ Result<int64_t> PeekCommitTime(std::string_view bytes) {
   return t;
 }
 
-Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes) {
+Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes,
+                                  const RowImageReader* images) {
   Reader in(bytes);
   ChangeSet cs;
   cs.version = version;
@@ -131,14 +171,34 @@ Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes) {
       case kKindRow: {
         RowDelta row;
         uint8_t flags;
-        if (!in.Get(&row.type.value) || !in.Get(&row.id) || !in.Get(&flags) || flags > 3) {
+        if (!in.Get(&row.type.value) || !in.Get(&row.id) || !in.Get(&flags) ||
+            !ValidRowFlags(flags)) {
           return Corrupted(version, "bad row record");
         }
-        if (flags & 1) {
+        // The image of the row as of version `at`, read from the rows table.
+        auto by_ref = [&](Version at, std::optional<std::string>* image) -> Status {
+          if (images == nullptr || !*images) {
+            return Internal("change log entry at version " + std::to_string(version) +
+                            " names row images in the rows table, and no reader was given");
+          }
+          ORMDB_ASSIGN_OR_RETURN(*image, (*images)(row.type, row.id, at));
+          if (!image->has_value()) {
+            return Internal("change log entry at version " + std::to_string(version) +
+                            ": the image of row " + std::to_string(row.id) + " of type " +
+                            std::to_string(row.type.value) + " as of version " +
+                            std::to_string(at) + " is gone");
+          }
+          return Status::Ok();
+        };
+        if (flags & kBeforeByRef) {
+          ORMDB_RETURN_IF_ERROR(by_ref(version - 1, &row.before));
+        } else if (flags & kHasBefore) {
           row.before.emplace();
           if (!in.GetBlob(&*row.before)) return Corrupted(version, "bad before image");
         }
-        if (flags & 2) {
+        if (flags & kAfterByRef) {
+          ORMDB_RETURN_IF_ERROR(by_ref(version, &row.after));
+        } else if (flags & kHasAfter) {
           row.after.emplace();
           if (!in.GetBlob(&*row.after)) return Corrupted(version, "bad after image");
         }
@@ -191,11 +251,15 @@ Result<std::vector<std::string>> PeekRequestKeys(Version version, std::string_vi
     switch (kind) {
       case kKindRow: {
         uint8_t flags;
-        if (!in.Skip(4 + 8) || !in.Get(&flags) || flags > 3) {
+        if (!in.Skip(4 + 8) || !in.Get(&flags) || !ValidRowFlags(flags)) {
           return Corrupted(version, "bad row record");
         }
-        if ((flags & 1) && !in.SkipBlob()) return Corrupted(version, "bad before image");
-        if ((flags & 2) && !in.SkipBlob()) return Corrupted(version, "bad after image");
+        if ((flags & kHasBefore) && !(flags & kBeforeByRef) && !in.SkipBlob()) {
+          return Corrupted(version, "bad before image");
+        }
+        if ((flags & kHasAfter) && !(flags & kAfterByRef) && !in.SkipBlob()) {
+          return Corrupted(version, "bad after image");
+        }
         break;
       }
       case kKindEdge: {

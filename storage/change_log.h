@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,11 +59,24 @@ struct ChangeSet {
   bool operator==(const ChangeSet&) const = default;
 };
 
-// Encodes everything but the version (which is the key).
-std::string EncodeChangeSet(const ChangeSet& cs);
+// Encodes everything but the version (which is the key). With
+// images_by_reference, a row image that the rows table holds for as long as
+// the entry exists is not copied but named: the before image of a row's first
+// record in the set (the row as of version - 1) and the after image of its
+// last (the row as of version). Images in between are copied.
+std::string EncodeChangeSet(const ChangeSet& cs, bool images_by_reference = false);
+
+// Reads the row `id` of `type` as of version `at` (the bytes of its newest
+// version <= at), or nullopt when it is absent or deleted there.
+using RowImageReader =
+    std::function<Result<std::optional<std::string>>(EntityTypeId type, RowId id, Version at)>;
+
 // INTERNAL "corrupted change log entry" on malformed bytes; never reads out
-// of bounds. The bytes need no alignment.
-Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes);
+// of bounds. The bytes need no alignment. Images named by reference are read
+// with `images`: INTERNAL when it is null or the row version is gone (vacuum
+// removes a row version only with the log entries that name it).
+Result<ChangeSet> DecodeChangeSet(Version version, std::string_view bytes,
+                                  const RowImageReader* images = nullptr);
 // The commit time alone, without decoding the records.
 Result<int64_t> PeekCommitTime(std::string_view bytes);
 // The keys of the entry's request records, in order, without copying row

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
+#include <tuple>
 
 namespace ormdb::storage {
 namespace {
@@ -80,11 +82,17 @@ TEST(ChangeLog, EveryTruncationAndRandomDamageIsAnErrorOrValid) {
     }
   }
   std::mt19937_64 rng(7);
+  // Damage may turn an image into one named by reference: this reader has
+  // every one.
+  const RowImageReader any_image = [](EntityTypeId, RowId,
+                                      Version) -> Result<std::optional<std::string>> {
+    return std::optional<std::string>("image");
+  };
   for (int i = 0; i < 20000; ++i) {
     std::string damaged = bytes;
     int flips = 1 + static_cast<int>(rng() % 4);
     for (int f = 0; f < flips; ++f) damaged[rng() % damaged.size()] = static_cast<char>(rng());
-    auto r = DecodeChangeSet(1, damaged);
+    auto r = DecodeChangeSet(1, damaged, &any_image);
     if (r.ok()) {
       EXPECT_EQ(DecodeChangeSet(1, EncodeChangeSet(*r))->records, r->records);
     }
@@ -94,6 +102,63 @@ TEST(ChangeLog, EveryTruncationAndRandomDamageIsAnErrorOrValid) {
     if (r.ok()) {
       EXPECT_EQ(*keys, RequestKeysOf(*r));
     }
+  }
+}
+
+TEST(ChangeLog, ImagesTheRowsTableHoldsAreNamedNotCopied) {
+  ChangeSet cs;
+  cs.version = 10;
+  cs.records.emplace_back(RowDelta{EntityTypeId{1}, 7, std::nullopt, std::string("inserted")});
+  cs.records.emplace_back(RowDelta{EntityTypeId{2}, 8, std::string("old"), std::string("new")});
+  cs.records.emplace_back(RowDelta{EntityTypeId{2}, 9, std::string("deleted"), std::nullopt});
+  // Written three times in one transaction: only the first before and the
+  // last after image are the rows table's.
+  cs.records.emplace_back(RowDelta{EntityTypeId{3}, 5, std::string("v0"), std::string("mid1")});
+  cs.records.emplace_back(EdgeDelta{RelationId{3}, 1, 2, true});
+  cs.records.emplace_back(RowDelta{EntityTypeId{3}, 5, std::string("mid1"), std::string("mid2")});
+  cs.records.emplace_back(RowDelta{EntityTypeId{3}, 5, std::string("mid2"), std::string("v3")});
+  // The rows table: (type, id, as of version) -> bytes.
+  std::map<std::tuple<uint32_t, RowId, Version>, std::string> table = {
+      {{1, 7, 10}, "inserted"}, {{2, 8, 9}, "old"}, {{2, 8, 10}, "new"},
+      {{2, 9, 9}, "deleted"},   {{3, 5, 9}, "v0"},  {{3, 5, 10}, "v3"}};
+  std::vector<std::tuple<uint32_t, RowId, Version>> reads;
+  const RowImageReader rows = [&](EntityTypeId type, RowId id,
+                                  Version at) -> Result<std::optional<std::string>> {
+    reads.emplace_back(type.value, id, at);
+    auto it = table.find({type.value, id, at});
+    if (it == table.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  };
+
+  std::string named = EncodeChangeSet(cs, true);
+  std::string copied = EncodeChangeSet(cs);
+  for (const char* image : {"inserted", "old", "new", "deleted", "v0", "v3"}) {
+    EXPECT_EQ(named.find(image), std::string::npos) << image;
+    EXPECT_NE(copied.find(image), std::string::npos) << image;
+  }
+  EXPECT_NE(named.find("mid1"), std::string::npos);
+  EXPECT_NE(named.find("mid2"), std::string::npos);
+
+  auto back = DecodeChangeSet(10, named, &rows);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, cs);
+  EXPECT_EQ(reads.size(), 6u);
+  EXPECT_EQ(*PeekRequestKeys(10, named), std::vector<std::string>{});
+
+  // Without the rows, or with a row version gone: an error, never a wrong image.
+  auto no_reader = DecodeChangeSet(10, named);
+  ASSERT_FALSE(no_reader.ok());
+  EXPECT_EQ(no_reader.status().code(), ErrorCode::kInternal);
+  EXPECT_NE(no_reader.status().message().find("no reader"), std::string::npos);
+  table.erase({2, 8, 9});
+  auto gone = DecodeChangeSet(10, named, &rows);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.status().message().find("row 8 of type 2 as of version 9 is gone"),
+            std::string::npos)
+      << gone.status().message();
+  // Every truncation is an error.
+  for (size_t n = 0; n < named.size(); ++n) {
+    EXPECT_FALSE(DecodeChangeSet(10, std::string_view(named).substr(0, n), &rows).ok()) << n;
   }
 }
 

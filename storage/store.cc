@@ -422,6 +422,10 @@ Status Store::ReadChanges(Version after, const std::function<bool(const ChangeSe
     std::string start = VersionKey(position + 1);
     MDB_val k = Val(start), v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    ReadTxn* reader = txn.get();
+    const RowImageReader images = [reader](EntityTypeId type, RowId id, Version at) {
+      return reader->RowImageAt(type, id, at);
+    };
     size_t n = 0;
     Status st;
     while (rc == 0 && n < kChunk) {
@@ -436,7 +440,7 @@ Status Store::ReadChanges(Version after, const std::function<bool(const ChangeSe
                       ", found " + std::to_string(ver));
         break;
       }
-      auto cs = DecodeChangeSet(ver, View(v));
+      auto cs = DecodeChangeSet(ver, View(v), &images);
       if (!cs.ok()) {
         st = cs.status();
         break;

@@ -141,6 +141,21 @@ Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
   return std::optional<RowRecord>(RowRecord{value.substr(1), version});
 }
 
+Result<std::optional<std::string>> TxnReader::RowImageAt(EntityTypeId type, RowId id, Version at) {
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
+  std::string key = RowKey(type, id, at);
+  MDB_val k, v;
+  int rc = SeekGe(cur, key, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return LmdbError(rc, "read row image");
+  std::string_view found = View(k), value = View(v);
+  if (found.size() != 20 || found.substr(0, 12) != std::string_view(key).substr(0, 12) ||
+      value.empty() || value[0] == kTombstoneTag) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(value.substr(1));
+}
+
 Result<std::vector<RowVersionRecord>> TxnReader::History(EntityTypeId type, RowId id) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
   std::string prefix = RowPrefix(type, id);
@@ -355,6 +370,9 @@ Status TxnReader::ChangesBetween(Version after,
   if (rc != 0) return LmdbError(rc, "read change log");
   MDB_val k = Val(start), v;
   rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  const RowImageReader images = [this](EntityTypeId type, RowId id, Version at) {
+    return RowImageAt(type, id, at);
+  };
   Status st;
   while (rc == 0) {
     if (k.mv_size != 8) {
@@ -363,7 +381,7 @@ Status TxnReader::ChangesBetween(Version after,
     }
     Version ver = GetU64BE(static_cast<const char*>(k.mv_data));
     if (ver > at_) break;
-    auto cs = DecodeChangeSet(ver, View(v));
+    auto cs = DecodeChangeSet(ver, View(v), &images);
     if (!cs.ok()) {
       st = cs.status();
       break;
@@ -682,7 +700,8 @@ Status WriteTxn::FlushCounters() {
 
 Status WriteTxn::Finish() {
   ORMDB_RETURN_IF_ERROR(FlushCounters());
-  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().changelog, VersionKey(at_), EncodeChangeSet(changes_)));
+  ORMDB_RETURN_IF_ERROR(
+      Put(env_->dbis().changelog, VersionKey(at_), EncodeChangeSet(changes_, env_->format() >= 2)));
   return Put(env_->dbis().meta, "current_version", VersionKey(at_));
 }
 

@@ -76,6 +76,10 @@ class TxnReader {
 
   // The row visible at the snapshot, or nullopt when absent or deleted.
   Result<std::optional<RowRecord>> Get(EntityTypeId type, RowId id);
+  // The bytes of the row as of version `at` (<= the snapshot), read from the
+  // rows table (never the row cache); nullopt when absent or deleted there.
+  // Change log entries name row images this way (see RowImageReader).
+  Result<std::optional<std::string>> RowImageAt(EntityTypeId type, RowId id, Version at);
 
   // Every stored version of a row, newest first (tombstones included), as
   // far back as retention keeps them; versions above the snapshot excluded.
