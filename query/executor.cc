@@ -72,15 +72,13 @@ Result<std::shared_ptr<ResultBlocks>> Executor::Run() {
 }
 
 Result<const RowData*> Executor::GetRow(const EntityInfo& e, RowId id) {
-  auto& cache = cache_[e.id.value];
-  auto it = cache.find(id);
-  if (it != cache.end()) return it->second;
+  if (const RowData** hit = cache_.Find(e.id.value, id)) return *hit;
   ORMDB_ASSIGN_OR_RETURN(auto rec, txn_.Get(e.id, id));
   const RowData* data = nullptr;
   if (rec) {
     ORMDB_ASSIGN_OR_RETURN(data, Decode(e, rec->bytes_in_txn, rec->version));
   }
-  cache.emplace(id, data);
+  cache_.Emplace(e.id.value, id, data);
   return data;
 }
 
@@ -104,19 +102,18 @@ Result<const RowData*> Executor::Decode(const EntityInfo& e, std::string_view by
 
 Result<const RowData*> Executor::Remember(const EntityInfo& e, RowId id,
                                           const storage::RowRecord& rec) {
-  auto& cache = cache_[e.id.value];
-  auto it = cache.find(id);
-  if (it != cache.end()) return it->second;
+  if (const RowData** hit = cache_.Find(e.id.value, id)) return *hit;
   ORMDB_ASSIGN_OR_RETURN(const RowData* data, Decode(e, rec.bytes_in_txn, rec.version));
-  cache.emplace(id, data);
+  cache_.Emplace(e.id.value, id, data);
   return data;
 }
 
 const RowData* Executor::Keep(const EntityInfo& e, RowId id, const RowData* data) {
-  auto& cache = cache_[e.id.value];
-  auto it = cache.find(id);
-  if (it != cache.end() && it->second != nullptr) return it->second;
-  cache[id] = data;
+  auto [slot, inserted] = cache_.Emplace(e.id.value, id, data);
+  if (!inserted) {
+    if (*slot != nullptr) return *slot;
+    *slot = data;
+  }
   return data;
 }
 

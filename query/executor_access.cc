@@ -209,13 +209,12 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
 
 Status Executor::RowFromEntry(const Node& n, const IndexRangePlan& r, RowId id,
                               std::string_view values) {
-  auto& cache = cache_[n.entity->id.value];
-  if (cache.contains(id)) return Status::Ok();
+  if (cache_.contains(n.entity->id.value, id)) return Status::Ok();
   RowData& data = rows_.emplace_back();
   data.row.fields.resize(n.entity->fields.size());
   ORMDB_RETURN_IF_ERROR(
       DecodeEntry(*n.entity, *r.index, r.index->fields.size(), values, &data.row));
-  cache.emplace(id, &data);
+  cache_.Emplace(n.entity->id.value, id, &data);
   return Status::Ok();
 }
 
@@ -230,18 +229,18 @@ Status Executor::DecodeEntry(const EntityInfo& e, const catalog::IndexInfo& ix, 
 
 Status Executor::Offer(const Node& n, int idx, RowId id, const CursorPosition* cursor, int64_t want,
                        bool top_n, std::vector<Candidate>* list) {
-  auto& cache = cache_[n.entity->id.value];
-  auto cached = cache.find(id);
+  const uint32_t type = n.entity->id.value;
+  const RowData** cached = cache_.Find(type, id);
   const RowData* row = nullptr;
   std::string_view bytes;
   Version version = 0;
-  if (cached != cache.end()) {
-    row = cached->second;
+  if (cached != nullptr) {
+    row = *cached;
     if (row == nullptr) return Status::Ok();
   } else {
     ORMDB_ASSIGN_OR_RETURN(auto rec, txn_.Get(n.entity->id, id));
     if (!rec) {
-      cache.emplace(id, nullptr);
+      cache_.Emplace(type, id, nullptr);
       return Status::Ok();
     }
     bytes = rec->bytes_in_txn;
@@ -252,7 +251,7 @@ Status Executor::Offer(const Node& n, int idx, RowId id, const CursorPosition* c
     }
     if (n.entity->uuid_id) {
       ORMDB_ASSIGN_OR_RETURN(row, Decode(*n.entity, bytes, version));
-      cache.emplace(id, row);
+      cache_.Emplace(type, id, row);
     } else {
       ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(
           bytes, *n.entity, plan_->schema->number(), layouts_, wanted_[idx], &view_, &probe_.row));
@@ -276,7 +275,7 @@ Status Executor::Offer(const Node& n, int idx, RowId id, const CursorPosition* c
   }
   if (row == &probe_) {
     ORMDB_ASSIGN_OR_RETURN(row, Decode(*n.entity, bytes, version));
-    cache.emplace(id, row);
+    cache_.Emplace(type, id, row);
   }
   c.row = row;
   list->push_back(c);

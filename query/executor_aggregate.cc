@@ -122,8 +122,7 @@ Status Executor::CountScanned(int a, uint64_t n) {
 Result<const RowData*> Executor::AggregateRow(int a, RowId id) {
   const AggregatePlan& ap = plan_->aggregates[a];
   const EntityInfo& e = *ap.source.entity;
-  auto& cache = cache_[e.id.value];
-  if (auto it = cache.find(id); it != cache.end()) return it->second;
+  if (const RowData** hit = cache_.Find(e.id.value, id)) return *hit;
   ORMDB_ASSIGN_OR_RETURN(auto rec, txn_.Get(e.id, id));
   if (!rec) return nullptr;
   if (e.uuid_id) return Decode(e, rec->bytes_in_txn, rec->version);

@@ -135,9 +135,9 @@ Result<bool> Executor::Admit(int idx, const Candidate& c, uint64_t occ, bool is_
   NodeBlock& nb = out_->nodes[idx];
   EntityBlock& b = out_->entities[nb.block];
   FetchCounters next = out_->counters;
-  auto it = b.row_of.find(c.id);
+  const uint32_t* known = b.row_of.Find(0, c.id);
   uint64_t bytes = 0;
-  if (it == b.row_of.end()) {
+  if (known == nullptr) {
     bytes = RowBytes(b, *c.row);
     next.entities += 1;
     next.bytes += bytes;
@@ -163,15 +163,15 @@ Result<bool> Executor::Admit(int idx, const Candidate& c, uint64_t occ, bool is_
     return false;
   }
   out_->counters = next;
-  if (it == b.row_of.end()) {
+  if (known == nullptr) {
     uint32_t row = static_cast<uint32_t>(b.rows.size());
     b.rows.push_back(c.id);
     b.ids.push_back(c.ext_id);
-    b.row_of.emplace(c.id, row);
+    b.row_of.Emplace(0, c.id, row);
     block_rows_.push_back({nb.block, c.row});
     *row_out = row;
   } else {
-    *row_out = it->second;
+    *row_out = *known;
   }
   return true;
 }

@@ -280,7 +280,8 @@ class Executor {
   std::vector<NodeStats>* stats_;
   std::shared_ptr<ResultBlocks> out_;
   std::deque<RowData> rows_;
-  std::unordered_map<uint32_t, std::unordered_map<RowId, const RowData*>> cache_;
+  // Rows read, by (entity type, id); null for an id with no visible row.
+  FlatIdMap<const RowData*> cache_;
   std::vector<std::pair<int, const RowData*>> block_rows_;
   // Per node: its distinct child rows in first-appearance order and how
   // often each is rendered (the next level's parents).

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catalog/compiled_schema.h"
+#include "common/flat_id_map.h"
 #include "common/ids.h"
 #include "common/value.h"
 #include "query/plan.h"
@@ -26,7 +27,7 @@ struct EntityBlock {
   std::vector<Value> ids;                  // external ids: Int64, or Uuid for uuid entities
   std::vector<std::string> columns;        // selected fields (and "_version")
   std::vector<std::vector<Value>> values;  // values[column][row]
-  std::unordered_map<RowId, uint32_t> row_of;
+  FlatIdMap<uint32_t> row_of;              // internal row id (space 0) -> its row
 };
 
 // The children of one plan node, grouped by parent row.
