@@ -239,12 +239,13 @@ Status Executor::Emit(int idx, uint32_t parent_row, RowId parent_id, uint64_t oc
     ++added;
     if (stats_) ++(*stats_)[idx].rows;
     if (!is_root) {
-      auto [it, inserted] = occ_index_[idx].emplace(row, dist_rows_[idx].size());
+      auto [at, inserted] =
+          occ_index_.Emplace(static_cast<uint32_t>(idx), row, dist_rows_[idx].size());
       if (inserted) {
         dist_rows_[idx].push_back(row);
         dist_occ_[idx].push_back(occ);
       } else {
-        dist_occ_[idx][it->second] = SaturatingAdd(dist_occ_[idx][it->second], occ);
+        dist_occ_[idx][*at] = SaturatingAdd(dist_occ_[idx][*at], occ);
       }
     } else {
       dist_rows_[idx].push_back(row);

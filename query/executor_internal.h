@@ -287,7 +287,7 @@ class Executor {
   // often each is rendered (the next level's parents).
   std::vector<std::vector<uint32_t>> dist_rows_;
   std::vector<std::vector<uint64_t>> dist_occ_;
-  std::unordered_map<int, std::unordered_map<uint32_t, size_t>> occ_index_;
+  FlatIdMap<size_t> occ_index_;  // (node, row) -> its index in dist_rows_[node]
   bool stopped_ = false;
   // Scratch space for rows decoded only in part (Offer).
   std::vector<std::vector<size_t>> wanted_;
