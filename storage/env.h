@@ -37,6 +37,8 @@ inline constexpr uint32_t kIndexPartitions = 32;
 inline constexpr uint32_t kEdgePartitions = 8;
 // LMDB table handles: every partition, the other tables and room for more.
 inline constexpr unsigned kMaxTables = 96;
+static_assert(kRowPartitions + kIndexPartitions + kEdgePartitions + 5 < kMaxTables,
+              "every table of a format-2 file needs a handle");
 
 struct Dbis {
   MDB_dbi meta = 0;
