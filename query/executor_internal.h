@@ -295,7 +295,6 @@ class Executor {
   storage::RowView view_;
   Candidate scratch_;
   std::vector<QuickPlan> quick_;
-  storage::RowView quick_view_;
   // Aggregates: values per holder row id, whether grouped by a scan, the
   // fields each decodes, and the rows read in all.
   std::vector<std::unordered_map<RowId, Value>> agg_values_;

@@ -331,29 +331,50 @@ bool Executor::QuickRejects(const Node& n, int idx, std::string_view bytes,
   bool use_heap = heap != nullptr && want > 0 && static_cast<int64_t>(heap->size()) >= want &&
                   q.order_column >= 0;
   if (q.tests.empty() && !use_heap) return false;
-  auto number = storage::PeekRowSchemaVersion(bytes);
-  if (!number.ok() || *number != plan_->schema->number()) return false;
-  if (!storage::RowView::ParseInto(bytes, n.entity->layout, &quick_view_).ok()) return false;
+  if (bytes.size() < 4 || storage::PeekRowSchemaVersion(bytes).value() != plan_->schema->number()) {
+    return false;
+  }
+  // Only the fields tested are located; a row that passes is decoded in
+  // full later, and a row whose bounds look wrong is not rejected here, so
+  // that its decoding reports it.
+  using Peek = storage::RowView::Peek;
+  const std::span<const ValueType> layout = n.entity->layout;
+  std::string_view field;
+  // The order first: once the list is full it rejects most rows with one
+  // integer comparison where the tests may compare strings.
+  if (use_heap) {
+    const Peek p = storage::RowView::PeekField(bytes, layout, q.order_column, &field);
+    if (p == Peek::kCorrupt) return false;
+    const Value& worst = heap->front().key[0];
+    int c;
+    if (p == Peek::kValue && layout[q.order_column] == ValueType::kString &&
+        worst.type() == ValueType::kString) {
+      c = field.compare(worst.as_string());  // strings order by their bytes
+    } else {
+      c = storage::CompareValues(
+          p == Peek::kNull ? Value()
+                           : Normalize(storage::RowView::FieldValue(layout[q.order_column], field)),
+          worst);
+    }
+    if (q.order_desc) c = -c;
+    if (c > 0) return true;  // after the worst kept row on the first key
+  }
   for (const QuickTest& t : q.tests) {
-    if (quick_view_.IsNull(t.column)) return true;  // unknown: a conjunct that is not true
+    const Peek p = storage::RowView::PeekField(bytes, layout, t.column, &field);
+    if (p == Peek::kCorrupt) return false;
+    if (p == Peek::kNull) return true;  // unknown: a conjunct that is not true
     const Value& lit = slots_[t.slot].value;
     ValueOrder order;
     if (t.type == ValueType::kString) {
       if (lit.type() != ValueType::kString) return false;
-      const int c = quick_view_.GetStringView(t.column).compare(lit.as_string());
+      const int c = field.compare(lit.as_string());
       order = c < 0 ? ValueOrder::kLess : c > 0 ? ValueOrder::kGreater : ValueOrder::kEqual;
     } else {
-      order = CompareForPredicate(Normalize(quick_view_.Get(t.column)), lit);
+      order = CompareForPredicate(Normalize(storage::RowView::FieldValue(t.type, field)), lit);
     }
     if (t.flipped) order = Reverse(order);
     const bool pass = Satisfies(order, t.op);
     if (!pass) return true;
-  }
-  if (use_heap) {
-    int c =
-        storage::CompareValues(Normalize(quick_view_.Get(q.order_column)), heap->front().key[0]);
-    if (q.order_desc) c = -c;
-    if (c > 0) return true;  // after the worst kept row on the first key
   }
   return false;
 }

@@ -235,8 +235,12 @@ bool RowView::IsNull(size_t i) const {
 Value RowView::Get(size_t i) const {
   if (IsNull(i)) return Value::Null();
   const FieldRange& r = field_ranges_[i];
-  const char* p = row_.data() + r.begin;
-  switch (layout_[i]) {
+  return FieldValue(layout_[i], row_.substr(r.begin, r.end - r.begin));
+}
+
+Value RowView::FieldValue(ValueType type, std::string_view bytes) {
+  const char* p = bytes.data();
+  switch (type) {
     case ValueType::kNull:
       return Value::Null();
     case ValueType::kBool:
@@ -255,13 +259,59 @@ Value RowView::Get(size_t i) const {
       return Value::MakeUuid(u);
     }
     case ValueType::kString:
-      return Value::String(std::string(GetStringView(i)));
+      return Value::String(std::string(bytes));
     case ValueType::kBytes:
-      return Value::Bytes(std::string(GetStringView(i)));
+      return Value::Bytes(std::string(bytes));
     case ValueType::kJson:
-      return Value::Json(std::string(GetStringView(i)));
+      return Value::Json(std::string(bytes));
   }
-  return Value::Null();  // unreachable: Parse rejected unknown types
+  return Value::Null();  // unreachable: the layout's types are known
+}
+
+RowView::Peek RowView::PeekField(std::string_view row, std::span<const ValueType> layout, size_t i,
+                                 std::string_view* bytes) {
+  assert(i < layout.size());
+  if (row.size() < kHeaderSize) return Peek::kCorrupt;
+  const size_t n = GetLE(row.data() + 4, 2);
+  if (n > layout.size()) return Peek::kCorrupt;
+  if (i >= n) return Peek::kNull;
+  const size_t bitmap_size = (n + 7) / 8;
+  if (row.size() - kHeaderSize < bitmap_size) return Peek::kCorrupt;
+  const auto* bitmap = reinterpret_cast<const uint8_t*>(row.data() + kHeaderSize);
+  auto is_null_bit = [&](size_t j) { return (bitmap[j / 8] >> (j % 8)) & 1; };
+  if (is_null_bit(i)) return Peek::kNull;
+  const bool variable = IsVariable(layout[i]);
+  // The fixed fields before i; for a variable field, every fixed field (the
+  // offset table follows them) and the variable fields before and in all.
+  size_t pos = kHeaderSize + bitmap_size;
+  size_t var_before = 0, var_count = 0;
+  const size_t last = variable ? n : i;
+  for (size_t j = 0; j < last; ++j) {
+    if (is_null_bit(j)) continue;
+    const ValueType t = layout[j];
+    if (IsVariable(t)) {
+      var_before += j < i;
+      ++var_count;
+    } else {
+      pos += FixedSize(t);
+    }
+  }
+  if (pos > row.size()) return Peek::kCorrupt;
+  if (!variable) {
+    const size_t size = FixedSize(layout[i]);
+    if (size == 0 || row.size() - pos < size) return Peek::kCorrupt;
+    *bytes = row.substr(pos, size);
+    return Peek::kValue;
+  }
+  if ((row.size() - pos) / 4 < var_count) return Peek::kCorrupt;
+  const char* table = row.data() + pos;
+  const size_t data_pos = pos + 4 * var_count;
+  const size_t data_size = row.size() - data_pos;
+  const size_t begin = var_before == 0 ? 0 : GetLE(table + 4 * (var_before - 1), 4);
+  const size_t end = GetLE(table + 4 * var_before, 4);
+  if (begin > end || end > data_size) return Peek::kCorrupt;
+  *bytes = row.substr(data_pos + begin, end - begin);
+  return Peek::kValue;
 }
 
 std::string_view RowView::GetStringView(size_t i) const {

@@ -77,6 +77,21 @@ class RowView {
   static Status ParseInto(std::string_view row, std::span<const ValueType> layout, RowView* view);
   RowView() = default;
 
+  // One field of an encoded row, found without parsing the rest of the
+  // field table: what a scan's quick test reads from every row it steps
+  // over. Checks only the bounds it reads, so a row used further must
+  // still be parsed in full (Parse).
+  enum class Peek : uint8_t {
+    kValue,    // *bytes holds the field's bytes
+    kNull,     // null, or not stored (a field added by a later schema)
+    kCorrupt,  // a bound it read is wrong: parse the row to get the error
+  };
+  // REQUIRES: i < layout.size().
+  static Peek PeekField(std::string_view row, std::span<const ValueType> layout, size_t i,
+                        std::string_view* bytes);
+  // The value of field bytes PeekField found for a field of type `type`.
+  static Value FieldValue(ValueType type, std::string_view bytes);
+
   uint32_t schema_version() const { return schema_version_; }
   // Fields actually stored; may be less than layout size.
   size_t stored_field_count() const { return field_ranges_.size(); }

@@ -175,11 +175,37 @@ Result<std::vector<RowVersionRecord>> TxnReader::History(EntityTypeId type, RowI
   return out;
 }
 
+namespace {
+
+// A row key (20 bytes) of the type whose big-endian id is `type_be`;
+// compared without a call, since a scan asks it of every row it steps on.
+bool IsRowKeyOf(std::string_view key, uint32_t type_be) {
+  if (key.size() != 20) return false;
+  uint32_t t;
+  std::memcpy(&t, key.data(), 4);
+  return t == type_be;
+}
+
+bool SameRowKey(std::string_view key, const char (&other)[20]) {
+  if (key.size() != 20) return false;
+  uint64_t a[2], b[2];
+  uint32_t c, d;
+  std::memcpy(a, key.data(), 16);
+  std::memcpy(b, other, 16);
+  std::memcpy(&c, key.data() + 16, 4);
+  std::memcpy(&d, other + 16, 4);
+  return a[0] == b[0] && a[1] == b[1] && c == d;
+}
+
+}  // namespace
+
 Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
                            const std::function<bool(RowId, const RowRecord&)>& visit) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
   std::string type_prefix;
   PutU32BE(&type_prefix, type.value);
+  uint32_t type_be;
+  std::memcpy(&type_be, type_prefix.data(), 4);
   MDB_val k, v;
   RowId id = start;
   bool positioned = false;  // k, v hold `id`'s newest version <= the snapshot
@@ -210,7 +236,7 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
     }
     positioned = false;
     std::string_view found = View(k);
-    if (!HasPrefix(found, type_prefix) || found.size() != 20) {
+    if (!IsRowKeyOf(found, type_be)) {
       if (dir == ScanDirection::kForward) return Status::Ok();
       if (id == 0) return Status::Ok();
       --id;
@@ -237,10 +263,10 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
       // Fast path: step to the next row's newest version with MDB_NEXT
       // instead of a seek, when the visitor left the cursor where it was.
       rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-      if (rc == 0 && View(k) == std::string_view(visited, sizeof visited)) {
+      if (rc == 0 && SameRowKey(View(k), visited)) {
         while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
           std::string_view next = View(k);
-          if (!HasPrefix(next, type_prefix) || next.size() != 20) return Status::Ok();
+          if (!IsRowKeyOf(next, type_be)) return Status::Ok();
           if (GetU64BE(next.data() + 4) != id) break;  // else an older version of `id`
         }
         if (rc == MDB_NOTFOUND) return Status::Ok();
