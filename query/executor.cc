@@ -272,7 +272,7 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
           }
           ORMDB_ASSIGN_OR_RETURN(c.row, Decode(*n.entity, sc.bytes, sc.version));
           c.row = Keep(*n.entity, sc.id, c.row);
-          list.push_back(c);
+          list.push_back(std::move(c));  // scratch_ keeps no key: it is rebuilt per row
           if (top_n) {
             std::push_heap(list.begin(), list.end(), worse);
             if (static_cast<int64_t>(list.size()) > want) {

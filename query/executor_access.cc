@@ -278,7 +278,7 @@ Status Executor::Offer(const Node& n, int idx, RowId id, const CursorPosition* c
     cache_.Emplace(type, id, row);
   }
   c.row = row;
-  list->push_back(c);
+  list->push_back(std::move(c));  // scratch_ keeps no key: it is rebuilt per row
   if (top_n) {
     std::push_heap(list->begin(), list->end(), worse);
     if (static_cast<int64_t>(list->size()) > want) {

@@ -68,7 +68,22 @@ Status Executor::SetUpBlocks() {
       nb.item_columns.push_back(col);
     }
   }
-  for (EntityBlock& b : out_->entities) b.values.resize(b.columns.size());
+  // Each column's field, found by name once rather than for every row.
+  column_field_.assign(out_->entities.size(), {});
+  for (size_t bi = 0; bi < out_->entities.size(); ++bi) {
+    EntityBlock& b = out_->entities[bi];
+    b.values.resize(b.columns.size());
+    for (size_t c = 0; c < b.columns.size(); ++c) {
+      int f = kVersionColumn;
+      if (column_aggregate_[bi][c] >= 0) {
+        f = kAggregateColumn;
+      } else if (b.columns[c] != "_version") {
+        f = b.entity->FieldIndex(b.columns[c]);
+        if (f < 0) return Internal("column " + b.columns[c] + " names no field");
+      }
+      column_field_[bi].push_back(f);
+    }
+  }
   return Status::Ok();
 }
 
@@ -86,9 +101,8 @@ std::pair<const Node*, const CExpr*> Executor::ColumnMask(const EntityBlock& b, 
 }
 
 Result<Value> Executor::ColumnValue(const EntityBlock& b, size_t c, const RowData& row) {
-  const std::string& name = b.columns[c];
-  if (name == "_version") return Value::Int64(static_cast<int64_t>(row.version));
-  int f = b.entity->FieldIndex(name);
+  const int f = column_field_[&b - out_->entities.data()][c];
+  if (f == kVersionColumn) return Value::Int64(static_cast<int64_t>(row.version));
   const catalog::FieldInfo& fi = b.entity->fields[f];
   const Value& v = row.row.fields[f];
   if (fi.type == FieldType::kRef && !v.is_null()) {
@@ -103,14 +117,11 @@ Result<Value> Executor::ColumnValue(const EntityBlock& b, size_t c, const RowDat
 
 uint64_t Executor::RowBytes(const EntityBlock& b, const RowData& row) {
   uint64_t n = b.entity->uuid_id ? 16 : 8;
-  const std::vector<int>& aggregate_of = column_aggregate_[&b - out_->entities.data()];
-  for (size_t c = 0; c < b.columns.size(); ++c) {
-    const std::string& name = b.columns[c];
-    if (name == "_version" || aggregate_of[c] >= 0) {  // an aggregate: 8 bytes
+  for (const int f : column_field_[&b - out_->entities.data()]) {
+    if (f < 0) {  // _version or an aggregate: 8 bytes
       n += 8;
       continue;
     }
-    int f = b.entity->FieldIndex(name);
     const catalog::FieldInfo& fi = b.entity->fields[f];
     const Value& v = row.row.fields[f];
     if (fi.type == FieldType::kRef && !v.is_null()) {

@@ -314,6 +314,9 @@ class Executor {
   storage::RowView decode_view_;
   // Per entity block: the aggregate of each column (-1: a field or _version).
   std::vector<std::vector<int>> column_aggregate_;
+  // Per block and column: the entity's field, or one of these.
+  static constexpr int kVersionColumn = -1, kAggregateColumn = -2;
+  std::vector<std::vector<int>> column_field_;
 };
 
 }  // namespace ormdb::query::executor_internal

@@ -213,6 +213,7 @@ Status Executor::MakeCandidate(const Node& n, RowId id, const RowData* row, Cand
   c->row = row;
   c->ext_id = ExternalId(*n.entity, id, *row);
   c->key.clear();
+  c->key.reserve(n.order.size());
   for (const OrderPlan& o : n.order) {
     ORMDB_ASSIGN_OR_RETURN(Value v, EvalPath(n, o.path, id, *row));
     c->key.push_back(std::move(v));
@@ -230,15 +231,41 @@ int Executor::CompareKeys(const Node& n, const std::vector<Value>& ka, const Val
 }
 
 void Executor::SortCandidates(const Node& n, std::vector<Candidate>* list, int64_t want) {
-  auto less = [&](const Candidate& a, const Candidate& b) {
-    return CompareKeys(n, a.key, a.ext_id, b.key, b.ext_id) < 0;
-  };
-  if (want >= 0 && static_cast<size_t>(want) < list->size()) {
-    std::partial_sort(list->begin(), list->begin() + want, list->end(), less);
-    list->resize(static_cast<size_t>(want));
+  const size_t keep = want >= 0 && static_cast<size_t>(want) < list->size()
+                          ? static_cast<size_t>(want)
+                          : list->size();
+  if (list->size() < 32) {
+    auto less = [&](const Candidate& a, const Candidate& b) {
+      return CompareKeys(n, a.key, a.ext_id, b.key, b.ext_id) < 0;
+    };
+    if (keep < list->size()) {
+      std::partial_sort(list->begin(), list->begin() + static_cast<ptrdiff_t>(keep), list->end(),
+                        less);
+      list->resize(keep);
+    } else {
+      std::sort(list->begin(), list->end(), less);
+    }
     return;
   }
-  std::sort(list->begin(), list->end(), less);
+  // A longer list is sorted as positions and then moved once: a candidate
+  // (its key, its id) costs more to swap than a position.
+  std::vector<uint32_t> order(list->size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto less = [&](uint32_t a, uint32_t b) {
+    const Candidate& x = (*list)[a];
+    const Candidate& y = (*list)[b];
+    return CompareKeys(n, x.key, x.ext_id, y.key, y.ext_id) < 0;
+  };
+  if (keep < order.size()) {
+    std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(keep), order.end(),
+                      less);
+  } else {
+    std::sort(order.begin(), order.end(), less);
+  }
+  std::vector<Candidate> sorted;
+  sorted.reserve(keep);
+  for (size_t i = 0; i < keep; ++i) sorted.push_back(std::move((*list)[order[i]]));
+  list->swap(sorted);
 }
 
 ValueType Executor::IdType(const Node& n) const {
