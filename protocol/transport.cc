@@ -4,6 +4,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -410,6 +411,9 @@ bool ListenerImpl::Close(std::chrono::milliseconds timeout) {
 
 namespace {
 
+// Where Debian's ca-certificates keeps the system's trusted authorities.
+constexpr char kSystemCaBundle[] = "/etc/ssl/certs/ca-certificates.crt";
+
 class ConnectionImpl final : public Connection {
  public:
   explicit ConnectionImpl(ConnectionOptions o) : o_(std::move(o)) {}
@@ -431,14 +435,24 @@ class ConnectionImpl final : public Connection {
       return NngStatus(rv, "connect to " + url);
     }
     if (url.rfind("tls+", 0) == 0) {
+      // The server is always verified: against the CA file given, else
+      // against the system's trusted authorities. A server whose certificate
+      // no trusted authority signed is refused, never talked to unverified.
+      std::string ca_file = o_.tls_ca_file;
+      if (ca_file.empty()) {
+        ca_file = kSystemCaBundle;
+        if (access(ca_file.c_str(), R_OK) != 0) {
+          return InvalidArgument("TLS to " + url +
+                                 ": no CA file given (tls_ca_file, ORMDB_TLS_CA) " +
+                                 "and no system CA bundle at " + ca_file +
+                                 " (Debian: ca-certificates): the server cannot be verified");
+        }
+      }
       nng_tls_config* cfg = nullptr;
       int rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT);
-      if (rv == 0 && !o_.tls_ca_file.empty()) {
-        rv = nng_tls_config_ca_file(cfg, o_.tls_ca_file.c_str());
-        if (rv == 0) rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED);
-      } else if (rv == 0) {
-        rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_NONE);
-      }
+      if (rv == 0) rv = nng_tls_config_ca_file(cfg, ca_file.c_str());
+      verified_against_ = ca_file;
+      if (rv == 0) rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED);
       if (rv == 0 && !o_.tls_server_name.empty()) {
         rv = nng_tls_config_server_name(cfg, o_.tls_server_name.c_str());
       }
@@ -447,7 +461,14 @@ class ConnectionImpl final : public Connection {
       if (rv != 0) return NngStatus(rv, "TLS setup for " + url);
     }
     // A synchronous first dial: a refused connection is reported now.
-    if (int rv = nng_dialer_start(dialer, 0); rv != 0) return NngStatus(rv, "connect to " + url);
+    if (int rv = nng_dialer_start(dialer, 0); rv != 0) {
+      if (!verified_against_.empty() && (rv == NNG_ECRYPTO || rv == NNG_EPEERAUTH)) {
+        return Unavailable("connect to " + url + ": TLS handshake failed (" + nng_strerror(rv) +
+                           "): is the server's certificate signed by an authority in " +
+                           verified_against_ + " and issued for the host it is reached by?");
+      }
+      return NngStatus(rv, "connect to " + url);
+    }
     return Status::Ok();
   }
 
@@ -517,6 +538,7 @@ class ConnectionImpl final : public Connection {
   }
 
   ConnectionOptions o_;
+  std::string verified_against_;  // the CA file a tls+tcp:// server is verified against
   nng_socket sock_ = NNG_SOCKET_INITIALIZER;
   bool open_ = false;
   Mutex slots_mu_;

@@ -97,8 +97,9 @@ class Listener {
 struct ConnectionOptions {
   // tcp://, ipc://, tls+tcp:// (nng) or ormdb:// (the direct transport).
   std::string url;
-  // tls+tcp://: the CA file to verify the server against (empty: not
-  // verified) and the name its certificate must carry (empty: the host).
+  // tls+tcp://: the CA file to verify the server against (empty: the
+  // system's trusted authorities) and the name its certificate must carry
+  // (empty: the host). The server is always verified.
   std::string tls_ca_file;
   std::string tls_server_name;
   // The largest reply accepted.

@@ -266,6 +266,9 @@ cat >"$WORK/tls.json" <<JSON
 JSON
 start_server "$WORK/serve4.log" --data "$S" --config "$WORK/tls.json" || exit 1
 expect "tls query" 0 '"Ann B"' -- env ORMDB_TLS_CA="$WORK/cert.pem" "$ORMDB" --connect "$URL" query 'User { name }' --format json
+# Without the CA file the client verifies against the system's authorities,
+# which did not sign this certificate: refused, never read unverified.
+expect "tls query, server not trusted" 1 'UNAVAILABLE: .*TLS handshake failed.*ca-certificates.crt' -- "$ORMDB" --connect "$URL" query 'User { name }' --format json
 stop_server && ok || fail "tls server did not stop cleanly"
 
 # Metrics: a fetch is counted on /metrics; with ORMDB_METRICS=off (the switch

@@ -79,9 +79,11 @@ struct ConnectOptions {
   // principal of its own. Empty (the default): none. Connect fails with
   // INVALID_ARGUMENT when the server predates tokens.
   std::string token;
-  // tls+tcp:// URLs: the PEM file of the certificate authority to trust
-  // (empty: the server's certificate is not verified) and the name the
-  // certificate must carry (default: the URL's host).
+  // tls+tcp:// URLs: the PEM file of the certificate authorities to trust
+  // (empty: the system's, /etc/ssl/certs/ca-certificates.crt; Connect fails
+  // with INVALID_ARGUMENT when there is none) and the name the certificate
+  // must carry (default: the URL's host). The server is always verified; a
+  // self-signed server is trusted by giving its certificate as the CA file.
   std::string tls_ca_file;
   std::string tls_server_name;
   // How long a request may wait for its reply before UNAVAILABLE. A watch's
