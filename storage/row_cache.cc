@@ -1,12 +1,26 @@
 #include "storage/row_cache.h"
 
 #include <algorithm>
+#include <cstring>
+#include <new>
+#include <type_traits>
 
 namespace ormdb::storage {
 
 namespace {
 constexpr size_t kInitialSlots = 64;
 }  // namespace
+
+std::shared_ptr<const CachedRow> CachedRow::Make(Version version, std::string_view bytes) {
+  // Words, so that the object is aligned; the shared_ptr's control block and
+  // this array are one allocation.
+  const size_t words = (sizeof(CachedRow) + bytes.size() + 7) / 8;
+  std::shared_ptr<uint64_t[]> block = std::make_shared_for_overwrite<uint64_t[]>(words);
+  auto* row = new (block.get()) CachedRow(version, static_cast<uint32_t>(bytes.size()));
+  std::memcpy(reinterpret_cast<char*>(block.get()) + sizeof(CachedRow), bytes.data(), bytes.size());
+  static_assert(std::is_trivially_destructible_v<CachedRow>, "the block is freed as words");
+  return std::shared_ptr<const CachedRow>(std::move(block), row);
+}
 
 RowCache::RowCache(size_t capacity_bytes, Version current)
     : capacity_(capacity_bytes), shard_capacity_(capacity_bytes / kShards), invalidated_(current) {}
@@ -54,7 +68,7 @@ std::shared_ptr<const CachedRow> RowCache::Find(uint32_t type, RowId id, Version
     MutexLock lock(&s.mu);
     if (!s.slots.empty()) {
       Slot& slot = s.slots[Probe(s, type, id, hash)];
-      if (slot.used && slot.row->version <= snapshot) {
+      if (slot.used && slot.row->version() <= snapshot) {
         slot.referenced = true;
         hits_.fetch_add(1, std::memory_order_relaxed);
         return slot.row;
@@ -72,7 +86,7 @@ void RowCache::Offer(uint32_t type, RowId id, Version snapshot, Version version,
   uint64_t hash = Hash(type, id);
   Shard& s = ShardOf(hash);
   // Built outside the lock; dropped if the shard refuses it.
-  auto row = std::make_shared<CachedRow>(CachedRow{version, std::string(bytes)});
+  std::shared_ptr<const CachedRow> row = CachedRow::Make(version, bytes);
   MutexLock lock(&s.mu);
   // A commit after the snapshot may have changed this row after it was read.
   if (invalidated_.load() > snapshot) return;
@@ -100,7 +114,7 @@ void RowCache::EvictLocked(Shard& s) {
       ++s.hand;
       continue;
     }
-    s.bytes -= slot.row->bytes.size() + kEntryOverhead;
+    s.bytes -= slot.row->bytes().size() + kEntryOverhead;
     EraseAt(s, s.hand);  // the hand stays: a shifted entry may now be here
     evictions_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -117,7 +131,7 @@ void RowCache::Invalidate(const std::vector<Key>& keys, Version version) {
     if (s.slots.empty()) continue;
     size_t i = Probe(s, type, id, hash);
     if (!s.slots[i].used) continue;
-    s.bytes -= s.slots[i].row->bytes.size() + kEntryOverhead;
+    s.bytes -= s.slots[i].row->bytes().size() + kEntryOverhead;
     EraseAt(s, i);
     invalidations_.fetch_add(1, std::memory_order_relaxed);
   }

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,9 +36,22 @@
 
 namespace ormdb::storage {
 
-struct CachedRow {
-  Version version = 0;
-  std::string bytes;
+// A cached row version: its version and bytes, laid out right after the
+// reference count of the shared_ptr that holds it (one allocation), so a hit
+// reads the count, the version and the row's first bytes from one cache line.
+class CachedRow {
+ public:
+  static std::shared_ptr<const CachedRow> Make(Version version, std::string_view bytes);
+
+  Version version() const { return version_; }
+  std::string_view bytes() const {
+    return {reinterpret_cast<const char*>(this) + sizeof(CachedRow), size_};
+  }
+
+ private:
+  CachedRow(Version version, uint32_t size) : version_(version), size_(size) {}
+  Version version_;
+  uint32_t size_;  // the bytes follow the object
 };
 
 struct RowCacheStats {

@@ -23,8 +23,8 @@ TEST(RowCache, HitsOnlyAtSnapshotsThatSeeTheVersion) {
   cache.Offer(1, 7, 5, 4, "four");
   auto hit = cache.Find(1, 7, 5);
   ASSERT_NE(hit, nullptr);
-  EXPECT_EQ(hit->bytes, "four");
-  EXPECT_EQ(hit->version, 4u);
+  EXPECT_EQ(hit->bytes(), "four");
+  EXPECT_EQ(hit->version(), 4u);
   EXPECT_NE(cache.Find(1, 7, 9), nullptr);  // no newer version exists
   EXPECT_EQ(cache.Find(1, 7, 3), nullptr);  // written after that snapshot
   EXPECT_EQ(cache.Find(2, 7, 5), nullptr);  // another type
@@ -106,7 +106,7 @@ TEST(RowCache, TableMatchesAModel) {
           auto it = model.find({type, id});
           if (hit) {
             ASSERT_NE(it, model.end()) << type << ":" << id;
-            ASSERT_EQ(hit->bytes, it->second);
+            ASSERT_EQ(hit->bytes(), it->second);
           } else if (capacity > (size_t{1} << 20)) {
             ASSERT_EQ(it, model.end()) << "lost " << type << ":" << id;
           }

@@ -112,7 +112,7 @@ Result<MDB_cursor*> TxnReader::RowCursor(EntityTypeId type) {
 Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
   if (row_cache_) {
     if (std::shared_ptr<const CachedRow> hit = row_cache_->Find(type.value, id, at_)) {
-      RowRecord r{hit->bytes, hit->version};
+      RowRecord r{hit->bytes(), hit->version()};
       pinned_rows_.push_back(std::move(hit));
       return std::optional<RowRecord>(r);
     }
