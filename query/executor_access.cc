@@ -3,7 +3,6 @@
 // resolving external ids to row ids.
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
 
 #include "query/executor_internal.h"
 #include "query/limit_math.h"
@@ -159,13 +158,15 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
   };
   std::string lower = range.lower, upper = range.upper;
   size_t batch = covered > 0 ? RangeBatch(want) : SIZE_MAX;
-  std::unordered_set<RowId> seen;
+  // A batch resumes at the value part of the entry that did not fit, so it
+  // reads again the entries of that value part the batch before it read.
+  std::vector<RowId> seen;
   while (true) {
     std::string resume;
     ORMDB_RETURN_IF_ERROR(visit_batch(lower, upper, batch, &resume));
     bool stop = false;
     for (const auto& [id, truncated, values] : entries) {
-      if (!seen.insert(id).second) continue;  // an entry seen before a resume
+      if (!seen.empty() && std::binary_search(seen.begin(), seen.end(), id)) continue;
       if (ns) ++ns->examined;
       if (r.index_only && !truncated) ORMDB_RETURN_IF_ERROR(RowFromEntry(n, r, id, values));
       if (covered == 0) {
@@ -195,6 +196,11 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
       out->push_back(std::move(c));
     }
     if (stop || resume.empty()) break;
+    seen.clear();
+    for (const Entry& e : entries) {
+      if (e.values == resume) seen.push_back(e.id);
+    }
+    std::sort(seen.begin(), seen.end());
     // Continue from the entry that did not fit (its value part; entries
     // of the same value part are deduplicated by `seen`).
     if (r.backward) {
