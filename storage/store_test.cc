@@ -212,6 +212,29 @@ TEST(StoreOpen, NewerFormatIsRefused) {
 
 // Leaf pages and entries of the tables of the data file in `dir` whose names
 // start with `prefix` ("rows" matches "rows" and "rows.N").
+// A read-only transaction on the LMDB file of `dir`, under the store, for
+// what the tests measure of its tables; closed with the object.
+class RawRead {
+ public:
+  explicit RawRead(const std::string& dir) {
+    EXPECT_EQ(mdb_env_create(&env_), 0);
+    mdb_env_set_maxdbs(env_, kMaxTables);
+    EXPECT_EQ(mdb_env_open(env_, dir.c_str(), MDB_RDONLY, 0644), 0);
+    EXPECT_EQ(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn_), 0);
+  }
+  ~RawRead() {
+    mdb_txn_abort(txn_);
+    mdb_env_close(env_);
+  }
+  RawRead(const RawRead&) = delete;
+  RawRead& operator=(const RawRead&) = delete;
+  MDB_txn* txn() const { return txn_; }
+
+ private:
+  MDB_env* env_ = nullptr;
+  MDB_txn* txn_ = nullptr;
+};
+
 struct TreeUse {
   uint64_t leaf_pages = 0;
   uint64_t entries = 0;
@@ -219,12 +242,8 @@ struct TreeUse {
 };
 TreeUse TablesUse(const std::string& dir, const std::string& prefix) {
   TreeUse use;
-  MDB_env* env;
-  EXPECT_EQ(mdb_env_create(&env), 0);
-  mdb_env_set_maxdbs(env, kMaxTables);
-  EXPECT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644), 0);
-  MDB_txn* txn;
-  EXPECT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
+  RawRead raw(dir);
+  MDB_txn* txn = raw.txn();
   MDB_dbi main;
   EXPECT_EQ(mdb_dbi_open(txn, nullptr, 0, &main), 0);
   MDB_cursor* cur;
@@ -246,8 +265,6 @@ TreeUse TablesUse(const std::string& dir, const std::string& prefix) {
     use.entries += st.ms_entries;
     use.tables.insert(name);
   }
-  mdb_txn_abort(txn);
-  mdb_env_close(env);
   return use;
 }
 
@@ -1274,12 +1291,8 @@ TEST(StoreVacuum, PinsHoldTheHorizon) {
 // The bytes of every change-log entry of the data file in `dir`.
 uint64_t LogValueBytes(const std::string& dir) {
   uint64_t bytes = 0;
-  MDB_env* env;
-  EXPECT_EQ(mdb_env_create(&env), 0);
-  mdb_env_set_maxdbs(env, kMaxTables);
-  EXPECT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644), 0);
-  MDB_txn* txn;
-  EXPECT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
+  RawRead raw(dir);
+  MDB_txn* txn = raw.txn();
   MDB_dbi log;
   EXPECT_EQ(mdb_dbi_open(txn, "changelog", 0, &log), 0);
   MDB_cursor* cur;
@@ -1290,8 +1303,6 @@ uint64_t LogValueBytes(const std::string& dir) {
     bytes += v.mv_size;
   }
   mdb_cursor_close(cur);
-  mdb_txn_abort(txn);
-  mdb_env_close(env);
   return bytes;
 }
 
