@@ -230,38 +230,38 @@ int Executor::CompareKeys(const Node& n, const std::vector<Value>& ka, const Val
   return storage::CompareValues(ia, ib);
 }
 
+namespace {
+
+// Orders [begin, end) by `less`; only its first `keep` elements need order.
+template <typename It, typename Less>
+void SortFirst(It begin, It end, size_t keep, Less less) {
+  if (keep < static_cast<size_t>(end - begin)) {
+    std::partial_sort(begin, begin + static_cast<ptrdiff_t>(keep), end, less);
+  } else {
+    std::sort(begin, end, less);
+  }
+}
+
+}  // namespace
+
 void Executor::SortCandidates(const Node& n, std::vector<Candidate>* list, int64_t want) {
   const size_t keep = want >= 0 && static_cast<size_t>(want) < list->size()
                           ? static_cast<size_t>(want)
                           : list->size();
+  auto less = [&](const Candidate& a, const Candidate& b) {
+    return CompareKeys(n, a.key, a.ext_id, b.key, b.ext_id) < 0;
+  };
   if (list->size() < 32) {
-    auto less = [&](const Candidate& a, const Candidate& b) {
-      return CompareKeys(n, a.key, a.ext_id, b.key, b.ext_id) < 0;
-    };
-    if (keep < list->size()) {
-      std::partial_sort(list->begin(), list->begin() + static_cast<ptrdiff_t>(keep), list->end(),
-                        less);
-      list->resize(keep);
-    } else {
-      std::sort(list->begin(), list->end(), less);
-    }
+    SortFirst(list->begin(), list->end(), keep, less);
+    list->resize(keep);
     return;
   }
   // A longer list is sorted as positions and then moved once: a candidate
   // (its key, its id) costs more to swap than a position.
   std::vector<uint32_t> order(list->size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto less = [&](uint32_t a, uint32_t b) {
-    const Candidate& x = (*list)[a];
-    const Candidate& y = (*list)[b];
-    return CompareKeys(n, x.key, x.ext_id, y.key, y.ext_id) < 0;
-  };
-  if (keep < order.size()) {
-    std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(keep), order.end(),
-                      less);
-  } else {
-    std::sort(order.begin(), order.end(), less);
-  }
+  SortFirst(order.begin(), order.end(), keep,
+            [&](uint32_t a, uint32_t b) { return less((*list)[a], (*list)[b]); });
   std::vector<Candidate> sorted;
   sorted.reserve(keep);
   for (size_t i = 0; i < keep; ++i) sorted.push_back(std::move((*list)[order[i]]));
