@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 60
 APT_PACKAGES := build-essential cmake ccache pkg-config \
   liblmdb-dev lmdb-utils libcapnp-dev capnproto libnng-dev libmimalloc-dev \
   libgtest-dev libgmock-dev libedit-dev openssl libssl-dev ca-certificates python3 libsqlite3-dev \
-  pybind11-dev python3-dev python3-pytest python3-mypy python3-setuptools python3-wheel python3-pip \
+  pybind11-dev python3-dev python3-pytest python3-mypy python3-setuptools python3-wheel python3-pip python3-venv \
   prometheus chromium
 # The TypeScript client's test needs node (18 or newer) and npm: Debian's,
 # unless an npm is already on PATH (NodeSource's nodejs includes it).

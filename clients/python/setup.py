@@ -1,6 +1,6 @@
 """Builds ormdb._ormdb with the repository's CMake build (target ormdb_python).
 
-`pip install --no-build-isolation ./clients/python` configures a build of the
+`pip install ./clients/python` configures a build of the
 checkout under setuptools' build directory and builds the module there. With
 ORMDB_BUILD_DIR set to an existing build directory (`make build` makes
 `build/`), it builds the module there instead, which reuses that build.

@@ -21,11 +21,19 @@ echo "== mypy --strict"
 (cd "$BUILD/python" && MYPYPATH="$BUILD/python" "$PYTHON" -m mypy --strict \
   --cache-dir="$WORK/mypy-cache" ormdb "$SRC/clients/python/tests/typed_usage.py")
 
-echo "== pip install --no-build-isolation ./clients/python"
-# Offline, with Debian's setuptools; the module comes from this build.
-(cd "$SRC" && ORMDB_BUILD_DIR="$BUILD" "$PYTHON" -m pip install --quiet --no-build-isolation \
-  --no-deps --no-index --target "$WORK/site" ./clients/python >"$WORK/pip.log" 2>&1) \
+echo "== pip install ./clients/python"
+# Offline (--no-index): the package's backend builds with the system's
+# setuptools and wheel; the module comes from this build. Once with the
+# system Python into a scratch directory, once into a fresh virtual
+# environment that sees no system packages (pip's build isolation on).
+(cd "$SRC" && ORMDB_BUILD_DIR="$BUILD" "$PYTHON" -m pip install --quiet --no-index \
+  --no-deps --target "$WORK/site" ./clients/python >"$WORK/pip.log" 2>&1) \
   || { cat "$WORK/pip.log"; exit 1; }
+"$PYTHON" -m venv "$WORK/venv"
+(cd "$SRC" && ORMDB_BUILD_DIR="$BUILD" "$WORK/venv/bin/pip" install --quiet --no-index \
+  ./clients/python >"$WORK/venv-pip.log" 2>&1) \
+  || { cat "$WORK/venv-pip.log"; exit 1; }
+(cd "$WORK" && "$WORK/venv/bin/python" -c 'import ormdb, sys; assert "/venv/" in ormdb.__file__, ormdb.__file__')
 rm -rf "$SRC/clients/python/build" "$SRC/clients/python/ormdb.egg-info"
 test -f "$WORK/site/ormdb/py.typed"
 test -f "$WORK/site/ormdb/_ormdb.pyi"
