@@ -63,7 +63,7 @@ struct EngineCore {
   }
 
   observability::Counter fetches, fetch_entities, fetch_edges, fetch_bytes, fetch_scanned,
-      fetches_truncated;
+      fetch_reads, fetches_truncated;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<query::FetchEngine> fetch;
@@ -83,6 +83,7 @@ class EmbeddedDatabase final : public db::Engine {
         fetch_edges_(core_->fetch_edges),
         fetch_bytes_(core_->fetch_bytes),
         fetch_scanned_(core_->fetch_scanned),
+        fetch_reads_(core_->fetch_reads),
         fetches_truncated_(core_->fetches_truncated),
         store_(core_->store.get()),
         catalog_(core_->catalog.get()),
@@ -429,6 +430,7 @@ class EmbeddedDatabase final : public db::Engine {
     m.fetch_edges = fetch_edges_.value();
     m.fetch_bytes = fetch_bytes_.value();
     m.fetch_scanned_rows = fetch_scanned_.value();
+    m.fetch_reads = fetch_reads_.value();
     m.fetches_truncated = fetches_truncated_.value();
     query::PlanCacheStats cache = fetch_->cache_stats();
     m.plan_cache_hits = cache.hits;
@@ -564,13 +566,14 @@ class EmbeddedDatabase final : public db::Engine {
     fetch_edges_.Add(c.edges);
     fetch_bytes_.Add(c.bytes);
     if (c.scanned != 0) fetch_scanned_.Add(c.scanned);
+    fetch_reads_.Add(c.reads);
     if (c.truncated) fetches_truncated_.Add();
   }
 
   std::shared_ptr<EngineCore> core_;
   std::optional<Principal> principal_;
   observability::Counter &fetches_, &fetch_entities_, &fetch_edges_, &fetch_bytes_, &fetch_scanned_,
-      &fetches_truncated_;
+      &fetch_reads_, &fetches_truncated_;
   storage::Store* store_;
   catalog::Catalog* catalog_;
   query::FetchEngine* fetch_;

@@ -25,12 +25,14 @@ struct EngineMetrics {
   storage::StoreStats store;
   // Graph fetches run (Fetch and FetchBlocks; not EXPLAIN), and what their
   // results held: entities, edges, bytes of ids and values, and the rows,
-  // index entries and edges their aggregates read.
+  // index entries and edges their aggregates read (fetch_scanned_rows) and
+  // the whole fetch read (fetch_reads).
   uint64_t fetches = 0;
   uint64_t fetch_entities = 0;
   uint64_t fetch_edges = 0;
   uint64_t fetch_bytes = 0;
   uint64_t fetch_scanned_rows = 0;
+  uint64_t fetch_reads = 0;
   uint64_t fetches_truncated = 0;
   // The fetch plan cache.
   uint64_t plan_cache_hits = 0;

@@ -67,6 +67,7 @@ Result<std::shared_ptr<ResultBlocks>> Executor::Run() {
   }
   ORMDB_RETURN_IF_ERROR(ComputeAggregates());
   out_->counters.scanned = scanned_;
+  out_->counters.reads = reads_ + scanned_;
   ORMDB_RETURN_IF_ERROR(FillColumns());
   return out_;
 }
@@ -185,7 +186,7 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
       std::sort(rows.begin(), rows.end());
       rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
       for (RowId id : rows) {
-        if (ns) ++ns->examined;
+        CountEntry(ns);
         ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(*n.entity, id));
         ORMDB_RETURN_IF_ERROR(consider(id, row));
       }
@@ -243,7 +244,7 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
                 from = id;
                 return false;
               }
-              if (ns) ++ns->examined;
+              CountEntry(ns);
               batch.push_back(Scanned{id, rec.bytes_in_txn, rec.version});
               return true;
             }));
@@ -295,6 +296,7 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
 }
 
 Status Executor::CountRead(NodeStats* ns) {
+  ++reads_;
   return ++ns->examined <= opt_.budget.max_scanned_rows ? Status::Ok() : OverScanned();
 }
 
@@ -501,7 +503,7 @@ Status Executor::RunInclude(int idx) {
       std::sort(distinct.begin(), distinct.end());
       distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
       for (RowId id : distinct) {
-        if (ns) ++ns->examined;
+        CountEntry(ns);
         ORMDB_RETURN_IF_ERROR(GetRow(*n.entity, id).status());
       }
       for (size_t pi = 0; pi < parents.size(); ++pi) {
@@ -530,7 +532,7 @@ Status Executor::RunInclude(int idx) {
       Status st;
       ORMDB_RETURN_IF_ERROR(txn_.ScanRows(n.entity->id, 0, ScanDirection::kForward,
                                           [&](RowId id, const storage::RowRecord& rec) {
-                                            if (ns) ++ns->examined;
+                                            CountEntry(ns);
                                             auto row = Remember(*n.entity, id, rec);
                                             if (!row.ok()) {
                                               st = row.status();
@@ -561,7 +563,7 @@ Status Executor::RunInclude(int idx) {
             n.edge_forward ? storage::EdgeDirection::kForward : storage::EdgeDirection::kBackward,
             pid,
             [&](RowId to) {
-              if (ns) ++ns->examined;
+              CountEntry(ns);
               linked[pi].push_back(to);
               return !early || static_cast<int64_t>(linked[pi].size()) < want;
             },

@@ -167,7 +167,7 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
     bool stop = false;
     for (const auto& [id, truncated, values] : entries) {
       if (!seen.empty() && std::binary_search(seen.begin(), seen.end(), id)) continue;
-      if (ns) ++ns->examined;
+      CountEntry(ns);
       if (r.index_only && !truncated) ORMDB_RETURN_IF_ERROR(RowFromEntry(n, r, id, values));
       if (covered == 0) {
         // The index does not give the order: keep the best `want` rows.

@@ -266,6 +266,11 @@ class Executor {
   // Counts a row or entry VisitRoots read; BUDGET_EXCEEDED past the
   // scanned rows budget (OverScanned).
   Status CountRead(NodeStats* ns);
+  // One index entry, edge or row read by a step (EXPLAIN ANALYZE's reads).
+  void CountEntry(NodeStats* ns) {
+    ++reads_;
+    if (ns) ++ns->examined;
+  }
   Status OverScanned() const;
 
   static double Micros(std::chrono::steady_clock::time_point start);
@@ -306,6 +311,8 @@ class Executor {
   RowData agg_probe_;
   storage::RowView agg_view_;
   uint64_t scanned_ = 0;
+  // Index entries, edges and rows the steps read (the aggregates' are scanned_).
+  uint64_t reads_ = 0;
   // Semi-joins (access rules' exists): per semi-join, the answer per row id.
   std::vector<std::unordered_map<RowId, bool>> semi_values_;
   // Per entity type id: the fields rows are decoded to (Plan::decode_fields),

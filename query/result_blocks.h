@@ -53,6 +53,7 @@ struct FetchCounters {
   bool truncated = false;
   std::string truncated_at;
   uint64_t scanned = 0;  // rows, index entries and edges the aggregates read
+  uint64_t reads = 0;    // rows, index entries and edges the whole fetch read
 };
 
 struct ResultBlocks {

@@ -152,6 +152,9 @@ std::string RenderMetrics(const RequestMetrics& requests, const ServerStats& s,
   CounterFamily(w, "ormdb_fetch_scanned_rows_total",
                 "Rows, index entries and edges read by the aggregates of graph fetches.",
                 e.fetch_scanned_rows);
+  CounterFamily(w, "ormdb_fetch_reads_total",
+                "Rows, index entries and edges read by graph fetches, all steps and aggregates.",
+                e.fetch_reads);
   CounterFamily(w, "ormdb_fetches_truncated_total",
                 "Graph fetches cut short by their budget (on_exceed truncate).",
                 e.fetches_truncated);

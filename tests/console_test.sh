@@ -45,6 +45,10 @@ for path in '>User<' '>User.posts<' '>User.posts.tags<'; do
 done
 [[ "$dom" =~ rows:\ estimated\ [0-9]+\ ·\ actual\ \<span[^\>]*\>1\</span\> ]] && ok ||
   fail "no step with its actual rows"
+# Each step's share of the budget: User.posts returned one row, one entity
+# of 100000 and one edge of 1000000.
+[[ "$dom" == *'class="step-budget">budget entities &lt;0.1%, edges &lt;0.1%<'* ]] && ok ||
+  fail "no step with its budget use: $(grep -o 'step-budget[^<]*' "$WORK/dom.html")"
 # The result: one root row (Ann), her post and its tag.
 n="$(grep -o 'class="result-row"' "$WORK/dom.html" | wc -l)"
 [[ "$n" -eq 1 ]] && ok || fail "result rows: $n, want 1"

@@ -103,6 +103,28 @@ function renderResult(result, rootEntity) {
     (s.truncated ? ' · truncated at ' + s.truncated_at : '') + (result.next ? ' · more pages' : '');
 }
 
+// What a step took of the fetch's budget: its rows count toward the entities
+// (and, below the root, the edges: one per row); an aggregate's or a
+// semi-join's reads toward the scanned rows.
+function stepBudget(s, a, budget) {
+  if (!a || !a.run || !budget) return '';
+  const share = (n, k) => {
+    if (!(budget[k] > 0)) return null;
+    const pct = 100 * n / budget[k];
+    return k + ' ' + (pct > 0 && pct < 0.1 ? '<0.1' : pct.toFixed(1)) + '%';
+  };
+  let parts;
+  if (s.operation.startsWith('aggregate') || s.operation.startsWith('semi-join')) {
+    parts = [share(a.reads, 'scanned_rows')];
+  } else if (s.operation.startsWith('policy')) {
+    parts = [];
+  } else {
+    parts = [share(a.rows, 'entities'), s.depth > 0 ? share(a.rows, 'edges') : null];
+  }
+  parts = parts.filter((x) => x);
+  return parts.length ? ' · budget ' + parts.join(', ') : '';
+}
+
 function renderPlan(plan) {
   const tree = $('plan-tree');
   tree.replaceChildren();
@@ -131,6 +153,7 @@ function renderPlan(plan) {
       el('div', { class: 'rows' }, 'rows: estimated ' + est + ' · actual ',
         el('span', { class: off ? 'off' : '', text: a ? (a.run ? String(a.rows) : 'not run') : '-' }),
         a ? ' · reads ' + a.reads + ' · ' + a.time_ms.toFixed(3) + ' ms' + (total > 0 ? ' (' + (100 * share).toFixed(0) + '%)' : '') : ''),
+      el('div', { class: 'step-budget', text: stepBudget(s, a, plan.budget).replace(/^ · /, '') }),
       el('div', { class: 'why', text: s.reason }));
     const li = el('li', {}, node);
     const sub = el('ul');
