@@ -53,7 +53,10 @@ class WatchEvents(Iterator[Dict[str, JsonValue]]):
 
     ``token`` is the resume token: every event at or below it has been
     returned by the iterator (or filtered out). Pass it as
-    ``db.watch(after=token)`` to continue, in this process or another.
+    ``db.watch(after=token)`` to continue, in this process or another. It
+    moves when the iterator returns the last event of a transaction, so
+    resuming after a stop in the middle of a transaction returns that whole
+    transaction again and skips nothing.
     """
 
     def __init__(
@@ -71,14 +74,14 @@ class WatchEvents(Iterator[Dict[str, JsonValue]]):
         self._wait_ms = _seconds_to_ms(wait)
         self._max_events = max_events
         self._subscriber = subscriber
-        self._pending: List[str] = []
+        self._pending: List[Dict[str, JsonValue]] = []
         self._batch_token: Optional[int] = None
         self.token: Optional[int] = after
 
     def poll(self, wait: Optional[float] = None) -> List[Dict[str, JsonValue]]:
         """The next batch of events (whole transactions), waiting up to `wait`
         seconds (default: the watch's) for one; [] when none came."""
-        events = [json.loads(e) for e in self._pending]
+        events = self._pending
         self._pending = []
         if events:
             self.token = self._batch_token
@@ -98,13 +101,17 @@ class WatchEvents(Iterator[Dict[str, JsonValue]]):
             if not raw:
                 self.token = token
                 continue
-            self._pending = raw
+            self._pending = [json.loads(e) for e in raw]
             self._batch_token = token
         event = self._pending.pop(0)
+        # A batch holds whole transactions; their events share a version.
         if not self._pending:
             self.token = self._batch_token
-        result: Dict[str, JsonValue] = json.loads(event)
-        return result
+        elif self._pending[0]["version"] != event["version"]:
+            version = event["version"]
+            assert isinstance(version, int)
+            self.token = version
+        return event
 
 
 class Database:

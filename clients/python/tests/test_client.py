@@ -167,6 +167,33 @@ def test_watch_with_resume_token(db: ormdb.Database) -> None:
     assert resumed.poll(wait=0) == [] and resumed.token == 5
 
 
+def test_watch_stopped_inside_a_transaction(db: ormdb.Database) -> None:
+    start = db.fetch("User { name }").version
+    db.mutate([{"op": "insert", "entity": "Tag", "values": {"name": "t1"}}])
+    db.mutate(
+        [
+            {"op": "insert", "entity": "Tag", "values": {"name": "t2a"}},
+            {"op": "insert", "entity": "Tag", "values": {"name": "t2b"}},
+        ]
+    )
+    db.mutate([{"op": "insert", "entity": "Tag", "values": {"name": "t3"}}])
+
+    def name(e: dict) -> object:
+        after = e["after"]
+        assert isinstance(after, dict)
+        return after["name"]
+
+    # One poll returns the three transactions; the token follows what was returned.
+    events = db.watch(["Tag"], after=start, wait=2)
+    assert name(next(events)) == "t1"
+    assert events.token == start + 1  # t1's transaction is whole
+    assert name(next(events)) == "t2a"
+    assert events.token == start + 1  # t2's is not
+    resumed = db.watch(["Tag"], after=events.token, wait=2)
+    assert [name(next(resumed)) for _ in range(3)] == ["t2a", "t2b", "t3"]
+    assert resumed.token == start + 3
+
+
 def test_schema(db: ormdb.Database) -> None:
     assert "entity Post" in db.schema()
     names = [e["name"] for e in db.schema_json()["entities"]]

@@ -2,7 +2,8 @@
 // received buffer (no copy), and a single-segment builder for requests.
 // Only what protocol/ormdb.capnp uses: structs, unions, Text, Data, and
 // lists of primitives, pointers and structs. Field offsets are the ones
-// `capnp compile -ocapnp protocol/ormdb.capnp` prints (src/wire.ts).
+// `capnp compile -ocapnp protocol/ormdb.capnp` prints (written where they
+// are read, in index.ts and result.ts).
 
 const TWO_32 = 4294967296;
 

@@ -241,7 +241,7 @@ export class Database {
     this.actAs = actAs;
   }
 
-  // "ormdb 0.5.0": what the server said it is.
+  // "ormdb 0.6": what the server said it is.
   get server(): string {
     return this.s.server;
   }
@@ -590,7 +590,11 @@ export class WatchEvents implements AsyncIterable<ChangeEvent> {
     this.maxEvents = o.maxEvents ?? 1000;
   }
 
-  // The resume token: undefined until the first poll when no `after` was given.
+  // The resume token: every event at or below it has been handed out (or
+  // filtered out). It moves when the iterator hands out the last event of a
+  // transaction, so resuming after a stop in the middle of a transaction
+  // delivers that whole transaction again and skips nothing. Undefined until
+  // the first poll when no `after` was given.
   get token(): number | undefined {
     return this.tokenValue;
   }
@@ -610,9 +614,15 @@ export class WatchEvents implements AsyncIterable<ChangeEvent> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<ChangeEvent> {
     while (!this.closed) {
-      const events = await this.poll();
-      for (const e of events) {
-        yield e;
+      const r = await this.db._watchOnce(this.entities, this.tokenValue, this.wait, this.maxEvents, this.o.subscriber ?? "");
+      const events = r.events;
+      if (events.length === 0) this.tokenValue = r.token;
+      for (let i = 0; i < events.length; i++) {
+        // A batch holds whole transactions; their events share a version.
+        const next = events[i + 1];
+        if (next === undefined) this.tokenValue = r.token;
+        else if (next.version !== events[i].version) this.tokenValue = events[i].version as number;
+        yield events[i];
         if (this.closed) return;
       }
     }

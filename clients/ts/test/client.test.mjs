@@ -247,6 +247,37 @@ test("watch: events after a version, resumed from the token", async () => {
   assert.deepEqual(await resumed.poll(200), []);
 });
 
+test("watch: a stop in the middle of a transaction resumes at that transaction", async () => {
+  const start = await db.currentVersion();
+  await db.mutate([{ op: "insert", entity: "Tag", values: { name: "t1" } }]);
+  await db.mutate([
+    { op: "insert", entity: "Tag", values: { name: "t2a" } },
+    { op: "insert", entity: "Tag", values: { name: "t2b" } },
+  ]);
+  await db.mutate([{ op: "insert", entity: "Tag", values: { name: "t3" } }]);
+  const name = (e) => e.after.name;
+  // One poll returns the three transactions; the token follows what was handed out.
+  const events = db.watch(["Tag"], { after: start, wait: 2000 });
+  const tokens = [];
+  const seen = [];
+  for await (const e of events) {
+    seen.push(name(e));
+    tokens.push(events.token);
+    if (seen.length === 2) break;  // after t2a, before t2b
+  }
+  assert.deepEqual(seen, ["t1", "t2a"]);
+  assert.equal(tokens[0], start + 1);  // t1's transaction is whole
+  assert.equal(tokens[1], start + 1);  // t2's is not
+  const resumed = db.watch(["Tag"], { after: events.token, wait: 2000 });
+  const again = [];
+  for await (const e of resumed) {
+    again.push(name(e));
+    if (again.length === 3) break;
+  }
+  assert.deepEqual(again, ["t2a", "t2b", "t3"]);
+  assert.equal(resumed.token, start + 3);
+});
+
 test("a result of about 1 MB", async () => {
   const ops = [];
   for (let i = 0; i < 2000; i++) {
