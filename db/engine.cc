@@ -62,8 +62,18 @@ struct EngineCore {
     store.reset();
   }
 
-  observability::Counter fetches, fetch_entities, fetch_edges, fetch_bytes, fetch_scanned,
-      fetch_reads, fetches_truncated;
+  // What the fetches returned and read, updated together once per fetch.
+  enum FetchCounter : size_t {
+    kFetches,
+    kEntities,
+    kEdges,
+    kBytes,
+    kScanned,
+    kReads,
+    kTruncated,
+    kFetchCounters
+  };
+  observability::CounterSet<kFetchCounters> fetch_counters;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<query::FetchEngine> fetch;
@@ -78,13 +88,7 @@ class EmbeddedDatabase final : public db::Engine {
   EmbeddedDatabase(std::shared_ptr<EngineCore> core, std::optional<Principal> principal)
       : core_(std::move(core)),
         principal_(std::move(principal)),
-        fetches_(core_->fetches),
-        fetch_entities_(core_->fetch_entities),
-        fetch_edges_(core_->fetch_edges),
-        fetch_bytes_(core_->fetch_bytes),
-        fetch_scanned_(core_->fetch_scanned),
-        fetch_reads_(core_->fetch_reads),
-        fetches_truncated_(core_->fetches_truncated),
+        fetch_counters_(core_->fetch_counters),
         store_(core_->store.get()),
         catalog_(core_->catalog.get()),
         fetch_(core_->fetch.get()),
@@ -425,13 +429,13 @@ class EmbeddedDatabase final : public db::Engine {
   db::EngineMetrics Metrics() override {
     db::EngineMetrics m;
     m.store = store_->stats();
-    m.fetches = fetches_.value();
-    m.fetch_entities = fetch_entities_.value();
-    m.fetch_edges = fetch_edges_.value();
-    m.fetch_bytes = fetch_bytes_.value();
-    m.fetch_scanned_rows = fetch_scanned_.value();
-    m.fetch_reads = fetch_reads_.value();
-    m.fetches_truncated = fetches_truncated_.value();
+    m.fetches = fetch_counters_.value(EngineCore::kFetches);
+    m.fetch_entities = fetch_counters_.value(EngineCore::kEntities);
+    m.fetch_edges = fetch_counters_.value(EngineCore::kEdges);
+    m.fetch_bytes = fetch_counters_.value(EngineCore::kBytes);
+    m.fetch_scanned_rows = fetch_counters_.value(EngineCore::kScanned);
+    m.fetch_reads = fetch_counters_.value(EngineCore::kReads);
+    m.fetches_truncated = fetch_counters_.value(EngineCore::kTruncated);
     query::PlanCacheStats cache = fetch_->cache_stats();
     m.plan_cache_hits = cache.hits;
     m.plan_cache_misses = cache.misses;
@@ -561,19 +565,18 @@ class EmbeddedDatabase final : public db::Engine {
 
  private:
   void CountFetch(const query::FetchCounters& c) {
-    fetches_.Add();
-    fetch_entities_.Add(c.entities);
-    fetch_edges_.Add(c.edges);
-    fetch_bytes_.Add(c.bytes);
-    if (c.scanned != 0) fetch_scanned_.Add(c.scanned);
-    fetch_reads_.Add(c.reads);
-    if (c.truncated) fetches_truncated_.Add();
+    fetch_counters_.Add(EngineCore::kFetches);
+    fetch_counters_.Add(EngineCore::kEntities, c.entities);
+    fetch_counters_.Add(EngineCore::kEdges, c.edges);
+    fetch_counters_.Add(EngineCore::kBytes, c.bytes);
+    if (c.scanned != 0) fetch_counters_.Add(EngineCore::kScanned, c.scanned);
+    fetch_counters_.Add(EngineCore::kReads, c.reads);
+    if (c.truncated) fetch_counters_.Add(EngineCore::kTruncated);
   }
 
   std::shared_ptr<EngineCore> core_;
   std::optional<Principal> principal_;
-  observability::Counter &fetches_, &fetch_entities_, &fetch_edges_, &fetch_bytes_, &fetch_scanned_,
-      &fetch_reads_, &fetches_truncated_;
+  observability::CounterSet<EngineCore::kFetchCounters>& fetch_counters_;
   storage::Store* store_;
   catalog::Catalog* catalog_;
   query::FetchEngine* fetch_;

@@ -14,6 +14,12 @@ bool MetricsEnabled() {
   return enabled;
 }
 
+size_t ThreadShard() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t shard = next.fetch_add(1, std::memory_order_relaxed) % kCounterShards;
+  return shard;
+}
+
 uint64_t HistogramSnapshot::count() const {
   uint64_t n = 0;
   for (uint64_t c : counts) n += c;

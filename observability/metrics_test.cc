@@ -61,6 +61,25 @@ TEST(MetricsTest, ConcurrentUpdatesAreAllCounted) {
   EXPECT_EQ(h.Snapshot().count(), 40000u);
 }
 
+TEST(MetricsTest, CounterSetSumsEveryThreadsShard) {
+  // More threads than shards, so some share one.
+  CounterSet<3> set;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < static_cast<int>(kCounterShards) + 4; ++t) {
+    threads.emplace_back([&set, t] {
+      for (int i = 0; i < 1000; ++i) {
+        set.Add(0);
+        set.Add(2, static_cast<uint64_t>(t));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const uint64_t n = kCounterShards + 4;
+  EXPECT_EQ(set.value(0), 1000 * n);
+  EXPECT_EQ(set.value(1), 0u);
+  EXPECT_EQ(set.value(2), 1000 * (n * (n - 1) / 2));
+}
+
 TEST(PrometheusTest, WritesWhatTheParserReadsBack) {
   Histogram h({100, 1000});
   h.Observe(50);
