@@ -70,6 +70,41 @@ PrometheusText Scrape(Server& server, std::string_view key = {}) {
   return parsed.ok() ? *parsed : PrometheusText();
 }
 
+TEST(MetricsEndpointTest, SubscribersAndTheirLag) {
+  TempDir dir;
+  LoadProbeData(dir.path());
+  auto server = Serve(dir.path(), WithHttp());
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto db = Database::Connect((*server)->url(), Quick());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(Scrape(**server).Sum("ormdb_change_stream_subscribers"), 0);
+
+  // A named subscriber reads up to the current version, then three commits
+  // leave it three versions behind.
+  WatchOptions w;
+  w.subscriber = "mailer";
+  auto first = (*db)->Watch(w);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*db)->Mutate(Batch({InsertOp("m", i, "x")})).ok());
+  }
+  PrometheusText behind = Scrape(**server);
+  EXPECT_EQ(behind.Sum("ormdb_change_stream_subscribers"), 1);
+  EXPECT_EQ(behind.Sum("ormdb_change_stream_max_lag_versions"), 3);
+
+  // Caught up: no lag.
+  w.from = first->token;
+  auto caught_up = (*db)->Watch(w);
+  ASSERT_TRUE(caught_up.ok()) << caught_up.status().ToString();
+  EXPECT_EQ(caught_up->events.size(), 3u);
+  w.from = caught_up->token;
+  ASSERT_TRUE((*db)->Watch(w).ok());  // the position moves when the subscriber asks again
+  PrometheusText now = Scrape(**server);
+  EXPECT_EQ(now.Sum("ormdb_change_stream_subscribers"), 1);
+  EXPECT_EQ(now.Sum("ormdb_change_stream_max_lag_versions"), 0);
+  (*server)->Stop();
+}
+
 TEST(MetricsEndpointTest, CountsKnownRequestsExactly) {
   TempDir dir;
   LoadProbeData(dir.path());
