@@ -53,6 +53,8 @@ void RowCache::EraseAt(Shard& s, size_t i) {
 void RowCache::Grow(Shard& s) {
   std::vector<Slot> old = std::move(s.slots);
   s.slots.assign(old.empty() ? kInitialSlots : old.size() * 2, Slot{});
+  s.table.store(reinterpret_cast<uintptr_t>(s.slots.data()), std::memory_order_relaxed);
+  s.mask.store(s.slots.size() - 1, std::memory_order_relaxed);
   for (Slot& slot : old) {
     if (!slot.used) continue;
     size_t i = Probe(s, slot.type, slot.id, Hash(slot.type, slot.id));
@@ -77,6 +79,29 @@ std::shared_ptr<const CachedRow> RowCache::Find(uint32_t type, RowId id, Version
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
   return nullptr;
+}
+
+void RowCache::Prefetch(uint32_t type, std::span<const RowId> ids) {
+  // The slots, without the lock: addresses are computed as integers, since
+  // a stale table and mask may point anywhere (a prefetch never faults).
+  for (RowId id : ids) {
+    const uint64_t hash = Hash(type, id);
+    const Shard& s = ShardOf(hash);
+    const uintptr_t table = s.table.load(std::memory_order_relaxed);
+    if (table == 0) continue;
+    const size_t i = hash & s.mask.load(std::memory_order_relaxed);
+    __builtin_prefetch(reinterpret_cast<const void*>(table + i * sizeof(Slot)));
+  }
+  // Then the entries the slots hold (their version, reference count and
+  // first bytes share a line), which needs the slots' contents.
+  for (RowId id : ids) {
+    const uint64_t hash = Hash(type, id);
+    Shard& s = ShardOf(hash);
+    MutexLock lock(&s.mu);
+    if (s.slots.empty()) continue;
+    const Slot& slot = s.slots[Probe(s, type, id, hash)];
+    if (slot.used) __builtin_prefetch(slot.row.get());
+  }
 }
 
 void RowCache::Offer(uint32_t type, RowId id, Version snapshot, Version version,
@@ -149,6 +174,7 @@ void RowCache::Clear(Version version) {
     MutexLock lock(&s.mu);
     invalidations_.fetch_add(s.used, std::memory_order_relaxed);
     s.slots.clear();
+    s.table.store(0, std::memory_order_relaxed);
     s.used = 0;
     s.hand = 0;
     s.bytes = 0;

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,6 +75,12 @@ class RowCache {
   // else null (a miss). The entry stays alive while the pointer is held.
   std::shared_ptr<const CachedRow> Find(uint32_t type, RowId id, Version snapshot);
 
+  // Starts loading into the CPU's cache, without waiting, what Find of each
+  // (type, ids[i]) will read: first every id's slot, then the entry each
+  // slot holds. A batch of lookups whose ids are known in advance then waits
+  // for their memory once, not once per lookup. Changes nothing.
+  void Prefetch(uint32_t type, std::span<const RowId> ids);
+
   // Offers the row read from storage at `snapshot` (its newest version there
   // is `version`). Kept unless a commit newer than `snapshot` has been
   // invalidated, or the row is larger than a quarter of a shard's share.
@@ -108,6 +115,11 @@ class RowCache {
   struct Shard {
     mutable Mutex mu;
     std::vector<Slot> slots GUARDED_BY(mu);  // a power of two, or empty
+    // slots.data() and slots.size() - 1 as of the last Grow, for the first
+    // pass of Prefetch, which reads them without the lock: a stale pair only
+    // makes it prefetch a useless line.
+    std::atomic<uintptr_t> table{0};
+    std::atomic<size_t> mask{0};
     size_t used GUARDED_BY(mu) = 0;
     size_t hand GUARDED_BY(mu) = 0;  // the CLOCK's position
     size_t bytes GUARDED_BY(mu) = 0;

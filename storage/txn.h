@@ -76,6 +76,11 @@ class TxnReader {
 
   // The row visible at the snapshot, or nullopt when absent or deleted.
   Result<std::optional<RowRecord>> Get(EntityTypeId type, RowId id);
+  // A hint that Get of these rows follows: the row cache starts loading
+  // their entries (RowCache::Prefetch). Reads nothing, fails never.
+  void PrefetchRows(EntityTypeId type, std::span<const RowId> ids) {
+    if (row_cache_) row_cache_->Prefetch(type.value, ids);
+  }
   // The bytes of the row as of version `at` (<= the snapshot), read from the
   // rows table (never the row cache); nullopt when absent or deleted there.
   // Change log entries name row images this way (see RowImageReader).
