@@ -295,6 +295,21 @@ for mode in on off; do
   [[ $mode == off ]] && want=0
   [[ "$got" == "$want" || ( $mode == off && "$got" == none ) ]] && ok \
     || fail "metrics $mode: ormdb_requests_total{kind=fetch,outcome=ok} is $got, want $want"
+  if [[ $mode == on ]]; then
+    # ormdb top: totals on the first screen, rates over the interval on the
+    # second, which saw one more fetch.
+    ( sleep 0.2; "$ORMDB" --connect "$URL" query 'User { name }' --format json >/dev/null ) &
+    fetcher=$!
+    top_out="$("$ORMDB" top --http "$HTTP_URL" --interval 0.6 --count 2)"
+    wait "$fetcher"
+    [[ "$top_out" == *"ormdb top: $HTTP_URL  (totals since start"* &&
+       "$top_out" == *"(per second over 0."* ]] && ok || fail "top screens: $top_out"
+    first="${top_out%%(per second*}"
+    [[ "$first" =~ fetches\ 2\.0\  && "$top_out" =~ fetches\ [1-9][0-9.]*\  ]] && ok ||
+      fail "top fetch counts: $top_out"
+    "$ORMDB" top --http "$HTTP_URL" --interval 0 >/dev/null 2>&1
+    [[ $? -eq 2 ]] && ok || fail "top --interval 0 is a usage error"
+  fi
   stop_server && ok || fail "metrics $mode server did not stop cleanly"
 done
 
