@@ -81,17 +81,21 @@ std::shared_ptr<const CachedRow> RowCache::Find(uint32_t type, RowId id, Version
   return nullptr;
 }
 
-void RowCache::Prefetch(uint32_t type, std::span<const RowId> ids) {
-  // The slots, without the lock: addresses are computed as integers, since
-  // a stale table and mask may point anywhere (a prefetch never faults).
+void RowCache::PrefetchSlots(uint32_t type, std::span<const RowId> ids) const {
+  // Without the lock: addresses are computed as integers, since a stale
+  // table and mask may point anywhere (a prefetch never faults).
   for (RowId id : ids) {
     const uint64_t hash = Hash(type, id);
-    const Shard& s = ShardOf(hash);
+    const Shard& s = shards_[hash >> 58];
     const uintptr_t table = s.table.load(std::memory_order_relaxed);
     if (table == 0) continue;
     const size_t i = hash & s.mask.load(std::memory_order_relaxed);
     __builtin_prefetch(reinterpret_cast<const void*>(table + i * sizeof(Slot)));
   }
+}
+
+void RowCache::Prefetch(uint32_t type, std::span<const RowId> ids) {
+  PrefetchSlots(type, ids);
   // Then the entries the slots hold (their version, reference count and
   // first bytes share a line), which needs the slots' contents.
   for (RowId id : ids) {

@@ -80,6 +80,9 @@ class RowCache {
   // slot holds. A batch of lookups whose ids are known in advance then waits
   // for their memory once, not once per lookup. Changes nothing.
   void Prefetch(uint32_t type, std::span<const RowId> ids);
+  // Only the first step of Prefetch, which takes no lock: the slots. For
+  // long runs of lookups, a few ids ahead of the one being looked up.
+  void PrefetchSlots(uint32_t type, std::span<const RowId> ids) const;
 
   // Offers the row read from storage at `snapshot` (its newest version there
   // is `version`). Kept unless a commit newer than `snapshot` has been

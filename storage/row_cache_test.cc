@@ -137,6 +137,7 @@ TEST(RowCache, PrefetchChangesNothingWhileWritersGrowAndClear) {
   while (!done) {
     for (RowId& id : ids) id = rng() % 20000;
     cache.Prefetch(1, ids);
+    cache.PrefetchSlots(1, ids);
   }
   writer.join();
   // Quiet: a prefetch counts no hit or miss and every row is still there.
@@ -144,6 +145,7 @@ TEST(RowCache, PrefetchChangesNothingWhileWritersGrowAndClear) {
   RowCacheStats before = cache.stats();
   cache.Prefetch(1, ids);
   cache.Prefetch(2, ids);  // a type with no rows
+  cache.PrefetchSlots(1, ids);
   RowCacheStats after = cache.stats();
   EXPECT_EQ(after.hits, before.hits);
   EXPECT_EQ(after.misses, before.misses);
