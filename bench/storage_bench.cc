@@ -483,6 +483,15 @@ void BM_SqliteCommit(benchmark::State& state) {
 }
 
 BENCHMARK(BM_OrmdbPointRead)->Unit(benchmark::kMicrosecond);
+// The same reads from one and from two threads at once (each its own read
+// transaction): what the threads share (the row cache) must not make a
+// read slower per thread.
+void BM_OrmdbPointReadThreads(benchmark::State& state) { BM_OrmdbPointRead(state); }
+BENCHMARK(BM_OrmdbPointReadThreads)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RawLmdbGet)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OrmdbCommit)->Threads(1)->Threads(8)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SqliteCommit)->Threads(1)->UseRealTime()->Unit(benchmark::kMicrosecond);

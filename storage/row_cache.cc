@@ -66,18 +66,17 @@ void RowCache::Grow(Shard& s) {
 std::shared_ptr<const CachedRow> RowCache::Find(uint32_t type, RowId id, Version snapshot) {
   uint64_t hash = Hash(type, id);
   Shard& s = ShardOf(hash);
-  {
-    MutexLock lock(&s.mu);
-    if (!s.slots.empty()) {
-      Slot& slot = s.slots[Probe(s, type, id, hash)];
-      if (slot.used && slot.row->version() <= snapshot) {
-        slot.referenced = true;
-        hits_.fetch_add(1, std::memory_order_relaxed);
-        return slot.row;
-      }
+  MutexLock lock(&s.mu);
+  if (!s.slots.empty()) {
+    Slot& slot = s.slots[Probe(s, type, id, hash)];
+    if (slot.used && slot.row->version() <= snapshot) {
+      // Written only when it changes: a line other threads read stays shared.
+      if (!slot.referenced) slot.referenced = true;
+      ++s.hits;
+      return slot.row;
     }
   }
-  misses_.fetch_add(1, std::memory_order_relaxed);
+  ++s.misses;
   return nullptr;
 }
 
@@ -125,7 +124,7 @@ void RowCache::Offer(uint32_t type, RowId id, Version snapshot, Version version,
   s.slots[i] = Slot{id, type, true, false, std::move(row)};
   ++s.used;
   s.bytes += cost;
-  inserts_.fetch_add(1, std::memory_order_relaxed);
+  ++s.inserts;
   if (s.bytes > shard_capacity_) EvictLocked(s);
 }
 
@@ -145,7 +144,7 @@ void RowCache::EvictLocked(Shard& s) {
     }
     s.bytes -= slot.row->bytes().size() + kEntryOverhead;
     EraseAt(s, s.hand);  // the hand stays: a shifted entry may now be here
-    evictions_.fetch_add(1, std::memory_order_relaxed);
+    ++s.evictions;
   }
 }
 
@@ -162,7 +161,7 @@ void RowCache::Invalidate(const std::vector<Key>& keys, Version version) {
     if (!s.slots[i].used) continue;
     s.bytes -= s.slots[i].row->bytes().size() + kEntryOverhead;
     EraseAt(s, i);
-    invalidations_.fetch_add(1, std::memory_order_relaxed);
+    ++s.invalidations;
   }
 }
 
@@ -176,7 +175,7 @@ void RowCache::Clear(Version version) {
   RaiseWatermark(version);
   for (Shard& s : shards_) {
     MutexLock lock(&s.mu);
-    invalidations_.fetch_add(s.used, std::memory_order_relaxed);
+    s.invalidations += s.used;
     s.slots.clear();
     s.table.store(0, std::memory_order_relaxed);
     s.used = 0;
@@ -187,13 +186,13 @@ void RowCache::Clear(Version version) {
 
 RowCacheStats RowCache::stats() const {
   RowCacheStats out;
-  out.hits = hits_.load(std::memory_order_relaxed);
-  out.misses = misses_.load(std::memory_order_relaxed);
-  out.inserts = inserts_.load(std::memory_order_relaxed);
-  out.evictions = evictions_.load(std::memory_order_relaxed);
-  out.invalidations = invalidations_.load(std::memory_order_relaxed);
   for (const Shard& s : shards_) {
     MutexLock lock(&s.mu);
+    out.hits += s.hits;
+    out.misses += s.misses;
+    out.inserts += s.inserts;
+    out.evictions += s.evictions;
+    out.invalidations += s.invalidations;
     out.bytes += s.bytes;
     out.entries += s.used;
   }

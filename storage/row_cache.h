@@ -115,7 +115,10 @@ class RowCache {
     bool referenced = false;
     std::shared_ptr<const CachedRow> row;
   };
-  struct Shard {
+  // A cache line or more each, so that threads on different shards do not
+  // share a line; the counters live with the lock that is held anyway, not
+  // in atomics every lookup of every thread would update.
+  struct alignas(64) Shard {
     mutable Mutex mu;
     std::vector<Slot> slots GUARDED_BY(mu);  // a power of two, or empty
     // slots.data() and slots.size() - 1 as of the last Grow, for the first
@@ -126,6 +129,8 @@ class RowCache {
     size_t used GUARDED_BY(mu) = 0;
     size_t hand GUARDED_BY(mu) = 0;  // the CLOCK's position
     size_t bytes GUARDED_BY(mu) = 0;
+    uint64_t hits GUARDED_BY(mu) = 0, misses GUARDED_BY(mu) = 0, inserts GUARDED_BY(mu) = 0,
+                  evictions GUARDED_BY(mu) = 0, invalidations GUARDED_BY(mu) = 0;
   };
   static constexpr size_t kShards = 64;
   static uint64_t Hash(uint32_t type, RowId id) {
@@ -148,7 +153,6 @@ class RowCache {
   // shards' mutexes, so an offer that takes a shard's mutex after an erase
   // there sees it.
   std::atomic<Version> invalidated_;
-  std::atomic<uint64_t> hits_{0}, misses_{0}, inserts_{0}, evictions_{0}, invalidations_{0};
 };
 
 }  // namespace ormdb::storage
