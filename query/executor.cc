@@ -295,6 +295,16 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
   return Status::Ok();
 }
 
+void Executor::PrefetchAhead(EntityTypeId type, std::span<const RowId> ids, size_t j) const {
+  constexpr size_t kStride = 16;
+  if (j % kStride != 0) return;
+  // The first call announces three strides, each later one the third
+  // stride from here, so the slots are 32 to 48 lookups ahead.
+  const size_t from = j == 0 ? 0 : j + 2 * kStride;
+  const size_t to = std::min(ids.size(), j + 3 * kStride);
+  if (from < to) txn_.PrefetchRowSlots(type, ids.subspan(from, to - from));
+}
+
 Status Executor::CountRead(NodeStats* ns) {
   ++reads_;
   return ++ns->examined <= opt_.budget.max_scanned_rows ? Status::Ok() : OverScanned();
@@ -576,22 +586,19 @@ Status Executor::RunInclude(int idx) {
       distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
       bool top_n = want >= 0 && !early;
       if (!top_n) {
-        for (RowId id : distinct) ORMDB_RETURN_IF_ERROR(GetRow(*n.entity, id).status());
+        for (size_t j = 0; j < distinct.size(); ++j) {
+          PrefetchAhead(n.entity->id, distinct, j);
+          ORMDB_RETURN_IF_ERROR(GetRow(*n.entity, distinct[j]).status());
+        }
       }
       for (size_t pi = 0; pi < parents.size(); ++pi) {
         RowId pid = parent_block.rows[parents[pi]];
         const CursorPosition* pc = cursor && cursor->parent == pid ? &*cursor : nullptr;
-        // A tag's thousands of posts are looked up one after the other: the
-        // row cache's slots are prefetched a stride ahead.
-        const std::span<const RowId> ids = linked[pi];
-        constexpr size_t kAhead = 16;
-        txn_.PrefetchRowSlots(n.entity->id, ids.first(std::min(ids.size(), 2 * kAhead)));
+        const std::vector<RowId>& ids = linked[pi];
         for (size_t j = 0; j < ids.size(); ++j) {
-          if (j % kAhead == 0 && j + 2 * kAhead < ids.size()) {
-            txn_.PrefetchRowSlots(
-                n.entity->id,
-                ids.subspan(j + 2 * kAhead, std::min(kAhead, ids.size() - j - 2 * kAhead)));
-          }
+          // Without a top-N the rows were read above; with one, a tag's
+          // thousands of posts are read here, one after the other.
+          if (top_n) PrefetchAhead(n.entity->id, ids, j);
           ORMDB_RETURN_IF_ERROR(Offer(n, idx, ids[j], pc, want, top_n, &lists[pi]));
         }
       }

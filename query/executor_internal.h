@@ -18,6 +18,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -272,6 +273,10 @@ class Executor {
     if (ns) ++ns->examined;
   }
   Status OverScanned() const;
+  // Called before looking up ids[j] in a long run of row lookups: the row
+  // cache's slots of the lookups a stride ahead start loading
+  // (TxnReader::PrefetchRowSlots).
+  void PrefetchAhead(EntityTypeId type, std::span<const RowId> ids, size_t j) const;
 
   static double Micros(std::chrono::steady_clock::time_point start);
 

@@ -122,7 +122,7 @@ function stepBudget(s, a, budget) {
     parts = [share(a.rows, 'entities'), s.depth > 0 ? share(a.rows, 'edges') : null];
   }
   parts = parts.filter((x) => x);
-  return parts.length ? ' · budget ' + parts.join(', ') : '';
+  return parts.length ? 'budget ' + parts.join(', ') : '';
 }
 
 function renderPlan(plan) {
@@ -153,7 +153,7 @@ function renderPlan(plan) {
       el('div', { class: 'rows' }, 'rows: estimated ' + est + ' · actual ',
         el('span', { class: off ? 'off' : '', text: a ? (a.run ? String(a.rows) : 'not run') : '-' }),
         a ? ' · reads ' + a.reads + ' · ' + a.time_ms.toFixed(3) + ' ms' + (total > 0 ? ' (' + (100 * share).toFixed(0) + '%)' : '') : ''),
-      el('div', { class: 'step-budget', text: stepBudget(s, a, plan.budget).replace(/^ · /, '') }),
+      el('div', { class: 'step-budget', text: stepBudget(s, a, plan.budget) }),
       el('div', { class: 'why', text: s.reason }));
     const li = el('li', {}, node);
     const sub = el('ul');

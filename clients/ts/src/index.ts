@@ -602,9 +602,13 @@ export class WatchEvents implements AsyncIterable<ChangeEvent> {
   // One long-poll: the events (whole transactions) that came within `wait`
   // milliseconds, [] when none did; advances the token.
   async poll(wait = this.wait): Promise<ChangeEvent[]> {
-    const r = await this.db._watchOnce(this.entities, this.tokenValue, wait, this.maxEvents, this.o.subscriber ?? "");
+    const r = await this.longPoll(wait);
     this.tokenValue = r.token;
     return r.events;
+  }
+
+  private longPoll(wait: number): Promise<{ events: ChangeEvent[]; token: number }> {
+    return this.db._watchOnce(this.entities, this.tokenValue, wait, this.maxEvents, this.o.subscriber ?? "");
   }
 
   // Ends the iteration after the current poll.
@@ -614,7 +618,7 @@ export class WatchEvents implements AsyncIterable<ChangeEvent> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<ChangeEvent> {
     while (!this.closed) {
-      const r = await this.db._watchOnce(this.entities, this.tokenValue, this.wait, this.maxEvents, this.o.subscriber ?? "");
+      const r = await this.longPoll(this.wait);
       const events = r.events;
       if (events.length === 0) this.tokenValue = r.token;
       for (let i = 0; i < events.length; i++) {
