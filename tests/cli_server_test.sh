@@ -213,7 +213,8 @@ done
 want="$(printf '%s\n' "$((FROM + 1)) before-stop" "$((FROM + 2)) while-down" "$((FROM + 3)) after-restart")"
 for w in 1 2; do
   kill -INT "${WATCHERS[$((w - 1))]}"
-  wait "${WATCHERS[$((w - 1))]}" && ok || fail "watch $w did not exit 0 on SIGINT after a restart"
+  wait "${WATCHERS[$((w - 1))]}" && ok ||
+    fail "watch $w did not exit 0 on SIGINT after a restart (exit $?): $(cat "$WORK/rewatch$w.err")"
   got="$(sed -E 's/^\{"version":([0-9]+),"op":"insert","entity":"Tag",.*"name":"([^"]*)".*/\1 \2/' "$WORK/rewatch$w.out")"
   [[ "$got" == "$want" ]] && ok || fail "watch $w across a restart: $(cat "$WORK/rewatch$w.out")"
   [[ "$(grep -c 'waiting for the server' "$WORK/rewatch$w.err")" -eq 1 ]] &&

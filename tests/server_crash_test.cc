@@ -67,7 +67,7 @@ pid_t StartServer(const std::string& dir, const std::string& url) {
   pid_t pid = fork();
   if (pid == 0) {
     execl(ORMDB_BINARY, "ormdb", "serve", "--data", dir.c_str(), "--listen", url.c_str(),
-          static_cast<char*>(nullptr));
+          "--http-listen", "off", static_cast<char*>(nullptr));
     _exit(127);
   }
   return pid;

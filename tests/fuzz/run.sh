@@ -10,8 +10,10 @@
 # in BUILD_DIR/fuzz-artifacts/ and fails the run after the other targets
 # have run. Prints executions per target.
 #
-# Environment: FUZZ_RSS_MB (default 2048), FUZZ_TIMEOUT (seconds per input,
-# default 10), FUZZ_MAX_LEN (bytes, default 65536).
+# Environment: FUZZ_JOBS (targets fuzzed at once, default 2: one per core of
+# the CI machine; each target still gets SECONDS of its own), FUZZ_RSS_MB
+# (default 2048), FUZZ_TIMEOUT (seconds per input, default 10), FUZZ_MAX_LEN
+# (bytes, default 65536).
 set -uo pipefail
 
 build=${1:?usage: run.sh BUILD_DIR SECONDS [TARGET...]}
@@ -32,20 +34,23 @@ mkdir -p "$artifacts"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-failed=()
-summary=()
-for t in "${targets[@]}"; do
-  bin=$build/tests/fuzz/${t}_fuzz
-  if [ ! -x "$bin" ]; then
-    echo "fuzz: $bin is missing (build the fuzz_targets target)" >&2
-    exit 2
-  fi
-  work=$build/fuzz-corpus/$t
+jobs=${FUZZ_JOBS:-2}
+results=$build/fuzz-results
+rm -rf "$results"
+mkdir -p "$results"
+
+# Fuzzes one target; writes its summary line to $results/NAME.ok or
+# $results/NAME.FAILED.
+fuzz_one() {
+  local t=$1
+  local bin=$build/tests/fuzz/${t}_fuzz
+  local work=$build/fuzz-corpus/$t
   mkdir -p "$work"
-  dirs=("$work" "$src/corpus/$t")
+  local dirs=("$work" "$src/corpus/$t")
   [ -d "$src/regressions/$t" ] && dirs+=("$src/regressions/$t")
-  log=$build/fuzz-$t.log
+  local log=$build/fuzz-$t.log
   echo "=== fuzz $t: ${seconds}s"
+  local start rc elapsed execs rate units result
   start=$(date +%s)
   "$bin" -max_total_time="$seconds" -rss_limit_mb="$rss" -timeout="$timeout" \
     -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
@@ -56,16 +61,44 @@ for t in "${targets[@]}"; do
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   units=$(ls "$work" | wc -l)
   if [ $rc -ne 0 ]; then
-    failed+=("$t")
-    echo "--- $t failed (exit $rc); the end of its log ($log):"
-    grep -n "ERROR\|FUZZ_CHECK\|SUMMARY\|Test unit written\|==.*==" "$log" | head -20
-    tail -60 "$log"
     result="FAILED"
   else
     result="ok"
   fi
-  summary+=("$(printf '%-10s %10s execs %8s exec/s %6s corpus %5ss  %s' \
-    "$t" "${execs:-?}" "${rate:-?}" "$units" "$elapsed" "$result")")
+  printf '%-10s %10s execs %8s exec/s %6s corpus %5ss  %s\n' \
+    "$t" "${execs:-?}" "${rate:-?}" "$units" "$elapsed" "$result" >"$results/$t.$result"
+}
+
+for t in "${targets[@]}"; do
+  if [ ! -x "$build/tests/fuzz/${t}_fuzz" ]; then
+    echo "fuzz: $build/tests/fuzz/${t}_fuzz is missing (build the fuzz_targets target)" >&2
+    exit 2
+  fi
+done
+running=0
+for t in "${targets[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+  fuzz_one "$t" &
+  running=$((running + 1))
+done
+wait
+
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+  if [ -f "$results/$t.ok" ]; then
+    summary+=("$(cat "$results/$t.ok")")
+  else
+    failed+=("$t")
+    [ -f "$results/$t.FAILED" ] && summary+=("$(cat "$results/$t.FAILED")")
+    log=$build/fuzz-$t.log
+    echo "--- $t failed; the end of its log ($log):"
+    grep -n "ERROR\|FUZZ_CHECK\|SUMMARY\|Test unit written\|==.*==" "$log" | head -20
+    tail -60 "$log"
+  fi
 done
 
 echo "=== fuzz summary (${seconds}s per target)"

@@ -48,7 +48,9 @@ class Server:
     def __init__(self, data_dir: pathlib.Path, extra: List[str] = []) -> None:
         self.log = data_dir.parent / (data_dir.name + ".serve.log")
         self.process = subprocess.Popen(
-            [ORMDB_BINARY, "serve", "--data", str(data_dir), "--listen", "tcp://127.0.0.1:0", *extra],
+            [ORMDB_BINARY, "serve", "--data", str(data_dir), "--listen", "tcp://127.0.0.1:0",
+             # No metrics endpoint: its default port is for one server per machine.
+             "--http-listen", "off", *extra],
             stdout=self.log.open("w"), stderr=subprocess.STDOUT)
         self.url = ""
         deadline = time.monotonic() + 10

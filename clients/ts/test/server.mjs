@@ -15,7 +15,8 @@ export const TEST_DATA = process.env.ORMDB_TEST_DATA ??
 
 export async function startServer(config = undefined, listen = "tcp://127.0.0.1:0", dir = undefined) {
   dir ??= mkdtempSync(join(tmpdir(), "ormdb-ts-test-"));
-  const args = ["serve", "--data", join(dir, "data"), "--listen", listen];
+  // No metrics endpoint: its default port is for one server per machine.
+  const args = ["serve", "--data", join(dir, "data"), "--listen", listen, "--http-listen", "off"];
   if (config) {
     writeFileSync(join(dir, "config.json"), JSON.stringify(config));
     args.push("--config", join(dir, "config.json"));
