@@ -164,33 +164,37 @@ Store::~Store() {
 }
 
 Result<std::unique_ptr<ReadTxn>> Store::BeginRead(std::optional<Version> at) {
-  // Load the current version before the LMDB snapshot begins, so the
-  // snapshot holds at least everything up to it.
-  Version current = current_version();
-  std::shared_lock lock(env_->resize_mutex());
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_->raw(), nullptr, MDB_RDONLY, &txn);
-  if (rc != 0) return LmdbError(rc, "begin read");
-  // The oldest readable version as of this LMDB snapshot: data below it may
-  // be gone in this snapshot, data at or above it is intact.
-  auto oldest = ReadVersionMeta(txn, env_->dbis().meta, kMinReadableKey);
-  if (!oldest.ok()) {
-    mdb_txn_abort(txn);
-    return oldest.status();
+  while (true) {
+    // Load the current version before the LMDB snapshot begins, so the
+    // snapshot holds at least everything up to it.
+    Version current = current_version();
+    std::shared_lock lock(env_->resize_mutex());
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_->raw(), nullptr, MDB_RDONLY, &txn);
+    if (rc != 0) return LmdbError(rc, "begin read");
+    // The oldest readable version, loaded after the snapshot began: vacuum
+    // raises it before it deletes anything (ComputeHorizon), so data at or
+    // above it is intact in this snapshot. It may be ahead of the
+    // snapshot's own record (a vacuum not yet committed): that only refuses
+    // versions that are about to go.
+    const Version oldest = oldest_readable_version();
+    Version v = at.value_or(current);
+    if (v > current) {
+      mdb_txn_abort(txn);
+      return InvalidArgument("version " + std::to_string(v) + " is beyond the current version " +
+                             std::to_string(current));
+    }
+    if (v < oldest) {
+      mdb_txn_abort(txn);
+      // The latest version loaded, then left behind by commits and a
+      // vacuum before the snapshot began: read the newer latest one.
+      if (!at) continue;
+      return HistoryLost("version " + std::to_string(v) + " is below the oldest readable version " +
+                         std::to_string(oldest) + " (vacuumed)");
+    }
+    return std::unique_ptr<ReadTxn>(
+        new ReadTxn(env_.get(), txn, v, std::move(lock), row_cache_.get()));
   }
-  Version v = at.value_or(current);
-  if (v > current) {
-    mdb_txn_abort(txn);
-    return InvalidArgument("version " + std::to_string(v) + " is beyond the current version " +
-                           std::to_string(current));
-  }
-  if (v < *oldest) {
-    mdb_txn_abort(txn);
-    return HistoryLost("version " + std::to_string(v) + " is below the oldest readable version " +
-                       std::to_string(*oldest) + " (vacuumed)");
-  }
-  return std::unique_ptr<ReadTxn>(
-      new ReadTxn(env_.get(), txn, v, std::move(lock), row_cache_.get()));
 }
 
 std::future<Result<Version>> Store::Submit(TxnFn fn) { return Enqueue(std::move(fn), false); }

@@ -161,7 +161,7 @@ expect "non-loopback, existing directory" 1 'error: INVALID_ARGUMENT: refusing t
 FROM="$("$ORMDB" --connect "$URL" stats | sed 's/.*"current_version":\([0-9]*\).*/\1/')"
 "$ORMDB" --connect "$URL" watch --entity User >"$WORK/watch.out" 2>"$WORK/watch.err" &
 WATCH=$!
-sleep 0.3
+sleep 1  # started and waiting (a sanitized binary on a loaded machine starts slowly)
 echo '{"ops":[{"op":"update","entity":"User","id":1,"set":{"name":"Ann B"}}]}' |
   "$ORMDB" --connect "$URL" mutate - >/dev/null
 echo '{"ops":[{"op":"insert","entity":"Tag","values":{"name":"go"}}]}' |
@@ -173,8 +173,14 @@ wait $WATCH && ok || fail "watch did not exit 0 on SIGINT"
   ok || fail "watch --entity User: $(cat "$WORK/watch.out")"
 grep -q "resume with: --from $((FROM + 2))" "$WORK/watch.err" && ok ||
   fail "watch resume token: $(cat "$WORK/watch.err") (from $FROM)"
-expect "watch --from replays" 0 '"op":"insert","entity":"Tag"' -- \
-  timeout --preserve-status -s INT 1 "$ORMDB" --connect "$URL" watch --from "$FROM"
+# Replays from a token: waits (up to 20 s: a loaded machine starts a
+# sanitized binary slowly) for the event, then SIGINT exits 0.
+"$ORMDB" --connect "$URL" watch --from "$FROM" >"$WORK/replay.out" 2>"$WORK/replay.err" &
+REPLAY=$!
+for _ in $(seq 400); do grep -q '"op":"insert","entity":"Tag"' "$WORK/replay.out" && break; sleep 0.05; done
+kill -INT $REPLAY
+wait $REPLAY && grep -q '"op":"insert","entity":"Tag"' "$WORK/replay.out" && ok ||
+  fail "watch --from replays: $(cat "$WORK/replay.out" "$WORK/replay.err")"
 
 # watch across a server restart. Two watchers: the server's stop waits for
 # requests in flight, so a pull that returns while the other is still in
@@ -187,8 +193,12 @@ expect "watch --from replays" 0 '"op":"insert","entity":"Tag"' -- \
 tag() { echo "{\"ops\":[{\"op\":\"insert\",\"entity\":\"Tag\",\"values\":{\"name\":\"$1\"}}]}"; }
 FROM="$("$ORMDB" --connect "$URL" stats | sed 's/.*"current_version":\([0-9]*\).*/\1/')"
 WATCHERS=()
+# Under LeakSanitizer these two watchers leave nng one request message of a
+# lost connection (tests/lsan_nng_restart.supp says why); nothing else is
+# suppressed.
 for w in 1 2; do
-  "$ORMDB" --connect "$URL" watch --entity Tag --from "$FROM" >"$WORK/rewatch$w.out" 2>"$WORK/rewatch$w.err" &
+  LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$(cd "$(dirname "$0")" && pwd)/lsan_nng_restart.supp" \
+    "$ORMDB" --connect "$URL" watch --entity Tag --from "$FROM" >"$WORK/rewatch$w.out" 2>"$WORK/rewatch$w.err" &
   WATCHERS+=($!)
 done
 tag before-stop | "$ORMDB" --connect "$URL" mutate - >/dev/null
