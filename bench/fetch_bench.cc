@@ -660,6 +660,8 @@ struct Bench {
   std::unique_ptr<Database> db;  // null with ORMDB_BENCH_SQLITE_ONLY
   std::vector<Query> queries;
   std::map<std::string, Stat> stats;  // "query/strategy"
+  // Every iteration's time per "query/strategy", across repetitions.
+  std::map<std::string, LatencySamples> samples;
   std::vector<std::pair<std::string, std::string>> context;
 };
 
@@ -877,8 +879,10 @@ using RunFn = std::function<void(const Query& q, size_t i)>;
 
 void TimeFetches(benchmark::State& state, const Query& q, const std::string& key,
                  const RunFn& run) {
-  std::optional<Stat> st = TimeEachIteration(state, [&](size_t i) { run(q, i % q.params.size()); });
-  if (st) g->stats[key] = *st;  // the last (final) run of this benchmark
+  // Over every repetition of this benchmark (bench/timing.h).
+  std::optional<Stat> st =
+      TimeEachIteration(state, &g->samples[key], [&](size_t i) { run(q, i % q.params.size()); });
+  if (st) g->stats[key] = *st;
 }
 
 const char* const kStrategies[] = {"ormdb_fetch", "ormdb_fetch_json", "sqlite_per_level",

@@ -914,6 +914,8 @@ struct Bench {
   std::unique_ptr<Database> db;
   std::vector<Query> queries;
   std::map<std::string, Stat> stats;  // "page/strategy"
+  // Every iteration's time per "page/strategy", across repetitions.
+  std::map<std::string, LatencySamples> samples;
   std::vector<std::pair<std::string, std::string>> context;
   double sqlite_load_s = 0, ormdb_load_s = 0;
   uint64_t sqlite_bytes = 0, ormdb_bytes = 0, jsonl_bytes = 0;
@@ -1179,8 +1181,8 @@ void RegisterReports() {
     std::function<void()> run = r.run;
     benchmark::RegisterBenchmark(("BM_ImdbSelect/" + key).c_str(),
                                  [key, run](benchmark::State& state) {
-                                   std::optional<Stat> st =
-                                       TimeEachIteration(state, [&](size_t) { run(); });
+                                   std::optional<Stat> st = TimeEachIteration(
+                                       state, &g->samples[key], [&](size_t) { run(); });
                                    if (st) g->stats[key] = *st;
                                  })
         ->UseManualTime()
@@ -1248,8 +1250,10 @@ void Setup(double scale) {
 using RunFn = std::function<void(const Query& q, size_t i)>;
 
 void TimePages(benchmark::State& state, const Query& q, const std::string& key, const RunFn& run) {
-  std::optional<Stat> st = TimeEachIteration(state, [&](size_t i) { run(q, i % q.params.size()); });
-  if (st) g->stats[key] = *st;  // the last (final) run of this benchmark
+  // Over every repetition of this benchmark (bench/timing.h).
+  std::optional<Stat> st =
+      TimeEachIteration(state, &g->samples[key], [&](size_t i) { run(q, i % q.params.size()); });
+  if (st) g->stats[key] = *st;
 }
 
 const char* const kStrategies[] = {"ormdb_fetch", "ormdb_fetch_json", "sqlite_per_level",

@@ -337,6 +337,8 @@ struct Bench {
   std::unique_ptr<Database> direct;  // a client over ormdb://
   std::vector<Query> queries;
   std::map<std::string, Stat> stats;  // "page/strategy", "tcp_rtt"
+  // Every iteration's time per key, across repetitions.
+  std::map<std::string, LatencySamples> samples;
   std::vector<std::pair<std::string, std::string>> context;
 };
 
@@ -669,10 +671,10 @@ void Teardown() {
 // ------------------------------------------------------------ benchmarks
 
 // Times each iteration alone (manual time) and records p50 / p95 under
-// `key` (the last, final run of the benchmark wins).
+// `key`, over every repetition of the benchmark (bench/timing.h).
 template <class F>
 void TimeEach(benchmark::State& state, const std::string& key, F&& run) {
-  std::optional<Stat> st = TimeEachIteration(state, run);
+  std::optional<Stat> st = TimeEachIteration(state, &g->samples[key], run);
   if (st) g->stats[key] = *st;
 }
 

@@ -586,7 +586,9 @@ struct Bench {
   PGconn* pg = nullptr;
   std::vector<Query> queries;
   std::map<std::string, LatencyStat> stats;  // "query/strategy" or "open/<label>/<what>"
-  std::map<int, double> commit_rates;        // client threads -> commits/s
+  // Every iteration's time per key, across repetitions.
+  std::map<std::string, LatencySamples> samples;
+  std::map<int, double> commit_rates;  // client threads -> commits/s
   std::vector<std::pair<std::string, std::string>> context;
   bool with_ormdb = false;
 #if ORMDB_BENCH_WITH_SERVER
@@ -947,10 +949,10 @@ void Teardown() {
 // ------------------------------------------------------------ benchmarks
 
 // Times each iteration alone (manual time) and records p50 / p95 under
-// `key` (the last, final run of the benchmark wins).
+// `key`, over every repetition of the benchmark (bench/timing.h).
 template <class F>
 void TimeEach(benchmark::State& state, const std::string& key, F&& run) {
-  std::optional<LatencyStat> st = TimeEachIteration(state, run);
+  std::optional<LatencyStat> st = TimeEachIteration(state, &g->samples[key], run);
   if (st) g->stats[key] = *st;
 }
 

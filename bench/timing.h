@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <functional>
 #include <optional>
+#include <utility>
 
 #include "bench/bench_util.h"
 
@@ -22,10 +23,20 @@ struct LatencyStat {
 };
 
 // Runs the benchmark's loop, timing each iteration alone: `run(i)` with
-// i = 0, 1, 2, ... Sets the state's iteration times and its p50_us and
-// p95_us counters; nullopt when no iteration ran.
+// i = 0, 1, 2, ... Adds the iterations' times to `pool` and returns p50 and
+// p95 over the whole pool (nullopt when it is empty); sets the state's
+// iteration times and its p50_us and p95_us counters (this run's own).
+//
+// A pool kept per benchmark across its repetitions gives one p50 over all
+// of them. With --benchmark_repetitions=N and
+// --benchmark_enable_random_interleaving=true the repetitions of every
+// benchmark of the run are shuffled together, so a change of the machine's
+// speed during the run (a shared VM's speed moves by up to 2x within
+// minutes) weighs on the strategies compared alike instead of on whichever
+// ran at that moment.
 template <class F>
-std::optional<LatencyStat> TimeEachIteration(benchmark::State& state, F&& run) {
+std::optional<LatencyStat> TimeEachIteration(benchmark::State& state, LatencySamples* pool,
+                                             F&& run) {
   using Clock = std::chrono::steady_clock;
   LatencySamples samples;
   size_t i = 0;
@@ -35,13 +46,22 @@ std::optional<LatencyStat> TimeEachIteration(benchmark::State& state, F&& run) {
     double s = std::chrono::duration<double>(Clock::now() - start).count();
     state.SetIterationTime(s);
     samples.AddSeconds(s);
+    pool->AddSeconds(s);
     ++i;
   }
-  if (samples.empty()) return std::nullopt;
-  LatencyStat st{samples.PercentileMicros(0.50), samples.PercentileMicros(0.95), samples.size()};
-  state.counters["p50_us"] = st.p50;
-  state.counters["p95_us"] = st.p95;
-  return st;
+  if (!samples.empty()) {
+    state.counters["p50_us"] = samples.PercentileMicros(0.50);
+    state.counters["p95_us"] = samples.PercentileMicros(0.95);
+  }
+  if (pool->empty()) return std::nullopt;
+  return LatencyStat{pool->PercentileMicros(0.50), pool->PercentileMicros(0.95), pool->size()};
+}
+
+// The same for one run alone.
+template <class F>
+std::optional<LatencyStat> TimeEachIteration(benchmark::State& state, F&& run) {
+  LatencySamples samples;
+  return TimeEachIteration(state, &samples, std::forward<F>(run));
 }
 
 // Runs the registered benchmarks, then prints the bench's summary tables:
