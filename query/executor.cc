@@ -14,6 +14,40 @@
 namespace ormdb::query {
 namespace executor_internal {
 
+void RowArena::Reset() {
+  for (size_t i = 0; i < size_; ++i) {
+    RowData& r = chunks_[i / kChunk][i % kChunk];
+    r.row.fields.clear();
+    r.row.uuid = Value();
+    r.row.unconvertible.clear();
+    r.version = 0;
+  }
+  if (chunks_.size() > kKeepChunks) chunks_.resize(kKeepChunks);
+  size_ = 0;
+}
+
+namespace {
+
+std::unique_ptr<RowArena>& ThreadRowArena() {
+  thread_local std::unique_ptr<RowArena> arena;
+  return arena;
+}
+
+}  // namespace
+
+std::unique_ptr<RowArena> TakeRowArena() {
+  std::unique_ptr<RowArena>& kept = ThreadRowArena();
+  if (kept) return std::move(kept);
+  return std::make_unique<RowArena>();
+}
+
+void ReturnRowArena(std::unique_ptr<RowArena> arena) {
+  if (arena == nullptr) return;
+  arena->Reset();
+  std::unique_ptr<RowArena>& kept = ThreadRowArena();
+  if (kept == nullptr) kept = std::move(arena);
+}
+
 Status Executor::Prepare() {
   const Plan& p = *plan_;
   out_ = std::make_shared<ResultBlocks>();
@@ -90,11 +124,13 @@ Result<const RowData*> Executor::Decode(const EntityInfo& e, std::string_view by
   if (fields == nullptr || e.uuid_id) {
     ORMDB_ASSIGN_OR_RETURN(catalog::DecodedRow row,
                            catalog::DecodeEntityRow(bytes, e, plan_->schema->number(), layouts_));
-    rows_.push_back(RowData{std::move(row), version});
-    return &rows_.back();
+    RowData& data = rows_->Add();
+    data.row = std::move(row);
+    data.version = version;
+    return &data;
   }
   // Only what the plan reads; the other fields stay null.
-  RowData& data = rows_.emplace_back();
+  RowData& data = rows_->Add();
   data.version = version;
   ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(bytes, e, plan_->schema->number(), layouts_,
                                                     *fields, &decode_view_, &data.row));

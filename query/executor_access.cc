@@ -243,7 +243,7 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
 Status Executor::RowFromEntry(const Node& n, const IndexRangePlan& r, RowId id,
                               std::string_view values) {
   if (cache_.contains(n.entity->id.value, id)) return Status::Ok();
-  RowData& data = rows_.emplace_back();
+  RowData& data = rows_->Add();
   data.row.fields.resize(n.entity->fields.size());
   ORMDB_RETURN_IF_ERROR(
       DecodeEntry(*n.entity, *r.index, r.index->fields.size(), values, &data.row));

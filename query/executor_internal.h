@@ -15,7 +15,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -43,6 +42,39 @@ struct RowData {
   catalog::DecodedRow row;
   Version version = 0;
 };
+
+// The rows one fetch decodes, at addresses that stay valid until Reset.
+// An executor takes the arena its thread used last (TakeRowArena) and gives
+// it back when done (ReturnRowArena): the rows' field vectors keep their
+// capacity from one fetch to the next, so a page allocates no vector per row
+// it decodes. What a thread keeps is bounded (kKeepChunks).
+class RowArena {
+ public:
+  // A row with no fields, no uuid and version 0.
+  RowData& Add() {
+    if (size_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<RowData[]>(kChunk));
+    RowData& r = chunks_[size_ / kChunk][size_ % kChunk];
+    ++size_;
+    return r;
+  }
+  size_t size() const { return size_; }
+  // Empties every row handed out (their field vectors keep their capacity)
+  // and frees the chunks beyond kKeepChunks.
+  void Reset();
+
+ private:
+  static constexpr size_t kChunk = 64;
+  static constexpr size_t kKeepChunks = 4;  // 256 rows
+  std::vector<std::unique_ptr<RowData[]>> chunks_;
+  size_t size_ = 0;
+};
+
+// The arena this thread's last executor gave back, or a new one (a fetch
+// run while another is running on the thread gets a new one).
+std::unique_ptr<RowArena> TakeRowArena();
+// Resets `arena` and keeps it for this thread's next executor (unless the
+// thread keeps one already).
+void ReturnRowArena(std::unique_ptr<RowArena> arena);
 
 // The candidates of one list (the roots, or one parent's children).
 struct Candidate {
@@ -92,7 +124,11 @@ class Executor {
         txn_(txn),
         layouts_(layouts),
         opt_(options),
-        stats_(stats) {}
+        stats_(stats),
+        rows_(TakeRowArena()) {}
+  ~Executor() { ReturnRowArena(std::move(rows_)); }
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
 
   // Runs the whole fetch (ExecutePlan).
   Result<std::shared_ptr<ResultBlocks>> Run();
@@ -289,7 +325,7 @@ class Executor {
   const ExecOptions& opt_;
   std::vector<NodeStats>* stats_;
   std::shared_ptr<ResultBlocks> out_;
-  std::deque<RowData> rows_;
+  std::unique_ptr<RowArena> rows_;
   // Rows read, by (entity type, id); null for an id with no visible row.
   FlatIdMap<const RowData*> cache_;
   std::vector<std::pair<int, const RowData*>> block_rows_;
