@@ -6,7 +6,7 @@
 # Each case must exit 0 and print no ThreadSanitizer report; a report makes
 # the binary exit 66 (TSAN_OPTIONS exitcode). Prints a line per case and
 # fails at the end if any case failed. tsan.supp beside this file silences
-# third-party code only.
+# third-party code only. Two cases run at a time.
 set -uo pipefail
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,13 +14,13 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-"halt_on_error=0 exitcode=66 second_deadlock
 logs=$build/tsan-logs
 mkdir -p "$logs"
 
-failed=()
-results=()
-# run NAME ALLOW_RSS_BOUND COMMAND...
+# run NAME ALLOW_RSS_BOUND COMMAND...: writes its summary line to
+# $logs/NAME.result, and $logs/NAME.failed when it failed.
 run() {
   local name=$1 allow_rss=$2
   shift 2
   local log=$logs/$name.log start=$SECONDS
+  rm -f "$logs/$name.result" "$logs/$name.failed"
   echo "=== tsan $name: $*"
   "$@" >"$log" 2>&1
   local rc=$? races
@@ -42,11 +42,15 @@ run() {
       verdict="FAILED: exit $rc"
     fi
   fi
-  [[ $verdict == ok* ]] || { failed+=("$name"); tail -80 "$log"; grep -n -A30 "WARNING: ThreadSanitizer" "$log" | head -150; }
-  results+=("$(printf '%-22s %4ss  %s' "$name" $((SECONDS - start)) "$verdict")")
+  [[ $verdict == ok* ]] || touch "$logs/$name.failed"
+  printf '%-22s %4ss  %s\n' "$name" $((SECONDS - start)) "$verdict" >"$logs/$name.result"
 }
 
-run storage_test no "$build/storage/storage_test"
+# Two at a time (the CI machine has two cores): the longest case beside
+# all the others, one after another.
+names=(storage_test db_test server_test server_load_test server_stop_test watch_server_test
+       fetch_pagination audit_log)
+run storage_test no "$build/storage/storage_test" &
 run db_test no "$build/db/db_test"
 run server_test no "$build/server/server_test" --gtest_filter='-ServerStopTest.*:*LoadTest*'
 run server_load_test no "$build/server/server_test" --gtest_filter='*LoadTest*'
@@ -54,6 +58,18 @@ run server_stop_test no "$build/server/server_test" --gtest_filter='ServerStopTe
 run watch_server_test no "$build/tests/watch_server_test"
 run fetch_pagination no "$build/tests/fetch_test" --gtest_filter='FetchPaginationTest.*'
 run audit_log no "$build/audit/audit_test"
+wait
+
+failed=()
+results=()
+for name in "${names[@]}"; do
+  if [ ! -f "$logs/$name.result" ] || [ -f "$logs/$name.failed" ]; then
+    failed+=("$name")
+    tail -80 "$logs/$name.log"
+    grep -n -A30 "WARNING: ThreadSanitizer" "$logs/$name.log" | head -150
+  fi
+  [ -f "$logs/$name.result" ] && results+=("$(cat "$logs/$name.result")")
+done
 
 echo "=== tsan summary (logs in $logs)"
 printf '%s\n' "${results[@]}"
