@@ -86,10 +86,12 @@ bool WaitServing(const std::string& url) {
 std::string BatchOf(int client, int seq) {
   std::string ops;
   for (int part = 0; part < 3; ++part) {
-    std::string key = std::to_string(client) + "-" + std::to_string(seq) + "-" + std::to_string(part);
-    ops += std::string(part ? ", " : "") + R"({"op": "insert", "entity": "Entry", "values": {"client": )" +
-           std::to_string(client) + R"(, "seq": )" + std::to_string(seq) + R"(, "part": )" +
-           std::to_string(part) + R"(, "key": ")" + key + R"("}})";
+    std::string key =
+        std::to_string(client) + "-" + std::to_string(seq) + "-" + std::to_string(part);
+    ops += std::string(part ? ", " : "") +
+           R"({"op": "insert", "entity": "Entry", "values": {"client": )" + std::to_string(client) +
+           R"(, "seq": )" + std::to_string(seq) + R"(, "part": )" + std::to_string(part) +
+           R"(, "key": ")" + key + R"("}})";
   }
   return R"({"ops": [)" + ops + "]}";
 }
