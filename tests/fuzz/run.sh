@@ -66,7 +66,8 @@ fuzz_one() {
     result="ok"
   fi
   printf '%-10s %10s execs %8s exec/s %6s corpus %5ss  %s\n' \
-    "$t" "${execs:-?}" "${rate:-?}" "$units" "$elapsed" "$result" >"$results/$t.$result"
+    "$t" "${execs:-?}" "${rate:-?}" "$units" "$elapsed" \
+    "$result$([ $rc -ne 0 ] && echo " (exit $rc)")" >"$results/$t.$result"
 }
 
 for t in "${targets[@]}"; do
