@@ -167,10 +167,10 @@ void BuildResultBlocks(const query::ResultBlocks& r, wire::ResultBlocks::Builder
     const auto slots = static_cast<unsigned>(nb.slot_begin.size());
     auto slot_of_row = n.initSlotOfRow(static_cast<unsigned>(parent_rows));
     auto slot_parent = n.initSlotParent(slots);
-    for (const auto& [row, slot] : nb.slot_of) {
-      if (row < parent_rows) slot_of_row.set(row, slot + 1);
-      slot_parent.set(slot, row);
+    for (uint32_t row = 0; row < nb.slot_of_row.size() && row < parent_rows; ++row) {
+      if (nb.slot_of_row[row] != 0) slot_of_row.set(row, nb.slot_of_row[row]);
     }
+    for (unsigned s = 0; s < slots; ++s) slot_parent.set(s, nb.slot_parent[s]);
     auto begin = n.initSlotBegin(slots);
     auto end = n.initSlotEnd(slots);
     auto partial = n.initSlotPartial(slots);

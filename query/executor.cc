@@ -56,19 +56,12 @@ Status Executor::Prepare() {
   out_->nodes.resize(p.nodes.size());
   // Aggregates' stats follow the nodes'.
   if (stats_) stats_->assign(p.nodes.size() + p.aggregates.size(), NodeStats{});
+  run_ = &LayoutOf(p);
+  ORMDB_RETURN_IF_ERROR(run_->status);
   ORMDB_RETURN_IF_ERROR(SetUpBlocks());
-  for (const Node& n : p.nodes) {
-    wanted_.push_back(FilterFields(n));
-    quick_.push_back(MakeQuickPlan(n));
-  }
-  for (const auto& [entity, fields] : p.decode_fields) {
-    if (decode_fields_.size() <= entity.value) decode_fields_.resize(entity.value + 1, nullptr);
-    decode_fields_[entity.value] = &fields;
-  }
   agg_values_.resize(p.aggregates.size());
   agg_grouped_.assign(p.aggregates.size(), false);
   maintained_ok_.assign(p.aggregates.size(), -1);
-  for (const AggregatePlan& a : p.aggregates) agg_wanted_.push_back(AggregateFields(a));
   dist_rows_.resize(p.nodes.size());
   dist_occ_.resize(p.nodes.size());
   return Status::Ok();
@@ -120,7 +113,7 @@ Result<const RowData*> Executor::GetRow(const EntityInfo& e, RowId id) {
 Result<const RowData*> Executor::Decode(const EntityInfo& e, std::string_view bytes,
                                         Version version) {
   const std::vector<size_t>* fields =
-      e.id.value < decode_fields_.size() ? decode_fields_[e.id.value] : nullptr;
+      e.id.value < run_->decode_fields.size() ? run_->decode_fields[e.id.value] : nullptr;
   if (fields == nullptr || e.uuid_id) {
     ORMDB_ASSIGN_OR_RETURN(catalog::DecodedRow row,
                            catalog::DecodeEntityRow(bytes, e, plan_->schema->number(), layouts_));
@@ -388,7 +381,7 @@ Status Executor::StreamScan(const RootVisitor& visit, NodeStats* ns) {
   const Node& n = plan_->nodes[0];
   const EntityInfo& e = *n.entity;
   const std::vector<size_t>* fields =
-      e.id.value < decode_fields_.size() ? decode_fields_[e.id.value] : nullptr;
+      e.id.value < run_->decode_fields.size() ? run_->decode_fields[e.id.value] : nullptr;
   struct Scanned {
     RowId id;
     std::string_view bytes;  // valid for the read transaction
@@ -444,7 +437,7 @@ Status Executor::StreamIndexOnly(const RootVisitor& visit, NodeStats* ns) {
   // Only the leading fields up to the last one read are decoded.
   size_t decoded = 0;
   if (const std::vector<size_t>* fields =
-          e.id.value < decode_fields_.size() ? decode_fields_[e.id.value] : nullptr) {
+          e.id.value < run_->decode_fields.size() ? run_->decode_fields[e.id.value] : nullptr) {
     for (size_t k = 0; k < ix.fields.size(); ++k) {
       if (std::find(fields->begin(), fields->end(), ix.fields[k]) != fields->end()) decoded = k + 1;
     }
@@ -643,6 +636,7 @@ Status Executor::RunInclude(int idx) {
     default:
       return Internal("bad include access path");
   }
+  ReserveOutput(idx, parents.size(), parent_block.rows.size(), lists);
   for (size_t pi = 0; pi < parents.size() && !stopped_; ++pi) {
     SortCandidates(n, &lists[pi], want);
     RowId pid = parent_block.rows[parents[pi]];

@@ -286,8 +286,9 @@ Status Executor::Offer(const Node& n, int idx, RowId id, const CursorPosition* c
       ORMDB_ASSIGN_OR_RETURN(row, Decode(*n.entity, bytes, version));
       cache_.Emplace(type, id, row);
     } else {
-      ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(
-          bytes, *n.entity, plan_->schema->number(), layouts_, wanted_[idx], &view_, &probe_.row));
+      ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(bytes, *n.entity, plan_->schema->number(),
+                                                        layouts_, run_->wanted[idx], &view_,
+                                                        &probe_.row));
       probe_.version = version;
       row = &probe_;
     }

@@ -128,7 +128,7 @@ Result<const RowData*> Executor::AggregateRow(int a, RowId id) {
   if (e.uuid_id) return Decode(e, rec->bytes_in_txn, rec->version);
   // Only the fields the where and the value read.
   ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(rec->bytes_in_txn, e, plan_->schema->number(),
-                                                    layouts_, agg_wanted_[a], &agg_view_,
+                                                    layouts_, run_->agg_wanted[a], &agg_view_,
                                                     &agg_probe_.row));
   agg_probe_.version = rec->version;
   return &agg_probe_;
@@ -350,8 +350,9 @@ Status Executor::AggregateAllGroups(int a) {
         ORMDB_ASSIGN_OR_RETURN(
             probe.row, catalog::DecodeEntityRow(sc.bytes, e, plan_->schema->number(), layouts_));
       } else {
-        ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(
-            sc.bytes, e, plan_->schema->number(), layouts_, agg_wanted_[a], &view, &probe.row));
+        ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(sc.bytes, e, plan_->schema->number(),
+                                                          layouts_, run_->agg_wanted[a], &view,
+                                                          &probe.row));
       }
       probe.version = sc.version;
       const Value& ref = probe.row.fields[src.ref_field];

@@ -2,6 +2,8 @@
 // (entities, edges, bytes) counted as rows are admitted, and emitting one
 // parent's ordered children with its @next cursor.
 #include <algorithm>
+#include <mutex>
+#include <unordered_map>
 
 #include "query/executor_internal.h"
 #include "query/limit_math.h"
@@ -27,32 +29,31 @@ uint64_t ValueBytes(const Value& v) {
 
 }  // namespace
 
-Status Executor::SetUpBlocks() {
-  const Plan& p = *plan_;
+const RunLayout& Executor::LayoutOf(const Plan& p) {
+  std::call_once(p.run_layout_once, [&p] { p.run_layout = BuildLayout(p); });
+  return *p.run_layout;
+}
+
+std::shared_ptr<const RunLayout> Executor::BuildLayout(const Plan& p) {
+  auto layout = std::make_shared<RunLayout>();
   std::unordered_map<uint32_t, int> block_of;
-  column_aggregate_.clear();
-  for (size_t i = 0; i < p.nodes.size(); ++i) {
-    const Node& n = p.nodes[i];
+  for (const Node& n : p.nodes) {
     auto [it, inserted] = block_of.emplace(n.entity->id.value, 0);
     if (inserted) {
-      it->second = static_cast<int>(out_->entities.size());
-      EntityBlock b;
-      b.entity = n.entity;
-      out_->entities.push_back(std::move(b));
-      column_aggregate_.emplace_back();
+      it->second = static_cast<int>(layout->blocks.size());
+      layout->blocks.push_back(RunLayout::Block{n.entity, {}, {}, {}});
     }
-    EntityBlock& b = out_->entities[it->second];
-    NodeBlock& nb = out_->nodes[i];
-    nb.block = it->second;
+    RunLayout::Block& b = layout->blocks[it->second];
+    layout->node_block.push_back(it->second);
+    std::vector<int>& item_columns = layout->item_columns.emplace_back();
     for (const OutputItem& item : n.items) {
       int col = -1;
-      std::vector<int>& aggregate_of = column_aggregate_[it->second];
       if (item.kind == OutputItem::Kind::kField || item.kind == OutputItem::Kind::kVersion) {
         auto f = std::find(b.columns.begin(), b.columns.end(), item.name);
         col = static_cast<int>(f - b.columns.begin());
         if (f == b.columns.end()) {
           b.columns.push_back(item.name);
-          aggregate_of.push_back(-1);
+          b.column_aggregate.push_back(-1);
         }
       } else if (item.kind == OutputItem::Kind::kAggregate) {
         // A column of its own; its name is the item's, made unique within
@@ -63,26 +64,47 @@ Status Executor::SetUpBlocks() {
         }
         col = static_cast<int>(b.columns.size());
         b.columns.push_back(std::move(name));
-        aggregate_of.push_back(item.aggregate);
+        b.column_aggregate.push_back(item.aggregate);
       }
-      nb.item_columns.push_back(col);
+      item_columns.push_back(col);
     }
+    layout->wanted.push_back(FilterFields(n));
+    layout->quick.push_back(MakeQuickPlan(n));
   }
   // Each column's field, found by name once rather than for every row.
-  column_field_.assign(out_->entities.size(), {});
-  for (size_t bi = 0; bi < out_->entities.size(); ++bi) {
-    EntityBlock& b = out_->entities[bi];
-    b.values.resize(b.columns.size());
+  for (RunLayout::Block& b : layout->blocks) {
     for (size_t c = 0; c < b.columns.size(); ++c) {
       int f = kVersionColumn;
-      if (column_aggregate_[bi][c] >= 0) {
+      if (b.column_aggregate[c] >= 0) {
         f = kAggregateColumn;
       } else if (b.columns[c] != "_version") {
         f = b.entity->FieldIndex(b.columns[c]);
-        if (f < 0) return Internal("column " + b.columns[c] + " names no field");
+        if (f < 0) layout->status = Internal("column " + b.columns[c] + " names no field");
       }
-      column_field_[bi].push_back(f);
+      b.column_field.push_back(f);
     }
+  }
+  for (const AggregatePlan& a : p.aggregates) layout->agg_wanted.push_back(AggregateFields(a));
+  for (const auto& [entity, fields] : p.decode_fields) {
+    if (layout->decode_fields.size() <= entity.value) {
+      layout->decode_fields.resize(entity.value + 1, nullptr);
+    }
+    layout->decode_fields[entity.value] = &fields;
+  }
+  return layout;
+}
+
+Status Executor::SetUpBlocks() {
+  out_->entities.reserve(run_->blocks.size());
+  for (const RunLayout::Block& lb : run_->blocks) {
+    EntityBlock& b = out_->entities.emplace_back();
+    b.entity = lb.entity;
+    b.columns = lb.columns;
+    b.values.resize(lb.columns.size());
+  }
+  for (size_t i = 0; i < out_->nodes.size(); ++i) {
+    out_->nodes[i].block = run_->node_block[i];
+    out_->nodes[i].item_columns = run_->item_columns[i];
   }
   return Status::Ok();
 }
@@ -101,7 +123,7 @@ std::pair<const Node*, const CExpr*> Executor::ColumnMask(const EntityBlock& b, 
 }
 
 Result<Value> Executor::ColumnValue(const EntityBlock& b, size_t c, const RowData& row) {
-  const int f = column_field_[&b - out_->entities.data()][c];
+  const int f = run_->blocks[&b - out_->entities.data()].column_field[c];
   if (f == kVersionColumn) return Value::Int64(static_cast<int64_t>(row.version));
   const catalog::FieldInfo& fi = b.entity->fields[f];
   const Value& v = row.row.fields[f];
@@ -117,7 +139,7 @@ Result<Value> Executor::ColumnValue(const EntityBlock& b, size_t c, const RowDat
 
 uint64_t Executor::RowBytes(const EntityBlock& b, const RowData& row) {
   uint64_t n = b.entity->uuid_id ? 16 : 8;
-  for (const int f : column_field_[&b - out_->entities.data()]) {
+  for (const int f : run_->blocks[&b - out_->entities.data()].column_field) {
     if (f < 0) {  // _version or an aggregate: 8 bytes
       n += 8;
       continue;
@@ -194,7 +216,7 @@ Status Executor::FillColumns() {
     EntityBlock& eb = out_->entities[b];
     for (size_t c = 0; c < eb.columns.size(); ++c) {
       eb.values[c].reserve(data[b].size());
-      if (const int a = column_aggregate_[b][c]; a >= 0) {
+      if (const int a = run_->blocks[b].column_aggregate[c]; a >= 0) {
         // Computed for the holder's rows; null for rows of the block that
         // only other nodes hold (they do not render it).
         const auto& values = agg_values_[a];
@@ -205,6 +227,15 @@ Status Executor::FillColumns() {
         continue;
       }
       const std::pair<const Node*, const CExpr*> mask = ColumnMask(eb, c);
+      // Without masks no column reads another's field, and this is the
+      // rows' last use: a plain field's value moves into the block.
+      const int f = run_->blocks[b].column_field[c];
+      if (plan_->masks.empty() && f >= 0 && eb.entity->fields[f].type != FieldType::kRef) {
+        for (const RowData* row : data[b]) {
+          eb.values[c].push_back(std::move(const_cast<RowData*>(row)->row.fields[f]));
+        }
+        continue;
+      }
       for (size_t r = 0; r < data[b].size(); ++r) {
         const RowData* row = data[b][r];
         if (mask.second != nullptr) {
@@ -222,6 +253,27 @@ Status Executor::FillColumns() {
   return Status::Ok();
 }
 
+void Executor::ReserveOutput(int idx, size_t parents, size_t parent_rows,
+                             const std::vector<std::vector<Candidate>>& lists) {
+  const int64_t limit = Limit(plan_->nodes[idx]);
+  size_t children = 0;
+  for (const std::vector<Candidate>& list : lists) {
+    children += limit >= 0 ? std::min(list.size(), static_cast<size_t>(limit)) : list.size();
+  }
+  NodeBlock& nb = out_->nodes[idx];
+  nb.slot_of_row.reserve(parent_rows);
+  for (auto* v : {&nb.slot_parent, &nb.slot_begin, &nb.slot_end}) v->reserve(v->size() + parents);
+  nb.slot_partial.reserve(nb.slot_partial.size() + parents);
+  nb.slot_next.reserve(nb.slot_next.size() + parents);
+  nb.children.reserve(nb.children.size() + children);
+  dist_rows_[idx].reserve(dist_rows_[idx].size() + children);
+  dist_occ_[idx].reserve(dist_occ_[idx].size() + children);
+  EntityBlock& b = out_->entities[nb.block];
+  b.rows.reserve(b.rows.size() + children);
+  b.ids.reserve(b.ids.size() + children);
+  block_rows_.reserve(block_rows_.size() + children);
+}
+
 Status Executor::Emit(int idx, uint32_t parent_row, RowId parent_id, uint64_t occ,
                       std::vector<Candidate>& list, const std::optional<CursorPosition>& cursor) {
   const Node& n = plan_->nodes[idx];
@@ -230,7 +282,7 @@ Status Executor::Emit(int idx, uint32_t parent_row, RowId parent_id, uint64_t oc
   bool more = limit >= 0 && static_cast<int64_t>(list.size()) > limit;
   size_t take = more ? static_cast<size_t>(limit) : list.size();
   uint32_t slot = static_cast<uint32_t>(nb.slot_begin.size());
-  nb.slot_of.emplace(parent_row, slot);
+  nb.SetSlot(parent_row, slot);
   nb.slot_parent.push_back(parent_row);
   nb.slot_begin.push_back(static_cast<uint32_t>(nb.children.size()));
   nb.slot_partial.push_back(0);

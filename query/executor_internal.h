@@ -114,6 +114,29 @@ struct QuickPlan {
   bool order_desc = false;
 };
 
+// What every run of a plan sets up alike, built once per plan
+// (Plan::run_layout): the entity blocks with their columns, each node's
+// block and item columns, and the fields each step decodes.
+struct RunLayout {
+  struct Block {
+    const EntityInfo* entity = nullptr;
+    std::vector<std::string> columns;
+    // Per column: the aggregate (-1: a field or _version) and the entity's
+    // field (or Executor::kVersionColumn / kAggregateColumn).
+    std::vector<int> column_aggregate;
+    std::vector<int> column_field;
+  };
+  std::vector<Block> blocks;
+  std::vector<int> node_block;                  // per node
+  std::vector<std::vector<int>> item_columns;   // per node (NodeBlock::item_columns)
+  std::vector<std::vector<size_t>> wanted;      // per node: Executor::FilterFields
+  std::vector<QuickPlan> quick;                 // per node
+  std::vector<std::vector<size_t>> agg_wanted;  // per aggregate: AggregateFields
+  // Per entity type id: Plan::decode_fields' list, or null for a whole row.
+  std::vector<const std::vector<size_t>*> decode_fields;
+  Status status;  // not ok when the plan names a column with no field
+};
+
 class Executor {
  public:
   Executor(std::shared_ptr<const Plan> plan, const std::vector<BoundSlot>& slots,
@@ -135,6 +158,9 @@ class Executor {
 
   // Streams the root rows (VisitPlanRoots).
   Status VisitRoots(const RootVisitor& visit);
+
+  // The plan's layout, built by its first run (thread-safe).
+  static const RunLayout& LayoutOf(const Plan& p);
 
  private:
   // ---- rows (executor.cc) ----
@@ -233,6 +259,8 @@ class Executor {
                     const std::vector<Candidate>* heap, int64_t want);
 
   // ---- entity blocks and budgets (executor_emit.cc) ----
+  static std::shared_ptr<const RunLayout> BuildLayout(const Plan& p);
+  // The result's blocks, empty, as the layout has them.
   Status SetUpBlocks();
 
   // The value of block column `c` for a row.
@@ -252,6 +280,12 @@ class Executor {
   Result<bool> Admit(int idx, const Candidate& c, uint64_t occ, bool is_edge, uint32_t* row_out);
 
   Status FillColumns();
+
+  // Sizes node `idx`'s slots and children, its distinct rows and its
+  // block's rows for `parents` parents (of `parent_rows` in their block)
+  // and the candidates in `lists`, so Emit appends without regrowing.
+  void ReserveOutput(int idx, size_t parents, size_t parent_rows,
+                     const std::vector<std::vector<Candidate>>& lists);
 
   // Emits one parent's ordered children into node `idx`: applies the limit,
   // the @next cursor and the budget. `parent_row` is the parent's row in
@@ -335,12 +369,11 @@ class Executor {
   std::vector<std::vector<uint64_t>> dist_occ_;
   FlatIdMap<size_t> occ_index_;  // (node, row) -> its index in dist_rows_[node]
   bool stopped_ = false;
+  const RunLayout* run_ = nullptr;  // the plan's (Prepare)
   // Scratch space for rows decoded only in part (Offer).
-  std::vector<std::vector<size_t>> wanted_;
   RowData probe_;
   storage::RowView view_;
   Candidate scratch_;
-  std::vector<QuickPlan> quick_;
   // Aggregates: values per holder row id, whether grouped by a scan, the
   // fields each decodes, and the rows read in all.
   std::vector<std::unordered_map<RowId, Value>> agg_values_;
@@ -348,7 +381,6 @@ class Executor {
   // Per aggregate with AggregatePlan::maintained: whether the records exist
   // at the snapshot (-1: not looked up yet).
   std::vector<int8_t> maintained_ok_;
-  std::vector<std::vector<size_t>> agg_wanted_;
   RowData agg_probe_;
   storage::RowView agg_view_;
   uint64_t scanned_ = 0;
@@ -356,15 +388,11 @@ class Executor {
   uint64_t reads_ = 0;
   // Semi-joins (access rules' exists): per semi-join, the answer per row id.
   std::vector<std::unordered_map<RowId, bool>> semi_values_;
-  // Per entity type id: the fields rows are decoded to (Plan::decode_fields),
-  // or null for a whole row.
-  std::vector<const std::vector<size_t>*> decode_fields_;
   storage::RowView decode_view_;
-  // Per entity block: the aggregate of each column (-1: a field or _version).
-  std::vector<std::vector<int>> column_aggregate_;
-  // Per block and column: the entity's field, or one of these.
+
+ public:
+  // RunLayout::Block::column_field for a column that is no field.
   static constexpr int kVersionColumn = -1, kAggregateColumn = -2;
-  std::vector<std::vector<int>> column_field_;
 };
 
 }  // namespace ormdb::query::executor_internal

@@ -354,7 +354,7 @@ QuickPlan Executor::MakeQuickPlan(const Node& n) {
 
 bool Executor::QuickRejects(const Node& n, int idx, std::string_view bytes,
                             const std::vector<Candidate>* heap, int64_t want) {
-  const QuickPlan& q = quick_[idx];
+  const QuickPlan& q = run_->quick[idx];
   bool use_heap = heap != nullptr && want > 0 && static_cast<int64_t>(heap->size()) >= want &&
                   q.order_column >= 0;
   if (q.tests.empty() && !use_heap) return false;

@@ -114,7 +114,8 @@ Result<std::vector<BoundSlot>> FetchEngine::Bind(const Plan& plan, const FetchQu
 }
 
 Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
-    const FetchQuery& q, std::shared_ptr<const catalog::CompiledSchema> schema, Version snapshot,
+    const FetchQuery& q, const std::string& shape,
+    std::shared_ptr<const catalog::CompiledSchema> schema, Version snapshot,
     const ReadPolicy* policy, bool* hit) {
   *hit = false;
   // The key: the schema version, the indexes not usable at the snapshot
@@ -123,7 +124,8 @@ Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
   for (auto [index, ready_at] : schema->ready_versions()) {
     if (ready_at > snapshot) key += " -" + std::to_string(index);
   }
-  key += "\n" + ShapeKey(q);
+  key += '\n';
+  key += shape;
   if (policy != nullptr) key += "\npolicy\n" + policy->key();
   if (cache_capacity_ > 0) {
     std::shared_ptr<const Plan> plan;
@@ -208,7 +210,7 @@ Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
                                                    std::string_view params_json,
                                                    const FetchOptions& options,
                                                    const Principal* principal) {
-  ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const FetchQuery> query, Parsed(text));
+  ORMDB_ASSIGN_OR_RETURN(ParsedQuery query, Parsed(text));
   Json params = Json::Object();
   if (!params_json.empty()) {
     auto parsed = ParseJson(params_json);
@@ -220,7 +222,12 @@ Result<FetchEngine::Prepared> FetchEngine::Prepare(std::string_view text,
   return PrepareShared(std::move(query), params, options.as_of, budget, principal);
 }
 
-Result<std::shared_ptr<const FetchQuery>> FetchEngine::Parsed(std::string_view text) {
+FetchEngine::ParsedQuery FetchEngine::WithShape(std::shared_ptr<const FetchQuery> query) {
+  auto shape = std::make_shared<const std::string>(ShapeKey(*query));
+  return ParsedQuery{std::move(query), std::move(shape)};
+}
+
+Result<FetchEngine::ParsedQuery> FetchEngine::Parsed(std::string_view text) {
   bool keep = text.size() <= kParsedTextBytes;
   if (keep) {
     std::lock_guard lock(parse_mu_);
@@ -228,7 +235,7 @@ Result<std::shared_ptr<const FetchQuery>> FetchEngine::Parsed(std::string_view t
     if (it != parsed_.end()) return it->second;
   }
   ORMDB_ASSIGN_OR_RETURN(FetchQuery query, ParseAny(text));
-  auto shared = std::make_shared<const FetchQuery>(std::move(query));
+  ParsedQuery shared = WithShape(std::make_shared<const FetchQuery>(std::move(query)));
   if (!keep) return shared;
   std::lock_guard lock(parse_mu_);
   if (parsed_.size() >= kParsedQueries) parsed_.clear();
@@ -241,24 +248,24 @@ Result<FetchEngine::Prepared> FetchEngine::PrepareParsed(FetchQuery query, const
                                                          const FetchBudget& budget,
                                                          const Principal* principal) {
   // Not a const object: relational mode takes it back (select_compile.cc).
-  return PrepareShared(std::make_shared<FetchQuery>(std::move(query)), params, as_of, budget,
-                       principal);
+  return PrepareShared(WithShape(std::make_shared<FetchQuery>(std::move(query))), params, as_of,
+                       budget, principal);
 }
 
-Result<FetchEngine::Prepared> FetchEngine::PrepareShared(std::shared_ptr<const FetchQuery> query,
-                                                         const Json& params,
+Result<FetchEngine::Prepared> FetchEngine::PrepareShared(ParsedQuery parsed, const Json& params,
                                                          std::optional<uint64_t> as_of,
                                                          const FetchBudget& budget,
                                                          const Principal* principal) {
   Prepared p;
-  p.query = std::move(query);
+  p.query = std::move(parsed.query);
   p.budget = budget;
   auto schema = catalog_->current();
   if (!schema) return SchemaError("no schema has been applied");
   Version current = store_->current_version();
   ORMDB_ASSIGN_OR_RETURN(std::shared_ptr<const ReadPolicy> policy,
                          ReadPolicyFor(schema, principal));
-  ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(*p.query, schema, current, policy.get(), &p.cache_hit));
+  ORMDB_ASSIGN_OR_RETURN(
+      p.plan, PlanFor(*p.query, *parsed.shape, schema, current, policy.get(), &p.cache_hit));
   ORMDB_ASSIGN_OR_RETURN(p.slots, Bind(*p.plan, *p.query, params, policy.get()));
   ORMDB_ASSIGN_OR_RETURN(Version cursor_version,
                          CursorVersion(*p.plan, p.slots, store_->database_id()));
@@ -274,7 +281,8 @@ Result<FetchEngine::Prepared> FetchEngine::PrepareShared(std::shared_ptr<const F
     { ORMDB_RETURN_IF_ERROR(store_->BeginRead(p.snapshot).status()); }
     ORMDB_ASSIGN_OR_RETURN(auto then, catalog_->SchemaAt(p.snapshot));
     ORMDB_ASSIGN_OR_RETURN(policy, ReadPolicyFor(then, principal));
-    ORMDB_ASSIGN_OR_RETURN(p.plan, PlanFor(*p.query, then, p.snapshot, policy.get(), &p.cache_hit));
+    ORMDB_ASSIGN_OR_RETURN(
+        p.plan, PlanFor(*p.query, *parsed.shape, then, p.snapshot, policy.get(), &p.cache_hit));
     ORMDB_ASSIGN_OR_RETURN(p.slots, Bind(*p.plan, *p.query, params, policy.get()));
   }
   ORMDB_RETURN_IF_ERROR(CheckPlanAgainstBudget(*p.plan, p.budget));

@@ -106,13 +106,20 @@ class FetchEngine {
  private:
   Result<Prepared> Prepare(std::string_view query, std::string_view params_json,
                            const FetchOptions& options, const Principal* principal);
-  Result<Prepared> PrepareShared(std::shared_ptr<const FetchQuery> query, const Json& params,
+  // A parsed query and its ShapeKey (the plan cache's key), kept together
+  // by the parse cache so a repeated text is not printed again.
+  struct ParsedQuery {
+    std::shared_ptr<const FetchQuery> query;
+    std::shared_ptr<const std::string> shape;
+  };
+  static ParsedQuery WithShape(std::shared_ptr<const FetchQuery> query);
+  Result<Prepared> PrepareShared(ParsedQuery parsed, const Json& params,
                                  std::optional<uint64_t> as_of, const FetchBudget& budget,
                                  const Principal* principal);
   // The parsed form of a query text (text or JSON IR), from the parse cache
   // when the same text was parsed before.
-  Result<std::shared_ptr<const FetchQuery>> Parsed(std::string_view text);
-  Result<std::shared_ptr<const Plan>> PlanFor(const FetchQuery& q,
+  Result<ParsedQuery> Parsed(std::string_view text);
+  Result<std::shared_ptr<const Plan>> PlanFor(const FetchQuery& q, const std::string& shape,
                                               std::shared_ptr<const catalog::CompiledSchema> schema,
                                               Version snapshot, const ReadPolicy* policy,
                                               bool* hit);
@@ -142,7 +149,7 @@ class FetchEngine {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::mutex parse_mu_;
-  std::unordered_map<std::string, std::shared_ptr<const FetchQuery>, TextHash, std::equal_to<>>
+  std::unordered_map<std::string, ParsedQuery, TextHash, std::equal_to<>>
       parsed_;  // GUARDED_BY(parse_mu_)
 
   std::mutex policy_mu_;

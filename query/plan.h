@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -233,6 +234,10 @@ struct EntityMasks {
   std::vector<std::pair<size_t, CExpr>> fields;  // field position, condition
 };
 
+namespace executor_internal {
+struct RunLayout;  // query/executor_internal.h
+}
+
 struct Plan {
   std::shared_ptr<const catalog::CompiledSchema> schema;
   std::vector<EntityMasks> masks;
@@ -253,6 +258,10 @@ struct Plan {
   // Row counts the plan's choices assumed, per entity; the cache recompiles
   // when one has drifted by more than a factor of two.
   std::vector<std::pair<EntityTypeId, uint64_t>> assumed_rows;
+  // What every run of the plan sets up alike (its entity blocks' columns,
+  // the fields each step decodes), built by the first run.
+  mutable std::once_flag run_layout_once;
+  mutable std::shared_ptr<const executor_internal::RunLayout> run_layout;
 };
 
 }  // namespace ormdb::query

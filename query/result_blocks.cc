@@ -111,10 +111,7 @@ class BlocksReader final : public ResultReader {
     return out;
   }
   std::optional<uint32_t> SlotOf(uint32_t node, uint32_t parent_row) const override {
-    const NodeBlock& nb = b_->nodes[node];
-    auto it = nb.slot_of.find(parent_row);
-    if (it == nb.slot_of.end()) return std::nullopt;
-    return it->second;
+    return b_->nodes[node].SlotOf(parent_row);
   }
   uint32_t SlotCount(uint32_t node) const override { return Size(b_->nodes[node].slot_begin); }
   Slot NodeSlot(uint32_t node, uint32_t slot) const override {

@@ -35,8 +35,9 @@ struct NodeBlock {
   int block = -1;          // the EntityBlock of the node's entity
   bool processed = false;  // false: the node was not reached (truncation, depth)
   // Parent rows (rows of the parent node's entity block; the root has one
-  // pseudo-parent 0) -> their slot.
-  std::unordered_map<uint32_t, uint32_t> slot_of;
+  // pseudo-parent 0) -> their slot + 1, 0 for a parent without a slot (the
+  // parent rows are dense, so a vector indexed by row).
+  std::vector<uint32_t> slot_of_row;
   std::vector<uint32_t> slot_parent;  // the inverse: slot -> parent row
   std::vector<uint32_t> slot_begin;   // children of slot s: [slot_begin[s], slot_end[s])
   std::vector<uint32_t> slot_end;
@@ -44,6 +45,15 @@ struct NodeBlock {
   std::vector<uint8_t> slot_partial;                  // cut by a truncation
   std::vector<std::optional<std::string>> slot_next;  // limited includes: the @next cursor
   std::vector<int> item_columns;  // per OutputItem of the node: its column in the block (-1)
+
+  std::optional<uint32_t> SlotOf(uint32_t parent_row) const {
+    if (parent_row >= slot_of_row.size() || slot_of_row[parent_row] == 0) return std::nullopt;
+    return slot_of_row[parent_row] - 1;
+  }
+  void SetSlot(uint32_t parent_row, uint32_t slot) {
+    if (parent_row >= slot_of_row.size()) slot_of_row.resize(parent_row + 1, 0);
+    slot_of_row[parent_row] = slot + 1;
+  }
 };
 
 struct FetchCounters {

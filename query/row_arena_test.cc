@@ -2,7 +2,12 @@
 
 #include <vector>
 
+#include "query/compiler.h"
+#include "query/executor.h"
 #include "query/executor_internal.h"
+#include "query/parser.h"
+#include "query/result_blocks.h"
+#include "query/test_util.h"
 
 namespace ormdb::query::executor_internal {
 namespace {
@@ -58,6 +63,68 @@ TEST(RowArena, AThreadKeepsOneArenaAndANestedFetchGetsItsOwn) {
   EXPECT_EQ(&again->Add(), first);
   EXPECT_TRUE(first->row.fields.empty());
   ReturnRowArena(std::move(again));
+}
+
+TEST(NodeBlockSlots, ParentRowsWithoutASlotHaveNone) {
+  NodeBlock nb;
+  EXPECT_FALSE(nb.SlotOf(0));
+  nb.SetSlot(5, 0);
+  nb.SetSlot(2, 1);
+  EXPECT_EQ(nb.SlotOf(5), 0u);
+  EXPECT_EQ(nb.SlotOf(2), 1u);
+  for (uint32_t row : {0u, 1u, 3u, 4u, 6u, 1000u}) EXPECT_FALSE(nb.SlotOf(row)) << row;
+}
+
+class RunLayoutTest : public query::testing::BlogDatabaseTest {};
+
+TEST_F(RunLayoutTest, BuiltOnceAPlanRunsAlikeEveryTime) {
+  Mutate(R"({"ops": [
+    {"op": "insert", "entity": "User", "values": {"email": "a@x", "name": "Ann"}, "as": "a"},
+    {"op": "insert", "entity": "User", "values": {"email": "b@x", "name": "Bob"}, "as": "b"},
+    {"op": "insert", "entity": "Post", "values": {"author": {"ref": "a"}, "title": "P1"}, "as": "p"},
+    {"op": "insert", "entity": "Post", "values": {"author": {"ref": "a"}, "title": "P2"}},
+    {"op": "insert", "entity": "Comment",
+     "values": {"post": {"ref": "p"}, "author": {"ref": "b"}, "body": "hi"}}]})");
+  // Users at the root and as the comments' authors share one block.
+  auto q = ParseFetchText(
+      "User(order: name) { name, posts(order: title) { title, comments { body, author { name, "
+      "email } } } }");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  Statistics stats(store_.get(), catalog_.get());
+  auto plan = CompileFetch(*q, catalog_->current(), &stats, UINT64_MAX);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  std::shared_ptr<const Plan> shared = *plan;
+  auto slots = BindSlots(*shared, *q, Json::Object());
+  ASSERT_TRUE(slots.ok()) << slots.status().ToString();
+  catalog::LayoutLookup layouts = catalog_->layouts();
+  std::string first;
+  for (int run = 0; run < 3; ++run) {
+    auto txn = store_->BeginRead();
+    ASSERT_TRUE(txn.ok());
+    auto r = ExecutePlan(shared, *slots, **txn, layouts, ExecOptions{});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const RunLayout* layout = shared->run_layout.get();
+    ASSERT_NE(layout, nullptr);
+    EXPECT_EQ(&Executor::LayoutOf(*shared), layout) << "built by the first run only";
+    const ResultBlocks& b = **r;
+    ASSERT_EQ(b.entities.size(), 3u);  // User, Post, Comment
+    EXPECT_EQ(b.nodes[0].block, b.nodes[3].block);
+    EXPECT_EQ(b.entities[b.nodes[0].block].columns, (std::vector<std::string>{"name", "email"}));
+    EXPECT_EQ(b.nodes[3].item_columns, (std::vector<int>{0, 1}));
+    std::string text;
+    for (const EntityBlock& e : b.entities) {
+      for (const auto& column : e.values) {
+        for (const Value& v : column) text += v.DebugString() + " ";
+      }
+      text += "| ";
+    }
+    if (run == 0) {
+      first = text;
+      EXPECT_NE(first.find("\"Ann\""), std::string::npos) << first;
+      EXPECT_NE(first.find("\"hi\""), std::string::npos) << first;
+    }
+    EXPECT_EQ(text, first) << "run " << run;
+  }
 }
 
 }  // namespace

@@ -40,9 +40,9 @@ class RowReader {
   std::vector<uint32_t> RootRows() const {
     std::vector<uint32_t> out;
     const NodeBlock& root = b_.nodes[0];
-    auto it = root.slot_of.find(0);
-    if (it == root.slot_of.end()) return out;
-    for (uint32_t k = root.slot_begin[it->second]; k < root.slot_end[it->second]; ++k) {
+    std::optional<uint32_t> slot = root.SlotOf(0);
+    if (!slot) return out;
+    for (uint32_t k = root.slot_begin[*slot]; k < root.slot_end[*slot]; ++k) {
       out.push_back(root.children[k]);
     }
     return out;
@@ -59,8 +59,8 @@ class RowReader {
     const NodeBlock& nb = b_.nodes[plan_.many_node];
     size_t before = out->size();
     if (row && nb.processed) {
-      if (auto it = nb.slot_of.find(*row); it != nb.slot_of.end()) {
-        for (uint32_t k = nb.slot_begin[it->second]; k < nb.slot_end[it->second]; ++k) {
+      if (std::optional<uint32_t> slot = nb.SlotOf(*row)) {
+        for (uint32_t k = nb.slot_begin[*slot]; k < nb.slot_end[*slot]; ++k) {
           out->push_back(JoinedRow{root, nb.children[k]});
         }
       }
@@ -101,11 +101,9 @@ class RowReader {
   std::optional<uint32_t> Down(int node, uint32_t row) const {
     const NodeBlock& nb = b_.nodes[node];
     if (!nb.processed) return std::nullopt;
-    auto it = nb.slot_of.find(row);
-    if (it == nb.slot_of.end() || nb.slot_begin[it->second] == nb.slot_end[it->second]) {
-      return std::nullopt;
-    }
-    return nb.children[nb.slot_begin[it->second]];
+    std::optional<uint32_t> slot = nb.SlotOf(row);
+    if (!slot || nb.slot_begin[*slot] == nb.slot_end[*slot]) return std::nullopt;
+    return nb.children[nb.slot_begin[*slot]];
   }
 
   const Plan& plan_;
