@@ -553,6 +553,14 @@ Status Executor::RunInclude(int idx) {
       break;
     }
     case Access::kChildIndex: {
+      // Room for the rows a parent is estimated to have (capped): a list
+      // that regrows moves its candidates each time.
+      const double per_parent = std::min(n.est_rows_per_parent, 64.0);
+      for (auto& list : lists) {
+        list.reserve(
+            static_cast<size_t>(want >= 0 ? std::min<double>(per_parent, want + 1.0) : per_parent) +
+            1);
+      }
       for (size_t pi = 0; pi < parents.size(); ++pi) {
         RowId pid = parent_block.rows[parents[pi]];
         const std::optional<CursorPosition>& pc =
@@ -624,6 +632,7 @@ Status Executor::RunInclude(int idx) {
         RowId pid = parent_block.rows[parents[pi]];
         const CursorPosition* pc = cursor && cursor->parent == pid ? &*cursor : nullptr;
         const std::vector<RowId>& ids = linked[pi];
+        lists[pi].reserve(top_n ? std::min(ids.size(), static_cast<size_t>(want) + 1) : ids.size());
         for (size_t j = 0; j < ids.size(); ++j) {
           // Without a top-N the rows were read above; with one, a tag's
           // thousands of posts are read here, one after the other.

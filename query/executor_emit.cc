@@ -210,12 +210,16 @@ Result<bool> Executor::Admit(int idx, const Candidate& c, uint64_t occ, bool is_
 }
 
 Status Executor::FillColumns() {
-  std::vector<std::vector<const RowData*>> data(out_->entities.size());
-  for (auto& [block, row] : block_rows_) data[block].push_back(row);
+  std::vector<const RowData*> data;  // one block's rows, in order
+  data.reserve(block_rows_.size());
   for (size_t b = 0; b < out_->entities.size(); ++b) {
     EntityBlock& eb = out_->entities[b];
+    data.clear();
+    for (const auto& [block, row] : block_rows_) {
+      if (block == static_cast<int>(b)) data.push_back(row);
+    }
     for (size_t c = 0; c < eb.columns.size(); ++c) {
-      eb.values[c].reserve(data[b].size());
+      eb.values[c].reserve(data.size());
       if (const int a = run_->blocks[b].column_aggregate[c]; a >= 0) {
         // Computed for the holder's rows; null for rows of the block that
         // only other nodes hold (they do not render it).
@@ -231,13 +235,13 @@ Status Executor::FillColumns() {
       // rows' last use: a plain field's value moves into the block.
       const int f = run_->blocks[b].column_field[c];
       if (plan_->masks.empty() && f >= 0 && eb.entity->fields[f].type != FieldType::kRef) {
-        for (const RowData* row : data[b]) {
+        for (const RowData* row : data) {
           eb.values[c].push_back(std::move(const_cast<RowData*>(row)->row.fields[f]));
         }
         continue;
       }
-      for (size_t r = 0; r < data[b].size(); ++r) {
-        const RowData* row = data[b][r];
+      for (size_t r = 0; r < data.size(); ++r) {
+        const RowData* row = data[r];
         if (mask.second != nullptr) {
           ORMDB_ASSIGN_OR_RETURN(Tri t, Eval(*mask.first, *mask.second, eb.rows[r], *row));
           if (t != Tri::kTrue) {

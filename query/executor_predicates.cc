@@ -251,7 +251,7 @@ void Executor::SortCandidates(const Node& n, std::vector<Candidate>* list, int64
   auto less = [&](const Candidate& a, const Candidate& b) {
     return CompareKeys(n, a.key, a.ext_id, b.key, b.ext_id) < 0;
   };
-  if (list->size() < 32) {
+  if (list->size() < 8) {
     SortFirst(list->begin(), list->end(), keep, less);
     list->resize(keep);
     return;
