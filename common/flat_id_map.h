@@ -47,6 +47,14 @@ class FlatIdMap {
     }
   }
 
+  // Makes room for `n` entries in all without growing again.
+  void Reserve(size_t n) {
+    if (n * 2 <= slots_.size()) return;
+    size_t capacity = slots_.empty() ? 64 : slots_.size();
+    while (n * 2 > capacity) capacity *= 4;
+    Rehash(capacity);
+  }
+
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
@@ -63,9 +71,10 @@ class FlatIdMap {
     return static_cast<size_t>(h >> shift_);
   }
 
-  void Grow() {
+  void Grow() { Rehash(slots_.empty() ? 64 : slots_.size() * 4); }
+
+  void Rehash(size_t capacity) {
     std::vector<Slot> old = std::move(slots_);
-    size_t capacity = old.empty() ? 64 : old.size() * 4;
     slots_.assign(capacity, Slot{});
     mask_ = capacity - 1;
     shift_ = 64 - __builtin_ctzll(capacity);

@@ -45,5 +45,23 @@ TEST(FlatIdMap, EmptyFindsNothingAndZeroIsAKey) {
   EXPECT_EQ(flat.size(), 1u);
 }
 
+TEST(FlatIdMap, ReserveKeepsEntriesAndMakesRoom) {
+  FlatIdMap<int> flat;
+  flat.Reserve(0);
+  EXPECT_EQ(flat.Find(1, 1), nullptr);
+  for (int i = 0; i < 20; ++i) flat.Emplace(1, static_cast<uint64_t>(i) * 977, i);
+  flat.Reserve(5000);  // smaller than what it holds after: a rehash keeping all
+  for (int i = 0; i < 20; ++i) {
+    const int* v = flat.Find(1, static_cast<uint64_t>(i) * 977);
+    ASSERT_NE(v, nullptr) << i;
+    EXPECT_EQ(*v, i);
+  }
+  // Filling up to the reservation finds every entry again.
+  for (int i = 20; i < 5000; ++i) flat.Emplace(1, static_cast<uint64_t>(i) * 977, i);
+  EXPECT_EQ(flat.size(), 5000u);
+  for (int i = 0; i < 5000; i += 37) EXPECT_EQ(*flat.Find(1, static_cast<uint64_t>(i) * 977), i);
+  EXPECT_EQ(flat.Find(2, 977), nullptr);
+}
+
 }  // namespace
 }  // namespace ormdb

@@ -64,6 +64,7 @@ Status Executor::Prepare() {
   maintained_ok_.assign(p.aggregates.size(), -1);
   dist_rows_.resize(p.nodes.size());
   dist_occ_.resize(p.nodes.size());
+  dist_of_row_.resize(p.nodes.size());
   return Status::Ok();
 }
 
@@ -169,7 +170,7 @@ Value Executor::ExternalId(const EntityInfo& e, RowId id, const RowData& row) {
 
 Status Executor::RunRoot() {
   const Node& n = plan_->nodes[0];
-  auto start = std::chrono::steady_clock::now();
+  auto start = StatsClock();
   NodeStats* ns = stats_ ? &(*stats_)[0] : nullptr;
   ORMDB_ASSIGN_OR_RETURN(std::optional<CursorPosition> cursor, NodeCursor(n));
   int64_t limit = Limit(n);
@@ -496,7 +497,7 @@ double Executor::Micros(std::chrono::steady_clock::time_point start) {
 
 Status Executor::RunInclude(int idx) {
   const Node& n = plan_->nodes[idx];
-  auto start = std::chrono::steady_clock::now();
+  auto start = StatsClock();
   NodeStats* ns = stats_ ? &(*stats_)[idx] : nullptr;
   out_->nodes[idx].processed = true;
   const NodeBlock& pb = out_->nodes[n.parent];
@@ -541,16 +542,34 @@ Status Executor::RunInclude(int idx) {
       }
       std::sort(distinct.begin(), distinct.end());
       distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+      cache_.Reserve(cache_.size() + distinct.size());
       for (RowId id : distinct) {
         CountEntry(ns);
         ORMDB_RETURN_IF_ERROR(GetRow(*n.entity, id).status());
       }
-      for (size_t pi = 0; pi < parents.size(); ++pi) {
-        if (!target[pi]) continue;
-        ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(*n.entity, *target[pi]));
-        ORMDB_RETURN_IF_ERROR(filter_into(pi, *target[pi], row));
+      // At most one row per parent: each parent's list is built and
+      // emitted in turn in one vector.
+      ReserveOutput(idx, parents.size(), parent_block.rows.size(), parents.size());
+      std::vector<Candidate> one;
+      one.reserve(1);
+      for (size_t pi = 0; pi < parents.size() && !stopped_; ++pi) {
+        one.clear();
+        RowId pid = parent_block.rows[parents[pi]];
+        if (target[pi]) {
+          ORMDB_ASSIGN_OR_RETURN(const RowData* row, GetRow(*n.entity, *target[pi]));
+          if (row != nullptr) {
+            ORMDB_ASSIGN_OR_RETURN(bool m, Matches(n, *target[pi], *row));
+            if (m) {
+              Candidate& c = one.emplace_back();
+              ORMDB_RETURN_IF_ERROR(MakeCandidate(n, *target[pi], row, &c));
+              if (cursor && cursor->parent == pid && !AfterCursor(n, c, *cursor)) one.clear();
+            }
+          }
+        }
+        ORMDB_RETURN_IF_ERROR(Emit(idx, parents[pi], pid, occ[pi], one, cursor));
       }
-      break;
+      if (ns) ns->micros = Micros(start);
+      return Status::Ok();
     }
     case Access::kChildIndex: {
       // Room for the rows a parent is estimated to have (capped): a list
@@ -623,6 +642,7 @@ Status Executor::RunInclude(int idx) {
       distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
       bool top_n = want >= 0 && !early;
       if (!top_n) {
+        cache_.Reserve(cache_.size() + distinct.size());
         for (size_t j = 0; j < distinct.size(); ++j) {
           PrefetchAhead(n.entity->id, distinct, j);
           ORMDB_RETURN_IF_ERROR(GetRow(*n.entity, distinct[j]).status());
@@ -645,7 +665,7 @@ Status Executor::RunInclude(int idx) {
     default:
       return Internal("bad include access path");
   }
-  ReserveOutput(idx, parents.size(), parent_block.rows.size(), lists);
+  ReserveOutput(idx, parents.size(), parent_block.rows.size(), ChildrenToEmit(idx, lists));
   for (size_t pi = 0; pi < parents.size() && !stopped_; ++pi) {
     SortCandidates(n, &lists[pi], want);
     RowId pid = parent_block.rows[parents[pi]];

@@ -375,7 +375,7 @@ Result<Value> Executor::AggregateValue(int a, RowId parent) {
   auto& values = agg_values_[a];
   if (auto it = values.find(parent); it != values.end()) return it->second;
   const AggregatePlan& ap = plan_->aggregates[a];
-  auto start = std::chrono::steady_clock::now();
+  auto start = StatsClock();
   NodeStats* ns = stats_ ? &(*stats_)[plan_->nodes.size() + a] : nullptr;
   if (ns) {
     ns->run = true;

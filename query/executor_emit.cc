@@ -167,13 +167,15 @@ Result<bool> Executor::Admit(int idx, const Candidate& c, uint64_t occ, bool is_
   const Node& n = plan_->nodes[idx];
   NodeBlock& nb = out_->nodes[idx];
   EntityBlock& b = out_->entities[nb.block];
-  FetchCounters next = out_->counters;
+  // The counters after this row (not a copy of FetchCounters: its
+  // truncated_at is a string).
+  struct {
+    uint64_t entities, edges, bytes;
+  } next{out_->counters.entities, out_->counters.edges, out_->counters.bytes};
   const uint32_t* known = b.row_of.Find(0, c.id);
-  uint64_t bytes = 0;
   if (known == nullptr) {
-    bytes = RowBytes(b, *c.row);
     next.entities += 1;
-    next.bytes += bytes;
+    next.bytes += RowBytes(b, *c.row);
   }
   if (is_edge) next.edges = SaturatingAdd(next.edges, occ);
   const FetchBudget& bud = opt_.budget;
@@ -195,7 +197,9 @@ Result<bool> Executor::Admit(int idx, const Candidate& c, uint64_t occ, bool is_
     stopped_ = true;
     return false;
   }
-  out_->counters = next;
+  out_->counters.entities = next.entities;
+  out_->counters.edges = next.edges;
+  out_->counters.bytes = next.bytes;
   if (known == nullptr) {
     uint32_t row = static_cast<uint32_t>(b.rows.size());
     b.rows.push_back(c.id);
@@ -257,13 +261,16 @@ Status Executor::FillColumns() {
   return Status::Ok();
 }
 
-void Executor::ReserveOutput(int idx, size_t parents, size_t parent_rows,
-                             const std::vector<std::vector<Candidate>>& lists) {
+size_t Executor::ChildrenToEmit(int idx, const std::vector<std::vector<Candidate>>& lists) const {
   const int64_t limit = Limit(plan_->nodes[idx]);
   size_t children = 0;
   for (const std::vector<Candidate>& list : lists) {
     children += limit >= 0 ? std::min(list.size(), static_cast<size_t>(limit)) : list.size();
   }
+  return children;
+}
+
+void Executor::ReserveOutput(int idx, size_t parents, size_t parent_rows, size_t children) {
   NodeBlock& nb = out_->nodes[idx];
   nb.slot_of_row.reserve(parent_rows);
   for (auto* v : {&nb.slot_parent, &nb.slot_begin, &nb.slot_end}) v->reserve(v->size() + parents);
@@ -274,6 +281,7 @@ void Executor::ReserveOutput(int idx, size_t parents, size_t parent_rows,
   dist_occ_[idx].reserve(dist_occ_[idx].size() + children);
   EntityBlock& b = out_->entities[nb.block];
   b.rows.reserve(b.rows.size() + children);
+  b.row_of.Reserve(b.rows.size() + children);
   b.ids.reserve(b.ids.size() + children);
   block_rows_.reserve(block_rows_.size() + children);
 }
@@ -306,13 +314,17 @@ Status Executor::Emit(int idx, uint32_t parent_row, RowId parent_id, uint64_t oc
     ++added;
     if (stats_) ++(*stats_)[idx].rows;
     if (!is_root) {
-      auto [at, inserted] =
-          occ_index_.Emplace(static_cast<uint32_t>(idx), row, dist_rows_[idx].size());
-      if (inserted) {
+      // The block's rows are dense: the node's distinct rows are found by
+      // row number.
+      std::vector<uint32_t>& dist_of = dist_of_row_[idx];
+      if (row >= dist_of.size()) dist_of.resize(out_->entities[nb.block].rows.size(), 0);
+      if (dist_of[row] == 0) {
         dist_rows_[idx].push_back(row);
         dist_occ_[idx].push_back(occ);
+        dist_of[row] = static_cast<uint32_t>(dist_rows_[idx].size());
       } else {
-        dist_occ_[idx][*at] = SaturatingAdd(dist_occ_[idx][*at], occ);
+        uint64_t& o = dist_occ_[idx][dist_of[row] - 1];
+        o = SaturatingAdd(o, occ);
       }
     } else {
       dist_rows_[idx].push_back(row);

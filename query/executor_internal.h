@@ -283,9 +283,10 @@ class Executor {
 
   // Sizes node `idx`'s slots and children, its distinct rows and its
   // block's rows for `parents` parents (of `parent_rows` in their block)
-  // and the candidates in `lists`, so Emit appends without regrowing.
-  void ReserveOutput(int idx, size_t parents, size_t parent_rows,
-                     const std::vector<std::vector<Candidate>>& lists);
+  // and `children` rows, so Emit appends without regrowing.
+  void ReserveOutput(int idx, size_t parents, size_t parent_rows, size_t children);
+  // The rows emitting `lists` (one per parent) adds at most.
+  size_t ChildrenToEmit(int idx, const std::vector<std::vector<Candidate>>& lists) const;
 
   // Emits one parent's ordered children into node `idx`: applies the limit,
   // the @next cursor and the budget. `parent_row` is the parent's row in
@@ -349,6 +350,10 @@ class Executor {
   void PrefetchAhead(EntityTypeId type, std::span<const RowId> ids, size_t j) const;
 
   static double Micros(std::chrono::steady_clock::time_point start);
+  // Now, when the run keeps stats (EXPLAIN ANALYZE); an unread zero otherwise.
+  std::chrono::steady_clock::time_point StatsClock() const {
+    return stats_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  }
 
   Status RunInclude(int idx);
 
@@ -367,7 +372,9 @@ class Executor {
   // often each is rendered (the next level's parents).
   std::vector<std::vector<uint32_t>> dist_rows_;
   std::vector<std::vector<uint64_t>> dist_occ_;
-  FlatIdMap<size_t> occ_index_;  // (node, row) -> its index in dist_rows_[node]
+  // Per node, by row of its block: the row's index in dist_rows_[node] + 1
+  // (0: not among them yet).
+  std::vector<std::vector<uint32_t>> dist_of_row_;
   bool stopped_ = false;
   const RunLayout* run_ = nullptr;  // the plan's (Prepare)
   // Scratch space for rows decoded only in part (Offer).

@@ -113,6 +113,7 @@ Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
   if (row_cache_) {
     if (std::shared_ptr<const CachedRow> hit = row_cache_->Find(type.value, id, at_)) {
       RowRecord r{hit->bytes(), hit->version()};
+      if (pinned_rows_.capacity() == 0) pinned_rows_.reserve(32);
       pinned_rows_.push_back(std::move(hit));
       return std::optional<RowRecord>(r);
     }
