@@ -24,6 +24,17 @@ void RowArena::Reset() {
   }
   if (chunks_.size() > kKeepChunks) chunks_.resize(kKeepChunks);
   size_ = 0;
+  auto reset = [](auto& list) {
+    if (list.capacity() > kKeepList) {
+      std::remove_reference_t<decltype(list)>().swap(list);
+    } else {
+      list.clear();
+    }
+  };
+  for (auto& l : lists_.dist_rows) reset(l);
+  for (auto& l : lists_.dist_occ) reset(l);
+  for (auto& l : lists_.dist_of_row) reset(l);
+  reset(lists_.block_rows);
 }
 
 namespace {
@@ -62,9 +73,6 @@ Status Executor::Prepare() {
   agg_values_.resize(p.aggregates.size());
   agg_grouped_.assign(p.aggregates.size(), false);
   maintained_ok_.assign(p.aggregates.size(), -1);
-  dist_rows_.resize(p.nodes.size());
-  dist_occ_.resize(p.nodes.size());
-  dist_of_row_.resize(p.nodes.size());
   return Status::Ok();
 }
 
@@ -502,8 +510,8 @@ Status Executor::RunInclude(int idx) {
   out_->nodes[idx].processed = true;
   const NodeBlock& pb = out_->nodes[n.parent];
   const EntityBlock& parent_block = out_->entities[pb.block];
-  const std::vector<uint32_t>& parents = dist_rows_[n.parent];
-  const std::vector<uint64_t>& occ = dist_occ_[n.parent];
+  const std::vector<uint32_t>& parents = lists_.dist_rows[n.parent];
+  const std::vector<uint64_t>& occ = lists_.dist_occ[n.parent];
   if (ns) {
     ns->run = true;
     ns->parents = parents.size();

@@ -195,7 +195,10 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
     for (const auto& [id, truncated, values] : entries) {
       if (!seen.empty() && std::binary_search(seen.begin(), seen.end(), id)) continue;
       CountEntry(ns);
-      if (r.index_only && !truncated) ORMDB_RETURN_IF_ERROR(RowFromEntry(n, r, id, values));
+      // (With hop_field, the pass above built the rows.)
+      if (r.index_only && !truncated && hop_field < 0) {
+        ORMDB_RETURN_IF_ERROR(RowFromEntry(n, r, id, values));
+      }
       if (covered == 0) {
         // The index does not give the order: keep the best `want` rows.
         ORMDB_RETURN_IF_ERROR(Offer(n, idx, id, cursor ? &*cursor : nullptr, want, want >= 0, out));

@@ -417,8 +417,8 @@ Status Executor::ComputeAggregates() {
     if (stats_) (*stats_)[p.nodes.size() + a].run = true;
     const EntityBlock& b = out_->entities[nb.block];
     std::vector<RowId> ids;
-    ids.reserve(dist_rows_[holder].size());
-    for (uint32_t row : dist_rows_[holder]) ids.push_back(b.rows[row]);
+    ids.reserve(lists_.dist_rows[holder].size());
+    for (uint32_t row : lists_.dist_rows[holder]) ids.push_back(b.rows[row]);
     std::sort(ids.begin(), ids.end());
     for (RowId id : ids) {
       ORMDB_RETURN_IF_ERROR(AggregateValue(static_cast<int>(a), id).status());

@@ -205,7 +205,7 @@ Result<bool> Executor::Admit(int idx, const Candidate& c, uint64_t occ, bool is_
     b.rows.push_back(c.id);
     b.ids.push_back(c.ext_id);
     b.row_of.Emplace(0, c.id, row);
-    block_rows_.push_back({nb.block, c.row});
+    lists_.block_rows.push_back({nb.block, c.row});
     *row_out = row;
   } else {
     *row_out = *known;
@@ -215,11 +215,11 @@ Result<bool> Executor::Admit(int idx, const Candidate& c, uint64_t occ, bool is_
 
 Status Executor::FillColumns() {
   std::vector<const RowData*> data;  // one block's rows, in order
-  data.reserve(block_rows_.size());
+  data.reserve(lists_.block_rows.size());
   for (size_t b = 0; b < out_->entities.size(); ++b) {
     EntityBlock& eb = out_->entities[b];
     data.clear();
-    for (const auto& [block, row] : block_rows_) {
+    for (const auto& [block, row] : lists_.block_rows) {
       if (block == static_cast<int>(b)) data.push_back(row);
     }
     for (size_t c = 0; c < eb.columns.size(); ++c) {
@@ -272,18 +272,20 @@ size_t Executor::ChildrenToEmit(int idx, const std::vector<std::vector<Candidate
 
 void Executor::ReserveOutput(int idx, size_t parents, size_t parent_rows, size_t children) {
   NodeBlock& nb = out_->nodes[idx];
-  nb.slot_of_row.reserve(parent_rows);
+  // Every parent row has its entry (0: no slot), so SetSlot never grows it.
+  if (nb.slot_of_row.size() < parent_rows) nb.slot_of_row.resize(parent_rows, 0);
   for (auto* v : {&nb.slot_parent, &nb.slot_begin, &nb.slot_end}) v->reserve(v->size() + parents);
   nb.slot_partial.reserve(nb.slot_partial.size() + parents);
   nb.slot_next.reserve(nb.slot_next.size() + parents);
   nb.children.reserve(nb.children.size() + children);
-  dist_rows_[idx].reserve(dist_rows_[idx].size() + children);
-  dist_occ_[idx].reserve(dist_occ_[idx].size() + children);
+  lists_.dist_rows[idx].reserve(lists_.dist_rows[idx].size() + children);
+  lists_.dist_occ[idx].reserve(lists_.dist_occ[idx].size() + children);
   EntityBlock& b = out_->entities[nb.block];
   b.rows.reserve(b.rows.size() + children);
   b.row_of.Reserve(b.rows.size() + children);
   b.ids.reserve(b.ids.size() + children);
-  block_rows_.reserve(block_rows_.size() + children);
+  lists_.block_rows.reserve(lists_.block_rows.size() + children);
+  lists_.dist_of_row[idx].reserve(b.rows.size() + children);
 }
 
 Status Executor::Emit(int idx, uint32_t parent_row, RowId parent_id, uint64_t occ,
@@ -316,19 +318,23 @@ Status Executor::Emit(int idx, uint32_t parent_row, RowId parent_id, uint64_t oc
     if (!is_root) {
       // The block's rows are dense: the node's distinct rows are found by
       // row number.
-      std::vector<uint32_t>& dist_of = dist_of_row_[idx];
-      if (row >= dist_of.size()) dist_of.resize(out_->entities[nb.block].rows.size(), 0);
+      std::vector<uint32_t>& dist_of = lists_.dist_of_row[idx];
+      if (row >= dist_of.size()) {
+        // Up to what ReserveOutput made room for, so that the rows that
+        // follow find their entry without growing it again.
+        dist_of.resize(std::max(out_->entities[nb.block].rows.size(), dist_of.capacity()), 0);
+      }
       if (dist_of[row] == 0) {
-        dist_rows_[idx].push_back(row);
-        dist_occ_[idx].push_back(occ);
-        dist_of[row] = static_cast<uint32_t>(dist_rows_[idx].size());
+        lists_.dist_rows[idx].push_back(row);
+        lists_.dist_occ[idx].push_back(occ);
+        dist_of[row] = static_cast<uint32_t>(lists_.dist_rows[idx].size());
       } else {
-        uint64_t& o = dist_occ_[idx][dist_of[row] - 1];
+        uint64_t& o = lists_.dist_occ[idx][dist_of[row] - 1];
         o = SaturatingAdd(o, occ);
       }
     } else {
-      dist_rows_[idx].push_back(row);
-      dist_occ_[idx].push_back(1);
+      lists_.dist_rows[idx].push_back(row);
+      lists_.dist_occ[idx].push_back(1);
     }
   }
   nb.slot_end.push_back(static_cast<uint32_t>(nb.children.size()));

@@ -47,9 +47,21 @@ struct RowData {
 // An executor takes the arena its thread used last (TakeRowArena) and gives
 // it back when done (ReturnRowArena): the rows' field vectors keep their
 // capacity from one fetch to the next, so a page allocates no vector per row
-// it decodes. What a thread keeps is bounded (kKeepChunks).
+// it decodes. What a thread keeps is bounded (kKeepChunks, kKeepList). The
+// executor's per-node lists come with it (NodeLists), for the same reason.
 class RowArena {
  public:
+  // Per node: its distinct child rows in first-appearance order and how
+  // often each is rendered (the next level's parents), and by row of its
+  // block, the row's index in dist_rows + 1 (0: not among them yet). Then
+  // the rows admitted to the blocks, by block, in order.
+  struct NodeLists {
+    std::vector<std::vector<uint32_t>> dist_rows;
+    std::vector<std::vector<uint64_t>> dist_occ;
+    std::vector<std::vector<uint32_t>> dist_of_row;
+    std::vector<std::pair<int, const RowData*>> block_rows;
+  };
+
   // A row with no fields, no uuid and version 0.
   RowData& Add() {
     if (size_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<RowData[]>(kChunk));
@@ -58,15 +70,27 @@ class RowArena {
     return r;
   }
   size_t size() const { return size_; }
+  // At least `nodes` nodes' lists, each empty (as Reset leaves them).
+  NodeLists& Lists(size_t nodes) {
+    if (lists_.dist_rows.size() < nodes) {
+      lists_.dist_rows.resize(nodes);
+      lists_.dist_occ.resize(nodes);
+      lists_.dist_of_row.resize(nodes);
+    }
+    return lists_;
+  }
   // Empties every row handed out (their field vectors keep their capacity)
-  // and frees the chunks beyond kKeepChunks.
+  // and every list, and frees the chunks beyond kKeepChunks and the lists
+  // longer than kKeepList.
   void Reset();
 
  private:
   static constexpr size_t kChunk = 64;
   static constexpr size_t kKeepChunks = 4;  // 256 rows
+  static constexpr size_t kKeepList = 4096;
   std::vector<std::unique_ptr<RowData[]>> chunks_;
   size_t size_ = 0;
+  NodeLists lists_;
 };
 
 // The arena this thread's last executor gave back, or a new one (a fetch
@@ -148,7 +172,8 @@ class Executor {
         layouts_(layouts),
         opt_(options),
         stats_(stats),
-        rows_(TakeRowArena()) {}
+        rows_(TakeRowArena()),
+        lists_(rows_->Lists(plan_->nodes.size())) {}
   ~Executor() { ReturnRowArena(std::move(rows_)); }
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -367,14 +392,8 @@ class Executor {
   std::unique_ptr<RowArena> rows_;
   // Rows read, by (entity type, id); null for an id with no visible row.
   FlatIdMap<const RowData*> cache_;
-  std::vector<std::pair<int, const RowData*>> block_rows_;
-  // Per node: its distinct child rows in first-appearance order and how
-  // often each is rendered (the next level's parents).
-  std::vector<std::vector<uint32_t>> dist_rows_;
-  std::vector<std::vector<uint64_t>> dist_occ_;
-  // Per node, by row of its block: the row's index in dist_rows_[node] + 1
-  // (0: not among them yet).
-  std::vector<std::vector<uint32_t>> dist_of_row_;
+  // The per-node lists, kept with rows_.
+  RowArena::NodeLists& lists_;
   bool stopped_ = false;
   const RunLayout* run_ = nullptr;  // the plan's (Prepare)
   // Scratch space for rows decoded only in part (Offer).

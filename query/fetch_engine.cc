@@ -138,15 +138,9 @@ Result<std::shared_ptr<const Plan>> FetchEngine::PlanFor(
       }
     }
     if (plan) {
-      bool fresh = true;
-      for (auto [entity, assumed] : plan->assumed_rows) {
-        ORMDB_ASSIGN_OR_RETURN(uint64_t now, stats_.Rows(entity));
-        uint64_t hi = std::max(now, assumed), lo = std::min(now, assumed);
-        if (hi > 64 && hi > 2 * lo) fresh = false;
-      }
+      ORMDB_ASSIGN_OR_RETURN(bool fresh, stats_.CountsStillFit(plan->assumed_rows));
       if (fresh) {
-        std::lock_guard<std::mutex> lock(cache_mu_);
-        ++hits_;
+        hits_.fetch_add(1, std::memory_order_relaxed);
         *hit = true;
         return plan;
       }
@@ -359,7 +353,8 @@ Result<std::string> FetchEngine::Explain(std::string_view query, std::string_vie
 
 PlanCacheStats FetchEngine::cache_stats() {
   std::lock_guard<std::mutex> lock(cache_mu_);
-  return PlanCacheStats{hits_, misses_, static_cast<uint64_t>(lru_.size())};
+  return PlanCacheStats{hits_.load(std::memory_order_relaxed), misses_,
+                        static_cast<uint64_t>(lru_.size())};
 }
 
 }  // namespace ormdb::query

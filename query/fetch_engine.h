@@ -14,6 +14,7 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -139,7 +140,8 @@ class FetchEngine {
   // LRU: most recent at the front.
   std::list<std::pair<std::string, std::shared_ptr<const Plan>>> lru_;  // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, decltype(lru_)::iterator> cache_;     // GUARDED_BY(cache_mu_)
-  uint64_t hits_ = 0, misses_ = 0;                                      // GUARDED_BY(cache_mu_)
+  std::atomic<uint64_t> hits_{0};
+  uint64_t misses_ = 0;  // GUARDED_BY(cache_mu_)
 
   // Parsed queries by their text (texts up to kParsedTextBytes); emptied when
   // it reaches kParsedQueries.

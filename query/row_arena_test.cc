@@ -65,6 +65,32 @@ TEST(RowArena, AThreadKeepsOneArenaAndANestedFetchGetsItsOwn) {
   ReturnRowArena(std::move(again));
 }
 
+TEST(RowArena, NodeListsComeBackEmptyAndKeepOnlySmallCapacity) {
+  RowArena arena;
+  RowArena::NodeLists& lists = arena.Lists(3);
+  ASSERT_EQ(lists.dist_rows.size(), 3u);
+  lists.dist_rows[0] = {4, 5, 6};
+  lists.dist_occ[1] = {1, 2};
+  lists.dist_of_row[2].assign(10, 7);
+  lists.dist_of_row[0].assign(100000, 1);  // past what an arena keeps
+  lists.block_rows.push_back({0, nullptr});
+  const uint32_t* kept = lists.dist_rows[0].data();
+  arena.Reset();
+  // A plan with fewer nodes sees at least its nodes' lists, all empty.
+  RowArena::NodeLists& again = arena.Lists(2);
+  EXPECT_EQ(&again, &lists);
+  ASSERT_GE(again.dist_rows.size(), 2u);
+  for (size_t i = 0; i < again.dist_rows.size(); ++i) {
+    EXPECT_TRUE(again.dist_rows[i].empty());
+    EXPECT_TRUE(again.dist_occ[i].empty());
+    EXPECT_TRUE(again.dist_of_row[i].empty());
+  }
+  EXPECT_TRUE(again.block_rows.empty());
+  EXPECT_EQ(again.dist_rows[0].data(), kept) << "a small list keeps its memory";
+  EXPECT_EQ(again.dist_of_row[0].capacity(), 0u) << "a long one is freed";
+  EXPECT_EQ(arena.Lists(5).dist_rows.size(), 5u);
+}
+
 TEST(NodeBlockSlots, ParentRowsWithoutASlotHaveNone) {
   NodeBlock nb;
   EXPECT_FALSE(nb.SlotOf(0));

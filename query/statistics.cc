@@ -226,6 +226,17 @@ Result<uint64_t> Statistics::Rows(EntityTypeId entity) {
   return RowsLocked(entity);
 }
 
+Result<bool> Statistics::CountsStillFit(
+    std::span<const std::pair<EntityTypeId, uint64_t>> assumed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto [entity, rows] : assumed) {
+    ORMDB_ASSIGN_OR_RETURN(uint64_t now, RowsLocked(entity));
+    uint64_t hi = std::max(now, rows), lo = std::min(now, rows);
+    if (hi > 64 && hi > 2 * lo) return false;
+  }
+  return true;
+}
+
 Result<Fanout> Statistics::ReferenceFanout(EntityTypeId child, FieldId field, EntityTypeId parent) {
   std::lock_guard<std::mutex> lock(mu_);
   ORMDB_ASSIGN_OR_RETURN(uint64_t parent_rows, RowsLocked(parent));

@@ -30,6 +30,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 
@@ -53,6 +54,10 @@ class Statistics {
 
   // Rows of the entity at the current version.
   Result<uint64_t> Rows(EntityTypeId entity);
+  // Whether every (entity, rows assumed) still holds about as many rows (not
+  // more than twice or less than half, counts of 64 or less aside): a cached
+  // plan's test, one lock for all of them.
+  Result<bool> CountsStillFit(std::span<const std::pair<EntityTypeId, uint64_t>> assumed);
   // Children per parent of the to-many inverse of reference `field` of
   // `child` (comments per post for Comment.post).
   Result<Fanout> ReferenceFanout(EntityTypeId child, FieldId field, EntityTypeId parent);
