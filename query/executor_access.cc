@@ -179,6 +179,9 @@ Status Executor::ScanRange(const Node& n, int idx, const IndexRangePlan& r, cons
   while (true) {
     std::string resume;
     ORMDB_RETURN_IF_ERROR(visit_batch(lower, upper, batch, &resume));
+    // Room for the rows the batch's entries build (and with hop_field, the
+    // rows they name).
+    if (r.index_only) cache_.Reserve(cache_.size() + entries.size() * (hop_field >= 0 ? 2 : 1));
     if (hop_field >= 0) {
       hop_ids.clear();
       for (const auto& [id, truncated, values] : entries) {
