@@ -6,7 +6,7 @@
 //   fetch_loop DATA_DIR SECONDS QUERY PARAM IDS_FILE
 //
 // QUERY takes one parameter, $PARAM, cycled over the integers of IDS_FILE
-// (whitespace-separated).
+// (whitespace-separated); with PARAM "-" it takes none (IDS_FILE unread).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
   const double seconds = std::atof(argv[2]);
   const std::string query = argv[3], param = argv[4];
   std::vector<std::string> params;
+  if (param == "-") params.push_back("{}");
   std::ifstream ids(argv[5]);
-  for (long long v; ids >> v;) {
+  for (long long v; param != "-" && ids >> v;) {
     params.push_back("{\"" + param + "\": " + std::to_string(v) + "}");
   }
   if (params.empty()) {

@@ -15,6 +15,26 @@ Value Normalize(const Value& v) {
   return v;
 }
 
+// An encoded int32, int64 or timestamp field as Normalize gives it (int32
+// widened to int64), read in place: the type it compares as and the value.
+// False for other types and for bytes of the wrong width (decoding reports
+// those).
+bool EncodedInteger(ValueType type, std::string_view field, ValueType* as, int64_t* out) {
+  const size_t width = type == ValueType::kInt32 ? 4 : 8;
+  if ((type != ValueType::kInt32 && type != ValueType::kInt64 && type != ValueType::kTimestamp) ||
+      field.size() != width) {
+    return false;
+  }
+  uint64_t v = 0;
+  for (size_t i = 0; i < width; ++i) {
+    v |= uint64_t{static_cast<uint8_t>(field[i])} << (8 * i);
+  }
+  *as = type == ValueType::kInt32 ? ValueType::kInt64 : type;
+  *out = type == ValueType::kInt32 ? static_cast<int32_t>(static_cast<uint32_t>(v))
+                                   : static_cast<int64_t>(v);
+  return true;
+}
+
 }  // namespace
 
 Result<Value> Executor::EvalPath(const Node& n, int path, RowId id, const RowData& row) {
@@ -367,6 +387,8 @@ bool Executor::QuickRejects(const Node& n, int idx, std::string_view bytes,
   using Peek = storage::RowView::Peek;
   const std::span<const ValueType> layout = n.entity->layout;
   std::string_view field;
+  ValueType as = ValueType::kNull;
+  int64_t x = 0;
   // The order first: once the list is full it rejects most rows with one
   // integer comparison where the tests may compare strings.
   if (use_heap) {
@@ -377,6 +399,10 @@ bool Executor::QuickRejects(const Node& n, int idx, std::string_view bytes,
     if (p == Peek::kValue && layout[q.order_column] == ValueType::kString &&
         worst.type() == ValueType::kString) {
       c = field.compare(worst.as_string());  // strings order by their bytes
+    } else if (p == Peek::kValue && EncodedInteger(layout[q.order_column], field, &as, &x) &&
+               worst.type() == as) {
+      const int64_t w = worst.as_int64();  // integers and timestamps in place
+      c = x < w ? -1 : x > w ? 1 : 0;
     } else {
       c = storage::CompareValues(
           p == Peek::kNull ? Value()
@@ -396,6 +422,9 @@ bool Executor::QuickRejects(const Node& n, int idx, std::string_view bytes,
       if (lit.type() != ValueType::kString) return false;
       const int c = field.compare(lit.as_string());
       order = c < 0 ? ValueOrder::kLess : c > 0 ? ValueOrder::kGreater : ValueOrder::kEqual;
+    } else if (EncodedInteger(t.type, field, &as, &x) && lit.type() == as) {
+      const int64_t y = lit.as_int64();  // integers and timestamps in place
+      order = x < y ? ValueOrder::kLess : x > y ? ValueOrder::kGreater : ValueOrder::kEqual;
     } else {
       order = CompareForPredicate(Normalize(storage::RowView::FieldValue(t.type, field)), lit);
     }
