@@ -476,6 +476,36 @@ TEST(StoreRows, ScanRowsBothDirectionsAtSnapshot) {
   EXPECT_EQ(posts(2, ScanDirection::kForward), (std::vector<RowId>{4}));
 }
 
+// A scan steps on from where its visitor left the table's cursor: a visitor
+// that reads other rows of the same table through it moves the cursor, and
+// the scan must still visit every row once, in order.
+TEST(StoreRows, ScanRowsWhoseVisitorReadsTheSameTable) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) {
+    for (RowId id = 1; id <= 50; ++id) ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, id, Row("u", id)));
+    return Status::Ok();
+  }));
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 7, Row("again", 7)); }));
+  for (bool reads : {false, true}) {
+    auto txn = store->BeginRead();
+    ASSERT_OK(txn.status());
+    std::vector<RowId> ids;
+    EXPECT_OK((*txn)->ScanRows(kUser, 0, ScanDirection::kForward, [&](RowId id, const RowRecord&) {
+      ids.push_back(id);
+      if (reads) {
+        // History always reads the rows table (never the row cache).
+        auto h = (*txn)->History(kUser, 51 - id);
+        EXPECT_OK(h.status());
+      }
+      return true;
+    }));
+    std::vector<RowId> want(50);
+    for (RowId id = 1; id <= 50; ++id) want[id - 1] = id;
+    EXPECT_EQ(ids, want) << (reads ? "with reads" : "without");
+  }
+}
+
 TEST(StoreRows, IdAllocationSkipsNotedIds) {
   TempDir dir;
   auto store = OpenStore(dir.path());

@@ -96,6 +96,7 @@ void TxnReader::CloseCursors() {
 
 Result<MDB_cursor*> TxnReader::Cursor(MDB_dbi dbi) {
   if (dbi >= kMaxTables) return Internal("table handle " + std::to_string(dbi) + " out of range");
+  ++cursor_uses_[dbi];
   if (cursors_[dbi] == nullptr) {
     int rc = mdb_cursor_open(txn_, dbi, &cursors_[dbi]);
     if (rc != 0) return LmdbError(rc, "open cursor");
@@ -104,9 +105,8 @@ Result<MDB_cursor*> TxnReader::Cursor(MDB_dbi dbi) {
   return cursors_[dbi];
 }
 
-Result<MDB_cursor*> TxnReader::RowCursor(EntityTypeId type) {
-  if (IsDerivedType(type.value)) return Cursor(env_->dbis().derived);
-  return Cursor(env_->dbis().RowsOf(type.value));
+MDB_dbi TxnReader::RowTable(EntityTypeId type) const {
+  return IsDerivedType(type.value) ? env_->dbis().derived : env_->dbis().RowsOf(type.value);
 }
 
 Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
@@ -202,7 +202,8 @@ bool SameRowKey(std::string_view key, const char (&other)[20]) {
 
 Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
                            const std::function<bool(RowId, const RowRecord&)>& visit) {
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
+  const MDB_dbi table = RowTable(type);
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(table));
   std::string type_prefix;
   PutU32BE(&type_prefix, type.value);
   uint32_t type_be;
@@ -257,14 +258,18 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
     std::string_view value = View(v);
     char visited[20];
     std::memcpy(visited, found.data(), sizeof visited);
+    const uint32_t uses = cursor_uses_[table];
     if (!value.empty() && value[0] != kTombstoneTag) {
       if (!visit(id, RowRecord{value.substr(1), TrailingVersion(found)})) return Status::Ok();
     }
     if (dir == ScanDirection::kForward) {
       // Fast path: step to the next row's newest version with MDB_NEXT
-      // instead of a seek, when the visitor left the cursor where it was.
-      rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-      if (rc == 0 && SameRowKey(View(k), visited)) {
+      // instead of a seek, when the visitor left the cursor where it was:
+      // surely so when it neither took the cursor nor wrote, else when the
+      // cursor is still on the row visited.
+      const bool untouched = !writes_ && cursor_uses_[table] == uses;
+      if (!untouched) rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      if (untouched || (rc == 0 && SameRowKey(View(k), visited))) {
         while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
           std::string_view next = View(k);
           if (!IsRowKeyOf(next, type_be)) return Status::Ok();

@@ -137,9 +137,10 @@ class TxnReader {
   TxnReader(Env* env, MDB_txn* txn, Version at) : env_(env), txn_(txn), at_(at) {}
   // Opens (once) and returns the cursor cached for `dbi`.
   Result<MDB_cursor*> Cursor(MDB_dbi dbi);
-  // The cursor of the table holding `type`'s rows: its partition of `rows`,
-  // or `derived` for a derived type.
-  Result<MDB_cursor*> RowCursor(EntityTypeId type);
+  // The table holding `type`'s rows: its partition of `rows`, or `derived`
+  // for a derived type; and that table's cursor.
+  MDB_dbi RowTable(EntityTypeId type) const;
+  Result<MDB_cursor*> RowCursor(EntityTypeId type) { return Cursor(RowTable(type)); }
   void CloseCursors();
   Env* env_;
   MDB_txn* txn_;
@@ -155,6 +156,14 @@ class TxnReader {
   MDB_cursor* cursors_[kMaxTables] = {};
   uint8_t opened_[kMaxTables];
   unsigned opened_count_ = 0;
+  // How often each cursor was handed out (Cursor): a scan whose visitor did
+  // not take the scan's cursor finds it where it left it.
+  uint32_t cursor_uses_[kMaxTables] = {};
+
+ protected:
+  // A write transaction: its puts and deletes move the cursors of the table
+  // they write.
+  bool writes_ = false;
 };
 
 // A read transaction at a fixed snapshot. Hold it briefly: it pins LMDB pages
@@ -249,6 +258,7 @@ class WriteTxn : public TxnReader {
   friend class Store;
   WriteTxn(Env* env, MDB_txn* txn, Version version, int64_t commit_time)
       : TxnReader(env, txn, version) {
+    writes_ = true;
     changes_.version = version;
     changes_.commit_time_micros = commit_time;
   }
