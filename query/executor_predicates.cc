@@ -367,6 +367,7 @@ QuickPlan Executor::MakeQuickPlan(const Node& n) {
     if (p.hops.empty() && p.terminal == BoundPath::Terminal::kField) {
       q.order_column = static_cast<int>(n.entity->fields[p.field].column);
       q.order_desc = n.order[0].descending;
+      q.order_peeker = storage::RowView::FixedPeeker(n.entity->layout, q.order_column);
     }
   }
   return q;
@@ -378,7 +379,7 @@ bool Executor::QuickRejects(const Node& n, int idx, std::string_view bytes,
   bool use_heap = heap != nullptr && want > 0 && static_cast<int64_t>(heap->size()) >= want &&
                   q.order_column >= 0;
   if (q.tests.empty() && !use_heap) return false;
-  if (bytes.size() < 4 || storage::PeekRowSchemaVersion(bytes).value() != plan_->schema->number()) {
+  if (bytes.size() < 4 || storage::RowSchemaVersion(bytes) != plan_->schema->number()) {
     return false;
   }
   // Only the fields tested are located; a row that passes is decoded in
@@ -392,7 +393,7 @@ bool Executor::QuickRejects(const Node& n, int idx, std::string_view bytes,
   // The order first: once the list is full it rejects most rows with one
   // integer comparison where the tests may compare strings.
   if (use_heap) {
-    const Peek p = storage::RowView::PeekField(bytes, layout, q.order_column, &field);
+    const Peek p = q.order_peeker.Find(bytes, &field);
     if (p == Peek::kCorrupt) return false;
     const Value& worst = heap->front().key[0];
     int c;

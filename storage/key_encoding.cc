@@ -196,14 +196,6 @@ void PutU64BE(std::string* out, uint64_t v) {
   PutU32BE(out, static_cast<uint32_t>(v));
 }
 
-uint32_t GetU32BE(const char* p) {
-  uint8_t b[4];
-  std::memcpy(b, p, sizeof b);
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
-}
-
-uint64_t GetU64BE(const char* p) { return (uint64_t{GetU32BE(p)} << 32) | GetU32BE(p + 4); }
-
 void AppendKey(std::string* out, const Value& v, SortOrder order) {
   const size_t start = out->size();
   AppendAscending(out, v);

@@ -39,6 +39,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -54,8 +55,13 @@ enum class SortOrder : uint8_t { kAsc = 0, kDesc = 1 };
 void PutU32BE(std::string* out, uint32_t v);
 void PutU64BE(std::string* out, uint64_t v);
 // REQUIRES: p points at 4 (resp. 8) readable bytes; no alignment needed.
-uint32_t GetU32BE(const char* p);
-uint64_t GetU64BE(const char* p);
+// Inline: a scan reads one per row.
+inline uint32_t GetU32BE(const char* p) {
+  uint8_t b[4];
+  std::memcpy(b, p, sizeof b);
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+}
+inline uint64_t GetU64BE(const char* p) { return (uint64_t{GetU32BE(p)} << 32) | GetU32BE(p + 4); }
 
 // Appends the order-preserving, self-delimiting encoding of v (format above).
 // For two values a, b of the same ValueType (either may be null), memcmp order

@@ -152,7 +152,9 @@ TEST(RowCache, PrefetchChangesNothingWhileWritersGrowAndClear) {
   EXPECT_EQ(after.entries, before.entries);
   for (RowId id : ids) {
     auto hit = cache.Find(1, id, 3);
-    if (hit) EXPECT_EQ(hit->bytes(), "row " + std::to_string(id));
+    if (hit) {
+      EXPECT_EQ(hit->bytes(), "row " + std::to_string(id));
+    }
   }
   EXPECT_GT(cache.stats().hits, before.hits);
 }

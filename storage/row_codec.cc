@@ -268,6 +268,36 @@ Value RowView::FieldValue(ValueType type, std::string_view bytes) {
   return Value::Null();  // unreachable: the layout's types are known
 }
 
+RowView::FixedPeeker::FixedPeeker(std::span<const ValueType> layout, size_t i)
+    : layout_(layout), field_(i) {
+  assert(i < layout.size());
+  if (IsVariable(layout[i])) return;
+  // With every field stored and none before i null: the header, the
+  // bitmap, then the fixed fields in layout order.
+  offset_ = kHeaderSize + (layout.size() + 7) / 8;
+  for (size_t j = 0; j < i; ++j) {
+    if (!IsVariable(layout[j])) offset_ += FixedSize(layout[j]);
+  }
+  size_ = FixedSize(layout[i]);
+}
+
+RowView::Peek RowView::FixedPeeker::Find(std::string_view row, std::string_view* bytes) const {
+  if (size_ != 0 && row.size() >= offset_ + size_ && GetLE(row.data() + 4, 2) == layout_.size()) {
+    // Bits 0..field_ of the bitmap (right after the header) all clear.
+    const auto* bitmap = reinterpret_cast<const uint8_t*>(row.data() + kHeaderSize);
+    bool clear = true;
+    for (size_t b = 0; b <= field_ / 8; ++b) {
+      const size_t bits = b < field_ / 8 ? 8 : field_ % 8 + 1;
+      if ((bitmap[b] & ((1u << bits) - 1)) != 0) clear = false;
+    }
+    if (clear) {
+      *bytes = row.substr(offset_, size_);
+      return Peek::kValue;
+    }
+  }
+  return PeekField(row, layout_, field_, bytes);
+}
+
 RowView::Peek RowView::PeekField(std::string_view row, std::span<const ValueType> layout, size_t i,
                                  std::string_view* bytes) {
   assert(i < layout.size());

@@ -58,6 +58,12 @@ Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType
 // The schema version a row was written under, to choose the layout to parse
 // it with. INTERNAL "corrupted row: ..." if the row is shorter than 4 bytes.
 Result<uint32_t> PeekRowSchemaVersion(std::string_view row);
+// The same for a row of at least 4 bytes (REQUIRES), read in place: for a
+// scan's test of every row.
+inline uint32_t RowSchemaVersion(std::string_view row) {
+  const auto* p = reinterpret_cast<const unsigned char*>(row.data());
+  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+}
 
 // A validated, read-only view of an encoded row.
 //
@@ -91,6 +97,23 @@ class RowView {
                         std::string_view* bytes);
   // The value of field bytes PeekField found for a field of type `type`.
   static Value FieldValue(ValueType type, std::string_view bytes);
+
+  // PeekField of one fixed-width field of rows of one layout, for a scan
+  // that tests it on every row: when a row stores every field of the layout
+  // and none up to the field is null (most rows), the field is at the same
+  // offset in every row and is found without walking the field table.
+  class FixedPeeker {
+   public:
+    FixedPeeker() = default;
+    // REQUIRES: i < layout.size(); the layout outlives the peeker.
+    FixedPeeker(std::span<const ValueType> layout, size_t i);
+    Peek Find(std::string_view row, std::string_view* bytes) const;
+
+   private:
+    std::span<const ValueType> layout_;
+    size_t field_ = 0;
+    size_t offset_ = 0, size_ = 0;  // size_ 0: a variable field (PeekField only)
+  };
 
   uint32_t schema_version() const { return schema_version_; }
   // Fields actually stored; may be less than layout size.
