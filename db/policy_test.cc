@@ -123,7 +123,7 @@ TEST_F(PolicyTest, BadRulesAreRefusedWithTheirPosition) {
   auto bad = [&](const std::string& rule) {
     std::string schema = std::string(kSchema);
     schema.insert(schema.rfind('}'), "  " + rule + "\n");
-    auto r = db_->ApplySchema(schema, {.dry_run = true, .file_name = "app.ormdb"});
+    auto r = db_->ApplySchema(schema, {.dry_run = true, .file_name = "app.ormdb", .progress = {}});
     EXPECT_FALSE(r.ok()) << rule;
     return r.ok() ? std::string() : r.status().ToString();
   };

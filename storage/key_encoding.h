@@ -38,6 +38,7 @@
 // Thread-safety: all functions are pure and may be called concurrently.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -57,11 +58,15 @@ void PutU64BE(std::string* out, uint64_t v);
 // REQUIRES: p points at 4 (resp. 8) readable bytes; no alignment needed.
 // Inline: a scan reads one per row.
 inline uint32_t GetU32BE(const char* p) {
-  uint8_t b[4];
-  std::memcpy(b, p, sizeof b);
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return std::endian::native == std::endian::little ? __builtin_bswap32(v) : v;
 }
-inline uint64_t GetU64BE(const char* p) { return (uint64_t{GetU32BE(p)} << 32) | GetU32BE(p + 4); }
+inline uint64_t GetU64BE(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+}
 
 // Appends the order-preserving, self-delimiting encoding of v (format above).
 // For two values a, b of the same ValueType (either may be null), memcmp order
