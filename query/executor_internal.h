@@ -136,7 +136,7 @@ struct QuickPlan {
   std::vector<QuickTest> tests;
   int order_column = -1;  // the first order key's column, when a plain field
   bool order_desc = false;
-  storage::RowView::FixedPeeker order_peeker;  // finds order_column
+  storage::RowView::FieldPeeker order_peeker;  // finds order_column
 };
 
 // What every run of a plan sets up alike, built once per plan

@@ -15,23 +15,12 @@ Value Normalize(const Value& v) {
   return v;
 }
 
-// An encoded int32, int64 or timestamp field as Normalize gives it (int32
-// widened to int64), read in place: the type it compares as and the value.
-// False for other types and for bytes of the wrong width (decoding reports
-// those).
+// An encoded int32, int64 or timestamp field read in place, with the type
+// it compares as after Normalize (int32 widened to int64); false for other
+// types and for bytes of the wrong width (decoding reports those).
 bool EncodedInteger(ValueType type, std::string_view field, ValueType* as, int64_t* out) {
-  const size_t width = type == ValueType::kInt32 ? 4 : 8;
-  if ((type != ValueType::kInt32 && type != ValueType::kInt64 && type != ValueType::kTimestamp) ||
-      field.size() != width) {
-    return false;
-  }
-  uint64_t v = 0;
-  for (size_t i = 0; i < width; ++i) {
-    v |= uint64_t{static_cast<uint8_t>(field[i])} << (8 * i);
-  }
+  if (!storage::RowView::FieldInteger(type, field, out)) return false;
   *as = type == ValueType::kInt32 ? ValueType::kInt64 : type;
-  *out = type == ValueType::kInt32 ? static_cast<int32_t>(static_cast<uint32_t>(v))
-                                   : static_cast<int64_t>(v);
   return true;
 }
 
@@ -367,7 +356,7 @@ QuickPlan Executor::MakeQuickPlan(const Node& n) {
     if (p.hops.empty() && p.terminal == BoundPath::Terminal::kField) {
       q.order_column = static_cast<int>(n.entity->fields[p.field].column);
       q.order_desc = n.order[0].descending;
-      q.order_peeker = storage::RowView::FixedPeeker(n.entity->layout, q.order_column);
+      q.order_peeker = storage::RowView::FieldPeeker(n.entity->layout, q.order_column);
     }
   }
   return q;

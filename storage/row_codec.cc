@@ -144,7 +144,7 @@ Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType
 Result<uint32_t> PeekRowSchemaVersion(std::string_view row) {
   if (row.size() < 4)
     return Corrupted(std::to_string(row.size()) + " bytes, too short for a schema version");
-  return static_cast<uint32_t>(GetLE(row.data(), 4));
+  return RowSchemaVersion(row);
 }
 
 Result<RowView> RowView::Parse(std::string_view row, std::span<const ValueType> layout) {
@@ -268,7 +268,23 @@ Value RowView::FieldValue(ValueType type, std::string_view bytes) {
   return Value::Null();  // unreachable: the layout's types are known
 }
 
-RowView::FixedPeeker::FixedPeeker(std::span<const ValueType> layout, size_t i)
+bool RowView::FieldInteger(ValueType type, std::string_view bytes, int64_t* out) {
+  switch (type) {
+    case ValueType::kInt32:
+      if (bytes.size() != 4) return false;
+      *out = static_cast<int32_t>(static_cast<uint32_t>(GetLE(bytes.data(), 4)));
+      return true;
+    case ValueType::kInt64:
+    case ValueType::kTimestamp:
+      if (bytes.size() != 8) return false;
+      *out = static_cast<int64_t>(GetLE(bytes.data(), 8));
+      return true;
+    default:
+      return false;
+  }
+}
+
+RowView::FieldPeeker::FieldPeeker(std::span<const ValueType> layout, size_t i)
     : layout_(layout), field_(i) {
   assert(i < layout.size());
   if (IsVariable(layout[i])) return;
@@ -281,7 +297,7 @@ RowView::FixedPeeker::FixedPeeker(std::span<const ValueType> layout, size_t i)
   size_ = FixedSize(layout[i]);
 }
 
-RowView::Peek RowView::FixedPeeker::Find(std::string_view row, std::string_view* bytes) const {
+RowView::Peek RowView::FieldPeeker::Find(std::string_view row, std::string_view* bytes) const {
   if (size_ != 0 && row.size() >= offset_ + size_ && GetLE(row.data() + 4, 2) == layout_.size()) {
     // Bits 0..field_ of the bitmap (right after the header) all clear.
     const auto* bitmap = reinterpret_cast<const uint8_t*>(row.data() + kHeaderSize);

@@ -97,16 +97,22 @@ class RowView {
                         std::string_view* bytes);
   // The value of field bytes PeekField found for a field of type `type`.
   static Value FieldValue(ValueType type, std::string_view bytes);
+  // The same for an int32, int64 or timestamp field, read in place into an
+  // int64 without building a Value; false for other types and for bytes of
+  // the wrong width.
+  static bool FieldInteger(ValueType type, std::string_view bytes, int64_t* out);
 
-  // PeekField of one fixed-width field of rows of one layout, for a scan
-  // that tests it on every row: when a row stores every field of the layout
-  // and none up to the field is null (most rows), the field is at the same
-  // offset in every row and is found without walking the field table.
-  class FixedPeeker {
+  // PeekField of one field of rows of one layout, for a scan that tests it
+  // on every row. A fixed-width field of a row that stores every field of
+  // the layout, none up to it null (most rows), is at the same offset in
+  // every row and is found there without walking the field table; any other
+  // is found by PeekField.
+  class FieldPeeker {
    public:
-    FixedPeeker() = default;
+    FieldPeeker() = default;
     // REQUIRES: i < layout.size(); the layout outlives the peeker.
-    FixedPeeker(std::span<const ValueType> layout, size_t i);
+    FieldPeeker(std::span<const ValueType> layout, size_t i);
+    // REQUIRES: made by the constructor above.
     Peek Find(std::string_view row, std::string_view* bytes) const;
 
    private:

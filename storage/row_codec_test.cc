@@ -386,12 +386,16 @@ TEST(RowCodecTest, PeekFieldAgreesWithParse) {
   EXPECT_GT(peeked_corrupt, 100);
 }
 
-// FixedPeeker finds what PeekField finds, for every fixed-width field of
+// FieldPeeker finds what PeekField finds, for every fixed-width field of
 // random rows (nulls anywhere, fewer fields stored, variable fields between)
 // and of damaged ones, where it reads nothing outside the row either.
-TEST(RowCodecTest, FixedPeekerAgreesWithPeekField) {
+TEST(RowCodecTest, FieldPeekerAgreesWithPeekField) {
   std::mt19937_64 rng(0xF1ED);
-  int fast_values = 0;
+  int fast_values = 0, integers = 0;
+  int64_t x = 0;
+  EXPECT_FALSE(RowView::FieldInteger(ValueType::kInt64, "abcd", &x)) << "a wrong width";
+  EXPECT_FALSE(RowView::FieldInteger(ValueType::kInt32, "abcdefgh", &x)) << "a wrong width";
+  EXPECT_FALSE(RowView::FieldInteger(ValueType::kFloat64, "abcdefgh", &x)) << "not an integer";
   for (int i = 0; i < 3000; ++i) {
     const std::vector<ValueType> layout = RandomLayout(rng, 12);
     std::vector<Value> values;
@@ -413,7 +417,7 @@ TEST(RowCodecTest, FixedPeekerAgreesWithPeekField) {
       for (size_t f = 0; f < layout.size(); ++f) {
         std::string_view want, got;
         const RowView::Peek expected = RowView::PeekField(buffer.view(), layout, f, &want);
-        const RowView::Peek found = RowView::FixedPeeker(layout, f).Find(buffer.view(), &got);
+        const RowView::Peek found = RowView::FieldPeeker(layout, f).Find(buffer.view(), &got);
         if (expected == RowView::Peek::kCorrupt) {
           // The fast path may find a plausible value where the walk finds a
           // bad bound further on; what it finds lies inside the row.
@@ -428,11 +432,19 @@ TEST(RowCodecTest, FixedPeekerAgreesWithPeekField) {
           ASSERT_EQ(got.data(), want.data()) << "row " << i << " field " << f;
           ASSERT_EQ(got.size(), want.size()) << "row " << i << " field " << f;
           ++fast_values;
+          // An integer read in place is the value FieldValue builds.
+          int64_t x = 0;
+          if (RowView::FieldInteger(layout[f], got, &x)) {
+            const Value v = RowView::FieldValue(layout[f], got);
+            ASSERT_EQ(x, layout[f] == ValueType::kInt32 ? v.as_int32() : v.as_int64());
+            ++integers;
+          }
         }
       }
     }
   }
   EXPECT_GT(fast_values, 1000);
+  EXPECT_GT(integers, 100);
 }
 
 }  // namespace

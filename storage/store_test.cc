@@ -506,6 +506,34 @@ TEST(StoreRows, ScanRowsWhoseVisitorReadsTheSameTable) {
   }
 }
 
+// In a write transaction the scan always asks where its cursor is: the
+// visitor's writes to the table (here a new version of each row visited,
+// keyed just before the row's current one) move LMDB's cursors. Every row
+// is still visited once, in order, and the new versions are the ones read.
+TEST(StoreRows, ScanRowsInAWriteTransactionThatRewritesEachRow) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) {
+    for (RowId id = 1; id <= 300; ++id) ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, id, Row("u", id)));
+    return Status::Ok();
+  }));
+  std::vector<RowId> ids;
+  ASSERT_OK(store->Commit([&](WriteTxn& t) {
+    Status st;
+    ORMDB_RETURN_IF_ERROR(
+        t.ScanRows(kUser, 0, ScanDirection::kForward, [&](RowId id, const RowRecord&) {
+          ids.push_back(id);
+          st = t.PutRow(kUser, id, Row("again", id));
+          return st.ok();
+        }));
+    return st;
+  }));
+  std::vector<RowId> want(300);
+  for (RowId id = 1; id <= 300; ++id) want[id - 1] = id;
+  EXPECT_EQ(ids, want);
+  EXPECT_EQ(NameAt(*store, kUser, 150, std::nullopt), "again");
+}
+
 TEST(StoreRows, IdAllocationSkipsNotedIds) {
   TempDir dir;
   auto store = OpenStore(dir.path());
