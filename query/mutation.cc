@@ -1,8 +1,10 @@
 #include "query/mutation.h"
 
+#include <concepts>
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "catalog/maintained.h"
 #include "common/uuid.h"
@@ -132,10 +134,6 @@ class Executor {
     for (size_t i = 0; i < ops.as_array().size(); ++i) {
       const Json& op = ops.as_array()[i];
       const std::string& kind = op.Find("op")->as_string();
-      std::string label = (i < labels.size() ? labels[i] : OpLabel(i)) + " (" + kind;
-      if (const Json* e = op.Find("entity")) label += " " + e->as_string();
-      if (const Json* r = op.Find("relation")) label += " " + r->as_string();
-      label += ")";
       Json out = Json::Object();
       Status st;
       if (kind == "insert")
@@ -148,7 +146,12 @@ class Executor {
         st = Delete(op, &out);
       else
         st = LinkOp(op, kind == "link", &out);
-      if (!st.ok()) return st.WithContext(label);
+      if (!st.ok()) {
+        std::string label = (i < labels.size() ? labels[i] : OpLabel(i)) + " (" + kind;
+        if (const Json* e = op.Find("entity")) label += " " + e->as_string();
+        if (const Json* r = op.Find("relation")) label += " " + r->as_string();
+        return st.WithContext(label + ")");
+      }
       result_->results.Push(std::move(out));
     }
     return Status::Ok();
@@ -170,8 +173,19 @@ class Executor {
     return Json(static_cast<int64_t>(id));
   }
 
-  // An id given in the request: an external id or {"ref": name}.
+  // An id given in the request: an external id or {"ref": name}. `what`
+  // names it in errors (built only for one).
   Result<RowId> ResolveId(const EntityInfo& e, const Json& j, std::string_view what) {
+    return ResolveId(e, j, [what] { return std::string(what); });
+  }
+  template <std::invocable What>
+  Result<RowId> ResolveId(const EntityInfo& e, const Json& j, const What& what_of) {
+    if (j.is_int()) {
+      auto id = ResolveExternalId(txn_, e, j);
+      if (!id.ok()) return id.status().WithContext(what_of());
+      return id;
+    }
+    std::string what = what_of();
     if (j.is_object()) {
       const Json* name = j.Find("ref");
       if (!name || !name->is_string() || j.size() != 1) {
@@ -208,6 +222,20 @@ class Executor {
     return std::move(*row);
   }
 
+  // NOT_FOUND (with the message `missing` builds) unless row `id` of
+  // `target` is live in this transaction. Only that it exists: the row is not
+  // decoded. A row found once is remembered until a delete of this batch (a
+  // bulk insert names the same rows again and again).
+  template <typename Message>
+  Status RequireLive(const EntityInfo& target, RowId id, const Message& missing) {
+    std::unordered_set<RowId>& known = known_live_[target.id.value];
+    if (known.count(id)) return Status::Ok();
+    ORMDB_ASSIGN_OR_RETURN(auto row, txn_.Get(target.id, id));
+    if (!row) return NotFound(missing());
+    known.insert(id);
+    return Status::Ok();
+  }
+
   // Sets the fields named in `values` on *row (insert: every field).
   Status AssignFields(const EntityInfo& e, const Json& values, DecodedRow* row,
                       std::set<size_t>* assigned) {
@@ -232,13 +260,11 @@ class Executor {
       if (f.type == FieldType::kRef) {
         if (!j.is_null()) {
           const EntityInfo* target = schema_.EntityById(f.ref_target);
-          std::string what = "field " + e.name + "." + f.name;
+          auto what = [&] { return "field " + e.name + "." + f.name; };
           ORMDB_ASSIGN_OR_RETURN(RowId tid, ResolveId(*target, j, what));
-          // Only that it exists: the row is not decoded.
-          ORMDB_ASSIGN_OR_RETURN(auto trow, txn_.Get(target->id, tid));
-          if (!trow) {
-            return NotFound(what + ": " + target->name + " " + ToJson(j) + " does not exist");
-          }
+          ORMDB_RETURN_IF_ERROR(RequireLive(*target, tid, [&] {
+            return what() + ": " + target->name + " " + ToJson(j) + " does not exist";
+          }));
           v = Value::Int64(static_cast<int64_t>(tid));
         }
       } else {
@@ -545,6 +571,7 @@ class Executor {
   // (recursively; a row already being deleted is skipped, so cycles end).
   Status DeleteRow(const EntityInfo& e, RowId id, uint64_t* cascaded) {
     if (!deleting_.insert({e.id.value, id}).second) return Status::Ok();
+    known_live_.clear();
     ORMDB_ASSIGN_OR_RETURN(auto current, Load(e, id));
     if (!current) return Status::Ok();  // already gone in this batch
     Value self = Value::Int64(static_cast<int64_t>(id));
@@ -632,6 +659,8 @@ class Executor {
   MutationResult* result_;
   const WritePolicy* policy_;
   std::unordered_map<std::string, Ref> refs_;
+  // Rows found live by RequireLive, by entity type; cleared by every delete.
+  std::unordered_map<uint32_t, std::unordered_set<RowId>> known_live_;
   std::set<std::pair<uint32_t, RowId>> deleting_;
   // The changes of this batch to the records of @maintain collections.
   catalog::MaintainedChanges maintained_;

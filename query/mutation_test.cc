@@ -232,6 +232,18 @@ TEST_F(MutationTest, ForeignKeysMustExist) {
               ErrorCode::kNotFound, "Post 5 does not exist");
 }
 
+TEST_F(MutationTest, ARowDeletedEarlierInTheBatchCannotBeReferenced) {
+  // The batch remembers rows it found, so a bulk insert checks each
+  // referenced row once; a delete in the batch must make it look again.
+  Insert("User", R"({"email":"a","name":"A"})");
+  ExpectError(R"({"ops":[{"op":"insert","entity":"Post","values":{"title":"x","author":1}},
+                         {"op":"delete","entity":"User","id":1},
+                         {"op":"insert","entity":"Post","values":{"title":"y","author":1}}]})",
+              ErrorCode::kNotFound, "User 1 does not exist");
+  ASSERT_OK(Mutate(R"({"ops":[{"op":"insert","entity":"Post","values":{"title":"x","author":1}},
+                              {"op":"insert","entity":"Post","values":{"title":"y","author":1}}]})"));
+}
+
 TEST_F(MutationTest, CascadeThroughTwoLevelsAndSetNull) {
   ASSERT_OK(Mutate(R"({"ops": [
     {"op":"insert","entity":"User","values":{"email":"a","name":"A"},"as":"a"},

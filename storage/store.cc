@@ -318,6 +318,7 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
     {
       WriteTxn txn(env_.get(), child, p.maintenance ? base : next, now);
       st = p.fn(txn);
+      if (st.ok()) st = txn.FlushDeferredIndexes();
       if (st.ok()) st = p.maintenance ? txn.FlushCounters() : txn.Finish();
       map_full = txn.map_full();
       if (row_cache_) {

@@ -673,6 +673,101 @@ TEST(StoreIndex, RangeScansInBothDirectionsAndSameTxnInsertRemove) {
   EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
 }
 
+TEST(StoreIndex, DeferredEntriesAreReadByTheirOwnTransaction) {
+  // Non-unique entries wait in memory until the transaction reads their
+  // index table: every read of the table must see them.
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  const IndexId kAge{12}, kSamePartition{12 + kIndexPartitions}, kEmail{13};
+  auto age = [](int64_t a) {
+    std::string k;
+    AppendKey(&k, Value::Int64(a));
+    return k;
+  };
+  auto ids_in = [&](TxnReader& t, IndexId index) {
+    std::vector<RowId> ids;
+    EXPECT_OK(t.ScanIndex(index, "", "", ScanDirection::kForward, [&](const IndexEntry& e) {
+      ids.push_back(e.id);
+      return true;
+    }));
+    return ids;
+  };
+  ASSERT_OK(store->Commit([&](WriteTxn& t) {
+    for (int64_t i = 5; i >= 1; --i) ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(i), i, false));
+    EXPECT_EQ(ids_in(t, kAge), (std::vector<RowId>{1, 2, 3, 4, 5}));
+    // After a read, entries wait again; a point check and a removal find them.
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(7), 7, false));
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(6), 6, false));
+    EXPECT_TRUE(t.IndexHasCurrent(kAge, age(7), 7).value());
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(8), 8, false));
+    ORMDB_RETURN_IF_ERROR(t.IndexRemove(kAge, age(8), 8));
+    // A unique index sharing the partition reads the table, and so writes
+    // what waits there first.
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(9), 9, false));
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kSamePartition, age(9), 90, true));
+    EXPECT_EQ(ids_in(t, kAge), (std::vector<RowId>{1, 2, 3, 4, 5, 6, 7, 9}));
+    // The same entry twice is one entry.
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kEmail, age(1), 1, false));
+    return t.IndexInsert(kEmail, age(1), 1, false);
+  }));
+  // What still waited when the transaction ended was written with it.
+  ASSERT_OK(store->Commit([&](WriteTxn& t) { return t.IndexInsert(kAge, age(10), 10, false); }));
+  auto txn = store->BeginRead();
+  ASSERT_OK(txn);
+  EXPECT_EQ(ids_in(**txn, kAge), (std::vector<RowId>{1, 2, 3, 4, 5, 6, 7, 9, 10}));
+  EXPECT_EQ(ids_in(**txn, kSamePartition), (std::vector<RowId>{90}));
+  EXPECT_EQ(ids_in(**txn, kEmail), (std::vector<RowId>{1}));
+  txn->reset();
+  auto report = store->Check();
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+  // A failed transaction leaves none of its waiting entries behind.
+  auto failed = store->Commit([&](WriteTxn& t) {
+    ORMDB_RETURN_IF_ERROR(t.IndexInsert(kAge, age(11), 11, false));
+    return Internal("rolled back");
+  });
+  EXPECT_FALSE(failed.ok());
+  txn = store->BeginRead();
+  ASSERT_OK(txn);
+  EXPECT_EQ(ids_in(**txn, kAge).size(), 9u);
+}
+
+TEST(StoreIndex, ABulkInsertInRandomOrderFillsItsPages) {
+  // Entries inserted in random order in one transaction are written in key
+  // order when it ends, so they take as few pages as entries inserted in
+  // order (LMDB splits a page in the middle unless the key goes at the end).
+  std::vector<int64_t> values(20000);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int64_t>(i) * 7;
+  uint64_t pages[2];
+  for (int shuffled : {0, 1}) {
+    std::vector<int64_t> order = values;
+    if (shuffled) std::shuffle(order.begin(), order.end(), std::mt19937(7));
+    TempDir dir;
+    {
+      StoreOptions options;
+      options.sync_mode = SyncMode::kNoSync;
+      auto store = OpenStore(dir.path(), options);
+      // In order: one commit per 100 entries, each appended at the end.
+      for (size_t start = 0; start < order.size(); start += shuffled ? order.size() : 100) {
+        size_t end = shuffled ? order.size() : start + 100;
+        ASSERT_OK(store->Commit([&](WriteTxn& t) {
+          for (size_t i = start; i < end; ++i) {
+            std::string k;
+            AppendKey(&k, Value::Int64(order[i]));
+            ORMDB_RETURN_IF_ERROR(t.IndexInsert(IndexId{12}, k, 1000 + order[i], false));
+          }
+          return Status::Ok();
+        }));
+      }
+    }
+    TreeUse use = TablesUse(dir.path(), "indexes");
+    EXPECT_EQ(use.entries, values.size());
+    pages[shuffled] = use.leaf_pages;
+  }
+  // Written one at a time in random order they took about 1.4x the pages.
+  EXPECT_LE(pages[1] * 100, pages[0] * 102) << pages[1] << " against " << pages[0];
+}
+
 TEST(StoreIndex, CompositeUniqueAndPrefixScansWithDescendingComponent) {
   TempDir dir;
   auto store = OpenStore(dir.path());

@@ -2,6 +2,7 @@
 
 #include <lmdb.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -295,7 +296,9 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
 Status TxnReader::ScanIndex(IndexId index, std::string_view lower, std::string_view upper,
                             ScanDirection dir,
                             const std::function<bool(const IndexEntry&)>& visit) {
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().IndexesOf(index.value)));
+  MDB_dbi dbi = env_->dbis().IndexesOf(index.value);
+  if (writes_) ORMDB_RETURN_IF_ERROR(BeforeIndexRead(dbi));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(dbi));
   std::string index_prefix;
   PutU32BE(&index_prefix, index.value);
   std::string start = index_prefix + std::string(lower);
@@ -457,12 +460,12 @@ int InjectedWriteErrno(const Env& env) {
 }
 }  // namespace
 
-Status WriteTxn::Put(MDB_dbi dbi, std::string_view key, std::string_view value) {
+Status WriteTxn::Put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags) {
   const auto& hook = env_->options().faults.fail_write;
   if (hook && hook()) return Internal("injected fault: write failed");
   if (int injected = InjectedWriteErrno(*env_)) return Fail(injected, "write");
   MDB_val k = Val(key), v = Val(value);
-  int rc = mdb_put(txn_, dbi, &k, &v, 0);
+  int rc = mdb_put(txn_, dbi, &k, &v, flags);
   return rc == 0 ? Status::Ok() : Fail(rc, "write");
 }
 
@@ -550,16 +553,80 @@ Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, Row
       return ConstraintViolation("unique index " + std::to_string(index.value) +
                                  ": value already held by id " + std::to_string(*clash));
     }
+    return Put(env_->dbis().IndexesOf(index.value), IndexKey(index, part, id, at_),
+               EncodeEnd(kOpenEnd));
   }
-  return Put(env_->dbis().IndexesOf(index.value), IndexKey(index, part, id, at_),
-             EncodeEnd(kOpenEnd));
+  MDB_dbi dbi = env_->dbis().IndexesOf(index.value);
+  if (dbi >= kMaxTables) return Internal("table handle " + std::to_string(dbi) + " out of range");
+  std::unique_ptr<DeferredIndexPuts>& puts = deferred_[dbi];
+  if (!puts) {
+    puts = std::make_unique<DeferredIndexPuts>();
+    ++deferred_count_;
+  }
+  size_t offset = puts->bytes.size();
+  std::string key = IndexKey(index, part, id, at_);
+  if (offset + key.size() > std::numeric_limits<uint32_t>::max()) {
+    ORMDB_RETURN_IF_ERROR(FlushDeferred(dbi, *puts));
+    offset = 0;
+  }
+  puts->bytes.append(key);
+  puts->keys.emplace_back(static_cast<uint32_t>(offset), static_cast<uint32_t>(key.size()));
+  return Status::Ok();
+}
+
+Status WriteTxn::BeforeIndexRead(MDB_dbi dbi) {
+  if (deferred_count_ == 0 || dbi >= kMaxTables || !deferred_[dbi]) return Status::Ok();
+  return FlushDeferred(dbi, *deferred_[dbi]);
+}
+
+Status WriteTxn::FlushDeferredIndexes() {
+  for (MDB_dbi dbi = 0; deferred_count_ > 0 && dbi < kMaxTables; ++dbi) {
+    if (deferred_[dbi]) ORMDB_RETURN_IF_ERROR(FlushDeferred(dbi, *deferred_[dbi]));
+  }
+  return Status::Ok();
+}
+
+Status WriteTxn::FlushDeferred(MDB_dbi dbi, DeferredIndexPuts& puts) {
+  // Taken out first: whatever happens below, the entries are not written twice.
+  std::string bytes = std::move(puts.bytes);
+  std::vector<std::pair<uint32_t, uint32_t>> keys = std::move(puts.keys);
+  deferred_[dbi].reset();
+  --deferred_count_;
+  auto key_of = [&](const std::pair<uint32_t, uint32_t>& k) {
+    return std::string_view(bytes.data() + k.first, k.second);
+  };
+  std::sort(keys.begin(), keys.end(),
+            [&](const auto& a, const auto& b) { return key_of(a) < key_of(b); });
+  keys.erase(std::unique(keys.begin(), keys.end(),
+                         [&](const auto& a, const auto& b) { return key_of(a) == key_of(b); }),
+             keys.end());
+  if (keys.empty()) return Status::Ok();
+  // Keys all after the table's last one are appended (MDB_APPEND: no
+  // search, and each page is filled before the next is begun).
+  // A cursor of its own: the transaction's cached one may be in use.
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn_, dbi, &cur);
+  if (rc != 0) return LmdbError(rc, "open cursor");
+  MDB_val k, v;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+  unsigned flags =
+      rc == MDB_NOTFOUND || (rc == 0 && View(k) < key_of(keys.front())) ? MDB_APPEND : 0;
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read index");
+  std::string end = EncodeEnd(kOpenEnd);
+  for (const auto& key : keys) {
+    ORMDB_RETURN_IF_ERROR(Put(dbi, key_of(key), end, flags));
+  }
+  return Status::Ok();
 }
 
 // Seeks the newest entry of (values, id); *current tells whether it is open.
 Status WriteTxn::SeekIndexEntry(IndexId index, std::string_view encoded_values, RowId id,
                                 std::string* key, bool* current) {
   std::string part = IndexValuePart(encoded_values, nullptr);
-  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().IndexesOf(index.value)));
+  MDB_dbi dbi = env_->dbis().IndexesOf(index.value);
+  ORMDB_RETURN_IF_ERROR(BeforeIndexRead(dbi));
+  ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(dbi));
   std::string prefix;
   PutU32BE(&prefix, index.value);
   prefix += part;

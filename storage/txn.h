@@ -137,6 +137,9 @@ class TxnReader {
   TxnReader(Env* env, MDB_txn* txn, Version at) : env_(env), txn_(txn), at_(at) {}
   // Opens (once) and returns the cursor cached for `dbi`.
   Result<MDB_cursor*> Cursor(MDB_dbi dbi);
+  // Called before an index table is read (ScanIndex): a write transaction
+  // writes the entries it deferred to that table first.
+  virtual Status BeforeIndexRead(MDB_dbi /*dbi*/) { return Status::Ok(); }
   // The table holding `type`'s rows: its partition of `rows`, or `derived`
   // for a derived type; and that table's cursor.
   MDB_dbi RowTable(EntityTypeId type) const;
@@ -215,6 +218,10 @@ class WriteTxn : public TxnReader {
   // Adds an index entry for (values, id). With unique, fails with
   // CONSTRAINT_VIOLATION when another id holds the same values; the message
   // names that id. *conflicting_id (if given) receives it.
+  // A non-unique entry is kept in memory until the transaction next reads
+  // that index table (or ends) and then written with the others in key
+  // order: a bulk insert fills the index's pages in order (appending where it
+  // can) instead of descending the B-tree at random once per row.
   Status IndexInsert(IndexId index, std::string_view encoded_values, RowId id, bool unique,
                      RowId* conflicting_id = nullptr);
   // Whether (values, id) has a current entry (a point seek).
@@ -254,6 +261,11 @@ class WriteTxn : public TxnReader {
 
   bool map_full() const { return map_full_; }
 
+  // Writes the deferred index entries (see IndexInsert). Store calls it
+  // before the transaction ends; reads of an index table call it for that
+  // table.
+  Status FlushDeferredIndexes();
+
  private:
   friend class Store;
   WriteTxn(Env* env, MDB_txn* txn, Version version, int64_t commit_time)
@@ -262,12 +274,20 @@ class WriteTxn : public TxnReader {
     changes_.version = version;
     changes_.commit_time_micros = commit_time;
   }
-  Status Put(MDB_dbi dbi, std::string_view key, std::string_view value);
+  Status Put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
   Status Del(MDB_dbi dbi, std::string_view key);
   // Writes the row's new version; `before` is its live bytes (null: none).
   Status WriteRowVersion(EntityTypeId type, RowId id, std::string_view row,
                          const std::string_view* before);
   Status Fail(int rc, std::string_view what);
+  Status BeforeIndexRead(MDB_dbi dbi) override;
+  // The non-unique index entries of one table not yet written: their keys
+  // (back to back in `bytes`), all with the open end as value.
+  struct DeferredIndexPuts {
+    std::string bytes;
+    std::vector<std::pair<uint32_t, uint32_t>> keys;  // offset, length in bytes
+  };
+  Status FlushDeferred(MDB_dbi dbi, DeferredIndexPuts& puts);
   Status SeekIndexEntry(IndexId index, std::string_view encoded_values, RowId id, std::string* key,
                         bool* current);
   Status SetEdge(RelationId rel, EdgeDirection dir, RowId from, RowId to, bool link, bool* changed);
@@ -294,6 +314,10 @@ class WriteTxn : public TxnReader {
   };
   std::map<uint32_t, NextIdState> next_ids_;
   bool map_full_ = false;
+  // Deferred index entries by table handle (null: none); deferred_count_
+  // counts the tables that have some.
+  std::unique_ptr<DeferredIndexPuts> deferred_[kMaxTables];
+  unsigned deferred_count_ = 0;
   // Every row and derived record written: what the row cache drops when the
   // group commits.
   std::vector<RowCache::Key> written_rows_;
