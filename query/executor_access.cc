@@ -38,8 +38,10 @@ std::optional<Value> ToPhysical(const Value& v, ValueType t) {
   return std::nullopt;
 }
 
-std::string BoundForIndex(std::string s) {
-  if (s.size() > storage::kMaxIndexValueBytes) s.resize(storage::kMaxIndexValueBytes);
+// A bound cut to the value part an index key holds (`max_bytes`, the data
+// file's limit): a truncated entry's key starts with the cut value.
+std::string BoundForIndex(std::string s, size_t max_bytes) {
+  if (s.size() > max_bytes) s.resize(max_bytes);
   return s;
 }
 
@@ -47,6 +49,7 @@ std::string BoundForIndex(std::string s) {
 
 Range Executor::BuildRange(const Node& n, const IndexRangePlan& r, const std::vector<Value>& eq,
                            const std::optional<CursorPosition>& cursor) {
+  const size_t max_bytes = txn_.max_index_value_bytes();
   Range out;
   const catalog::IndexInfo& ix = *r.index;
   std::string prefix;
@@ -110,16 +113,16 @@ Range Executor::BuildRange(const Node& n, const IndexRangePlan& r, const std::ve
     }
     if (ok) {
       if (!r.backward) {
-        out.lower = std::max(out.lower, BoundForIndex(enc));
+        out.lower = std::max(out.lower, BoundForIndex(enc, max_bytes));
       } else {
-        std::string up = storage::PrefixSuccessor(BoundForIndex(enc));
+        std::string up = storage::PrefixSuccessor(BoundForIndex(enc, max_bytes));
         if (!up.empty() && (out.upper.empty() || up < out.upper)) out.upper = up;
       }
     }
   }
-  out.lower = BoundForIndex(out.lower);
-  if (out.upper.size() > storage::kMaxIndexValueBytes) {
-    out.upper = storage::PrefixSuccessor(BoundForIndex(out.upper));
+  out.lower = BoundForIndex(out.lower, max_bytes);
+  if (out.upper.size() > max_bytes) {
+    out.upper = storage::PrefixSuccessor(BoundForIndex(out.upper, max_bytes));
   }
   if (!out.upper.empty() && out.lower >= out.upper) out.empty = true;
   return out;

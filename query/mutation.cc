@@ -445,7 +445,7 @@ class Executor {
       return catalog::IndexKeyValues(ix, *row, &n) == encoded;
     };
     if (ix.ready) {
-      std::string part = storage::IndexValuePart(encoded, nullptr);
+      std::string part = storage::IndexValuePart(encoded, nullptr, txn_.max_index_value_bytes());
       ORMDB_RETURN_IF_ERROR(txn_.ScanIndex(ix.id, part, storage::PrefixSuccessor(part),
                                            storage::ScanDirection::kForward,
                                            [&](const storage::IndexEntry& entry) {
@@ -724,7 +724,7 @@ Result<RowId> ResolveExternalId(storage::TxnReader& txn, const EntityInfo& e, co
   if (!ix) return Internal("no id index for " + e.name);
   std::string encoded;
   storage::AppendKey(&encoded, Value::MakeUuid(*u));
-  std::string part = storage::IndexValuePart(encoded, nullptr);
+  std::string part = storage::IndexValuePart(encoded, nullptr, txn.max_index_value_bytes());
   std::optional<RowId> found;
   ORMDB_RETURN_IF_ERROR(txn.ScanIndex(ix->id, part, storage::PrefixSuccessor(part),
                                       storage::ScanDirection::kForward,

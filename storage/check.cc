@@ -75,9 +75,9 @@ Result<CheckReport> Store::Check() {
   std::map<uint32_t, uint64_t> live;
   std::string last_row;
   const Dbis& dbis = env_->dbis();
+  const KeyLayout& keys = env_->keys();
   // Each key in the partition its id chooses (Dbis::RowsOf, ...).
-  auto check_partition = [&](const char* what, std::string_view k, size_t part, size_t count) {
-    uint32_t owner = GetU32BE(k.data());
+  auto check_partition = [&](const char* what, uint32_t owner, size_t part, size_t count) {
     if (owner % count != part) {
       problem(std::string(what) + " " + std::to_string(owner) + " in partition " +
               std::to_string(part));
@@ -86,31 +86,32 @@ Result<CheckReport> Store::Check() {
   ORMDB_RETURN_IF_ERROR(
       ForEachPartition(raw, dbis.rows, [&](std::string_view k, std::string_view v, size_t part) {
         ++report.row_versions;
-        if (k.size() != 20) return problem("row key of " + std::to_string(k.size()) + " bytes");
-        check_partition("row of entity type", k, part, dbis.rows.size());
-        if (k.substr(0, 12) != last_row) {
-          last_row.assign(k.substr(0, 12));
+        RowKeyParts row;
+        if (!keys.ParseRowKey(k, &row)) {
+          return problem("malformed row key of " + std::to_string(k.size()) + " bytes");
+        }
+        check_partition("row of entity type", row.type, part, dbis.rows.size());
+        if (k.substr(0, row.row_prefix) != last_row) {
+          last_row.assign(k.substr(0, row.row_prefix));
           if (!v.empty() && v[0] == kRowTag) {
-            ++live[GetU32BE(k.data())];
+            ++live[row.type];
             ++report.live_rows;
           }
         }
-        Version ver = ~GetU64BE(k.data() + 12);
-        if (ver > current)
-          problem("row version " + std::to_string(ver) + " beyond current " +
+        if (row.version > current)
+          problem("row version " + std::to_string(row.version) + " beyond current " +
                   std::to_string(current));
         if (v.empty() || (v[0] != kRowTag && v[0] != kTombstoneTag) ||
             (v[0] == kTombstoneTag && v.size() != 1)) {
-          problem("row " + std::to_string(GetU64BE(k.data() + 4)) + " has a malformed value");
+          problem("row " + std::to_string(row.id) + " has a malformed value");
         }
       }));
 
-  auto check_interval = [&](const char* what, std::string_view k, std::string_view v,
+  auto check_interval = [&](const char* what, bool key_ok, Version begin, std::string_view v,
                             uint64_t* count) {
     ++*count;
-    if (k.size() < 4 + 16 || v.size() != 8) return problem(std::string(what) + " entry malformed");
-    Version begin = ~GetU64BE(k.data() + k.size() - 8);
-    Version end = GetU64BE(v.data());
+    Version end = 0;
+    if (!key_ok || !keys.ReadEnd(v, &end)) return problem(std::string(what) + " entry malformed");
     if (begin > current || begin >= end || (end != kOpenEnd && end > current)) {
       problem(std::string(what) + " entry with interval [" + std::to_string(begin) + ", " +
               std::to_string(end) + ") at version " + std::to_string(current));
@@ -118,8 +119,10 @@ Result<CheckReport> Store::Check() {
   };
   ORMDB_RETURN_IF_ERROR(
       ForEachPartition(raw, dbis.indexes, [&](std::string_view k, std::string_view v, size_t part) {
-        check_interval("index", k, v, &report.index_entries);
-        if (k.size() >= 4) check_partition("entry of index", k, part, dbis.indexes.size());
+        IndexKeyParts entry;
+        bool ok = keys.ParseIndexKey(k, &entry);
+        check_interval("index", ok, entry.begin, v, &report.index_entries);
+        if (ok) check_partition("entry of index", entry.index, part, dbis.indexes.size());
       }));
   // Each type's counter (Store::RowCounts) equals its live rows.
   {
@@ -148,15 +151,22 @@ Result<CheckReport> Store::Check() {
   std::map<std::string, std::string> forward, backward;
   ORMDB_RETURN_IF_ERROR(
       ForEachPartition(raw, dbis.edges, [&](std::string_view k, std::string_view v, size_t part) {
-        check_interval("edge", k, v, &report.edge_entries);
-        if (k.size() != 4 + 1 + 8 + 8 + 8) return;
-        check_partition("edge of relation", k, part, dbis.edges.size());
-        std::string norm(k.substr(0, 4));
-        bool fwd = k[4] == static_cast<char>(EdgeDirection::kForward);
-        std::string a(k.substr(5, 8)), b(k.substr(13, 8));
-        norm += fwd ? a + b : b + a;
-        norm.append(k.substr(21, 8));
-        (fwd ? forward : backward)[norm] = std::string(v);
+        EdgeKeyParts edge;
+        bool ok = keys.ParseEdgeKey(k, &edge);
+        check_interval("edge", ok, edge.begin, v, &report.edge_entries);
+        if (!ok) return;
+        check_partition("edge of relation", edge.relation, part, dbis.edges.size());
+        // The pair as the forward direction names it, with its interval.
+        bool fwd = edge.dir == EdgeDirection::kForward;
+        std::string norm;
+        PutU32BE(&norm, edge.relation);
+        PutU64BE(&norm, fwd ? edge.from : edge.to);
+        PutU64BE(&norm, fwd ? edge.to : edge.from);
+        PutU64BE(&norm, edge.begin);
+        Version end = 0;
+        keys.ReadEnd(v, &end);
+        PutU64BE(&norm, end);
+        (fwd ? forward : backward)[norm] = "";
       }));
   if (forward != backward) problem("edge directions disagree");
 

@@ -168,6 +168,7 @@ Status Env::CreateTables() {
   if (format_ < kOldestFormatVersion || format_ > kFormatVersion) {
     return InvalidArgument("cannot create a data file of format " + std::to_string(format_));
   }
+  keys_ = KeyLayout(format_);
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return Error(rc, "create data directory " + dir_);
@@ -258,6 +259,7 @@ Status Env::OpenTables() {
     return Internal(what + "unknown on-disk format " + std::to_string(version));
   }
   format_ = version;
+  keys_ = KeyLayout(format_);
   for (const auto& [name, dbi] : Tables(format_)) {
     Status s = open(name, dbi);
     if (!s.ok()) {

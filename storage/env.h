@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ormdb/status.h"
+#include "storage/keys.h"
 #include "storage/options.h"
 
 typedef struct MDB_env MDB_env;
@@ -29,7 +30,10 @@ namespace ormdb::storage {
 //      tables "rows.N", ...), chosen by type, index or relation id modulo
 //      the count, so one type's new rows append at the end of a B-tree of
 //      their own and fill its pages instead of splitting them in the middle.
-inline constexpr uint32_t kFormatVersion = 2;
+//   3: keys with compact integers (KeyLayout in keys.h): ids, versions and
+//      type, index and relation ids in as few bytes as they need, and an
+//      empty value for an index entry or edge that is still current.
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr uint32_t kOldestFormatVersion = 1;
 inline constexpr std::string_view kFormatMagic = "ORMDB-STORE";
 inline constexpr uint32_t kRowPartitions = 32;
@@ -81,6 +85,8 @@ class Env {
   const Dbis& dbis() const { return dbis_; }
   // The format of this data file (1 or kFormatVersion).
   uint32_t format() const { return format_; }
+  // How this file's keys are laid out (its format's).
+  const KeyLayout& keys() const { return keys_; }
   const std::string& dir() const { return dir_; }
   const StoreOptions& options() const { return options_; }
   size_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
@@ -141,6 +147,7 @@ class Env {
   MDB_env* env_ = nullptr;
   Dbis dbis_;
   uint32_t format_ = kFormatVersion;
+  KeyLayout keys_{kFormatVersion};
   std::atomic<size_t> map_size_{0};
   std::string database_id_;
   std::shared_timed_mutex resize_mutex_;

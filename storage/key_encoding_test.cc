@@ -11,6 +11,8 @@
 #include <random>
 #include <vector>
 
+#include "storage/keys.h"
+
 namespace ormdb::storage {
 namespace {
 
@@ -413,6 +415,135 @@ TEST(KeyEncodingTest, PrefixSuccessor) {
       EXPECT_EQ(other.substr(0, prefix.size()), prefix);
     }
   }
+}
+
+}  // namespace
+}  // namespace ormdb::storage
+
+namespace ormdb::storage {
+namespace {
+
+TEST(CompactU64, RoundTripsInOrderAndRejectsMalformedBytes) {
+  std::vector<uint64_t> values = {0,          1,
+                                  127,        128,
+                                  255,        256,
+                                  65535,      65536,
+                                  1ull << 32, (1ull << 56) - 1,
+                                  1ull << 56, UINT64_MAX - 1,
+                                  UINT64_MAX};
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 2000; ++i) values.push_back(rng() >> (rng() % 64));
+  std::sort(values.begin(), values.end());
+  for (bool descending : {false, true}) {
+    std::string previous;
+    for (size_t i = 0; i < values.size(); ++i) {
+      std::string e;
+      AppendCompactU64(&e, values[i], descending);
+      EXPECT_EQ(e.size(), CompactU64Size(values[i]));
+      uint64_t back = 0;
+      EXPECT_EQ(ReadCompactU64(e.data(), e.size(), &back, descending), e.size());
+      EXPECT_EQ(back, values[i]);
+      // A truncated encoding is refused, never read past.
+      EXPECT_EQ(ReadCompactU64(e.data(), e.size() - 1, &back, descending), 0u);
+      if (i > 0 && values[i] != values[i - 1]) {
+        EXPECT_EQ(descending ? e < previous : e > previous, true) << values[i];
+      }
+      previous = e;
+    }
+  }
+  uint64_t v = 0;
+  EXPECT_EQ(ReadCompactU64("\x09", 1, &v), 0u);  // longer than 8 bytes
+  EXPECT_EQ(ReadCompactU64(std::string("\x02\x00\x05", 3).data(), 3, &v), 0u);  // not shortest
+  EXPECT_EQ(ReadCompactU64("", 0, &v), 0u);
+}
+
+TEST(KeyLayout, KeysParseBackAndSortAsTheFixedLayoutDoes) {
+  // Compact keys (format 3) must order rows, index entries and edges exactly
+  // as the fixed ones (format 2) do, and take apart into what built them.
+  KeyLayout fixed(2), compact(3);
+  std::mt19937_64 rng(9);
+  auto some = [&]() -> uint64_t {
+    switch (rng() % 4) {
+      case 0:
+        return rng() % 300;
+      case 1:
+        return rng() >> (rng() % 64);
+      case 2:
+        return UINT64_MAX - rng() % 3;
+      default:
+        return rng() % 70000;
+    }
+  };
+  struct Built {
+    std::string fixed, compact;
+  };
+  std::vector<Built> rows, entries, edges;
+  for (int i = 0; i < 3000; ++i) {
+    EntityTypeId type{static_cast<uint32_t>(rng() % 3 == 0 ? some() : rng() % 5)};
+    RowId id = some();
+    Version v = some();
+    for (const KeyLayout* keys : {&fixed, &compact}) {
+      RowKeyParts p;
+      std::string key = keys->RowKey(type, id, v);
+      ASSERT_TRUE(keys->ParseRowKey(key, &p));
+      EXPECT_EQ(p.type, type.value);
+      EXPECT_EQ(p.id, id);
+      EXPECT_EQ(p.version, v);
+      EXPECT_EQ(key.substr(0, p.row_prefix), keys->RowPrefix(type, id));
+      EXPECT_FALSE(keys->ParseRowKey(key.substr(0, key.size() - 1), &p));
+    }
+    rows.push_back({fixed.RowKey(type, id, v), compact.RowKey(type, id, v)});
+
+    IndexId index{static_cast<uint32_t>(rng() % 4)};
+    std::string part;
+    AppendKey(&part, Value::Int64(static_cast<int64_t>(rng() % 5)));
+    AppendKey(&part, Value::String(std::string(rng() % 4, 'a' + rng() % 3)));
+    for (const KeyLayout* keys : {&fixed, &compact}) {
+      IndexKeyParts p;
+      std::string key = keys->IndexKey(index, part, id, v);
+      ASSERT_TRUE(keys->ParseIndexKey(key, &p));
+      EXPECT_EQ(p.index, index.value);
+      EXPECT_EQ(p.value_part, part);
+      EXPECT_EQ(p.id, id);
+      EXPECT_EQ(p.begin, v);
+      EXPECT_EQ(key.rfind(keys->IndexEntryPrefix(index, part, id), 0), 0u);
+    }
+    entries.push_back({fixed.IndexKey(index, part, id, v), compact.IndexKey(index, part, id, v)});
+
+    RelationId rel{static_cast<uint32_t>(rng() % 3)};
+    EdgeDirection dir = rng() % 2 ? EdgeDirection::kForward : EdgeDirection::kBackward;
+    RowId to = some();
+    for (const KeyLayout* keys : {&fixed, &compact}) {
+      EdgeKeyParts p;
+      std::string key = keys->EdgeKey(rel, dir, id, to, v);
+      ASSERT_TRUE(keys->ParseEdgeKey(key, &p));
+      EXPECT_EQ(p.relation, rel.value);
+      EXPECT_EQ(p.dir, dir);
+      EXPECT_EQ(p.from, id);
+      EXPECT_EQ(p.to, to);
+      EXPECT_EQ(p.begin, v);
+      EXPECT_EQ(key.rfind(keys->EdgePairPrefix(rel, dir, id, to), 0), 0u);
+      EXPECT_FALSE(keys->ParseEdgeKey(key + "x", &p));
+    }
+    edges.push_back({fixed.EdgeKey(rel, dir, id, to, v), compact.EdgeKey(rel, dir, id, to, v)});
+  }
+  for (auto* keys : {&rows, &entries, &edges}) {
+    for (size_t i = 1; i < keys->size(); ++i) {
+      const Built& a = (*keys)[i - 1];
+      const Built& b = (*keys)[i];
+      EXPECT_EQ(a.fixed < b.fixed, a.compact < b.compact) << i;
+      EXPECT_EQ(a.fixed == b.fixed, a.compact == b.compact) << i;
+    }
+  }
+  // A current entry's end is an empty value in the compact layout only.
+  Version end = 0;
+  EXPECT_TRUE(compact.EncodeEnd(kOpenEnd).empty());
+  EXPECT_TRUE(compact.ReadEnd("", &end));
+  EXPECT_EQ(end, kOpenEnd);
+  EXPECT_FALSE(fixed.ReadEnd("", &end));
+  EXPECT_EQ(fixed.EncodeEnd(kOpenEnd).size(), 8u);
+  EXPECT_TRUE(compact.ReadEnd(compact.EncodeEnd(7), &end));
+  EXPECT_EQ(end, 7u);
 }
 
 }  // namespace

@@ -4,9 +4,8 @@
 // Versions inside keys are stored inverted (~v) so that, for one row, index
 // entry or edge, the newest version comes first.
 //
-//   rows:      [type u32][id u64][~version u64]              -> tag + row | tombstone
-//   indexes:   [index u32][encoded values][id u64][~begin u64] -> end u64
-//   edges:     [relation u32][dir u8][from u64][to u64][~begin u64] -> end u64
+//   rows, indexes, edges: see KeyLayout (fixed widths in formats 1 and 2,
+//              compact integers in format 3)
 //   changelog: [version u64]                                 -> encoded ChangeSet
 //   requests:  [request key bytes, 1..400]                   -> [version u64] + outcome bytes
 //   meta:      text keys ("format", "current_version", ...)  -> values
@@ -24,6 +23,7 @@
 // with that log entry.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,8 +36,12 @@ namespace ormdb::storage {
 // LMDB's default maximum key size.
 inline constexpr size_t kMaxKeySize = 511;
 // Index values longer than this are truncated and followed by a hash (see
-// IndexKey); callers must recheck such entries against the row.
+// IndexValuePart); callers must recheck such entries against the row. The
+// fixed layout (formats 1 and 2) leaves 482 bytes; the compact one (format 3)
+// 478, since its id and version may take 19 bytes in the worst case
+// (KeyLayout::max_index_value_bytes).
 inline constexpr size_t kMaxIndexValueBytes = kMaxKeySize - 4 - 16 - 1 - 8;
+inline constexpr size_t kMaxCompactIndexValueBytes = kMaxKeySize - 5 - 19 - 1 - 8;
 
 // The longest request key RecordRequest accepts (well under kMaxKeySize, so
 // a caller may prefix keys with a principal or client id).
@@ -61,55 +65,155 @@ enum class EdgeDirection : uint8_t { kForward = 0, kBackward = 1 };
 inline constexpr uint32_t kDerivedTypeBase = 0xF0000000u;
 inline constexpr bool IsDerivedType(uint32_t type) { return type >= kDerivedTypeBase; }
 
-inline std::string RowKey(EntityTypeId type, RowId id, Version v) {
-  std::string k;
-  k.reserve(20);
-  PutU32BE(&k, type.value);
-  PutU64BE(&k, id);
-  PutU64BE(&k, ~v);
-  return k;
-}
-
-// [type][id]: the prefix of every version of one row.
-inline std::string RowPrefix(EntityTypeId type, RowId id) {
-  std::string k;
-  PutU32BE(&k, type.value);
-  PutU64BE(&k, id);
-  return k;
-}
-
 // The value part of an index key: the encoded values, or for values longer
-// than kMaxIndexValueBytes, their first kMaxIndexValueBytes bytes, a 0xFF
-// marker and a 64-bit hash of the whole. Equal values always give equal keys;
-// unequal long values sharing a prefix give different keys except on a hash
-// collision, so equality matches of truncated entries must be rechecked.
-std::string IndexValuePart(std::string_view encoded_values, bool* truncated);
+// than `max_bytes` (the layout's max_index_value_bytes), their first
+// `max_bytes` bytes, a 0xFF marker and a 64-bit hash of the whole. Equal values
+// always give equal keys; unequal long values sharing a prefix give different
+// keys except on a hash collision, so equality matches of truncated entries
+// must be rechecked.
+std::string IndexValuePart(std::string_view encoded_values, bool* truncated,
+                           size_t max_bytes = kMaxIndexValueBytes);
 
-inline std::string IndexKey(IndexId index, std::string_view value_part, RowId id, Version begin) {
-  std::string k;
-  k.reserve(4 + value_part.size() + 16);
-  PutU32BE(&k, index.value);
-  k.append(value_part);
-  PutU64BE(&k, id);
-  PutU64BE(&k, ~begin);
-  return k;
+// Compact unsigned integers (format 3): a length byte n (0 to 8), then the
+// n low-order bytes of the value, big-endian, n as small as the value allows
+// (0 for zero). Order-preserving (a longer encoding is a larger value) and
+// prefix-free; descending, every byte is inverted.
+inline size_t CompactU64Size(uint64_t v) {
+  return 1 + (v == 0 ? 0 : (64 - static_cast<size_t>(std::countl_zero(v)) + 7) / 8);
+}
+// Writes the encoding at `out` (room for 9 bytes); returns its size.
+inline size_t WriteCompactU64(char* out, uint64_t v, bool descending = false) {
+  size_t n = CompactU64Size(v) - 1;
+  const unsigned char flip = descending ? 0xFF : 0x00;
+  out[0] = static_cast<char>(static_cast<unsigned char>(n) ^ flip);
+  for (size_t i = 0; i < n; ++i) {
+    out[1 + i] = static_cast<char>(static_cast<unsigned char>(v >> (8 * (n - 1 - i))) ^ flip);
+  }
+  return n + 1;
+}
+inline void AppendCompactU64(std::string* out, uint64_t v, bool descending = false) {
+  char buf[9];
+  out->append(buf, WriteCompactU64(buf, v, descending));
+}
+// Reads one encoding from [p, p + avail); returns its size, or 0 when it is
+// malformed (a length above 8, fewer bytes than it says, or not the shortest).
+inline size_t ReadCompactU64(const char* p, size_t avail, uint64_t* v, bool descending = false) {
+  if (avail == 0) return 0;
+  const unsigned char flip = descending ? 0xFF : 0x00;
+  size_t n = static_cast<unsigned char>(p[0]) ^ flip;
+  if (n > 8 || avail < n + 1) return 0;
+  uint64_t x = 0;
+  for (size_t i = 0; i < n; ++i) x = (x << 8) | (static_cast<unsigned char>(p[1 + i]) ^ flip);
+  if (n > 0 && (x >> (8 * (n - 1))) == 0) return 0;
+  *v = x;
+  return n + 1;
 }
 
-inline std::string EdgePrefix(RelationId rel, EdgeDirection dir, RowId from) {
-  std::string k;
-  k.reserve(29);
-  PutU32BE(&k, rel.value);
-  k.push_back(static_cast<char>(dir));
-  PutU64BE(&k, from);
-  return k;
-}
+// A row key taken apart.
+struct RowKeyParts {
+  uint32_t type = 0;
+  RowId id = 0;
+  Version version = 0;
+  size_t row_prefix = 0;  // bytes of [type][id]: equal for every version of the row
+};
 
-inline std::string EdgeKey(RelationId rel, EdgeDirection dir, RowId from, RowId to, Version begin) {
-  std::string k = EdgePrefix(rel, dir, from);
-  PutU64BE(&k, to);
-  PutU64BE(&k, ~begin);
-  return k;
-}
+// An index entry's key taken apart.
+struct IndexKeyParts {
+  uint32_t index = 0;
+  std::string_view value_part;  // points into the key
+  RowId id = 0;
+  Version begin = 0;
+};
+
+// An edge key taken apart.
+struct EdgeKeyParts {
+  uint32_t relation = 0;
+  EdgeDirection dir = EdgeDirection::kForward;
+  RowId from = 0, to = 0;
+  Version begin = 0;
+};
+
+// The key layouts of a data file's format (docs/STORAGE.md):
+//
+// fixed (formats 1 and 2), integers big-endian at fixed widths:
+//   rows:     [type u32][id u64][~version u64]                 -> tag + row | tombstone
+//   indexes:  [index u32][value part][id u64][~begin u64]      -> end u64
+//   edges:    [relation u32][dir u8][from u64][to u64][~begin u64] -> end u64
+// compact (format 3), every integer in as few bytes as it needs (CompactU64;
+// versions descending, so a thing's newest version still comes first):
+//   rows:     [type][id][~version]                             -> tag + row | tombstone
+//   indexes:  [index][value part][id][~begin][n]               -> end u64, or empty while current
+//   edges:    [relation][dir u8][from][to][~begin]             -> end u64, or empty while current
+// where the index key's last byte n holds the byte counts of the id (high
+// four bits) and of the version (low four), so the key is read from its end
+// (the value part's length is not known without the index's types).
+// Either way every component is prefix-free, so keys sort by type, id and
+// newest version first (rows), by index, values, id and newest first
+// (indexes), by relation, direction, from, to and newest first (edges).
+class KeyLayout {
+ public:
+  explicit KeyLayout(uint32_t format) : compact_(format >= 3) {}
+  bool compact() const { return compact_; }
+  size_t max_index_value_bytes() const {
+    return compact_ ? kMaxCompactIndexValueBytes : kMaxIndexValueBytes;
+  }
+
+  // The key prefix naming a type, index or relation (the first component).
+  void AppendOwner(std::string* out, uint32_t owner) const;
+  std::string Owner(uint32_t owner) const {
+    std::string k;
+    AppendOwner(&k, owner);
+    return k;
+  }
+  // Reads the owner at the start of `key`; returns its size (0: malformed).
+  size_t ReadOwner(std::string_view key, uint32_t* owner) const;
+
+  // Rows. WriteRowKey writes at `out` (room for kMaxRowKeySize) and returns
+  // the size; *row_prefix receives the bytes of [type][id].
+  static constexpr size_t kMaxRowKeySize = 23;
+  size_t WriteRowKey(char* out, EntityTypeId type, RowId id, Version v, size_t* row_prefix) const;
+  std::string RowKey(EntityTypeId type, RowId id, Version v) const {
+    char buf[kMaxRowKeySize];
+    size_t prefix = 0;
+    return std::string(buf, WriteRowKey(buf, type, id, v, &prefix));
+  }
+  // [type][id]: the prefix of every version of one row.
+  std::string RowPrefix(EntityTypeId type, RowId id) const;
+  // False when `key` is not a well-formed row key.
+  bool ParseRowKey(std::string_view key, RowKeyParts* out) const;
+
+  // Index entries.
+  std::string IndexKey(IndexId index, std::string_view value_part, RowId id, Version begin) const;
+  // [index][value part][id]: followed by the versions of one entry, newest first.
+  std::string IndexEntryPrefix(IndexId index, std::string_view value_part, RowId id) const;
+  bool ParseIndexKey(std::string_view key, IndexKeyParts* out) const;
+
+  // Edges.
+  std::string EdgePrefix(RelationId rel, EdgeDirection dir, RowId from) const;
+  // [relation][dir][from][to]: followed by the versions of one pair.
+  std::string EdgePairPrefix(RelationId rel, EdgeDirection dir, RowId from, RowId to) const;
+  std::string EdgeKey(RelationId rel, EdgeDirection dir, RowId from, RowId to, Version begin) const;
+  bool ParseEdgeKey(std::string_view key, EdgeKeyParts* out) const;
+
+  // The value of an index entry or edge: its end version (kOpenEnd while
+  // current; the compact layout stores that as an empty value).
+  std::string EncodeEnd(Version end) const;
+  // The end a value says; false when the value is malformed.
+  bool ReadEnd(std::string_view value, Version* end) const {
+    if (value.size() == 8) {
+      *end = GetU64BE(value.data());
+      return true;
+    }
+    if (value.empty() && compact_) {
+      *end = kOpenEnd;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  bool compact_;
+};
 
 // The value of a `requests` entry: [version u64][outcome bytes].
 inline std::string RequestValue(Version v, std::string_view outcome) {

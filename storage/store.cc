@@ -104,9 +104,12 @@ Status Store::EnsureRowCounts() {
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
       std::string_view key = View(k), value = View(v);
-      if (key.size() != 20 || key.substr(0, 12) == last_row) continue;
-      last_row.assign(key.substr(0, 12));
-      if (!value.empty() && value[0] == kRowTag) ++live[GetU32BE(key.data())];
+      RowKeyParts row;
+      if (!env_->keys().ParseRowKey(key, &row) || key.substr(0, row.row_prefix) == last_row) {
+        continue;
+      }
+      last_row.assign(key.substr(0, row.row_prefix));
+      if (!value.empty() && value[0] == kRowTag) ++live[row.type];
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND) rc = 0;

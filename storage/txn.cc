@@ -19,15 +19,11 @@ bool HasPrefix(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
-// The trailing [~version] of a row, index or edge key.
-Version TrailingVersion(std::string_view key) { return ~GetU64BE(key.data() + key.size() - 8); }
-
-Version ReadEnd(std::string_view value) { return value.size() == 8 ? GetU64BE(value.data()) : 0; }
-
-std::string EncodeEnd(Version end) {
-  std::string s;
-  PutU64BE(&s, end);
-  return s;
+// The end version an index entry's or edge's value says; 0 (never visible)
+// when it is malformed, which Check reports.
+Version ReadEnd(const KeyLayout& keys, std::string_view value) {
+  Version end = 0;
+  return keys.ReadEnd(value, &end) ? end : 0;
 }
 
 std::string UserMetaKey(std::string_view key) { return "x:" + std::string(key); }
@@ -64,8 +60,8 @@ Status CheckRequestKey(std::string_view key) {
 
 }  // namespace
 
-std::string IndexValuePart(std::string_view encoded_values, bool* truncated) {
-  if (encoded_values.size() <= kMaxIndexValueBytes) {
+std::string IndexValuePart(std::string_view encoded_values, bool* truncated, size_t max_bytes) {
+  if (encoded_values.size() <= max_bytes) {
     if (truncated) *truncated = false;
     return std::string(encoded_values);
   }
@@ -76,7 +72,7 @@ std::string IndexValuePart(std::string_view encoded_values, bool* truncated) {
     h ^= c;
     h *= 1099511628211ull;
   }
-  std::string part(encoded_values.substr(0, kMaxIndexValueBytes));
+  std::string part(encoded_values.substr(0, max_bytes));
   part.push_back('\xff');
   PutU64BE(&part, h);
   return part;
@@ -122,37 +118,38 @@ Result<std::optional<RowRecord>> TxnReader::Get(EntityTypeId type, RowId id) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
   // The hot path of every point read: the key is built on the stack.
   static_assert(std::endian::native == std::endian::little, "byte swaps assume little-endian");
-  char key[20];
-  uint32_t type_be = __builtin_bswap32(type.value);
-  uint64_t id_be = __builtin_bswap64(id), ver_be = __builtin_bswap64(~at_);
-  std::memcpy(key, &type_be, 4);
-  std::memcpy(key + 4, &id_be, 8);
-  std::memcpy(key + 12, &ver_be, 8);
-  MDB_val k{sizeof key, key}, v;
+  const KeyLayout& keys = env_->keys();
+  char key[KeyLayout::kMaxRowKeySize];
+  size_t prefix = 0;
+  MDB_val k{keys.WriteRowKey(key, type, id, at_, &prefix), key}, v;
   int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
   if (rc == MDB_NOTFOUND) return std::optional<RowRecord>();
   if (rc != 0) return LmdbError(rc, "read row");
   std::string_view found = View(k);
-  if (found.size() != 20 || std::memcmp(found.data(), key, 12) != 0) {
+  RowKeyParts parts;
+  if (found.size() <= prefix || std::memcmp(found.data(), key, prefix) != 0 ||
+      !keys.ParseRowKey(found, &parts)) {
     return std::optional<RowRecord>();
   }
   std::string_view value = View(v);
   if (value.empty() || value[0] == kTombstoneTag) return std::optional<RowRecord>();
-  Version version = TrailingVersion(found);
+  Version version = parts.version;
   if (row_cache_) row_cache_->Offer(type.value, id, at_, version, value.substr(1));
   return std::optional<RowRecord>(RowRecord{value.substr(1), version});
 }
 
 Result<std::optional<std::string>> TxnReader::RowImageAt(EntityTypeId type, RowId id, Version at) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
-  std::string key = RowKey(type, id, at);
+  const KeyLayout& keys = env_->keys();
+  std::string prefix = keys.RowPrefix(type, id);
   MDB_val k, v;
-  int rc = SeekGe(cur, key, &k, &v);
+  int rc = SeekGe(cur, keys.RowKey(type, id, at), &k, &v);
   if (rc == MDB_NOTFOUND) return std::optional<std::string>();
   if (rc != 0) return LmdbError(rc, "read row image");
   std::string_view found = View(k), value = View(v);
-  if (found.size() != 20 || found.substr(0, 12) != std::string_view(key).substr(0, 12) ||
-      value.empty() || value[0] == kTombstoneTag) {
+  RowKeyParts parts;
+  if (!HasPrefix(found, prefix) || !keys.ParseRowKey(found, &parts) ||
+      parts.row_prefix != prefix.size() || value.empty() || value[0] == kTombstoneTag) {
     return std::optional<std::string>();
   }
   return std::optional<std::string>(value.substr(1));
@@ -160,14 +157,17 @@ Result<std::optional<std::string>> TxnReader::RowImageAt(EntityTypeId type, RowI
 
 Result<std::vector<RowVersionRecord>> TxnReader::History(EntityTypeId type, RowId id) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, RowCursor(type));
-  std::string prefix = RowPrefix(type, id);
+  const KeyLayout& keys = env_->keys();
+  std::string prefix = keys.RowPrefix(type, id);
   std::vector<RowVersionRecord> out;
   MDB_val k, v;
-  int rc = SeekGe(cur, RowKey(type, id, at_), &k, &v);
-  while (rc == 0 && HasPrefix(View(k), prefix)) {
+  int rc = SeekGe(cur, keys.RowKey(type, id, at_), &k, &v);
+  RowKeyParts parts;
+  while (rc == 0 && HasPrefix(View(k), prefix) && keys.ParseRowKey(View(k), &parts) &&
+         parts.row_prefix == prefix.size()) {
     std::string_view value = View(v);
     RowVersionRecord r;
-    r.version = TrailingVersion(View(k));
+    r.version = parts.version;
     r.deleted = value.empty() || value[0] == kTombstoneTag;
     if (!r.deleted) r.bytes.assign(value.substr(1));
     out.push_back(std::move(r));
@@ -177,56 +177,32 @@ Result<std::vector<RowVersionRecord>> TxnReader::History(EntityTypeId type, RowI
   return out;
 }
 
-namespace {
-
-// A row key (20 bytes) of the type whose big-endian id is `type_be`;
-// compared without a call, since a scan asks it of every row it steps on.
-bool IsRowKeyOf(std::string_view key, uint32_t type_be) {
-  if (key.size() != 20) return false;
-  uint32_t t;
-  std::memcpy(&t, key.data(), 4);
-  return t == type_be;
-}
-
-bool SameRowKey(std::string_view key, const char (&other)[20]) {
-  if (key.size() != 20) return false;
-  uint64_t a[2], b[2];
-  uint32_t c, d;
-  std::memcpy(a, key.data(), 16);
-  std::memcpy(b, other, 16);
-  std::memcpy(&c, key.data() + 16, 4);
-  std::memcpy(&d, other + 16, 4);
-  return a[0] == b[0] && a[1] == b[1] && c == d;
-}
-
-}  // namespace
-
 Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
                            const std::function<bool(RowId, const RowRecord&)>& visit) {
   const MDB_dbi table = RowTable(type);
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(table));
-  std::string type_prefix;
-  PutU32BE(&type_prefix, type.value);
-  uint32_t type_be;
-  std::memcpy(&type_be, type_prefix.data(), 4);
+  const KeyLayout& keys = env_->keys();
+  RowKeyParts parts;
+  // Whether `key` is a row key of `type`, taken apart into `parts`: a scan
+  // asks it of every key it steps on.
+  auto of_type = [&](std::string_view key) {
+    return keys.ParseRowKey(key, &parts) && parts.type == type.value;
+  };
   MDB_val k, v;
   RowId id = start;
   bool positioned = false;  // k, v hold `id`'s newest version <= the snapshot
   while (true) {
     if (dir == ScanDirection::kBackward) {
       // Find the greatest id <= `id` that has any version.
-      std::string after = RowPrefix(type, id);
-      after = PrefixSuccessor(after);
-      int rc = SeekLt(cur, after, &k, &v);
+      int rc = SeekLt(cur, PrefixSuccessor(keys.RowPrefix(type, id)), &k, &v);
       if (rc == MDB_NOTFOUND) return Status::Ok();
       if (rc != 0) return LmdbError(rc, "scan rows");
-      if (!HasPrefix(View(k), type_prefix) || View(k).size() != 20) return Status::Ok();
-      id = GetU64BE(View(k).data() + 4);
+      if (!of_type(View(k))) return Status::Ok();
+      id = parts.id;
     }
     int rc = 0;
     if (!positioned) {
-      std::string key = RowKey(type, id, at_);
-      rc = SeekGe(cur, key, &k, &v);
+      rc = SeekGe(cur, keys.RowKey(type, id, at_), &k, &v);
       if (rc == MDB_NOTFOUND) {
         // Nothing at or after `id`'s snapshot key: going forward, the scan
         // is over; going backward, `id` (the last row of the table) has
@@ -239,17 +215,16 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
     }
     positioned = false;
     std::string_view found = View(k);
-    if (!IsRowKeyOf(found, type_be)) {
+    if (!of_type(found)) {
       if (dir == ScanDirection::kForward) return Status::Ok();
       if (id == 0) return Status::Ok();
       --id;
       continue;
     }
-    RowId found_id = GetU64BE(found.data() + 4);
-    if (found_id != id) {
+    if (parts.id != id) {
       // No version of `id` at or before the snapshot.
       if (dir == ScanDirection::kForward) {
-        id = found_id;
+        id = parts.id;
         continue;
       }
       if (id == 0) return Status::Ok();
@@ -257,11 +232,12 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
       continue;
     }
     std::string_view value = View(v);
-    char visited[20];
-    std::memcpy(visited, found.data(), sizeof visited);
+    char visited[KeyLayout::kMaxRowKeySize];
+    const size_t visited_size = std::min(found.size(), sizeof visited);
+    std::memcpy(visited, found.data(), visited_size);
     const uint32_t uses = cursor_uses_[table];
     if (!value.empty() && value[0] != kTombstoneTag) {
-      if (!visit(id, RowRecord{value.substr(1), TrailingVersion(found)})) return Status::Ok();
+      if (!visit(id, RowRecord{value.substr(1), parts.version})) return Status::Ok();
     }
     if (dir == ScanDirection::kForward) {
       // Fast path: step to the next row's newest version with MDB_NEXT
@@ -270,18 +246,17 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
       // cursor is still on the row visited.
       const bool untouched = !writes_ && cursor_uses_[table] == uses;
       if (!untouched) rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-      if (untouched || (rc == 0 && SameRowKey(View(k), visited))) {
+      if (untouched || (rc == 0 && View(k) == std::string_view(visited, visited_size))) {
         while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-          std::string_view next = View(k);
-          if (!IsRowKeyOf(next, type_be)) return Status::Ok();
-          if (GetU64BE(next.data() + 4) != id) break;  // else an older version of `id`
+          if (!of_type(View(k))) return Status::Ok();
+          if (parts.id != id) break;  // else an older version of `id`
         }
         if (rc == MDB_NOTFOUND) return Status::Ok();
         if (rc != 0) return LmdbError(rc, "scan rows");
-        id = GetU64BE(View(k).data() + 4);
+        id = parts.id;
         // A row's first key is its newest version: visible when not newer
         // than the snapshot, else seek to the version the snapshot sees.
-        positioned = TrailingVersion(View(k)) <= at_;
+        positioned = parts.version <= at_;
         continue;
       }
       if (id == std::numeric_limits<RowId>::max()) return Status::Ok();
@@ -299,8 +274,9 @@ Status TxnReader::ScanIndex(IndexId index, std::string_view lower, std::string_v
   MDB_dbi dbi = env_->dbis().IndexesOf(index.value);
   if (writes_) ORMDB_RETURN_IF_ERROR(BeforeIndexRead(dbi));
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(dbi));
-  std::string index_prefix;
-  PutU32BE(&index_prefix, index.value);
+  const KeyLayout& keys = env_->keys();
+  const std::string index_prefix = keys.Owner(index.value);
+  const size_t max_value_bytes = keys.max_index_value_bytes();
   std::string start = index_prefix + std::string(lower);
   std::string end =
       upper.empty() ? PrefixSuccessor(index_prefix) : index_prefix + std::string(upper);
@@ -313,14 +289,13 @@ Status TxnReader::ScanIndex(IndexId index, std::string_view lower, std::string_v
     } else if (key < std::string_view(start)) {
       break;
     }
-    if (!HasPrefix(key, index_prefix) || key.size() < 4 + 16) break;
-    Version begin = TrailingVersion(key);
-    Version end_version = ReadEnd(View(v));
-    if (begin <= at_ && at_ < end_version) {
+    IndexKeyParts parts;
+    if (!HasPrefix(key, index_prefix) || !keys.ParseIndexKey(key, &parts)) break;
+    if (parts.begin <= at_ && at_ < ReadEnd(keys, View(v))) {
       IndexEntry e;
-      e.value_part_in_txn = key.substr(4, key.size() - 4 - 16);
-      e.id = GetU64BE(key.data() + key.size() - 16);
-      e.truncated = e.value_part_in_txn.size() > kMaxIndexValueBytes;
+      e.value_part_in_txn = parts.value_part;
+      e.id = parts.id;
+      e.truncated = e.value_part_in_txn.size() > max_value_bytes;
       if (!visit(e)) return Status::Ok();
     }
     rc = mdb_cursor_get(cur, &k, &v, dir == ScanDirection::kForward ? MDB_NEXT : MDB_PREV);
@@ -332,16 +307,17 @@ Status TxnReader::ScanIndex(IndexId index, std::string_view lower, std::string_v
 Status TxnReader::ScanEdges(RelationId rel, EdgeDirection dir, RowId from,
                             const std::function<bool(RowId)>& visit, ScanDirection order) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().EdgesOf(rel.value)));
-  std::string prefix = EdgePrefix(rel, dir, from);
+  const KeyLayout& keys = env_->keys();
+  std::string prefix = keys.EdgePrefix(rel, dir, from);
   bool forward = order == ScanDirection::kForward;
   MDB_val k, v;
   int rc = forward ? SeekGe(cur, prefix, &k, &v) : SeekLt(cur, PrefixSuccessor(prefix), &k, &v);
-  while (rc == 0 && HasPrefix(View(k), prefix) && View(k).size() == prefix.size() + 16) {
-    std::string_view key = View(k);
-    Version begin = TrailingVersion(key);
+  EdgeKeyParts parts;
+  while (rc == 0 && HasPrefix(View(k), prefix) && keys.ParseEdgeKey(View(k), &parts) &&
+         parts.from == from) {
     // At most one interval of a pair is visible at a snapshot.
-    if (begin <= at_ && at_ < ReadEnd(View(v))) {
-      if (!visit(GetU64BE(key.data() + prefix.size()))) return Status::Ok();
+    if (parts.begin <= at_ && at_ < ReadEnd(keys, View(v))) {
+      if (!visit(parts.to)) return Status::Ok();
     }
     rc = mdb_cursor_get(cur, &k, &v, forward ? MDB_NEXT : MDB_PREV);
   }
@@ -351,24 +327,19 @@ Status TxnReader::ScanEdges(RelationId rel, EdgeDirection dir, RowId from,
 
 Result<bool> TxnReader::EdgeExists(RelationId rel, RowId from, RowId to) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().EdgesOf(rel.value)));
-  std::string prefix = EdgePrefix(rel, EdgeDirection::kForward, from);
-  PutU64BE(&prefix, to);
+  const KeyLayout& keys = env_->keys();
+  std::string prefix = keys.EdgePairPrefix(rel, EdgeDirection::kForward, from, to);
   MDB_val k, v;
   // Entries of one pair are newest first; the first with begin <= snapshot
   // decides.
-  int rc = SeekGe(
-      cur,
-      prefix +
-          [&] {
-            std::string s;
-            PutU64BE(&s, ~at_);
-            return s;
-          }(),
-      &k, &v);
+  int rc = SeekGe(cur, keys.EdgeKey(rel, EdgeDirection::kForward, from, to, at_), &k, &v);
   if (rc == MDB_NOTFOUND) return false;
   if (rc != 0) return LmdbError(rc, "read edge");
-  if (!HasPrefix(View(k), prefix)) return false;
-  return at_ < ReadEnd(View(v));
+  EdgeKeyParts parts;
+  if (!HasPrefix(View(k), prefix) || !keys.ParseEdgeKey(View(k), &parts) || parts.to != to) {
+    return false;
+  }
+  return at_ < ReadEnd(keys, View(v));
 }
 
 Result<std::optional<std::string>> TxnReader::GetMeta(std::string_view key) {
@@ -495,7 +466,8 @@ Status WriteTxn::WriteRowVersion(EntityTypeId type, RowId id, std::string_view r
   value.reserve(row.size() + 1);
   value.push_back(kRowTag);
   value.append(row);
-  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().RowsOf(type.value), RowKey(type, id, at_), value));
+  ORMDB_RETURN_IF_ERROR(
+      Put(env_->dbis().RowsOf(type.value), env_->keys().RowKey(type, id, at_), value));
   written_rows_.emplace_back(type.value, id);
   if (!before) ++row_count_deltas_[type.value];
   changes_.records.emplace_back(std::move(delta));
@@ -509,8 +481,8 @@ Status WriteTxn::DeleteRow(EntityTypeId type, RowId id) {
                     " does not exist");
   }
   RowDelta delta{type, id, std::string(before->bytes_in_txn), std::nullopt};
-  ORMDB_RETURN_IF_ERROR(
-      Put(env_->dbis().RowsOf(type.value), RowKey(type, id, at_), std::string(1, kTombstoneTag)));
+  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().RowsOf(type.value), env_->keys().RowKey(type, id, at_),
+                            std::string(1, kTombstoneTag)));
   written_rows_.emplace_back(type.value, id);
   --row_count_deltas_[type.value];
   changes_.records.emplace_back(std::move(delta));
@@ -525,7 +497,7 @@ Status WriteTxn::PutDerived(EntityTypeId type, RowId id, std::string_view bytes)
   value.push_back(kRowTag);
   value.append(bytes);
   written_rows_.emplace_back(type.value, id);
-  return Put(env_->dbis().derived, RowKey(type, id, at_), value);
+  return Put(env_->dbis().derived, env_->keys().RowKey(type, id, at_), value);
 }
 
 Status WriteTxn::DeleteDerived(EntityTypeId type, RowId id) {
@@ -534,12 +506,14 @@ Status WriteTxn::DeleteDerived(EntityTypeId type, RowId id) {
   ORMDB_ASSIGN_OR_RETURN(std::optional<RowRecord> before, Get(type, id));
   if (!before) return Status::Ok();
   written_rows_.emplace_back(type.value, id);
-  return Put(env_->dbis().derived, RowKey(type, id, at_), std::string(1, kTombstoneTag));
+  return Put(env_->dbis().derived, env_->keys().RowKey(type, id, at_),
+             std::string(1, kTombstoneTag));
 }
 
 Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, RowId id, bool unique,
                              RowId* conflicting_id) {
-  std::string part = IndexValuePart(encoded_values, nullptr);
+  const KeyLayout& keys = env_->keys();
+  std::string part = IndexValuePart(encoded_values, nullptr, keys.max_index_value_bytes());
   if (unique) {
     std::optional<RowId> clash;
     ORMDB_RETURN_IF_ERROR(ScanIndex(index, part, PrefixSuccessor(part), ScanDirection::kForward,
@@ -553,8 +527,8 @@ Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, Row
       return ConstraintViolation("unique index " + std::to_string(index.value) +
                                  ": value already held by id " + std::to_string(*clash));
     }
-    return Put(env_->dbis().IndexesOf(index.value), IndexKey(index, part, id, at_),
-               EncodeEnd(kOpenEnd));
+    return Put(env_->dbis().IndexesOf(index.value), keys.IndexKey(index, part, id, at_),
+               keys.EncodeEnd(kOpenEnd));
   }
   MDB_dbi dbi = env_->dbis().IndexesOf(index.value);
   if (dbi >= kMaxTables) return Internal("table handle " + std::to_string(dbi) + " out of range");
@@ -564,7 +538,7 @@ Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, Row
     ++deferred_count_;
   }
   size_t offset = puts->bytes.size();
-  std::string key = IndexKey(index, part, id, at_);
+  std::string key = keys.IndexKey(index, part, id, at_);
   if (offset + key.size() > std::numeric_limits<uint32_t>::max()) {
     ORMDB_RETURN_IF_ERROR(FlushDeferred(dbi, *puts));
     offset = 0;
@@ -613,7 +587,7 @@ Status WriteTxn::FlushDeferred(MDB_dbi dbi, DeferredIndexPuts& puts) {
       rc == MDB_NOTFOUND || (rc == 0 && View(k) < key_of(keys.front())) ? MDB_APPEND : 0;
   mdb_cursor_close(cur);
   if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read index");
-  std::string end = EncodeEnd(kOpenEnd);
+  std::string end = env_->keys().EncodeEnd(kOpenEnd);
   for (const auto& key : keys) {
     ORMDB_RETURN_IF_ERROR(Put(dbi, key_of(key), end, flags));
   }
@@ -623,20 +597,20 @@ Status WriteTxn::FlushDeferred(MDB_dbi dbi, DeferredIndexPuts& puts) {
 // Seeks the newest entry of (values, id); *current tells whether it is open.
 Status WriteTxn::SeekIndexEntry(IndexId index, std::string_view encoded_values, RowId id,
                                 std::string* key, bool* current) {
-  std::string part = IndexValuePart(encoded_values, nullptr);
+  const KeyLayout& keys = env_->keys();
+  std::string part = IndexValuePart(encoded_values, nullptr, keys.max_index_value_bytes());
   MDB_dbi dbi = env_->dbis().IndexesOf(index.value);
   ORMDB_RETURN_IF_ERROR(BeforeIndexRead(dbi));
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(dbi));
-  std::string prefix;
-  PutU32BE(&prefix, index.value);
-  prefix += part;
-  PutU64BE(&prefix, id);
+  std::string prefix = keys.IndexEntryPrefix(index, part, id);
   MDB_val k, v;
   int rc = SeekGe(cur, prefix, &k, &v);
   if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read index");
   // The newest entry comes first; it must be the current one.
-  *current = rc == 0 && View(k).size() == prefix.size() + 8 && HasPrefix(View(k), prefix) &&
-             ReadEnd(View(v)) == kOpenEnd;
+  IndexKeyParts parts;
+  *current = rc == 0 && HasPrefix(View(k), prefix) && keys.ParseIndexKey(View(k), &parts) &&
+             parts.index == index.value && parts.value_part == part && parts.id == id &&
+             ReadEnd(keys, View(v)) == kOpenEnd;
   if (*current) key->assign(View(k));
   return Status::Ok();
 }
@@ -656,28 +630,33 @@ Status WriteTxn::IndexRemove(IndexId index, std::string_view encoded_values, Row
     return NotFound("index " + std::to_string(index.value) + " has no current entry for id " +
                     std::to_string(id));
   }
-  if (TrailingVersion(key) == at_)
+  const KeyLayout& keys = env_->keys();
+  IndexKeyParts parts;
+  if (!keys.ParseIndexKey(key, &parts)) return Internal("malformed index key");
+  if (parts.begin == at_)
     return Del(env_->dbis().IndexesOf(index.value), key);  // born and ended here
-  return Put(env_->dbis().IndexesOf(index.value), key, EncodeEnd(at_));
+  return Put(env_->dbis().IndexesOf(index.value), key, keys.EncodeEnd(at_));
 }
 
 Status WriteTxn::SetEdge(RelationId rel, EdgeDirection dir, RowId from, RowId to, bool link,
                          bool* changed) {
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(env_->dbis().EdgesOf(rel.value)));
-  std::string prefix = EdgePrefix(rel, dir, from);
-  PutU64BE(&prefix, to);
+  const KeyLayout& keys = env_->keys();
+  std::string prefix = keys.EdgePairPrefix(rel, dir, from, to);
   MDB_val k, v;
   int rc = SeekGe(cur, prefix, &k, &v);
   if (rc != 0 && rc != MDB_NOTFOUND) return Fail(rc, "read edge");
-  bool current = rc == 0 && HasPrefix(View(k), prefix) && ReadEnd(View(v)) == kOpenEnd;
+  EdgeKeyParts parts;
+  bool current = rc == 0 && HasPrefix(View(k), prefix) && keys.ParseEdgeKey(View(k), &parts) &&
+                 parts.to == to && ReadEnd(keys, View(v)) == kOpenEnd;
   *changed = current != link;
   if (!*changed) return Status::Ok();
   if (link)
-    return Put(env_->dbis().EdgesOf(rel.value), EdgeKey(rel, dir, from, to, at_),
-               EncodeEnd(kOpenEnd));
+    return Put(env_->dbis().EdgesOf(rel.value), keys.EdgeKey(rel, dir, from, to, at_),
+               keys.EncodeEnd(kOpenEnd));
   std::string key(View(k));
-  if (TrailingVersion(key) == at_) return Del(env_->dbis().EdgesOf(rel.value), key);
-  return Put(env_->dbis().EdgesOf(rel.value), key, EncodeEnd(at_));
+  if (parts.begin == at_) return Del(env_->dbis().EdgesOf(rel.value), key);
+  return Put(env_->dbis().EdgesOf(rel.value), key, keys.EncodeEnd(at_));
 }
 
 Result<bool> WriteTxn::SetPair(RelationId rel, RowId from, RowId to, bool link) {

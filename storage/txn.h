@@ -73,6 +73,9 @@ class TxnReader {
 
   // The snapshot version reads are made at.
   Version snapshot() const { return at_; }
+  // The longest value part an index key of this data file holds before it
+  // is truncated (IndexValuePart's max_bytes; KeyLayout).
+  size_t max_index_value_bytes() const { return env_->keys().max_index_value_bytes(); }
 
   // The row visible at the snapshot, or nullopt when absent or deleted.
   Result<std::optional<RowRecord>> Get(EntityTypeId type, RowId id);

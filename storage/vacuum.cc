@@ -135,8 +135,9 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
       std::string_view key = View(k);
       std::string_view val = View(v);
       if (kind == kRows) {
-        if (key.size() != 20) return Internal("vacuum: corrupted row key");
-        std::string_view g = key.substr(0, 12);
+        RowKeyParts row;
+        if (!env_->keys().ParseRowKey(key, &row)) return Internal("vacuum: corrupted row key");
+        std::string_view g = key.substr(0, row.row_prefix);
         if (g != group) {
           if (budget == 0) {  // stop only between rows
             vacuum_resume_key_.assign(key);
@@ -145,8 +146,7 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
           group.assign(g);
           met_visible = false;
         }
-        Version ver = ~GetU64BE(key.data() + 12);
-        if (ver <= horizon) {
+        if (row.version <= horizon) {
           bool tombstone = val.empty() || val[0] == kTombstoneTag;
           if (met_visible || tombstone) {
             doomed.emplace_back(key);
@@ -175,8 +175,9 @@ Result<bool> Store::VacuumStep(WriteTxn& txn, Version horizon, VacuumStats* stat
           vacuum_resume_key_.assign(key);
           break;
         }
-        Version end = val.size() == 8 ? GetU64BE(val.data()) : kOpenEnd;
-        if (end <= horizon) {
+        // A malformed value (which Check reports) is kept.
+        Version end = kOpenEnd;
+        if (env_->keys().ReadEnd(val, &end) && end <= horizon) {
           doomed.emplace_back(key);
           (kind == kIndexes ? stats->index_entries_removed : stats->edges_removed)++;
         }
