@@ -329,6 +329,37 @@ TEST(StorePartitions, TablesGrowingTogetherFillTheirPages) {
       << indexes[1].leaf_pages << " against " << indexes[0].leaf_pages;
 }
 
+TEST(StorePartitions, RowsInsertedInIdOrderFillEveryPage) {
+  // A new row with the greatest key of its table is appended: LMDB then
+  // leaves the full page as it is and starts the next. A plain put at the
+  // end moves the page's last row to the new page too, so every page would
+  // hold one row fewer than fits (here 10 of 11).
+  TempDir dir;
+  const std::string name(330, 'x');
+  const size_t rows = 2200;
+  {
+    StoreOptions options;
+    options.sync_mode = SyncMode::kNoSync;
+    auto store = OpenStore(dir.path(), options);
+    for (RowId start = 1; start <= rows; start += 100) {
+      ASSERT_OK(store->Commit([&](WriteTxn& t) {
+        for (RowId id = start; id < start + 100; ++id) {
+          ORMDB_RETURN_IF_ERROR(t.InsertRow(kUser, id, Row(name, static_cast<int64_t>(id))));
+        }
+        return Status::Ok();
+      }));
+    }
+  }
+  KeyLayout keys(kFormatVersion);
+  // LMDB's node: 8 bytes of header and a 2-byte slot, then key and value.
+  size_t entry = 10 + keys.RowKey(kUser, 1000, 20).size() + 1 + Row(name, 1000).size();
+  size_t per_page = (4096 - 16) / entry;
+  ASSERT_EQ(per_page, 11u) << entry;
+  TreeUse use = TablesUse(dir.path(), "rows");
+  EXPECT_EQ(use.entries, rows);
+  EXPECT_LE(use.leaf_pages, rows / per_page + 1) << entry << "-byte rows";
+}
+
 TEST(StorePartitions, AFormatOneDataFileKeepsItsLayoutAndWorks) {
   TempDir dir;
   StoreOptions old_format;

@@ -436,7 +436,13 @@ Status WriteTxn::Put(MDB_dbi dbi, std::string_view key, std::string_view value, 
   if (hook && hook()) return Internal("injected fault: write failed");
   if (int injected = InjectedWriteErrno(*env_)) return Fail(injected, "write");
   MDB_val k = Val(key), v = Val(value);
-  int rc = mdb_put(txn_, dbi, &k, &v, flags);
+  int rc = 0;
+  if (flags == kAppendIfLast) {
+    rc = mdb_put(txn_, dbi, &k, &v, MDB_APPEND);
+    if (rc == MDB_KEYEXIST) rc = mdb_put(txn_, dbi, &k, &v, 0);  // not after the last key
+  } else {
+    rc = mdb_put(txn_, dbi, &k, &v, flags);
+  }
   return rc == 0 ? Status::Ok() : Fail(rc, "write");
 }
 
@@ -466,8 +472,12 @@ Status WriteTxn::WriteRowVersion(EntityTypeId type, RowId id, std::string_view r
   value.reserve(row.size() + 1);
   value.push_back(kRowTag);
   value.append(row);
-  ORMDB_RETURN_IF_ERROR(
-      Put(env_->dbis().RowsOf(type.value), env_->keys().RowKey(type, id, at_), value));
+  // A new row usually has the greatest key of its table (ids ascend): it is
+  // appended, which fills the last page before beginning the next (a plain
+  // put moves the last entry to the new page with it, leaving pages a row
+  // short of full).
+  ORMDB_RETURN_IF_ERROR(Put(env_->dbis().RowsOf(type.value), env_->keys().RowKey(type, id, at_),
+                            value, before ? 0 : kAppendIfLast));
   written_rows_.emplace_back(type.value, id);
   if (!before) ++row_count_deltas_[type.value];
   changes_.records.emplace_back(std::move(delta));

@@ -277,6 +277,9 @@ class WriteTxn : public TxnReader {
     changes_.version = version;
     changes_.commit_time_micros = commit_time;
   }
+  // Put's flags are LMDB's, or kAppendIfLast: append (MDB_APPEND) when the
+  // key follows the table's last one, else put it where it goes.
+  static constexpr unsigned kAppendIfLast = 0x80000000u;
   Status Put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
   Status Del(MDB_dbi dbi, std::string_view key);
   // Writes the row's new version; `before` is its live bytes (null: none).
