@@ -49,24 +49,6 @@ std::string KeyLayout::RowPrefix(EntityTypeId type, RowId id) const {
   return std::string(buf, prefix);
 }
 
-bool KeyLayout::ParseRowKey(std::string_view key, RowKeyParts* out) const {
-  if (!compact_) {
-    if (key.size() != 20) return false;
-    out->type = GetU32BE(key.data());
-    out->id = GetU64BE(key.data() + 4);
-    out->version = ~GetU64BE(key.data() + 12);
-    out->row_prefix = 12;
-    return true;
-  }
-  size_t n = ReadOwner(key, &out->type);
-  if (n == 0) return false;
-  size_t m = ReadCompactU64(key.data() + n, key.size() - n, &out->id);
-  if (m == 0) return false;
-  out->row_prefix = n + m;
-  size_t r = ReadCompactU64(key.data() + n + m, key.size() - n - m, &out->version, true);
-  return r != 0 && n + m + r == key.size();
-}
-
 std::string KeyLayout::IndexEntryPrefix(IndexId index, std::string_view value_part,
                                         RowId id) const {
   std::string k;

@@ -25,6 +25,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -97,14 +98,41 @@ inline void AppendCompactU64(std::string* out, uint64_t v, bool descending = fal
 }
 // Reads one encoding from [p, p + avail); returns its size, or 0 when it is
 // malformed (a length above 8, fewer bytes than it says, or not the shortest).
-inline size_t ReadCompactU64(const char* p, size_t avail, uint64_t* v, bool descending = false) {
+[[gnu::always_inline]] inline size_t ReadCompactU64(const char* p, size_t avail, uint64_t* v,
+                                                    bool descending = false) {
   if (avail == 0) return 0;
-  const unsigned char flip = descending ? 0xFF : 0x00;
-  size_t n = static_cast<unsigned char>(p[0]) ^ flip;
+  size_t n = static_cast<unsigned char>(p[0]) ^ (descending ? 0xFF : 0x00);
   if (n > 8 || avail < n + 1) return 0;
+  if (n == 0) {
+    *v = 0;
+    return 1;
+  }
   uint64_t x = 0;
-  for (size_t i = 0; i < n; ++i) x = (x << 8) | (static_cast<unsigned char>(p[1 + i]) ^ flip);
-  if (n > 0 && (x >> (8 * (n - 1))) == 0) return 0;
+  const char* b = p + 1;
+  switch (n) {  // the common lengths as single loads
+    case 1:
+      x = static_cast<unsigned char>(b[0]);
+      break;
+    case 2: {
+      uint16_t w;
+      std::memcpy(&w, b, 2);
+      x = __builtin_bswap16(w);
+      break;
+    }
+    case 4: {
+      uint32_t w;
+      std::memcpy(&w, b, 4);
+      x = __builtin_bswap32(w);
+      break;
+    }
+    case 8:
+      x = GetU64BE(b);
+      break;
+    default:
+      for (size_t i = 0; i < n; ++i) x = (x << 8) | static_cast<unsigned char>(b[i]);
+  }
+  if (descending) x = ~x & (~uint64_t{0} >> (64 - 8 * n));
+  if ((x >> (8 * (n - 1))) == 0) return 0;
   *v = x;
   return n + 1;
 }
@@ -179,8 +207,27 @@ class KeyLayout {
   }
   // [type][id]: the prefix of every version of one row.
   std::string RowPrefix(EntityTypeId type, RowId id) const;
-  // False when `key` is not a well-formed row key.
-  bool ParseRowKey(std::string_view key, RowKeyParts* out) const;
+  // False when `key` is not a well-formed row key. Inline: a scan asks it of
+  // every key it steps on.
+  [[gnu::always_inline]] bool ParseRowKey(std::string_view key, RowKeyParts* out) const {
+    if (!compact_) {
+      if (key.size() != 20) return false;
+      out->type = GetU32BE(key.data());
+      out->id = GetU64BE(key.data() + 4);
+      out->version = ~GetU64BE(key.data() + 12);
+      out->row_prefix = 12;
+      return true;
+    }
+    uint64_t type = 0;
+    size_t n = ReadCompactU64(key.data(), key.size(), &type);
+    if (n == 0 || type > UINT32_MAX) return false;
+    size_t m = ReadCompactU64(key.data() + n, key.size() - n, &out->id);
+    if (m == 0) return false;
+    size_t r = ReadCompactU64(key.data() + n + m, key.size() - n - m, &out->version, true);
+    out->type = static_cast<uint32_t>(type);
+    out->row_prefix = n + m;
+    return r != 0 && n + m + r == key.size();
+  }
 
   // Index entries.
   std::string IndexKey(IndexId index, std::string_view value_part, RowId id, Version begin) const;

@@ -213,14 +213,15 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
       }
       if (rc != 0) return LmdbError(rc, "scan rows");
     }
-    positioned = false;
     std::string_view found = View(k);
-    if (!of_type(found)) {
+    // After a step (positioned), `parts` already holds this key.
+    if (!positioned && !of_type(found)) {
       if (dir == ScanDirection::kForward) return Status::Ok();
       if (id == 0) return Status::Ok();
       --id;
       continue;
     }
+    positioned = false;
     if (parts.id != id) {
       // No version of `id` at or before the snapshot.
       if (dir == ScanDirection::kForward) {
