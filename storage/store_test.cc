@@ -1660,6 +1660,7 @@ TEST(StoreFormats, EveryFormatSeesTheSameThroughWritesAndVacuum) {
     StoreOptions o = KeepLatestOnly();
     o.retention_versions = 5;
     o.create_format = f;
+    o.sync_mode = SyncMode::kNoSync;  // what is read matters here, not durability
     stores[f - 1] = OpenStore(dirs[f - 1].path(), o);
     ASSERT_NE(stores[f - 1], nullptr);
   }
@@ -1675,7 +1676,7 @@ TEST(StoreFormats, EveryFormatSeesTheSameThroughWritesAndVacuum) {
                         std::numeric_limits<RowId>::max()};
   std::mt19937_64 rng(5);
   std::map<std::pair<uint32_t, RowId>, std::string> live;  // row -> indexed name
-  for (int round = 0; round < 120; ++round) {
+  for (int round = 0; round < 50; ++round) {
     std::vector<std::function<Status(WriteTxn&)>> ops;
     int count = 1 + static_cast<int>(rng() % 5);
     for (int i = 0; i < count; ++i) {
@@ -1744,8 +1745,10 @@ TEST(StoreFormats, EveryFormatSeesTheSameThroughWritesAndVacuum) {
             }));
       }
     }
+    // The current snapshot and one of the older ones vacuum kept.
     Version current = stores[0]->current_version();
-    for (Version at = stores[0]->oldest_readable_version(); at <= current; ++at) {
+    Version oldest = stores[0]->oldest_readable_version();
+    for (Version at : {current, oldest + rng() % (current - oldest + 1)}) {
       std::string seen = Observe(*stores[0], at);
       ASSERT_EQ(Observe(*stores[1], at), seen) << round << " at " << at;
       ASSERT_EQ(Observe(*stores[2], at), seen) << round << " at " << at;
