@@ -260,10 +260,11 @@ class Executor {
       if (f.type == FieldType::kRef) {
         if (!j.is_null()) {
           const EntityInfo* target = schema_.EntityById(f.ref_target);
+          const Json& given = j;  // a structured binding cannot be captured (C++17)
           auto what = [&] { return "field " + e.name + "." + f.name; };
-          ORMDB_ASSIGN_OR_RETURN(RowId tid, ResolveId(*target, j, what));
+          ORMDB_ASSIGN_OR_RETURN(RowId tid, ResolveId(*target, given, what));
           ORMDB_RETURN_IF_ERROR(RequireLive(*target, tid, [&] {
-            return what() + ": " + target->name + " " + ToJson(j) + " does not exist";
+            return what() + ": " + target->name + " " + ToJson(given) + " does not exist";
           }));
           v = Value::Int64(static_cast<int64_t>(tid));
         }
