@@ -4,6 +4,24 @@
 
 namespace ormdb::storage {
 
+std::string IndexValuePart(std::string_view encoded_values, bool* truncated, size_t max_bytes) {
+  if (encoded_values.size() <= max_bytes) {
+    if (truncated) *truncated = false;
+    return std::string(encoded_values);
+  }
+  if (truncated) *truncated = true;
+  // FNV-1a, 64 bit: stable across builds and platforms, which an on-disk key needs.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : encoded_values) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  std::string part(encoded_values.substr(0, max_bytes));
+  part.push_back('\xff');
+  PutU64BE(&part, h);
+  return part;
+}
+
 void KeyLayout::AppendOwner(std::string* out, uint32_t owner) const {
   if (compact_) {
     AppendCompactU64(out, owner);

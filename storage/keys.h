@@ -72,8 +72,7 @@ inline constexpr bool IsDerivedType(uint32_t type) { return type >= kDerivedType
 // always give equal keys; unequal long values sharing a prefix give different
 // keys except on a hash collision, so equality matches of truncated entries
 // must be rechecked.
-std::string IndexValuePart(std::string_view encoded_values, bool* truncated,
-                           size_t max_bytes = kMaxIndexValueBytes);
+std::string IndexValuePart(std::string_view encoded_values, bool* truncated, size_t max_bytes);
 
 // Compact unsigned integers (format 3): a length byte n (0 to 8), then the
 // n low-order bytes of the value, big-endian, n as small as the value allows
@@ -181,7 +180,6 @@ struct EdgeKeyParts {
 class KeyLayout {
  public:
   explicit KeyLayout(uint32_t format) : compact_(format >= 3) {}
-  bool compact() const { return compact_; }
   size_t max_index_value_bytes() const {
     return compact_ ? kMaxCompactIndexValueBytes : kMaxIndexValueBytes;
   }

@@ -60,24 +60,6 @@ Status CheckRequestKey(std::string_view key) {
 
 }  // namespace
 
-std::string IndexValuePart(std::string_view encoded_values, bool* truncated, size_t max_bytes) {
-  if (encoded_values.size() <= max_bytes) {
-    if (truncated) *truncated = false;
-    return std::string(encoded_values);
-  }
-  if (truncated) *truncated = true;
-  // FNV-1a, 64 bit: stable across builds and platforms, which an on-disk key needs.
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : encoded_values) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  std::string part(encoded_values.substr(0, max_bytes));
-  part.push_back('\xff');
-  PutU64BE(&part, h);
-  return part;
-}
-
 // ---------------------------------------------------------------- TxnReader
 
 TxnReader::~TxnReader() = default;
@@ -543,17 +525,18 @@ Status WriteTxn::IndexInsert(IndexId index, std::string_view encoded_values, Row
   }
   MDB_dbi dbi = env_->dbis().IndexesOf(index.value);
   if (dbi >= kMaxTables) return Internal("table handle " + std::to_string(dbi) + " out of range");
+  std::string key = keys.IndexKey(index, part, id, at_);
+  // Offsets are 32-bit: a table's waiting keys are written before they pass 4 GiB.
+  if (deferred_[dbi] &&
+      deferred_[dbi]->bytes.size() + key.size() > std::numeric_limits<uint32_t>::max()) {
+    ORMDB_RETURN_IF_ERROR(FlushDeferred(dbi, *deferred_[dbi]));
+  }
   std::unique_ptr<DeferredIndexPuts>& puts = deferred_[dbi];
   if (!puts) {
     puts = std::make_unique<DeferredIndexPuts>();
     ++deferred_count_;
   }
-  size_t offset = puts->bytes.size();
-  std::string key = keys.IndexKey(index, part, id, at_);
-  if (offset + key.size() > std::numeric_limits<uint32_t>::max()) {
-    ORMDB_RETURN_IF_ERROR(FlushDeferred(dbi, *puts));
-    offset = 0;
-  }
+  const size_t offset = puts->bytes.size();
   puts->bytes.append(key);
   puts->keys.emplace_back(static_cast<uint32_t>(offset), static_cast<uint32_t>(key.size()));
   return Status::Ok();
