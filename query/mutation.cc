@@ -179,32 +179,26 @@ class Executor {
     return ResolveId(e, j, [what] { return std::string(what); });
   }
   template <std::invocable What>
-  Result<RowId> ResolveId(const EntityInfo& e, const Json& j, const What& what_of) {
-    if (j.is_int()) {
-      auto id = ResolveExternalId(txn_, e, j);
-      if (!id.ok()) return id.status().WithContext(what_of());
-      return id;
-    }
-    std::string what = what_of();
+  Result<RowId> ResolveId(const EntityInfo& e, const Json& j, const What& what) {
     if (j.is_object()) {
       const Json* name = j.Find("ref");
       if (!name || !name->is_string() || j.size() != 1) {
-        return InvalidArgument(std::string(what) + ": expected an id or {\"ref\": name}");
+        return InvalidArgument(what() + ": expected an id or {\"ref\": name}");
       }
       auto it = refs_.find(name->as_string());
       if (it == refs_.end()) {
-        return InvalidArgument(std::string(what) + ": unknown ref \"" + name->as_string() +
+        return InvalidArgument(what() + ": unknown ref \"" + name->as_string() +
                                "\" (refs name earlier inserts of the batch)");
       }
       if (it->second.entity != e.id) {
         const EntityInfo* other = schema_.EntityById(it->second.entity);
-        return InvalidArgument(std::string(what) + ": ref \"" + name->as_string() + "\" is a " +
+        return InvalidArgument(what() + ": ref \"" + name->as_string() + "\" is a " +
                                (other ? other->name : "?") + ", expected a " + e.name);
       }
       return it->second.id;
     }
     auto id = ResolveExternalId(txn_, e, j);
-    if (!id.ok()) return id.status().WithContext(what);
+    if (!id.ok()) return id.status().WithContext(what());
     return id;
   }
 
