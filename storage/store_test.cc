@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <lmdb.h>
+#ifdef ORMDB_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -93,6 +96,15 @@ std::vector<RowId> Linked(Store& store, std::optional<Version> at, EdgeDirection
 }
 
 // ------------------------------------------------------------- environment
+
+#ifdef ORMDB_WITH_MIMALLOC
+TEST(Allocator, ExecutablesAskForLargePages) {
+  // common/allocator.cc, compiled into every executable linked with mimalloc
+  // (this one too): large OS pages unless the environment says otherwise.
+  if (std::getenv("MIMALLOC_LARGE_OS_PAGES") != nullptr) GTEST_SKIP();
+  EXPECT_TRUE(mi_option_is_enabled(mi_option_large_os_pages));
+}
+#endif
 
 TEST(StoreOpen, CreatesAndReopensWithVersion) {
   TempDir dir;
