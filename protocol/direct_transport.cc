@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <list>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -157,36 +158,106 @@ bool WriteFrame(int fd, std::span<const uint8_t> frame) {
   return WriteFull(fd, frame.data() + (sent - kLengthBytes), frame.size() - (sent - kLengthBytes));
 }
 
-// Reads one frame into an nng message placed so the Cap'n Proto message
-// after the 4-byte frame header is 8-aligned (no copy when decoding).
+// An nng message of `size` bytes whose body starts at an address that is 4
+// modulo 8, so that the Cap'n Proto message after a frame's 4-byte header
+// is 8-aligned (no copy when decoding); null when out of memory.
+nng_msg* AlignedMessage(size_t size) {
+  nng_msg* m = nullptr;
+  if (nng_msg_alloc(&m, size + 8) != 0) return nullptr;
+  auto addr = reinterpret_cast<uintptr_t>(nng_msg_body(m));
+  size_t skip = (4 + 8 - addr % 8) % 8;
+  nng_msg_trim(m, skip);
+  nng_msg_chop(m, 8 - skip);
+  return m;
+}
+
+// How a frame read waits. With a deadline the socket's SO_RCVTIMEO bounds
+// each receive (the caller sets it, TimedSocket) and the deadline is checked
+// between them; without one a receive waits for as long as it takes.
+struct ReadLimit {
+  const Clock::time_point* deadline = nullptr;
+};
+
+// One recv into `out`, up to `n` bytes: the bytes read, or 0 with *result
+// set (closed, or timed out under SO_RCVTIMEO).
+size_t RecvSome(int fd, uint8_t* out, size_t n, int flags, ReadLimit limit, ReadResult* result) {
+  while (true) {
+    if (limit.deadline != nullptr && Clock::now() > *limit.deadline) {
+      *result = ReadResult::kTimedOut;
+      return 0;
+    }
+    ssize_t r = recv(fd, out, n, flags);
+    if (r > 0) return static_cast<size_t>(r);
+    if (r == 0) {
+      *result = ReadResult::kClosed;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    *result = (errno == EAGAIN || errno == EWOULDBLOCK) && limit.deadline != nullptr
+                  ? ReadResult::kTimedOut
+                  : ReadResult::kClosed;
+    return 0;
+  }
+}
+
+// Reads one frame into an aligned nng message (AlignedMessage) of its size.
+// The first receive asks for up to kHeadBytes into a buffer on the stack,
+// so a frame that fits (requests, small replies) costs one system call,
+// length and all, and one copy of a few kilobytes; a longer one reads the
+// rest straight into its message. Bytes read past the frame's end are kept
+// in *carry for the next read (a client that sends its next request early);
+// without `carry` (a client reading a reply, which nothing follows) they
+// are a broken peer: kClosed.
+constexpr size_t kHeadBytes = size_t{8} << 10;
 struct FrameRead {
   ReadResult result;
   Message msg;
   uint64_t length = 0;
 };
-FrameRead ReadFrame(int fd, size_t max_bytes, const Clock::time_point* deadline) {
-  uint8_t len[kLengthBytes];
-  FrameRead out{ReadFull(fd, len, kLengthBytes, deadline), Message()};
-  if (out.result != ReadResult::kOk) return out;
+FrameRead ReadFrame(int fd, size_t max_bytes, ReadLimit limit, std::string* carry) {
+  FrameRead out{ReadResult::kOk, Message()};
+  uint8_t head[kHeadBytes];
+  size_t got = 0;
+  if (carry != nullptr && !carry->empty()) {
+    got = std::min(carry->size(), sizeof head);
+    std::memcpy(head, carry->data(), got);
+    carry->erase(0, got);
+  }
+  while (got < kLengthBytes) {
+    size_t r = RecvSome(fd, head + got, sizeof head - got, 0, limit, &out.result);
+    if (r == 0) return out;
+    got += r;
+  }
   uint64_t n = 0;
-  for (uint8_t b : len) n = (n << 8) | b;
+  for (size_t i = 0; i < kLengthBytes; ++i) n = (n << 8) | head[i];
   out.length = n;
   if (n > max_bytes) {
     out.result = ReadResult::kTooLarge;
     return out;
   }
-  nng_msg* m = nullptr;
-  if (nng_msg_alloc(&m, n + 8) != 0) {
+  size_t have = got - kLengthBytes;
+  if (have > n) {
+    if (carry == nullptr) {
+      out.result = ReadResult::kClosed;
+      return out;
+    }
+    carry->insert(0, reinterpret_cast<const char*>(head + kLengthBytes + n), have - n);
+    have = n;
+  }
+  nng_msg* m = AlignedMessage(n);
+  if (m == nullptr) {
     out.result = ReadResult::kClosed;
     return out;
   }
-  auto addr = reinterpret_cast<uintptr_t>(nng_msg_body(m));
-  size_t skip = (4 + 8 - addr % 8) % 8;
-  nng_msg_trim(m, skip);
-  nng_msg_chop(m, 8 - skip);
-  out.msg = Message(m);
-  out.result = ReadFull(fd, static_cast<uint8_t*>(nng_msg_body(m)), n, deadline);
-  if (out.result != ReadResult::kOk) out.msg = Message();
+  Message msg(m);
+  auto* body = static_cast<uint8_t*>(nng_msg_body(m));
+  std::memcpy(body, head + kLengthBytes, have);
+  while (have < n) {
+    size_t r = RecvSome(fd, body + have, n - have, MSG_WAITALL, limit, &out.result);
+    if (r == 0) return out;
+    have += r;
+  }
+  out.msg = std::move(msg);
   return out;
 }
 
@@ -229,6 +300,7 @@ struct DirectConnection {
   std::atomic<bool> waiting{false};
   std::atomic<bool> broken{false};    // a send failed: the peer is gone
   std::atomic<bool> finished{false};  // the thread has returned
+  std::string carry;                  // bytes read past the last frame (its thread's)
   std::thread thread;
 };
 
@@ -360,7 +432,7 @@ void DirectListener::Serve(DirectConnection* c) {
   bool closed_told = false;
   while (greeted && !quiesced_) {
     receiving_.fetch_add(1, std::memory_order_relaxed);
-    FrameRead in = ReadFrame(c->fd, o_.max_frame_bytes, nullptr);
+    FrameRead in = ReadFrame(c->fd, o_.max_frame_bytes, ReadLimit{}, &c->carry);
     receiving_.fetch_sub(1, std::memory_order_relaxed);
     if (in.result != ReadResult::kOk) break;  // closed, or a frame over the limit
     c->done.store(false);
@@ -471,13 +543,13 @@ class DirectClient final : public Connection {
   explicit DirectClient(ConnectionOptions o) : o_(std::move(o)) {}
   ~DirectClient() override {
     MutexLock lock(&idle_mu_);
-    for (int fd : idle_) close(fd);
+    for (const Socket& s : idle_) close(s.fd);
   }
 
   Status Start() {
     ORMDB_ASSIGN_OR_RETURN(target_, ParseUrl(o_.url));
     ORMDB_ASSIGN_OR_RETURN(int fd, Open(Clock::now() + std::chrono::seconds(10)));
-    Return(fd);
+    Return(Socket{fd});
     return Status::Ok();
   }
 
@@ -486,14 +558,15 @@ class DirectClient final : public Connection {
     Status lost = Status::Ok();
     for (int attempt = 0;; ++attempt) {
       if (attempt > 0 && Clock::now() >= deadline) return lost;
-      int fd = -1;
+      Socket sock;
       {
         MutexLock lock(&idle_mu_);
         if (!idle_.empty()) {
-          fd = idle_.back();
+          sock = idle_.back();
           idle_.pop_back();
         }
       }
+      int& fd = sock.fd;
       if (fd < 0) {
         auto opened = Open(deadline);
         if (!opened.ok()) {
@@ -510,10 +583,25 @@ class DirectClient final : public Connection {
         lost = Unavailable("the connection to " + o_.url + " was lost");
         continue;
       }
-      FrameRead in = ReadFrame(fd, o_.max_reply_bytes, &deadline);
+      // The reply is waited for in the receive itself, bounded by the
+      // socket's receive timeout (the time left, in whole milliseconds, set
+      // when it differs from the last call's: a call with the usual timeout
+      // sets nothing), rather than a poll before each receive.
+      const int64_t left_ms = std::max<int64_t>(
+          1,
+          (std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count() +
+           999) /
+              1000);
+      if (sock.timeout_ms != left_ms) {
+        timeval tv{static_cast<time_t>(left_ms / 1000),
+                   static_cast<suseconds_t>(left_ms % 1000 * 1000)};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        sock.timeout_ms = left_ms;
+      }
+      FrameRead in = ReadFrame(fd, o_.max_reply_bytes, ReadLimit{&deadline}, nullptr);
       switch (in.result) {
         case ReadResult::kOk:
-          Return(fd);
+          Return(sock);
           return std::move(in.msg);
         case ReadResult::kTimedOut:
           // A late reply would answer the wrong call: the socket goes.
@@ -573,19 +661,26 @@ class DirectClient final : public Connection {
     return fd;
   }
 
-  void Return(int fd) {
+  // A connected socket and the receive timeout set on it (SO_RCVTIMEO, in
+  // milliseconds; -1: none set yet).
+  struct Socket {
+    int fd = -1;
+    int64_t timeout_ms = -1;
+  };
+
+  void Return(Socket s) {
     MutexLock lock(&idle_mu_);
     if (idle_.size() < 64) {
-      idle_.push_back(fd);
+      idle_.push_back(s);
       return;
     }
-    close(fd);
+    close(s.fd);
   }
 
   ConnectionOptions o_;
   HostPort target_;
   Mutex idle_mu_;
-  std::vector<int> idle_ GUARDED_BY(idle_mu_);
+  std::vector<Socket> idle_ GUARDED_BY(idle_mu_);
 };
 
 }  // namespace

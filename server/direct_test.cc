@@ -2,7 +2,9 @@
 // nng, served beside it or alone; a peer that does not greet, a frame over
 // the limit, or a client that leaves mid-watch never costs the server
 // more than that connection; a client redials and resends across a restart
-// and the write is applied once.
+// and the write is applied once. A frame is read whole however it arrives:
+// two requests in one segment, a request or reply longer than the first
+// read; a reply that does not come times out when the call's time is up.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,6 +15,7 @@
 
 #include <thread>
 
+#include "protocol/direct_transport.h"
 #include "server/server_test_util.h"
 
 namespace ormdb::server {
@@ -106,9 +109,9 @@ class RawDirect {
 
 class DirectTest : public ServedTest {
  protected:
-  void StartDirect(ServerOptions o = {}) {
+  void StartDirect(ServerOptions o = {}, int extra_rows = 0, size_t body_len = 0) {
     o.listen = "ormdb://127.0.0.1:0";
-    Start(o);
+    Start(o, extra_rows, body_len);
   }
 };
 
@@ -207,6 +210,99 @@ TEST_F(DirectTest, MalformedFramesGetErrorsAndTheConnectionServesOn) {
   ASSERT_TRUE(reply.has_value());
   d = Decode(*reply);
   EXPECT_TRUE(d.valid && !d.is_error) << Describe(d);
+}
+
+TEST_F(DirectTest, TwoRequestsSentTogetherAreAnsweredInTurn) {
+  ASSERT_NO_FATAL_FAILURE(StartDirect());
+  RawDirect raw(server_->url());
+  // One send: the server's first read takes both frames, and the second
+  // waits for its turn after the first reply.
+  const std::string frame = FetchFrame(kProbeQuery);
+  std::string both;
+  for (int i = 0; i < 2; ++i) {
+    std::string len(8, '\0');
+    uint64_t n = frame.size();
+    for (int b = 7; b >= 0; --b, n >>= 8) len[b] = static_cast<char>(n & 0xff);
+    both += len + frame;
+  }
+  raw.Send(both);
+  for (int i = 0; i < 2; ++i) {
+    auto reply = raw.Reply();
+    ASSERT_TRUE(reply.has_value()) << "reply " << i;
+    Decoded d = Decode(*reply);
+    EXPECT_TRUE(d.valid && !d.is_error) << Describe(d);
+  }
+}
+
+TEST_F(DirectTest, RequestsAndRepliesLongerThanTheFirstReadArriveWhole) {
+  // 40 rows of 1,000-byte bodies: a reply of about 40 KB, read in more than
+  // one receive; a 20,000-byte parameter makes the request as long.
+  ASSERT_NO_FATAL_FAILURE(StartDirect({}, 40, 1000));
+  auto db = Connect();
+  ASSERT_TRUE(db);
+  auto big = db->Fetch(R"(Item(where: tag == "big", order: [n asc]) { n, body })");
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  ASSERT_EQ((*big)->roots().size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    std::string body = "big-" + std::to_string(i) + "-";
+    while (body.size() < 1000) body += static_cast<char>('a' + (body.size() * 7 + i) % 26);
+    auto got = (*big)->roots()[i].Get("body");
+    ASSERT_TRUE(got.has_value()) << i;
+    EXPECT_EQ(got->string_value, body) << i;
+  }
+  const std::string long_tag(20000, 'q');
+  auto none = db->Fetch("Item(where: tag == $t) { n }", "{\"t\": \"" + long_tag + "\"}");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE((*none)->roots().empty());
+  auto probe = db->Fetch(kProbeQuery);
+  ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+  EXPECT_EQ((*probe)->ToJson(), expected_);
+}
+
+TEST(DirectClientTest, AReplyThatDoesNotComeTimesOutWhenTheCallsTimeIsUp) {
+  // A peer that greets and then never answers.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t len = sizeof a;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+  std::atomic<bool> done{false};
+  std::thread peer([&] {
+    std::vector<int> conns;
+    while (!done) {
+      pollfd p{listener, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      int c = accept(listener, nullptr, nullptr);
+      if (c < 0) continue;
+      char greeting[8];
+      if (recv(c, greeting, 8, MSG_WAITALL) == 8) send(c, greeting, 8, MSG_NOSIGNAL);
+      conns.push_back(c);  // read nothing more, answer nothing
+    }
+    for (int c : conns) close(c);
+  });
+  protocol::ConnectionOptions o;
+  o.url = "ormdb://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  auto conn = protocol::DialDirect(o);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  for (int ms : {300, 150}) {
+    auto request = protocol::Message::Copy(std::vector<uint8_t>(64, 7));
+    ASSERT_TRUE(request.ok());
+    auto start = Clock::now();
+    auto reply = (*conn)->RoundTrip(std::move(*request), milliseconds(ms));
+    auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+    ASSERT_FALSE(reply.ok());
+    EXPECT_EQ(reply.status().code(), ErrorCode::kUnavailable) << reply.status().ToString();
+    EXPECT_NE(reply.status().message().find("no reply"), std::string::npos)
+        << reply.status().ToString();
+    EXPECT_GE(took, ms - 5) << "returned before the call's time was up";
+    EXPECT_LT(took, ms + 3000);
+  }
+  done = true;
+  peer.join();
+  close(listener);
 }
 
 TEST_F(DirectTest, AClientThatLeavesMidWatchEndsItsWatch) {
