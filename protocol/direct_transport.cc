@@ -171,20 +171,40 @@ nng_msg* AlignedMessage(size_t size) {
   return m;
 }
 
-// How a frame read waits. With a deadline the socket's SO_RCVTIMEO bounds
-// each receive (the caller sets it, TimedSocket) and the deadline is checked
-// between them; without one a receive waits for as long as it takes.
+// Whole milliseconds left until `deadline`, rounded up, at least 1.
+int64_t MillisLeft(Clock::time_point deadline) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count();
+  return std::max<int64_t>(1, (us + 999) / 1000);
+}
+
+// Sets the socket's receive timeout (SO_RCVTIMEO) to `ms`; *armed holds the
+// value last set.
+void ArmReceiveTimeout(int fd, int64_t ms, int64_t* armed) {
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  *armed = ms;
+}
+
+// How a frame read waits. With a deadline, the socket's receive timeout
+// bounds each receive (*armed: its value, set by the caller) and is lowered
+// to the time left when a later receive would outlast the deadline;
+// without one a receive waits for as long as it takes.
 struct ReadLimit {
   const Clock::time_point* deadline = nullptr;
+  int64_t* armed = nullptr;
 };
 
 // One recv into `out`, up to `n` bytes: the bytes read, or 0 with *result
 // set (closed, or timed out under SO_RCVTIMEO).
 size_t RecvSome(int fd, uint8_t* out, size_t n, int flags, ReadLimit limit, ReadResult* result) {
   while (true) {
-    if (limit.deadline != nullptr && Clock::now() > *limit.deadline) {
-      *result = ReadResult::kTimedOut;
-      return 0;
+    if (limit.deadline != nullptr) {
+      if (Clock::now() > *limit.deadline) {
+        *result = ReadResult::kTimedOut;
+        return 0;
+      }
+      const int64_t left = MillisLeft(*limit.deadline);
+      if (limit.armed != nullptr && left < *limit.armed) ArmReceiveTimeout(fd, left, limit.armed);
     }
     ssize_t r = recv(fd, out, n, flags);
     if (r > 0) return static_cast<size_t>(r);
@@ -587,18 +607,10 @@ class DirectClient final : public Connection {
       // socket's receive timeout (the time left, in whole milliseconds, set
       // when it differs from the last call's: a call with the usual timeout
       // sets nothing), rather than a poll before each receive.
-      const int64_t left_ms = std::max<int64_t>(
-          1,
-          (std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count() +
-           999) /
-              1000);
-      if (sock.timeout_ms != left_ms) {
-        timeval tv{static_cast<time_t>(left_ms / 1000),
-                   static_cast<suseconds_t>(left_ms % 1000 * 1000)};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        sock.timeout_ms = left_ms;
-      }
-      FrameRead in = ReadFrame(fd, o_.max_reply_bytes, ReadLimit{&deadline}, nullptr);
+      const int64_t left_ms = MillisLeft(deadline);
+      if (sock.timeout_ms != left_ms) ArmReceiveTimeout(fd, left_ms, &sock.timeout_ms);
+      FrameRead in =
+          ReadFrame(fd, o_.max_reply_bytes, ReadLimit{&deadline, &sock.timeout_ms}, nullptr);
       switch (in.result) {
         case ReadResult::kOk:
           Return(sock);

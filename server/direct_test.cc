@@ -260,7 +260,7 @@ TEST_F(DirectTest, RequestsAndRepliesLongerThanTheFirstReadArriveWhole) {
 }
 
 TEST(DirectClientTest, AReplyThatDoesNotComeTimesOutWhenTheCallsTimeIsUp) {
-  // A peer that greets and then never answers.
+  // A peer that greets and then never answers, or answers in part.
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -279,7 +279,19 @@ TEST(DirectClientTest, AReplyThatDoesNotComeTimesOutWhenTheCallsTimeIsUp) {
       if (c < 0) continue;
       char greeting[8];
       if (recv(c, greeting, 8, MSG_WAITALL) == 8) send(c, greeting, 8, MSG_NOSIGNAL);
-      conns.push_back(c);  // read nothing more, answer nothing
+      conns.push_back(c);
+      if (conns.size() < 3) continue;  // the first two: answer nothing
+      // The third: 250 ms after the request, the start of a long reply
+      // (more than the client's first read), then nothing.
+      char request[64];
+      if (recv(c, request, sizeof request, 0) <= 0) continue;
+      std::this_thread::sleep_for(milliseconds(250));
+      std::string part(8, '\0');
+      part[5] = 0x01;  // a length of 65,536 + 34,464 = 100,000 bytes
+      part[6] = static_cast<char>(0x86);
+      part[7] = static_cast<char>(0xa0);
+      part += std::string(9000, 'x');
+      send(c, part.data(), part.size(), MSG_NOSIGNAL);
     }
     for (int c : conns) close(c);
   });
@@ -299,6 +311,20 @@ TEST(DirectClientTest, AReplyThatDoesNotComeTimesOutWhenTheCallsTimeIsUp) {
         << reply.status().ToString();
     EXPECT_GE(took, ms - 5) << "returned before the call's time was up";
     EXPECT_LT(took, ms + 3000);
+  }
+  {
+    // A reply that stops coming after its first piece: the wait for the
+    // rest ends with the call's time, not a whole timeout after the piece.
+    auto request = protocol::Message::Copy(std::vector<uint8_t>(64, 7));
+    ASSERT_TRUE(request.ok());
+    auto start = Clock::now();
+    auto reply = (*conn)->RoundTrip(std::move(*request), milliseconds(400));
+    auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+    ASSERT_FALSE(reply.ok());
+    EXPECT_NE(reply.status().message().find("no reply"), std::string::npos)
+        << reply.status().ToString();
+    EXPECT_GE(took, 395);
+    EXPECT_LT(took, 560) << "waited a whole timeout again after the reply's first piece";
   }
   done = true;
   peer.join();
