@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/uuid.h"
+#include "storage/kept_reads.h"
 #include "storage/key_encoding.h"
 
 namespace ormdb::storage {
@@ -143,6 +144,7 @@ Status Env::OpenLmdb(bool creating) {
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
   if (options_.sync_mode == SyncMode::kNoSync) flags |= MDB_NOSYNC;
   rc = mdb_env_open(env_, dir_.c_str(), flags, 0644);
+  if (rc == 0) kept_reads_ = std::make_shared<KeptReads>(env_);
   if (rc != 0) {
     std::string what = "open data directory " + dir_;
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
@@ -355,6 +357,9 @@ Status Env::Grow() {
     return Unavailable("cannot grow the map of " + dir_ + ": read transactions stayed open for " +
                        std::to_string(options_.map_growth_wait_millis) + " ms; retry");
   }
+  // No transaction may be open across the remap: end the kept ones (no
+  // reader can take one while the lock is held).
+  if (kept_reads_) kept_reads_->EndIdle();
   const auto& injected = options_.faults.grow_errno;
   int rc = injected ? injected() : 0;
   if (rc == 0) rc = mdb_env_set_mapsize(env_, next);
@@ -366,6 +371,7 @@ Status Env::Grow() {
 }
 
 Env::~Env() {
+  if (kept_reads_) kept_reads_->Close();
   if (env_ != nullptr) mdb_env_close(env_);
   if (lock_fd_ >= 0) {
     flock(lock_fd_, LOCK_UN);

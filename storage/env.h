@@ -68,6 +68,8 @@ Status LmdbError(int rc, std::string_view what);
 // data file is taken for the short write LMDB reports when the disk fills.
 inline constexpr uint64_t kDiskFullFreeBytes = uint64_t{1} << 20;
 
+class KeptReads;
+
 class Env {
  public:
   // Opens (or, with create_if_missing, creates) the data directory `dir`.
@@ -122,6 +124,9 @@ class Env {
   // Every read transaction holds this shared; Grow() holds it exclusively,
   // because LMDB may only resize the map with no transaction live.
   std::shared_timed_mutex& resize_mutex() { return resize_mutex_; }
+  // Each thread's last read transaction, kept for its next read
+  // (storage/kept_reads.h); null before the environment is open.
+  KeptReads* kept_reads() { return kept_reads_.get(); }
 
  private:
   Env() = default;
@@ -151,6 +156,7 @@ class Env {
   std::atomic<size_t> map_size_{0};
   std::string database_id_;
   std::shared_timed_mutex resize_mutex_;
+  std::shared_ptr<KeptReads> kept_reads_;
 };
 
 }  // namespace ormdb::storage

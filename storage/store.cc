@@ -172,9 +172,18 @@ Result<std::unique_ptr<ReadTxn>> Store::BeginRead(std::optional<Version> at) {
     // snapshot holds at least everything up to it.
     Version current = current_version();
     std::shared_lock lock(env_->resize_mutex());
-    MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(env_->raw(), nullptr, MDB_RDONLY, &txn);
-    if (rc != 0) return LmdbError(rc, "begin read");
+    // This thread's last read transaction when nothing was committed since
+    // (storage/kept_reads.h), else a new one. Either way it ends (or is kept
+    // again) with the ReadTxn, on every path below.
+    HeldRead held;
+    KeptReads* kept = env_->kept_reads();
+    if (kept == nullptr || !kept->Take(&held)) {
+      int rc = mdb_txn_begin(env_->raw(), nullptr, MDB_RDONLY, &held.txn);
+      if (rc != 0) return LmdbError(rc, "begin read");
+    }
+    std::unique_ptr<ReadTxn> read(
+        new ReadTxn(env_.get(), held.txn, 0, std::move(lock), row_cache_.get()));
+    read->AdoptCursors(held);
     // The oldest readable version, loaded after the snapshot began: vacuum
     // raises it before it deletes anything (ComputeHorizon), so data at or
     // above it is intact in this snapshot. It may be ahead of the
@@ -183,20 +192,18 @@ Result<std::unique_ptr<ReadTxn>> Store::BeginRead(std::optional<Version> at) {
     const Version oldest = oldest_readable_version();
     Version v = at.value_or(current);
     if (v > current) {
-      mdb_txn_abort(txn);
       return InvalidArgument("version " + std::to_string(v) + " is beyond the current version " +
                              std::to_string(current));
     }
     if (v < oldest) {
-      mdb_txn_abort(txn);
       // The latest version loaded, then left behind by commits and a
       // vacuum before the snapshot began: read the newer latest one.
       if (!at) continue;
       return HistoryLost("version " + std::to_string(v) + " is below the oldest readable version " +
                          std::to_string(oldest) + " (vacuumed)");
     }
-    return std::unique_ptr<ReadTxn>(
-        new ReadTxn(env_.get(), txn, v, std::move(lock), row_cache_.get()));
+    read->at_ = v;
+    return read;
   }
 }
 
@@ -401,6 +408,9 @@ Store::GroupAttempt Store::TryGroup(std::vector<std::unique_ptr<Pending>>& group
     }
     version_cv_.SignalAll();
   }
+  // Kept read transactions now read an older snapshot than a new one would,
+  // and pin the pages this commit freed: end the idle ones.
+  if (KeptReads* kept = env_->kept_reads()) kept->EndIdle();
   return out;
 }
 
@@ -513,6 +523,10 @@ StoreStats Store::stats() const {
   s.transactions_failed = failed_.load();
   s.group_commits = group_commits_.load();
   s.map_grows = map_grows_.load();
+  if (KeptReads* kept = env_->kept_reads()) {
+    s.reads_kept = kept->idle();
+    s.reads_reused = kept->reused();
+  }
   s.map_size = env_->map_size();
   s.map_used = env_->map_used();
   s.group_sizes = group_sizes_.Snapshot();

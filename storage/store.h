@@ -60,6 +60,10 @@ struct StoreStats {
   observability::HistogramSnapshot vacuum_micros;
   // The row cache (StoreOptions::row_cache_bytes); all zero when it is off.
   RowCacheStats row_cache;
+  // Read transactions kept open for their thread's next read
+  // (storage/kept_reads.h): idle now, and reads that reused one.
+  size_t reads_kept = 0;
+  uint64_t reads_reused = 0;
 };
 
 // Entries per table, from LMDB's page headers (O(1), no scan).

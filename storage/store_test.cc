@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -1285,6 +1287,117 @@ TEST(StoreWriter, MetaRoundTrips) {
   ASSERT_OK(m);
   EXPECT_EQ(m->value_or(""), "v1");
   EXPECT_FALSE((*txn)->GetMeta("other")->has_value());
+}
+
+// ------------------------------------------------------------ kept reads
+
+TEST(StoreKeptReads, ASecondReadReusesTheFirstsTransactionUntilACommit) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("ann", 1)); }));
+  EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "ann");
+  EXPECT_EQ(store->stats().reads_kept, 1u);
+  const uint64_t reused = store->stats().reads_reused;
+  EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "ann");
+  EXPECT_EQ(store->stats().reads_reused, reused + 1);
+  // A commit ends the kept transaction: the next read sees the new row.
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 2, Row("bob", 2)); }));
+  EXPECT_EQ(store->stats().reads_kept, 0u);
+  EXPECT_EQ(NameAt(*store, kUser, 2, std::nullopt), "bob");
+  EXPECT_EQ(store->stats().reads_reused, reused + 1);
+  // An older version is read through the same kept transaction.
+  EXPECT_EQ(NameAt(*store, kUser, 2, Version{1}), "-");
+  EXPECT_EQ(store->stats().reads_reused, reused + 2);
+  // So is a read that fails (a version not yet committed).
+  EXPECT_FALSE(store->BeginRead(Version{99}).ok());
+  EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "ann");
+  EXPECT_EQ(store->stats().reads_kept, 1u);
+}
+
+TEST(StoreKeptReads, TheMapGrowsWhileAnotherThreadKeepsARead) {
+  TempDir dir;
+  StoreOptions options;
+  options.initial_map_size = 256 * 1024;
+  auto store = OpenStore(dir.path(), options);
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 0, Row("first", 0)); }));
+  std::mutex mu;
+  std::condition_variable cv;
+  int step = 0;  // 1: the reader kept a read; 2: the map grew
+  std::string seen;
+  std::thread reader([&] {
+    EXPECT_EQ(NameAt(*store, kUser, 0, std::nullopt), "first");
+    {
+      std::unique_lock lock(mu);
+      step = 1;
+      cv.notify_all();
+      cv.wait(lock, [&] { return step == 2; });
+    }
+    seen = NameAt(*store, kUser, 1999, std::nullopt);
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return step == 1; });
+  }
+  EXPECT_EQ(store->stats().reads_kept, 1u);
+  std::string big(4000, 'z');
+  for (int batch = 0; batch < 20; ++batch) {
+    ASSERT_OK(store->Commit([&](WriteTxn& t) {
+      for (int i = 0; i < 100; ++i) {
+        RowId id = batch * 100 + i;
+        ORMDB_RETURN_IF_ERROR(t.PutRow(kUser, id, Row(big, id)));
+      }
+      return Status::Ok();
+    }));
+  }
+  EXPECT_GT(store->stats().map_grows, 0u);
+  {
+    std::unique_lock lock(mu);
+    step = 2;
+    cv.notify_all();
+  }
+  reader.join();
+  EXPECT_EQ(seen, big);
+}
+
+TEST(StoreKeptReads, ThreadsAndStoresEndInEitherOrderAndAtMost64AreKept) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_OK(store->Commit([](WriteTxn& t) { return t.PutRow(kUser, 1, Row("ann", 1)); }));
+  // A thread that read and ended: its kept transaction ended with it.
+  std::thread([&] { EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "ann"); }).join();
+  EXPECT_EQ(store->stats().reads_kept, 0u);
+  // 70 threads that read and wait: at most 64 keep theirs (a reader slot
+  // each), and every read works.
+  constexpr int kThreads = 70;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  bool go = false;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "ann");
+      std::unique_lock lock(mu);
+      ++done;
+      cv.notify_all();
+      cv.wait(lock, [&] { return go; });
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done == kThreads; });
+  }
+  EXPECT_EQ(store->stats().reads_kept, KeptReads::kMaxKept);
+  // The store closes while they keep their reads; they end after it.
+  store.reset();
+  {
+    std::unique_lock lock(mu);
+    go = true;
+    cv.notify_all();
+  }
+  for (std::thread& t : threads) t.join();
+  store = OpenStore(dir.path());
+  EXPECT_EQ(NameAt(*store, kUser, 1, std::nullopt), "ann");
 }
 
 // --------------------------------------------------------------- map growth

@@ -73,6 +73,26 @@ void TxnReader::CloseCursors() {
   opened_count_ = 0;
 }
 
+void TxnReader::ReleaseCursors(HeldRead* held) {
+  for (unsigned i = 0; i < opened_count_; ++i) {
+    const uint8_t dbi = opened_[i];
+    held->cursors[dbi] = cursors_[dbi];
+    held->opened[i] = dbi;
+    cursors_[dbi] = nullptr;
+  }
+  held->opened_count = opened_count_;
+  opened_count_ = 0;
+}
+
+void TxnReader::AdoptCursors(const HeldRead& held) {
+  for (unsigned i = 0; i < held.opened_count; ++i) {
+    const uint8_t dbi = held.opened[i];
+    cursors_[dbi] = held.cursors[dbi];
+    opened_[i] = dbi;
+  }
+  opened_count_ = held.opened_count;
+}
+
 Result<MDB_cursor*> TxnReader::Cursor(MDB_dbi dbi) {
   if (dbi >= kMaxTables) return Internal("table handle " + std::to_string(dbi) + " out of range");
   ++cursor_uses_[dbi];
@@ -386,7 +406,11 @@ Status TxnReader::ChangesBetween(Version after,
 // ------------------------------------------------------------------ ReadTxn
 
 ReadTxn::~ReadTxn() {
-  CloseCursors();
+  HeldRead held;
+  held.txn = txn_;
+  ReleaseCursors(&held);
+  if (KeptReads* kept = env_->kept_reads(); kept != nullptr && kept->Keep(held)) return;
+  for (unsigned i = 0; i < held.opened_count; ++i) mdb_cursor_close(held.cursors[held.opened[i]]);
   mdb_txn_abort(txn_);
 }
 

@@ -23,6 +23,7 @@
 #include "ormdb/status.h"
 #include "storage/change_log.h"
 #include "storage/env.h"
+#include "storage/kept_reads.h"
 #include "storage/keys.h"
 #include "storage/row_cache.h"
 
@@ -148,6 +149,10 @@ class TxnReader {
   MDB_dbi RowTable(EntityTypeId type) const;
   Result<MDB_cursor*> RowCursor(EntityTypeId type) { return Cursor(RowTable(type)); }
   void CloseCursors();
+  // Moves this transaction's open cursors into `held` (a read transaction
+  // kept for the thread's next read), or takes them from it (its reuse).
+  void ReleaseCursors(HeldRead* held);
+  void AdoptCursors(const HeldRead& held);
   Env* env_;
   MDB_txn* txn_;
   Version at_;
