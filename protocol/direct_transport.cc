@@ -104,12 +104,13 @@ bool WaitReadable(int fd, Clock::time_point deadline) {
 
 enum class ReadResult { kOk, kClosed, kTimedOut, kTooLarge };
 
-// Reads exactly `n` bytes; with a deadline, waits at most until then.
-ReadResult ReadFull(int fd, uint8_t* out, size_t n, const Clock::time_point* deadline) {
+// Reads exactly `n` bytes, waiting at most until `deadline` (the greetings;
+// frames are read by ReadFrame).
+ReadResult ReadFull(int fd, uint8_t* out, size_t n, Clock::time_point deadline) {
   size_t got = 0;
   while (got < n) {
-    if (deadline != nullptr && !WaitReadable(fd, *deadline)) return ReadResult::kTimedOut;
-    ssize_t r = recv(fd, out + got, n - got, deadline != nullptr ? MSG_DONTWAIT : MSG_WAITALL);
+    if (!WaitReadable(fd, deadline)) return ReadResult::kTimedOut;
+    ssize_t r = recv(fd, out + got, n - got, MSG_DONTWAIT);
     if (r > 0) {
       got += static_cast<size_t>(r);
     } else if (r == 0) {
@@ -446,7 +447,7 @@ void DirectListener::Accept() {
 void DirectListener::Serve(DirectConnection* c) {
   auto deadline = Clock::now() + std::chrono::milliseconds(kGreetingTimeoutMs);
   uint8_t greeting[sizeof kGreeting];
-  bool greeted = ReadFull(c->fd, greeting, sizeof greeting, &deadline) == ReadResult::kOk &&
+  bool greeted = ReadFull(c->fd, greeting, sizeof greeting, deadline) == ReadResult::kOk &&
                  std::memcmp(greeting, kGreeting, sizeof kGreeting) == 0 &&
                  WriteFull(c->fd, kGreeting, sizeof kGreeting);
   bool closed_told = false;
@@ -665,7 +666,7 @@ class DirectClient final : public Connection {
     NoDelay(fd);
     uint8_t greeting[sizeof kGreeting];
     if (!WriteFull(fd, kGreeting, sizeof kGreeting) ||
-        ReadFull(fd, greeting, sizeof greeting, &deadline) != ReadResult::kOk ||
+        ReadFull(fd, greeting, sizeof greeting, deadline) != ReadResult::kOk ||
         std::memcmp(greeting, kGreeting, sizeof kGreeting) != 0) {
       close(fd);
       return Unavailable("connect to " + o_.url + ": the peer did not answer as an ormdb server");

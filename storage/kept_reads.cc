@@ -35,6 +35,7 @@ struct ThreadSlots {
   std::vector<Entry> entries;
   ~ThreadSlots() {
     for (Entry& e : entries) {
+      if (!e.slot) continue;
       if (auto owner = e.owner.lock()) owner->Forget(e.slot);
     }
   }
@@ -58,14 +59,18 @@ void KeptReads::End(HeldRead* held) {
 
 KeptReads::Slot* KeptReads::SlotOfThisThread(bool create) {
   for (const ThreadSlots::Entry& e : t_slots.entries) {
-    if (e.id == id_) return e.slot.get();
+    if (e.id == id_) return e.slot.get();  // null: refused at the cap
   }
   if (!create || closed_.load()) return nullptr;
   auto slot = std::make_shared<Slot>();
   {
     MutexLock lock(&mu_);
-    if (closed_.load() || slots_.size() >= kMaxKept) return nullptr;
-    slots_.push_back(slot);
+    if (closed_.load()) return nullptr;
+    if (slots_.size() >= kMaxKept) {
+      slot = nullptr;
+    } else {
+      slots_.push_back(slot);
+    }
   }
   // Entries of environments that closed are dropped as new ones come.
   std::erase_if(t_slots.entries, [](const ThreadSlots::Entry& e) { return e.owner.expired(); });

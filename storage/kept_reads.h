@@ -77,15 +77,17 @@ class KeptReads : public std::enable_shared_from_this<KeptReads> {
   size_t idle() const;
   uint64_t reused() const;
 
+  // Ends a read transaction and its cursors (one Keep declined).
+  static void End(HeldRead* held);
+
   struct Slot;
 
  private:
   friend struct ThreadSlots;
-  // The calling thread's slot, registering one when `create` (null past the
-  // cap or after Close).
+  // The calling thread's slot, registering one when `create`; null past the
+  // cap (remembered: the thread does not ask again, so a read does not take
+  // the mutex) or after Close.
   Slot* SlotOfThisThread(bool create);
-  // Ends a held transaction and its cursors.
-  static void End(HeldRead* held);
   // A thread that kept a read exits: its transaction ends.
   void Forget(const std::shared_ptr<Slot>& slot);
 

@@ -410,8 +410,7 @@ ReadTxn::~ReadTxn() {
   held.txn = txn_;
   ReleaseCursors(&held);
   if (KeptReads* kept = env_->kept_reads(); kept != nullptr && kept->Keep(held)) return;
-  for (unsigned i = 0; i < held.opened_count; ++i) mdb_cursor_close(held.cursors[held.opened[i]]);
-  mdb_txn_abort(txn_);
+  KeptReads::End(&held);
 }
 
 // ----------------------------------------------------------------- WriteTxn
