@@ -254,10 +254,16 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
       auto worse = [&](const Candidate& a, const Candidate& b) {
         return CompareKeys(n, a.key, a.ext_id, b.key, b.ext_id) < 0;
       };
-      // Rows are decoded in the visitor and filtered after it, chunk by
-      // chunk: a predicate may read other rows, which must not happen
-      // while the scan's cursor is open.
-      size_t chunk = early ? ScanChunk(want) : 4096;
+      // The quick test (fields located in place, the order key against the
+      // worst row kept so far) runs in the visitor, on bytes the scan has
+      // just touched; the rows it passes are decoded and filtered after the
+      // visitor, chunk by chunk: a predicate may read other rows, which
+      // must not happen while the scan's cursor is open.
+      const bool quick = !n.entity->uuid_id && !cursor;
+      // A top-N scan's first chunks are small, so that its list fills and
+      // the quick test starts rejecting by order early; each chunk that
+      // fills doubles the next one (a chunk ends in a seek to resume).
+      size_t chunk = early ? ScanChunk(want) : top_n ? ScanChunk(want) : 4096;
       bool more = true;
       // The rows' bytes stay valid in the read transaction; each is first
       // decoded only as far as the predicate and the order need, and in
@@ -283,14 +289,16 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
                 return false;
               }
               CountEntry(ns);
+              if (quick && QuickRejects(n, 0, rec.bytes_in_txn, top_n ? &list : nullptr, want)) {
+                return true;
+              }
               batch.push_back(Scanned{id, rec.bytes_in_txn, rec.version});
               return true;
             }));
+        if (top_n) chunk = std::min<size_t>(chunk * 2, 4096);
         for (const Scanned& sc : batch) {
-          if (!n.entity->uuid_id && !cursor &&
-              QuickRejects(n, 0, sc.bytes, top_n ? &list : nullptr, want)) {
-            continue;
-          }
+          // The list may have improved since the visitor tested this row.
+          if (quick && top_n && QuickRejects(n, 0, sc.bytes, &list, want)) continue;
           ORMDB_RETURN_IF_ERROR(catalog::DecodeEntityFields(
               sc.bytes, *n.entity, plan_->schema->number(), layouts_, wanted, &view, &probe.row));
           probe.version = sc.version;

@@ -128,6 +128,7 @@ struct QuickTest {
   Expr::CompareOp op = Expr::CompareOp::kEq;
   bool flipped = false;  // the value is on the left
   int slot = -1;
+  storage::RowView::FieldPeeker peeker;  // finds column
 };
 
 class Accumulator;  // executor_aggregate.cc

@@ -348,6 +348,7 @@ QuickPlan Executor::MakeQuickPlan(const Node& n) {
       const catalog::FieldInfo& f = n.entity->fields[n.paths[path->path].field];
       t.column = f.column;
       t.type = f.physical;
+      t.peeker = storage::RowView::FieldPeeker(n.entity->layout, t.column);
       q.tests.push_back(t);
     }
   }
@@ -403,7 +404,7 @@ bool Executor::QuickRejects(const Node& n, int idx, std::string_view bytes,
     if (c > 0) return true;  // after the worst kept row on the first key
   }
   for (const QuickTest& t : q.tests) {
-    const Peek p = storage::RowView::PeekField(bytes, layout, t.column, &field);
+    const Peek p = t.peeker.Find(bytes, &field);
     if (p == Peek::kCorrupt) return false;
     if (p == Peek::kNull) return true;  // unknown: a conjunct that is not true
     const Value& lit = slots_[t.slot].value;

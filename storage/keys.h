@@ -227,6 +227,29 @@ class KeyLayout {
     return r != 0 && n + m + r == key.size();
   }
 
+  // The same for a scan of one type's rows, which asks it of every key it
+  // steps on: whether `key` is a well-formed row key whose first component
+  // is `owner` (Owner(type), compared as bytes, not decoded).
+  [[gnu::always_inline]] bool ParseRowKeyOf(std::string_view key, std::string_view owner,
+                                            uint32_t type, RowKeyParts* out) const {
+    const size_t n = owner.size();
+    if (key.size() <= n || std::memcmp(key.data(), owner.data(), n) != 0) return false;
+    if (!compact_) {
+      if (key.size() != 20) return false;
+      out->id = GetU64BE(key.data() + 4);
+      out->version = ~GetU64BE(key.data() + 12);
+      out->row_prefix = 12;
+    } else {
+      size_t m = ReadCompactU64(key.data() + n, key.size() - n, &out->id);
+      if (m == 0) return false;
+      size_t r = ReadCompactU64(key.data() + n + m, key.size() - n - m, &out->version, true);
+      if (r == 0 || n + m + r != key.size()) return false;
+      out->row_prefix = n + m;
+    }
+    out->type = type;
+    return true;
+  }
+
   // Index entries.
   std::string IndexKey(IndexId index, std::string_view value_part, RowId id, Version begin) const;
   // [index][value part][id]: followed by the versions of one entry, newest first.

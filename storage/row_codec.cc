@@ -1,14 +1,16 @@
 #include "storage/row_codec.h"
 
+#include <algorithm>
 #include <bit>
 #include <cassert>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace ormdb::storage {
 namespace {
 
-constexpr size_t kHeaderSize = 6;  // u32 schema version + u16 field count
+constexpr size_t kHeaderSize = RowView::kHeaderBytes;
 
 // Bytes a non-null field of this type takes in the fixed area; 0 for variable
 // fields (string/bytes/json) and for kNull.
@@ -41,17 +43,24 @@ bool IsKnownType(ValueType t) {
   return static_cast<uint8_t>(t) <= static_cast<uint8_t>(ValueType::kJson);
 }
 
-void PutLE(std::string* out, uint64_t v, size_t width) {
-  for (size_t i = 0; i < width; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+// The unsigned integer of W bytes.
+template <size_t W>
+using UintOf = std::conditional_t<W == 2, uint16_t, std::conditional_t<W == 4, uint32_t, uint64_t>>;
+
+// Appends the low W bytes of v, least significant first.
+template <size_t W>
+void PutLE(std::string* out, uint64_t v) {
+  static_assert(W == 2 || W == 4 || W == 8);
+  char b[W];
+  for (size_t i = 0; i < W; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out->append(b, W);
 }
 
-// REQUIRES: p points at `width` readable bytes. Byte-wise, so no alignment.
-uint64_t GetLE(const char* p, size_t width) {
-  uint8_t b[8];
-  std::memcpy(b, p, width);
-  uint64_t v = 0;
-  for (size_t i = 0; i < width; ++i) v |= uint64_t{b[i]} << (8 * i);
-  return v;
+// REQUIRES: p points at W readable bytes; any alignment.
+template <size_t W>
+uint64_t GetLE(const char* p) {
+  static_assert(W == 2 || W == 4 || W == 8);
+  return RowView::LoadLE<UintOf<W>>(p);
 }
 
 Status Corrupted(std::string what) { return Internal("corrupted row: " + std::move(what)); }
@@ -86,8 +95,8 @@ Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType
   }
 
   std::string out;
-  PutLE(&out, schema_version, 4);
-  PutLE(&out, n, 2);
+  PutLE<4>(&out, schema_version);
+  PutLE<2>(&out, n);
   std::string bitmap((n + 7) / 8, '\0');
   for (size_t i = 0; i < n; ++i) {
     if (values[i].is_null()) bitmap[i / 8] = static_cast<char>(bitmap[i / 8] | (1 << (i % 8)));
@@ -103,15 +112,15 @@ Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType
         out.push_back(v.as_bool() ? 1 : 0);
         break;
       case ValueType::kInt32:
-        PutLE(&out, static_cast<uint32_t>(v.as_int32()), 4);
+        PutLE<4>(&out, static_cast<uint32_t>(v.as_int32()));
         break;
       case ValueType::kInt64:
       case ValueType::kTimestamp:
-        PutLE(&out, static_cast<uint64_t>(v.as_int64()), 8);
+        PutLE<8>(&out, static_cast<uint64_t>(v.as_int64()));
         break;
       // Raw bits, not normalized: a row round-trips -0.0 and NaN payloads exactly.
       case ValueType::kFloat64:
-        PutLE(&out, std::bit_cast<uint64_t>(v.as_float64()), 8);
+        PutLE<8>(&out, std::bit_cast<uint64_t>(v.as_float64()));
         break;
       case ValueType::kUuid: {
         const auto& bytes = v.as_uuid().bytes;
@@ -131,7 +140,7 @@ Result<std::string> EncodeRow(uint32_t schema_version, std::span<const ValueType
   for (size_t i = 0; i < n; ++i) {
     if (values[i].is_null() || !IsVariable(layout[i])) continue;
     end += static_cast<uint32_t>(values[i].as_string().size());
-    PutLE(&out, end, 4);
+    PutLE<4>(&out, end);
   }
   out.reserve(out.size() + var_bytes);
   for (size_t i = 0; i < n; ++i) {
@@ -160,8 +169,8 @@ Status RowView::ParseInto(std::string_view row, std::span<const ValueType> layou
   if (row.size() < kHeaderSize) {
     return Corrupted(std::to_string(row.size()) + " bytes, too short for the header");
   }
-  const auto schema_version = static_cast<uint32_t>(GetLE(row.data(), 4));
-  const size_t n = GetLE(row.data() + 4, 2);
+  const auto schema_version = static_cast<uint32_t>(GetLE<4>(row.data()));
+  const size_t n = GetLE<2>(row.data() + 4);
   if (n > layout.size()) {
     return Corrupted("stores " + std::to_string(n) + " fields but the layout of schema version " +
                      std::to_string(schema_version) + " has only " + std::to_string(layout.size()));
@@ -207,7 +216,7 @@ Status RowView::ParseInto(std::string_view row, std::span<const ValueType> layou
   size_t var_index = 0;
   for (size_t i = 0; i < n; ++i) {
     if (is_null_bit(i) || !IsVariable(layout[i])) continue;
-    const size_t end = GetLE(row.data() + table_pos + 4 * var_index, 4);
+    const size_t end = GetLE<4>(row.data() + table_pos + 4 * var_index);
     ++var_index;
     if (end < prev_end || end > data_size) {
       return Corrupted("field " + std::to_string(i) + " ends at offset " + std::to_string(end) +
@@ -246,13 +255,13 @@ Value RowView::FieldValue(ValueType type, std::string_view bytes) {
     case ValueType::kBool:
       return Value::Bool(*p != 0);
     case ValueType::kInt32:
-      return Value::Int32(static_cast<int32_t>(GetLE(p, 4)));
+      return Value::Int32(static_cast<int32_t>(GetLE<4>(p)));
     case ValueType::kInt64:
-      return Value::Int64(static_cast<int64_t>(GetLE(p, 8)));
+      return Value::Int64(static_cast<int64_t>(GetLE<8>(p)));
     case ValueType::kTimestamp:
-      return Value::Timestamp(static_cast<int64_t>(GetLE(p, 8)));
+      return Value::Timestamp(static_cast<int64_t>(GetLE<8>(p)));
     case ValueType::kFloat64:
-      return Value::Float64(std::bit_cast<double>(GetLE(p, 8)));
+      return Value::Float64(std::bit_cast<double>(GetLE<8>(p)));
     case ValueType::kUuid: {
       Uuid u;
       std::memcpy(u.bytes.data(), p, u.bytes.size());
@@ -268,57 +277,36 @@ Value RowView::FieldValue(ValueType type, std::string_view bytes) {
   return Value::Null();  // unreachable: the layout's types are known
 }
 
-bool RowView::FieldInteger(ValueType type, std::string_view bytes, int64_t* out) {
-  switch (type) {
-    case ValueType::kInt32:
-      if (bytes.size() != 4) return false;
-      *out = static_cast<int32_t>(static_cast<uint32_t>(GetLE(bytes.data(), 4)));
-      return true;
-    case ValueType::kInt64:
-    case ValueType::kTimestamp:
-      if (bytes.size() != 8) return false;
-      *out = static_cast<int64_t>(GetLE(bytes.data(), 8));
-      return true;
-    default:
-      return false;
-  }
-}
-
 RowView::FieldPeeker::FieldPeeker(std::span<const ValueType> layout, size_t i)
     : layout_(layout), field_(i) {
   assert(i < layout.size());
-  if (IsVariable(layout[i])) return;
-  // With every field stored and none before i null: the header, the
-  // bitmap, then the fixed fields in layout order.
+  // The null bitmap is read as one 8-byte load right after the header.
+  if (layout.size() > 64) return;
+  const bool variable = IsVariable(layout[i]);
+  // A fixed field: none null up to it; a variable one: none null at all
+  // (the offset table's size depends on every variable field).
+  const size_t bits = variable ? layout.size() : i + 1;
+  null_mask_ = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
   offset_ = kHeaderSize + (layout.size() + 7) / 8;
-  for (size_t j = 0; j < i; ++j) {
-    if (!IsVariable(layout[j])) offset_ += FixedSize(layout[j]);
-  }
-  size_ = FixedSize(layout[i]);
-}
-
-RowView::Peek RowView::FieldPeeker::Find(std::string_view row, std::string_view* bytes) const {
-  if (size_ != 0 && row.size() >= offset_ + size_ && GetLE(row.data() + 4, 2) == layout_.size()) {
-    // Bits 0..field_ of the bitmap (right after the header) all clear.
-    const auto* bitmap = reinterpret_cast<const uint8_t*>(row.data() + kHeaderSize);
-    bool clear = true;
-    for (size_t b = 0; b <= field_ / 8; ++b) {
-      const size_t bits = b < field_ / 8 ? 8 : field_ % 8 + 1;
-      if ((bitmap[b] & ((1u << bits) - 1)) != 0) clear = false;
-    }
-    if (clear) {
-      *bytes = row.substr(offset_, size_);
-      return Peek::kValue;
+  for (size_t j = 0; j < layout.size(); ++j) {
+    if (IsVariable(layout[j])) {
+      var_before_ += j < i;
+      ++var_count_;
+    } else if (variable || j < i) {
+      offset_ += FixedSize(layout[j]);
     }
   }
-  return PeekField(row, layout_, field_, bytes);
+  size_ = variable ? 0 : FixedSize(layout[i]);
+  if (!variable && size_ == 0) return;  // a kNull field: PeekField says null
+  min_size_ = std::max(kHeaderSize + 8, variable ? offset_ + 4 * var_count_ : offset_ + size_);
+  fast_ = true;
 }
 
 RowView::Peek RowView::PeekField(std::string_view row, std::span<const ValueType> layout, size_t i,
                                  std::string_view* bytes) {
   assert(i < layout.size());
   if (row.size() < kHeaderSize) return Peek::kCorrupt;
-  const size_t n = GetLE(row.data() + 4, 2);
+  const size_t n = GetLE<2>(row.data() + 4);
   if (n > layout.size()) return Peek::kCorrupt;
   if (i >= n) return Peek::kNull;
   const size_t bitmap_size = (n + 7) / 8;
@@ -353,8 +341,8 @@ RowView::Peek RowView::PeekField(std::string_view row, std::span<const ValueType
   const char* table = row.data() + pos;
   const size_t data_pos = pos + 4 * var_count;
   const size_t data_size = row.size() - data_pos;
-  const size_t begin = var_before == 0 ? 0 : GetLE(table + 4 * (var_before - 1), 4);
-  const size_t end = GetLE(table + 4 * var_before, 4);
+  const size_t begin = var_before == 0 ? 0 : GetLE<4>(table + 4 * (var_before - 1));
+  const size_t end = GetLE<4>(table + 4 * var_before);
   if (begin > end || end > data_size) return Peek::kCorrupt;
   *bytes = row.substr(data_pos + begin, end - begin);
   return Peek::kValue;

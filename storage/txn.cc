@@ -185,10 +185,11 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
   ORMDB_ASSIGN_OR_RETURN(MDB_cursor * cur, Cursor(table));
   const KeyLayout& keys = env_->keys();
   RowKeyParts parts;
+  const std::string owner = keys.Owner(type.value);
   // Whether `key` is a row key of `type`, taken apart into `parts`: a scan
   // asks it of every key it steps on.
   auto of_type = [&](std::string_view key) {
-    return keys.ParseRowKey(key, &parts) && parts.type == type.value;
+    return keys.ParseRowKeyOf(key, owner, type.value, &parts);
   };
   MDB_val k, v;
   RowId id = start;
@@ -235,9 +236,7 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
       continue;
     }
     std::string_view value = View(v);
-    char visited[KeyLayout::kMaxRowKeySize];
-    const size_t visited_size = std::min(found.size(), sizeof visited);
-    std::memcpy(visited, found.data(), visited_size);
+    const Version visited = parts.version;
     const uint32_t uses = cursor_uses_[table];
     if (!value.empty() && value[0] != kTombstoneTag) {
       if (!visit(id, RowRecord{value.substr(1), parts.version})) return Status::Ok();
@@ -246,10 +245,11 @@ Status TxnReader::ScanRows(EntityTypeId type, RowId start, ScanDirection dir,
       // Fast path: step to the next row's newest version with MDB_NEXT
       // instead of a seek, when the visitor left the cursor where it was:
       // surely so when it neither took the cursor nor wrote, else when the
-      // cursor is still on the row visited.
+      // cursor is still on the row visited (the same id and version).
       const bool untouched = !writes_ && cursor_uses_[table] == uses;
       if (!untouched) rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-      if (untouched || (rc == 0 && View(k) == std::string_view(visited, visited_size))) {
+      if (untouched ||
+          (rc == 0 && of_type(View(k)) && parts.id == id && parts.version == visited)) {
         while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
           if (!of_type(View(k))) return Status::Ok();
           if (parts.id != id) break;  // else an older version of `id`
