@@ -70,7 +70,9 @@
 // directory and the SQLite database, loaded every run so both load times
 // are measured; removed at exit unless ORMDB_BENCH_KEEP=1),
 // ORMDB_BENCH_CACHE (default /tmp/ormdb_imdb_bench_cache: the generated
-// JSONL files, reused by scale), ORMDB_BENCH_EXTRA_CHECKS (default 32).
+// JSONL files, reused by scale), ORMDB_BENCH_EXTRA_CHECKS (default 32),
+// ORMDB_BENCH_PARAMS_OUT (a directory: each page's timed parameters are
+// written to <page>.ids there, for fetch_loop on a kept data directory).
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -1230,6 +1232,10 @@ void Setup(double scale) {
       checked = timed;
       std::vector<int64_t> extra = VariedIds(by_rank, g_extra_checks, rng);
       checked.insert(checked.end(), extra.begin(), extra.end());
+    }
+    if (const std::string out = Env("ORMDB_BENCH_PARAMS_OUT", ""); !out.empty()) {
+      std::ofstream ids(out + "/" + spec.name + ".ids");
+      for (int64_t v : timed) ids << v << '\n';
     }
     Query q;
     q.spec = &spec;
