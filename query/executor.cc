@@ -260,10 +260,15 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
       // visitor, chunk by chunk: a predicate may read other rows, which
       // must not happen while the scan's cursor is open.
       const bool quick = !n.entity->uuid_id && !cursor;
-      // A top-N scan's first chunks are small, so that its list fills and
-      // the quick test starts rejecting by order early; each chunk that
-      // fills doubles the next one (a chunk ends in a seek to resume).
-      size_t chunk = early ? ScanChunk(want) : top_n ? ScanChunk(want) : 4096;
+      // A chunk counts the rows the quick test passed, except in an
+      // id-ordered scan with a limit, which stops after a chunk of rows
+      // stepped on once it has enough (rejected rows must not make it read
+      // further than that). A top-N scan's first chunks are small, so that
+      // its list fills and the quick test starts rejecting by order early;
+      // each chunk that fills doubles the next one (a chunk ends in a seek
+      // to resume).
+      size_t chunk = early || top_n ? ScanChunk(want) : 4096;
+      size_t stepped = 0;  // rows the chunk has stepped on
       bool more = true;
       // The rows' bytes stay valid in the read transaction; each is first
       // decoded only as far as the predicate and the order need, and in
@@ -280,14 +285,16 @@ Status Executor::CollectRoots(const std::optional<CursorPosition>& cursor, int64
       while (more) {
         more = false;
         batch.clear();
+        stepped = 0;
         ORMDB_RETURN_IF_ERROR(txn_.ScanRows(
             n.entity->id, from, backward ? ScanDirection::kBackward : ScanDirection::kForward,
             [&](RowId id, const storage::RowRecord& rec) {
-              if (batch.size() == chunk) {
+              if ((early ? stepped : batch.size()) == chunk) {
                 more = true;
                 from = id;
                 return false;
               }
+              ++stepped;
               CountEntry(ns);
               if (quick && QuickRejects(n, 0, rec.bytes_in_txn, top_n ? &list : nullptr, want)) {
                 return true;

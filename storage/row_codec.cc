@@ -284,9 +284,13 @@ RowView::FieldPeeker::FieldPeeker(std::span<const ValueType> layout, size_t i)
   if (layout.size() > 64) return;
   const bool variable = IsVariable(layout[i]);
   // A fixed field: none null up to it; a variable one: none null at all
-  // (the offset table's size depends on every variable field).
+  // (the offset table's size depends on every variable field). A field of
+  // type kNull (a dropped column) is always null and takes no space: its
+  // bit is left out.
   const size_t bits = variable ? layout.size() : i + 1;
-  null_mask_ = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+  for (size_t j = 0; j < bits; ++j) {
+    if (layout[j] != ValueType::kNull) null_mask_ |= uint64_t{1} << j;
+  }
   offset_ = kHeaderSize + (layout.size() + 7) / 8;
   for (size_t j = 0; j < layout.size(); ++j) {
     if (IsVariable(layout[j])) {
