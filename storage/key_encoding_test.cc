@@ -491,6 +491,20 @@ TEST(KeyLayout, KeysParseBackAndSortAsTheFixedLayoutDoes) {
       EXPECT_EQ(p.version, v);
       EXPECT_EQ(key.substr(0, p.row_prefix), keys->RowPrefix(type, id));
       EXPECT_FALSE(keys->ParseRowKey(key.substr(0, key.size() - 1), &p));
+      // A scan's check by the type's encoded prefix agrees: this key is of
+      // its type and of no neighbouring one, and a cut key is of none.
+      RowKeyParts q;
+      ASSERT_TRUE(keys->ParseRowKeyOf(key, keys->Owner(type.value), type.value, &q));
+      EXPECT_EQ(q.type, type.value);
+      EXPECT_EQ(q.id, id);
+      EXPECT_EQ(q.version, v);
+      EXPECT_EQ(q.row_prefix, p.row_prefix);
+      for (uint32_t other : {type.value + 1, type.value - 1, type.value ^ 0x100u}) {
+        if (other == type.value) continue;
+        EXPECT_FALSE(keys->ParseRowKeyOf(key, keys->Owner(other), other, &q)) << other;
+      }
+      EXPECT_FALSE(keys->ParseRowKeyOf(key.substr(0, key.size() - 1), keys->Owner(type.value),
+                                       type.value, &q));
     }
     rows.push_back({fixed.RowKey(type, id, v), compact.RowKey(type, id, v)});
 

@@ -208,23 +208,17 @@ class KeyLayout {
   // False when `key` is not a well-formed row key. Inline: a scan asks it of
   // every key it steps on.
   [[gnu::always_inline]] bool ParseRowKey(std::string_view key, RowKeyParts* out) const {
+    uint64_t type = 0;
+    size_t n = 4;
     if (!compact_) {
       if (key.size() != 20) return false;
-      out->type = GetU32BE(key.data());
-      out->id = GetU64BE(key.data() + 4);
-      out->version = ~GetU64BE(key.data() + 12);
-      out->row_prefix = 12;
-      return true;
+      type = GetU32BE(key.data());
+    } else {
+      n = ReadCompactU64(key.data(), key.size(), &type);
+      if (n == 0 || type > UINT32_MAX) return false;
     }
-    uint64_t type = 0;
-    size_t n = ReadCompactU64(key.data(), key.size(), &type);
-    if (n == 0 || type > UINT32_MAX) return false;
-    size_t m = ReadCompactU64(key.data() + n, key.size() - n, &out->id);
-    if (m == 0) return false;
-    size_t r = ReadCompactU64(key.data() + n + m, key.size() - n - m, &out->version, true);
     out->type = static_cast<uint32_t>(type);
-    out->row_prefix = n + m;
-    return r != 0 && n + m + r == key.size();
+    return ParseRowKeyAfterOwner(key, n, out);
   }
 
   // The same for a scan of one type's rows, which asks it of every key it
@@ -234,20 +228,8 @@ class KeyLayout {
                                             uint32_t type, RowKeyParts* out) const {
     const size_t n = owner.size();
     if (key.size() <= n || std::memcmp(key.data(), owner.data(), n) != 0) return false;
-    if (!compact_) {
-      if (key.size() != 20) return false;
-      out->id = GetU64BE(key.data() + 4);
-      out->version = ~GetU64BE(key.data() + 12);
-      out->row_prefix = 12;
-    } else {
-      size_t m = ReadCompactU64(key.data() + n, key.size() - n, &out->id);
-      if (m == 0) return false;
-      size_t r = ReadCompactU64(key.data() + n + m, key.size() - n - m, &out->version, true);
-      if (r == 0 || n + m + r != key.size()) return false;
-      out->row_prefix = n + m;
-    }
     out->type = type;
-    return true;
+    return ParseRowKeyAfterOwner(key, n, out);
   }
 
   // Index entries.
@@ -280,6 +262,23 @@ class KeyLayout {
   }
 
  private:
+  // The [id][~version] of a row key after its owner's `n` bytes.
+  [[gnu::always_inline]] bool ParseRowKeyAfterOwner(std::string_view key, size_t n,
+                                                    RowKeyParts* out) const {
+    if (!compact_) {
+      if (key.size() != 20 || n != 4) return false;
+      out->id = GetU64BE(key.data() + 4);
+      out->version = ~GetU64BE(key.data() + 12);
+      out->row_prefix = 12;
+      return true;
+    }
+    size_t m = ReadCompactU64(key.data() + n, key.size() - n, &out->id);
+    if (m == 0) return false;
+    size_t r = ReadCompactU64(key.data() + n + m, key.size() - n - m, &out->version, true);
+    out->row_prefix = n + m;
+    return r != 0 && n + m + r == key.size();
+  }
+
   bool compact_;
 };
 

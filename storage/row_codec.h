@@ -159,7 +159,8 @@ class RowView {
     size_t var_before_ = 0, var_count_ = 0;
   };
 
-  // A little-endian integer at p (any alignment): one load on this machine.
+  // A little-endian integer at p (any alignment): one load on a
+  // little-endian machine.
   template <typename T>
   static T LoadLE(const char* p) {
     T v;
